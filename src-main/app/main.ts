@@ -1,0 +1,116 @@
+/**
+ * The Electron main process: one sandboxed window over the app's own
+ * protocol, the engine, and the IPC router. Only this folder and the preload
+ * import electron.
+ */
+import { app, BrowserWindow, dialog, ipcMain, net, protocol, session, shell } from 'electron';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { resolveDataDir } from '../engine/data-dir.js';
+import { openMailroom, type Mailroom } from '../engine/mailroom.js';
+import { createMailroomRouter } from '../ipc/index.js';
+import { APP_HOST, APP_SCHEME, APP_URL } from '../ipc/sender.js';
+import { ipcChannel, IPC_EVENT_CHANNEL } from '../shared/bridge.js';
+import { safeStorageKeyProvider } from './safe-storage-key.js';
+import { loadWindowState, saveWindowState } from './window-state.js';
+import { electronNativeBinding } from './native-binding.js';
+
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+function argValue(flag: string): string | undefined {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : process.argv.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
+}
+
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  let engine: Mailroom | undefined;
+  let mainWindow: BrowserWindow | undefined;
+  const dataDir = resolveDataDir(argValue('--data-dir'));
+  app.setPath('userData', path.join(dataDir, 'electron'));
+
+  app.on('second-instance', () => {
+    if (mainWindow) {
+      if (mainWindow.isMinimized()) mainWindow.restore();
+      mainWindow.focus();
+    }
+  });
+
+  // Nothing may navigate away, open windows, or attach webviews.
+  app.on('web-contents-created', (_event, contents) => {
+    contents.on('will-navigate', (event, url) => {
+      if (!url.startsWith(`${APP_SCHEME}://${APP_HOST}/`)) event.preventDefault();
+    });
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+    contents.setWindowOpenHandler(({ url }) => {
+      if (/^https:\/\//i.test(url)) void shell.openExternal(url);
+      return { action: 'deny' };
+    });
+  });
+
+  app.whenReady().then(() => {
+    try {
+      const nativeBinding = electronNativeBinding(app.getAppPath(), process.resourcesPath, app.isPackaged);
+      engine = openMailroom({ dataDir, keyProvider: safeStorageKeyProvider(dataDir), ...(nativeBinding ? { nativeBinding } : {}) });
+    } catch (error) {
+      dialog.showErrorBox('Mailroom cannot start', (error as Error).message);
+      app.exit(1);
+      return;
+    }
+    const rendererRoot = path.join(__dirname, '..', 'renderer');
+    session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+    protocol.handle(APP_SCHEME, async (request) => {
+      const url = new URL(request.url);
+      const file = path.normalize(path.join(rendererRoot, decodeURIComponent(url.pathname)));
+      if (url.host !== APP_HOST || !file.startsWith(rendererRoot)) return new Response('Not found', { status: 404 });
+      const response = await net.fetch(pathToFileURL(file).toString());
+      const headers = new Headers(response.headers);
+      headers.set('Content-Security-Policy', CSP);
+      headers.set('X-Content-Type-Options', 'nosniff');
+      return new Response(response.body, { status: response.status, headers });
+    });
+
+    const router = createMailroomRouter(engine, { runtime: 'electron' }, (channel, error) => console.error(`internal error on ${channel}:`, error));
+    for (const name of router.channels) {
+      ipcMain.handle(ipcChannel(name), (event, payload) => router.invoke(name, payload, { transport: 'electron', senderUrl: event.senderFrame?.url ?? '' }));
+    }
+
+    const state = loadWindowState(dataDir);
+    mainWindow = new BrowserWindow({
+      ...(state.x !== undefined && state.y !== undefined ? { x: state.x, y: state.y } : {}),
+      width: state.width,
+      height: state.height,
+      minWidth: 900,
+      minHeight: 600,
+      title: 'Mailroom',
+      show: false,
+      webPreferences: {
+        preload: path.join(__dirname, 'preload.cjs'),
+        contextIsolation: true,
+        sandbox: true,
+        nodeIntegration: false,
+        webSecurity: true,
+        spellcheck: false,
+      },
+    });
+    if (state.maximized) mainWindow.maximize();
+    mainWindow.once('ready-to-show', () => mainWindow?.show());
+    mainWindow.on('close', () => {
+      if (!mainWindow) return;
+      const b = mainWindow.getNormalBounds();
+      saveWindowState(dataDir, { x: b.x, y: b.y, width: b.width, height: b.height, maximized: mainWindow.isMaximized() });
+    });
+    engine.events.onAny((name, payload) => {
+      if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(IPC_EVENT_CHANNEL, { name, payload });
+    });
+    void mainWindow.loadURL(APP_URL);
+  });
+
+  app.on('window-all-closed', () => {
+    engine?.close();
+    app.quit();
+  });
+}

@@ -1,0 +1,42 @@
+/** `mailroom console`: the browser console, in the foreground until Ctrl+C. */
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { resolveDataDir } from '../../engine/data-dir.js';
+import { openMailroom } from '../../engine/mailroom.js';
+import { createMailroomRouter } from '../../ipc/index.js';
+import { startConsoleServer } from '../../console-server/server.js';
+import { openInBrowser } from '../../console-server/open-browser.js';
+import { reportError, usageError } from '../output.js';
+import type { CommonOptions } from '../context.js';
+
+/** Where the built renderer lives, next to the built CLI (dist/cli -> dist/renderer). */
+export function rendererDir(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'renderer');
+}
+
+export async function runConsole(opts: CommonOptions & { port?: string; open?: boolean }): Promise<void> {
+  try {
+    const port = opts.port === undefined ? 0 : Number(opts.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError('--port must be a whole number from 0 to 65535 (0 picks a free port).');
+    const engine = openMailroom({ dataDir: resolveDataDir(opts.dataDir) });
+    const router = createMailroomRouter(engine, { runtime: 'console' }, (channel, error) => {
+      process.stderr.write(`internal error on ${channel}: ${error instanceof Error ? error.message : String(error)}\n`);
+    });
+    const server = await startConsoleServer({ router, events: engine.events, rendererDir: rendererDir(), port });
+    if (opts.json) process.stdout.write(JSON.stringify({ url: server.url, port: server.port, dataDir: engine.dataDir }) + '\n');
+    else {
+      process.stdout.write(`Mailroom console: ${server.url}\n`);
+      process.stdout.write(`Data folder: ${engine.dataDir}\nOpen the URL above in a browser on this computer. Press Ctrl+C to stop.\n`);
+    }
+    if (opts.open) openInBrowser(server.url);
+    const stop = async () => {
+      await server.close();
+      engine.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  } catch (error) {
+    reportError(error, Boolean(opts.json));
+  }
+}

@@ -1,0 +1,152 @@
+/** `mailroom mailbox ...` commands. */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Mailbox } from '../../shared/mailbox.js';
+import { withEngine, readPasswordOption, type CommonOptions } from '../context.js';
+import { printJson, table, usageError } from '../output.js';
+
+interface MailboxFlags extends CommonOptions {
+  name?: string;
+  address?: string;
+  preset?: string;
+  imapHost?: string;
+  imapPort?: string;
+  imapSecurity?: string;
+  imapUser?: string;
+  imapFolder?: string;
+  afterImport?: string;
+  pollSeconds?: string;
+  smtpHost?: string;
+  smtpPort?: string;
+  smtpSecurity?: string;
+  smtpUser?: string;
+  auth?: string;
+  smtpAuth?: string;
+  passwordEnv?: string;
+  passwordStdin?: boolean;
+  disabled?: boolean;
+  enabled?: boolean;
+}
+
+/** Only the flags given, in the engine's input shape. */
+function flagsToInput(f: MailboxFlags): Record<string, unknown> {
+  const pick = (entries: Record<string, unknown>) => Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
+  const imap = pick({
+    host: f.imapHost,
+    port: f.imapPort,
+    security: f.imapSecurity,
+    username: f.imapUser,
+    auth: f.auth,
+    folder: f.imapFolder,
+    afterImport: f.afterImport,
+    pollIntervalSeconds: f.pollSeconds,
+  });
+  const smtp = pick({ host: f.smtpHost, port: f.smtpPort, security: f.smtpSecurity, username: f.smtpUser, auth: f.smtpAuth ?? f.auth });
+  if (f.enabled && f.disabled) throw usageError('Use either --enabled or --disabled, not both.');
+  return pick({
+    name: f.name,
+    address: f.address,
+    preset: f.preset,
+    enabled: f.disabled ? false : f.enabled ? true : undefined,
+    imap: Object.keys(imap).length ? imap : undefined,
+    smtp: Object.keys(smtp).length ? smtp : undefined,
+  });
+}
+
+function describe(m: Mailbox): string {
+  return [
+    `${m.name} (#${m.id}) <${m.address}>  ${m.enabled ? 'enabled' : 'disabled'}  preset ${m.preset}`,
+    `  incoming  imap ${m.imap.host}:${m.imap.port} ${m.imap.security}  user ${m.imap.username}  auth ${m.imap.auth}  folder ${m.imap.folder}  after import ${m.imap.afterImport}  every ${m.imap.pollIntervalSeconds}s`,
+    `  outgoing  smtp ${m.smtp.host}:${m.smtp.port} ${m.smtp.security}  user ${m.smtp.username}  auth ${m.smtp.auth}`,
+    `  password  ${m.passwordSet ? 'set (stored encrypted)' : 'not set'}`,
+  ].join('\n') + '\n';
+}
+
+export async function addMailbox(f: MailboxFlags): Promise<void> {
+  await withEngine(f, async (engine) => {
+    if (!f.name) throw usageError('--name is required: give the mailbox a short name such as Support.');
+    if (!f.address) throw usageError('--address is required: the email address of the mailbox.');
+    const password = await readPasswordOption(f);
+    const created = engine.mailboxes.create({ ...flagsToInput(f), ...(password ? { password } : {}) });
+    if (f.json) printJson(created);
+    else process.stdout.write(`Created mailbox:\n${describe(created)}`);
+  });
+}
+
+export async function updateMailbox(idOrName: string, f: MailboxFlags): Promise<void> {
+  await withEngine(f, async (engine) => {
+    const existing = engine.mailboxes.resolve(idOrName);
+    const password = await readPasswordOption(f);
+    const updated = engine.mailboxes.update({ id: existing.id, ...flagsToInput(f), ...(password ? { password } : {}) });
+    if (f.json) printJson(updated);
+    else process.stdout.write(`Updated mailbox:\n${describe(updated)}`);
+  });
+}
+
+export async function listMailboxes(f: CommonOptions): Promise<void> {
+  await withEngine(f, (engine) => {
+    const all = engine.mailboxes.list();
+    if (f.json) return printJson(all);
+    if (!all.length) return void process.stdout.write('No mailboxes yet. Add one with: mailroom mailbox add --name Support --address support@example.com --preset microsoft365\n');
+    process.stdout.write(
+      table(
+        ['ID', 'NAME', 'ADDRESS', 'INCOMING', 'OUTGOING', 'AUTH', 'STATE'],
+        all.map((m) => [
+          String(m.id),
+          m.name,
+          m.address,
+          `${m.imap.host}:${m.imap.port} ${m.imap.security}`,
+          `${m.smtp.host}:${m.smtp.port} ${m.smtp.security}`,
+          m.imap.auth === 'oauth2' ? 'oauth2' : m.passwordSet ? 'password' : 'password (missing)',
+          m.enabled ? 'enabled' : 'disabled',
+        ]),
+      ),
+    );
+  });
+}
+
+export async function showMailbox(idOrName: string, f: CommonOptions): Promise<void> {
+  await withEngine(f, (engine) => {
+    const m = engine.mailboxes.resolve(idOrName);
+    if (f.json) printJson(m);
+    else process.stdout.write(describe(m));
+  });
+}
+
+export async function removeMailbox(idOrName: string, f: CommonOptions): Promise<void> {
+  await withEngine(f, (engine) => {
+    const m = engine.mailboxes.resolve(idOrName);
+    engine.mailboxes.remove(m.id);
+    if (f.json) printJson({ removed: true, id: m.id, name: m.name });
+    else process.stdout.write(`Removed mailbox ${m.name} (#${m.id}) and its stored secrets.\n`);
+  });
+}
+
+export async function exportMailboxes(f: CommonOptions & { out?: string }): Promise<void> {
+  await withEngine(f, (engine) => {
+    const data = engine.mailboxes.exportSettings();
+    const text = JSON.stringify(data, null, 2) + '\n';
+    if (f.out) {
+      const target = path.resolve(f.out);
+      const temp = `${target}.${process.pid}.tmp`;
+      fs.writeFileSync(temp, text);
+      fs.renameSync(temp, target);
+      if (f.json) printJson({ written: target, mailboxes: data.mailboxes.length });
+      else process.stdout.write(`Wrote ${data.mailboxes.length} mailbox(es) to ${target} (no passwords or tokens).\n`);
+    } else process.stdout.write(text);
+  });
+}
+
+export async function importMailboxes(file: string, f: CommonOptions): Promise<void> {
+  await withEngine(f, (engine) => {
+    let data: unknown;
+    try {
+      data = JSON.parse(fs.readFileSync(path.resolve(file), 'utf8').replace(/^\uFEFF/, ''));
+    } catch (error) {
+      throw usageError(`Cannot read ${file} as JSON: ${(error as Error).message}`, 'Choose a file made by "mailroom mailbox export".');
+    }
+    const result = engine.mailboxes.importSettings(data);
+    if (f.json) printJson(result);
+    else process.stdout.write(`Imported: ${result.created.length} created, ${result.updated.length} updated. Enter passwords or sign in for the new mailboxes.\n`);
+  });
+}

@@ -1,0 +1,84 @@
+/**
+ * Shared plumbing of CLI commands: opening the engine over --data-dir,
+ * reading secrets from the environment or stdin (never from argv).
+ */
+import { resolveDataDir } from '../engine/data-dir.js';
+import { openMailroom, type Mailroom } from '../engine/mailroom.js';
+import { reportError, usageError } from './output.js';
+
+export interface CommonOptions {
+  dataDir?: string;
+  json?: boolean;
+}
+
+/** Runs a command body with an open engine, reporting errors with the right exit code. */
+export async function withEngine(options: CommonOptions, body: (engine: Mailroom) => Promise<void> | void): Promise<void> {
+  let engine: Mailroom | undefined;
+  try {
+    engine = openMailroom({ dataDir: resolveDataDir(options.dataDir) });
+    await body(engine);
+  } catch (error) {
+    reportError(error, Boolean(options.json));
+  } finally {
+    engine?.close();
+  }
+}
+
+/** Reads a secret from the named environment variable. */
+export function secretFromEnv(name: string, flag: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw usageError(`${flag} takes the NAME of an environment variable (letters, digits, _), not the secret itself.`);
+  const value = process.env[name];
+  if (value === undefined || value === '') throw usageError(`${flag}: the environment variable ${name} is not set or empty.`, `Set it first, e.g. on Windows: set ${name}=... (cmd) or $env:${name}="..." (PowerShell).`);
+  return value;
+}
+
+/** Reads a secret from stdin: all of it, without the trailing line break. Prompts without echo on a terminal. */
+export async function secretFromStdin(prompt = 'Password: '): Promise<string> {
+  const stdin = process.stdin;
+  if (stdin.isTTY) return promptHidden(prompt);
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (!text) throw usageError('--password-stdin: nothing was read from standard input.', 'Pipe the secret in, e.g. from a password manager.');
+  return text;
+}
+
+function promptHidden(prompt: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stdin = process.stdin;
+    process.stderr.write(prompt);
+    let value = '';
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.setEncoding('utf8');
+    const onData = (ch: string) => {
+      for (const c of ch) {
+        if (c === '\r' || c === '\n') {
+          done();
+          return resolve(value);
+        }
+        if (c === '\u0003') {
+          done();
+          return reject(usageError('Cancelled.'));
+        }
+        if (c === '\u007f' || c === '\b') value = value.slice(0, -1);
+        else value += c;
+      }
+    };
+    const done = () => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.off('data', onData);
+      process.stderr.write('\n');
+    };
+    stdin.on('data', onData);
+  });
+}
+
+/** Resolves the password options of a command: at most one source. */
+export async function readPasswordOption(options: { passwordEnv?: string; passwordStdin?: boolean }): Promise<string | undefined> {
+  if (options.passwordEnv && options.passwordStdin) throw usageError('Use either --password-env or --password-stdin, not both.');
+  if (options.passwordEnv) return secretFromEnv(options.passwordEnv, '--password-env');
+  if (options.passwordStdin) return secretFromStdin();
+  return undefined;
+}

@@ -1,0 +1,242 @@
+/**
+ * The browser console: the renderer and the same router as the desktop app,
+ * served over HTTP on 127.0.0.1 only. Every request needs the random per-run
+ * token (a cookie set from the printed URL, and a header on API calls); Host
+ * and Origin are checked against the server's own address; no CORS.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Router } from '../ipc/router.js';
+import type { EventBus } from '../engine/events.js';
+
+export interface ConsoleServerOptions {
+  router: Router;
+  events?: EventBus;
+  /** The built renderer (dist/renderer). */
+  rendererDir: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Fixed token for tests; a random one otherwise. */
+  token?: string;
+  /** Largest accepted request body in bytes. */
+  maxBodyBytes?: number;
+}
+
+export interface ConsoleServer {
+  readonly port: number;
+  readonly token: string;
+  /** The URL to open: carries the token once, then a cookie holds it. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const TOKEN_HEADER = 'x-mailroom-token';
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+function safeEqual(a: string | undefined, b: string): boolean {
+  if (typeof a !== 'string') return false;
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}
+
+function parseCookies(header: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (header ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0) out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return out;
+}
+
+function baseHeaders(): Record<string, string> {
+  return {
+    'Content-Security-Policy': CSP,
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    'Referrer-Policy': 'no-referrer',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+    'Cache-Control': 'no-store',
+  };
+}
+
+function sendText(res: http.ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { ...baseHeaders(), 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end(text);
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { ...baseHeaders(), 'Content-Type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}
+
+export async function startConsoleServer(options: ConsoleServerOptions): Promise<ConsoleServer> {
+  const token = options.token ?? crypto.randomBytes(24).toString('base64url');
+  const maxBody = options.maxBodyBytes ?? 10 * 1024 * 1024;
+  const rendererDir = path.resolve(options.rendererDir);
+  const indexFile = path.join(rendererDir, 'index.html');
+  if (!fs.existsSync(indexFile)) {
+    throw new Error(`The renderer is not built: ${indexFile} is missing. Run "npm run build" first.`);
+  }
+  let port = 0;
+  const sseClients = new Set<http.ServerResponse>();
+
+  const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+  const allowedOrigins = () => new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
+  const cookieName = () => `mailroom_${port}`;
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) sendText(res, 500, 'Internal error');
+      else res.end();
+    });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    // DNS rebinding and cross-site requests: the Host must be our own loopback address.
+    if (!allowedHosts().has(req.headers.host ?? '')) return sendText(res, 421, 'Wrong Host header: open the console at the printed 127.0.0.1 address.');
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowedOrigins().has(origin)) return sendText(res, 403, 'Cross-origin requests are not allowed.');
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+
+    // First visit: the token arrives in the URL; trade it for a cookie and drop it from the address bar.
+    const queryToken = url.searchParams.get('token');
+    if (queryToken !== null && req.method === 'GET' && url.pathname === '/') {
+      if (!safeEqual(queryToken, token)) return sendText(res, 401, 'Wrong or expired token: open the URL printed when the console started.');
+      res.writeHead(303, {
+        ...baseHeaders(),
+        'Set-Cookie': `${cookieName()}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+        Location: '/',
+      });
+      return void res.end();
+    }
+
+    const cookieToken = parseCookies(req.headers.cookie)[cookieName()];
+    const headerToken = req.headers[TOKEN_HEADER];
+    const authenticated = safeEqual(cookieToken, token) || safeEqual(typeof headerToken === 'string' ? headerToken : undefined, token);
+    if (!authenticated) return sendText(res, 401, 'This console needs its access token: open the URL printed when it started (it ends in ?token=...).');
+
+    if (url.pathname === '/api/invoke') {
+      if (req.method !== 'POST') return sendText(res, 405, 'Use POST.');
+      // Cookies ride along on cross-site requests; the header cannot, so API calls must carry it.
+      if (!safeEqual(typeof headerToken === 'string' ? headerToken : undefined, token)) return sendText(res, 401, 'API calls need the X-Mailroom-Token header.');
+      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return sendText(res, 415, 'Send application/json.');
+      let body: unknown;
+      try {
+        body = JSON.parse(await readBody(req, maxBody));
+      } catch (error) {
+        return sendJson(res, 400, { ok: false, error: { code: 'INVALID_PAYLOAD', message: (error as Error).message === 'too large' ? `The request is larger than ${maxBody} bytes.` : 'The request body is not valid JSON.' } });
+      }
+      const { channel, payload } = (body ?? {}) as { channel?: unknown; payload?: unknown };
+      const result = await options.router.invoke(typeof channel === 'string' ? channel : '', payload, { transport: 'console', ...(origin ? { senderUrl: origin } : {}) });
+      return sendJson(res, 200, result);
+    }
+
+    if (url.pathname === '/api/events') {
+      if (req.method !== 'GET') return sendText(res, 405, 'Use GET.');
+      res.writeHead(200, { ...baseHeaders(), 'Content-Type': 'text/event-stream', Connection: 'keep-alive' });
+      res.write(': connected\n\n');
+      sseClients.add(res);
+      req.on('close', () => sseClients.delete(res));
+      return;
+    }
+
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed.');
+    return serveStatic(url.pathname, res);
+  }
+
+  function serveStatic(pathname: string, res: http.ServerResponse): void {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(pathname);
+    } catch {
+      return sendText(res, 400, 'Bad path.');
+    }
+    const file = path.resolve(rendererDir, '.' + path.posix.normalize('/' + decoded));
+    const inside = file === rendererDir || file.startsWith(rendererDir + path.sep);
+    let target = inside && fs.existsSync(file) && fs.statSync(file).isFile() ? file : undefined;
+    // Client-side routes fall back to the app shell; missing assets are 404s.
+    if (!target && inside && !path.extname(file)) target = indexFile;
+    if (!target) return sendText(res, 404, 'Not found.');
+    let body: Buffer = fs.readFileSync(target);
+    if (target === indexFile) {
+      body = Buffer.from(body.toString('utf8').replace('<head>', `<head>\n    <meta name="mailroom-token" content="${token}">`), 'utf8');
+    }
+    res.writeHead(200, { ...baseHeaders(), 'Content-Type': TYPES[path.extname(target)] ?? 'application/octet-stream' });
+    res.end(body);
+  }
+
+  const unsubscribe = options.events?.onAny((name, payload) => {
+    const frame = `event: message\ndata: ${JSON.stringify({ name, payload })}\n\n`;
+    for (const client of sseClients) client.write(frame);
+  });
+  const keepAlive = setInterval(() => {
+    for (const client of sseClients) client.write(': keep-alive\n\n');
+  }, 20_000);
+  keepAlive.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: options.port ?? 0 }, () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+
+  return {
+    port,
+    token,
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    close: async () => {
+      unsubscribe?.();
+      clearInterval(keepAlive);
+      for (const client of sseClients) client.end();
+      sseClients.clear();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new Error('too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,235 @@
+/**
+ * Mailbox management: validation, presets and defaults, secrets, settings
+ * import/export. Every change is one transaction: a failure stores nothing.
+ */
+import { AppError } from '../shared/errors.js';
+import {
+  DEFAULT_POLL_SECONDS,
+  ImapSettings,
+  type Mailbox,
+  MailboxCreateInput,
+  MailboxUpdateInput,
+  PRESETS,
+  type PresetId,
+  SmtpSettings,
+  defaultPort,
+  type SecurityMode,
+} from '../shared/mailbox.js';
+import { SettingsExport, type SettingsImportResult } from '../shared/contract/mailboxes.js';
+import { parseOrThrow, toFieldIssues, describeIssues } from '../shared/validation.js';
+import type { Db } from '../store/db.js';
+import { MailboxRepo, type MailboxFields } from '../store/mailbox-repo.js';
+import type { SecretRepo } from '../store/secret-repo.js';
+import type { EventBus } from './events.js';
+import type { z } from 'zod';
+
+type CreateParsed = z.output<typeof MailboxCreateInput>;
+type UpdateParsed = z.output<typeof MailboxUpdateInput>;
+type ImapPartial = NonNullable<CreateParsed['imap']>;
+type SmtpPartial = NonNullable<CreateParsed['smtp']>;
+
+/** Guesses a preset from an address's domain, for when none is given. */
+export function guessPreset(address: string): PresetId {
+  const domain = address.split('@').pop()?.toLowerCase() ?? '';
+  if (domain === 'gmail.com' || domain === 'googlemail.com') return 'gmail';
+  if (/^(outlook|hotmail|live|msn)\.[a-z.]+$/.test(domain) || domain.endsWith('.onmicrosoft.com')) return 'microsoft365';
+  return 'generic';
+}
+
+/** Chooses the port: the explicit one, the preset's when the security matches, else the default for the security. */
+function pickPort(protocol: 'imap' | 'smtp', security: SecurityMode, explicit: number | undefined, base: { port: number; security: SecurityMode } | undefined): number {
+  if (explicit !== undefined) return explicit;
+  if (base && base.security === security) return base.port;
+  return defaultPort(protocol, security);
+}
+
+/**
+ * Resolves the complete settings of a mailbox from user input, a base (the
+ * preset, or the existing mailbox when editing) and the defaults.
+ */
+export function resolveSettings(
+  input: { name: string; address: string; preset: PresetId; enabled: boolean; imap?: ImapPartial; smtp?: SmtpPartial },
+  base?: { imap?: Partial<Mailbox['imap']>; smtp?: Partial<Mailbox['smtp']> },
+  previousAddress?: string,
+): MailboxFields {
+  const preset = PRESETS[input.preset];
+  const imapBase = { ...preset.imap, ...base?.imap };
+  const smtpBase = { ...preset.smtp, ...base?.smtp };
+  const imapIn = input.imap ?? {};
+  const smtpIn = input.smtp ?? {};
+  const imapSecurity = imapIn.security ?? imapBase.security ?? 'tls';
+  const smtpSecurity = smtpIn.security ?? smtpBase.security ?? 'tls';
+  // A user name that followed the old address follows the new one.
+  const follow = (u: string | undefined) => (u === undefined || u === '' || u === previousAddress ? input.address : u);
+  const candidate = {
+    name: input.name,
+    address: input.address,
+    enabled: input.enabled,
+    preset: input.preset,
+    imap: {
+      host: imapIn.host ?? imapBase.host,
+      port: pickPort('imap', imapSecurity, imapIn.port, imapBase.port !== undefined && imapBase.security ? { port: imapBase.port, security: imapBase.security } : undefined),
+      security: imapSecurity,
+      username: imapIn.username ? imapIn.username : follow(imapBase.username),
+      auth: imapIn.auth ?? imapBase.auth ?? 'password',
+      folder: imapIn.folder ?? imapBase.folder ?? 'INBOX',
+      afterImport: imapIn.afterImport ?? imapBase.afterImport ?? 'mark-seen',
+      pollIntervalSeconds: imapIn.pollIntervalSeconds ?? imapBase.pollIntervalSeconds ?? DEFAULT_POLL_SECONDS,
+    },
+    smtp: {
+      host: smtpIn.host ?? smtpBase.host,
+      port: pickPort('smtp', smtpSecurity, smtpIn.port, smtpBase.port !== undefined && smtpBase.security ? { port: smtpBase.port, security: smtpBase.security } : undefined),
+      security: smtpSecurity,
+      username: smtpIn.username ? smtpIn.username : follow(smtpBase.username),
+      auth: smtpIn.auth ?? smtpBase.auth ?? 'password',
+    },
+  };
+  const issues = [];
+  if (!candidate.imap.host) issues.push({ path: 'imap.host', message: `is required for the ${preset.label} preset: enter the IMAP server, such as imap.example.com` });
+  if (!candidate.smtp.host) issues.push({ path: 'smtp.host', message: `is required for the ${preset.label} preset: enter the SMTP server, such as smtp.example.com` });
+  const imap = ImapSettings.safeParse(candidate.imap);
+  const smtp = SmtpSettings.safeParse(candidate.smtp);
+  if (candidate.imap.host && !imap.success) issues.push(...toFieldIssues(imap.error).map((i) => ({ ...i, path: `imap.${i.path}` })));
+  if (candidate.smtp.host && !smtp.success) issues.push(...toFieldIssues(smtp.error).map((i) => ({ ...i, path: `smtp.${i.path}` })));
+  if (issues.length || !imap.success || !smtp.success) {
+    throw new AppError('VALIDATION_FAILED', `Invalid mailbox settings: ${describeIssues(issues)}`, { issues });
+  }
+  return { name: candidate.name, address: candidate.address, enabled: candidate.enabled, preset: candidate.preset, imap: imap.data, smtp: smtp.data };
+}
+
+/** The settings of a mailbox as an import/export entry (no secrets). */
+export function toSettingsEntry(m: Mailbox): SettingsExport['mailboxes'][number] {
+  return { name: m.name, address: m.address, preset: m.preset, enabled: m.enabled, imap: { ...m.imap }, smtp: { ...m.smtp } };
+}
+
+export class MailboxService {
+  private readonly repo: MailboxRepo;
+
+  constructor(private readonly db: Db, private readonly secrets: SecretRepo, private readonly events?: EventBus) {
+    this.repo = new MailboxRepo(db);
+  }
+
+  list(): Mailbox[] {
+    return this.repo.list();
+  }
+
+  get(id: number): Mailbox {
+    const m = this.repo.get(id);
+    if (!m) throw new AppError('NOT_FOUND', `No mailbox has id ${id}.`, { hint: 'List the mailboxes to see their ids and names.' });
+    return m;
+  }
+
+  /** Finds a mailbox by id (digits) or by name (case-insensitive). */
+  resolve(idOrName: string | number): Mailbox {
+    const text = String(idOrName).trim();
+    const found = /^\d+$/.test(text) ? this.repo.get(Number(text)) ?? this.repo.findByName(text) : this.repo.findByName(text);
+    if (!found) throw new AppError('NOT_FOUND', `No mailbox is named or numbered "${text}".`, { hint: 'Run "mailroom mailbox list" to see the mailboxes.' });
+    return found;
+  }
+
+  create(input: unknown): Mailbox {
+    const parsed = parseOrThrow(MailboxCreateInput, input, 'mailbox');
+    const preset = parsed.preset ?? guessPreset(parsed.address);
+    const fields = resolveSettings({ ...parsed, preset, enabled: parsed.enabled ?? true });
+    const id = this.db.transaction(() => {
+      const newId = this.repo.insert(fields);
+      if (parsed.password) this.secrets.set(newId, 'password', parsed.password);
+      return newId;
+    })();
+    this.events?.emit('mailboxes.changed', { id });
+    return this.get(id);
+  }
+
+  update(input: unknown): Mailbox {
+    const parsed: UpdateParsed = parseOrThrow(MailboxUpdateInput, input, 'mailbox');
+    const existing = this.get(parsed.id);
+    const presetChanged = parsed.preset !== undefined && parsed.preset !== existing.preset;
+    const preset = parsed.preset ?? existing.preset;
+    const address = parsed.address ?? existing.address;
+    // Keep the existing settings as the base, unless the preset changed: then the preset's servers apply.
+    const base = presetChanged
+      ? { imap: { folder: existing.imap.folder, afterImport: existing.imap.afterImport, pollIntervalSeconds: existing.imap.pollIntervalSeconds, username: existing.imap.username }, smtp: { username: existing.smtp.username } }
+      : { imap: existing.imap, smtp: existing.smtp };
+    if (!presetChanged) {
+      // A port that was the default for the old security follows a change of security.
+      if (parsed.imap?.security && parsed.imap.port === undefined && existing.imap.port === defaultPort('imap', existing.imap.security)) {
+        base.imap = { ...existing.imap, port: defaultPort('imap', parsed.imap.security) };
+      }
+      if (parsed.smtp?.security && parsed.smtp.port === undefined && existing.smtp.port === defaultPort('smtp', existing.smtp.security)) {
+        base.smtp = { ...existing.smtp, port: defaultPort('smtp', parsed.smtp.security) };
+      }
+    }
+    const fields = resolveSettings(
+      {
+        name: parsed.name ?? existing.name,
+        address,
+        preset,
+        enabled: parsed.enabled ?? existing.enabled,
+        ...(parsed.imap ? { imap: parsed.imap } : {}),
+        ...(parsed.smtp ? { smtp: parsed.smtp } : {}),
+      },
+      base,
+      existing.address,
+    );
+    this.db.transaction(() => {
+      this.repo.update(existing.id, fields);
+      if (parsed.password === null) this.secrets.remove(existing.id, 'password');
+      else if (parsed.password) this.secrets.set(existing.id, 'password', parsed.password);
+    })();
+    this.events?.emit('mailboxes.changed', { id: existing.id });
+    return this.get(existing.id);
+  }
+
+  remove(id: number): boolean {
+    const removed = this.repo.remove(id);
+    if (removed) this.events?.emit('mailboxes.changed', { id });
+    return removed;
+  }
+
+  /** The stored password of a mailbox, for the engine's own connections only. */
+  password(id: number): string | undefined {
+    return this.secrets.get(id, 'password');
+  }
+
+  exportSettings(ids?: number[]): SettingsExport {
+    const all = ids?.length ? ids.map((id) => this.get(id)) : this.list();
+    return { format: 'mailroom-settings', version: 1, exportedAt: new Date().toISOString(), mailboxes: all.map(toSettingsEntry) };
+  }
+
+  /**
+   * Imports a settings export: new names are created, existing names updated
+   * (their secrets kept). All or nothing: one bad entry imports nothing.
+   */
+  importSettings(settings: unknown): SettingsImportResult {
+    const parsed = SettingsExport.safeParse(settings);
+    if (!parsed.success) {
+      const issues = toFieldIssues(parsed.error);
+      throw new AppError('SETTINGS_FILE_INVALID', `This is not a Mailroom settings file: ${describeIssues(issues.slice(0, 5))}`, {
+        hint: 'Choose a file made by "Export settings" (format "mailroom-settings", version 1).',
+        issues,
+      });
+    }
+    const result: SettingsImportResult = { created: [], updated: [] };
+    this.db.transaction(() => {
+      parsed.data.mailboxes.forEach((entry, index) => {
+        try {
+          const existing = this.repo.findByName(entry.name);
+          if (existing) {
+            this.update({ ...entry, id: existing.id });
+            result.updated.push(entry.name);
+          } else {
+            this.create(entry);
+            result.created.push(entry.name);
+          }
+        } catch (error) {
+          if (error instanceof AppError && error.issues) {
+            const issues = error.issues.map((i) => ({ ...i, path: `mailboxes.${index}.${i.path}` }));
+            throw new AppError('SETTINGS_FILE_INVALID', `Mailbox "${entry.name}" in the file is invalid: ${describeIssues(error.issues)}. Nothing was imported.`, { issues });
+          }
+          throw error;
+        }
+      });
+    })();
+    return result;
+  }
+}

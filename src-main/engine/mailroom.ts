@@ -1,0 +1,47 @@
+/**
+ * The engine's entry point: opens the store in a data folder and wires the
+ * services. The desktop app, the browser console and the CLI all start here.
+ */
+import fs from 'node:fs';
+import { openDatabase, type Db } from '../store/db.js';
+import { SecretBox, type KeyProvider } from '../store/secret-box.js';
+import { SecretRepo } from '../store/secret-repo.js';
+import { databaseFile } from './data-dir.js';
+import { EventBus } from './events.js';
+import { defaultKeyProvider } from './keys.js';
+import { MailboxService } from './mailboxes.js';
+
+export interface MailroomOptions {
+  dataDir: string;
+  /** Defaults to MAILROOM_SECRET_KEY or the data folder's key file. */
+  keyProvider?: KeyProvider;
+  /** better-sqlite3 native binding for a non-Node ABI (Electron). */
+  nativeBinding?: string;
+}
+
+export interface Mailroom {
+  readonly dataDir: string;
+  readonly db: Db;
+  readonly events: EventBus;
+  readonly keys: KeyProvider;
+  readonly mailboxes: MailboxService;
+  close(): void;
+}
+
+/** Opens the engine over a data folder. */
+export function openMailroom(options: MailroomOptions): Mailroom {
+  fs.mkdirSync(options.dataDir, { recursive: true });
+  const db = openDatabase(databaseFile(options.dataDir), options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
+  const keys = options.keyProvider ?? defaultKeyProvider(options.dataDir);
+  const events = new EventBus();
+  const secrets = new SecretRepo(db, new SecretBox(keys));
+  const mailboxes = new MailboxService(db, secrets, events);
+  return {
+    dataDir: options.dataDir,
+    db,
+    events,
+    keys,
+    mailboxes,
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * Opens the SQLite store: WAL, foreign keys, numbered migrations applied in
+ * one transaction each. A database written by a newer Mailroom is refused and
+ * left untouched.
+ */
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AppError } from '../shared/errors.js';
+import { MIGRATIONS, type Migration } from './migrations/index.js';
+
+export type Db = Database.Database;
+
+export interface OpenOptions {
+  /** Path of the native better_sqlite3.node to load (Electron's ABI build in the desktop app). */
+  nativeBinding?: string;
+  /** Migrations to apply; defaults to the app's own. Tests pass their own lists. */
+  migrations?: readonly Migration[];
+  readonly?: boolean;
+}
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Opens (creating if needed) the database file and brings its schema up to date. */
+export function openDatabase(file: string, options: OpenOptions = {}): Db {
+  const migrations = options.migrations ?? MIGRATIONS;
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  let db: Db;
+  try {
+    db = new Database(file, {
+      ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
+      ...(options.readonly ? { readonly: true, fileMustExist: true } : {}),
+      timeout: 5000,
+    });
+  } catch (error) {
+    throw new AppError('DATABASE_UNREADABLE', `Cannot open the database ${file}: ${(error as Error).message}`, {
+      hint: 'Check that the data folder is writable and not locked by another program (antivirus, backup or sync tools).',
+      cause: error,
+    });
+  }
+  try {
+    // Check the version before changing anything, so a newer file is never altered.
+    const current = db.pragma('user_version', { simple: true }) as number;
+    const latest = migrations.length ? migrations[migrations.length - 1]!.version : 0;
+    if (current > latest) {
+      throw new AppError(
+        'DATABASE_TOO_NEW',
+        `The database ${file} was written by a newer Mailroom (schema ${current}; this version understands up to ${latest}). It was not changed.`,
+        { hint: 'Install the newer Mailroom again, or point --data-dir / MAILROOM_DATA_DIR at another folder.' },
+      );
+    }
+    if (!options.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+    }
+    db.pragma('foreign_keys = ON');
+    if (!options.readonly) applyMigrations(db, migrations, current);
+    return db;
+  } catch (error) {
+    db.close();
+    if (error instanceof AppError) throw error;
+    throw new AppError('DATABASE_UNREADABLE', `Cannot read the database ${file}: ${(error as Error).message}`, {
+      hint: 'The file may be damaged or not a Mailroom database. Restore it from a backup or use another data folder.',
+      cause: error,
+    });
+  }
+}
+
+function applyMigrations(db: Db, migrations: readonly Migration[], current: number): void {
+  for (const migration of migrations) {
+    if (migration.version <= current) continue;
+    const apply = db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    });
+    apply.immediate();
+  }
+}
+
+/** The current time in ms UTC: every timestamp in the store uses this. */
+export function now(): number {
+  return Date.now();
+}

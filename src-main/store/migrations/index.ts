@@ -1,0 +1,14 @@
+/**
+ * The numbered migrations, in order. Each is one SQL file applied in its own
+ * transaction; `PRAGMA user_version` records the last one applied.
+ * Add a file NNN-name.sql and list it here; never edit a released one.
+ */
+import m001 from './001-mailboxes.sql';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: '001-mailboxes', sql: m001 }];

@@ -1,0 +1,43 @@
+/**
+ * Secrets of mailboxes (passwords, token caches), stored only as ciphertext.
+ */
+import type { Db } from './db.js';
+import { now } from './db.js';
+import type { SecretBox } from './secret-box.js';
+
+/** Names of the secrets a mailbox can hold. */
+export type SecretName = 'password' | 'oauth-token-cache';
+
+export class SecretRepo {
+  constructor(private readonly db: Db, private readonly box: SecretBox) {}
+
+  private context(mailboxId: number, name: SecretName): string {
+    return `mailroom/mailbox/${mailboxId}/${name}`;
+  }
+
+  set(mailboxId: number, name: SecretName, plaintext: string): void {
+    const sealed = this.box.seal(plaintext, this.context(mailboxId, name));
+    this.db
+      .prepare(
+        `INSERT INTO mailbox_secrets (mailbox_id, name, ciphertext, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (mailbox_id, name) DO UPDATE SET ciphertext = excluded.ciphertext, updated_at = excluded.updated_at`,
+      )
+      .run(mailboxId, name, sealed, now());
+  }
+
+  /** The plaintext secret, or undefined when none is stored. */
+  get(mailboxId: number, name: SecretName): string | undefined {
+    const row = this.db.prepare('SELECT ciphertext FROM mailbox_secrets WHERE mailbox_id = ? AND name = ?').get(mailboxId, name) as
+      | { ciphertext: Buffer }
+      | undefined;
+    return row ? this.box.open(row.ciphertext, this.context(mailboxId, name)) : undefined;
+  }
+
+  has(mailboxId: number, name: SecretName): boolean {
+    return this.db.prepare('SELECT 1 FROM mailbox_secrets WHERE mailbox_id = ? AND name = ?').get(mailboxId, name) !== undefined;
+  }
+
+  remove(mailboxId: number, name: SecretName): void {
+    this.db.prepare('DELETE FROM mailbox_secrets WHERE mailbox_id = ? AND name = ?').run(mailboxId, name);
+  }
+}

@@ -1,0 +1,142 @@
+/** The app shell: navigation, header, theme, and the current screen. */
+import {
+  FluentProvider,
+  Button,
+  Tooltip,
+  Text,
+  Caption1,
+  makeStyles,
+  tokens,
+  mergeClasses,
+  useArrowNavigationGroup,
+} from '@fluentui/react-components';
+import {
+  MailMultipleRegular,
+  PlugConnectedRegular,
+  SendRegular,
+  MailInboxRegular,
+  TextBulletListSquareRegular,
+  WrenchRegular,
+  WeatherMoonRegular,
+  WeatherSunnyRegular,
+} from '@fluentui/react-icons';
+import { QueryClient, QueryClientProvider, useQuery } from '@tanstack/react-query';
+import { useEffect, useState, type ReactElement } from 'react';
+import { api } from '../api/client';
+import { useThemeChoice } from './theme';
+import { MailboxesPage } from '../features/mailboxes/MailboxesPage';
+import { ComingSoon } from '../features/placeholder/ComingSoon';
+
+type Route = 'mailboxes' | 'tests' | 'outbox' | 'inbox' | 'logs' | 'site';
+
+const NAV: { id: Route; label: string; icon: ReactElement }[] = [
+  { id: 'mailboxes', label: 'Mailboxes', icon: <MailMultipleRegular /> },
+  { id: 'tests', label: 'Connection tests', icon: <PlugConnectedRegular /> },
+  { id: 'outbox', label: 'Outbox', icon: <SendRegular /> },
+  { id: 'inbox', label: 'Inbox', icon: <MailInboxRegular /> },
+  { id: 'logs', label: 'Logs', icon: <TextBulletListSquareRegular /> },
+  { id: 'site', label: 'Site setup', icon: <WrenchRegular /> },
+];
+
+const useStyles = makeStyles({
+  root: { height: '100vh', display: 'grid', gridTemplateColumns: '220px 1fr', gridTemplateRows: '48px 1fr', backgroundColor: tokens.colorNeutralBackground2 },
+  header: {
+    gridColumn: '1 / 3',
+    display: 'flex',
+    alignItems: 'center',
+    gap: '12px',
+    padding: '0 12px 0 16px',
+    backgroundColor: tokens.colorBrandBackground,
+    color: tokens.colorNeutralForegroundOnBrand,
+  },
+  brand: { fontWeight: tokens.fontWeightSemibold, fontSize: tokens.fontSizeBase400 },
+  spacer: { flex: 1 },
+  headerMeta: { color: tokens.colorNeutralForegroundOnBrand, opacity: 0.85 },
+  nav: { display: 'flex', flexDirection: 'column', gap: '2px', padding: '8px', borderRight: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1 },
+  navItem: { justifyContent: 'flex-start', fontWeight: tokens.fontWeightRegular },
+  navActive: { backgroundColor: tokens.colorNeutralBackground1Selected, fontWeight: tokens.fontWeightSemibold },
+  main: { overflow: 'auto', minWidth: 0 },
+  themeButton: { color: tokens.colorNeutralForegroundOnBrand },
+});
+
+function currentRoute(): Route {
+  const id = location.hash.replace(/^#\/?/, '') as Route;
+  return NAV.some((n) => n.id === id) ? id : 'mailboxes';
+}
+
+const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false, refetchOnWindowFocus: false } } });
+
+function Shell({ themeName, setTheme }: { themeName: 'light' | 'dark'; setTheme: (t: 'light' | 'dark') => void }) {
+  const s = useStyles();
+  const [route, setRoute] = useState<Route>(currentRoute);
+  const navKeys = useArrowNavigationGroup({ axis: 'vertical', circular: true });
+  const info = useQuery({ queryKey: ['app.info'], queryFn: () => api.app.info({}) });
+
+  useEffect(() => {
+    const onHash = () => setRoute(currentRoute());
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+
+  // Live updates: any engine change refreshes the affected queries.
+  useEffect(() => api.transport.on('mailboxes.changed', () => void queryClient.invalidateQueries({ queryKey: ['mailboxes'] })), []);
+
+  const go = (id: Route) => {
+    location.hash = `#/${id}`;
+    setRoute(id);
+  };
+
+  return (
+    <div className={s.root}>
+      <header className={s.header}>
+        <Text className={s.brand}>Mailroom</Text>
+        <Caption1 className={s.headerMeta}>
+          {info.data ? `${info.data.runtime === 'electron' ? 'Desktop' : 'Browser console'} · v${info.data.version}` : ''}
+        </Caption1>
+        <span className={s.spacer} />
+        <Caption1 className={s.headerMeta} title={info.data?.dataDir}>{info.data ? `Data: ${info.data.dataDir}` : ''}</Caption1>
+        <Tooltip content={themeName === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'} relationship="label">
+          <Button
+            appearance="transparent"
+            className={s.themeButton}
+            icon={themeName === 'dark' ? <WeatherSunnyRegular /> : <WeatherMoonRegular />}
+            onClick={() => setTheme(themeName === 'dark' ? 'light' : 'dark')}
+          />
+        </Tooltip>
+      </header>
+      <nav className={s.nav} aria-label="Sections" {...navKeys}>
+        {NAV.map((item) => (
+          <Button
+            key={item.id}
+            appearance="subtle"
+            icon={item.icon}
+            className={mergeClasses(s.navItem, route === item.id && s.navActive)}
+            aria-current={route === item.id ? 'page' : undefined}
+            onClick={() => go(item.id)}
+          >
+            {item.label}
+          </Button>
+        ))}
+      </nav>
+      <main className={s.main}>
+        {route === 'mailboxes' && <MailboxesPage />}
+        {route === 'tests' && <ComingSoon title="Connection tests" text="Step-by-step SMTP and IMAP tests that name the failing step, the cause and the fix." />}
+        {route === 'outbox' && <ComingSoon title="Outbox" text="Messages waiting to be sent, with status, attempts, next attempt and last error." />}
+        {route === 'inbox' && <ComingSoon title="Inbox" text="Imported messages and each mailbox's receive log." />}
+        {route === 'logs' && <ComingSoon title="Logs" text="Colour-coded send and receive logs with filters and export." />}
+        {route === 'site' && <ComingSoon title="Site setup" text="The help-desk system's mail registry switch, OAuth feature toggle and version requirements." />}
+      </main>
+    </div>
+  );
+}
+
+export function App() {
+  const [themeName, theme, setTheme] = useThemeChoice();
+  return (
+    <FluentProvider theme={theme} style={{ height: '100vh' }}>
+      <QueryClientProvider client={queryClient}>
+        <Shell themeName={themeName} setTheme={setTheme} />
+      </QueryClientProvider>
+    </FluentProvider>
+  );
+}

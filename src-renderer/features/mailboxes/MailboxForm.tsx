@@ -1,0 +1,367 @@
+/**
+ * Create or edit a mailbox: presets, defaults per security mode, inline
+ * validation with the engine's own schema, write-only password.
+ */
+import {
+  Button,
+  Checkbox,
+  Dialog,
+  DialogActions,
+  DialogBody,
+  DialogContent,
+  DialogSurface,
+  DialogTitle,
+  Field,
+  Input,
+  Select,
+  Switch,
+  Caption1,
+  Subtitle2,
+  makeStyles,
+  tokens,
+  MessageBar,
+  MessageBarBody,
+} from '@fluentui/react-components';
+import { useMemo, useState, type FormEvent } from 'react';
+import {
+  DEFAULT_POLL_SECONDS,
+  MailboxCreateInput,
+  PRESETS,
+  defaultPort,
+  type Mailbox,
+  type PresetId,
+  type SecurityMode,
+} from '../../../src-main/shared/mailbox.js';
+import { toFieldIssues } from '../../../src-main/shared/validation.js';
+import { ApiError } from '../../api/client';
+import { ErrorBar } from '../../components/ErrorBar';
+
+const useStyles = makeStyles({
+  surface: { maxWidth: '760px', width: '100%' },
+  grid: { display: 'grid', gridTemplateColumns: '1fr 1fr', gap: '12px 16px' },
+  grid3: { display: 'grid', gridTemplateColumns: '2fr 1fr 1fr', gap: '12px 16px' },
+  section: { display: 'flex', flexDirection: 'column', gap: '10px', paddingTop: '8px' },
+  sectionTitle: { borderBottom: `1px solid ${tokens.colorNeutralStroke2}`, paddingBottom: '4px' },
+  content: { display: 'flex', flexDirection: 'column', gap: '12px', maxHeight: '68vh', overflowY: 'auto', paddingRight: '8px' },
+  muted: { color: tokens.colorNeutralForeground3 },
+});
+
+/** The form's values: strings as typed, so a half-typed port is kept as is. */
+export interface FormValues {
+  name: string;
+  address: string;
+  preset: PresetId;
+  enabled: boolean;
+  imapHost: string;
+  imapPort: string;
+  imapSecurity: SecurityMode;
+  imapUsername: string;
+  imapAuth: 'password' | 'oauth2';
+  imapFolder: string;
+  afterImport: string;
+  pollIntervalSeconds: string;
+  smtpHost: string;
+  smtpPort: string;
+  smtpSecurity: SecurityMode;
+  smtpUsername: string;
+  smtpAuth: 'password' | 'oauth2' | 'none';
+  password: string;
+  clearPassword: boolean;
+}
+
+/** Maps the engine's field paths to the form's fields. */
+const FIELD_OF_PATH: Record<string, keyof FormValues> = {
+  name: 'name',
+  address: 'address',
+  preset: 'preset',
+  password: 'password',
+  'imap.host': 'imapHost',
+  'imap.port': 'imapPort',
+  'imap.security': 'imapSecurity',
+  'imap.username': 'imapUsername',
+  'imap.auth': 'imapAuth',
+  'imap.folder': 'imapFolder',
+  'imap.afterImport': 'afterImport',
+  'imap.pollIntervalSeconds': 'pollIntervalSeconds',
+  'smtp.host': 'smtpHost',
+  'smtp.port': 'smtpPort',
+  'smtp.security': 'smtpSecurity',
+  'smtp.username': 'smtpUsername',
+  'smtp.auth': 'smtpAuth',
+};
+
+function presetValues(preset: PresetId, keep: Partial<FormValues>): FormValues {
+  const p = PRESETS[preset];
+  return {
+    name: keep.name ?? '',
+    address: keep.address ?? '',
+    enabled: keep.enabled ?? true,
+    preset,
+    imapHost: p.imap?.host ?? keep.imapHost ?? '',
+    imapSecurity: p.imap?.security ?? 'tls',
+    imapPort: String(p.imap?.port ?? defaultPort('imap', 'tls')),
+    imapUsername: keep.imapUsername ?? '',
+    imapAuth: p.imap?.auth ?? 'password',
+    imapFolder: keep.imapFolder ?? 'INBOX',
+    afterImport: keep.afterImport ?? 'mark-seen',
+    pollIntervalSeconds: keep.pollIntervalSeconds ?? String(DEFAULT_POLL_SECONDS),
+    smtpHost: p.smtp?.host ?? keep.smtpHost ?? '',
+    smtpSecurity: p.smtp?.security ?? 'tls',
+    smtpPort: String(p.smtp?.port ?? defaultPort('smtp', 'tls')),
+    smtpUsername: keep.smtpUsername ?? '',
+    smtpAuth: p.smtp?.auth ?? 'password',
+    password: '',
+    clearPassword: false,
+  };
+}
+
+function fromMailbox(m: Mailbox): FormValues {
+  return {
+    name: m.name,
+    address: m.address,
+    preset: m.preset,
+    enabled: m.enabled,
+    imapHost: m.imap.host,
+    imapPort: String(m.imap.port),
+    imapSecurity: m.imap.security,
+    imapUsername: m.imap.username === m.address ? '' : m.imap.username,
+    imapAuth: m.imap.auth,
+    imapFolder: m.imap.folder,
+    afterImport: m.imap.afterImport,
+    pollIntervalSeconds: String(m.imap.pollIntervalSeconds),
+    smtpHost: m.smtp.host,
+    smtpPort: String(m.smtp.port),
+    smtpSecurity: m.smtp.security,
+    smtpUsername: m.smtp.username === m.address ? '' : m.smtp.username,
+    smtpAuth: m.smtp.auth,
+    password: '',
+    clearPassword: false,
+  };
+}
+
+/** The engine input for the values: empty optional fields are left out. */
+export function toInput(v: FormValues) {
+  const opt = (s: string) => (s.trim() === '' ? undefined : s.trim());
+  return {
+    name: v.name,
+    address: v.address,
+    preset: v.preset,
+    enabled: v.enabled,
+    imap: {
+      host: opt(v.imapHost),
+      port: opt(v.imapPort),
+      security: v.imapSecurity,
+      username: opt(v.imapUsername),
+      auth: v.imapAuth,
+      folder: opt(v.imapFolder),
+      afterImport: opt(v.afterImport),
+      pollIntervalSeconds: opt(v.pollIntervalSeconds),
+    },
+    smtp: { host: opt(v.smtpHost), port: opt(v.smtpPort), security: v.smtpSecurity, username: opt(v.smtpUsername), auth: v.smtpAuth },
+    ...(v.clearPassword ? { password: null } : v.password ? { password: v.password } : {}),
+  };
+}
+
+/** Field errors from client-side validation with the engine's schema. */
+function validate(v: FormValues): Partial<Record<keyof FormValues, string>> {
+  const errors: Partial<Record<keyof FormValues, string>> = {};
+  const parsed = MailboxCreateInput.safeParse(JSON.parse(JSON.stringify(toInput(v))));
+  if (!parsed.success) {
+    for (const issue of toFieldIssues(parsed.error)) {
+      const field = FIELD_OF_PATH[issue.path];
+      if (field && !errors[field]) errors[field] = sentence(issue.message);
+    }
+  }
+  if (!v.imapHost.trim()) errors.imapHost = 'Enter the IMAP server, such as imap.example.com.';
+  if (!v.smtpHost.trim()) errors.smtpHost = 'Enter the SMTP server, such as smtp.example.com.';
+  return errors;
+}
+
+const sentence = (s: string) => s.charAt(0).toUpperCase() + s.slice(1) + (s.endsWith('.') ? '' : '.');
+
+export interface MailboxFormProps {
+  open: boolean;
+  existing?: Mailbox;
+  onCancel(): void;
+  onSubmit(input: ReturnType<typeof toInput>): Promise<void>;
+}
+
+export function MailboxForm({ open, existing, onCancel, onSubmit }: MailboxFormProps) {
+  const s = useStyles();
+  const [values, setValues] = useState<FormValues>(() => (existing ? fromMailbox(existing) : presetValues('microsoft365', {})));
+  const [touched, setTouched] = useState<Partial<Record<keyof FormValues, boolean>>>({});
+  const [serverErrors, setServerErrors] = useState<Partial<Record<keyof FormValues, string>>>({});
+  const [submitError, setSubmitError] = useState<unknown>();
+  const [submitted, setSubmitted] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const clientErrors = useMemo(() => validate(values), [values]);
+
+  const set = <K extends keyof FormValues>(key: K, value: FormValues[K]) => {
+    setValues((v) => ({ ...v, [key]: value }));
+    setServerErrors((e) => ({ ...e, [key]: undefined }));
+  };
+  const errorOf = (key: keyof FormValues) => serverErrors[key] ?? (touched[key] || submitted ? clientErrors[key] : undefined);
+  const blur = (key: keyof FormValues) => () => setTouched((t) => ({ ...t, [key]: true }));
+
+  const changePreset = (preset: PresetId) => setValues((v) => ({ ...presetValues(preset, v), password: v.password }));
+  const changeSecurity = (protocol: 'imap' | 'smtp', security: SecurityMode) =>
+    setValues((v) => {
+      const portKey = protocol === 'imap' ? 'imapPort' : 'smtpPort';
+      const securityKey = protocol === 'imap' ? 'imapSecurity' : 'smtpSecurity';
+      const old = v[securityKey];
+      // A port left at the old default follows the security mode.
+      const port = v[portKey] === '' || v[portKey] === String(defaultPort(protocol, old)) ? String(defaultPort(protocol, security)) : v[portKey];
+      return { ...v, [securityKey]: security, [portKey]: port };
+    });
+
+  const usesPassword = values.imapAuth === 'password' || values.smtpAuth === 'password';
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setSubmitted(true);
+    setSubmitError(undefined);
+    if (Object.keys(clientErrors).length) return;
+    setBusy(true);
+    try {
+      await onSubmit(toInput(values));
+    } catch (error) {
+      if (error instanceof ApiError && error.issues?.length) {
+        const mapped: Partial<Record<keyof FormValues, string>> = {};
+        for (const issue of error.issues) {
+          const field = FIELD_OF_PATH[issue.path];
+          if (field) mapped[field] = sentence(issue.message);
+        }
+        setServerErrors(mapped);
+      }
+      setSubmitError(error);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const text = (key: keyof FormValues, label: string, props: { placeholder?: string; hint?: string; type?: 'text' | 'password' | 'number' | 'email'; required?: boolean } = {}) => (
+    <Field label={label} required={props.required} validationMessage={errorOf(key)} hint={props.hint}>
+      <Input
+        name={key}
+        type={props.type ?? 'text'}
+        value={String(values[key])}
+        placeholder={props.placeholder}
+        onChange={(_e, d) => set(key, d.value as never)}
+        onBlur={blur(key)}
+        autoComplete="off"
+      />
+    </Field>
+  );
+
+  const securitySelect = (protocol: 'imap' | 'smtp') => (
+    <Field label="Security">
+      <Select
+        name={`${protocol}Security`}
+        value={protocol === 'imap' ? values.imapSecurity : values.smtpSecurity}
+        onChange={(_e, d) => changeSecurity(protocol, d.value as SecurityMode)}
+      >
+        <option value="tls">SSL/TLS (implicit)</option>
+        <option value="starttls">STARTTLS</option>
+        <option value="none">None (plain text)</option>
+      </Select>
+    </Field>
+  );
+
+  return (
+    <Dialog open={open} modalType="modal" onOpenChange={(_e, d) => !d.open && onCancel()}>
+      <DialogSurface className={s.surface} aria-describedby={undefined}>
+        <form onSubmit={submit} noValidate>
+          <DialogBody>
+            <DialogTitle>{existing ? `Edit mailbox ${existing.name}` : 'New mailbox'}</DialogTitle>
+            <DialogContent className={s.content}>
+              <div className={s.grid}>
+                {text('name', 'Name', { placeholder: 'Support', required: true })}
+                {text('address', 'Email address', { placeholder: 'support@example.com', type: 'email', required: true })}
+                <Field label="Provider" hint={PRESETS[values.preset].description}>
+                  <Select name="preset" value={values.preset} onChange={(_e, d) => changePreset(d.value as PresetId)}>
+                    {Object.values(PRESETS).map((p) => (
+                      <option key={p.id} value={p.id}>
+                        {p.label}
+                      </option>
+                    ))}
+                  </Select>
+                </Field>
+                <Field label="State">
+                  <Switch checked={values.enabled} label={values.enabled ? 'Enabled' : 'Disabled'} onChange={(_e, d) => set('enabled', d.checked)} />
+                </Field>
+              </div>
+
+              <section className={s.section} aria-label="Incoming mail (IMAP)">
+                <Subtitle2 className={s.sectionTitle}>Incoming mail (IMAP)</Subtitle2>
+                <div className={s.grid3}>
+                  {text('imapHost', 'IMAP server', { placeholder: 'imap.example.com', required: true })}
+                  {securitySelect('imap')}
+                  {text('imapPort', 'IMAP port')}
+                </div>
+                <div className={s.grid}>
+                  {text('imapUsername', 'IMAP user name', { placeholder: values.address || 'same as the address' })}
+                  <Field label="IMAP sign-in">
+                    <Select name="imapAuth" value={values.imapAuth} onChange={(_e, d) => set('imapAuth', d.value as FormValues['imapAuth'])}>
+                      <option value="password">Password or app password</option>
+                      <option value="oauth2">Microsoft 365 OAuth 2.0</option>
+                    </Select>
+                  </Field>
+                  {text('imapFolder', 'Folder')}
+                  {text('afterImport', 'After import', { hint: 'mark-seen, delete, or move:<folder>' })}
+                  {text('pollIntervalSeconds', 'Check every (seconds)')}
+                </div>
+              </section>
+
+              <section className={s.section} aria-label="Outgoing mail (SMTP)">
+                <Subtitle2 className={s.sectionTitle}>Outgoing mail (SMTP)</Subtitle2>
+                <div className={s.grid3}>
+                  {text('smtpHost', 'SMTP server', { placeholder: 'smtp.example.com', required: true })}
+                  {securitySelect('smtp')}
+                  {text('smtpPort', 'SMTP port')}
+                </div>
+                <div className={s.grid}>
+                  {text('smtpUsername', 'SMTP user name', { placeholder: values.address || 'same as the address' })}
+                  <Field label="SMTP sign-in">
+                    <Select name="smtpAuth" value={values.smtpAuth} onChange={(_e, d) => set('smtpAuth', d.value as FormValues['smtpAuth'])}>
+                      <option value="password">Password or app password</option>
+                      <option value="oauth2">Microsoft 365 OAuth 2.0</option>
+                      <option value="none">None (relay without sign-in)</option>
+                    </Select>
+                  </Field>
+                </div>
+              </section>
+
+              {usesPassword && (
+                <section className={s.section} aria-label="Password">
+                  <Subtitle2 className={s.sectionTitle}>Password</Subtitle2>
+                  {text('password', 'Password or app password', {
+                    type: 'password',
+                    hint: existing?.passwordSet ? 'A password is stored (encrypted). Leave empty to keep it.' : 'Stored encrypted on this computer; never shown again.',
+                  })}
+                  {existing?.passwordSet && (
+                    <Checkbox checked={values.clearPassword} label="Remove the stored password" onChange={(_e, d) => set('clearPassword', Boolean(d.checked))} />
+                  )}
+                </section>
+              )}
+              {(values.imapAuth === 'oauth2' || values.smtpAuth === 'oauth2') && (
+                <MessageBar intent="info">
+                  <MessageBarBody>Microsoft 365 mailboxes sign in with OAuth 2.0. After saving, use "Sign in with Microsoft" on the mailbox.</MessageBarBody>
+                </MessageBar>
+              )}
+              <Caption1 className={s.muted}>Tip: a sign-in name (UPN) can differ from the email address; enter it as the user name when it does.</Caption1>
+              <ErrorBar error={submitError} />
+            </DialogContent>
+            <DialogActions>
+              <Button appearance="secondary" onClick={onCancel} disabled={busy}>
+                Cancel
+              </Button>
+              <Button appearance="primary" type="submit" disabled={busy}>
+                {busy ? 'Saving…' : existing ? 'Save changes' : 'Create mailbox'}
+              </Button>
+            </DialogActions>
+          </DialogBody>
+        </form>
+      </DialogSurface>
+    </Dialog>
+  );
+}

@@ -1,0 +1,348 @@
+/**
+ * The Mailboxes screen: a dense sortable list with status badges, a detail
+ * panel, create/edit, delete with confirmation, settings import and export.
+ */
+import {
+  Button,
+  Dialog,
+  DialogActions,
+  DialogBody,
+  DialogContent,
+  DialogSurface,
+  DialogTitle,
+  Table,
+  TableBody,
+  TableCell,
+  TableHeader,
+  TableHeaderCell,
+  TableRow,
+  Title3,
+  Subtitle2,
+  Body1,
+  Caption1,
+  Spinner,
+  Toolbar,
+  ToolbarButton,
+  ToolbarDivider,
+  Tooltip,
+  makeStyles,
+  tokens,
+  mergeClasses,
+  useArrowNavigationGroup,
+  MessageBar,
+  MessageBarBody,
+} from '@fluentui/react-components';
+import { AddRegular, ArrowDownloadRegular, ArrowUploadRegular, DeleteRegular, EditRegular, PlugConnectedRegular } from '@fluentui/react-icons';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import type { Mailbox } from '../../../src-main/shared/mailbox.js';
+import { api } from '../../api/client';
+import { ErrorBar } from '../../components/ErrorBar';
+import { StatusBadge } from '../../components/StatusBadge';
+import { MailboxForm, type toInput } from './MailboxForm';
+
+const useStyles = makeStyles({
+  page: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) 360px', height: '100%' },
+  pageNoPanel: { gridTemplateColumns: 'minmax(0, 1fr)' },
+  listPane: { display: 'flex', flexDirection: 'column', minWidth: 0, padding: '16px 20px', gap: '12px', overflow: 'auto' },
+  titleRow: { display: 'flex', alignItems: 'baseline', gap: '12px' },
+  muted: { color: tokens.colorNeutralForeground3 },
+  tableWrap: { backgroundColor: tokens.colorNeutralBackground1, borderRadius: tokens.borderRadiusMedium, boxShadow: tokens.shadow2, overflow: 'auto' },
+  headerCell: { position: 'sticky', top: 0, backgroundColor: tokens.colorNeutralBackground1, zIndex: 1, fontWeight: tokens.fontWeightSemibold },
+  row: { cursor: 'pointer' },
+  selected: { backgroundColor: tokens.colorNeutralBackground1Selected },
+  mono: { fontFamily: tokens.fontFamilyMonospace, fontSize: tokens.fontSizeBase200 },
+  badges: { display: 'flex', gap: '4px', flexWrap: 'wrap' },
+  panel: { borderLeft: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1, padding: '16px', display: 'flex', flexDirection: 'column', gap: '12px', overflow: 'auto' },
+  dl: { display: 'grid', gridTemplateColumns: '110px 1fr', gap: '4px 8px', margin: 0 },
+  dt: { color: tokens.colorNeutralForeground3 },
+  dd: { margin: 0, wordBreak: 'break-all' },
+  actions: { display: 'flex', gap: '8px', flexWrap: 'wrap' },
+  empty: { padding: '48px', textAlign: 'center', display: 'flex', flexDirection: 'column', alignItems: 'center', gap: '12px' },
+});
+
+type SortKey = 'name' | 'address' | 'incoming' | 'outgoing';
+
+/** The badges that describe a mailbox's state. */
+export function mailboxBadges(m: Mailbox) {
+  const badges = [];
+  badges.push(m.enabled ? <StatusBadge key="state" kind="success" label="Enabled" /> : <StatusBadge key="state" kind="disabled" label="Disabled" />);
+  const oauth = m.imap.auth === 'oauth2' || m.smtp.auth === 'oauth2';
+  const needsPassword = m.imap.auth === 'password' || m.smtp.auth === 'password';
+  if (oauth) badges.push(<StatusBadge key="oauth" kind="info" label="OAuth 2.0" title="Signs in with Microsoft 365 OAuth 2.0" />);
+  if (needsPassword && !m.passwordSet) badges.push(<StatusBadge key="pw" kind="warning" label="No password" title="Password sign-in is chosen but no password is stored" />);
+  if (needsPassword && m.passwordSet) badges.push(<StatusBadge key="pw" kind="info" label="Password set" />);
+  return badges;
+}
+
+function downloadJson(fileName: string, value: unknown) {
+  const blob = new Blob([JSON.stringify(value, null, 2) + '\n'], { type: 'application/json' });
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = fileName;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export function MailboxesPage() {
+  const s = useStyles();
+  const queryClient = useQueryClient();
+  const list = useQuery({ queryKey: ['mailboxes'], queryFn: () => api.mailboxes.list({}) });
+  const [selectedId, setSelectedId] = useState<number>();
+  const [editing, setEditing] = useState<Mailbox | 'new'>();
+  const [confirmDelete, setConfirmDelete] = useState<Mailbox>();
+  const [notice, setNotice] = useState<string>();
+  const [error, setError] = useState<unknown>();
+  const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'name', dir: 1 });
+  const fileInput = useRef<HTMLInputElement>(null);
+  const rowKeys = useArrowNavigationGroup({ axis: 'vertical' });
+
+  const rows = useMemo(() => {
+    const value = (m: Mailbox) =>
+      sort.key === 'name' ? m.name : sort.key === 'address' ? m.address : sort.key === 'incoming' ? `${m.imap.host}:${m.imap.port}` : `${m.smtp.host}:${m.smtp.port}`;
+    return [...(list.data ?? [])].sort((a, b) => value(a).localeCompare(value(b), undefined, { sensitivity: 'base' }) * sort.dir);
+  }, [list.data, sort]);
+  const selected = rows.find((m) => m.id === selectedId);
+
+  const refresh = () => queryClient.invalidateQueries({ queryKey: ['mailboxes'] });
+  const save = async (input: ReturnType<typeof toInput>) => {
+    const target = editing;
+    const saved = target && target !== 'new' ? await api.mailboxes.update({ id: target.id, ...input }) : await api.mailboxes.create(input);
+    setEditing(undefined);
+    setSelectedId(saved.id);
+    setNotice(`${target === 'new' ? 'Created' : 'Saved'} mailbox ${saved.name}.`);
+    await refresh();
+  };
+  const remove = useMutation({
+    mutationFn: (m: Mailbox) => api.mailboxes.remove({ id: m.id }),
+    onSuccess: async (_r, m) => {
+      setConfirmDelete(undefined);
+      setSelectedId(undefined);
+      setNotice(`Deleted mailbox ${m.name}.`);
+      await refresh();
+    },
+    onError: (e) => setError(e),
+  });
+
+  const exportSettings = async () => {
+    setError(undefined);
+    try {
+      const data = await api.mailboxes.exportSettings({});
+      downloadJson(`mailroom-settings-${new Date().toISOString().slice(0, 10)}.json`, data);
+      setNotice(`Exported ${data.mailboxes.length} mailbox(es). Passwords and tokens are never exported.`);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const importSettings = async (file: File) => {
+    setError(undefined);
+    try {
+      let settings: unknown;
+      try {
+        settings = JSON.parse((await file.text()).replace(/^\uFEFF/, ''));
+      } catch {
+        throw new Error(`${file.name} is not a JSON file. Choose a file made by "Export settings".`);
+      }
+      const result = await api.mailboxes.importSettings({ settings });
+      setNotice(`Imported ${file.name}: ${result.created.length} created, ${result.updated.length} updated. Enter passwords or sign in for new mailboxes.`);
+      await refresh();
+    } catch (e) {
+      setError(e);
+    }
+  };
+
+  const header = (key: SortKey, label: string) => (
+    <TableHeaderCell
+      className={s.headerCell}
+      sortable
+      sortDirection={sort.key === key ? (sort.dir === 1 ? 'ascending' : 'descending') : undefined}
+      onClick={() => setSort((cur) => ({ key, dir: cur.key === key ? ((-cur.dir) as 1 | -1) : 1 }))}
+    >
+      {label}
+    </TableHeaderCell>
+  );
+
+  const onRowKey = (m: Mailbox) => (e: KeyboardEvent) => {
+    if (e.key === 'Enter') setEditing(m);
+    if (e.key === 'Delete') setConfirmDelete(m);
+    if (e.key === ' ') {
+      e.preventDefault();
+      setSelectedId(m.id);
+    }
+  };
+
+  return (
+    <div className={mergeClasses(s.page, !selected && s.pageNoPanel)}>
+      <section className={s.listPane} aria-labelledby="mailboxes-title">
+        <div className={s.titleRow}>
+          <Title3 id="mailboxes-title">Mailboxes</Title3>
+          <Caption1 className={s.muted}>{list.data ? `${list.data.length} mailbox${list.data.length === 1 ? '' : 'es'}` : ''}</Caption1>
+        </div>
+        <Toolbar aria-label="Mailbox actions">
+          <ToolbarButton appearance="primary" icon={<AddRegular />} onClick={() => setEditing('new')}>
+            New mailbox
+          </ToolbarButton>
+          <ToolbarDivider />
+          <ToolbarButton icon={<ArrowUploadRegular />} onClick={() => fileInput.current?.click()}>
+            Import settings
+          </ToolbarButton>
+          <ToolbarButton icon={<ArrowDownloadRegular />} onClick={exportSettings} disabled={!list.data?.length}>
+            Export settings
+          </ToolbarButton>
+          <input
+            ref={fileInput}
+            type="file"
+            accept=".json,application/json"
+            hidden
+            aria-label="Settings file to import"
+            onChange={(e) => {
+              const file = e.target.files?.[0];
+              e.target.value = '';
+              if (file) void importSettings(file);
+            }}
+          />
+        </Toolbar>
+        {notice && (
+          <MessageBar intent="success" role="status">
+            <MessageBarBody>{notice}</MessageBarBody>
+          </MessageBar>
+        )}
+        <ErrorBar error={error ?? list.error} />
+        {list.isLoading && <Spinner label="Loading mailboxes…" />}
+        {list.data && list.data.length === 0 && (
+          <div className={s.empty}>
+            <Subtitle2>No mailboxes yet</Subtitle2>
+            <Body1 className={s.muted}>Add the mailbox your help desk sends and receives through. Microsoft 365, Gmail and any IMAP/SMTP server are supported.</Body1>
+            <Button appearance="primary" icon={<AddRegular />} onClick={() => setEditing('new')}>
+              New mailbox
+            </Button>
+          </div>
+        )}
+        {rows.length > 0 && (
+          <div className={s.tableWrap}>
+            <Table size="small" aria-label="Mailboxes" {...rowKeys}>
+              <TableHeader>
+                <TableRow>
+                  {header('name', 'Name')}
+                  {header('address', 'Address')}
+                  {header('incoming', 'Incoming (IMAP)')}
+                  {header('outgoing', 'Outgoing (SMTP)')}
+                  <TableHeaderCell className={s.headerCell}>Status</TableHeaderCell>
+                </TableRow>
+              </TableHeader>
+              <TableBody>
+                {rows.map((m) => (
+                  <TableRow
+                    key={m.id}
+                    tabIndex={0}
+                    className={mergeClasses(s.row, m.id === selectedId && s.selected)}
+                    aria-selected={m.id === selectedId}
+                    onClick={() => setSelectedId(m.id)}
+                    onDoubleClick={() => setEditing(m)}
+                    onKeyDown={onRowKey(m)}
+                    onFocus={() => setSelectedId(m.id)}
+                    data-mailbox={m.name}
+                  >
+                    <TableCell>{m.name}</TableCell>
+                    <TableCell>{m.address}</TableCell>
+                    <TableCell className={s.mono}>
+                      {m.imap.host}:{m.imap.port} · {m.imap.security}
+                    </TableCell>
+                    <TableCell className={s.mono}>
+                      {m.smtp.host}:{m.smtp.port} · {m.smtp.security}
+                    </TableCell>
+                    <TableCell>
+                      <div className={s.badges}>{mailboxBadges(m)}</div>
+                    </TableCell>
+                  </TableRow>
+                ))}
+              </TableBody>
+            </Table>
+          </div>
+        )}
+        <Caption1 className={s.muted}>Keyboard: arrows move, Enter edits, Delete removes.</Caption1>
+      </section>
+
+      {selected && (
+        <aside className={s.panel} aria-label={`Mailbox ${selected.name}`}>
+          <Subtitle2>{selected.name}</Subtitle2>
+          <div className={s.badges}>{mailboxBadges(selected)}</div>
+          <div className={s.actions}>
+            <Button icon={<EditRegular />} onClick={() => setEditing(selected)}>
+              Edit
+            </Button>
+            <Tooltip content="Step-by-step connection tests arrive with the Connection tests screen." relationship="description">
+              <Button icon={<PlugConnectedRegular />} disabled>
+                Test connection
+              </Button>
+            </Tooltip>
+            <Button icon={<DeleteRegular />} onClick={() => setConfirmDelete(selected)}>
+              Delete
+            </Button>
+          </div>
+          <dl className={s.dl}>
+            <dt className={s.dt}>Address</dt>
+            <dd className={s.dd}>{selected.address}</dd>
+            <dt className={s.dt}>Provider</dt>
+            <dd className={s.dd}>{selected.preset}</dd>
+            <dt className={s.dt}>IMAP</dt>
+            <dd className={mergeClasses(s.dd, s.mono)}>
+              {selected.imap.host}:{selected.imap.port} ({selected.imap.security})
+            </dd>
+            <dt className={s.dt}>IMAP user</dt>
+            <dd className={s.dd}>{selected.imap.username}</dd>
+            <dt className={s.dt}>IMAP sign-in</dt>
+            <dd className={s.dd}>{selected.imap.auth}</dd>
+            <dt className={s.dt}>Folder</dt>
+            <dd className={s.dd}>{selected.imap.folder}</dd>
+            <dt className={s.dt}>After import</dt>
+            <dd className={s.dd}>{selected.imap.afterImport}</dd>
+            <dt className={s.dt}>Checks every</dt>
+            <dd className={s.dd}>{selected.imap.pollIntervalSeconds} s</dd>
+            <dt className={s.dt}>SMTP</dt>
+            <dd className={mergeClasses(s.dd, s.mono)}>
+              {selected.smtp.host}:{selected.smtp.port} ({selected.smtp.security})
+            </dd>
+            <dt className={s.dt}>SMTP user</dt>
+            <dd className={s.dd}>{selected.smtp.username}</dd>
+            <dt className={s.dt}>SMTP sign-in</dt>
+            <dd className={s.dd}>{selected.smtp.auth}</dd>
+            <dt className={s.dt}>Created</dt>
+            <dd className={s.dd} title={new Date(selected.createdAt).toISOString()}>{new Date(selected.createdAt).toLocaleString()}</dd>
+            <dt className={s.dt}>Changed</dt>
+            <dd className={s.dd} title={new Date(selected.updatedAt).toISOString()}>{new Date(selected.updatedAt).toLocaleString()}</dd>
+          </dl>
+        </aside>
+      )}
+
+      {editing && (
+        <MailboxForm
+          key={editing === 'new' ? 'new' : editing.id}
+          open
+          {...(editing !== 'new' ? { existing: editing } : {})}
+          onCancel={() => setEditing(undefined)}
+          onSubmit={save}
+        />
+      )}
+
+      <Dialog open={Boolean(confirmDelete)} onOpenChange={(_e, d) => !d.open && setConfirmDelete(undefined)}>
+        <DialogSurface>
+          <DialogBody>
+            <DialogTitle>Delete mailbox {confirmDelete?.name}?</DialogTitle>
+            <DialogContent>
+              Its settings and its stored password or sign-in tokens are removed from this computer. Mail on the server is not touched. This cannot be undone.
+              {remove.error ? <ErrorBar error={remove.error} /> : null}
+            </DialogContent>
+            <DialogActions>
+              <Button onClick={() => setConfirmDelete(undefined)}>Cancel</Button>
+              <Button appearance="primary" onClick={() => confirmDelete && remove.mutate(confirmDelete)} disabled={remove.isPending}>
+                Delete mailbox
+              </Button>
+            </DialogActions>
+          </DialogBody>
+        </DialogSurface>
+      </Dialog>
+    </div>
+  );
+}
