@@ -1,0 +1,34 @@
+import { Command, Option } from 'commander';
+
+/** Adds the options every command takes. */
+export function common(cmd: Command): Command {
+  return cmd
+    .option('--data-dir <dir>', 'data folder (default: MAILROOM_DATA_DIR, else %APPDATA%\\Mailroom on Windows)')
+    .option('--json', 'print the result as JSON');
+}
+
+/** Adds the mailbox settings flags shared by `add` and `update`. */
+export function mailboxFlags(cmd: Command): Command {
+  return cmd
+    .option('--name <name>', 'display name (unique)')
+    .option('--address <address>', 'email address of the mailbox')
+    .addOption(new Option('--preset <preset>', 'server presets').choices(['microsoft365', 'gmail', 'generic']))
+    .option('--imap-host <host>', 'IMAP server')
+    .option('--imap-port <port>', 'IMAP port (default by security: 993 tls, 143 starttls/none)')
+    .option('--imap-security <mode>', 'tls | starttls | none')
+    .option('--imap-user <user>', 'IMAP user name (default: the address)')
+    .option('--imap-folder <folder>', 'folder to import from (default INBOX)')
+    .option('--after-import <action>', 'mark-seen | delete | move:<folder>')
+    .option('--poll-seconds <n>', 'how often to check for new mail (default 60)')
+    .option('--smtp-host <host>', 'SMTP server')
+    .option('--smtp-port <port>', 'SMTP port (default by security: 465 tls, 587 starttls, 25 none)')
+    .option('--smtp-security <mode>', 'tls | starttls | none')
+    .option('--smtp-user <user>', 'SMTP user name (default: the address)')
+    .option('--auth <mode>', 'password | oauth2, for both IMAP and SMTP')
+    .option('--smtp-auth <mode>', 'password | oauth2 | none, for SMTP only')
+    .option('--password-env <NAME>', 'read the password or app password from this environment variable')
+    .option('--password-stdin', 'read the password or app password from standard input')
+    .option('--disabled', 'create or set the mailbox as disabled')
+    .option('--enabled', 'set the mailbox as enabled');
+}
+
