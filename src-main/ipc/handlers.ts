@@ -8,6 +8,7 @@ import { PRESETS } from '../shared/mailbox.js';
 import type { Mailroom } from '../engine/mailroom.js';
 import type { Handlers } from './router.js';
 import { APP_VERSION } from '../engine/version.js';
+import { AppError } from '../shared/errors.js';
 
 export interface HandlerEnvironment {
   runtime: 'electron' | 'console' | 'cli';
@@ -39,9 +40,17 @@ function appHandlers(engine: Mailroom, env: HandlerEnvironment): Handlers<Mailro
   };
 }
 
+function connectionTestHandlers(_engine: Mailroom): Handlers<MailroomContract>['connectionTests'] {
+  const notYet = (): never => {
+    throw new AppError('NOT_IMPLEMENTED', 'Connection tests are not available in this build yet.');
+  };
+  return { run: notYet, cancel: notYet, history: notYet, get: notYet };
+}
+
 export function createHandlers(engine: Mailroom, env: HandlerEnvironment): Handlers<MailroomContract> {
   return {
     app: appHandlers(engine, env),
     mailboxes: mailboxHandlers(engine),
+    connectionTests: connectionTestHandlers(engine),
   };
 }
