@@ -1,0 +1,154 @@
+/**
+ * electron-builder.yml against the JSON schema electron-builder itself ships
+ * (node_modules/app-builder-lib/scheme.json), plus the packaging decisions
+ * the app depends on: icons, the unpacked native module, the Electron-ABI
+ * binding shipped in resources/native, Windows targets and installer options.
+ */
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import Ajv from 'ajv';
+import { electronNativeBinding } from '../../src-main/app/native-binding';
+import { ROOT } from '../helpers/paths';
+import { tempDir } from '../helpers/temp';
+
+const require = createRequire(import.meta.url);
+// js-yaml comes with electron-builder (it reads this file with it); minimatch is what its file patterns use.
+const yaml = require('js-yaml') as { load(text: string): unknown };
+const { minimatch } = require('minimatch') as { minimatch(file: string, pattern: string, options?: { dot?: boolean }): boolean };
+
+type FileSet = { from: string; to: string; filter?: string[] };
+interface BuilderConfig {
+  appId: string;
+  productName: string;
+  directories: { output: string; buildResources?: string };
+  files: string[];
+  asar: boolean;
+  asarUnpack: string[];
+  npmRebuild: boolean;
+  extraResources: FileSet[];
+  win: { icon: string; target: Array<{ target: string; arch: string[] }> };
+  nsis: Record<string, unknown>;
+  portable: Record<string, unknown>;
+}
+
+const CONFIG_FILE = path.join(ROOT, 'electron-builder.yml');
+const config = yaml.load(fs.readFileSync(CONFIG_FILE, 'utf8')) as BuilderConfig;
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { main: string; productName: string };
+
+function schemaValidator() {
+  const schema = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', 'app-builder-lib', 'scheme.json'), 'utf8')) as object;
+  // Like electron-builder (allErrors, strict: false for its vendor keywords) but without type coercion, so a quoted number is caught.
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  return ajv.compile(schema);
+}
+
+/**
+ * Whether electron-builder packs a path: app files need a positive `files`
+ * pattern; production node_modules are added by electron-builder itself.
+ * Either way no negation may match.
+ */
+function packaged(file: string): boolean {
+  const positive = config.files.filter((p) => !p.startsWith('!'));
+  const negative = config.files.filter((p) => p.startsWith('!')).map((p) => p.slice(1));
+  const selected = file.startsWith('node_modules/') || positive.some((p) => minimatch(file, p, { dot: true }));
+  return selected && !negative.some((p) => minimatch(file, p, { dot: true }));
+}
+
+/** The sizes inside an .ico file (a 0 byte means 256 px). */
+function icoSizes(file: string): number[] {
+  const bytes = fs.readFileSync(file);
+  expect(bytes.readUInt16LE(0), 'ICO reserved field').toBe(0);
+  expect(bytes.readUInt16LE(2), 'ICO type (1 = icon)').toBe(1);
+  const count = bytes.readUInt16LE(4);
+  return Array.from({ length: count }, (_, i) => bytes[6 + i * 16] || 256);
+}
+
+describe('electron-builder.yml', () => {
+  it('matches the schema electron-builder ships', () => {
+    const validate = schemaValidator();
+    const valid = validate(config);
+    expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 2)).toEqual([]);
+    expect(valid).toBe(true);
+  });
+
+  it('is checked for real: a misspelled option fails the same schema', () => {
+    const validate = schemaValidator();
+    expect(validate({ ...config, nsis: { ...config.nsis, oneclick: false } })).toBe(false);
+    expect(validate({ ...config, win: { ...config.win, icon: 42 } })).toBe(false);
+  });
+
+  it('names the app and writes the installers to release/', () => {
+    expect(config.appId).toBe('com.mailroom.desktop');
+    expect(config.productName).toBe('Mailroom');
+    expect(config.productName).toBe(pkg.productName);
+    expect(config.directories.output).toBe('release');
+  });
+
+  it('builds the nsis installer and the portable exe for Windows x64', () => {
+    const targets = config.win.target.map((t) => `${t.target}:${t.arch.join(',')}`);
+    expect(targets.sort()).toEqual(['nsis:x64', 'portable:x64']);
+  });
+
+  it('makes an assisted per-user installer with a folder choice and shortcuts', () => {
+    expect(config.nsis).toMatchObject({
+      oneClick: false,
+      perMachine: false,
+      allowToChangeInstallationDirectory: true,
+      createDesktopShortcut: true,
+      createStartMenuShortcut: true,
+    });
+    expect(config.nsis.artifactName).not.toBe(config.portable.artifactName);
+  });
+
+  it('uses a real multi-size Windows icon and a 256 px PNG', () => {
+    const ico = path.join(ROOT, config.win.icon);
+    expect(fs.existsSync(ico), `${config.win.icon} is missing`).toBe(true);
+    const sizes = icoSizes(ico);
+    // Windows needs 256 for large views and the small sizes for the taskbar and title bar.
+    for (const size of [16, 32, 48, 256]) expect(sizes).toContain(size);
+    for (const key of ['installerIcon', 'uninstallerIcon'] as const) {
+      expect(fs.existsSync(path.join(ROOT, String(config.nsis[key]))), `nsis.${key}`).toBe(true);
+    }
+    const png = fs.readFileSync(path.join(ROOT, 'assets', 'icon.png'));
+    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([256, 256]);
+  });
+
+  it('packs the built app and package.json, never sources, tests or source maps', () => {
+    expect(packaged(pkg.main), `package.json main ${pkg.main}`).toBe(true);
+    expect(packaged('dist/app/preload.cjs')).toBe(true);
+    expect(packaged('dist/renderer/index.html')).toBe(true);
+    expect(packaged('package.json')).toBe(true);
+    for (const file of ['src-main/engine/mailroom.ts', 'src-renderer/app/App.tsx', 'test/unit/migrations.test.ts', 'dist/app/main.cjs.map', 'scripts/build.mjs', 'electron-builder.yml', 'bench/cli-startup.mjs']) {
+      expect(packaged(file), file).toBe(false);
+    }
+  });
+
+  it('unpacks better-sqlite3\'s native module from app.asar', () => {
+    expect(config.asar).toBe(true);
+    const native = 'node_modules/better-sqlite3/build/Release/better_sqlite3.node';
+    expect(config.asarUnpack.some((p) => minimatch(native, p, { dot: true })), `asarUnpack ${JSON.stringify(config.asarUnpack)}`).toBe(true);
+    expect(packaged(native)).toBe(true);
+    expect(packaged('node_modules/better-sqlite3/lib/database.js')).toBe(true);
+    // The SQLite sources and compiler output are megabytes the app never loads.
+    expect(packaged('node_modules/better-sqlite3/deps/sqlite3/sqlite3.c')).toBe(false);
+    expect(packaged('node_modules/better-sqlite3/build/Release/obj.target/better_sqlite3/src/better_sqlite3.o')).toBe(false);
+  });
+
+  it('ships the Electron-ABI build where the app looks for it, without rebuilding node_modules', () => {
+    expect(config.npmRebuild).toBe(false);
+    const native = config.extraResources.find((r) => path.posix.normalize(r.from) === 'build/electron-native');
+    expect(native, 'extraResources entry for build/electron-native').toBeDefined();
+    // Lay out resources/ as the installer will and ask the app's own lookup for the binding.
+    const resources = tempDir();
+    const shipped = path.join(resources, native!.to, 'better_sqlite3.node');
+    expect(native!.filter ?? ['**/*'], 'the filter lets better_sqlite3.node through').toSatisfy((filters: string[]) =>
+      filters.some((f) => minimatch('better_sqlite3.node', f)),
+    );
+    fs.mkdirSync(path.dirname(shipped), { recursive: true });
+    fs.writeFileSync(shipped, '');
+    expect(electronNativeBinding(path.join(resources, 'app.asar'), resources, true)).toBe(shipped);
+  });
+});
