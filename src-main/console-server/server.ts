@@ -30,6 +30,11 @@ export interface ConsoleServer {
   readonly token: string;
   /** The URL to open: carries the token once, then a cookie holds it. */
   readonly url: string;
+  /**
+   * A URL for launching a browser: it carries a one-time ticket (valid 60 s)
+   * instead of the token, so a browser's command line never holds the token.
+   */
+  launchUrl(): string;
   close(): Promise<void>;
 }
 
@@ -106,6 +111,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     throw new Error(`The renderer is not built: ${indexFile} is missing. Run "npm run build" first.`);
   }
   let port = 0;
+  const tickets = new Map<string, number>();
   const sseClients = new Set<http.ServerResponse>();
 
   const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
@@ -128,8 +134,15 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
 
     // First visit: the token arrives in the URL; trade it for a cookie and drop it from the address bar.
     const queryToken = url.searchParams.get('token');
-    if (queryToken !== null && req.method === 'GET' && url.pathname === '/') {
+    const ticket = url.searchParams.get('ticket');
+    if (ticket !== null && req.method === 'GET' && url.pathname === '/') {
+      const expires = tickets.get(ticket);
+      tickets.delete(ticket);
+      if (expires === undefined || expires < Date.now()) return sendText(res, 401, 'This launch link was already used or has expired: open the URL printed when the console started.');
+    } else if (queryToken !== null && req.method === 'GET' && url.pathname === '/') {
       if (!safeEqual(queryToken, token)) return sendText(res, 401, 'Wrong or expired token: open the URL printed when the console started.');
+    }
+    if ((ticket !== null || queryToken !== null) && req.method === 'GET' && url.pathname === '/') {
       res.writeHead(303, {
         ...baseHeaders(),
         'Set-Cookie': `${cookieName()}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
@@ -212,6 +225,11 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     port,
     token,
     url: `http://127.0.0.1:${port}/?token=${token}`,
+    launchUrl() {
+      const ticket = crypto.randomBytes(18).toString('base64url');
+      tickets.set(ticket, Date.now() + 60_000);
+      return `http://127.0.0.1:${port}/?ticket=${ticket}`;
+    },
     close: async () => {
       unsubscribe?.();
       clearInterval(keepAlive);

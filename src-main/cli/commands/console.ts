@@ -1,5 +1,6 @@
 /** `mailroom console`: the browser console, in the foreground until Ctrl+C. */
 import { fileURLToPath } from 'node:url';
+import fs from 'node:fs';
 import path from 'node:path';
 import { resolveDataDir } from '../../engine/data-dir.js';
 import { openMailroom } from '../../engine/mailroom.js';
@@ -9,8 +10,14 @@ import { openInBrowser } from '../../console-server/open-browser.js';
 import { reportError, usageError } from '../output.js';
 import type { CommonOptions } from '../context.js';
 
-/** Where the built renderer lives, next to the built CLI (dist/cli -> dist/renderer). */
+/** Where the built renderer lives: dist/renderer, found from the built CLI file (dist/cli or a chunk below it). */
 export function rendererDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const candidate = path.join(dir, 'renderer');
+    if (fs.existsSync(path.join(candidate, 'index.html'))) return candidate;
+    dir = path.dirname(dir);
+  }
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'renderer');
 }
 
@@ -28,7 +35,7 @@ export async function runConsole(opts: CommonOptions & { port?: string; open?: b
       process.stdout.write(`Mailroom console: ${server.url}\n`);
       process.stdout.write(`Data folder: ${engine.dataDir}\nOpen the URL above in a browser on this computer. Press Ctrl+C to stop.\n`);
     }
-    if (opts.open) openInBrowser(server.url);
+    if (opts.open) openInBrowser(server.launchUrl());
     const stop = async () => {
       await server.close();
       engine.close();

@@ -35,7 +35,7 @@ import {
 import { AddRegular, ArrowDownloadRegular, ArrowUploadRegular, DeleteRegular, EditRegular, PlugConnectedRegular } from '@fluentui/react-icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
-import type { Mailbox } from '../../../src-main/shared/mailbox.js';
+import { PRESETS, type Mailbox } from '../../../src-main/shared/mailbox.js';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -51,7 +51,8 @@ const useStyles = makeStyles({
   headerCell: { position: 'sticky', top: 0, backgroundColor: tokens.colorNeutralBackground1, zIndex: 1, fontWeight: tokens.fontWeightSemibold },
   row: { cursor: 'pointer' },
   selected: { backgroundColor: tokens.colorNeutralBackground1Selected },
-  mono: { fontFamily: tokens.fontFamilyMonospace, fontSize: tokens.fontSizeBase200 },
+  server: { display: 'flex', flexDirection: 'column', minWidth: 0, padding: '4px 0' },
+  ellipsis: { display: 'block', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
   badges: { display: 'flex', gap: '4px', flexWrap: 'wrap' },
   panel: { borderLeft: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1, padding: '16px', display: 'flex', flexDirection: 'column', gap: '12px', overflow: 'auto' },
   dl: { display: 'grid', gridTemplateColumns: '110px 1fr', gap: '4px 8px', margin: 0 },
@@ -62,6 +63,21 @@ const useStyles = makeStyles({
 });
 
 type SortKey = 'name' | 'address' | 'incoming' | 'outgoing';
+
+const SECURITY_LABEL = { tls: 'SSL/TLS', starttls: 'STARTTLS', none: 'no encryption' } as const;
+
+/** A server as two lines: host, then port and security. */
+function ServerCell({ host, port, security }: { host: string; port: number; security: keyof typeof SECURITY_LABEL }) {
+  const s = useStyles();
+  return (
+    <div className={s.server} title={`${host}:${port} (${SECURITY_LABEL[security]})`}>
+      <span className={s.ellipsis}>{host}</span>
+      <Caption1 className={s.muted}>
+        port {port} · {SECURITY_LABEL[security]}
+      </Caption1>
+    </div>
+  );
+}
 
 /** The badges that describe a mailbox's state. */
 export function mailboxBadges(m: Mailbox) {
@@ -245,12 +261,16 @@ export function MailboxesPage() {
                     data-mailbox={m.name}
                   >
                     <TableCell>{m.name}</TableCell>
-                    <TableCell>{m.address}</TableCell>
-                    <TableCell className={s.mono}>
-                      {m.imap.host}:{m.imap.port} · {m.imap.security}
+                    <TableCell>
+                      <span className={s.ellipsis} title={m.address}>
+                        {m.address}
+                      </span>
                     </TableCell>
-                    <TableCell className={s.mono}>
-                      {m.smtp.host}:{m.smtp.port} · {m.smtp.security}
+                    <TableCell>
+                      <ServerCell host={m.imap.host} port={m.imap.port} security={m.imap.security} />
+                    </TableCell>
+                    <TableCell>
+                      <ServerCell host={m.smtp.host} port={m.smtp.port} security={m.smtp.security} />
                     </TableCell>
                     <TableCell>
                       <div className={s.badges}>{mailboxBadges(m)}</div>
@@ -285,10 +305,10 @@ export function MailboxesPage() {
             <dt className={s.dt}>Address</dt>
             <dd className={s.dd}>{selected.address}</dd>
             <dt className={s.dt}>Provider</dt>
-            <dd className={s.dd}>{selected.preset}</dd>
+            <dd className={s.dd}>{PRESETS[selected.preset].label}</dd>
             <dt className={s.dt}>IMAP</dt>
-            <dd className={mergeClasses(s.dd, s.mono)}>
-              {selected.imap.host}:{selected.imap.port} ({selected.imap.security})
+            <dd className={s.dd}>
+              {selected.imap.host}:{selected.imap.port} ({SECURITY_LABEL[selected.imap.security]})
             </dd>
             <dt className={s.dt}>IMAP user</dt>
             <dd className={s.dd}>{selected.imap.username}</dd>
@@ -301,8 +321,8 @@ export function MailboxesPage() {
             <dt className={s.dt}>Checks every</dt>
             <dd className={s.dd}>{selected.imap.pollIntervalSeconds} s</dd>
             <dt className={s.dt}>SMTP</dt>
-            <dd className={mergeClasses(s.dd, s.mono)}>
-              {selected.smtp.host}:{selected.smtp.port} ({selected.smtp.security})
+            <dd className={s.dd}>
+              {selected.smtp.host}:{selected.smtp.port} ({SECURITY_LABEL[selected.smtp.security]})
             </dd>
             <dt className={s.dt}>SMTP user</dt>
             <dd className={s.dd}>{selected.smtp.username}</dd>
