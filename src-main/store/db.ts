@@ -55,7 +55,7 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
       db.pragma('synchronous = NORMAL');
     }
     db.pragma('foreign_keys = ON');
-    if (!options.readonly) applyMigrations(db, migrations, current);
+    if (!options.readonly) applyMigrations(db, file, migrations, current);
     return db;
   } catch (error) {
     db.close();
@@ -67,14 +67,30 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
   }
 }
 
-function applyMigrations(db: Db, migrations: readonly Migration[], current: number): void {
+function applyMigrations(db: Db, file: string, migrations: readonly Migration[], current: number): void {
+  let reached = current;
   for (const migration of migrations) {
     if (migration.version <= current) continue;
     const apply = db.transaction(() => {
       db.exec(migration.sql);
       db.pragma(`user_version = ${migration.version}`);
     });
-    apply.immediate();
+    try {
+      apply.immediate();
+    } catch (error) {
+      // The transaction rolled back: the file is still a consistent database at `reached`.
+      throw new AppError(
+        'DATABASE_UPGRADE_FAILED',
+        `Cannot upgrade the database ${file} with migration ${migration.name}: ${(error as Error).message}. It was left at schema ${reached}, unchanged by this step.`,
+        {
+          hint: /locked|busy/i.test((error as Error).message)
+            ? 'Another program holds the database: close other Mailroom windows or consoles (and backup or sync tools on the data folder), then start again.'
+            : 'Keep a copy of the data folder and report this error; meanwhile run the previous Mailroom version, or point --data-dir / MAILROOM_DATA_DIR at another folder.',
+          cause: error,
+        },
+      );
+    }
+    reached = migration.version;
   }
 }
 
