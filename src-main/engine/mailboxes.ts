@@ -2,7 +2,7 @@
  * Mailbox management: validation, presets and defaults, secrets, settings
  * import/export. Every change is one transaction: a failure stores nothing.
  */
-import { AppError } from '../shared/errors.js';
+import { AppError, type FieldIssue } from '../shared/errors.js';
 import {
   DEFAULT_POLL_SECONDS,
   ImapSettings,
@@ -21,7 +21,7 @@ import type { Db } from '../store/db.js';
 import { MailboxRepo, type MailboxFields } from '../store/mailbox-repo.js';
 import type { SecretRepo } from '../store/secret-repo.js';
 import type { EventBus } from './events.js';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 type CreateParsed = z.output<typeof MailboxCreateInput>;
 type UpdateParsed = z.output<typeof MailboxUpdateInput>;
@@ -97,6 +97,20 @@ export function resolveSettings(
   return { name: candidate.name, address: candidate.address, enabled: candidate.enabled, preset: candidate.preset, imap: imap.data, smtp: smtp.data };
 }
 
+const SettingsEntry = SettingsExport.shape.mailboxes.element;
+const SettingsEnvelope = SettingsExport.extend({ mailboxes: z.array(z.unknown()) });
+
+/** The error for one bad entry of a settings file: names the mailbox, its position and the fields. */
+function invalidEntry(raw: unknown, index: number, fieldIssues: FieldIssue[]): AppError {
+  const name = typeof raw === 'object' && raw !== null && typeof (raw as { name?: unknown }).name === 'string' ? (raw as { name: string }).name : undefined;
+  const which = name ? `Mailbox "${name}" (entry ${index + 1})` : `Entry ${index + 1}`;
+  const issues = fieldIssues.map((i) => ({ ...i, path: i.path === '(input)' ? `mailboxes.${index}` : `mailboxes.${index}.${i.path}` }));
+  return new AppError('SETTINGS_FILE_INVALID', `${which} in the file is invalid: ${describeIssues(fieldIssues)}. Nothing was imported.`, {
+    hint: 'Correct that entry in the file (or remove it) and import again.',
+    issues,
+  });
+}
+
 /** The settings of a mailbox as an import/export entry (no secrets). */
 export function toSettingsEntry(m: Mailbox): SettingsExport['mailboxes'][number] {
   return { name: m.name, address: m.address, preset: m.preset, enabled: m.enabled, imap: { ...m.imap }, smtp: { ...m.smtp } };
@@ -151,12 +165,15 @@ export class MailboxService {
       ? { imap: { folder: existing.imap.folder, afterImport: existing.imap.afterImport, pollIntervalSeconds: existing.imap.pollIntervalSeconds, username: existing.imap.username }, smtp: { username: existing.smtp.username } }
       : { imap: existing.imap, smtp: existing.smtp };
     if (!presetChanged) {
-      // A port that was the default for the old security follows a change of security.
-      if (parsed.imap?.security && parsed.imap.port === undefined && existing.imap.port === defaultPort('imap', existing.imap.security)) {
-        base.imap = { ...existing.imap, port: defaultPort('imap', parsed.imap.security) };
+      // A change of security without a port: a port that was the default for the old
+      // security follows to the new default; a custom port (a relay on 2525) stays.
+      if (parsed.imap?.security && parsed.imap.port === undefined) {
+        const wasDefault = existing.imap.port === defaultPort('imap', existing.imap.security);
+        base.imap = { ...existing.imap, security: parsed.imap.security, port: wasDefault ? defaultPort('imap', parsed.imap.security) : existing.imap.port };
       }
-      if (parsed.smtp?.security && parsed.smtp.port === undefined && existing.smtp.port === defaultPort('smtp', existing.smtp.security)) {
-        base.smtp = { ...existing.smtp, port: defaultPort('smtp', parsed.smtp.security) };
+      if (parsed.smtp?.security && parsed.smtp.port === undefined) {
+        const wasDefault = existing.smtp.port === defaultPort('smtp', existing.smtp.security);
+        base.smtp = { ...existing.smtp, security: parsed.smtp.security, port: wasDefault ? defaultPort('smtp', parsed.smtp.security) : existing.smtp.port };
       }
     }
     const fields = resolveSettings(
@@ -201,17 +218,24 @@ export class MailboxService {
    * (their secrets kept). All or nothing: one bad entry imports nothing.
    */
   importSettings(settings: unknown): SettingsImportResult {
-    const parsed = SettingsExport.safeParse(settings);
-    if (!parsed.success) {
-      const issues = toFieldIssues(parsed.error);
+    // First the envelope: is this a settings file at all? Then each entry, so an error names the mailbox.
+    const envelope = SettingsEnvelope.safeParse(settings);
+    if (!envelope.success) {
+      const issues = toFieldIssues(envelope.error);
       throw new AppError('SETTINGS_FILE_INVALID', `This is not a Mailroom settings file: ${describeIssues(issues.slice(0, 5))}`, {
         hint: 'Choose a file made by "Export settings" (format "mailroom-settings", version 1).',
         issues,
       });
     }
+    const entries: SettingsExport['mailboxes'] = [];
+    envelope.data.mailboxes.forEach((raw, index) => {
+      const entry = SettingsEntry.safeParse(raw);
+      if (entry.success) entries.push(entry.data);
+      else throw invalidEntry(raw, index, toFieldIssues(entry.error));
+    });
     const result: SettingsImportResult = { created: [], updated: [] };
     this.db.transaction(() => {
-      parsed.data.mailboxes.forEach((entry, index) => {
+      entries.forEach((entry, index) => {
         try {
           const existing = this.repo.findByName(entry.name);
           if (existing) {
@@ -222,10 +246,7 @@ export class MailboxService {
             result.created.push(entry.name);
           }
         } catch (error) {
-          if (error instanceof AppError && error.issues) {
-            const issues = error.issues.map((i) => ({ ...i, path: `mailboxes.${index}.${i.path}` }));
-            throw new AppError('SETTINGS_FILE_INVALID', `Mailbox "${entry.name}" in the file is invalid: ${describeIssues(error.issues)}. Nothing was imported.`, { issues });
-          }
+          if (error instanceof AppError && error.issues) throw invalidEntry(entry, index, error.issues);
           throw error;
         }
       });
