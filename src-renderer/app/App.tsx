@@ -25,6 +25,7 @@ import { useEffect, useState, type ReactElement } from 'react';
 import { api } from '../api/client';
 import { useThemeChoice } from './theme';
 import { MailboxesPage } from '../features/mailboxes/MailboxesPage';
+import { ConnectionTestsPage } from '../features/connection-test/ConnectionTestsPage';
 import { ComingSoon } from '../features/placeholder/ComingSoon';
 
 type Route = 'mailboxes' | 'tests' | 'outbox' | 'inbox' | 'logs' | 'site';
@@ -60,7 +61,7 @@ const useStyles = makeStyles({
 });
 
 function currentRoute(): Route {
-  const id = location.hash.replace(/^#\/?/, '') as Route;
+  const id = location.hash.replace(/^#\/?/, '').split('/')[0] as Route;
   return NAV.some((n) => n.id === id) ? id : 'mailboxes';
 }
 
@@ -120,7 +121,7 @@ function Shell({ themeName, setTheme }: { themeName: 'light' | 'dark'; setTheme:
       </nav>
       <main className={s.main}>
         {route === 'mailboxes' && <MailboxesPage />}
-        {route === 'tests' && <ComingSoon title="Connection tests" text="Step-by-step SMTP and IMAP tests that name the failing step, the cause and the fix." />}
+        {route === 'tests' && <ConnectionTestsPage key={location.hash} />}
         {route === 'outbox' && <ComingSoon title="Outbox" text="Messages waiting to be sent, with status, attempts, next attempt and last error." />}
         {route === 'inbox' && <ComingSoon title="Inbox" text="Imported messages and each mailbox's receive log." />}
         {route === 'logs' && <ComingSoon title="Logs" text="Colour-coded send and receive logs with filters and export." />}

@@ -292,11 +292,9 @@ export function MailboxesPage() {
             <Button icon={<EditRegular />} onClick={() => setEditing(selected)}>
               Edit
             </Button>
-            <Tooltip content="Step-by-step connection tests arrive with the Connection tests screen." relationship="description">
-              <Button icon={<PlugConnectedRegular />} disabled>
-                Test connection
-              </Button>
-            </Tooltip>
+            <Button icon={<PlugConnectedRegular />} onClick={() => (location.hash = `#/tests/${selected.id}/run`)}>
+              Test connection
+            </Button>
             <Button icon={<DeleteRegular />} onClick={() => setConfirmDelete(selected)}>
               Delete
             </Button>

@@ -1,0 +1,430 @@
+/**
+ * The Connection tests screen: test a saved mailbox or ad-hoc settings, watch
+ * the steps live, read the diagnosis and the fix, the redacted transcript and
+ * the equivalent curl command; the last results per mailbox stay viewable.
+ */
+import {
+  Accordion,
+  AccordionHeader,
+  AccordionItem,
+  AccordionPanel,
+  Body1,
+  Button,
+  Caption1,
+  Field,
+  Input,
+  Radio,
+  RadioGroup,
+  Select,
+  Subtitle2,
+  Tab,
+  TabList,
+  Table,
+  TableBody,
+  TableCell,
+  TableHeader,
+  TableHeaderCell,
+  TableRow,
+  Text,
+  Title3,
+  makeStyles,
+  mergeClasses,
+  tokens,
+} from '@fluentui/react-components';
+import { DismissRegular, PlayRegular } from '@fluentui/react-icons';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import type { ConnectionTestProgressEvent, ConnectionTestResult, ConnectionTestSummary } from '../../../src-main/shared/contract/connection-tests.js';
+import { DIAGNOSIS_TITLES, type TestProtocol } from '../../../src-main/shared/diagnosis.js';
+import { defaultPort, type SecurityMode } from '../../../src-main/shared/mailbox.js';
+import { api } from '../../api/client';
+import { ErrorBar } from '../../components/ErrorBar';
+import { StatusBadge } from '../../components/StatusBadge';
+import { formatDuration, formatTime, timeTitle } from '../../components/format';
+import { DiagnosisCard } from './DiagnosisCard';
+import { StepList, pendingSteps, type LiveStep } from './StepList';
+import { TranscriptPanel } from './TranscriptPanel';
+
+const useStyles = makeStyles({
+  page: { display: 'grid', gridTemplateColumns: '380px minmax(0, 1fr)', gap: '16px', padding: '16px 20px', alignItems: 'start', minHeight: '100%' },
+  column: { display: 'flex', flexDirection: 'column', gap: '12px', minWidth: 0 },
+  card: { backgroundColor: tokens.colorNeutralBackground1, borderRadius: tokens.borderRadiusMedium, boxShadow: tokens.shadow2, padding: '14px 16px', display: 'flex', flexDirection: 'column', gap: '10px', minWidth: 0 },
+  row: { display: 'flex', gap: '8px', alignItems: 'center', flexWrap: 'wrap' },
+  grid2: { display: 'grid', gridTemplateColumns: '1fr 1fr', gap: '10px' },
+  grid3: { display: 'grid', gridTemplateColumns: '2fr 1fr', gap: '10px' },
+  muted: { color: tokens.colorNeutralForeground3 },
+  resultHead: { display: 'flex', alignItems: 'center', gap: '8px', flexWrap: 'wrap' },
+  spacer: { flex: 1 },
+  results: { display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(420px, 1fr))', gap: '12px' },
+  historyRow: { cursor: 'pointer' },
+  selected: { backgroundColor: tokens.colorNeutralBackground1Selected },
+  dl: { display: 'grid', gridTemplateColumns: '130px 1fr', gap: '2px 8px', margin: 0 },
+  dt: { color: tokens.colorNeutralForeground3 },
+  dd: { margin: 0, wordBreak: 'break-all' },
+  empty: { padding: '32px', textAlign: 'center', color: tokens.colorNeutralForeground3 },
+});
+
+const PROTOCOL_LABEL: Record<TestProtocol, string> = { smtp: 'Outgoing (SMTP)', imap: 'Incoming (IMAP)' };
+const SECURITY_LABEL: Record<SecurityMode, string> = { tls: 'SSL/TLS', starttls: 'STARTTLS', none: 'no encryption' };
+
+interface RunState {
+  runId: string;
+  protocols: TestProtocol[];
+  live: Partial<Record<TestProtocol, LiveStep[]>>;
+  results?: ConnectionTestResult[];
+  error?: unknown;
+  running: boolean;
+  fromHistory?: boolean;
+}
+
+function newRunId(): string {
+  return typeof crypto !== 'undefined' && 'randomUUID' in crypto ? crypto.randomUUID() : `run-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+}
+
+/** Reads `#/tests/<mailboxId>[/run]`. */
+function routeParams(): { mailboxId?: number; autoRun: boolean } {
+  const parts = location.hash.replace(/^#\/?/, '').split('/');
+  const id = Number(parts[1]);
+  return { ...(Number.isInteger(id) && id > 0 ? { mailboxId: id } : {}), autoRun: parts[2] === 'run' };
+}
+
+export function ConnectionTestsPage() {
+  const s = useStyles();
+  const queryClient = useQueryClient();
+  const initial = useRef(routeParams());
+  const mailboxes = useQuery({ queryKey: ['mailboxes'], queryFn: () => api.mailboxes.list({}) });
+  const [mode, setMode] = useState<'mailbox' | 'adhoc'>('mailbox');
+  const [mailboxId, setMailboxId] = useState<string>(initial.current.mailboxId ? String(initial.current.mailboxId) : '');
+  const [direction, setDirection] = useState<'both' | 'incoming' | 'outgoing'>('both');
+  const [to, setTo] = useState('');
+  const [adhoc, setAdhoc] = useState({ protocol: 'smtp' as TestProtocol, host: '', port: '', security: 'starttls' as SecurityMode, auth: 'password' as 'password' | 'xoauth2' | 'none', user: '', secret: '', folder: 'INBOX', from: '', to: '' });
+  const [run, setRun] = useState<RunState>();
+  const [formError, setFormError] = useState<string>();
+
+  // Pick the first mailbox once they are loaded.
+  useEffect(() => {
+    if (!mailboxId && mailboxes.data?.length) setMailboxId(String(mailboxes.data[0]!.id));
+  }, [mailboxes.data, mailboxId]);
+
+  // Live steps: progress events of the current run update its step list.
+  useEffect(
+    () =>
+      api.transport.on('connectionTests.progress', (payload) => {
+        const event = payload as ConnectionTestProgressEvent;
+        setRun((current) => {
+          if (!current || current.runId !== event.runId || !current.running) return current;
+          const steps = current.live[event.protocol] ?? pendingSteps(event.protocol, true);
+          const next = steps.map((st) => (st.name === event.step.name ? { ...st, status: event.step.status, ms: event.step.ms, detail: event.step.detail } : st));
+          return { ...current, live: { ...current.live, [event.protocol]: next } };
+        });
+      }),
+    [],
+  );
+
+  const historyKey = mode === 'mailbox' ? (mailboxId ? Number(mailboxId) : undefined) : null;
+  const history = useQuery({
+    queryKey: ['connectionTests.history', historyKey],
+    queryFn: () => api.connectionTests.history({ mailboxId: historyKey ?? null, limit: 50 }),
+    enabled: historyKey !== undefined,
+  });
+
+  async function start(event?: FormEvent) {
+    event?.preventDefault();
+    setFormError(undefined);
+    const runId = newRunId();
+    let input: Parameters<typeof api.connectionTests.run>[0];
+    let protocols: TestProtocol[];
+    if (mode === 'mailbox') {
+      if (!mailboxId) return setFormError('Choose a mailbox to test, or create one on the Mailboxes screen.');
+      protocols = direction === 'both' ? ['smtp', 'imap'] : direction === 'outgoing' ? ['smtp'] : ['imap'];
+      input = { mailboxId: Number(mailboxId), direction, runId, ...(to.trim() ? { to: to.trim() } : {}) };
+    } else {
+      if (!adhoc.host.trim()) return setFormError('Enter the server host name, such as smtp.example.com.');
+      protocols = [adhoc.protocol];
+      input = {
+        protocol: adhoc.protocol,
+        host: adhoc.host.trim(),
+        security: adhoc.security,
+        auth: adhoc.auth,
+        runId,
+        ...(adhoc.port.trim() ? { port: Number(adhoc.port) } : {}),
+        ...(adhoc.user.trim() ? { user: adhoc.user.trim() } : {}),
+        ...(adhoc.auth === 'password' && adhoc.secret ? { password: adhoc.secret } : {}),
+        ...(adhoc.auth === 'xoauth2' && adhoc.secret ? { token: adhoc.secret } : {}),
+        ...(adhoc.protocol === 'imap' && adhoc.folder.trim() ? { folder: adhoc.folder.trim() } : {}),
+        ...(adhoc.protocol === 'smtp' && adhoc.to.trim() ? { to: adhoc.to.trim() } : {}),
+        ...(adhoc.protocol === 'smtp' && adhoc.from.trim() ? { from: adhoc.from.trim() } : {}),
+      };
+    }
+    const withMessage = mode === 'mailbox' ? Boolean(to.trim()) : Boolean(adhoc.to.trim());
+    const live = Object.fromEntries(protocols.map((p) => [p, pendingSteps(p, withMessage)]));
+    setRun({ runId, protocols, live, running: true });
+    try {
+      const results = await api.connectionTests.run(input);
+      setRun((cur) => (cur?.runId === runId ? { ...cur, results, running: false } : cur));
+    } catch (error) {
+      setRun((cur) => (cur?.runId === runId ? { ...cur, error, running: false } : cur));
+    }
+    void queryClient.invalidateQueries({ queryKey: ['connectionTests.history'] });
+  }
+
+  // "Test connection" on a mailbox arrives here with /run: start at once.
+  useEffect(() => {
+    if (initial.current.autoRun && initial.current.mailboxId && mailboxes.data) {
+      initial.current.autoRun = false;
+      void start();
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [mailboxes.data]);
+
+  async function cancel() {
+    if (run?.running) await api.connectionTests.cancel({ runId: run.runId });
+  }
+
+  async function openHistory(summary: ConnectionTestSummary) {
+    try {
+      const result = await api.connectionTests.get({ id: summary.id });
+      setRun({ runId: result.runId, protocols: [result.protocol], live: {}, results: [result], running: false, fromHistory: true });
+    } catch (error) {
+      setRun({ runId: summary.runId, protocols: [], live: {}, error, running: false });
+    }
+  }
+
+  const setA = <K extends keyof typeof adhoc>(key: K, value: (typeof adhoc)[K]) => setAdhoc((a) => ({ ...a, [key]: value }));
+  const adhocPortPlaceholder = String(defaultPort(adhoc.protocol, adhoc.security));
+
+  return (
+    <div className={s.page}>
+      <div className={s.column}>
+        <Title3>Connection tests</Title3>
+        <form className={s.card} onSubmit={start} aria-label="Test settings">
+          <TabList selectedValue={mode} onTabSelect={(_e, d) => setMode(d.value as 'mailbox' | 'adhoc')} size="small">
+            <Tab value="mailbox">Saved mailbox</Tab>
+            <Tab value="adhoc">Ad-hoc settings</Tab>
+          </TabList>
+          {mode === 'mailbox' ? (
+            <>
+              <Field label="Mailbox">
+                <Select name="mailbox" value={mailboxId} onChange={(_e, d) => setMailboxId(d.value)}>
+                  {!mailboxes.data?.length && <option value="">No mailboxes yet</option>}
+                  {mailboxes.data?.map((m) => (
+                    <option key={m.id} value={m.id}>
+                      {m.name} ({m.address})
+                    </option>
+                  ))}
+                </Select>
+              </Field>
+              <Field label="Test">
+                <RadioGroup layout="horizontal" value={direction} onChange={(_e, d) => setDirection(d.value as typeof direction)}>
+                  <Radio value="both" label="Both" />
+                  <Radio value="outgoing" label="Outgoing (SMTP)" />
+                  <Radio value="incoming" label="Incoming (IMAP)" />
+                </RadioGroup>
+              </Field>
+              {direction !== 'incoming' && (
+                <Field label="Send a test message to (optional)" hint="Also checks that the server accepts the sender, the recipient and a message.">
+                  <Input name="to" type="email" value={to} placeholder="you@example.com" onChange={(_e, d) => setTo(d.value)} />
+                </Field>
+              )}
+            </>
+          ) : (
+            <>
+              <div className={s.grid2}>
+                <Field label="Protocol">
+                  <Select name="protocol" value={adhoc.protocol} onChange={(_e, d) => setA('protocol', d.value as TestProtocol)}>
+                    <option value="smtp">SMTP (outgoing)</option>
+                    <option value="imap">IMAP (incoming)</option>
+                  </Select>
+                </Field>
+                <Field label="Security">
+                  <Select name="security" value={adhoc.security} onChange={(_e, d) => setA('security', d.value as SecurityMode)}>
+                    <option value="tls">SSL/TLS (implicit)</option>
+                    <option value="starttls">STARTTLS</option>
+                    <option value="none">None</option>
+                  </Select>
+                </Field>
+              </div>
+              <div className={s.grid3}>
+                <Field label="Server">
+                  <Input name="host" value={adhoc.host} placeholder="smtp.example.com" onChange={(_e, d) => setA('host', d.value)} />
+                </Field>
+                <Field label="Port">
+                  <Input name="port" value={adhoc.port} placeholder={adhocPortPlaceholder} onChange={(_e, d) => setA('port', d.value)} />
+                </Field>
+              </div>
+              <div className={s.grid2}>
+                <Field label="Sign-in">
+                  <Select name="auth" value={adhoc.auth} onChange={(_e, d) => setA('auth', d.value as typeof adhoc.auth)}>
+                    <option value="password">Password</option>
+                    <option value="xoauth2">OAuth 2.0 token</option>
+                    <option value="none">None</option>
+                  </Select>
+                </Field>
+                <Field label="User name">
+                  <Input name="user" value={adhoc.user} onChange={(_e, d) => setA('user', d.value)} autoComplete="off" />
+                </Field>
+              </div>
+              {adhoc.auth !== 'none' && (
+                <Field label={adhoc.auth === 'password' ? 'Password' : 'Access token'} hint="Used for this test only; never stored.">
+                  <Input name="secret" type="password" value={adhoc.secret} onChange={(_e, d) => setA('secret', d.value)} autoComplete="off" />
+                </Field>
+              )}
+              {adhoc.protocol === 'imap' ? (
+                <Field label="Folder">
+                  <Input name="folder" value={adhoc.folder} onChange={(_e, d) => setA('folder', d.value)} />
+                </Field>
+              ) : (
+                <div className={s.grid2}>
+                  <Field label="From (optional)">
+                    <Input name="from" value={adhoc.from} onChange={(_e, d) => setA('from', d.value)} />
+                  </Field>
+                  <Field label="To (optional)">
+                    <Input name="adhocTo" value={adhoc.to} onChange={(_e, d) => setA('to', d.value)} />
+                  </Field>
+                </div>
+              )}
+            </>
+          )}
+          {formError && <Caption1 role="alert" style={{ color: tokens.colorPaletteRedForeground1 }}>{formError}</Caption1>}
+          <div className={s.row}>
+            <Button appearance="primary" type="submit" icon={<PlayRegular />} disabled={run?.running}>
+              {run?.running ? 'Testing…' : 'Run test'}
+            </Button>
+            {run?.running && (
+              <Button icon={<DismissRegular />} onClick={cancel}>
+                Cancel
+              </Button>
+            )}
+          </div>
+        </form>
+
+        <section className={s.card} aria-label="Recent results">
+          <Subtitle2>Recent results {mode === 'adhoc' ? '(ad-hoc tests)' : ''}</Subtitle2>
+          {history.data?.length ? (
+            <Table size="extra-small" aria-label="Recent results">
+              <TableHeader>
+                <TableRow>
+                  <TableHeaderCell>When</TableHeaderCell>
+                  <TableHeaderCell>Test</TableHeaderCell>
+                  <TableHeaderCell>Result</TableHeaderCell>
+                </TableRow>
+              </TableHeader>
+              <TableBody>
+                {history.data.map((h) => (
+                  <TableRow
+                    key={h.id}
+                    tabIndex={0}
+                    className={mergeClasses(s.historyRow, run?.fromHistory && run.results?.[0]?.id === h.id && s.selected)}
+                    onClick={() => void openHistory(h)}
+                    onKeyDown={(e) => e.key === 'Enter' && void openHistory(h)}
+                  >
+                    <TableCell title={timeTitle(h.startedAt)}>{formatTime(h.startedAt)}</TableCell>
+                    <TableCell>{h.protocol.toUpperCase()}</TableCell>
+                    <TableCell>
+                      {h.ok ? (
+                        <StatusBadge kind="success" label="Passed" />
+                      ) : h.cancelled ? (
+                        <StatusBadge kind="disabled" label="Cancelled" />
+                      ) : (
+                        <StatusBadge kind="error" label={h.diagnosis?.code ?? 'Failed'} title={h.diagnosis ? DIAGNOSIS_TITLES[h.diagnosis.code] : undefined} />
+                      )}
+                    </TableCell>
+                  </TableRow>
+                ))}
+              </TableBody>
+            </Table>
+          ) : (
+            <Caption1 className={s.muted}>No results yet. The last 50 per mailbox are kept.</Caption1>
+          )}
+        </section>
+      </div>
+
+      <div className={s.column} aria-live="polite">
+        {!run && (
+          <div className={mergeClasses(s.card, s.empty)}>
+            <Subtitle2>Why does mail not flow?</Subtitle2>
+            <Body1>
+              Run a test: Mailroom goes step by step (DNS, connect, encryption, greeting, sign-in, folder or test message) and names the failing step, the cause
+              and what to change.
+            </Body1>
+          </div>
+        )}
+        {run?.error ? <ErrorBar error={run.error} /> : null}
+        {run && !run.error && (
+          <div className={s.results}>
+            {(run.results ?? run.protocols.map((p) => undefined as ConnectionTestResult | undefined)).map((result, i) => {
+              const protocol = result?.protocol ?? run.protocols[i]!;
+              return <ResultCard key={protocol} protocol={protocol} result={result} live={run.live[protocol]} running={run.running} fromHistory={run.fromHistory} />;
+            })}
+          </div>
+        )}
+        {run?.results?.map((r) => <TranscriptPanel key={`t-${r.protocol}`} title={`${PROTOCOL_LABEL[r.protocol]} transcript`} lines={r.transcript} curlCommand={r.curlCommand} />)}
+      </div>
+    </div>
+  );
+}
+
+function ResultCard({ protocol, result, live, running, fromHistory }: { protocol: TestProtocol; result?: ConnectionTestResult; live?: LiveStep[]; running: boolean; fromHistory?: boolean }) {
+  const s = useStyles();
+  const steps: LiveStep[] = result ? result.steps : live ?? [];
+  return (
+    <section className={s.card} aria-label={`${PROTOCOL_LABEL[protocol]} result`} data-protocol={protocol}>
+      <div className={s.resultHead}>
+        <Subtitle2>{PROTOCOL_LABEL[protocol]}</Subtitle2>
+        {result && (
+          <Caption1 className={s.muted}>
+            {result.target.host}:{result.target.port} · {SECURITY_LABEL[result.target.security]}
+          </Caption1>
+        )}
+        <span className={s.spacer} />
+        {!result && running && <StatusBadge kind="progress" label="Testing" />}
+        {result?.ok && <StatusBadge kind="success" label="Passed" />}
+        {result && !result.ok && result.cancelled && <StatusBadge kind="disabled" label="Cancelled" />}
+        {result && !result.ok && !result.cancelled && <StatusBadge kind="error" label="Failed" />}
+        {result && <Caption1 className={s.muted}>{formatDuration(result.durationMs)}</Caption1>}
+      </div>
+      {fromHistory && result && (
+        <Caption1 className={s.muted} title={timeTitle(result.startedAt)}>
+          Stored result from {formatTime(result.startedAt)}
+        </Caption1>
+      )}
+      {result?.diagnosis && <DiagnosisCard diagnosis={result.diagnosis} />}
+      <StepList steps={steps} />
+      {result?.tls && (
+        <Accordion collapsible>
+          <AccordionItem value="tls">
+            <AccordionHeader size="small">
+              Certificate: {result.tls.trusted ? 'trusted' : `not trusted${result.tls.verificationError ? ` (${result.tls.verificationError})` : ''}`}
+            </AccordionHeader>
+            <AccordionPanel>
+              <dl className={s.dl}>
+                <dt className={s.dt}>Protocol</dt>
+                <dd className={s.dd}>{result.tls.protocol ?? '—'}</dd>
+                <dt className={s.dt}>Cipher</dt>
+                <dd className={s.dd}>{result.tls.cipher ?? '—'}</dd>
+                <dt className={s.dt}>Subject</dt>
+                <dd className={s.dd}>{result.tls.subject ?? '—'}</dd>
+                <dt className={s.dt}>Alternative names</dt>
+                <dd className={s.dd}>{result.tls.subjectAltNames.join(', ') || '—'}</dd>
+                <dt className={s.dt}>Issuer</dt>
+                <dd className={s.dd}>{result.tls.issuer ?? '—'}</dd>
+                <dt className={s.dt}>Valid</dt>
+                <dd className={s.dd}>
+                  {result.tls.validFrom ?? '?'} to {result.tls.validTo ?? '?'}
+                </dd>
+                <dt className={s.dt}>SHA-256</dt>
+                <dd className={s.dd}>{result.tls.fingerprint256 ?? '—'}</dd>
+              </dl>
+            </AccordionPanel>
+          </AccordionItem>
+        </Accordion>
+      )}
+      {result?.dns && (
+        <Text size={200} className={s.muted}>
+          DNS: {result.dns.host} → {result.dns.addresses.map((a) => a.address).join(', ') || 'no address'}
+          {result.dns.mx ? ` · MX of ${result.dns.mxDomain}: ${result.dns.mx.map((m) => `${m.exchange} (${m.priority})`).join(', ') || 'none'}` : ''}
+        </Text>
+      )}
+    </section>
+  );
+}

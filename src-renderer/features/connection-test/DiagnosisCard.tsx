@@ -1,0 +1,57 @@
+/** The one diagnosis of a failed test: code, summary, what to change, the server's reply. */
+import { Badge, Body1, Caption1, Text, makeStyles, tokens } from '@fluentui/react-components';
+import { ErrorCircleFilled, LightbulbRegular } from '@fluentui/react-icons';
+import { DIAGNOSIS_TITLES, type Diagnosis } from '../../../src-main/shared/diagnosis.js';
+import { CopyButton } from '../../components/CopyButton';
+import { STEP_LABELS } from './StepList';
+
+const useStyles = makeStyles({
+  card: {
+    border: `1px solid ${tokens.colorPaletteRedBorder2}`,
+    borderLeft: `4px solid ${tokens.colorPaletteRedBorderActive}`,
+    borderRadius: tokens.borderRadiusMedium,
+    backgroundColor: tokens.colorPaletteRedBackground1,
+    padding: '12px 14px',
+    display: 'flex',
+    flexDirection: 'column',
+    gap: '8px',
+  },
+  head: { display: 'flex', alignItems: 'center', gap: '8px', flexWrap: 'wrap' },
+  icon: { color: tokens.colorPaletteRedForeground1, fontSize: '20px' },
+  title: { fontWeight: tokens.fontWeightSemibold, fontSize: tokens.fontSizeBase400 },
+  hint: { display: 'flex', gap: '8px', alignItems: 'flex-start', backgroundColor: tokens.colorNeutralBackground1, borderRadius: tokens.borderRadiusMedium, padding: '8px 10px' },
+  hintIcon: { color: tokens.colorPaletteYellowForeground2, fontSize: '20px', flexShrink: 0 },
+  reply: { fontFamily: tokens.fontFamilyMonospace, fontSize: tokens.fontSizeBase200, whiteSpace: 'pre-wrap', wordBreak: 'break-word', backgroundColor: tokens.colorNeutralBackground1, padding: '6px 8px', borderRadius: tokens.borderRadiusSmall, margin: 0 },
+  muted: { color: tokens.colorNeutralForeground3 },
+});
+
+export function DiagnosisCard({ diagnosis }: { diagnosis: Diagnosis }) {
+  const s = useStyles();
+  return (
+    <section className={s.card} role="alert" aria-label={`Diagnosis ${diagnosis.code}`} data-diagnosis={diagnosis.code}>
+      <div className={s.head}>
+        <ErrorCircleFilled className={s.icon} aria-hidden />
+        <Text className={s.title}>{DIAGNOSIS_TITLES[diagnosis.code]}</Text>
+        <Badge appearance="outline" color="danger" shape="rounded">
+          {diagnosis.code}
+        </Badge>
+        <CopyButton text={diagnosis.code} label="Copy the code" />
+        <Caption1 className={s.muted}>at step: {STEP_LABELS[diagnosis.step]}</Caption1>
+      </div>
+      <Body1>{diagnosis.summary}</Body1>
+      <div className={s.hint}>
+        <LightbulbRegular className={s.hintIcon} aria-hidden />
+        <Body1>
+          <strong>What to change: </strong>
+          {diagnosis.hint}
+        </Body1>
+      </div>
+      {diagnosis.serverReply && (
+        <div>
+          <Caption1 className={s.muted}>The server replied:</Caption1>
+          <pre className={s.reply}>{diagnosis.serverReply}</pre>
+        </div>
+      )}
+    </section>
+  );
+}

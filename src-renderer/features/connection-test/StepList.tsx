@@ -1,0 +1,82 @@
+/** The steps of one protocol's test, live: pending, running, ok, failed, skipped. */
+import { Caption1, Spinner, Text, makeStyles, tokens, mergeClasses } from '@fluentui/react-components';
+import { CheckmarkCircleFilled, DismissCircleFilled, CircleRegular, SubtractCircleRegular } from '@fluentui/react-icons';
+import { IMAP_STEPS, SMTP_STEPS, type TestProtocol, type TestStepName } from '../../../src-main/shared/diagnosis.js';
+import { formatDuration } from '../../components/format';
+
+export type LiveStatus = 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
+export interface LiveStep {
+  name: TestStepName;
+  status: LiveStatus;
+  ms: number;
+  detail: string;
+}
+
+/** The label of each step, in the admin's words. */
+export const STEP_LABELS: Record<TestStepName, string> = {
+  dns: 'Look up the server name (DNS)',
+  tcp: 'Connect (TCP)',
+  tls: 'Encrypt (implicit TLS)',
+  greeting: 'Server greeting',
+  ehlo: 'Introduce (EHLO)',
+  capability: 'Capabilities',
+  starttls: 'Encrypt (STARTTLS)',
+  auth: 'Sign in',
+  'mail-from': 'Sender accepted (MAIL FROM)',
+  'rcpt-to': 'Recipient accepted (RCPT TO)',
+  data: 'Test message accepted (DATA)',
+  select: 'Open the folder (SELECT)',
+};
+
+/** The steps a protocol runs, all pending. */
+export function pendingSteps(protocol: TestProtocol, withMessage: boolean): LiveStep[] {
+  const names = protocol === 'smtp' ? SMTP_STEPS.filter((n) => withMessage || !['mail-from', 'rcpt-to', 'data'].includes(n)) : IMAP_STEPS;
+  return names.map((name) => ({ name, status: 'pending', ms: 0, detail: '' }));
+}
+
+const useStyles = makeStyles({
+  list: { listStyle: 'none', margin: 0, padding: 0, display: 'flex', flexDirection: 'column' },
+  item: {
+    display: 'grid',
+    gridTemplateColumns: '24px 1fr auto',
+    alignItems: 'start',
+    columnGap: '8px',
+    padding: '6px 4px',
+    borderBottom: `1px solid ${tokens.colorNeutralStroke3}`,
+  },
+  icon: { fontSize: '20px', display: 'flex', paddingTop: '1px' },
+  ok: { color: tokens.colorPaletteGreenForeground1 },
+  failed: { color: tokens.colorPaletteRedForeground1 },
+  muted: { color: tokens.colorNeutralForeground3 },
+  name: { fontWeight: tokens.fontWeightSemibold },
+  failedRow: { backgroundColor: tokens.colorPaletteRedBackground1 },
+  detail: { display: 'block', color: tokens.colorNeutralForeground2, wordBreak: 'break-word', whiteSpace: 'pre-wrap' },
+  ms: { color: tokens.colorNeutralForeground3, fontVariantNumeric: 'tabular-nums' },
+});
+
+const WORD: Record<LiveStatus, string> = { pending: 'waiting', running: 'running', ok: 'passed', failed: 'failed', skipped: 'skipped' };
+
+export function StepList({ steps }: { steps: LiveStep[] }) {
+  const s = useStyles();
+  return (
+    <ol className={s.list} aria-label="Steps">
+      {steps.map((step) => (
+        <li key={step.name} className={mergeClasses(s.item, step.status === 'failed' && s.failedRow)} data-step={step.name} data-status={step.status}>
+          <span className={s.icon} aria-hidden>
+            {step.status === 'ok' && <CheckmarkCircleFilled className={s.ok} />}
+            {step.status === 'failed' && <DismissCircleFilled className={s.failed} />}
+            {step.status === 'skipped' && <SubtractCircleRegular className={s.muted} />}
+            {step.status === 'pending' && <CircleRegular className={s.muted} />}
+            {step.status === 'running' && <Spinner size="extra-tiny" />}
+          </span>
+          <span>
+            <Text className={mergeClasses(s.name, (step.status === 'skipped' || step.status === 'pending') && s.muted)}>{STEP_LABELS[step.name]}</Text>
+            <Caption1 className={s.muted}> · {WORD[step.status]}</Caption1>
+            {step.detail && <Caption1 className={s.detail}>{step.detail}</Caption1>}
+          </span>
+          <Caption1 className={s.ms}>{step.status === 'ok' || step.status === 'failed' ? formatDuration(step.ms) : ''}</Caption1>
+        </li>
+      ))}
+    </ol>
+  );
+}
