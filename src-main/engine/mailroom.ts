@@ -10,6 +10,7 @@ import { databaseFile } from './data-dir.js';
 import { EventBus } from './events.js';
 import { defaultKeyProvider } from './keys.js';
 import { MailboxService } from './mailboxes.js';
+import { ActivityLog } from './activity-log.js';
 
 export interface MailroomOptions {
   dataDir: string;
@@ -25,6 +26,8 @@ export interface Mailroom {
   readonly events: EventBus;
   readonly keys: KeyProvider;
   readonly mailboxes: MailboxService;
+  /** The activity log over everything the engine does. */
+  readonly log: ActivityLog;
   close(): void;
 }
 
@@ -36,12 +39,14 @@ export function openMailroom(options: MailroomOptions): Mailroom {
   const events = new EventBus();
   const secrets = new SecretRepo(db, new SecretBox(keys));
   const mailboxes = new MailboxService(db, secrets, events);
+  const log = new ActivityLog(db, events);
   return {
     dataDir: options.dataDir,
     db,
     events,
     keys,
     mailboxes,
+    log,
     close: () => db.close(),
   };
 }

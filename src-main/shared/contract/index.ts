@@ -16,7 +16,7 @@ export const contract = {
 export type MailroomContract = typeof contract;
 
 /** Event channels sent from main to renderer, by name. */
-export const EVENT_NAMES = ['mailboxes.changed', 'connectionTests.progress', 'connectionTests.finished'] as const;
+export const EVENT_NAMES = ['mailboxes.changed', 'logs.appended', 'connectionTests.progress', 'connectionTests.finished'] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 
 export * from './channel.js';

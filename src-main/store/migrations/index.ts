@@ -4,6 +4,7 @@
  * Add a file NNN-name.sql and list it here; never edit a released one.
  */
 import m001 from './001-mailboxes.sql';
+import m004 from './004-activity-log.sql';
 
 export interface Migration {
   version: number;
@@ -11,4 +12,7 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: '001-mailboxes', sql: m001 }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: '001-mailboxes', sql: m001 },
+  { version: 4, name: '004-activity-log', sql: m004 },
+];

@@ -1,0 +1,110 @@
+/**
+ * The log_entries table. Pages are read by keyset (`id < ?`) on indexes,
+ * never by OFFSET, so a page costs the same at any depth.
+ */
+import type { Db } from './db.js';
+import type { LogDirection, LogEntry, LogInput, LogLevel } from '../shared/activity-log.js';
+
+interface LogRow {
+  id: number;
+  at: number;
+  mailbox_id: number | null;
+  mailbox_name: string | null;
+  direction: string;
+  level: string;
+  code: string | null;
+  message: string;
+  detail: string | null;
+  ref_kind: string | null;
+  ref_id: number | null;
+}
+
+function toEntry(r: LogRow): LogEntry {
+  return {
+    id: r.id,
+    at: r.at,
+    mailboxId: r.mailbox_id,
+    mailboxName: r.mailbox_name,
+    direction: r.direction as LogEntry['direction'],
+    level: r.level as LogEntry['level'],
+    code: r.code,
+    message: r.message,
+    detail: r.detail,
+    refKind: r.ref_kind as LogEntry['refKind'],
+    refId: r.ref_id,
+  };
+}
+
+/** Filters of a log query; all optional. */
+export interface LogFilter {
+  mailboxId?: number;
+  direction?: LogDirection;
+  level?: LogLevel;
+  code?: string;
+  /** ms UTC, inclusive. */
+  since?: number;
+  /** ms UTC, exclusive. */
+  until?: number;
+  /** Free text, matched in message and detail. */
+  text?: string;
+  refKind?: LogEntry['refKind'];
+  refId?: number;
+  /** Keyset: only entries with a smaller id (the next page). */
+  beforeId?: number;
+  /** Keyset: only entries with a larger id (the live tail). */
+  afterId?: number;
+}
+
+export class LogRepo {
+  private readonly insertStmt;
+
+  constructor(private readonly db: Db) {
+    this.insertStmt = db.prepare(
+      `INSERT INTO log_entries (at, mailbox_id, mailbox_name, direction, level, code, message, detail, ref_kind, ref_id)
+       VALUES (@at, @mailboxId, (SELECT name FROM mailboxes WHERE id = @mailboxId), @direction, @level, @code, @message, @detail, @refKind, @refId)`,
+    );
+  }
+
+  insert(input: LogInput & { at: number }): LogEntry {
+    const info = this.insertStmt.run({
+      at: input.at,
+      mailboxId: input.mailboxId ?? null,
+      direction: input.direction,
+      level: input.level,
+      code: input.code ?? null,
+      message: input.message,
+      detail: input.detail ?? null,
+      refKind: input.refKind ?? null,
+      refId: input.refId ?? null,
+    });
+    return this.get(Number(info.lastInsertRowid))!;
+  }
+
+  get(id: number): LogEntry | undefined {
+    const row = this.db.prepare('SELECT * FROM log_entries WHERE id = ?').get(id) as LogRow | undefined;
+    return row && toEntry(row);
+  }
+
+  /** Newest first (oldest first with `afterId`), at most `limit` entries. */
+  query(filter: LogFilter, limit: number): LogEntry[] {
+    const where: string[] = [];
+    const params: Record<string, unknown> = {};
+    if (filter.mailboxId !== undefined) (where.push('mailbox_id = @mailboxId'), (params.mailboxId = filter.mailboxId));
+    if (filter.direction) (where.push('direction = @direction'), (params.direction = filter.direction));
+    if (filter.level) (where.push('level = @level'), (params.level = filter.level));
+    if (filter.code) (where.push('code = @code'), (params.code = filter.code));
+    if (filter.since !== undefined) (where.push('at >= @since'), (params.since = filter.since));
+    if (filter.until !== undefined) (where.push('at < @until'), (params.until = filter.until));
+    if (filter.refKind) (where.push('ref_kind = @refKind'), (params.refKind = filter.refKind));
+    if (filter.refId !== undefined) (where.push('ref_id = @refId'), (params.refId = filter.refId));
+    if (filter.text) {
+      where.push("(message LIKE @text ESCAPE '\\' OR detail LIKE @text ESCAPE '\\')");
+      params.text = `%${filter.text.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+    }
+    if (filter.beforeId !== undefined) (where.push('id < @beforeId'), (params.beforeId = filter.beforeId));
+    if (filter.afterId !== undefined) (where.push('id > @afterId'), (params.afterId = filter.afterId));
+    const order = filter.afterId !== undefined ? 'ASC' : 'DESC';
+    const sql = `SELECT * FROM log_entries ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${order} LIMIT @limit`;
+    return (this.db.prepare(sql).all({ ...params, limit }) as LogRow[]).map(toEntry);
+  }
+}
