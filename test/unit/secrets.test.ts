@@ -158,12 +158,8 @@ describe('passwords across boundaries', () => {
       const result = await router.invoke('mailboxes.create', payload, { transport: 'internal' });
       expect(result.ok).toBe(false);
       expect(JSON.stringify(result)).not.toContain(secret);
-      expect(() => engine.mailboxes.create(payload)).toThrow();
-      try {
-        engine.mailboxes.create(payload);
-      } catch (error) {
-        expect(JSON.stringify({ message: (error as Error).message, ...(error as AppError).toInfo?.() })).not.toContain(secret);
-      }
+      const error = catchAppError(() => engine.mailboxes.create(payload));
+      expect(JSON.stringify({ ...error.toInfo(), stack: error.stack })).not.toContain(secret);
     }
     expect(engine.mailboxes.list()).toEqual([]);
   });
