@@ -35,6 +35,15 @@ export interface Router {
 
 const fail = (error: ErrorInfo): Result<never> => ({ ok: false, error });
 
+/** The envelope error of an AppError, also one from another bundle that is recognised only by its shape. */
+function appErrorInfo(error: AppError): ErrorInfo {
+  if (typeof error.toInfo === 'function') return error.toInfo();
+  const info: ErrorInfo = { code: error.code, message: error.message };
+  if (typeof error.hint === 'string') info.hint = error.hint;
+  if (Array.isArray(error.issues)) info.issues = error.issues;
+  return info;
+}
+
 export function createRouter<C extends Contract>(contract: C, handlers: Handlers<C>, options: RouterOptions): Router {
   const table = new Map<string, { input: import('zod').ZodType; output: import('zod').ZodType; run: (input: unknown, ctx: CallContext) => unknown }>();
   for (const [area, methods] of Object.entries(contract)) {
@@ -67,7 +76,7 @@ export function createRouter<C extends Contract>(contract: C, handlers: Handlers
         }
         return { ok: true, value: checked.data };
       } catch (error) {
-        if (isAppError(error)) return fail((error as AppError).toInfo ? (error as AppError).toInfo() : { code: error.code, message: error.message });
+        if (isAppError(error)) return fail(appErrorInfo(error));
         options.onInternalError?.(name, error);
         return fail({ code: 'INTERNAL_ERROR', message: `Something went wrong in ${name}. Details are in the application log.` });
       }
