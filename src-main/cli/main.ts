@@ -5,6 +5,8 @@
 import { Command, CommanderError } from 'commander';
 import { registerMailboxCommands } from './register/mailbox.js';
 import { registerConsoleCommand } from './register/console.js';
+import { registerSiteCommands } from './register/site.js';
+import { registerLogsCommands } from './register/logs.js';
 import { APP_VERSION } from '../engine/version.js';
 
 const program = new Command();
@@ -19,6 +21,8 @@ program
 // One line per command group; each group lives in register/<group>.ts.
 registerMailboxCommands(program);
 registerConsoleCommand(program);
+registerSiteCommands(program);
+registerLogsCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -30,6 +30,13 @@ const FLAG_FOR_PATH: Record<string, string> = {
   'smtp.security': '--smtp-security',
   'smtp.username': '--smtp-user',
   'smtp.auth': '--smtp-auth',
+  mailboxId: '--mailbox',
+  direction: '--direction',
+  level: '--level',
+  code: '--code',
+  text: '--text',
+  since: '--since',
+  until: '--until',
 };
 
 /** Rewrites field paths in an error as the CLI flags that set them. */

@@ -23,6 +23,8 @@ export interface ConsoleServerOptions {
   token?: string;
   /** Largest accepted request body in bytes. */
   maxBodyBytes?: number;
+  /** Files the engine wrote for the user (log exports, bundles): served at /downloads/<name>. */
+  downloadsDir?: string;
 }
 
 export interface ConsoleServer {
@@ -62,6 +64,8 @@ const TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
   '.woff2': 'font/woff2',
   '.txt': 'text/plain; charset=utf-8',
+  '.xlsx': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  '.zip': 'application/zip',
 };
 
 function safeEqual(a: string | undefined, b: string): boolean {
@@ -182,7 +186,22 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     }
 
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed.');
+    if (url.pathname.startsWith('/downloads/')) return serveDownload(url.pathname.slice('/downloads/'.length), res);
     return serveStatic(url.pathname, res);
+  }
+
+  function serveDownload(name: string, res: http.ServerResponse): void {
+    // Only plain file names straight inside the downloads folder.
+    if (!options.downloadsDir || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/.test(name)) return sendText(res, 404, 'Not found.');
+    const file = path.join(path.resolve(options.downloadsDir), name);
+    if (!fs.existsSync(file) || !fs.statSync(file).isFile()) return sendText(res, 404, 'Not found.');
+    res.writeHead(200, {
+      ...baseHeaders(),
+      'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+      'Content-Disposition': `attachment; filename="${name}"`,
+      'Content-Length': String(fs.statSync(file).size),
+    });
+    fs.createReadStream(file).pipe(res);
   }
 
   function serveStatic(pathname: string, res: http.ServerResponse): void {

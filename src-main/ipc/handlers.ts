@@ -9,6 +9,7 @@ import type { Mailroom } from '../engine/mailroom.js';
 import type { Handlers } from './router.js';
 import { APP_VERSION } from '../engine/version.js';
 import { AppError } from '../shared/errors.js';
+import { defaultExportPath, exportLogs } from '../engine/log-export.js';
 
 export interface HandlerEnvironment {
   runtime: 'electron' | 'console' | 'cli';
@@ -47,10 +48,82 @@ function connectionTestHandlers(_engine: Mailroom): Handlers<MailroomContract>['
   return { run: notYet, cancel: notYet, history: notYet, get: notYet };
 }
 
+function siteSetupHandlers(engine: Mailroom): Handlers<MailroomContract>['siteSetup'] {
+  const site = engine.siteSetup;
+  return {
+    versions: () => site.versions(),
+    checklist: ({ version }) => site.checklist(version),
+    registrySql: (input) => site.registrySql(input),
+    checkWebConfig: (source) => site.checkWebConfig(source),
+    previewWebConfig: (source) => site.previewWebConfig(source),
+    applyWebConfig: async (input) => {
+      // A change to a server's web.config is worth a line in the activity log, success or not.
+      try {
+        const result = await site.applyWebConfig(input);
+        if (result.changed) {
+          engine.log.write({ direction: 'system', level: 'success', message: `web.config changed: NewAuthentication feature toggle completed in ${result.path}`, detail: `Backup: ${result.backupPath}` });
+        }
+        return result;
+      } catch (error) {
+        if (error instanceof AppError) engine.log.write({ direction: 'system', level: 'error', code: error.code, message: `web.config not changed: ${error.message}`, detail: error.hint ?? null });
+        throw error;
+      }
+    },
+  };
+}
+
+function logHandlers(engine: Mailroom): Handlers<MailroomContract>['logs'] {
+  return {
+    query: ({ filter, beforeId, limit }) => engine.log.page(filter, beforeId, limit),
+    tail: ({ filter, afterId, limit }) => engine.log.query({ ...filter, afterId }, limit),
+    export: async ({ filter, format, exportId }) => {
+      let last = 0;
+      const result = await exportLogs(engine.log, filter, format, defaultExportPath(engine.dataDir, format), {
+        onProgress: (written, total) => {
+          // At most a few progress events a second reach the screen.
+          const now = Date.now();
+          if (now - last < 200 && written < total) return;
+          last = now;
+          engine.events.emit('logs.exportProgress', { exportId: exportId ?? null, written, total });
+        },
+      });
+      engine.log.write({ direction: 'system', level: 'info', message: `Log exported as ${format.toUpperCase()}: ${result.rows} entries`, detail: result.path });
+      return result;
+    },
+    retention: () => engine.log.retention(),
+    setRetention: (value) => engine.log.setRetention(value),
+    prune: async () => ({ removed: await engine.log.prune() }),
+  };
+}
+
+function detectHandlers(engine: Mailroom): Handlers<MailroomContract>['detect'] {
+  return {
+    address: ({ address }) => engine.detector.detect(address),
+  };
+}
+
+function oauthHandlers(engine: Mailroom): Handlers<MailroomContract>['oauth'] {
+  return {
+    settingsGet: () => engine.oauth.getSettings(),
+    settingsSave: (input) => engine.oauth.saveSettings(input),
+    settingsValidate: (input) => engine.oauth.validateSettings(input),
+    beginSignIn: (input) => engine.oauth.beginSignIn(input),
+    signInStatus: ({ signInId }) => engine.oauth.signInStatus(signInId),
+    cancelSignIn: ({ signInId }) => engine.oauth.cancelSignIn(signInId),
+    health: ({ mailboxId }) => engine.oauth.health(mailboxId),
+    checkToken: ({ mailboxId, forceRefresh }) => engine.oauth.checkToken(mailboxId, { forceRefresh: forceRefresh ?? false }),
+    logout: ({ mailboxId }) => engine.oauth.logout(mailboxId),
+  };
+}
+
 export function createHandlers(engine: Mailroom, env: HandlerEnvironment): Handlers<MailroomContract> {
   return {
     app: appHandlers(engine, env),
     mailboxes: mailboxHandlers(engine),
     connectionTests: connectionTestHandlers(engine),
+    siteSetup: siteSetupHandlers(engine),
+    logs: logHandlers(engine),
+    detect: detectHandlers(engine),
+    oauth: oauthHandlers(engine),
   };
 }

@@ -85,8 +85,22 @@ export class LogRepo {
     return row && toEntry(row);
   }
 
+  /** How many entries match a filter (keyset bounds ignored). */
+  count(filter: LogFilter): number {
+    const { where, params } = this.conditions({ ...filter, beforeId: undefined, afterId: undefined });
+    const row = this.db.prepare(`SELECT COUNT(*) AS n FROM log_entries ${where.length ? 'WHERE ' + where.join(' AND ') : ''}`).get(params) as { n: number };
+    return row.n;
+  }
+
   /** Newest first (oldest first with `afterId`), at most `limit` entries. */
   query(filter: LogFilter, limit: number): LogEntry[] {
+    const { where, params } = this.conditions(filter);
+    const order = filter.afterId !== undefined ? 'ASC' : 'DESC';
+    const sql = `SELECT * FROM log_entries ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${order} LIMIT @limit`;
+    return (this.db.prepare(sql).all({ ...params, limit }) as LogRow[]).map(toEntry);
+  }
+
+  private conditions(filter: LogFilter): { where: string[]; params: Record<string, unknown> } {
     const where: string[] = [];
     const params: Record<string, unknown> = {};
     if (filter.mailboxId !== undefined) (where.push('mailbox_id = @mailboxId'), (params.mailboxId = filter.mailboxId));
@@ -103,8 +117,6 @@ export class LogRepo {
     }
     if (filter.beforeId !== undefined) (where.push('id < @beforeId'), (params.beforeId = filter.beforeId));
     if (filter.afterId !== undefined) (where.push('id > @afterId'), (params.afterId = filter.afterId));
-    const order = filter.afterId !== undefined ? 'ASC' : 'DESC';
-    const sql = `SELECT * FROM log_entries ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${order} LIMIT @limit`;
-    return (this.db.prepare(sql).all({ ...params, limit }) as LogRow[]).map(toEntry);
+    return { where, params };
   }
 }

@@ -8,6 +8,7 @@ import { startConsoleServer, type ConsoleServer } from '../../src-main/console-s
 import { staticKeyProvider } from '../../src-main/store/secret-box';
 import { RENDERER_DIR } from './paths';
 import crypto from 'node:crypto';
+import path from 'node:path';
 
 export interface ConsoleHandle {
   engine: Mailroom;
@@ -18,7 +19,7 @@ export interface ConsoleHandle {
 export async function startTestConsole(dataDir: string): Promise<ConsoleHandle> {
   const engine = openMailroom({ dataDir, keyProvider: staticKeyProvider(crypto.randomBytes(32), 'test key') });
   const router = createMailroomRouter(engine, { runtime: 'console' });
-  const server = await startConsoleServer({ router, events: engine.events, rendererDir: RENDERER_DIR });
+  const server = await startConsoleServer({ router, events: engine.events, rendererDir: RENDERER_DIR, downloadsDir: path.join(dataDir, 'exports') });
   return {
     engine,
     server,

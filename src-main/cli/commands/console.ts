@@ -29,7 +29,7 @@ export async function runConsole(opts: CommonOptions & { port?: string; open?: b
     const router = createMailroomRouter(engine, { runtime: 'console' }, (channel, error) => {
       process.stderr.write(`internal error on ${channel}: ${error instanceof Error ? error.message : String(error)}\n`);
     });
-    const server = await startConsoleServer({ router, events: engine.events, rendererDir: rendererDir(), port });
+    const server = await startConsoleServer({ router, events: engine.events, rendererDir: rendererDir(), port, downloadsDir: path.join(engine.dataDir, 'exports') });
     if (opts.json) process.stdout.write(JSON.stringify({ url: server.url, port: server.port, dataDir: engine.dataDir }) + '\n');
     else {
       process.stdout.write(`Mailroom console: ${server.url}\n`);

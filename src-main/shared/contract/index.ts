@@ -5,21 +5,31 @@
 import { app } from './app.js';
 import { mailboxes } from './mailboxes.js';
 import { connectionTests } from './connection-tests.js';
+import { siteSetup } from './site-setup.js';
+import { logs } from './logs.js';
+import { detect, oauth } from './oauth.js';
 import type { Contract } from './channel.js';
 
 export const contract = {
   app,
   mailboxes,
   connectionTests,
+  siteSetup,
+  logs,
+  detect,
+  oauth,
 } as const satisfies Contract;
 
 export type MailroomContract = typeof contract;
 
 /** Event channels sent from main to renderer, by name. */
-export const EVENT_NAMES = ['mailboxes.changed', 'logs.appended', 'connectionTests.progress', 'connectionTests.finished'] as const;
+export const EVENT_NAMES = ['mailboxes.changed', 'logs.appended', 'logs.exportProgress', 'connectionTests.progress', 'connectionTests.finished', 'oauth.signInFinished', 'oauth.changed'] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 
 export * from './channel.js';
 export * from './app.js';
 export * from './mailboxes.js';
 export * from './connection-tests.js';
+export * from './site-setup.js';
+export * from './logs.js';
+export * from './oauth.js';
