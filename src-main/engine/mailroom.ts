@@ -11,6 +11,7 @@ import { EventBus } from './events.js';
 import { defaultKeyProvider } from './keys.js';
 import { MailboxService } from './mailboxes.js';
 import { ActivityLog } from './activity-log.js';
+import { SiteSetupService } from './site-setup/index.js';
 
 export interface MailroomOptions {
   dataDir: string;
@@ -28,6 +29,8 @@ export interface Mailroom {
   readonly mailboxes: MailboxService;
   /** The activity log over everything the engine does. */
   readonly log: ActivityLog;
+  /** The help-desk site setup assistant (checklist, registry SQL, web.config toggle). */
+  readonly siteSetup: SiteSetupService;
   close(): void;
 }
 
@@ -47,6 +50,7 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     keys,
     mailboxes,
     log,
+    siteSetup: new SiteSetupService(),
     close: () => db.close(),
   };
 }
