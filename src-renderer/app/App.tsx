@@ -26,6 +26,7 @@ import { api } from '../api/client';
 import { useThemeChoice } from './theme';
 import { MailboxesPage } from '../features/mailboxes/MailboxesPage';
 import { ConnectionTestsPage } from '../features/connection-test/ConnectionTestsPage';
+import { LogsPage } from '../features/logs/LogsPage';
 import { ComingSoon } from '../features/placeholder/ComingSoon';
 
 type Route = 'mailboxes' | 'tests' | 'outbox' | 'inbox' | 'logs' | 'site';
@@ -124,7 +125,7 @@ function Shell({ themeName, setTheme }: { themeName: 'light' | 'dark'; setTheme:
         {route === 'tests' && <ConnectionTestsPage key={location.hash} />}
         {route === 'outbox' && <ComingSoon title="Outbox" text="Messages waiting to be sent, with status, attempts, next attempt and last error." />}
         {route === 'inbox' && <ComingSoon title="Inbox" text="Imported messages and each mailbox's receive log." />}
-        {route === 'logs' && <ComingSoon title="Logs" text="Colour-coded send and receive logs with filters and export." />}
+        {route === 'logs' && <LogsPage />}
         {route === 'site' && <ComingSoon title="Site setup" text="The help-desk system's mail registry switch, OAuth feature toggle and version requirements." />}
       </main>
     </div>

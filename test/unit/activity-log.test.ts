@@ -1,0 +1,176 @@
+/** The activity log: keyset pages, filters, live tail, retention, exports. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import ExcelJS from 'exceljs';
+import { openMailroom, type Mailroom } from '../../src-main/engine/mailroom';
+import { staticKeyProvider } from '../../src-main/store/secret-box';
+import { exportLogs, describeFilter } from '../../src-main/engine/log-export';
+import { tempDir } from '../helpers/temp';
+import { seedLog } from '../helpers/log-seed';
+
+let engine: Mailroom;
+let dir: string;
+
+beforeEach(() => {
+  dir = tempDir();
+  engine = openMailroom({ dataDir: dir, keyProvider: staticKeyProvider(crypto.randomBytes(32)) });
+});
+afterEach(() => engine.close());
+
+describe('writing and reading', () => {
+  it('stores an entry with its mailbox name and announces it', () => {
+    const m = engine.mailboxes.create({ name: 'Support', address: 'support@gmail.com' });
+    const seen: unknown[] = [];
+    engine.events.on('logs.appended', (p) => seen.push(p));
+    const entry = engine.log.write({ mailboxId: m.id, direction: 'send', level: 'error', code: 'AUTH_FAILED', message: 'Send failed', detail: '535 5.7.8' });
+    expect(entry).toMatchObject({ mailboxId: m.id, mailboxName: 'Support', direction: 'send', level: 'error', code: 'AUTH_FAILED' });
+    expect(seen).toEqual([entry]);
+  });
+
+  it('keeps entries, and their mailbox name, when the mailbox is deleted', () => {
+    const m = engine.mailboxes.create({ name: 'Gone', address: 'gone@gmail.com' });
+    engine.log.write({ mailboxId: m.id, direction: 'receive', level: 'success', message: 'Poll ok' });
+    engine.mailboxes.remove(m.id);
+    const [entry] = engine.log.query({});
+    expect(entry).toMatchObject({ mailboxId: null, mailboxName: 'Gone' });
+  });
+
+  it('refuses an unknown direction or level at the store', () => {
+    expect(() => engine.log.write({ direction: 'nowhere' as never, level: 'info', message: 'x' })).toThrow(/CHECK constraint/);
+  });
+});
+
+describe('pages and filters', () => {
+  beforeEach(() => {
+    const a = engine.mailboxes.create({ name: 'A', address: 'a@gmail.com' });
+    const b = engine.mailboxes.create({ name: 'B', address: 'b@gmail.com' });
+    seedLog(engine, 1000, [a.id, b.id]);
+  });
+
+  it('pages newest first by keyset without gaps or repeats', () => {
+    const seen: number[] = [];
+    let beforeId: number | undefined;
+    for (let i = 0; i < 20; i++) {
+      const page = engine.log.page({}, beforeId, 150);
+      seen.push(...page.entries.map((e) => e.id));
+      if (page.nextBeforeId === null) break;
+      beforeId = page.nextBeforeId;
+    }
+    expect(seen).toHaveLength(1000);
+    expect(seen).toEqual([...seen].sort((x, y) => y - x));
+    expect(new Set(seen).size).toBe(1000);
+  });
+
+  it('applies every filter in the store', () => {
+    const a = engine.mailboxes.resolve('A').id;
+    const errors = engine.log.query({ mailboxId: a, level: 'error' }, 10_000);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.every((e) => e.mailboxId === a && e.level === 'error')).toBe(true);
+    const byCode = engine.log.query({ code: 'SMTP_AUTH_DISABLED' }, 10_000);
+    expect(byCode.every((e) => e.code === 'SMTP_AUTH_DISABLED')).toBe(true);
+    const byText = engine.log.query({ text: 'SmtpClientAuthentication' }, 10_000);
+    expect(byText.length).toBe(byCode.length);
+    const now = Date.now();
+    const recent = engine.log.query({ since: now - 864e5 }, 10_000);
+    expect(recent.every((e) => e.at >= now - 864e5)).toBe(true);
+    expect(recent.length).toBeLessThan(1000);
+    expect(engine.log.count({ direction: 'send' })).toBe(engine.log.query({ direction: 'send' }, 10_000).length);
+  });
+
+  it('treats % and _ in the text filter literally', () => {
+    engine.log.write({ direction: 'system', level: 'info', message: '100% done_now' });
+    expect(engine.log.query({ text: '100%' }).map((e) => e.message)).toEqual(['100% done_now']);
+    expect(engine.log.query({ text: '_now' }).map((e) => e.message)).toEqual(['100% done_now']);
+    expect(engine.log.query({ text: '%%%' })).toEqual([]);
+  });
+
+  it('tails entries newer than an id, oldest first', () => {
+    const newest = engine.log.query({}, 1)[0]!.id;
+    engine.log.write({ direction: 'system', level: 'info', message: 'one' });
+    engine.log.write({ direction: 'system', level: 'info', message: 'two' });
+    expect(engine.log.query({ afterId: newest }).map((e) => e.message)).toEqual(['one', 'two']);
+  });
+
+  it('reads pages through the index, not by scanning the table', () => {
+    const plan = engine.db
+      .prepare("EXPLAIN QUERY PLAN SELECT * FROM log_entries WHERE mailbox_id = 1 AND level = 'error' AND id < 900 ORDER BY id DESC LIMIT 200")
+      .all() as { detail: string }[];
+    expect(plan.map((p) => p.detail).join(' ')).toMatch(/USING (INDEX|INTEGER PRIMARY KEY)/);
+    expect(plan.map((p) => p.detail).join(' ')).not.toMatch(/USE TEMP B-TREE/);
+  });
+});
+
+describe('retention', () => {
+  it('keeps at most maxRows newest entries and nothing older than maxDays', async () => {
+    seedLog(engine, 3000, [null], 200 * 864e5);
+    engine.log.setRetention({ maxDays: 100, maxRows: 1000 });
+    const removed = await engine.log.prune();
+    expect(removed).toBe(2000);
+    expect(engine.log.count({})).toBe(1000);
+    engine.log.setRetention({ maxDays: 10, maxRows: 1000 });
+    await engine.log.prune();
+    const left = engine.log.query({}, 10_000);
+    expect(left.every((e) => e.at >= Date.now() - 10 * 864e5 - 1000)).toBe(true);
+    expect(left[0]!.id).toBe(3000);
+  });
+
+  it('rejects retention values out of range and keeps the old ones', () => {
+    engine.log.setRetention({ maxDays: 30, maxRows: 5000 });
+    expect(() => engine.log.setRetention({ maxDays: 0, maxRows: 5000 })).toThrow();
+    expect(engine.log.retention()).toEqual({ maxDays: 30, maxRows: 5000 });
+  });
+});
+
+describe('exports', () => {
+  beforeEach(() => {
+    const a = engine.mailboxes.create({ name: 'Support <desk>', address: 'a@gmail.com' });
+    seedLog(engine, 300, [a.id, null]);
+    engine.log.write({ direction: 'system', level: 'error', message: 'Tricky <script>alert(1)</script> & "quotes"\tand a tab', detail: 'line one\nline two' });
+  });
+
+  it('writes Excel with one row per entry, a header, frozen, with level words', async () => {
+    const file = path.join(dir, 'out', 'log.xlsx');
+    const progress: number[] = [];
+    const result = await exportLogs(engine.log, {}, 'xlsx', file, { onProgress: (w) => progress.push(w) });
+    expect(result.rows).toBe(301);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.readFile(file);
+    const sheet = wb.getWorksheet('Log')!;
+    expect(sheet.rowCount).toBe(302);
+    expect(sheet.getRow(1).values).toEqual([undefined, 'Time', 'Mailbox', 'Direction', 'Level', 'Code', 'Message', 'Description']);
+    expect(String(sheet.getRow(2).getCell(6).value)).toContain('<script>');
+    expect(progress[progress.length - 1]).toBe(301);
+    expect(fs.readdirSync(path.dirname(file))).toEqual(['log.xlsx']);
+  });
+
+  it('writes HTML with every value escaped and no script', async () => {
+    const file = path.join(dir, 'log.html');
+    await exportLogs(engine.log, { level: 'error' }, 'html', file);
+    const html = fs.readFileSync(file, 'utf8');
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;');
+    expect(html).toContain('Support &lt;desk&gt;');
+    expect(html).toContain('level error');
+  });
+
+  it('writes text with one line per entry', async () => {
+    const file = path.join(dir, 'log.txt');
+    const result = await exportLogs(engine.log, { direction: 'system' }, 'txt', file);
+    const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\r\n');
+    expect(lines.length).toBe(4 + result.rows);
+    expect(lines.find((l) => l.includes('Tricky'))).toContain('line one | line two');
+  });
+
+  it('fails clearly and leaves no partial file when the target folder cannot be made', async () => {
+    const blocker = path.join(dir, 'blocker');
+    fs.writeFileSync(blocker, 'a file, not a folder');
+    await expect(exportLogs(engine.log, {}, 'txt', path.join(blocker, 'x', 'log.txt'))).rejects.toMatchObject({ code: 'EXPORT_FAILED' });
+  });
+
+  it('describes its filter in words', () => {
+    expect(describeFilter({})).toBe('all entries');
+    expect(describeFilter({ level: 'error', direction: 'send', text: 'x' })).toBe('direction send, level error, text "x"');
+  });
+});
