@@ -10,6 +10,8 @@ import { databaseFile } from './data-dir.js';
 import { EventBus } from './events.js';
 import { defaultKeyProvider } from './keys.js';
 import { MailboxService } from './mailboxes.js';
+import { OAuthService, type HttpFetch, type OpenExternal } from './auth/index.js';
+import { Detector, detectorOptionsFromEnv, type DetectorOptions } from './autodetect/index.js';
 import { ActivityLog } from './activity-log.js';
 import { SiteSetupService } from './site-setup/index.js';
 
@@ -19,6 +21,14 @@ export interface MailroomOptions {
   keyProvider?: KeyProvider;
   /** better-sqlite3 native binding for a non-Node ABI (Electron). */
   nativeBinding?: string;
+  /** HTTP for Microsoft sign-in and autodetect. Default: the global fetch (tests pass one that trusts their CA). */
+  fetch?: HttpFetch;
+  /** Autodetect's resolver, URLs and timeouts. Default: from MAILROOM_DNS_SERVERS, MAILROOM_USER_REALM_URL, MAILROOM_AUTOCONFIG_URLS. */
+  detector?: DetectorOptions;
+  /** Opens a sign-in page in the system browser (the desktop app passes shell.openExternal). */
+  openExternal?: OpenExternal;
+  /** How long a Microsoft sign-in waits for the browser. Default 5 minutes. */
+  signInTimeoutMs?: number;
 }
 
 export interface Mailroom {
@@ -31,6 +41,10 @@ export interface Mailroom {
   readonly log: ActivityLog;
   /** The help-desk site setup assistant (checklist, registry SQL, web.config toggle). */
   readonly siteSetup: SiteSetupService;
+  /** Microsoft 365 OAuth 2.0: settings, sign-in, token provider (getAccessToken), health. */
+  readonly oauth: OAuthService;
+  /** Autodetect from an address: MX, user realm, autoconfig, provider table. */
+  readonly detector: Detector;
   close(): void;
 }
 
@@ -43,6 +57,16 @@ export function openMailroom(options: MailroomOptions): Mailroom {
   const secrets = new SecretRepo(db, new SecretBox(keys));
   const mailboxes = new MailboxService(db, secrets, events);
   const log = new ActivityLog(db, events);
+  const oauth = new OAuthService({
+    db,
+    secrets,
+    mailboxes,
+    events,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.openExternal ? { openExternal: options.openExternal } : {}),
+    ...(options.signInTimeoutMs ? { signInTimeoutMs: options.signInTimeoutMs } : {}),
+  });
+  const detector = new Detector({ ...detectorOptionsFromEnv(), ...(options.fetch ? { fetch: options.fetch } : {}), ...options.detector });
   return {
     dataDir: options.dataDir,
     db,
@@ -51,6 +75,11 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     mailboxes,
     log,
     siteSetup: new SiteSetupService(),
-    close: () => db.close(),
+    oauth,
+    detector,
+    close: () => {
+      void oauth.close();
+      db.close();
+    },
   };
 }

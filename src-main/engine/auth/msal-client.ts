@@ -1,0 +1,72 @@
+/**
+ * msal-node public clients for Mailroom: the configuration for the admin's
+ * app registration (any https authority; hosts other than Microsoft's clouds
+ * are declared as known authorities so msal trusts their metadata), and the
+ * cache plugin that keeps each mailbox's token cache sealed in the store.
+ */
+import { LogLevel, PublicClientApplication, type Configuration, type ICachePlugin } from '@azure/msal-node';
+import type { SecretRepo } from '../../store/secret-repo.js';
+import { msalNetworkModule, type HttpFetch } from './http.js';
+
+/** Sign-in hosts of Microsoft's clouds: msal discovers their metadata itself. */
+export const MICROSOFT_AUTHORITY_HOSTS: ReadonlySet<string> = new Set([
+  'login.microsoftonline.com',
+  'login.microsoft.com',
+  'login.windows.net',
+  'login.microsoftonline.us',
+  'login.chinacloudapi.cn',
+  'login.partner.microsoftonline.cn',
+]);
+
+/** What a client is built from. */
+export interface ClientSettings {
+  clientId: string;
+  tenant: string;
+  authorityHost: string;
+}
+
+/** The full authority URL: host + '/' + tenant. */
+export function authorityOf(s: { authorityHost: string; tenant: string }): string {
+  return `${s.authorityHost.replace(/\/+$/, '')}/${s.tenant}`;
+}
+
+/** The msal configuration for an app registration. */
+export function msalConfiguration(settings: ClientSettings, httpFetch: HttpFetch, requestTimeoutMs: number, cachePlugin?: ICachePlugin): Configuration {
+  const host = new URL(settings.authorityHost).host;
+  return {
+    auth: {
+      clientId: settings.clientId,
+      authority: authorityOf(settings),
+      knownAuthorities: MICROSOFT_AUTHORITY_HOSTS.has(host) ? [] : [host],
+    },
+    ...(cachePlugin ? { cache: { cachePlugin } } : {}),
+    system: {
+      networkClient: msalNetworkModule(httpFetch, requestTimeoutMs),
+      // msal's own log is off: it can carry account names, and Mailroom reports failures itself.
+      loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => undefined },
+    },
+  };
+}
+
+/** A cache plugin over one mailbox's sealed 'oauth-token-cache' secret. */
+export function sealedCachePlugin(secrets: SecretRepo, mailboxId: number): ICachePlugin {
+  return {
+    async beforeCacheAccess(context) {
+      const stored = secrets.get(mailboxId, 'oauth-token-cache');
+      context.tokenCache.deserialize(stored ?? '{}');
+    },
+    async afterCacheAccess(context) {
+      if (context.cacheHasChanged) secrets.set(mailboxId, 'oauth-token-cache', context.tokenCache.serialize());
+    },
+  };
+}
+
+/** A public client whose cache lives in memory only (a sign-in before it is accepted). */
+export function ephemeralClient(settings: ClientSettings, httpFetch: HttpFetch, requestTimeoutMs: number): PublicClientApplication {
+  return new PublicClientApplication(msalConfiguration(settings, httpFetch, requestTimeoutMs));
+}
+
+/** A public client over a mailbox's sealed cache. */
+export function mailboxClient(settings: ClientSettings, httpFetch: HttpFetch, requestTimeoutMs: number, secrets: SecretRepo, mailboxId: number): PublicClientApplication {
+  return new PublicClientApplication(msalConfiguration(settings, httpFetch, requestTimeoutMs, sealedCachePlugin(secrets, mailboxId)));
+}

@@ -1,0 +1,652 @@
+/**
+ * Microsoft 365 OAuth 2.0 for mailboxes: the app-registration settings, the
+ * interactive sign-in (authorization code + PKCE through a loopback redirect),
+ * the token provider every IMAP/SMTP connection uses, token health and
+ * sign-out.
+ *
+ * Tokens live only in each mailbox's sealed 'oauth-token-cache' secret; what
+ * the rest of Mailroom sees is the health (account, scopes, expiry, last
+ * refresh, last error). Refreshes, stores and sign-outs of one mailbox run one
+ * at a time, and concurrent callers share one token request.
+ */
+import crypto from 'node:crypto';
+import { CryptoProvider, type AuthenticationResult, type PublicClientApplication } from '@azure/msal-node';
+import { AppError } from '../../shared/errors.js';
+import type { Mailbox } from '../../shared/mailbox.js';
+import {
+  BeginSignInInput,
+  DEFAULT_AUTHORITY_HOST,
+  DEFAULT_SIGN_IN_TIMEOUT_SECONDS,
+  OAUTH_RESOURCE_SCOPES,
+  OAUTH_SCOPES,
+  OAuthSettingsInput,
+  isGuid,
+  type OAuthSettings,
+  type OAuthSettingsValidation,
+  type SettingsCheck,
+  type SignInStatus,
+  type TokenHealth,
+} from '../../shared/oauth.js';
+import { parseOrThrow } from '../../shared/validation.js';
+import type { Db } from '../../store/db.js';
+import { OAuthRepo, type OAuthSettingsRow } from '../../store/oauth-repo.js';
+import type { SecretRepo } from '../../store/secret-repo.js';
+import type { EventBus } from '../events.js';
+import type { MailboxService } from '../mailboxes.js';
+import { describeNetworkFailure, globalHttpFetch, readLimited, timeoutSignal, type HttpFetch } from './http.js';
+import { KeyedLock } from './keyed-lock.js';
+import { startLoopbackListener, type AuthorizationResponse, type LoopbackListener } from './loopback-listener.js';
+import { authorityOf, ephemeralClient, mailboxClient, type ClientSettings } from './msal-client.js';
+import type { ResultPage } from './pages.js';
+import { classifyTokenError } from './token-errors.js';
+
+/** Opens a URL in the system browser (Electron's shell.openExternal in the desktop app). */
+export type OpenExternal = (url: string) => Promise<void> | void;
+
+/** An access token for one mailbox, for the engine's own connections only. */
+export interface AccessToken {
+  /** The bearer token: a secret. Never log it. */
+  accessToken: string;
+  /** When it expires (ms UTC). */
+  expiresAt: number | null;
+  /** The account the token belongs to. */
+  account: string;
+  /** The XOAUTH2 user name for this mailbox (its IMAP user name). */
+  user: string;
+}
+
+/** What the token provider offers to the connection tests, the outbox and the inbox. */
+export interface TokenProvider {
+  /** A valid access token; refreshed when expired (or when `forceRefresh`). Concurrent callers share one request. */
+  getAccessToken(mailboxId: number, options?: { forceRefresh?: boolean }): Promise<AccessToken>;
+  /**
+   * Runs `use` with a token; when the server rejects it (`isRejected`), gets a
+   * fresh token and tries once more; a second rejection is OAUTH_TOKEN_REJECTED.
+   */
+  withAccessToken<T>(mailboxId: number, use: (token: AccessToken) => Promise<T>, isRejected: (error: unknown) => boolean): Promise<T>;
+}
+
+export interface OAuthServiceOptions {
+  db: Db;
+  secrets: SecretRepo;
+  mailboxes: MailboxService;
+  events?: EventBus;
+  /** HTTP for msal and the settings check. Default: the global fetch. */
+  fetch?: HttpFetch;
+  /** Opens the sign-in page in the system browser (desktop app only). */
+  openExternal?: OpenExternal;
+  /** Default time a sign-in waits for the browser. Default 5 minutes. */
+  signInTimeoutMs?: number;
+  /** Timeout of one request to the sign-in service. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Timeout of the online settings check. Default 8 s. */
+  checkTimeoutMs?: number;
+}
+
+interface SignInSession {
+  status: SignInStatus;
+  listener: LoopbackListener;
+  timer: NodeJS.Timeout;
+  done: Promise<SignInStatus>;
+  resolveDone: (s: SignInStatus) => void;
+}
+
+const TERMINAL: ReadonlySet<SignInStatus['state']> = new Set(['succeeded', 'failed', 'cancelled', 'timed-out']);
+const KEEP_FINISHED_MS = 30 * 60_000;
+
+const sameName = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+
+export class OAuthService implements TokenProvider {
+  private readonly repo: OAuthRepo;
+  private readonly fetch: HttpFetch;
+  private readonly lock = new KeyedLock();
+  private readonly pending = new Map<string, Promise<AccessToken>>();
+  private readonly clients = new Map<number, { key: string; client: PublicClientApplication }>();
+  private readonly sessions = new Map<string, SignInSession>();
+  private readonly signInTimeoutMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly checkTimeoutMs: number;
+
+  constructor(private readonly options: OAuthServiceOptions) {
+    this.repo = new OAuthRepo(options.db);
+    this.fetch = options.fetch ?? globalHttpFetch;
+    this.signInTimeoutMs = options.signInTimeoutMs ?? DEFAULT_SIGN_IN_TIMEOUT_SECONDS * 1000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.checkTimeoutMs = options.checkTimeoutMs ?? 8_000;
+  }
+
+  // -------------------------------------------------------------------------
+  // Settings
+
+  /** The saved app registration (or an unconfigured placeholder). */
+  getSettings(): OAuthSettings {
+    const row = this.repo.getSettings();
+    const redirectHost = row?.redirectHost ?? 'localhost';
+    const authorityHost = row?.authorityHost ?? DEFAULT_AUTHORITY_HOST;
+    return {
+      configured: Boolean(row),
+      tenant: row?.tenant ?? '',
+      clientId: row?.clientId ?? '',
+      authorityHost,
+      authority: row ? authorityOf(row) : '',
+      redirectHost,
+      redirectUriToRegister: `http://${redirectHost}`,
+      updatedAt: row?.updatedAt ?? null,
+    };
+  }
+
+  /** Saves the app registration after checking its format. */
+  saveSettings(input: unknown): OAuthSettings {
+    const parsed = parseOrThrow(OAuthSettingsInput, input, 'OAuth settings');
+    const current = this.repo.getSettings();
+    this.repo.saveSettings({
+      tenant: parsed.tenant,
+      clientId: parsed.clientId,
+      authorityHost: parsed.authorityHost ?? current?.authorityHost ?? DEFAULT_AUTHORITY_HOST,
+      redirectHost: parsed.redirectHost ?? current?.redirectHost ?? 'localhost',
+    });
+    this.clients.clear();
+    return this.getSettings();
+  }
+
+  /**
+   * Checks settings without saving them: the format of each value, then,
+   * online, whether the authority knows the tenant. Offline is a warning.
+   */
+  async validateSettings(input: unknown): Promise<OAuthSettingsValidation> {
+    const parsed = parseOrThrow(OAuthSettingsInput, input, 'OAuth settings');
+    const authorityHost = parsed.authorityHost ?? DEFAULT_AUTHORITY_HOST;
+    const checks: SettingsCheck[] = [
+      { field: 'clientId', status: 'success', message: `Client id ${parsed.clientId} has the right format.` },
+    ];
+    if (parsed.tenant === 'common' || parsed.tenant === 'consumers') {
+      checks.push({
+        field: 'tenant',
+        status: 'warning',
+        message: `"${parsed.tenant}" lets personal Microsoft accounts sign in. For a company mailbox use the Directory (tenant) ID or "organizations".`,
+      });
+    } else if (parsed.tenant === 'organizations') {
+      checks.push({ field: 'tenant', status: 'info', message: '"organizations" accepts any work or school account; the tenant ID restricts sign-in to your own tenant.' });
+    } else {
+      checks.push({ field: 'tenant', status: 'success', message: `Tenant ${parsed.tenant} has the right format.` });
+    }
+    const metadataUrl = `${authorityOf({ authorityHost, tenant: parsed.tenant })}/v2.0/.well-known/openid-configuration`;
+    let tenantId: string | undefined;
+    try {
+      const response = await this.fetch(metadataUrl, { signal: timeoutSignal(this.checkTimeoutMs), headers: { Accept: 'application/json' } });
+      const text = await readLimited(response, 256 * 1024);
+      let body: { issuer?: string; error_description?: string; authorization_endpoint?: string } = {};
+      try {
+        body = JSON.parse(text) as typeof body;
+      } catch {
+        // handled below
+      }
+      if (response.status === 200 && body.authorization_endpoint) {
+        const guid = /\/([0-9a-f-]{36})\//i.exec(body.issuer ?? '')?.[1];
+        if (guid && isGuid(guid)) tenantId = guid.toLowerCase();
+        checks.push({
+          field: 'tenant',
+          status: 'success',
+          message: tenantId ? `${new URL(authorityHost).host} knows the tenant (tenant ID ${tenantId}).` : `${new URL(authorityHost).host} answered for the tenant.`,
+        });
+      } else if (/AADSTS90002|AADSTS90023|not found/i.test(body.error_description ?? '')) {
+        checks.push({ field: 'tenant', status: 'error', message: `The tenant "${parsed.tenant}" does not exist at ${new URL(authorityHost).host}. Copy the Directory (tenant) ID from the app registration's Overview page.` });
+      } else {
+        checks.push({ field: 'authorityHost', status: 'warning', message: `${new URL(authorityHost).host} answered HTTP ${response.status}; the tenant could not be confirmed.` });
+      }
+    } catch (error) {
+      const failure = describeNetworkFailure(error, new URL(authorityHost).host, this.checkTimeoutMs);
+      checks.push({ field: 'authorityHost', status: 'warning', message: `Could not check online: ${failure.message} The values look right; the first sign-in will confirm them.` });
+    }
+    checks.push({
+      field: 'redirectHost',
+      status: 'info',
+      message: `Register the redirect URI http://${parsed.redirectHost ?? 'localhost'} under "Mobile and desktop applications" (Entra ignores the port of loopback redirects).`,
+    });
+    return { valid: !checks.some((c) => c.status === 'error'), checks, ...(tenantId ? { tenantId } : {}) };
+  }
+
+  private requireSettings(): OAuthSettingsRow {
+    const row = this.repo.getSettings();
+    if (!row) {
+      throw new AppError('OAUTH_NOT_CONFIGURED', 'Microsoft 365 sign-in is not set up: Mailroom needs your organisation\'s app registration.', {
+        hint: 'Register an app in the Entra admin center (see "App registration guide" in Mailroom or the README), then enter its tenant and client id: mailroom oauth settings --tenant <tenant-id> --client-id <client-id>.',
+      });
+    }
+    return row;
+  }
+
+  // -------------------------------------------------------------------------
+  // Sign-in
+
+  /** Starts a sign-in for a mailbox and returns the URL to open. */
+  async beginSignIn(input: unknown): Promise<SignInStatus> {
+    const parsed = parseOrThrow(BeginSignInInput, input, 'sign-in request');
+    const mailbox = this.options.mailboxes.get(parsed.mailboxId);
+    const settings = this.requireSettings();
+    this.pruneSessions();
+    for (const session of this.sessions.values()) {
+      if (session.status.mailboxId === mailbox.id && !TERMINAL.has(session.status.state)) {
+        await this.finishSession(session, 'cancelled', { code: 'OAUTH_SIGN_IN_CANCELLED', message: 'A newer sign-in for this mailbox replaced this one.' });
+      }
+    }
+
+    const state = crypto.randomBytes(32).toString('base64url');
+    const pkce = await new CryptoProvider().generatePkceCodes();
+    const client = ephemeralClient(settings, this.fetch, this.requestTimeoutMs);
+    const signInId = crypto.randomBytes(12).toString('base64url');
+    const listener = await startLoopbackListener({ expectedState: state, onRejected: () => this.emitSignInUpdate(signInId) });
+    const redirectUri = `http://${settings.redirectHost}:${listener.port}`;
+    let url: string;
+    try {
+      url = await client.getAuthCodeUrl({
+        scopes: [...OAUTH_SCOPES],
+        redirectUri,
+        codeChallenge: pkce.challenge,
+        codeChallengeMethod: 'S256',
+        state,
+        // form_post keeps the code out of the browser's history and address bar.
+        responseMode: 'form_post',
+        // The hint preselects the mailbox's account (Entra refuses a hint together with prompt=select_account).
+        loginHint: mailbox.imap.username || mailbox.address,
+      });
+    } catch (error) {
+      await listener.close();
+      const { error: classified } = classifyTokenError(error);
+      if (classified.code === 'OAUTH_NETWORK') {
+        throw new AppError('OAUTH_AUTHORITY_UNREACHABLE', `Microsoft's sign-in service (${new URL(settings.authorityHost).host}) could not be reached, so the sign-in cannot start.`, {
+          hint: classified.hint ?? 'Check the internet connection and the authority in the OAuth settings.',
+          cause: error,
+        });
+      }
+      throw classified;
+    }
+
+    const timeoutMs = parsed.timeoutSeconds !== undefined ? parsed.timeoutSeconds * 1000 : this.signInTimeoutMs;
+    const startedAt = Date.now();
+    let resolveDone!: (s: SignInStatus) => void;
+    const done = new Promise<SignInStatus>((resolve) => (resolveDone = resolve));
+    const session: SignInSession = {
+      status: {
+        signInId,
+        mailboxId: mailbox.id,
+        state: 'waiting',
+        url,
+        redirectUri,
+        startedAt,
+        deadline: startedAt + timeoutMs,
+        opened: false,
+        rejectedResponses: 0,
+        account: null,
+        error: null,
+        finishedAt: null,
+      },
+      listener,
+      timer: setTimeout(() => {
+        void this.finishSession(session, 'timed-out', {
+          code: 'OAUTH_SIGN_IN_TIMEOUT',
+          message: `Nobody finished the Microsoft sign-in within ${Math.round(timeoutMs / 1000)} seconds.`,
+          hint: 'Start the sign-in again and complete it in the browser that opens (or open the printed address).',
+        });
+      }, timeoutMs),
+      done,
+      resolveDone,
+    };
+    session.timer.unref();
+    this.sessions.set(signInId, session);
+
+    listener.response.then(
+      (response) => this.completeSignIn(session, response, mailbox, settings, client, pkce.verifier, parsed.allowOtherAccount ?? false),
+      () => undefined,
+    );
+
+    if (parsed.openBrowser && this.options.openExternal && /^https:\/\//i.test(url)) {
+      try {
+        await this.options.openExternal(url);
+        session.status.opened = true;
+      } catch {
+        // The URL is returned anyway; the caller shows it.
+      }
+    }
+    return { ...session.status };
+  }
+
+  /** The current status of a sign-in. */
+  signInStatus(signInId: string): SignInStatus {
+    const session = this.sessions.get(signInId);
+    if (!session) {
+      throw new AppError('NOT_FOUND', 'This sign-in is unknown or too old.', { hint: 'Start the sign-in again.' });
+    }
+    session.status.rejectedResponses = session.listener.rejectedResponses;
+    return { ...session.status };
+  }
+
+  /** Waits until a sign-in ends (succeeded, failed, cancelled or timed out). */
+  async waitForSignIn(signInId: string): Promise<SignInStatus> {
+    const session = this.sessions.get(signInId);
+    if (!session) throw new AppError('NOT_FOUND', 'This sign-in is unknown or too old.', { hint: 'Start the sign-in again.' });
+    await session.done;
+    return this.signInStatus(signInId);
+  }
+
+  /** Cancels a sign-in: the listener closes and nothing is stored. */
+  async cancelSignIn(signInId: string): Promise<SignInStatus> {
+    const session = this.sessions.get(signInId);
+    if (!session) throw new AppError('NOT_FOUND', 'This sign-in is unknown or too old.', { hint: 'Nothing to cancel.' });
+    await this.finishSession(session, 'cancelled', { code: 'OAUTH_SIGN_IN_CANCELLED', message: 'The sign-in was cancelled in Mailroom. Nothing was changed.' });
+    return this.signInStatus(signInId);
+  }
+
+  private emitSignInUpdate(signInId: string): void {
+    const session = this.sessions.get(signInId);
+    if (session) session.status.rejectedResponses = session.listener.rejectedResponses;
+  }
+
+  private async completeSignIn(
+    session: SignInSession,
+    response: AuthorizationResponse,
+    mailbox: Mailbox,
+    settings: OAuthSettingsRow,
+    client: PublicClientApplication,
+    codeVerifier: string,
+    allowOtherAccount: boolean,
+  ): Promise<void> {
+    if (TERMINAL.has(session.status.state)) return;
+    if (response.error || !response.code) {
+      const { error } = classifyTokenError({ errorCode: response.error ?? 'invalid_response', errorMessage: response.errorDescription ?? 'No authorization code came back.' });
+      const code = response.error === 'access_denied' ? 'OAUTH_SIGN_IN_CANCELLED' : error.code;
+      await this.finishSession(session, 'failed', { code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) });
+      return;
+    }
+    session.status.state = 'exchanging';
+    let result: AuthenticationResult;
+    try {
+      result = await client.acquireTokenByCode(
+        { code: response.code, scopes: [...OAUTH_SCOPES], redirectUri: session.status.redirectUri, codeVerifier, state: response.state },
+        { code: response.code, state: response.state },
+      );
+    } catch (error) {
+      const { error: classified } = classifyTokenError(error);
+      await this.finishSession(session, 'failed', { code: classified.code === 'OAUTH_SIGN_IN_REQUIRED' ? 'OAUTH_SIGN_IN_FAILED' : classified.code, message: classified.message, ...(classified.hint ? { hint: classified.hint } : {}) });
+      return;
+    }
+    if (TERMINAL.has(session.status.state)) return; // cancelled or timed out while exchanging: store nothing
+    const account = result.account;
+    const username = account?.username || (result.idTokenClaims as { preferred_username?: string; upn?: string } | undefined)?.preferred_username || '';
+    if (!account || !username) {
+      await this.finishSession(session, 'failed', {
+        code: 'OAUTH_SIGN_IN_FAILED',
+        message: 'Microsoft returned tokens without an account name.',
+        hint: 'Check that the app registration asks for the "openid" and "profile" permissions (they are added by default) and sign in again.',
+      });
+      return;
+    }
+    const expected = [mailbox.imap.username, mailbox.smtp.username, mailbox.address].filter(Boolean);
+    const matches = expected.some((name) => sameName(name, username));
+    if (!matches && !allowOtherAccount) {
+      session.status.account = username;
+      await this.finishSession(session, 'failed', {
+        code: 'OAUTH_WRONG_ACCOUNT',
+        message: `You signed in as ${username}, but mailbox "${mailbox.name}" signs in as ${mailbox.imap.username || mailbox.address}. Nothing was saved.`,
+        hint: `Sign in again as ${mailbox.imap.username || mailbox.address} (choose "Use another account" on the Microsoft page). If ${username} is this mailbox's sign-in name (UPN), enter it as the IMAP and SMTP user name first; for a shared mailbox that ${username} has Full Access to, allow another account and sign in again.`,
+      });
+      return;
+    }
+
+    const scopes = result.scopes ?? [];
+    const serialized = client.getTokenCache().serialize();
+    try {
+      await this.lock.run(mailbox.id, async () => {
+        this.options.db.transaction(() => {
+          this.options.secrets.set(mailbox.id, 'oauth-token-cache', serialized);
+          this.repo.saveSignIn({
+            mailboxId: mailbox.id,
+            homeAccountId: account.homeAccountId,
+            username,
+            displayName: account.name ?? null,
+            tenantId: account.tenantId || null,
+            scopes,
+            clientId: settings.clientId,
+            authority: authorityOf(settings),
+            otherAccountAllowed: !matches,
+            accessExpiresAt: result.expiresOn ? result.expiresOn.getTime() : null,
+          });
+        })();
+        this.clients.delete(mailbox.id);
+      });
+    } catch (error) {
+      await this.finishSession(session, 'failed', {
+        code: 'OAUTH_SIGN_IN_FAILED',
+        message: `Signed in, but the tokens could not be stored: ${(error as Error).message}`,
+        hint: 'Check that the data folder is writable, then sign in again.',
+      });
+      return;
+    }
+    session.status.account = username;
+    await this.finishSession(session, 'succeeded', null);
+  }
+
+  private async finishSession(session: SignInSession, state: SignInStatus['state'], error: SignInStatus['error']): Promise<void> {
+    if (TERMINAL.has(session.status.state)) return;
+    clearTimeout(session.timer);
+    session.status.state = state;
+    session.status.error = error;
+    session.status.finishedAt = Date.now();
+    session.status.rejectedResponses = session.listener.rejectedResponses;
+    const page: ResultPage =
+      state === 'succeeded'
+        ? {
+            kind: 'success',
+            title: 'Signed in to Microsoft 365',
+            message: `Mailroom is signed in as ${session.status.account}. It can now send and receive for this mailbox; tokens refresh themselves.`,
+          }
+        : {
+            kind: 'failure',
+            title: state === 'cancelled' ? 'Sign-in cancelled' : state === 'timed-out' ? 'Sign-in timed out' : 'Sign-in did not complete',
+            message: error?.message ?? 'The sign-in did not complete.',
+            ...(error?.hint ? { hint: error.hint } : {}),
+            ...(error?.code ? { code: error.code } : {}),
+          };
+    await session.listener.finish(page);
+    const snapshot = { ...session.status };
+    session.resolveDone(snapshot);
+    this.options.events?.emit('oauth.signInFinished', snapshot);
+    if (state === 'succeeded') this.options.events?.emit('oauth.changed', { mailboxId: session.status.mailboxId });
+  }
+
+  private pruneSessions(): void {
+    const cutoff = Date.now() - KEEP_FINISHED_MS;
+    for (const [id, session] of this.sessions) {
+      if (session.status.finishedAt !== null && session.status.finishedAt < cutoff) this.sessions.delete(id);
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Tokens
+
+  /** A valid access token for a mailbox (see TokenProvider). */
+  getAccessToken(mailboxId: number, options: { forceRefresh?: boolean } = {}): Promise<AccessToken> {
+    const key = `${mailboxId}:${options.forceRefresh ? 'force' : 'cached'}`;
+    const existing = this.pending.get(key);
+    if (existing) return existing;
+    const request = this.lock.run(mailboxId, () => this.acquire(mailboxId, Boolean(options.forceRefresh))).finally(() => {
+      if (this.pending.get(key) === request) this.pending.delete(key);
+    });
+    this.pending.set(key, request);
+    return request;
+  }
+
+  /** Runs `use` with a token, refreshing once when the server rejects it (see TokenProvider). */
+  async withAccessToken<T>(mailboxId: number, use: (token: AccessToken) => Promise<T>, isRejected: (error: unknown) => boolean): Promise<T> {
+    const first = await this.getAccessToken(mailboxId);
+    try {
+      return await use(first);
+    } catch (error) {
+      if (!isRejected(error)) throw error;
+    }
+    const fresh = await this.getAccessToken(mailboxId, { forceRefresh: true });
+    try {
+      return await use(fresh);
+    } catch (error) {
+      if (!isRejected(error)) throw error;
+      const rejected = new AppError('OAUTH_TOKEN_REJECTED', `The server rejected a fresh OAuth token for ${fresh.user} (signed in as ${fresh.account}).`, {
+        hint:
+          fresh.account.toLowerCase() === fresh.user.toLowerCase()
+            ? 'Check that IMAP/SMTP AUTH is enabled for the mailbox (Microsoft 365 admin center > Users > Mail > Manage email apps) and that the app registration has IMAP.AccessAsUser.All and SMTP.Send with admin consent; then sign in again.'
+            : `The token belongs to ${fresh.account}; give that account Full Access (and Send As) on ${fresh.user}, or sign in as ${fresh.user}.`,
+        cause: error,
+      });
+      this.repo.recordError(mailboxId, rejected.toInfo(), false);
+      this.options.events?.emit('oauth.changed', { mailboxId });
+      throw rejected;
+    }
+  }
+
+  private clientFor(mailboxId: number, settings: ClientSettings): PublicClientApplication {
+    const key = `${settings.clientId}|${authorityOf(settings)}`;
+    const cached = this.clients.get(mailboxId);
+    if (cached && cached.key === key) return cached.client;
+    const client = mailboxClient(settings, this.fetch, this.requestTimeoutMs, this.options.secrets, mailboxId);
+    this.clients.set(mailboxId, { key, client });
+    return client;
+  }
+
+  private fail(mailboxId: number, error: AppError, signInRequired: boolean): never {
+    this.repo.recordError(mailboxId, error.toInfo(), signInRequired);
+    this.options.events?.emit('oauth.changed', { mailboxId });
+    throw error;
+  }
+
+  private async acquire(mailboxId: number, forceRefresh: boolean): Promise<AccessToken> {
+    const mailbox = this.options.mailboxes.get(mailboxId);
+    const row = this.repo.getAccount(mailboxId);
+    if (!row || !this.options.secrets.has(mailboxId, 'oauth-token-cache')) {
+      throw new AppError('OAUTH_NOT_SIGNED_IN', `Mailbox "${mailbox.name}" has not signed in with Microsoft yet.`, {
+        hint: `Use "Sign in with Microsoft" on the mailbox, or run: mailroom oauth login "${mailbox.name}".`,
+      });
+    }
+    const settings = this.requireSettings();
+    if (row.clientId !== settings.clientId || row.authority !== authorityOf(settings)) {
+      this.fail(
+        mailboxId,
+        new AppError('OAUTH_SIGN_IN_REQUIRED', `The OAuth settings (client id or tenant) changed since "${mailbox.name}" signed in.`, {
+          hint: `Sign in again with the new app registration: "Change OAuth" on the mailbox, or mailroom oauth login "${mailbox.name}".`,
+        }),
+        true,
+      );
+    }
+    if (row.state === 'sign-in-required') {
+      throw new AppError('OAUTH_SIGN_IN_REQUIRED', row.lastError?.message ?? `Mailbox "${mailbox.name}" must sign in with Microsoft again.`, {
+        hint: row.lastError?.hint ?? `Sign in again: "Change OAuth" on the mailbox, or mailroom oauth login "${mailbox.name}".`,
+      });
+    }
+    const client = this.clientFor(mailboxId, settings);
+    let result: AuthenticationResult;
+    try {
+      const account = await client.getTokenCache().getAccountByHomeId(row.homeAccountId);
+      if (!account) {
+        this.fail(
+          mailboxId,
+          new AppError('OAUTH_SIGN_IN_REQUIRED', `The stored sign-in of "${mailbox.name}" is missing or unreadable.`, {
+            hint: `Sign in again: "Change OAuth" on the mailbox, or mailroom oauth login "${mailbox.name}".`,
+          }),
+          true,
+        );
+      }
+      result = await client.acquireTokenSilent({ account, scopes: [...OAUTH_RESOURCE_SCOPES], forceRefresh });
+    } catch (error) {
+      if (error instanceof AppError && error.code.startsWith('OAUTH_')) throw error;
+      const { error: classified, signInRequired } = classifyTokenError(error);
+      this.fail(mailboxId, classified, signInRequired);
+    }
+    const refreshed = !result.fromCache;
+    this.repo.recordToken(mailboxId, { scopes: result.scopes ?? [], accessExpiresAt: result.expiresOn ? result.expiresOn.getTime() : null, refreshed });
+    if (refreshed || row.lastError) this.options.events?.emit('oauth.changed', { mailboxId });
+    return {
+      accessToken: result.accessToken,
+      expiresAt: result.expiresOn ? result.expiresOn.getTime() : null,
+      account: row.username,
+      user: mailbox.imap.username || mailbox.address,
+    };
+  }
+
+  // -------------------------------------------------------------------------
+  // Health and sign-out
+
+  /** Account, scopes, expiry, last refresh and last error of a mailbox. */
+  health(mailboxId: number): TokenHealth {
+    const mailbox = this.options.mailboxes.get(mailboxId);
+    const row = this.repo.getAccount(mailboxId);
+    const expectedAccount = mailbox.imap.username || mailbox.address;
+    if (!row) {
+      return {
+        mailboxId,
+        state: 'not-signed-in',
+        account: null,
+        accountName: null,
+        tenantId: null,
+        scopes: [],
+        missingScopes: [...OAUTH_RESOURCE_SCOPES],
+        accessTokenExpiresAt: null,
+        signedInAt: null,
+        lastRefreshAt: null,
+        lastError: null,
+        expectedAccount,
+        otherAccountAllowed: false,
+      };
+    }
+    const settings = this.repo.getSettings();
+    const registrationChanged = !settings || row.clientId !== settings.clientId || row.authority !== authorityOf(settings);
+    const granted = new Set(row.scopes.map((s) => s.toLowerCase()));
+    return {
+      mailboxId,
+      state: registrationChanged ? 'sign-in-required' : row.state,
+      account: row.username,
+      accountName: row.displayName,
+      tenantId: row.tenantId,
+      scopes: row.scopes,
+      missingScopes: OAUTH_RESOURCE_SCOPES.filter((s) => !granted.has(s.toLowerCase())),
+      accessTokenExpiresAt: row.accessExpiresAt,
+      signedInAt: row.signedInAt,
+      lastRefreshAt: row.lastRefreshAt,
+      lastError:
+        row.lastError ??
+        (registrationChanged
+          ? { code: 'OAUTH_SIGN_IN_REQUIRED', message: 'The OAuth settings (client id or tenant) changed since this mailbox signed in.', hint: 'Sign in again with the new app registration.', at: row.updatedAt }
+          : null),
+      expectedAccount,
+      otherAccountAllowed: row.otherAccountAllowed,
+    };
+  }
+
+  /** Gets a token now (refreshing when needed) and returns the health; failures are in `lastError`. */
+  async checkToken(mailboxId: number, options: { forceRefresh?: boolean } = {}): Promise<TokenHealth> {
+    try {
+      await this.getAccessToken(mailboxId, options);
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code === 'NOT_FOUND' || error.code === 'OAUTH_NOT_SIGNED_IN' || error.code === 'OAUTH_NOT_CONFIGURED') throw error;
+    }
+    return this.health(mailboxId);
+  }
+
+  /** Forgets a mailbox's tokens and sign-in record. Its settings and queued mail are kept. */
+  async logout(mailboxId: number): Promise<TokenHealth> {
+    this.options.mailboxes.get(mailboxId);
+    await this.lock.run(mailboxId, async () => {
+      this.options.db.transaction(() => {
+        this.options.secrets.remove(mailboxId, 'oauth-token-cache');
+        this.repo.removeAccount(mailboxId);
+      })();
+      this.clients.delete(mailboxId);
+    });
+    this.options.events?.emit('oauth.changed', { mailboxId });
+    return this.health(mailboxId);
+  }
+
+  /** Cancels every running sign-in (closing their listeners). */
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.sessions.values()].map((s) => this.finishSession(s, 'cancelled', { code: 'OAUTH_SIGN_IN_CANCELLED', message: 'Mailroom is closing.' })),
+    );
+  }
+}
