@@ -291,7 +291,7 @@ export class Detector {
       // A domain without an autoconfig host is normal: only timeouts and unreachable networks count as offline.
       const status: DetectEvidence['status'] = failure.kind === 'dns' || failure.kind === 'refused' ? 'info' : 'warning';
       const summary = failure.kind === 'dns' ? `${new URL(url).host} does not exist: no autoconfig published there.` : failure.message;
-      return { evidence: evidence(status, summary), offline: failure.kind === 'timeout' || failure.kind === 'offline' || failure.kind === 'dns' };
+      return { evidence: evidence(status, summary), offline: failure.kind !== 'tls' && failure.kind !== 'other' };
     }
   }
 
