@@ -41,10 +41,11 @@ export async function startDnsServer(zone: TestZone): Promise<TestDnsServer> {
         response.header.rcode = NXDOMAIN;
         return send(response);
       }
+      // Plain records: dns2 encodes them by type (its typings want a toBuffer the encoder does not use).
       if (question.type === Packet.TYPE.MX) {
-        for (const mx of entry.mx ?? []) response.answers.push({ name: question.name, type: Packet.TYPE.MX, class: Packet.CLASS.IN, ttl: 60, exchange: mx.exchange, priority: mx.priority });
+        for (const mx of entry.mx ?? []) response.answers.push({ name: question.name, type: Packet.TYPE.MX, class: Packet.CLASS.IN, ttl: 60, exchange: mx.exchange, priority: mx.priority } as never);
       } else if (question.type === Packet.TYPE.A) {
-        for (const address of entry.a ?? []) response.answers.push({ name: question.name, type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl: 60, address });
+        for (const address of entry.a ?? []) response.answers.push({ name: question.name, type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl: 60, address } as never);
       }
       send(response);
     },
