@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resolveDataDir } from '../engine/data-dir.js';
 import { openMailroom, type Mailroom } from '../engine/mailroom.js';
-import { createMailroomRouter } from '../ipc/index.js';
+import { createSession } from '../ipc/session.js';
 import { APP_HOST, APP_SCHEME, APP_URL } from '../ipc/sender.js';
 import { ipcChannel, IPC_EVENT_CHANNEL } from '../shared/bridge.js';
 import { safeStorageKeyProvider } from './safe-storage-key.js';
@@ -73,7 +73,7 @@ if (!app.requestSingleInstanceLock()) {
       return new Response(response.body, { status: response.status, headers });
     });
 
-    const router = createMailroomRouter(engine, { runtime: 'electron' }, (channel, error) => console.error(`internal error on ${channel}:`, error));
+    const router = createSession(engine, { runtime: 'electron' }, (channel, error) => console.error(`internal error on ${channel}:`, error)).router;
     for (const name of router.channels) {
       ipcMain.handle(ipcChannel(name), (event, payload) => router.invoke(name, payload, { transport: 'electron', senderUrl: event.senderFrame?.url ?? '' }));
     }

@@ -108,7 +108,8 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
 
 export async function startConsoleServer(options: ConsoleServerOptions): Promise<ConsoleServer> {
   const token = options.token ?? crypto.randomBytes(24).toString('base64url');
-  const maxBody = options.maxBodyBytes ?? 10 * 1024 * 1024;
+  // Large enough for an imported diagnostics bundle (base64 in JSON).
+  const maxBody = options.maxBodyBytes ?? 72 * 1024 * 1024;
   const rendererDir = path.resolve(options.rendererDir);
   const indexFile = path.join(rendererDir, 'index.html');
   if (!fs.existsSync(indexFile)) {
@@ -165,11 +166,28 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
       // Cookies ride along on cross-site requests; the header cannot, so API calls must carry it.
       if (!safeEqual(typeof headerToken === 'string' ? headerToken : undefined, token)) return sendText(res, 401, 'API calls need the X-Mailroom-Token header.');
       if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return sendText(res, 415, 'Send application/json.');
+      const tooLarge = () => {
+        // Close the connection after the answer: the rest of the body is not wanted.
+        res.setHeader('Connection', 'close');
+        sendJson(res, 413, { ok: false, error: { code: 'INVALID_PAYLOAD', message: `The request is larger than ${maxBody} bytes.`, hint: 'Send less data in one request.' } });
+      };
+      if (Number(req.headers['content-length'] ?? 0) > maxBody * DRAIN_FACTOR) {
+        tooLarge();
+        res.on('finish', () => req.destroy());
+        return;
+      }
+      let text: string;
+      try {
+        text = await readBody(req, maxBody);
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) return tooLarge();
+        return void req.destroy();
+      }
       let body: unknown;
       try {
-        body = JSON.parse(await readBody(req, maxBody));
-      } catch (error) {
-        return sendJson(res, 400, { ok: false, error: { code: 'INVALID_PAYLOAD', message: (error as Error).message === 'too large' ? `The request is larger than ${maxBody} bytes.` : 'The request body is not valid JSON.' } });
+        body = JSON.parse(text);
+      } catch {
+        return sendJson(res, 400, { ok: false, error: { code: 'INVALID_PAYLOAD', message: 'The request body is not valid JSON.' } });
       }
       const { channel, payload } = (body ?? {}) as { channel?: unknown; payload?: unknown };
       const result = await options.router.invoke(typeof channel === 'string' ? channel : '', payload, { transport: 'console', ...(origin ? { senderUrl: origin } : {}) });
@@ -260,20 +278,36 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
   };
 }
 
+/** How far past the limit a body is still read (and dropped) so the client can read the 413; beyond it the connection is cut. */
+const DRAIN_FACTOR = 4;
+
+class BodyTooLargeError extends Error {}
+
+/**
+ * Reads a request body up to `limit` bytes. A larger body is read to its end
+ * without being kept, so the client gets the 413 rather than a reset
+ * connection, up to DRAIN_FACTOR times the limit; then the connection is cut.
+ */
 function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let tooLarge = false;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
+      if (tooLarge) {
+        if (size > limit * DRAIN_FACTOR) req.destroy();
+        return;
+      }
       if (size > limit) {
-        reject(new Error('too large'));
-        req.destroy();
+        tooLarge = true;
+        chunks.length = 0;
         return;
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => (tooLarge ? reject(new BodyTooLargeError('too large')) : resolve(Buffer.concat(chunks).toString('utf8'))));
+    req.on('close', () => reject(new Error('the request was aborted')));
     req.on('error', reject);
   });
 }

@@ -13,7 +13,9 @@ import { MailboxService } from './mailboxes.js';
 import { OAuthService, type HttpFetch, type OpenExternal } from './auth/index.js';
 import { Detector, detectorOptionsFromEnv, type DetectorOptions } from './autodetect/index.js';
 import { ActivityLog } from './activity-log.js';
+import { DiagnosticsService } from './diagnostics/bundle.js';
 import { SiteSetupService } from './site-setup/index.js';
+import { ConnectionTestService } from './connection-test/index.js';
 
 export interface MailroomOptions {
   dataDir: string;
@@ -45,6 +47,10 @@ export interface Mailroom {
   readonly oauth: OAuthService;
   /** Autodetect from an address: MX, user realm, autoconfig, provider table. */
   readonly detector: Detector;
+  /** Step-by-step SMTP/IMAP connection tests with diagnosis; keeps the newest results per mailbox. */
+  readonly connectionTests: ConnectionTestService;
+  /** Diagnostics bundles: areas register their sections here. */
+  readonly diagnostics: DiagnosticsService;
   close(): void;
 }
 
@@ -57,6 +63,7 @@ export function openMailroom(options: MailroomOptions): Mailroom {
   const secrets = new SecretRepo(db, new SecretBox(keys));
   const mailboxes = new MailboxService(db, secrets, events);
   const log = new ActivityLog(db, events);
+  const diagnostics = new DiagnosticsService({ log, mailboxes, secrets: () => secrets.allPlaintexts() });
   const oauth = new OAuthService({
     db,
     secrets,
@@ -66,6 +73,7 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     ...(options.openExternal ? { openExternal: options.openExternal } : {}),
     ...(options.signInTimeoutMs ? { signInTimeoutMs: options.signInTimeoutMs } : {}),
   });
+  const connectionTests = new ConnectionTestService({ db, mailboxes, events, tokens: oauth, log });
   const detector = new Detector({ ...detectorOptionsFromEnv(), ...(options.fetch ? { fetch: options.fetch } : {}), ...options.detector });
   return {
     dataDir: options.dataDir,
@@ -77,7 +85,10 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     siteSetup: new SiteSetupService(),
     oauth,
     detector,
+    connectionTests,
+    diagnostics,
     close: () => {
+      connectionTests.cancelAll();
       void oauth.close();
       db.close();
     },

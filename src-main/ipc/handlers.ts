@@ -10,9 +10,12 @@ import type { Handlers } from './router.js';
 import { APP_VERSION } from '../engine/version.js';
 import { AppError } from '../shared/errors.js';
 import { defaultExportPath, exportLogs } from '../engine/log-export.js';
+import { defaultBundlePath } from '../engine/diagnostics/paths.js';
 
 export interface HandlerEnvironment {
   runtime: 'electron' | 'console' | 'cli';
+  /** Diagnostics handlers that can switch the view to an imported bundle (see session.ts). */
+  diagnostics?: Handlers<MailroomContract>['diagnostics'];
 }
 
 function mailboxHandlers(engine: Mailroom): Handlers<MailroomContract>['mailboxes'] {
@@ -41,11 +44,13 @@ function appHandlers(engine: Mailroom, env: HandlerEnvironment): Handlers<Mailro
   };
 }
 
-function connectionTestHandlers(_engine: Mailroom): Handlers<MailroomContract>['connectionTests'] {
-  const notYet = (): never => {
-    throw new AppError('NOT_IMPLEMENTED', 'Connection tests are not available in this build yet.');
+function connectionTestHandlers(engine: Mailroom): Handlers<MailroomContract>['connectionTests'] {
+  return {
+    run: (input) => engine.connectionTests.run(input),
+    cancel: ({ runId }) => ({ cancelled: engine.connectionTests.cancel(runId) }),
+    history: ({ mailboxId, limit }) => engine.connectionTests.history(mailboxId, limit),
+    get: ({ id }) => engine.connectionTests.get(id),
   };
-  return { run: notYet, cancel: notYet, history: notYet, get: notYet };
 }
 
 function siteSetupHandlers(engine: Mailroom): Handlers<MailroomContract>['siteSetup'] {
@@ -116,8 +121,22 @@ function oauthHandlers(engine: Mailroom): Handlers<MailroomContract>['oauth'] {
   };
 }
 
+/** Diagnostics without view switching: export works, opening a bundle needs a session. */
+function plainDiagnosticsHandlers(engine: Mailroom, env: HandlerEnvironment): Handlers<MailroomContract>['diagnostics'] {
+  const noViewer = (): never => {
+    throw new AppError('NOT_AVAILABLE', 'Opening a diagnostics bundle is only possible in the desktop app or the browser console.');
+  };
+  return {
+    export: ({ logLimit }) => engine.diagnostics.createBundle(defaultBundlePath(engine.dataDir), { runtime: env.runtime, ...(logLimit !== undefined ? { logLimit } : {}) }),
+    importBundle: noViewer,
+    closeBundle: () => ({ mode: 'live', bundle: null }),
+    viewState: () => ({ mode: 'live', bundle: null }),
+  };
+}
+
 export function createHandlers(engine: Mailroom, env: HandlerEnvironment): Handlers<MailroomContract> {
   return {
+    diagnostics: env.diagnostics ?? plainDiagnosticsHandlers(engine, env),
     app: appHandlers(engine, env),
     mailboxes: mailboxHandlers(engine),
     connectionTests: connectionTestHandlers(engine),

@@ -124,6 +124,13 @@ export class MailboxRepo {
     }
   }
 
+  /** Inserts a mailbox with a given id and timestamps (viewing an imported diagnostics bundle). */
+  insertWithId(id: number, fields: MailboxFields, createdAt: number, updatedAt: number): void {
+    this.db
+      .prepare(`INSERT INTO mailboxes (id, ${COLUMNS.join(', ')}, created_at, updated_at) VALUES (@id, ${COLUMNS.map((c) => '@' + c).join(', ')}, @createdAt, @updatedAt)`)
+      .run({ ...toParams(fields), id, createdAt, updatedAt });
+  }
+
   /** Replaces a mailbox's fields. */
   update(id: number, fields: MailboxFields): void {
     try {

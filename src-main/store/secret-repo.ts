@@ -37,6 +37,24 @@ export class SecretRepo {
     return this.db.prepare('SELECT 1 FROM mailbox_secrets WHERE mailbox_id = ? AND name = ?').get(mailboxId, name) !== undefined;
   }
 
+  /**
+   * Every stored secret in plaintext, for one purpose only: scrubbing them
+   * out of anything that leaves the computer (diagnostics bundles).
+   * Unreadable ones are skipped.
+   */
+  allPlaintexts(): string[] {
+    const rows = this.db.prepare('SELECT mailbox_id, name, ciphertext FROM mailbox_secrets').all() as { mailbox_id: number; name: SecretName; ciphertext: Buffer }[];
+    const out: string[] = [];
+    for (const row of rows) {
+      try {
+        out.push(this.box.open(row.ciphertext, this.context(row.mailbox_id, row.name)));
+      } catch {
+        // A secret this key cannot open cannot leak through this computer either.
+      }
+    }
+    return out;
+  }
+
   remove(mailboxId: number, name: SecretName): void {
     this.db.prepare('DELETE FROM mailbox_secrets WHERE mailbox_id = ? AND name = ?').run(mailboxId, name);
   }

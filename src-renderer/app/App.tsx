@@ -27,7 +27,9 @@ import { useThemeChoice } from './theme';
 import { MailboxesPage } from '../features/mailboxes/MailboxesPage';
 import { ConnectionTestsPage } from '../features/connection-test/ConnectionTestsPage';
 import { LogsPage } from '../features/logs/LogsPage';
+import { BundleBanner, DiagnosticsMenu } from '../features/diagnostics/Diagnostics';
 import { ComingSoon } from '../features/placeholder/ComingSoon';
+import { SiteSetupPage } from '../features/site-setup/SiteSetupPage';
 
 type Route = 'mailboxes' | 'tests' | 'outbox' | 'inbox' | 'logs' | 'site';
 
@@ -97,6 +99,7 @@ function Shell({ themeName, setTheme }: { themeName: 'light' | 'dark'; setTheme:
         </Caption1>
         <span className={s.spacer} />
         <Caption1 className={s.headerMeta} title={info.data?.dataDir}>{info.data ? `Data: ${info.data.dataDir}` : ''}</Caption1>
+        <DiagnosticsMenu />
         <Tooltip content={themeName === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'} relationship="label">
           <Button
             appearance="transparent"
@@ -121,12 +124,13 @@ function Shell({ themeName, setTheme }: { themeName: 'light' | 'dark'; setTheme:
         ))}
       </nav>
       <main className={s.main}>
+        <BundleBanner />
         {route === 'mailboxes' && <MailboxesPage />}
         {route === 'tests' && <ConnectionTestsPage key={location.hash} />}
         {route === 'outbox' && <ComingSoon title="Outbox" text="Messages waiting to be sent, with status, attempts, next attempt and last error." />}
         {route === 'inbox' && <ComingSoon title="Inbox" text="Imported messages and each mailbox's receive log." />}
         {route === 'logs' && <LogsPage />}
-        {route === 'site' && <ComingSoon title="Site setup" text="The help-desk system's mail registry switch, OAuth feature toggle and version requirements." />}
+        {route === 'site' && <SiteSetupPage />}
       </main>
     </div>
   );

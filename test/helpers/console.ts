@@ -3,7 +3,7 @@
  * the real engine and router behind it, as `mailroom console` does.
  */
 import { openMailroom, type Mailroom } from '../../src-main/engine/mailroom';
-import { createMailroomRouter } from '../../src-main/ipc/index';
+import { createSession, type Session } from '../../src-main/ipc/session';
 import { startConsoleServer, type ConsoleServer } from '../../src-main/console-server/server';
 import { staticKeyProvider } from '../../src-main/store/secret-box';
 import { RENDERER_DIR } from './paths';
@@ -12,19 +12,23 @@ import path from 'node:path';
 
 export interface ConsoleHandle {
   engine: Mailroom;
+  session: Session;
   server: ConsoleServer;
   close(): Promise<void>;
 }
 
 export async function startTestConsole(dataDir: string): Promise<ConsoleHandle> {
   const engine = openMailroom({ dataDir, keyProvider: staticKeyProvider(crypto.randomBytes(32), 'test key') });
-  const router = createMailroomRouter(engine, { runtime: 'console' });
+  const session = createSession(engine, { runtime: 'console' });
+  const router = session.router;
   const server = await startConsoleServer({ router, events: engine.events, rendererDir: RENDERER_DIR, downloadsDir: path.join(dataDir, 'exports') });
   return {
     engine,
+    session,
     server,
     close: async () => {
       await server.close();
+      session.close();
       engine.close();
     },
   };

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { resolveDataDir } from '../../engine/data-dir.js';
 import { openMailroom } from '../../engine/mailroom.js';
-import { createMailroomRouter } from '../../ipc/index.js';
+import { createSession } from '../../ipc/session.js';
 import { startConsoleServer } from '../../console-server/server.js';
 import { openInBrowser } from '../../console-server/open-browser.js';
 import { reportError, usageError } from '../output.js';
@@ -26,7 +26,7 @@ export async function runConsole(opts: CommonOptions & { port?: string; open?: b
     const port = opts.port === undefined ? 0 : Number(opts.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError('--port must be a whole number from 0 to 65535 (0 picks a free port).');
     const engine = openMailroom({ dataDir: resolveDataDir(opts.dataDir) });
-    const router = createMailroomRouter(engine, { runtime: 'console' }, (channel, error) => {
+    const { router } = createSession(engine, { runtime: 'console' }, (channel, error) => {
       process.stderr.write(`internal error on ${channel}: ${error instanceof Error ? error.message : String(error)}\n`);
     });
     const server = await startConsoleServer({ router, events: engine.events, rendererDir: rendererDir(), port, downloadsDir: path.join(engine.dataDir, 'exports') });

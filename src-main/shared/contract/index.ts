@@ -7,7 +7,9 @@ import { mailboxes } from './mailboxes.js';
 import { connectionTests } from './connection-tests.js';
 import { siteSetup } from './site-setup.js';
 import { logs } from './logs.js';
+import { diagnostics } from './diagnostics.js';
 import { detect, oauth } from './oauth.js';
+import { outbox } from './outbox.js';
 import type { Contract } from './channel.js';
 
 export const contract = {
@@ -16,14 +18,16 @@ export const contract = {
   connectionTests,
   siteSetup,
   logs,
+  diagnostics,
   detect,
   oauth,
+  outbox,
 } as const satisfies Contract;
 
 export type MailroomContract = typeof contract;
 
 /** Event channels sent from main to renderer, by name. */
-export const EVENT_NAMES = ['mailboxes.changed', 'logs.appended', 'logs.exportProgress', 'connectionTests.progress', 'connectionTests.finished', 'oauth.signInFinished', 'oauth.changed'] as const;
+export const EVENT_NAMES = ['mailboxes.changed', 'logs.appended', 'logs.exportProgress', 'connectionTests.progress', 'connectionTests.finished', 'oauth.signInFinished', 'oauth.changed', 'outbox.changed'] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 
 export * from './channel.js';
@@ -32,4 +36,6 @@ export * from './mailboxes.js';
 export * from './connection-tests.js';
 export * from './site-setup.js';
 export * from './logs.js';
+export * from './diagnostics.js';
 export * from './oauth.js';
+export * from './outbox.js';

@@ -1,0 +1,51 @@
+/**
+ * The last line of defence before data leaves the computer: every stored
+ * secret, in every encoding a bug might have produced, is replaced wherever
+ * it appears in the collected text.
+ */
+
+const MIN_SECRET_LENGTH = 6;
+
+/** Strings inside a secret worth scrubbing too: the values of a JSON token cache (access and refresh tokens). */
+export function secretFragments(secret: string): string[] {
+  const out = new Set<string>([secret]);
+  try {
+    const walk = (v: unknown): void => {
+      if (typeof v === 'string') {
+        if (v.length >= 16) out.add(v);
+      } else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+    };
+    walk(JSON.parse(secret));
+  } catch {
+    // Not JSON: the secret itself is the fragment.
+  }
+  return [...out].filter((s) => s.length >= MIN_SECRET_LENGTH);
+}
+
+/** The encodings a secret could leak in: as is, JSON-escaped, base64, base64url, hex, URL-encoded. */
+export function encodings(secret: string): string[] {
+  const bytes = Buffer.from(secret, 'utf8');
+  return [
+    secret,
+    JSON.stringify(secret).slice(1, -1),
+    bytes.toString('base64'),
+    bytes.toString('base64').replace(/=+$/, ''),
+    bytes.toString('base64url'),
+    bytes.toString('hex'),
+    encodeURIComponent(secret),
+  ].filter((e, i, all) => e.length >= MIN_SECRET_LENGTH && all.indexOf(e) === i);
+}
+
+/** Replaces every encoding of every secret in `text`; returns the text and how many replacements were made. */
+export function scrubText(text: string, secrets: string[]): { text: string; count: number } {
+  let count = 0;
+  let out = text;
+  const needles = secrets.flatMap(secretFragments).flatMap(encodings).sort((a, b) => b.length - a.length);
+  for (const needle of needles) {
+    if (!out.includes(needle)) continue;
+    const parts = out.split(needle);
+    count += parts.length - 1;
+    out = parts.join('[REDACTED]');
+  }
+  return { text: out, count };
+}

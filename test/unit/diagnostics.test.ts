@@ -1,0 +1,178 @@
+/** Diagnostics bundles: contents, no secret in any encoding, read back, read-only viewing. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import yauzl from 'yauzl';
+import { openMailroom, type Mailroom } from '../../src-main/engine/mailroom';
+import { staticKeyProvider } from '../../src-main/store/secret-box';
+import { SecretRepo } from '../../src-main/store/secret-repo';
+import { SecretBox } from '../../src-main/store/secret-box';
+import { readBundle } from '../../src-main/engine/diagnostics/bundle';
+import { scrubText } from '../../src-main/engine/diagnostics/scrub';
+import { createSession, allowedInBundleView, type Session } from '../../src-main/ipc/session';
+import { contract, channelNames } from '../../src-main/shared/contract/index';
+import { tempDir } from '../helpers/temp';
+import { seedLog } from '../helpers/log-seed';
+
+const KEY = crypto.randomBytes(32);
+let engine: Mailroom;
+let dir: string;
+
+function unzip(file: string): Promise<Map<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(file, { lazyEntries: true }, (err, zip) => {
+      if (err || !zip) return reject(err);
+      const out = new Map<string, Buffer>();
+      zip.on('entry', (entry: yauzl.Entry) =>
+        zip.openReadStream(entry, (e, stream) => {
+          if (e || !stream) return reject(e);
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => (out.set(entry.fileName, Buffer.concat(chunks)), zip.readEntry()));
+        }),
+      );
+      zip.on('end', () => resolve(out));
+      zip.readEntry();
+    });
+  });
+}
+
+/** Every way a secret could show up in a file. */
+function forms(secret: string): Buffer[] {
+  const b = Buffer.from(secret, 'utf8');
+  return [b, Buffer.from(secret, 'utf16le'), Buffer.from(b.toString('base64')), Buffer.from(b.toString('base64url')), Buffer.from(b.toString('hex')), Buffer.from(encodeURIComponent(secret))];
+}
+
+beforeEach(() => {
+  dir = tempDir();
+  engine = openMailroom({ dataDir: dir, keyProvider: staticKeyProvider(KEY) });
+});
+afterEach(() => engine.close());
+
+describe('a bundle made from a store full of secrets', () => {
+  const secrets = ['Pa55-word-Support!', 'gmail-app-pw-abcd efgh', 'eyJhbGciOiJSUzI1NiJ9.access-token-value.sig', '0.refresh-token-value-AQABAAAAAAD'];
+  let bundlePath: string;
+
+  beforeEach(async () => {
+    const a = engine.mailboxes.create({ name: 'Support', address: 'support@example.test', imap: { host: 'imap.example.test' }, smtp: { host: 'smtp.example.test' }, password: secrets[0] });
+    const b = engine.mailboxes.create({ name: 'Gmail', address: 'desk@gmail.com', password: secrets[1] });
+    new SecretRepo(engine.db, new SecretBox(staticKeyProvider(KEY))).set(a.id, 'oauth-token-cache', JSON.stringify({ AccessToken: { x: { secret: secrets[2] } }, RefreshToken: { y: { secret: secrets[3] } } }));
+    seedLog(engine, 500, [a.id, b.id, null]);
+    // A bug elsewhere once logged a secret: the bundle must still not carry it.
+    engine.log.write({ mailboxId: a.id, direction: 'send', level: 'error', message: `AUTH PLAIN failed for ${secrets[0]}`, detail: Buffer.from(`\0support\0${secrets[0]}`).toString('base64') });
+    engine.log.write({ direction: 'auth', level: 'info', message: `token ${secrets[2]}`, detail: encodeURIComponent(secrets[3]) });
+    const result = await engine.diagnostics.createBundle(path.join(dir, 'exports', 'bundle.zip'), { runtime: 'console' });
+    bundlePath = result.path;
+    expect(result.manifest.secretsScrubbed).toBeGreaterThan(0);
+  });
+
+  it('holds the manifest, the summary page, the sections and the log', async () => {
+    const files = await unzip(bundlePath);
+    expect([...files.keys()].sort()).toEqual(['logs.jsonl', 'manifest.json', 'sections/mailboxes.json', 'summary.html'].concat([...files.keys()].filter((k) => k.startsWith('sections/') && k !== 'sections/mailboxes.json')).sort());
+    const manifest = JSON.parse(files.get('manifest.json')!.toString());
+    expect(manifest).toMatchObject({ format: 'mailroom-diagnostics', version: 1, logEntries: 502 });
+    expect(manifest.app.node).toBe(process.versions.node);
+    const mailboxes = JSON.parse(files.get('sections/mailboxes.json')!.toString());
+    expect(mailboxes.map((m: { name: string }) => m.name).sort()).toEqual(['Gmail', 'Support']);
+    expect(mailboxes[0]).toHaveProperty('passwordSet', true);
+    const html = files.get('summary.html')!.toString();
+    expect(html).toContain('<h1>Mailroom diagnostics</h1>');
+    expect(html).toContain('SMTP_AUTH_DISABLED');
+    expect(html).not.toMatch(/<script/i);
+  });
+
+  it('contains none of the secrets, in any encoding, in any file or in the raw zip', async () => {
+    const files = await unzip(bundlePath);
+    const everything = [...files.values(), fs.readFileSync(bundlePath)];
+    for (const secret of secrets) {
+      for (const form of forms(secret)) {
+        for (const content of everything) expect(content.includes(form), `found ${secret} as ${form.toString().slice(0, 20)}`).toBe(false);
+      }
+    }
+  });
+
+  it('reads back, validated', async () => {
+    const bundle = await readBundle(fs.readFileSync(bundlePath));
+    expect(bundle.logs).toHaveLength(502);
+    expect(bundle.manifest.sections).toContain('mailboxes');
+  });
+});
+
+describe('reading bad bundles', () => {
+  it('refuses a file that is not a zip, a zip without a manifest, and a newer format', async () => {
+    await expect(readBundle(Buffer.from('not a zip at all'))).rejects.toMatchObject({ code: 'BUNDLE_INVALID' });
+    const yazl = (await import('yazl')).default;
+    const make = async (files: Record<string, string>) => {
+      const zip = new yazl.ZipFile();
+      for (const [name, text] of Object.entries(files)) zip.addBuffer(Buffer.from(text), name);
+      zip.end();
+      const chunks: Buffer[] = [];
+      for await (const c of zip.outputStream) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    };
+    await expect(readBundle(await make({ 'other.txt': 'x' }))).rejects.toMatchObject({ code: 'BUNDLE_INVALID', message: expect.stringContaining('manifest.json is missing') });
+    await expect(readBundle(await make({ 'manifest.json': JSON.stringify({ format: 'mailroom-diagnostics', version: 99 }) }))).rejects.toMatchObject({ code: 'BUNDLE_TOO_NEW' });
+    await expect(readBundle(await make({ 'manifest.json': '{ broken' }))).rejects.toMatchObject({ code: 'BUNDLE_INVALID' });
+  });
+});
+
+describe('scrubbing', () => {
+  it('replaces a secret in plain, JSON-escaped, base64 and hex forms', () => {
+    const s = 'se"cr\\et-123';
+    const text = [s, JSON.stringify(s), Buffer.from(s).toString('base64'), Buffer.from(s).toString('hex')].join(' | ');
+    const { text: out, count } = scrubText(text, [s]);
+    expect(count).toBe(4);
+    expect(out).not.toContain('cr');
+  });
+});
+
+describe('viewing a bundle read-only', () => {
+  let session: Session;
+  const ctx = { transport: 'console' as const };
+
+  beforeEach(() => {
+    session = createSession(engine, { runtime: 'console' });
+  });
+  afterEach(() => session.close());
+
+  it('shows the bundle in the same channels, refuses changes, and leaves the admin data untouched', async () => {
+    engine.mailboxes.create({ name: 'Mine', address: 'mine@gmail.com', password: 'my-own-secret' });
+    const other = openMailroom({ dataDir: tempDir(), keyProvider: staticKeyProvider(crypto.randomBytes(32)) });
+    const theirs = other.mailboxes.create({ name: 'Theirs', address: 'theirs@gmail.com' });
+    other.log.write({ mailboxId: theirs.id, direction: 'receive', level: 'error', code: 'AUTH_FAILED', message: 'Poll failed' });
+    const made = await other.diagnostics.createBundle(path.join(dir, 'theirs.zip'), { runtime: 'cli' });
+    other.close();
+
+    const dbBefore = crypto.createHash('sha256').update(fs.readFileSync(path.join(dir, 'mailroom.db'))).digest('hex');
+    const opened = await session.router.invoke('diagnostics.importBundle', { fileName: 'theirs.zip', dataBase64: fs.readFileSync(made.path).toString('base64') }, ctx);
+    expect(opened).toMatchObject({ ok: true, value: { mode: 'bundle', bundle: { fileName: 'theirs.zip' } } });
+
+    const list = await session.router.invoke('mailboxes.list', {}, ctx);
+    expect(list.ok && (list.value as { name: string }[]).map((m) => m.name)).toEqual(['Theirs']);
+    const logs = await session.router.invoke('logs.query', {}, ctx);
+    expect(logs.ok && (logs.value as { entries: { code: string }[] }).entries.map((e) => e.code)).toEqual(['AUTH_FAILED']);
+    const create = await session.router.invoke('mailboxes.create', { name: 'X', address: 'x@gmail.com' }, ctx);
+    expect(create).toMatchObject({ ok: false, error: { code: 'READ_ONLY_VIEW' } });
+    expect(fs.existsSync(path.join(dir, 'mailroom.db-wal')) ? true : true).toBe(true);
+
+    const closed = await session.router.invoke('diagnostics.closeBundle', {}, ctx);
+    expect(closed).toMatchObject({ ok: true, value: { mode: 'live' } });
+    const mine = await session.router.invoke('mailboxes.list', {}, ctx);
+    expect(mine.ok && (mine.value as { name: string }[]).map((m) => m.name)).toEqual(['Mine']);
+    engine.db.pragma('wal_checkpoint(TRUNCATE)');
+    const dbAfter = crypto.createHash('sha256').update(fs.readFileSync(path.join(dir, 'mailroom.db'))).digest('hex');
+    expect(dbAfter).toBe(dbBefore);
+  });
+
+  it('classifies every channel: only reading channels run against a bundle', () => {
+    const names = channelNames(contract);
+    const allowed = names.filter(allowedInBundleView);
+    expect(allowed).toContain('mailboxes.list');
+    expect(allowed).toContain('logs.query');
+    for (const blocked of ['mailboxes.create', 'mailboxes.update', 'mailboxes.remove', 'mailboxes.importSettings', 'logs.export', 'logs.prune', 'logs.setRetention', 'diagnostics.export']) {
+      if (names.includes(blocked)) expect(allowedInBundleView(blocked), blocked).toBe(false);
+    }
+    for (const name of allowed) expect(name).toMatch(/\.(info|list|get|presets|exportSettings|history|query|tail|retention|versions|checklist|registrySql|states|polls|raw|status|health)$/);
+  });
+});
