@@ -1,0 +1,173 @@
+/**
+ * `mailroom oauth ...`: sign a mailbox in with Microsoft (the URL is printed,
+ * the browser comes back to a listener on 127.0.0.1), token health, sign-out,
+ * and the app registration. Tokens are never printed.
+ */
+import { AppError } from '../../shared/errors.js';
+import type { OAuthSettings, OAuthSettingsValidation, TokenHealth } from '../../shared/oauth.js';
+import { withEngine, type CommonOptions } from '../context.js';
+import { printJson, usageError } from '../output.js';
+
+const when = (ms: number | null) => (ms === null ? 'never' : `${new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`);
+
+function describeHealth(name: string, h: TokenHealth): string {
+  const state = h.state === 'signed-in' ? 'signed in' : h.state === 'sign-in-required' ? 'SIGN IN AGAIN' : 'not signed in';
+  const lines = [`${name}: ${state}`];
+  if (h.account) lines.push(`  account        ${h.account}${h.accountName ? ` (${h.accountName})` : ''}${h.otherAccountAllowed ? `  [allowed for ${h.expectedAccount}]` : ''}`);
+  else lines.push(`  expected       ${h.expectedAccount}`);
+  if (h.state !== 'not-signed-in') {
+    lines.push(`  scopes         ${h.scopes.join(' ') || '(none)'}`);
+    if (h.missingScopes.length) lines.push(`  missing        ${h.missingScopes.join(' ')}`);
+    lines.push(`  token expires  ${when(h.accessTokenExpiresAt)} (refreshed automatically)`);
+    lines.push(`  signed in      ${when(h.signedInAt)}`);
+    lines.push(`  last refresh   ${when(h.lastRefreshAt)}`);
+  }
+  if (h.lastError) {
+    lines.push(`  last error     [${h.lastError.code}] ${h.lastError.message} (${when(h.lastError.at)})`);
+    if (h.lastError.hint) lines.push(`  what to do     ${h.lastError.hint}`);
+  }
+  if (h.state === 'not-signed-in') lines.push(`  sign in with   mailroom oauth login "${name}"`);
+  return lines.join('\n') + '\n';
+}
+
+export interface LoginOptions extends CommonOptions {
+  timeout?: string;
+  open?: boolean;
+  allowOtherAccount?: boolean;
+}
+
+export async function oauthLogin(idOrName: string, f: LoginOptions): Promise<void> {
+  await withEngine(f, async (engine) => {
+    const mailbox = engine.mailboxes.resolve(idOrName);
+    if (f.timeout !== undefined && !/^\d+$/.test(f.timeout)) throw usageError('--timeout takes a whole number of seconds (10 to 3600).');
+    const started = await engine.oauth.beginSignIn({
+      mailboxId: mailbox.id,
+      ...(f.timeout !== undefined ? { timeoutSeconds: Number(f.timeout) } : {}),
+      ...(f.allowOtherAccount ? { allowOtherAccount: true } : {}),
+    });
+    // With --json stdout carries one JSON value at the end: the address goes to stderr.
+    const out = f.json ? process.stderr : process.stdout;
+    out.write(
+      `Open this address in a browser on this computer and sign in as ${mailbox.imap.username || mailbox.address}:\n\n  ${started.url}\n\n` +
+        `Waiting up to ${Math.round((started.deadline - started.startedAt) / 1000)} s for Microsoft to send the browser back to ${started.redirectUri} (Ctrl+C cancels)...\n`,
+    );
+    if (f.open) {
+      const { openInBrowser } = await import('../../console-server/open-browser.js');
+      openInBrowser(started.url);
+    }
+    const onInterrupt = () => void engine.oauth.cancelSignIn(started.signInId);
+    process.once('SIGINT', onInterrupt);
+    let final;
+    try {
+      final = await engine.oauth.waitForSignIn(started.signInId);
+    } finally {
+      process.off('SIGINT', onInterrupt);
+    }
+    if (final.state !== 'succeeded') {
+      const e = final.error ?? { code: 'OAUTH_SIGN_IN_FAILED', message: 'The sign-in did not complete.' };
+      throw new AppError(e.code, e.message, e.hint ? { hint: e.hint } : {});
+    }
+    const health = engine.oauth.health(mailbox.id);
+    if (f.json) printJson({ signIn: { ...final, url: undefined }, health });
+    else process.stdout.write(`Signed in as ${final.account}. Tokens are stored encrypted and refresh themselves.\n${describeHealth(mailbox.name, health)}`);
+  });
+}
+
+export async function oauthStatus(idOrName: string, f: CommonOptions & { check?: boolean }): Promise<void> {
+  await withEngine(f, async (engine) => {
+    const mailbox = engine.mailboxes.resolve(idOrName);
+    const health = f.check ? await engine.oauth.checkToken(mailbox.id) : engine.oauth.health(mailbox.id);
+    if (f.json) printJson(health);
+    else process.stdout.write(describeHealth(mailbox.name, health));
+    // A mailbox that must sign in again is a failed state for scripts.
+    if (health.state === 'sign-in-required') process.exitCode = 1;
+  });
+}
+
+export async function oauthLogout(idOrName: string, f: CommonOptions): Promise<void> {
+  await withEngine(f, async (engine) => {
+    const mailbox = engine.mailboxes.resolve(idOrName);
+    const health = await engine.oauth.logout(mailbox.id);
+    if (f.json) printJson(health);
+    else process.stdout.write(`Signed ${mailbox.name} out: its tokens are deleted. Its settings and queued mail are kept. Sign in again with: mailroom oauth login "${mailbox.name}"\n`);
+  });
+}
+
+function describeSettings(s: OAuthSettings): string {
+  if (!s.configured) {
+    return [
+      'Microsoft 365 sign-in is not set up yet.',
+      'Register an app in the Entra admin center (see the README, "Microsoft 365 and OAuth 2.0"), then run:',
+      '  mailroom oauth settings --tenant <Directory (tenant) ID> --client-id <Application (client) ID>',
+    ].join('\n') + '\n';
+  }
+  return [
+    `tenant          ${s.tenant}`,
+    `client id       ${s.clientId}`,
+    `authority       ${s.authority}`,
+    `redirect URI    ${s.redirectUriToRegister} (register it under "Mobile and desktop applications"; the port is chosen at each sign-in)`,
+    `saved           ${when(s.updatedAt)}`,
+  ].join('\n') + '\n';
+}
+
+function describeChecks(v: OAuthSettingsValidation): string {
+  return v.checks.map((c) => `  [${c.status.padEnd(7)}] ${c.message}`).join('\n') + '\n';
+}
+
+const FLAG_OF_FIELD: Record<string, string> = { tenant: '--tenant', clientId: '--client-id', authorityHost: '--authority', redirectHost: '--redirect-host' };
+
+/** Names the CLI flags in validation errors instead of the engine's field names. */
+async function withFlags<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof AppError && error.issues?.length) {
+      const issues = error.issues.map((i) => ({ ...i, path: FLAG_OF_FIELD[i.path] ?? i.path }));
+      throw new AppError(error.code, `Invalid OAuth settings: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, { ...(error.hint ? { hint: error.hint } : {}), issues });
+    }
+    throw error;
+  }
+}
+
+export interface SettingsOptions extends CommonOptions {
+  tenant?: string;
+  clientId?: string;
+  authority?: string;
+  redirectHost?: 'localhost' | '127.0.0.1';
+  /** commander's --no-check: false when given. */
+  check?: boolean;
+}
+
+export async function oauthSettings(f: SettingsOptions): Promise<void> {
+  await withEngine(f, async (engine) => {
+    const current = engine.oauth.getSettings();
+    const changing = f.tenant !== undefined || f.clientId !== undefined || f.authority !== undefined || f.redirectHost !== undefined;
+    if (!changing) {
+      if (f.json) printJson(current);
+      else process.stdout.write(describeSettings(current));
+      return;
+    }
+    const input = {
+      tenant: f.tenant ?? current.tenant,
+      clientId: f.clientId ?? current.clientId,
+      ...(f.authority !== undefined ? { authorityHost: f.authority } : current.configured ? { authorityHost: current.authorityHost } : {}),
+      ...(f.redirectHost !== undefined ? { redirectHost: f.redirectHost } : current.configured ? { redirectHost: current.redirectHost } : {}),
+    };
+    if (!input.tenant) throw usageError('--tenant is required the first time: the Directory (tenant) ID from the app registration\'s Overview page.');
+    if (!input.clientId) throw usageError('--client-id is required the first time: the Application (client) ID from the app registration\'s Overview page.');
+    let validation: OAuthSettingsValidation | undefined;
+    if (f.check !== false) {
+      validation = await withFlags(() => engine.oauth.validateSettings(input));
+      if (!validation.valid) {
+        const failed = validation.checks.find((c) => c.status === 'error')!;
+        throw new AppError('VALIDATION_FAILED', `The OAuth settings were not saved: ${failed.message}`, {
+          hint: 'Fix the value, or save anyway with --no-check if the check itself is wrong.',
+          issues: validation.checks.filter((c) => c.status === 'error').map((c) => ({ path: c.field, message: c.message })),
+        });
+      }
+    }
+    const saved = await withFlags(async () => engine.oauth.saveSettings(input));
+    if (f.json) printJson({ settings: saved, ...(validation ? { validation } : {}) });
+    else process.stdout.write(`Saved.\n${validation ? describeChecks(validation) : ''}${describeSettings(saved)}`);
+  });
+}
