@@ -7,8 +7,10 @@ import { registerMailboxCommands } from './register/mailbox.js';
 import { registerConsoleCommand } from './register/console.js';
 import { registerSiteCommands } from './register/site.js';
 import { registerLogsCommands } from './register/logs.js';
+import { registerDiagnosticsCommands } from './register/diagnostics.js';
 import { registerDetectCommand } from './register/detect.js';
 import { registerOAuthCommands } from './register/oauth.js';
+import { registerTestCommands } from './register/test.js';
 import { APP_VERSION } from '../engine/version.js';
 
 const program = new Command();
@@ -25,8 +27,10 @@ registerMailboxCommands(program);
 registerConsoleCommand(program);
 registerSiteCommands(program);
 registerLogsCommands(program);
+registerDiagnosticsCommands(program);
 registerDetectCommand(program);
 registerOAuthCommands(program);
+registerTestCommands(program);
 
 try {
   await program.parseAsync(process.argv);
