@@ -51,7 +51,7 @@ beforeEach(() => {
 afterEach(() => engine.close());
 
 describe('a bundle made from a store full of secrets', () => {
-  const secrets = ['Pa55-word-Support!', 'gmail-app-pw-abcd efgh', 'eyJhbGciOiJSUzI1NiJ9.access-token-value.sig', '0.refresh-token-value-AQABAAAAAAD'];
+  const secrets: string[] = ['Pa55-word-Support!', 'gmail-app-pw-abcd efgh', 'eyJhbGciOiJSUzI1NiJ9.access-token-value.sig', '0.refresh-token-value-AQABAAAAAAD'];
   let bundlePath: string;
 
   beforeEach(async () => {
@@ -61,7 +61,7 @@ describe('a bundle made from a store full of secrets', () => {
     seedLog(engine, 500, [a.id, b.id, null]);
     // A bug elsewhere once logged a secret: the bundle must still not carry it.
     engine.log.write({ mailboxId: a.id, direction: 'send', level: 'error', message: `AUTH PLAIN failed for ${secrets[0]}`, detail: Buffer.from(`\0support\0${secrets[0]}`).toString('base64') });
-    engine.log.write({ direction: 'auth', level: 'info', message: `token ${secrets[2]}`, detail: encodeURIComponent(secrets[3]) });
+    engine.log.write({ direction: 'auth', level: 'info', message: `token ${secrets[2]}`, detail: encodeURIComponent(secrets[3]!) });
     const result = await engine.diagnostics.createBundle(path.join(dir, 'exports', 'bundle.zip'), { runtime: 'console' });
     bundlePath = result.path;
     expect(result.manifest.secretsScrubbed).toBeGreaterThan(0);
