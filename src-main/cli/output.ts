@@ -41,7 +41,8 @@ const FLAG_FOR_PATH: Record<string, string> = {
 
 /** Rewrites field paths in an error as the CLI flags that set them. */
 export function withFlagNames(info: ErrorInfo): ErrorInfo {
-  if (!info.issues?.length) return info;
+  // Only errors about flags are reworded; others (a settings file's entries) keep the engine's message.
+  if (!info.issues?.some((i) => Object.hasOwn(FLAG_FOR_PATH, i.path))) return info;
   const issues = info.issues.map((i) => ({ ...i, path: FLAG_FOR_PATH[i.path] ?? i.path }));
   return { ...info, issues, message: `Invalid value: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}` };
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Mailbox } from '../../shared/mailbox.js';
 import { withEngine, readPasswordOption, type CommonOptions } from '../context.js';
-import { printJson, table, usageError } from '../output.js';
+import { printJson, reportError, table, usageError } from '../output.js';
 
 interface MailboxFlags extends CommonOptions {
   name?: string;
@@ -24,6 +24,8 @@ interface MailboxFlags extends CommonOptions {
   smtpAuth?: string;
   passwordEnv?: string;
   passwordStdin?: boolean;
+  /** Declared only to be refused: secrets never go on the command line. */
+  password?: string;
   disabled?: boolean;
   enabled?: boolean;
 }
@@ -62,22 +64,46 @@ function describe(m: Mailbox): string {
   ].join('\n') + '\n';
 }
 
-export async function addMailbox(f: MailboxFlags): Promise<void> {
-  await withEngine(f, async (engine) => {
-    if (!f.name) throw usageError('--name is required: give the mailbox a short name such as Support.');
-    if (!f.address) throw usageError('--address is required: the email address of the mailbox.');
+/**
+ * Checks the flags that need no data (required, exclusive, refused) and reads
+ * the password, before the data folder is opened: a usage error touches nothing.
+ */
+async function checkUsage(f: MailboxFlags, required: Array<'name' | 'address'>): Promise<{ input: Record<string, unknown>; password?: string } | undefined> {
+  try {
+    if (f.password !== undefined) {
+      // Never repeat the value: it is the secret.
+      throw usageError(
+        '--password is not accepted: a password on the command line is visible to other programs and kept in the shell history.',
+        'Use --password-env NAME (the name of an environment variable that holds it) or --password-stdin (pipe it in, or type it at the prompt).',
+      );
+    }
+    if (required.includes('name') && !f.name) throw usageError('--name is required: give the mailbox a short name such as Support.');
+    if (required.includes('address') && !f.address) throw usageError('--address is required: the email address of the mailbox.');
+    const input = flagsToInput(f);
     const password = await readPasswordOption(f);
-    const created = engine.mailboxes.create({ ...flagsToInput(f), ...(password ? { password } : {}) });
+    return password ? { input, password } : { input };
+  } catch (error) {
+    reportError(error, Boolean(f.json));
+    return undefined;
+  }
+}
+
+export async function addMailbox(f: MailboxFlags): Promise<void> {
+  const checked = await checkUsage(f, ['name', 'address']);
+  if (!checked) return;
+  await withEngine(f, async (engine) => {
+    const created = engine.mailboxes.create({ ...checked.input, ...(checked.password ? { password: checked.password } : {}) });
     if (f.json) printJson(created);
     else process.stdout.write(`Created mailbox:\n${describe(created)}`);
   });
 }
 
 export async function updateMailbox(idOrName: string, f: MailboxFlags): Promise<void> {
+  const checked = await checkUsage(f, []);
+  if (!checked) return;
   await withEngine(f, async (engine) => {
     const existing = engine.mailboxes.resolve(idOrName);
-    const password = await readPasswordOption(f);
-    const updated = engine.mailboxes.update({ id: existing.id, ...flagsToInput(f), ...(password ? { password } : {}) });
+    const updated = engine.mailboxes.update({ id: existing.id, ...checked.input, ...(checked.password ? { password: checked.password } : {}) });
     if (f.json) printJson(updated);
     else process.stdout.write(`Updated mailbox:\n${describe(updated)}`);
   });

@@ -1,15 +1,23 @@
 /** Registers `mailroom mailbox ...`. Actions import their code only when run. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { common, mailboxFlags } from './common.js';
+
+/**
+ * `--password` is declared (hidden) only so that it is refused by our own
+ * message: commander's "unknown option '--password=...'" would echo the secret.
+ */
+function refusePasswordFlag(cmd: Command): Command {
+  return cmd.addOption(new Option('--password <secret>', 'not accepted: use --password-env or --password-stdin').hideHelp());
+}
 
 export function registerMailboxCommands(program: Command): void {
   const mailbox = program.command('mailbox').description('create, change, list and remove mailboxes');
 
-  mailboxFlags(common(mailbox.command('add').description('create a mailbox'))).action(async (opts) => {
+  refusePasswordFlag(mailboxFlags(common(mailbox.command('add').description('create a mailbox')))).action(async (opts) => {
     const { addMailbox } = await import('../commands/mailbox.js');
     await addMailbox(opts);
   });
-  mailboxFlags(common(mailbox.command('update').argument('<id-or-name>', 'mailbox id or name').description('change a mailbox; only the flags given change'))).action(
+  refusePasswordFlag(mailboxFlags(common(mailbox.command('update').argument('<id-or-name>', 'mailbox id or name').description('change a mailbox; only the flags given change')))).action(
     async (idOrName, opts) => {
       const { updateMailbox } = await import('../commands/mailbox.js');
       await updateMailbox(idOrName, opts);
