@@ -3,7 +3,7 @@
  * reading secrets from the environment or stdin (never from argv).
  */
 import { resolveDataDir } from '../engine/data-dir.js';
-import { openMailroom, type Mailroom } from '../engine/mailroom.js';
+import type { Mailroom } from '../engine/mailroom.js';
 import { reportError, usageError } from './output.js';
 
 export interface CommonOptions {
@@ -15,6 +15,8 @@ export interface CommonOptions {
 export async function withEngine(options: CommonOptions, body: (engine: Mailroom) => Promise<void> | void): Promise<void> {
   let engine: Mailroom | undefined;
   try {
+    // Loaded here, not at the top: commands that only read a secret (or need no engine) start faster.
+    const { openMailroom } = await import('../engine/mailroom.js');
     engine = openMailroom({ dataDir: resolveDataDir(options.dataDir) });
     await body(engine);
   } catch (error) {

@@ -4,6 +4,7 @@
  * Add a file NNN-name.sql and list it here; never edit a released one.
  */
 import m001 from './001-mailboxes.sql';
+import m002 from './002-connection-tests.sql';
 import m003 from './003-oauth.sql';
 import m004 from './004-activity-log.sql';
 
@@ -15,6 +16,7 @@ export interface Migration {
 
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: '001-mailboxes', sql: m001 },
+  { version: 2, name: '002-connection-tests', sql: m002 },
   { version: 3, name: '003-oauth', sql: m003 },
   { version: 4, name: '004-activity-log', sql: m004 },
 ];

@@ -1,0 +1,55 @@
+/** Registers `mailroom test smtp|imap|mailbox`. Actions import their code only when run. */
+import { Option, type Command } from 'commander';
+import { common } from './common.js';
+
+function targetFlags(cmd: Command, protocol: 'smtp' | 'imap'): Command {
+  return cmd
+    .requiredOption('--host <host>', `${protocol.toUpperCase()} server host name or IP address`)
+    .option('--port <port>', protocol === 'smtp' ? 'port (default by security: 465 tls, 587 starttls, 25 none)' : 'port (default by security: 993 tls, 143 starttls/none)')
+    .addOption(new Option('--security <mode>', 'transport security (default tls)').choices(['tls', 'starttls', 'none']))
+    .addOption(new Option('--auth <method>', 'how to sign in (default: password with a password, xoauth2 with a token, else none)').choices(['password', 'xoauth2', 'none']))
+    .option('--user <user>', 'user name to sign in with, usually the full email address')
+    .option('--password-env <NAME>', 'read the password from this environment variable')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--token-env <NAME>', 'read an OAuth 2.0 access token (xoauth2) from this environment variable')
+    .option('--timeout-ms <n>', 'timeout of each step in milliseconds (default 15000)');
+}
+
+export function registerTestCommands(program: Command): void {
+  const test = program
+    .command('test')
+    .description('test a connection step by step and say what to change when it fails')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 the test passed, 1 it ran and failed (the diagnosis says why), 2 usage error.\nDNS: the system resolver, or the servers in MAILROOM_DNS_SERVERS (e.g. 127.0.0.1:5353).\nExtra CA certificates: NODE_EXTRA_CA_CERTS=<file.pem>.',
+    );
+
+  common(targetFlags(test.command('smtp').description('test sending: dns, tcp, tls, greeting, ehlo, starttls, auth, and with --to a test message'), 'smtp'))
+    .option('--from <address>', 'envelope sender of the test message (default: the user name)')
+    .option('--to <address>', 'send a small test message to this address')
+    .action(async (opts) => {
+      const { testProtocol } = await import('../commands/test.js');
+      await testProtocol('smtp', opts);
+    });
+
+  common(targetFlags(test.command('imap').description('test receiving: dns, tcp, tls, greeting, capability, starttls, auth, select'), 'imap'))
+    .option('--folder <name>', 'folder to open read-only (default INBOX)')
+    .action(async (opts) => {
+      const { testProtocol } = await import('../commands/test.js');
+      await testProtocol('imap', opts);
+    });
+
+  common(
+    test
+      .command('mailbox')
+      .argument('<id-or-name>', 'mailbox id or name')
+      .description('test a saved mailbox with its stored settings and secrets (both directions unless one is given)')
+      .option('--incoming', 'test only receiving (IMAP)')
+      .option('--outgoing', 'test only sending (SMTP)')
+      .option('--to <address>', 'also send a small test message to this address (outgoing)')
+      .option('--timeout-ms <n>', 'timeout of each step in milliseconds (default 15000)'),
+  ).action(async (idOrName, opts) => {
+    const { testMailbox } = await import('../commands/test.js');
+    await testMailbox(idOrName, opts);
+  });
+}

@@ -1,0 +1,186 @@
+/**
+ * One open connection of a test, shared by the SMTP and IMAP probes: send
+ * and read lines with the transcript kept, upgrade to TLS with the
+ * certificate checked, and the greeting wait that notices a TLS-only port.
+ */
+import net from 'node:net';
+import type tls from 'node:tls';
+import type { TlsDetails } from '../../shared/diagnosis.js';
+import type { DetectedProtocol } from '../diagnose/diagnose.js';
+import { detectProtocol } from './detect-protocol.js';
+import { connectTcp, LineReader, SocketFailure, startTls, TappedStream, withLimits, type StepLimits } from './line-socket.js';
+import { StepError } from './step-recorder.js';
+import { describeTls, readTlsDetails } from './tls-details.js';
+import type { Transcript } from './transcript.js';
+
+/** Where the connection goes, and what to trust. */
+export interface ConnectionTarget {
+  /** The host name as typed (for SNI and the certificate check). */
+  host: string;
+  /** The address actually connected to. */
+  address: string;
+  port: number;
+  /** Extra CA certificates (PEM). */
+  ca?: string[];
+}
+
+/** A TLS handshake that failed, as step facts. */
+export function tlsFailure(error: SocketFailure, detected?: DetectedProtocol): StepError {
+  if (error.kind === 'timeout') return new StepError({ kind: 'timeout' }, 'no answer to the TLS handshake');
+  if (detected && detected !== 'tls') {
+    return new StepError({ kind: 'tls', ...(error.errorCode ? { errorCode: error.errorCode } : {}), detected }, `not TLS: the server answered like ${detected === 'unknown' ? 'something else' : detected.toUpperCase()} (${error.errorCode ?? error.message})`);
+  }
+  if (error.kind === 'closed') return new StepError({ kind: 'closed', errorCode: error.errorCode ?? 'ECONNRESET' }, 'the server closed the connection during the TLS handshake');
+  return new StepError({ kind: 'tls', ...(error.errorCode ? { errorCode: error.errorCode } : {}) }, `TLS handshake failed: ${error.errorCode ?? error.message}`);
+}
+
+/** A socket failure in a plain command step, as step facts. */
+export function commandFailure(error: SocketFailure, what: string): StepError {
+  if (error.kind === 'timeout') return new StepError({ kind: 'timeout' }, `no answer ${what}`);
+  return new StepError({ kind: 'closed', ...(error.errorCode ? { errorCode: error.errorCode } : {}) }, `connection closed ${what}: ${error.message}`);
+}
+
+const SIDE_PROBE_DELAY_MS = 1500;
+const NOT_TLS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_HTTP_REQUEST', 'ERR_SSL_UNKNOWN_PROTOCOL']);
+
+/** An open connection of a probe. */
+export class ProbeConnection {
+  readonly reader: LineReader;
+  /** TLS session details once the connection is encrypted. */
+  tls: TlsDetails | undefined;
+
+  constructor(socket: net.Socket, readonly target: ConnectionTarget, readonly transcript: Transcript, secure: TlsDetails | undefined) {
+    this.reader = new LineReader(socket);
+    this.tls = secure;
+  }
+
+  /** True once TLS protects the connection. */
+  get secure(): boolean {
+    return this.tls !== undefined;
+  }
+
+  /** Sends one line; `shown` replaces it in the transcript when it carries a secret. */
+  send(line: string, shown?: string): void {
+    this.transcript.client(shown ?? line);
+    this.reader.write(`${line}\r\n`);
+  }
+
+  /** Sends raw bytes (message data), shown as the given transcript lines. */
+  sendRaw(data: string, shownLines: string[]): void {
+    for (const line of shownLines) this.transcript.client(line);
+    this.reader.write(data);
+  }
+
+  /** Reads one line from the server, kept in the transcript. */
+  async readLine(limits: StepLimits, what: string): Promise<string> {
+    const line = await this.reader.readLine(limits, what);
+    this.transcript.server(line);
+    return line;
+  }
+
+  /**
+   * Upgrades the connection after STARTTLS. The certificate must verify:
+   * otherwise the step fails here, before any credential is sent.
+   */
+  async upgradeToTls(limits: StepLimits): Promise<TlsDetails> {
+    const socket = this.reader.release();
+    let secure: tls.TLSSocket;
+    try {
+      secure = await startTls(socket, { host: this.target.host, ...(this.target.ca ? { ca: this.target.ca } : {}) }, limits);
+    } catch (error) {
+      socket.destroy();
+      if (error instanceof SocketFailure) {
+        if (error.kind === 'cancelled') throw error;
+        throw tlsFailure(error);
+      }
+      throw error;
+    }
+    this.reader.switchTo(secure);
+    const details = readTlsDetails(secure);
+    this.transcript.info(`TLS: ${describeTls(details)}`);
+    this.tls = details;
+    verifyOrFail(details);
+    return details;
+  }
+
+  /**
+   * Waits for the first line of a plaintext greeting. When nothing comes
+   * for a while, a second connection tries a TLS handshake on the same
+   * port: if that works, the port expects implicit TLS and the step fails
+   * at once with that finding instead of waiting out the timeout.
+   */
+  async readGreetingLine(limits: StepLimits): Promise<string> {
+    const first = this.reader.readLine(limits, 'waiting for the greeting');
+    let sideTimer: NodeJS.Timeout | undefined;
+    // The side connection ends with the greeting wait, whichever way it ends.
+    const sideStop = new AbortController();
+    const onParentAbort = () => sideStop.abort();
+    limits.signal?.addEventListener('abort', onParentAbort, { once: true });
+    const side = new Promise<DetectedProtocol>((resolve) => {
+      sideTimer = setTimeout(() => {
+        this.transcript.info(`No greeting after ${SIDE_PROBE_DELAY_MS} ms; checking with a second connection whether port ${this.target.port} expects TLS first.`);
+        probeWhatPortSpeaks(this.target, { deadline: limits.deadline, signal: sideStop.signal }).then((found) => {
+          if (found === 'tls' || found === 'http' || found === 'ssh' || found === 'ftp' || found === 'pop3') resolve(found);
+          // Otherwise keep waiting for the greeting on the first connection.
+        });
+      }, Math.min(SIDE_PROBE_DELAY_MS, Math.max(0, limits.deadline - Date.now() - 50)));
+    });
+    try {
+      const winner = await Promise.race([first.then((line) => ({ line })), side.then((detected) => ({ detected }))]);
+      if ('detected' in winner) {
+        first.catch(() => undefined);
+        this.transcript.info(winner.detected === 'tls' ? `Port ${this.target.port} completed a TLS handshake: it expects TLS from the first byte.` : `Port ${this.target.port} answers like ${winner.detected.toUpperCase()}.`);
+        throw new StepError({ kind: winner.detected === 'tls' ? 'timeout' : 'unexpected', detected: winner.detected }, winner.detected === 'tls' ? 'no plaintext greeting: the port expects TLS first' : `not a mail port: it answers like ${winner.detected.toUpperCase()}`);
+      }
+      this.transcript.server(winner.line);
+      return winner.line;
+    } finally {
+      clearTimeout(sideTimer);
+      sideStop.abort();
+      limits.signal?.removeEventListener('abort', onParentAbort);
+    }
+  }
+
+  /** Closes the connection (after QUIT/LOGOUT has been sent, or on failure). */
+  close(): void {
+    this.reader.close();
+  }
+}
+
+/** Fails the step when a certificate did not verify. */
+export function verifyOrFail(details: TlsDetails): void {
+  if (details.trusted) return;
+  throw new StepError({ kind: 'tls', errorCode: details.verificationError ?? 'UNKNOWN_VERIFICATION_ERROR' }, `certificate not accepted (${details.verificationError}): ${describeTls(details)}`);
+}
+
+/**
+ * Opens a side connection and offers a TLS handshake, to learn what the
+ * port speaks: `tls` when a handshake completes (whatever the
+ * certificate), a protocol name when it answered the handshake in
+ * plaintext, undefined when it stayed silent or closed.
+ */
+export async function probeWhatPortSpeaks(target: ConnectionTarget, limits: StepLimits): Promise<DetectedProtocol | undefined> {
+  let socket: net.Socket | undefined;
+  try {
+    socket = await connectTcp(target.address, target.port, limits);
+    const tapped = new TappedStream(socket);
+    try {
+      const secure = await startTls(tapped, { host: target.host }, limits);
+      secure.destroy();
+      return 'tls';
+    } catch (error) {
+      if (error instanceof SocketFailure && error.errorCode && NOT_TLS.has(error.errorCode) && tapped.firstBytes.length) return detectProtocol(tapped.firstBytes);
+      if (error instanceof SocketFailure && error.errorCode && /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME/.test(error.errorCode)) return 'tls';
+      return undefined;
+    } finally {
+      tapped.destroy();
+    }
+  } catch {
+    return undefined;
+  } finally {
+    socket?.destroy();
+  }
+}
+
+/** Waits with a step's limits for work that has no socket of its own (DNS). */
+export const waitWithLimits = withLimits;

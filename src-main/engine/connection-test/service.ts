@@ -1,0 +1,266 @@
+/**
+ * Connection tests as a service: turns a saved mailbox or ad-hoc settings
+ * into test specs (fetching the stored password or an OAuth token), runs
+ * them, announces progress on the event bus, supports cancel, stores the
+ * redacted results (the newest 50 per mailbox) and writes one activity-log
+ * line per result.
+ */
+import crypto from 'node:crypto';
+import { AppError } from '../../shared/errors.js';
+import { defaultPort, type Mailbox } from '../../shared/mailbox.js';
+import { parseOrThrow } from '../../shared/validation.js';
+import {
+  AdHocTestInput,
+  ConnectionTestRunInput,
+  DEFAULT_STEP_TIMEOUT_MS,
+  MailboxTestInput,
+  type ConnectionTestResult,
+  type ConnectionTestSummary,
+} from '../../shared/contract/connection-tests.js';
+import type { TestAuthMethod, TestProtocol } from '../../shared/diagnosis.js';
+import type { z } from 'zod';
+import type { Db } from '../../store/db.js';
+import { ConnectionTestRepo } from '../../store/connection-test-repo.js';
+import type { EventBus } from '../events.js';
+import type { MailboxService } from '../mailboxes.js';
+import { resolverFromEnvironment, type DnsResolver } from './dns-resolver.js';
+import { runConnectionTest, type TestOutcome, type TestSpec } from './run-test.js';
+import type { StepProgress } from './step-recorder.js';
+
+/** Gives the engine an OAuth access token for a mailbox (the auth service implements it). */
+export interface AccessTokenSource {
+  getAccessToken(mailboxId: number): Promise<{ accessToken: string; user?: string; account?: string }>;
+}
+
+/** Where results are logged (the activity log implements it). */
+export interface TestLogWriter {
+  write(entry: { mailboxId?: number | null; direction: 'test'; level: 'success' | 'error' | 'info'; code?: string | null; message: string; detail?: string | null; refKind?: 'connection-test'; refId?: number }): unknown;
+}
+
+export interface ConnectionTestServiceOptions {
+  /** Where results are kept; without it nothing is stored (the CLI when the data folder is unusable). */
+  db?: Db;
+  /** Needed for tests of saved mailboxes; ad-hoc tests run without it (the CLI keeps start-up light). */
+  mailboxes?: MailboxService;
+  events?: EventBus;
+  /** Default: MAILROOM_DNS_SERVERS when set, else the system resolver. */
+  resolver?: DnsResolver;
+  /** OAuth tokens for mailboxes that sign in with Microsoft 365. */
+  tokens?: AccessTokenSource;
+  log?: TestLogWriter;
+  /** Whose shell the curl commands are for. Default: this machine's. */
+  platform?: NodeJS.Platform;
+}
+
+/** Options of one run that do not cross IPC. */
+export interface RunOptions {
+  /** Called as each step starts and ends (the CLI prints live progress). */
+  onStep?: (protocol: TestProtocol, progress: StepProgress) => void;
+  /** Do not store the results (the CLI when the data folder is unusable). */
+  store?: boolean;
+}
+
+type ParsedRunInput = z.output<typeof ConnectionTestRunInput>;
+type ParsedMailboxInput = z.output<typeof MailboxTestInput>;
+type ParsedAdHocInput = z.output<typeof AdHocTestInput>;
+
+const isEmail = (value: string | undefined): value is string => !!value && /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value);
+const domainOf = (address: string | undefined): string | undefined => (isEmail(address) ? address.split('@')[1]!.toLowerCase() : undefined);
+
+function invalid(path: string, message: string, hint?: string): AppError {
+  return new AppError('VALIDATION_FAILED', `Invalid connection test: ${path} ${message}`, { issues: [{ path, message }], ...(hint ? { hint } : {}) });
+}
+
+/** Builds the spec of an ad-hoc test, with defaults and checks that name the field to fix. */
+export function adHocSpec(input: ParsedAdHocInput): TestSpec {
+  const security = input.security ?? 'tls';
+  const auth: TestAuthMethod = input.auth ?? (input.password ? 'password' : input.token ? 'xoauth2' : 'none');
+  const user = input.user?.trim() ?? '';
+  if (auth !== 'none' && !user) throw invalid('user', `is required to sign in (auth ${auth}): give the user name, usually the full email address`);
+  if (auth === 'password' && !input.password) throw invalid('password', 'is required for auth password', 'Give the password (or app password), or set auth to none to test without signing in.');
+  if (auth === 'xoauth2' && !input.token) throw invalid('token', 'is required for auth xoauth2: give an OAuth 2.0 access token for the account');
+  if (input.protocol === 'imap' && (input.to || input.from)) throw invalid('to', 'applies to SMTP tests only (IMAP tests select a folder instead)');
+  if (input.protocol === 'smtp' && input.folder) throw invalid('folder', 'applies to IMAP tests only');
+  const from = input.from ?? (isEmail(user) ? user : undefined);
+  if (input.to && !from) throw invalid('from', 'is required to send a test message when the user name is not an email address');
+  const mxDomain = domainOf(from) ?? domainOf(user);
+  return {
+    protocol: input.protocol,
+    host: input.host,
+    port: input.port ?? defaultPort(input.protocol, security),
+    security,
+    auth,
+    user: auth === 'none' ? '' : user,
+    ...(auth === 'password' && input.password ? { password: input.password } : {}),
+    ...(auth === 'xoauth2' && input.token ? { token: input.token } : {}),
+    ...(input.protocol === 'imap' ? { folder: input.folder ?? 'INBOX' } : {}),
+    ...(input.protocol === 'smtp' && input.to ? { to: input.to, ...(from ? { from } : {}) } : {}),
+    timeoutMs: input.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
+    ...(mxDomain ? { mxDomain } : {}),
+  };
+}
+
+/** Runs, cancels and keeps connection tests. */
+export class ConnectionTestService {
+  private readonly repo: ConnectionTestRepo | undefined;
+  private readonly running = new Map<string, AbortController>();
+  private readonly resolver: DnsResolver;
+
+  constructor(private readonly options: ConnectionTestServiceOptions) {
+    this.repo = options.db ? new ConnectionTestRepo(options.db) : undefined;
+    this.resolver = options.resolver ?? resolverFromEnvironment();
+  }
+
+  /** Validates and runs a test; resolves with one result per protocol tested. */
+  async run(input: MailboxTestInput | AdHocTestInput | unknown, runOptions: RunOptions = {}): Promise<ConnectionTestResult[]> {
+    const parsed: ParsedRunInput = parseOrThrow(ConnectionTestRunInput, input, 'connection test');
+    const runId = parsed.runId ?? crypto.randomUUID();
+    if (this.running.has(runId)) throw new AppError('CONFLICT', `A test with run id ${runId} is already running.`, { hint: 'Use a new run id for each test.' });
+    const isMailbox = 'mailboxId' in parsed;
+    const mailbox = isMailbox ? this.mailboxService().get((parsed as ParsedMailboxInput).mailboxId) : undefined;
+    const specs = mailbox ? await this.mailboxSpecs(mailbox, parsed as ParsedMailboxInput) : [adHocSpec(parsed as ParsedAdHocInput)];
+    const mailboxId = mailbox?.id ?? null;
+
+    const controller = new AbortController();
+    this.running.set(runId, controller);
+    try {
+      const outcomes = await Promise.all(
+        specs.map((spec) =>
+          runConnectionTest(spec, {
+            resolver: this.resolver,
+            signal: controller.signal,
+            ...(this.options.platform ? { platform: this.options.platform } : {}),
+            onStep: (step) => {
+              runOptions.onStep?.(spec.protocol, step);
+              this.options.events?.emit('connectionTests.progress', { runId, mailboxId, protocol: spec.protocol, step });
+            },
+          }),
+        ),
+      );
+      const results = outcomes.map((outcome, i) => this.keep(outcome, specs[i]!, runId, mailboxId, runOptions.store !== false));
+      this.options.events?.emit('connectionTests.finished', { runId, mailboxId, results });
+      return results;
+    } finally {
+      this.running.delete(runId);
+    }
+  }
+
+  /** Cancels a running test. */
+  cancel(runId: string): boolean {
+    const controller = this.running.get(runId);
+    if (!controller) return false;
+    controller.abort();
+    return true;
+  }
+
+  /** Cancels every running test (when the engine closes). */
+  cancelAll(): void {
+    for (const controller of this.running.values()) controller.abort();
+  }
+
+  /** The stored results of a mailbox (null: ad-hoc tests), newest first. */
+  history(mailboxId: number | null, limit: number): ConnectionTestSummary[] {
+    if (mailboxId !== null) this.mailboxService().get(mailboxId);
+    return this.repo?.list(mailboxId, limit) ?? [];
+  }
+
+  /** One stored result. */
+  get(id: number): ConnectionTestResult {
+    const found = this.repo?.get(id);
+    if (!found) throw new AppError('NOT_FOUND', `No stored connection test has id ${id}.`, { hint: 'Only the newest 50 results per mailbox are kept; list them with history.' });
+    return found;
+  }
+
+  private mailboxService(): MailboxService {
+    if (!this.options.mailboxes) throw new AppError('INTERNAL_ERROR', 'Mailbox tests need the mailbox service.');
+    return this.options.mailboxes;
+  }
+
+  private keep(outcome: TestOutcome, spec: TestSpec, runId: string, mailboxId: number | null, store: boolean): ConnectionTestResult {
+    const result = {
+      ok: outcome.ok,
+      protocol: outcome.protocol,
+      target: outcome.target,
+      steps: outcome.steps,
+      diagnosis: outcome.diagnosis,
+      transcript: outcome.transcript,
+      runId,
+      mailboxId,
+      startedAt: outcome.startedAt,
+      durationMs: outcome.durationMs,
+      cancelled: outcome.cancelled,
+      auth: spec.auth,
+      user: spec.user,
+      curlCommand: outcome.curlCommand,
+      tls: outcome.tls,
+      dns: outcome.dns,
+    };
+    const stored = store && this.repo ? this.repo.insert(result) : { id: 0, ...result };
+    if (stored.id) this.writeLog(stored);
+    return stored;
+  }
+
+  private writeLog(result: ConnectionTestResult): void {
+    const what = `${result.protocol.toUpperCase()} test of ${result.target.host}:${result.target.port}`;
+    const entry = result.cancelled
+      ? { level: 'info' as const, message: `${what} cancelled` }
+      : result.ok
+        ? { level: 'success' as const, message: `${what} passed in ${result.durationMs} ms` }
+        : { level: 'error' as const, code: result.diagnosis?.code ?? null, message: `${what} failed at ${result.diagnosis?.step}: ${result.diagnosis?.summary}`, detail: [result.diagnosis?.hint, result.diagnosis?.serverReply ? `Server said: ${result.diagnosis.serverReply}` : ''].filter(Boolean).join('\n') };
+    try {
+      this.options.log?.write({ mailboxId: result.mailboxId, direction: 'test', refKind: 'connection-test', refId: result.id, ...entry });
+    } catch {
+      // The log is a convenience; a failure to write it must not fail the test.
+    }
+  }
+
+  private async mailboxSpecs(mailbox: Mailbox, input: ParsedMailboxInput): Promise<TestSpec[]> {
+    const timeoutMs = input.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+    const mxDomain = domainOf(mailbox.address);
+    const specs: TestSpec[] = [];
+    const credentials = async (auth: 'password' | 'oauth2' | 'none', username: string): Promise<Pick<TestSpec, 'auth' | 'user' | 'password' | 'token'>> => {
+      if (auth === 'none') return { auth: 'none', user: '' };
+      if (auth === 'password') {
+        const password = this.mailboxService().password(mailbox.id);
+        if (!password) {
+          throw new AppError('PASSWORD_NOT_SET', `Mailbox "${mailbox.name}" has no password stored, so it cannot sign in.`, {
+            hint: `Set it: mailroom mailbox update "${mailbox.name}" --password-stdin (or in the mailbox's settings).`,
+          });
+        }
+        return { auth: 'password', user: username, password };
+      }
+      if (!this.options.tokens) {
+        throw new AppError('OAUTH_SIGN_IN_REQUIRED', `Mailbox "${mailbox.name}" signs in with Microsoft 365 (OAuth), and this Mailroom cannot get a token for it.`, {
+          hint: 'Sign in to Microsoft 365 for this mailbox first (mailbox settings > Sign in), then test again.',
+        });
+      }
+      const token = await this.options.tokens.getAccessToken(mailbox.id);
+      return { auth: 'xoauth2', user: token.user || username, token: token.accessToken };
+    };
+    if (input.direction === 'outgoing' || input.direction === 'both') {
+      specs.push({
+        protocol: 'smtp',
+        host: mailbox.smtp.host,
+        port: mailbox.smtp.port,
+        security: mailbox.smtp.security,
+        ...(await credentials(mailbox.smtp.auth, mailbox.smtp.username)),
+        ...(input.to ? { to: input.to, from: mailbox.address } : {}),
+        timeoutMs,
+        ...(mxDomain ? { mxDomain } : {}),
+      });
+    }
+    if (input.direction === 'incoming' || input.direction === 'both') {
+      specs.push({
+        protocol: 'imap',
+        host: mailbox.imap.host,
+        port: mailbox.imap.port,
+        security: mailbox.imap.security,
+        ...(await credentials(mailbox.imap.auth, mailbox.imap.username)),
+        folder: mailbox.imap.folder,
+        timeoutMs,
+        ...(mxDomain ? { mxDomain } : {}),
+      });
+    }
+    return specs;
+  }
+}
