@@ -85,23 +85,18 @@ export const DEFAULT_REGISTRY_TABLE = 'crm7.registry';
 
 /**
  * A SQL Server table name: `registry`, `crm7.registry`, `[crm7].[registry]`
- * or `SuperOffice.crm7.registry` (database.schema.table).
+ * or `SuperOffice.crm7.registry` (database.schema.table). The engine checks
+ * it, so that a refusal says what to type instead of naming a schema rule.
  */
-export const SqlTableName = z
-  .string()
-  .trim()
-  .min(1, { error: 'give the table, e.g. crm7.registry' })
-  .max(200, { error: 'must be at most 200 characters' })
-  .regex(/^(?:(?:[A-Za-z_][A-Za-z0-9_@#$]*|\[[^\]\r\n]+\])\.){0,2}(?:[A-Za-z_][A-Za-z0-9_@#$]*|\[[^\]\r\n]+\])$/, {
-    error: 'must be a table name such as registry, crm7.registry or [crm7].[registry] (letters, digits and _, parts separated by dots)',
-  });
+export const SQL_TABLE_NAME_PATTERN = /^(?:(?:[A-Za-z_][A-Za-z0-9_@#$]*|\[[^\]\r\n]+\])\.){0,2}(?:[A-Za-z_][A-Za-z0-9_@#$]*|\[[^\]\r\n]+\])$/;
 
 /** Input of the registry SQL generator. */
 export const RegistrySqlInput = z
   .object({
     /** true: set cURL mail on (value '0'); false: off (value '2'). */
     useCurl: z.boolean().default(true),
-    table: SqlTableName.default(DEFAULT_REGISTRY_TABLE),
+    /** The registry table with its schema; checked by the engine against SQL_TABLE_NAME_PATTERN. */
+    table: z.string().max(200, { error: 'must be at most 200 characters' }).default(DEFAULT_REGISTRY_TABLE),
   })
   .strict();
 export type RegistrySqlInput = z.input<typeof RegistrySqlInput>;

@@ -111,9 +111,18 @@ describe('site setup screen in the browser console', () => {
 
   it('offers the registry SQL with the schema found in web.config', async () => {
     const card = page.locator('section[aria-labelledby="site-registry-title"]');
-    await card.getByRole('button', { name: 'Use crm7.registry from web.config' }).count();
     const set = card.locator('[data-statement="set"] pre');
+    const table = card.getByRole('textbox', { name: 'Table (schema.table)' });
+    await table.fill('dbo.registry');
+    await expect.poll(() => set.textContent()).toContain('UPDATE dbo.registry');
+    // The TablePrefix read from the checked web.config is offered as the schema.
+    await card.getByRole('button', { name: 'Use crm7.registry from web.config' }).click();
+    expect(await table.inputValue()).toBe('crm7.registry');
+    await expect.poll(() => set.textContent()).toContain('UPDATE crm7.registry');
     expect(await set.textContent()).toContain("SET [value] = '0'");
+    await table.fill('crm7.registry; DROP TABLE x');
+    await expect.poll(() => card.getByRole('alert').textContent()).toContain('VALIDATION_FAILED');
+    await table.fill('crm7.registry');
     await card.getByRole('radio', { name: "'2': do not use cURL" }).check();
     await expect.poll(() => set.textContent()).toContain("SET [value] = '2'");
     await card.getByRole('radio', { name: "'0': use cURL mail" }).check();

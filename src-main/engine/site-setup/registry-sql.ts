@@ -8,7 +8,8 @@
  * of SuperOffice's database reference for the `registry` table (table 253).
  */
 import { parseOrThrow } from '../../shared/validation.js';
-import { RegistrySqlInput, type RegistrySql, type SqlStatement } from '../../shared/site-setup.js';
+import { AppError } from '../../shared/errors.js';
+import { RegistrySqlInput, SQL_TABLE_NAME_PATTERN, type RegistrySql, type SqlStatement } from '../../shared/site-setup.js';
 
 /** The registry id of the mail library switch. */
 export const MAIL_REGISTRY_ID = 320;
@@ -19,7 +20,14 @@ export const MAIL_REGISTRY_ID = 320;
  * INSERT: the row is created by the Mail setup dialog in Service.
  */
 export function registrySql(input: RegistrySqlInput = {}): RegistrySql {
-  const { useCurl, table } = parseOrThrow(RegistrySqlInput, input, 'registry SQL options');
+  const parsed = parseOrThrow(RegistrySqlInput, input, 'registry SQL options');
+  const useCurl = parsed.useCurl;
+  const table = parsed.table.trim();
+  if (!SQL_TABLE_NAME_PATTERN.test(table)) {
+    throw new AppError('VALIDATION_FAILED', `"${table.slice(0, 60)}" is not a table name Mailroom can put in the SQL.`, {
+      hint: 'Give the registry table with its schema, e.g. crm7.registry or [crm7].[registry]: letters, digits and _, parts separated by dots.',
+    });
+  }
   const value = useCurl ? '0' : '2';
   const meaning = useCurl ? 'cURL mail' : 'the previous mail library (not cURL)';
 
