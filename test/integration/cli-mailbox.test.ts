@@ -356,6 +356,22 @@ describe('usage and validation errors', () => {
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
+  it('answers an unknown flag with a JSON USAGE error on stdout when --json is given', async () => {
+    const result = await cli(tempDir(), ['mailbox', 'list', '--bogus', '--json']);
+    expect(result.code).toBe(2);
+    expect(result.json).toMatchObject({ ok: false, error: { code: 'USAGE', message: "unknown option '--bogus'" } });
+  });
+
+  it('does not echo the value of a mistyped --flag=value (it may be a secret)', async () => {
+    const dir = tempDir();
+    for (const json of [[], ['--json']]) {
+      const result = await cli(dir, ['mailbox', 'add', '--name', 'S', '--address', 's@example.com', '--pasword=Typo-S3cret-5', ...json]);
+      expect(result.code).toBe(2);
+      expect(result.stdout + result.stderr).toContain('--pasword');
+      expect(result.stdout + result.stderr).not.toContain('Typo-S3cret-5');
+    }
+  });
+
   it('refuses an unknown preset (exit 2) listing the allowed ones', async () => {
     const result = await cli(tempDir(), ['mailbox', 'add', '--name', 'S', '--address', 's@example.com', '--preset', 'yahoo']);
     expect(result.code).toBe(2);
