@@ -355,6 +355,19 @@ describe('web.config refusals', () => {
     expect(attempts).toBe(3);
   });
 
+  it.skipIf(process.platform === 'win32')('edits the file a symbolic link points to and keeps the link', async () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'shared'));
+    const target = path.join(dir, 'shared', 'web.config');
+    fs.writeFileSync(target, fixture('tabs.config'));
+    const link = path.join(dir, 'web.config');
+    fs.symlinkSync(target, link);
+    const result = await new SiteSetupService().applyWebConfig({ path: link });
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(fs.readFileSync(target, 'utf8')).toContain('NewAuthentication');
+    expect(path.dirname(result.backupPath!)).toBe(path.join(dir, 'shared'));
+  });
+
   it('never overwrites an earlier backup made in the same second', async () => {
     const { dir, file, site } = setup('superoffice-no-toggle.config');
     fs.writeFileSync(path.join(dir, 'web.config.mailroom-20260102-030405.bak'), 'older backup');

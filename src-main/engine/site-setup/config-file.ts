@@ -101,6 +101,8 @@ export async function replaceConfigFile(
   options: { now?: Date; ops?: FileOps; retryDelaysMs?: number[] } = {},
 ): Promise<string> {
   const ops = options.ops ?? realOps;
+  // Edit the file a link points to, not the link: replacing a link would turn it into a copy.
+  file = fs.realpathSync(path.resolve(file));
   const current = readConfigFile(file).bytes;
   if (!current.equals(expected)) {
     throw new AppError('WEBCONFIG_CHANGED', `${file} was changed by someone else after Mailroom read it. Nothing was written.`, {

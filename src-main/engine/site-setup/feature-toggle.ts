@@ -288,15 +288,15 @@ export function analyseFeatureToggle(text: string): ToggleAnalysis {
         const lineRest = /^[^\r\n]*/.exec(content)![0];
         const restIsQuiet = /^(?:\s|<!--(?:(?!-->)[\s\S])*-->)*$/.test(lineRest) && lineRest.length < content.length;
         const at = restIsQuiet ? parent.startTagEnd + lineRest.length : parent.startTagEnd;
-        const text_ = block(firsts) + (restIsQuiet ? '' : lineEnding + childIndentFor('first'));
-        edits.push({ start: at, end: at, text: text_, part: firsts[0]!.node.part, action: 'insert', description: firsts.map((r) => describe(r.node, parent)).join(' ') });
+        const insertion = block(firsts) + (restIsQuiet ? '' : lineEnding + childIndentFor('first'));
+        edits.push({ start: at, end: at, text: insertion, part: firsts[0]!.node.part, action: 'insert', description: firsts.map((r) => describe(r.node, parent)).join(' ') });
       }
       if (lasts.length) {
         let at = parent.closeStart;
         while (at > parent.startTagEnd && /\s/.test(text.charAt(at - 1))) at--;
         const closeOnSameLine = !text.slice(at, parent.closeStart).includes('\n');
-        const text_ = block(lasts) + (closeOnSameLine ? lineEnding + parentIndent : '');
-        edits.push({ start: at, end: at, text: text_, part: lasts[0]!.node.part, action: 'insert', description: lasts.map((r) => describe(r.node, parent)).join(' ') });
+        const insertion = block(lasts) + (closeOnSameLine ? lineEnding + parentIndent : '');
+        edits.push({ start: at, end: at, text: insertion, part: lasts[0]!.node.part, action: 'insert', description: lasts.map((r) => describe(r.node, parent)).join(' ') });
       }
     }
   }
