@@ -35,6 +35,8 @@ import {
 import { toFieldIssues } from '../../../src-main/shared/validation.js';
 import { ApiError } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
+import { DetectPanel, useDetect } from '../oauth/DetectPanel';
+import type { DetectProposal } from '../../../src-main/shared/oauth.js';
 
 const useStyles = makeStyles({
   surface: { maxWidth: '760px', width: '100%' },
@@ -204,6 +206,16 @@ export function MailboxForm({ open, existing, onCancel, onSubmit }: MailboxFormP
   const blur = (key: keyof FormValues) => () => setTouched((t) => ({ ...t, [key]: true }));
 
   const changePreset = (preset: PresetId) => setValues((v) => ({ ...presetValues(preset, v), password: v.password }));
+  // New mailboxes: detect the provider from the address and offer its settings.
+  const detected = useDetect(values.address, !existing);
+  const applyProposal = (p: DetectProposal) =>
+    setValues((v) => {
+      const next = { ...presetValues(p.preset, v), password: v.password };
+      const user = (u: string) => (u.toLowerCase() === v.address.trim().toLowerCase() ? '' : u);
+      if (p.imap) Object.assign(next, { imapHost: p.imap.host, imapPort: String(p.imap.port), imapSecurity: p.imap.security, imapAuth: p.imap.auth === 'oauth2' ? 'oauth2' : 'password', imapUsername: user(p.imap.username) });
+      if (p.smtp) Object.assign(next, { smtpHost: p.smtp.host, smtpPort: String(p.smtp.port), smtpSecurity: p.smtp.security, smtpAuth: p.smtp.auth, smtpUsername: user(p.smtp.username) });
+      return next;
+    });
   const changeSecurity = (protocol: 'imap' | 'smtp', security: SecurityMode) =>
     setValues((v) => {
       const portKey = protocol === 'imap' ? 'imapPort' : 'smtpPort';
@@ -290,6 +302,7 @@ export function MailboxForm({ open, existing, onCancel, onSubmit }: MailboxFormP
                   <Switch checked={values.enabled} label={values.enabled ? 'Enabled' : 'Disabled'} onChange={(_e, d) => set('enabled', d.checked)} />
                 </Field>
               </div>
+              {!existing && <DetectPanel {...detected} onUse={applyProposal} />}
 
               <section className={s.section} aria-label="Incoming mail (IMAP)">
                 <Subtitle2 className={s.sectionTitle}>Incoming mail (IMAP)</Subtitle2>

@@ -40,6 +40,7 @@ import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
 import { MailboxForm, type toInput } from './MailboxForm';
+import { MicrosoftSignInPanel } from '../oauth/MicrosoftSignInPanel';
 
 const useStyles = makeStyles({
   page: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) 360px', height: '100%' },
@@ -331,6 +332,7 @@ export function MailboxesPage() {
             <dt className={s.dt}>Changed</dt>
             <dd className={s.dd} title={new Date(selected.updatedAt).toISOString()}>{new Date(selected.updatedAt).toLocaleString()}</dd>
           </dl>
+          {(selected.imap.auth === 'oauth2' || selected.smtp.auth === 'oauth2' || selected.preset === 'microsoft365') && <MicrosoftSignInPanel key={selected.id} mailbox={selected} />}
         </aside>
       )}
 
