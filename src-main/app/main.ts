@@ -54,7 +54,13 @@ if (!app.requestSingleInstanceLock()) {
   app.whenReady().then(() => {
     try {
       const nativeBinding = electronNativeBinding(app.getAppPath(), process.resourcesPath, app.isPackaged);
-      engine = openMailroom({ dataDir, keyProvider: safeStorageKeyProvider(dataDir), ...(nativeBinding ? { nativeBinding } : {}) });
+      engine = openMailroom({
+        dataDir,
+        keyProvider: safeStorageKeyProvider(dataDir),
+        ...(nativeBinding ? { nativeBinding } : {}),
+        // Microsoft sign-in opens in the system browser, never inside the app.
+        openExternal: (url) => shell.openExternal(url),
+      });
     } catch (error) {
       dialog.showErrorBox('Mailroom cannot start', (error as Error).message);
       app.exit(1);
