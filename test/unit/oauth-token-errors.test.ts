@@ -1,0 +1,71 @@
+/**
+ * One test per token-error rule, fed with Microsoft Entra's own replies
+ * (error codes and the first sentence of error_description, as msal passes
+ * them on), plus the SASL XOAUTH2 string builder.
+ */
+import { describe, expect, it } from 'vitest';
+import { classifyTokenError } from '../../src-main/engine/auth/token-errors';
+import { buildXOAuth2, decodeXOAuth2Challenge, parseXOAuth2 } from '../../src-main/engine/auth/xoauth2';
+import { isAppError } from '../../src-main/shared/errors';
+
+const REPLIES: Array<[string, { errorCode: string; errorMessage: string }, string, boolean]> = [
+  ['revoked or password changed', { errorCode: 'invalid_grant', errorMessage: 'AADSTS50173: The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.' }, 'OAUTH_SIGN_IN_REQUIRED', true],
+  ['expired from disuse', { errorCode: 'invalid_grant', errorMessage: 'AADSTS700082: The refresh token has expired due to inactivity. The token was issued on 2025-01-01T00:00:00Z and was inactive for 90.00:00:00.' }, 'OAUTH_SIGN_IN_REQUIRED', true],
+  ['consent missing', { errorCode: 'invalid_grant', errorMessage: 'AADSTS65001: The user or administrator has not consented to use the application with ID \'x\' named \'Mailroom\'. Send an interactive authorization request for this user and resource.' }, 'OAUTH_CONSENT_REQUIRED', true],
+  ['consent declined', { errorCode: 'access_denied', errorMessage: 'AADSTS65004: User declined to consent to access the app.' }, 'OAUTH_SIGN_IN_CANCELLED', false],
+  ['MFA required', { errorCode: 'invalid_grant', errorMessage: 'AADSTS50076: Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access \'00000002-0000-0ff1-ce00-000000000000\'.' }, 'OAUTH_SIGN_IN_REQUIRED', true],
+  ['conditional access', { errorCode: 'invalid_grant', errorMessage: 'AADSTS53003: Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.' }, 'OAUTH_SIGN_IN_REQUIRED', true],
+  ['account disabled', { errorCode: 'invalid_grant', errorMessage: 'AADSTS50057: The user account is disabled.' }, 'OAUTH_SIGN_IN_REQUIRED', true],
+  ['unknown client id', { errorCode: 'unauthorized_client', errorMessage: 'AADSTS700016: Application with identifier \'x\' was not found in the directory \'Contoso\'.' }, 'OAUTH_NOT_CONFIGURED', true],
+  ['unknown tenant', { errorCode: 'invalid_request', errorMessage: 'AADSTS90002: Tenant \'contoso.test\' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.' }, 'OAUTH_TENANT_NOT_FOUND', true],
+  ['web platform instead of desktop', { errorCode: 'invalid_client', errorMessage: 'AADSTS7000218: The request body must contain the following parameter: \'client_assertion\' or \'client_secret\'.' }, 'OAUTH_NOT_CONFIGURED', true],
+  ['redirect URI not registered', { errorCode: 'invalid_request', errorMessage: 'AADSTS50011: The redirect URI \'http://localhost:53124\' specified in the request does not match the redirect URIs configured for the application \'x\'.' }, 'OAUTH_NOT_CONFIGURED', false],
+  ['Exchange permission missing', { errorCode: 'invalid_resource', errorMessage: 'AADSTS500011: The resource principal named https://outlook.office.com was not found in the tenant named Contoso.' }, 'OAUTH_CONSENT_REQUIRED', true],
+  ['plain invalid_grant', { errorCode: 'invalid_grant', errorMessage: 'invalid_grant' }, 'OAUTH_SIGN_IN_REQUIRED', true],
+  ['network', { errorCode: 'network_error', errorMessage: 'Network request failed: fetch failed' }, 'OAUTH_NETWORK', false],
+];
+
+describe('token error rules', () => {
+  for (const [what, reply, code, signInRequired] of REPLIES) {
+    it(`${what} -> ${code}`, () => {
+      const result = classifyTokenError(reply);
+      expect(result.error.code).toBe(code);
+      expect(result.signInRequired).toBe(signInRequired);
+      expect(result.error.hint).toBeTruthy();
+      expect(result.error.message).not.toMatch(/Trace ID/);
+    });
+  }
+
+  it('keeps trace ids out of the message and says what Microsoft said', () => {
+    const { error } = classifyTokenError({ errorCode: 'invalid_grant', errorMessage: 'AADSTS50173: The provided grant has expired due to it being revoked. Trace ID: abc Correlation ID: def Timestamp: 2026-01-01' });
+    expect(error.message).toContain('Microsoft said: AADSTS50173');
+    expect(error.message).not.toContain('Correlation ID');
+  });
+
+  it('an unknown failure is OAUTH_SIGN_IN_FAILED and never asks for a new sign-in', () => {
+    const result = classifyTokenError({ errorCode: 'weird', errorMessage: 'Something odd.' });
+    expect(result.error.code).toBe('OAUTH_SIGN_IN_FAILED');
+    expect(result.signInRequired).toBe(false);
+    expect(isAppError(result.error)).toBe(true);
+  });
+});
+
+describe('XOAUTH2', () => {
+  it('builds and reads the SASL initial response', () => {
+    const b64 = buildXOAuth2('support@contoso.com', 'eyJ0.eyJ1.sig');
+    expect(Buffer.from(b64, 'base64').toString()).toBe('user=support@contoso.com\u0001auth=Bearer eyJ0.eyJ1.sig\u0001\u0001');
+    expect(parseXOAuth2(b64)).toEqual({ user: 'support@contoso.com', accessToken: 'eyJ0.eyJ1.sig' });
+    expect(parseXOAuth2(Buffer.from('nonsense').toString('base64'))).toBeUndefined();
+  });
+
+  it('refuses control characters in the user and a blank token', () => {
+    expect(() => buildXOAuth2('a\u0001b@c.test', 't')).toThrow(/control characters/);
+    expect(() => buildXOAuth2('a@c.test', '')).toThrow(/empty or malformed/);
+  });
+
+  it('decodes the JSON challenge a server sends on a rejected token', () => {
+    const challenge = Buffer.from('{"status":"401","schemes":"bearer","scope":"https://outlook.office.com/SMTP.Send"}').toString('base64');
+    expect(JSON.parse(decodeXOAuth2Challenge(challenge)!).status).toBe('401');
+    expect(decodeXOAuth2Challenge('not base64 json')).toBeUndefined();
+  });
+});
