@@ -50,6 +50,8 @@ export interface ConnectionTestServiceOptions {
   log?: TestLogWriter;
   /** Whose shell the curl commands are for. Default: this machine's. */
   platform?: NodeJS.Platform;
+  /** Extra CA certificates (PEM) to trust, on top of Node's roots and NODE_EXTRA_CA_CERTS. */
+  ca?: string[];
 }
 
 /** Options of one run that do not cross IPC. */
@@ -118,7 +120,9 @@ export class ConnectionTestService {
     if (this.running.has(runId)) throw new AppError('CONFLICT', `A test with run id ${runId} is already running.`, { hint: 'Use a new run id for each test.' });
     const isMailbox = 'mailboxId' in parsed;
     const mailbox = isMailbox ? this.mailboxService().get((parsed as ParsedMailboxInput).mailboxId) : undefined;
-    const specs = mailbox ? await this.mailboxSpecs(mailbox, parsed as ParsedMailboxInput) : [adHocSpec(parsed as ParsedAdHocInput)];
+    const specs = (mailbox ? await this.mailboxSpecs(mailbox, parsed as ParsedMailboxInput) : [adHocSpec(parsed as ParsedAdHocInput)]).map((spec) =>
+      this.options.ca?.length ? { ...spec, ca: this.options.ca } : spec,
+    );
     const mailboxId = mailbox?.id ?? null;
 
     const controller = new AbortController();

@@ -556,6 +556,16 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     source: 'Microsoft 365 "550 5.7.520 Message blocked because it contains content identified as spam"; "554 5.6.0 Invalid message content"',
   },
 
+  // A temporary IMAP condition is not a missing folder, even at select.
+  {
+    id: 'imap-temporary',
+    code: 'SERVER_TEMPORARY',
+    protocols: ['imap'],
+    reply: /\[(UNAVAILABLE|SERVERBUG|INUSE|LIMIT)\]/i,
+    summary: 'The server reported a temporary problem ({reply}).',
+    hint: 'Retry in a few minutes; close other programs connected to this mailbox. If it persists, tell the server\'s admin.',
+    source: 'IMAP response codes of RFC 5530; Dovecot "NO [UNAVAILABLE] Maximum number of connections from user+IP exceeded (mail_max_userip_connections=30)" (joeyates/imap-backup#123)',
+  },
   // ---- Folder ------------------------------------------------------------
   {
     id: 'folder-not-found',
@@ -582,14 +592,6 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     replyCodes: [400, 499],
     summary: 'The server reported a temporary problem ({reply}).',
     hint: 'Retry in a few minutes. If it persists, tell the server\'s admin the reply and the time of this test.',
-  },
-  {
-    id: 'imap-temporary',
-    code: 'SERVER_TEMPORARY',
-    protocols: ['imap'],
-    reply: /\[(UNAVAILABLE|SERVERBUG|INUSE|LIMIT)\]/i,
-    summary: 'The server reported a temporary problem ({reply}).',
-    hint: 'Retry in a few minutes; close other programs connected to this mailbox. If it persists, tell the server\'s admin.',
   },
   {
     id: 'step-timeout',

@@ -1,0 +1,146 @@
+/**
+ * One test per diagnosis rule, each fed with the failure the rule is for:
+ * the real reply text its `source` cites (Microsoft 365, Gmail, Dovecot,
+ * Postfix, smtp-server) or the socket/TLS error Node reports. Also checks
+ * that every rule is covered here and every code has a rule.
+ */
+import { describe, expect, it } from 'vitest';
+import { DIAGNOSIS_CODES } from '../../src-main/shared/diagnosis';
+import { DIAGNOSIS_RULES, diagnose, fillTemplate, findRule, type FailureFacts } from '../../src-main/engine/diagnose/diagnose';
+
+const base = (over: Partial<FailureFacts>): FailureFacts => ({
+  protocol: 'smtp',
+  step: 'auth',
+  kind: 'reply',
+  auth: 'password',
+  security: 'starttls',
+  host: 'smtp.example.test',
+  port: 587,
+  user: 'support@example.test',
+  ...over,
+});
+
+/** rule id -> a failure it must diagnose (and, implicitly, that no earlier rule catches). */
+const CASES: Record<string, FailureFacts> = {
+  'dns-name-not-found': base({ step: 'dns', kind: 'dns', errorCode: 'ENOTFOUND', resolver: 'DNS server 127.0.0.1:5353' }),
+  'dns-no-answer': base({ step: 'dns', kind: 'timeout', errorCode: 'ETIMEOUT' }),
+  'tcp-refused': base({ step: 'tcp', kind: 'connect', errorCode: 'ECONNREFUSED' }),
+  'tcp-timeout': base({ step: 'tcp', kind: 'timeout', errorCode: 'ETIMEDOUT' }),
+  'tcp-unreachable': base({ step: 'tcp', kind: 'connect', errorCode: 'ENETUNREACH' }),
+  'tcp-reset': base({ step: 'tcp', kind: 'closed', errorCode: 'ECONNRESET' }),
+  'port-speaks-tls-only': base({ step: 'greeting', kind: 'timeout', detected: 'tls', port: 465 }),
+  // A Dovecot greeting read by a TLS client (seen in this project's tests).
+  'port-speaks-plaintext': base({ protocol: 'imap', step: 'tls', kind: 'tls', security: 'tls', port: 143, errorCode: 'ERR_SSL_WRONG_VERSION_NUMBER', detected: 'imap', reply: '* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN AUTH=LOGIN] Dovecot ready.' }),
+  'port-speaks-other-protocol': base({ step: 'greeting', kind: 'unexpected', detected: 'http', port: 8080 }),
+  'tls-cert-expired': base({ step: 'starttls', kind: 'tls', errorCode: 'CERT_HAS_EXPIRED', certificateValidTo: '2020-02-01T00:00:00.000Z' }),
+  'tls-cert-not-yet-valid': base({ step: 'starttls', kind: 'tls', errorCode: 'CERT_NOT_YET_VALID' }),
+  'tls-cert-hostname': base({ step: 'tls', kind: 'tls', security: 'tls', port: 465, errorCode: 'ERR_TLS_CERT_ALTNAME_INVALID', certificateNames: ['wrong.example.test'] }),
+  'tls-cert-untrusted': base({ step: 'tls', kind: 'tls', security: 'tls', port: 993, errorCode: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
+  'tls-no-shared-version': base({ step: 'tls', kind: 'tls', security: 'tls', errorCode: 'ERR_SSL_UNSUPPORTED_PROTOCOL' }),
+  'tls-handshake-dropped': base({ step: 'starttls', kind: 'closed', errorCode: 'ECONNRESET' }),
+  'tls-handshake-timeout': base({ step: 'tls', kind: 'timeout', security: 'tls' }),
+  'greeting-timeout-on-tls-port': base({ step: 'greeting', kind: 'timeout', security: 'starttls', port: 993, protocol: 'imap' }),
+  'greeting-timeout': base({ step: 'greeting', kind: 'timeout' }),
+  // Gmail's real 421 at the greeting (gist chrisjimallen/8972272).
+  'smtp-greeting-rejected': base({ step: 'greeting', kind: 'reply', replyCode: 421, reply: '421 4.4.5 Server busy, try again later. (mx.google.com) g4sm55605691obe.5 - gsmtp' }),
+  // Microsoft 365's BYE (jstedfast/MailKit#1496), here as the greeting.
+  'imap-greeting-bye': base({ protocol: 'imap', step: 'greeting', kind: 'reply', reply: '* BYE Connection closed. 14' }),
+  'greeting-dropped': base({ step: 'greeting', kind: 'closed' }),
+  'greeting-not-protocol': base({ step: 'greeting', kind: 'unexpected', reply: 'garbage' }),
+  'starttls-not-offered': base({ step: 'starttls', kind: 'missing', missing: 'STARTTLS' }),
+  'm365-smtp-auth-disabled': base({
+    replyCode: 535,
+    reply: '535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information. [TY1PR01CA0183.jpnprd01.prod.outlook.com]',
+  }),
+  'm365-security-defaults': base({ replyCode: 535, reply: "535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy." }),
+  'm365-conditional-access': base({ replyCode: 535, reply: '535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. Contact your administrator.' }),
+  'm365-basic-auth-disabled': base({ replyCode: 535, reply: '535 5.7.139 Authentication unsuccessful, basic authentication is disabled. [PN0PR01CA0024.INDPRD01.PROD.OUTLOOK.COM 2025-01-26T18:54:30.055Z 08DD3DD7D75D7743]' }),
+  'google-app-password-required': base({ replyCode: 534, reply: '534-5.7.9 Application-specific password required. Learn more at\n534 5.7.9 https://support.google.com/mail/?p=InvalidSecondFactor n18sm8811765wru.2 - gsmtp' }),
+  'm365-authenticated-not-connected': base({ protocol: 'imap', step: 'select', auth: 'xoauth2', reply: 'M5 BAD User is authenticated but not connected.' }),
+  'oauth-token-other-account': base({ auth: 'xoauth2', tokenProblem: 'other-account', tokenAccount: 'someone.else@example.test', replyCode: 535, reply: '535 5.7.3 Authentication unsuccessful [SN4PR0201CA0065.namprd02.prod.outlook.com]' }),
+  'oauth-token-expired': base({ auth: 'xoauth2', tokenProblem: 'expired', tokenExpiredAt: '2024-01-01T10:00:00.000Z', replyCode: 535, reply: '535 5.7.3 Authentication unsuccessful' }),
+  // Microsoft 365 IMAP's answer to a bad token (MicrosoftDocs/office-developer-exchange-docs#87).
+  'oauth-token-rejected': base({ protocol: 'imap', auth: 'xoauth2', reply: 'A00000001 NO AUTHENTICATE failed.' }),
+  'auth-requires-tls': base({ security: 'none', replyCode: 538, reply: '538 Error: Must issue a STARTTLS command first' }),
+  'auth-logindisabled': base({ protocol: 'imap', security: 'none', kind: 'missing', missing: 'LOGINDISABLED' }),
+  'auth-method-missing': base({ kind: 'missing', missing: 'XOAUTH2', auth: 'xoauth2' }),
+  'auth-method-rejected': base({ replyCode: 504, reply: '504 Error: Unrecognized authentication type' }),
+  'auth-temporary': base({ protocol: 'imap', reply: 'A1 NO [UNAVAILABLE] Maximum number of connections from user+IP exceeded (mail_max_userip_connections=16)' }),
+  'google-bad-credentials': base({ replyCode: 535, reply: '535-5.7.8 Username and Password not accepted. For more information, go to\n535 5.7.8  https://support.google.com/mail/?p=BadCredentials' }),
+  'm365-auth-unsuccessful': base({ replyCode: 535, reply: '535 5.7.139 Authentication unsuccessful, the user credentials were incorrect. [PH0PR07CA0004.namprd07.prod.outlook.com]' }),
+  // Dovecot's real answer (seen in this project's tests).
+  'auth-failed': base({ protocol: 'imap', reply: 'M4 NO [AUTHENTICATIONFAILED] Authentication failed.' }),
+  'm365-send-as-denied': base({ step: 'data', replyCode: 550, reply: '550 5.7.60 SMTP; Client does not have permissions to send as this sender [MW2PR1901MB2155.namprd19.prod.outlook.com]', from: 'other@example.test' }),
+  'not-signed-in': base({ step: 'mail-from', auth: 'none', replyCode: 530, reply: '530 5.7.57 Client not authenticated to send mail. [DM6PR11CA0001.namprd11.prod.outlook.com]' }),
+  'relay-denied': base({ step: 'rcpt-to', replyCode: 554, reply: '554 5.7.1 <someone@example.org>: Relay access denied', to: 'someone@example.org' }),
+  // Postgrey behind Postfix (greylisting).
+  'sender-temporary': base({ step: 'rcpt-to', replyCode: 450, reply: '450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.22]' }),
+  'sender-rejected': base({ step: 'mail-from', replyCode: 553, reply: '553 5.7.1 <ceo@example.test>: Sender address rejected: not owned by user support@example.test', from: 'ceo@example.test' }),
+  'recipient-rejected': base({ step: 'rcpt-to', replyCode: 550, reply: '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup', to: 'nobody@example.test' }),
+  'message-rejected': base({ step: 'data', replyCode: 552, reply: '552 Error: message exceeds fixed maximum message size 10' }),
+  // Dovecot's real answer (seen in this project's tests).
+  'folder-not-found': base({ protocol: 'imap', step: 'select', reply: "M5 NO Mailbox doesn't exist: Support (0.004 + 0.000 + 0.003 secs).", folder: 'Support' }),
+  'ehlo-rejected': base({ step: 'ehlo', replyCode: 550, reply: '550 5.7.1 Client host rejected: Access denied' }),
+  // Microsoft 365's throttling reply.
+  'reply-temporary': base({ step: 'ehlo', replyCode: 421, reply: '421 4.3.2 Service not available' }),
+  'imap-temporary': base({ protocol: 'imap', step: 'select', reply: 'M5 NO [INUSE] Mailbox is locked by another process' }),
+  'step-timeout': base({ step: 'ehlo', kind: 'timeout' }),
+  'connection-dropped': base({ step: 'ehlo', kind: 'closed', errorCode: 'ECONNRESET' }),
+  'unexpected-reply': base({ step: 'ehlo', kind: 'unexpected', reply: 'HELLO?' }),
+  'fallback-reply': base({ protocol: 'imap', step: 'capability', reply: 'M1 BAD Error in IMAP command CAPABILITY: Unknown command.' }),
+};
+
+describe('diagnosis rules', () => {
+  for (const rule of DIAGNOSIS_RULES) {
+    it(`${rule.id} -> ${rule.code}`, () => {
+      const facts = CASES[rule.id];
+      expect(facts, `no test case for rule ${rule.id}`).toBeDefined();
+      const found = findRule(facts!);
+      expect(found.id).toBe(rule.id);
+      const diagnosis = diagnose(facts!);
+      expect(diagnosis.code).toBe(rule.code);
+      expect(diagnosis.step).toBe(facts!.step);
+      // Every placeholder is filled: no "{name}" left for the admin to read.
+      expect(diagnosis.summary).not.toMatch(/\{\w+\}/);
+      expect(diagnosis.hint).not.toMatch(/\{\w+\}/);
+      expect(diagnosis.summary.length).toBeGreaterThan(10);
+      expect(diagnosis.hint.length).toBeGreaterThan(10);
+      expect(diagnosis.serverReply).toBe(facts!.reply?.trim() ? facts!.reply.trim() : null);
+    });
+  }
+
+  it('has a case for every rule and no case for a rule that does not exist', () => {
+    const ids = new Set(DIAGNOSIS_RULES.map((r) => r.id));
+    expect(Object.keys(CASES).filter((id) => !ids.has(id))).toEqual([]);
+    expect(ids.size).toBe(DIAGNOSIS_RULES.length);
+  });
+
+  it('has at least one rule for every diagnosis code', () => {
+    const covered = new Set(DIAGNOSIS_RULES.map((r) => r.code));
+    expect(DIAGNOSIS_CODES.filter((c) => !covered.has(c))).toEqual([]);
+  });
+
+  it('cites where the server text came from for every rule that matches reply text', () => {
+    expect(DIAGNOSIS_RULES.filter((r) => r.reply && !r.source).map((r) => r.id)).toEqual([]);
+  });
+
+  it('always gives exactly one diagnosis, even for a failure no rule expected', () => {
+    const odd = diagnose(base({ step: 'select', kind: 'reply', protocol: 'imap', reply: undefined }));
+    expect(DIAGNOSIS_CODES).toContain(odd.code);
+  });
+
+  it('names the Microsoft 365 setting to change for SMTP AUTH, not a generic password hint', () => {
+    const d = diagnose(CASES['m365-smtp-auth-disabled']!);
+    expect(d.hint).toContain('Authenticated SMTP');
+    expect(d.hint).toContain('Set-CASMailbox -Identity support@example.test -SmtpClientAuthenticationDisabled $false');
+  });
+
+  it('points a plaintext port under security tls to starttls, and the reverse to tls', () => {
+    expect(diagnose(CASES['port-speaks-plaintext']!).hint).toContain('"starttls"');
+    expect(diagnose(CASES['port-speaks-tls-only']!).hint).toContain('Set security to "tls" for port 465');
+  });
+
+  it('fills unknown placeholders with readable defaults', () => {
+    expect(fillTemplate('{from} to {to} in {folder}', base({ user: undefined }))).toBe('the sender to the recipient in INBOX');
+  });
+});
