@@ -1,0 +1,241 @@
+/**
+ * One lane of a mailbox's sender: a pooled nodemailer transport holding one
+ * long-lived SMTP connection, sending one message at a time. A mailbox has
+ * as many lanes as its settings allow connections. One connection per lane
+ * means the lane always knows which message is on the wire, how far its
+ * session got (for the diagnosis of a drop or a timeout), and which
+ * transcript lines belong to which message.
+ */
+import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+import type { Mailbox } from '../../shared/mailbox.js';
+import type { OutboxSettings } from '../../shared/outbox.js';
+import type { TranscriptLine } from '../../shared/diagnosis.js';
+import { Redactor, Transcript } from '../connection-test/transcript.js';
+import type { LanePhase } from './send-failure.js';
+
+/** The step a client line starts (AUTH continuation lines belong to the step before). */
+function stepOfCommand(line: string, previous: LanePhase): LanePhase {
+  const verb = /^[A-Za-z]+(?: (?:FROM|TO))?/.exec(line)?.[0]?.toUpperCase() ?? '';
+  if (verb === 'EHLO' || verb === 'HELO' || verb === 'LHLO') return 'ehlo';
+  if (verb === 'STARTTLS') return 'starttls';
+  if (verb === 'AUTH') return 'auth';
+  if (verb === 'MAIL FROM') return 'mail-from';
+  if (verb === 'RCPT TO') return 'rcpt-to';
+  if (verb === 'DATA') return 'data';
+  if (verb === 'RSET' || verb === 'QUIT' || verb === 'NOOP') return previous === 'tcp' || previous === 'greeting' ? 'ehlo' : previous;
+  // A SASL continuation (user name, password, empty line) answers the server's 334.
+  return previous === 'tcp' || previous === 'greeting' || previous === 'ehlo' ? 'auth' : previous;
+}
+
+/** An OAuth access token source, as engine/auth's TokenProvider offers it. */
+export interface OutboxTokenProvider {
+  getAccessToken(mailboxId: number, options?: { forceRefresh?: boolean }): Promise<{ accessToken: string; expiresAt: number | null; user?: string }>;
+}
+
+/** What a lane needs to connect and sign in. */
+export interface LaneConfig {
+  mailbox: Mailbox;
+  settings: OutboxSettings;
+  /** The stored password, when the mailbox signs in with one. A secret: never logged. */
+  password?: string;
+  tokens?: OutboxTokenProvider;
+  /** Extra TLS options (tests pass their CA). */
+  tls?: Record<string, unknown>;
+  /** EHLO name; nodemailer's default is this computer's host name. */
+  clientName?: string;
+  /**
+   * Why the lane cannot sign in at all (no password stored, a secret that
+   * cannot be decrypted): every try then fails at once with this error, and
+   * no connection is made.
+   */
+  credentialError?: unknown;
+}
+
+/** What one try on a lane produced. */
+export interface LaneResult {
+  ok: boolean;
+  /** nodemailer's info on success. */
+  info?: {
+    response?: string;
+    accepted?: string[];
+    rejected?: string[];
+    rejectedErrors?: { recipient?: string; response?: string; responseCode?: number }[];
+  };
+  /** nodemailer's error on failure. */
+  error?: unknown;
+  /** How far the session got when the try ended. */
+  phase: LanePhase;
+  /** An error the token provider raised during this try. */
+  tokenError?: unknown;
+  /** The redacted transcript of this try, when debug is on. */
+  transcript: TranscriptLine[] | null;
+  startedAt: number;
+  finishedAt: number;
+}
+
+type LogFn = (meta: Record<string, unknown>, format?: unknown, ...args: unknown[]) => void;
+
+/** A pooled one-connection transport and what it has seen of its session. */
+export class SmtpLane {
+  private readonly transport: Transporter;
+  private readonly redactor = new Redactor();
+  private phase: LanePhase = 'tcp';
+  /** Steps whose replies are awaited, oldest first (with PIPELINING several are). */
+  private awaiting: LanePhase[] = [];
+  private greeted = false;
+  private transcript: Transcript | null = null;
+  private tokenError: unknown;
+  private closed = false;
+  /** True while a message is on this lane. */
+  busy = false;
+
+  constructor(private readonly config: LaneConfig, private readonly clock: () => number = Date.now) {
+    const { mailbox, settings } = config;
+    const smtp = mailbox.smtp;
+    const timeout = settings.timeoutSeconds * 1000;
+    const user = smtp.username || mailbox.address;
+    if (config.password) this.redactor.add(config.password);
+    const auth =
+      smtp.auth === 'password' && config.password !== undefined
+        ? { user, pass: config.password }
+        : smtp.auth === 'oauth2'
+          ? { type: 'OAuth2' as const, user }
+          : undefined;
+    this.transport = nodemailer.createTransport({
+      pool: true,
+      maxConnections: 1,
+      maxMessages: settings.messagesPerConnection,
+      // A dropped connection is this engine's to retry (with backoff and a record), not the pool's.
+      maxRequeues: 0,
+      idleTimeout: 30_000,
+      host: smtp.host,
+      port: smtp.port,
+      secure: smtp.security === 'tls',
+      requireTLS: smtp.security === 'starttls',
+      ignoreTLS: smtp.security === 'none',
+      ...(auth ? { auth } : {}),
+      connectionTimeout: timeout,
+      greetingTimeout: timeout,
+      socketTimeout: timeout,
+      dnsTimeout: Math.min(timeout, 30_000),
+      ...(config.clientName ? { name: config.clientName } : {}),
+      tls: { servername: /^[\d.]+$|:/.test(smtp.host) ? undefined : smtp.host, ...(config.tls ?? {}) },
+      logger: this.logger(),
+      // Commands and replies, never the message itself: what the session
+      // tracking and the transcript read.
+      transactionLog: true,
+      debug: false,
+    });
+    if (smtp.auth === 'oauth2') {
+      // nodemailer asks for a token when it signs in, and once more with
+      // `renew` when the server rejects it: that is the one refresh before a try counts.
+      this.transport.set('oauth2_provision_cb', (_user: string, renew: boolean, callback: (err: Error | null, token?: string, expires?: number) => void) => {
+        if (!config.tokens) {
+          const error = Object.assign(new Error('This mailbox signs in with OAuth, but sign-in is not available in this process.'), {
+            name: 'AppError',
+            code: 'OAUTH_NOT_AVAILABLE',
+            hint: 'Sign the mailbox in with Microsoft 365 (Mailboxes > the mailbox > Sign in), then send again.',
+          });
+          this.tokenError = error;
+          return callback(error);
+        }
+        config.tokens.getAccessToken(mailbox.id, { forceRefresh: renew }).then(
+          (token) => {
+            this.redactor.add(token.accessToken);
+            callback(null, token.accessToken, token.expiresAt ?? undefined);
+          },
+          (error: unknown) => {
+            this.tokenError = error;
+            callback(error instanceof Error ? error : new Error(String(error)));
+          },
+        );
+      });
+    }
+  }
+
+  private logger(): Record<'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', LogFn> {
+    const observe: LogFn = (meta, format, ...args) => this.observe(meta, format, args);
+    const ignore: LogFn = () => undefined;
+    return { trace: ignore, debug: observe, info: observe, warn: observe, error: observe, fatal: observe };
+  }
+
+  /** Follows the session from nodemailer's log events; keeps transcript lines when debug is on. */
+  private observe(meta: Record<string, unknown>, format: unknown, args: unknown[]): void {
+    const tnx = meta.tnx;
+    const text = typeof format === 'string' ? format : '';
+    if (tnx === 'pool' && meta.action === 'conection') {
+      // nodemailer spells it this way: a new connection is about to be made.
+      this.resetSession();
+    } else if (tnx === 'network' && /established/.test(text)) {
+      this.phase = 'greeting';
+      this.transcript?.info(`Connected to ${String(args[1] ?? '')}:${String(args[2] ?? '')}`);
+    } else if (tnx === 'client') {
+      const line = text.replace(/\r?\n$/, '');
+      this.awaiting.push(stepOfCommand(line, this.awaiting[this.awaiting.length - 1] ?? this.phase));
+      this.phase = this.awaiting[0]!;
+      this.transcript?.client(line);
+    } else if (tnx === 'server') {
+      const reply = text.replace(/\r?\n$/, '');
+      if (!this.greeted) this.greeted = true;
+      else {
+        const answered = this.awaiting.shift();
+        // 354 to DATA: the message bytes go out now, the final reply is awaited.
+        if (answered === 'data' && /^354/.test(reply)) this.awaiting.unshift('data');
+      }
+      this.phase = this.awaiting[0] ?? (this.phase === 'greeting' ? 'ehlo' : this.phase);
+      if (this.transcript) for (const part of reply.split(/\r?\n/)) this.transcript.server(part);
+    } else if (tnx === 'message' && meta.outByteCount !== undefined) {
+      this.transcript?.client(`<${String(meta.outByteCount)} bytes of message, ending with ".">`);
+    } else if (tnx === 'smtp' && meta.action === 'authenticated') {
+      this.transcript?.info(`Signed in as ${String(meta.username ?? '')} (${String(meta.method ?? '')})`);
+    } else if (this.transcript && tnx === 'connection' && meta.action === 'closed') {
+      this.transcript.info('Connection closed');
+    }
+  }
+
+  private resetSession(): void {
+    this.phase = 'tcp';
+    this.awaiting = [];
+    this.greeted = false;
+  }
+
+  /** Sends one message (its MIME as is) to the given envelope. Never throws: failures come back in the result. */
+  async send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<LaneResult> {
+    if (this.closed) throw new Error('lane closed');
+    this.busy = true;
+    this.tokenError = undefined;
+    const startedAt = this.clock();
+    this.transcript = this.config.settings.debug ? new Transcript(startedAt, this.redactor, this.clock) : null;
+    if (this.config.credentialError !== undefined) {
+      this.transcript?.info('Not connecting: the mailbox has no usable sign-in');
+      const result = this.result({ ok: false, error: this.config.credentialError, phase: 'auth', startedAt, tokenError: this.config.credentialError });
+      this.busy = false;
+      return result;
+    }
+    if (this.transcript && this.greeted) this.transcript.info('Reusing the open connection');
+    try {
+      const info = (await this.transport.sendMail({ envelope, raw })) as LaneResult['info'];
+      return this.result({ ok: true, info, phase: this.phase, startedAt });
+    } catch (error) {
+      const result = this.result({ ok: false, error, phase: this.phase, startedAt, tokenError: this.tokenError });
+      this.awaiting = [];
+      return result;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private result(partial: Omit<LaneResult, 'transcript' | 'finishedAt'>): LaneResult {
+    const transcript = this.transcript ? this.transcript.toJSON() : null;
+    this.transcript = null;
+    return { ...partial, ...(partial.tokenError === undefined ? {} : { tokenError: partial.tokenError }), transcript, finishedAt: this.clock() };
+  }
+
+  /** Closes the connection; a message on the wire fails (and is recorded by the worker). */
+  close(force = false): void {
+    if (this.closed) return;
+    this.closed = true;
+    (this.transport as unknown as { close(options?: { force?: boolean }): void }).close({ force });
+  }
+}

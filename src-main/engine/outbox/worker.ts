@@ -1,0 +1,368 @@
+/**
+ * A mailbox's sender: claims due messages from the store, spreads them over
+ * its lanes (one SMTP connection each), turns each outcome into an attempt
+ * record, and pauses itself when the session breaks (a refused sign-in, a
+ * server that does not answer) so that one broken setting does not burn a
+ * try of every message.
+ */
+import type { Mailbox } from '../../shared/mailbox.js';
+import type { OutboxError, OutboxSettings, OutboxWorkerState } from '../../shared/outbox.js';
+import type { AttemptRecord, ClaimedMessage, OutboxRepo } from '../../store/outbox-repo.js';
+import { decideRetry, retryDelayMs } from './backoff.js';
+import { classifyRefusals, classifySendFailure, recipientRefusals, type SendFailure } from './send-failure.js';
+import { SmtpLane, type LaneConfig, type LaneResult, type OutboxTokenProvider } from './smtp-lane.js';
+import { firstReplyLine, queueIdFromReply } from './smtp-reply.js';
+import { formatWait } from './format.js';
+
+/** What a worker reports back to the service. */
+export interface WorkerHost {
+  readonly repo: OutboxRepo;
+  readonly clock: () => number;
+  readonly random: () => number;
+  /** Records the outcome of a try (committed in the next batch, before anything acts on it). */
+  record(outcome: TryOutcome): void;
+  /** Puts claimed messages back, unsent, in one transaction. */
+  release(messages: ClaimedMessage[], nextAttemptAt: number, note: string): void;
+  /** Claims due messages in one transaction. */
+  claim(mailboxId: number, limit: number): ClaimedMessage[];
+  /** The worker became idle, paused or busy. */
+  stateChanged(worker: MailboxWorker): void;
+  /** Writes a log entry about the worker itself. */
+  logWorker(mailbox: Mailbox, level: 'warning' | 'info' | 'success', code: string | null, message: string, detail: string | null): void;
+}
+
+/** A finished try, ready to be recorded. */
+export interface TryOutcome {
+  mailbox: Mailbox;
+  message: ClaimedMessage;
+  record: AttemptRecord;
+  /** Set when the try failed or was partial. */
+  failure: SendFailure | null;
+  /** The worker paused the mailbox because of this try, until then. */
+  pausedUntil: number | null;
+}
+
+/** How often a running worker looks for work queued by another process, ms. */
+export const POLL_INTERVAL_MS = 2000;
+
+/** The configuration a worker runs with; a change replaces its lanes. */
+export interface WorkerConfig {
+  mailbox: Mailbox;
+  settings: OutboxSettings;
+  password?: string;
+  tokens?: OutboxTokenProvider;
+  tls?: Record<string, unknown>;
+  clientName?: string;
+  /** Why the mailbox cannot sign in (see LaneConfig.credentialError). */
+  credentialError?: unknown;
+}
+
+function configKey(c: WorkerConfig): string {
+  return JSON.stringify([c.mailbox.updatedAt, c.mailbox.smtp, c.mailbox.address, c.settings, c.password ?? null, c.credentialError === undefined ? null : String((c.credentialError as Error).message)]);
+}
+
+/** One mailbox's sender. */
+export class MailboxWorker {
+  private lanes: { lane: SmtpLane; key: string }[] = [];
+  private claimed: ClaimedMessage[] = [];
+  private inFlight = 0;
+  private running = false;
+  private pumping = false;
+  private timer: NodeJS.Timeout | undefined;
+  private sessionFailures = 0;
+  private pausedUntil: number | null = null;
+  private lastError: OutboxError | null = null;
+  private config: WorkerConfig;
+  private key: string;
+  private drained: (() => void)[] = [];
+
+  constructor(config: WorkerConfig, private readonly host: WorkerHost) {
+    this.config = config;
+    this.key = configKey(config);
+  }
+
+  get mailboxId(): number {
+    return this.config.mailbox.id;
+  }
+
+  /** Idle: nothing claimed, nothing on the wire, and nothing due (or paused). */
+  get idle(): boolean {
+    if (this.inFlight > 0 || this.claimed.length > 0) return false;
+    if (this.isPaused()) return true;
+    const due = this.host.repo.earliestDue(this.mailboxId);
+    return due === null || due > this.host.clock();
+  }
+
+  private isPaused(): boolean {
+    return this.pausedUntil !== null && this.pausedUntil > this.host.clock();
+  }
+
+  /** The state shown on the Outbox screen. */
+  state(): OutboxWorkerState {
+    return {
+      mailboxId: this.mailboxId,
+      mailboxName: this.config.mailbox.name,
+      state: !this.running ? 'stopped' : this.isPaused() ? 'paused' : this.inFlight > 0 || this.claimed.length > 0 ? 'sending' : 'idle',
+      pausedUntil: this.isPaused() ? this.pausedUntil : null,
+      lastError: this.lastError,
+    };
+  }
+
+  /** Uses new settings from the next message on; lanes on the wire finish first. */
+  reconfigure(config: WorkerConfig): void {
+    const key = configKey(config);
+    if (key === this.key) {
+      this.config = config;
+      return;
+    }
+    this.config = config;
+    this.key = key;
+    // A changed setting (a new password, another port) deserves a try at once.
+    this.pausedUntil = null;
+    this.sessionFailures = 0;
+    for (const entry of this.lanes) if (!entry.lane.busy) entry.lane.close();
+    this.lanes = this.lanes.filter((e) => e.lane.busy);
+    this.kick();
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.kick();
+  }
+
+  /** Looks for due work now (a message was queued, Send now was pressed). */
+  kick(): void {
+    if (!this.running) return;
+    if (this.isPaused() && this.claimed.length === 0) {
+      this.schedule();
+      return;
+    }
+    this.pump();
+  }
+
+  /** Makes the mailbox's sender try again now, ending a pause. */
+  resume(): void {
+    this.pausedUntil = null;
+    this.kick();
+  }
+
+  private freeLane(): SmtpLane | undefined {
+    // Lanes built with an old configuration are closed once idle.
+    this.lanes = this.lanes.filter((e) => {
+      if (e.key !== this.key && !e.lane.busy) {
+        e.lane.close();
+        return false;
+      }
+      return true;
+    });
+    const free = this.lanes.find((e) => !e.lane.busy && e.key === this.key);
+    if (free) return free.lane;
+    const current = this.lanes.filter((e) => e.key === this.key).length;
+    if (this.lanes.length >= this.config.settings.connections && current >= this.config.settings.connections) return undefined;
+    if (this.lanes.length >= this.config.settings.connections) return undefined;
+    const laneConfig: LaneConfig = {
+      mailbox: this.config.mailbox,
+      settings: this.config.settings,
+      ...(this.config.password !== undefined ? { password: this.config.password } : {}),
+      ...(this.config.tokens ? { tokens: this.config.tokens } : {}),
+      ...(this.config.tls ? { tls: this.config.tls } : {}),
+      ...(this.config.clientName ? { clientName: this.config.clientName } : {}),
+      ...(this.config.credentialError !== undefined ? { credentialError: this.config.credentialError } : {}),
+    };
+    const lane = new SmtpLane(laneConfig, this.host.clock);
+    this.lanes.push({ lane, key: this.key });
+    return lane;
+  }
+
+  /** Hands claimed messages to free lanes; claims more while there is room. */
+  private pump(): void {
+    if (this.pumping || !this.running) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        if (!this.claimed.length && !this.isPaused()) {
+          const want = this.config.settings.connections * 4;
+          this.claimed.push(...this.host.claim(this.mailboxId, want));
+        }
+        if (!this.claimed.length) break;
+        if (this.isPaused()) break;
+        const lane = this.freeLane();
+        if (!lane) break;
+        const message = this.claimed.shift()!;
+        this.dispatch(lane, message);
+      }
+    } finally {
+      this.pumping = false;
+    }
+    this.schedule();
+    this.host.stateChanged(this);
+    if (this.inFlight === 0 && this.claimed.length === 0) this.notifyDrained();
+  }
+
+  private dispatch(lane: SmtpLane, message: ClaimedMessage): void {
+    this.inFlight++;
+    const { mailbox } = this.config;
+    lane.send({ from: mailbox.address, to: message.recipients }, message.raw).then(
+      (result) => {
+        this.inFlight--;
+        this.finish(message, result);
+        this.pump();
+      },
+      () => {
+        // A lane closed under the message (the engine is stopping): put it back.
+        this.inFlight--;
+        this.host.release([message], this.host.clock(), 'returned to the queue: the sender stopped before the try began');
+        this.pump();
+      },
+    );
+  }
+
+  /** Turns a lane's result into an attempt record. */
+  private finish(message: ClaimedMessage, result: LaneResult): void {
+    const { mailbox, settings } = this.config;
+    const now = result.finishedAt;
+    const transcript = result.transcript ? JSON.stringify(result.transcript) : null;
+    const base = { id: message.id, startedAt: result.startedAt, finishedAt: now, transcript };
+    const ctx = { mailbox, phase: result.phase, recipients: message.recipients, ...(result.tokenError !== undefined ? { tokenError: result.tokenError } : {}) };
+    let record: AttemptRecord;
+    let failure: SendFailure | null = null;
+    let pausedUntil: number | null = null;
+    const attemptNumber = message.attempts + 1;
+
+    if (result.ok) {
+      this.sessionFailures = 0;
+      const reply = firstReplyLine(result.info?.response);
+      const refusals = recipientRefusals(result.info?.rejectedErrors, result.info?.rejected);
+      const accepted = result.info?.accepted ?? message.recipients;
+      if (!refusals.length) {
+        record = { ...base, outcome: 'sent', status: 'sent', nextAttemptAt: null, error: null, acceptedReply: reply, serverQueueId: queueIdFromReply(reply), recipients: [], note: `accepted by the server${reply ? `: ${reply}` : ''}` };
+      } else {
+        failure = classifyRefusals(refusals, ctx);
+        const deferred = refusals.filter((r) => r.status === 'deferred');
+        const decision = deferred.length ? decideRetry(settings, attemptNumber, message.maxAttempts, now, this.host.random) : null;
+        const status = decision?.retry ? 'deferred' : 'sent';
+        const recipients = [
+          ...accepted.map((address) => ({ address, status: 'accepted' as const, reply: null })),
+          ...refusals.map((r) => ({ address: r.address, status: r.status === 'deferred' && !decision?.retry ? ('rejected' as const) : r.status, reply: r.reply })),
+        ];
+        record = {
+          ...base,
+          outcome: 'partial',
+          status,
+          nextAttemptAt: decision?.retry ? decision.nextAttemptAt : null,
+          error: { code: failure.code, message: failure.message, hint: failure.hint, reply: failure.serverReply, stage: failure.stage },
+          acceptedReply: reply,
+          serverQueueId: queueIdFromReply(reply),
+          recipients,
+          note: `sent to ${accepted.length} of ${accepted.length + refusals.length} recipients; ${refusals.length} refused${decision?.retry ? `, tried again in ${formatWait(decision.delayMs)}` : ''}`,
+        };
+      }
+    } else {
+      const error = result.error as { rejectedErrors?: { recipient?: string; response?: string; responseCode?: number }[]; rejected?: string[] } | undefined;
+      const refusals = recipientRefusals(error?.rejectedErrors, error?.rejected);
+      failure = refusals.length ? classifyRefusals(refusals, ctx) : classifySendFailure(result.error, ctx);
+      const errorFields = { code: failure.code, message: failure.message, hint: failure.hint, reply: failure.serverReply, stage: failure.stage };
+      const recipients = refusals.map((r) => ({ address: r.address, status: r.status, reply: r.reply }));
+      if (!failure.temporary) {
+        record = { ...base, outcome: 'failed', status: 'failed', nextAttemptAt: null, error: errorFields, acceptedReply: null, serverQueueId: null, recipients, note: `refused for good: ${failure.code}` };
+      } else {
+        const decision = decideRetry(settings, attemptNumber, message.maxAttempts, now, this.host.random);
+        if (decision.retry) {
+          record = { ...base, outcome: 'deferred', status: 'deferred', nextAttemptAt: decision.nextAttemptAt, error: errorFields, acceptedReply: null, serverQueueId: null, recipients, note: `${failure.code}; next try in ${formatWait(decision.delayMs)}` };
+        } else {
+          record = { ...base, outcome: 'failed', status: 'failed', nextAttemptAt: null, error: errorFields, acceptedReply: null, serverQueueId: null, recipients: recipients.map((r) => (r.status === 'deferred' ? { ...r, status: 'rejected' as const } : r)), note: `${failure.code}; ${decision.reason}` };
+        }
+      }
+      if (failure.pauseMailbox) pausedUntil = this.pause(failure, now);
+    }
+    if (failure) this.lastError = { code: failure.code, message: failure.message, hint: failure.hint, serverReply: failure.serverReply, stage: failure.stage, at: now };
+    else if (this.lastError && this.sessionFailures === 0) this.lastError = null;
+    this.host.record({ mailbox, message, record, failure, pausedUntil });
+  }
+
+  /** Pauses the mailbox after a session failure; claimed messages go back to the queue untried. */
+  private pause(failure: SendFailure, now: number): number | null {
+    this.sessionFailures++;
+    const until = now + retryDelayMs(this.config.settings, this.sessionFailures, this.host.random);
+    const wasPaused = this.isPaused();
+    this.pausedUntil = Math.max(this.pausedUntil ?? 0, until);
+    if (this.claimed.length) {
+      const back = this.claimed.splice(0);
+      this.host.release(back, this.pausedUntil, `not tried: sending from this mailbox is paused after ${failure.code}`);
+    }
+    if (!wasPaused) {
+      this.host.logWorker(
+        this.config.mailbox,
+        'warning',
+        failure.code,
+        `Sending from ${this.config.mailbox.name} is paused for ${formatWait(this.pausedUntil - now)} after ${failure.code}`,
+        [failure.message, failure.hint ? `What to change: ${failure.hint}` : '', 'Press Send now on a message to try again at once.'].filter(Boolean).join('\n'),
+      );
+    }
+    return this.pausedUntil;
+  }
+
+  /** Sets the timer for the next look: the pause's end, the next due message, or the poll. */
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.running) return;
+    const now = this.host.clock();
+    let wake = now + POLL_INTERVAL_MS;
+    if (this.isPaused()) wake = Math.min(wake, this.pausedUntil!);
+    else if (this.inFlight === 0 && this.claimed.length === 0) {
+      const due = this.host.repo.earliestDue(this.mailboxId);
+      if (due !== null) wake = Math.min(wake, Math.max(due, now));
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.pausedUntil !== null && !this.isPaused()) this.pausedUntil = null;
+      this.pump();
+    }, Math.max(0, wake - now) + 5);
+    this.timer.unref();
+  }
+
+  /** Stops at once: timers cleared, connections cut; returns the claimed messages not yet tried (the engine is closing). */
+  abandon(): ClaimedMessage[] {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const untried = this.claimed.splice(0);
+    for (const { lane } of this.lanes) lane.close(true);
+    this.lanes = [];
+    return untried;
+  }
+
+  /** Resolves once nothing is claimed or on the wire. */
+  whenDrained(): Promise<void> {
+    if (this.inFlight === 0 && this.claimed.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
+  }
+
+  private notifyDrained(): void {
+    for (const resolve of this.drained.splice(0)) resolve();
+  }
+
+  /**
+   * Stops: claimed messages not yet on the wire go back to the queue; the
+   * ones on the wire get `graceMs` to finish, then their connections are cut
+   * (and the tries recorded as failed connections, deferred).
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.claimed.length) this.host.release(this.claimed.splice(0), this.host.clock(), 'returned to the queue: the sender stopped before the try began');
+    if (this.inFlight > 0) {
+      let timeout: NodeJS.Timeout | undefined;
+      await Promise.race([this.whenDrained(), new Promise<void>((resolve) => (timeout = setTimeout(resolve, graceMs)))]);
+      if (timeout) clearTimeout(timeout);
+    }
+    for (const { lane } of this.lanes) lane.close(true);
+    if (this.inFlight > 0) await this.whenDrained();
+    this.lanes = [];
+    this.host.stateChanged(this);
+  }
+}

@@ -1,0 +1,2 @@
+/** The local submission relay for legacy applications. */
+export { RelayService, RELAY_HOST, type RelayServiceOptions } from './relay-service.js';
