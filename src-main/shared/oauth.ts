@@ -42,6 +42,7 @@ export const OAUTH_ERROR_CODES = [
   'OAUTH_AUTHORITY_UNREACHABLE',
   'DETECT_INVALID_ADDRESS',
 ] as const;
+/** One of OAUTH_ERROR_CODES. */
 export type OAuthErrorCode = (typeof OAUTH_ERROR_CODES)[number];
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -94,6 +95,7 @@ export const AuthorityHost = z
 
 /** The host name the loopback redirect uses. It must match the redirect URI registered in Entra. */
 export const REDIRECT_HOSTS = ['localhost', '127.0.0.1'] as const;
+/** The redirect host as input. */
 export const RedirectHost = z.enum(REDIRECT_HOSTS, { error: 'must be localhost or 127.0.0.1 (the host of the redirect URI you registered)' });
 export type RedirectHost = (typeof REDIRECT_HOSTS)[number];
 

@@ -79,6 +79,7 @@ function toAccount(r: AccountRecord): OAuthAccountRow {
   };
 }
 
+/** Reads and writes oauth_settings and oauth_accounts. */
 export class OAuthRepo {
   constructor(private readonly db: Db) {}
 

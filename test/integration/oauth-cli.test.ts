@@ -89,6 +89,13 @@ describe('mailroom oauth', () => {
     expect(shown.stdout).toContain(`client id       ${idp.clientId}`);
   });
 
+  it('settings: a full authority URL with the tenant in it is split into host and tenant', async () => {
+    const dataDir = tempDir();
+    const r = await runCli(['oauth', 'settings', '--client-id', idp.clientId, '--authority', `${idp.authorityHost}/${idp.tenantId}/v2.0`, '--json', '--data-dir', dataDir], { env: envFor() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.settings).toMatchObject({ tenant: idp.tenantId, authorityHost: idp.authorityHost, authority: `${idp.authorityHost}/${idp.tenantId}` });
+  });
+
   it('settings: a malformed client id is a usage error naming the flag', async () => {
     const r = await runCli(['oauth', 'settings', '--tenant', idp.tenantId, '--client-id', 'my-app', '--json', '--data-dir', tempDir()], { env: envFor() });
     expect(r.code).toBe(2);

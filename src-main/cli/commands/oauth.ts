@@ -141,6 +141,16 @@ export interface SettingsOptions extends CommonOptions {
 export async function oauthSettings(f: SettingsOptions): Promise<void> {
   await withEngine(f, async (engine) => {
     const current = engine.oauth.getSettings();
+    // Admins often paste the full authority (https://login.microsoftonline.com/<tenant>): split it.
+    if (f.authority !== undefined) {
+      const match = /^(https:\/\/[^/?#]+)\/([^/?#]+)\/?(?:v2\.0\/?)?$/i.exec(f.authority.trim());
+      if (match) {
+        if (f.tenant !== undefined && f.tenant.toLowerCase() !== match[2]!.toLowerCase()) {
+          throw usageError(`--authority names tenant "${match[2]}" but --tenant says "${f.tenant}".`, 'Give the tenant once: --tenant <tenant> --authority https://login.microsoftonline.com');
+        }
+        f = { ...f, authority: match[1]!, tenant: match[2]! };
+      }
+    }
     const changing = f.tenant !== undefined || f.clientId !== undefined || f.authority !== undefined || f.redirectHost !== undefined;
     if (!changing) {
       if (f.json) printJson(current);

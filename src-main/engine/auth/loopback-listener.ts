@@ -40,6 +40,7 @@ export interface LoopbackListener {
   readonly closed: boolean;
 }
 
+/** How a listener is started. */
 export interface LoopbackOptions {
   expectedState: string;
   /** Called when a response with a wrong state arrives. */

@@ -66,6 +66,7 @@ export interface TokenProvider {
   withAccessToken<T>(mailboxId: number, use: (token: AccessToken) => Promise<T>, isRejected: (error: unknown) => boolean): Promise<T>;
 }
 
+/** What the OAuth service is built over; the HTTP seam and timeouts are injectable. */
 export interface OAuthServiceOptions {
   db: Db;
   secrets: SecretRepo;
@@ -96,6 +97,7 @@ const KEEP_FINISHED_MS = 30 * 60_000;
 
 const sameName = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
 
+/** Settings, sign-in, token provider, health and sign-out of Microsoft 365 mailboxes. */
 export class OAuthService implements TokenProvider {
   private readonly repo: OAuthRepo;
   private readonly fetch: HttpFetch;

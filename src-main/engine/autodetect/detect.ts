@@ -31,6 +31,7 @@ export interface MxResolver {
 /** Microsoft's public user-realm endpoint. */
 export const DEFAULT_USER_REALM_URL = 'https://login.microsoftonline.com/getuserrealm.srf';
 
+/** The detector's seams: resolver, fetch, URLs and the per-step timeout. */
 export interface DetectorOptions {
   /** Default: node's resolver with the system's DNS servers (or `dnsServers`). */
   resolver?: MxResolver;
@@ -79,6 +80,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 const OFFLINE_DNS_CODES = new Set(['ECONNREFUSED', 'ETIMEOUT', 'ETIMEDOUT', 'ESERVFAIL', 'ECONNRESET', 'EREFUSED', 'ENETUNREACH', 'EAI_AGAIN']);
 
+/** Detects a mailbox's provider from its address, with the evidence. */
 export class Detector {
   private readonly resolver: MxResolver;
   private readonly fetch: HttpFetch;
