@@ -69,6 +69,7 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     secrets,
     mailboxes,
     events,
+    log,
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.openExternal ? { openExternal: options.openExternal } : {}),
     ...(options.signInTimeoutMs ? { signInTimeoutMs: options.signInTimeoutMs } : {}),

@@ -116,6 +116,12 @@ describe('Microsoft sign-in through the loopback listener', () => {
     expect(idp.verifyAccessToken(token.accessToken)).toBe('support@contoso.test');
     expect(token.user).toBe('support@contoso.test');
 
+    // The activity log tells the admin what happened, in words, without any token.
+    const entries = engine.log.query({}, 50);
+    expect(entries.some((e) => e.direction === 'auth' && e.level === 'success' && e.message === 'Signed in with Microsoft as support@contoso.test.')).toBe(true);
+    const logged = JSON.stringify(entries);
+    for (const secret of [...idp.issuedAccessTokens(), ...idp.issuedRefreshTokens()]) expect(logged.includes(secret)).toBe(false);
+
     // Tokens are only ever stored sealed: no access or refresh token appears in any file of the data folder.
     engine.db.pragma('wal_checkpoint(TRUNCATE)');
     const bytes = dataFolderBytes(dataDir);

@@ -32,6 +32,7 @@ import type { Db } from '../../store/db.js';
 import { OAuthRepo, type OAuthSettingsRow } from '../../store/oauth-repo.js';
 import type { SecretRepo } from '../../store/secret-repo.js';
 import type { EventBus } from '../events.js';
+import type { LogInput } from '../../shared/activity-log.js';
 import type { MailboxService } from '../mailboxes.js';
 import { describeNetworkFailure, globalHttpFetch, readLimited, timeoutSignal, type HttpFetch } from './http.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -72,6 +73,8 @@ export interface OAuthServiceOptions {
   secrets: SecretRepo;
   mailboxes: MailboxService;
   events?: EventBus;
+  /** The activity log: sign-ins, refreshes and failures appear there (direction `auth`), never a token. */
+  log?: { write(input: LogInput): unknown };
   /** HTTP for msal and the settings check. Default: the global fetch. */
   fetch?: HttpFetch;
   /** Opens the sign-in page in the system browser (desktop app only). */
@@ -117,6 +120,14 @@ export class OAuthService implements TokenProvider {
     this.checkTimeoutMs = options.checkTimeoutMs ?? 8_000;
   }
 
+  private record(input: LogInput): void {
+    try {
+      this.options.log?.write(input);
+    } catch {
+      // The log must never break a sign-in or a token request.
+    }
+  }
+
   // -------------------------------------------------------------------------
   // Settings
 
@@ -148,6 +159,7 @@ export class OAuthService implements TokenProvider {
       redirectHost: parsed.redirectHost ?? current?.redirectHost ?? 'localhost',
     });
     this.clients.clear();
+    this.record({ direction: 'auth', level: 'info', message: `Microsoft 365 app registration saved (tenant ${parsed.tenant}, client id ${parsed.clientId}).` });
     return this.getSettings();
   }
 
@@ -450,6 +462,18 @@ export class OAuthService implements TokenProvider {
             ...(error?.code ? { code: error.code } : {}),
           };
     await session.listener.finish(page);
+    this.record(
+      state === 'succeeded'
+        ? { mailboxId: session.status.mailboxId, direction: 'auth', level: 'success', message: `Signed in with Microsoft as ${session.status.account}.` }
+        : {
+            mailboxId: session.status.mailboxId,
+            direction: 'auth',
+            level: state === 'cancelled' ? 'info' : 'error',
+            code: error?.code ?? null,
+            message: `Microsoft sign-in ${state === 'timed-out' ? 'timed out' : state}: ${error?.message ?? ''}`.trim(),
+            detail: error?.hint ?? null,
+          },
+    );
     const snapshot = { ...session.status };
     session.resolveDone(snapshot);
     this.options.events?.emit('oauth.signInFinished', snapshot);
@@ -499,6 +523,7 @@ export class OAuthService implements TokenProvider {
         cause: error,
       });
       this.repo.recordError(mailboxId, rejected.toInfo(), false);
+      this.record({ mailboxId, direction: 'auth', level: 'error', code: rejected.code, message: rejected.message, detail: rejected.hint ?? null });
       this.options.events?.emit('oauth.changed', { mailboxId });
       throw rejected;
     }
@@ -515,6 +540,7 @@ export class OAuthService implements TokenProvider {
 
   private fail(mailboxId: number, error: AppError, signInRequired: boolean): never {
     this.repo.recordError(mailboxId, error.toInfo(), signInRequired);
+    this.record({ mailboxId, direction: 'auth', level: 'error', code: error.code, message: error.message, detail: error.hint ?? null });
     this.options.events?.emit('oauth.changed', { mailboxId });
     throw error;
   }
@@ -563,6 +589,7 @@ export class OAuthService implements TokenProvider {
     }
     const refreshed = !result.fromCache;
     this.repo.recordToken(mailboxId, { scopes: result.scopes ?? [], accessExpiresAt: result.expiresOn ? result.expiresOn.getTime() : null, refreshed });
+    if (refreshed) this.record({ mailboxId, direction: 'auth', level: 'info', message: `Access token refreshed for ${row.username}${result.expiresOn ? ` (valid until ${result.expiresOn.toISOString()})` : ''}.` });
     if (refreshed || row.lastError) this.options.events?.emit('oauth.changed', { mailboxId });
     return {
       accessToken: result.accessToken,
@@ -641,6 +668,7 @@ export class OAuthService implements TokenProvider {
       })();
       this.clients.delete(mailboxId);
     });
+    this.record({ mailboxId, direction: 'auth', level: 'info', message: 'Signed out of Microsoft: tokens deleted.' });
     this.options.events?.emit('oauth.changed', { mailboxId });
     return this.health(mailboxId);
   }
