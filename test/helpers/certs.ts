@@ -25,7 +25,7 @@ export interface TestCerts {
   dir: string;
   /** The test CA. */
   ca: CertPair;
-  /** CN=localhost, SAN DNS:localhost, IP:127.0.0.1, IP:::1; signed by the CA. */
+  /** CN=localhost, SAN DNS:localhost, DNS:*.example.test, IP:127.0.0.1, IP:::1; signed by the CA. */
   leaf: CertPair;
   /** CN=localhost with the same names, self-signed. */
   selfSigned: CertPair;
@@ -37,7 +37,7 @@ export interface TestCerts {
   remove(): void;
 }
 
-const LOCAL_SAN = 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1';
+const LOCAL_SAN = 'subjectAltName=DNS:localhost,DNS:*.example.test,IP:127.0.0.1,IP:::1';
 
 function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -24,7 +24,9 @@
  * as nobody, so the folders are chmod 755 and the Maildirs owned by 65534;
  * `dovecot -c` daemonizes but keeps the caller's stdio open, so stdio is
  * ignored; stopping is SIGTERM to run/master.pid, then waiting for the port
- * to close; auth_failure_delay = 0 so a failed login costs no 2 s.
+ * to close; auth_failure_delay = 0 so a failed login costs no 2 s; and
+ * anvil's auth-penalty socket is mode 0, else every later login from
+ * 127.0.0.1 waits 2-15 s after a failed one.
  */
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -49,7 +51,12 @@ export interface DovecotOptions {
   users: Record<string, string>;
   /** TLS: STARTTLS on `port` and implicit TLS on `tlsPort`, with this certificate. */
   ssl?: { cert: CertPair };
-  /** Refuse password sign-in before TLS (LOGINDISABLED on plaintext). Default false. */
+  /**
+   * disable_plaintext_auth = yes. Note: Dovecot treats a connection whose
+   * local and remote address are equal (127.0.0.1 -> 127.0.0.1) as secured,
+   * so on loopback it still allows plaintext sign-in and never shows
+   * LOGINDISABLED. Default false.
+   */
   requireTlsForAuth?: boolean;
   /** Adds an OAuth 2.0 passdb (XOAUTH2, OAUTHBEARER) that checks tokens at this URL. */
   oauth2IntrospectionUrl?: string;
@@ -202,7 +209,8 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
         `  inet_listener imaps {\n    address = 127.0.0.1\n    port = ${tlsPort}\n    ssl = ${options.ssl ? 'yes' : 'no'}\n  }`,
         '  chroot =',
         '}',
-        'service anvil {\n  chroot =\n}',
+        // Mode 0 keeps the auth process off anvil's penalty socket: no growing delay for every login from 127.0.0.1 after a failed one.
+        'service anvil {\n  chroot =\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}',
         'protocol imap {\n  mail_max_userip_connections = 100\n}',
         `passdb {\n  driver = passwd-file\n  args = ${path.join(base, 'passwd')}\n}`,
         options.oauth2IntrospectionUrl ? `passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = ${oauthConf}\n}` : '',

@@ -38,6 +38,8 @@ export interface SmtpPeerOptions {
   allowInsecureAuth?: boolean;
   /** Hide STARTTLS even though TLS is configured. */
   hideSTARTTLS?: boolean;
+  /** Message size limit in bytes; smtp-server itself answers a bigger message with its 552. */
+  size?: number;
   /** Scripted rejections per command (AUTH replaces the credential check). */
   reject?: Partial<Record<'CONNECT' | 'AUTH' | 'MAIL' | 'RCPT' | 'DATA', ScriptedRejection>>;
 }
@@ -79,6 +81,7 @@ export async function startSmtpPeer(options: SmtpPeerOptions = {}): Promise<Smtp
     authOptional: Boolean(options.authOptional),
     allowInsecureAuth: Boolean(options.allowInsecureAuth),
     ...(options.cert && mode !== 'none' ? { key: options.cert.key, cert: options.cert.cert } : {}),
+    ...(options.size ? { size: options.size, rejectOversized: true } : {}),
     onConnect(_session, callback) {
       callback(options.reject?.CONNECT ? rejection(options.reject.CONNECT) : undefined);
     },

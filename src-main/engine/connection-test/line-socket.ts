@@ -288,10 +288,12 @@ export class LineReader {
     if (!this.socket.destroyed) this.socket.write(text);
   }
 
-  /** Closes the connection without waiting. */
+  /** Closes the connection without waiting; a read still waiting ends at once (its timer must not keep the process alive). */
   close(): void {
     this.detach(this.socket);
     this.socket.on('error', () => undefined);
     this.socket.destroy();
+    this.ended ??= { kind: 'closed', message: 'The connection was closed.' };
+    this.notify();
   }
 }
