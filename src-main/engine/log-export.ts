@@ -7,7 +7,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import ExcelJS from 'exceljs';
 import type { LogEntry } from '../shared/activity-log.js';
 import type { LogExportFormat, LogExportResult, LogFilterInput } from '../shared/contract/logs.js';
 import { AppError } from '../shared/errors.js';
@@ -72,6 +71,8 @@ export async function exportLogs(
   const heading = options.title ?? `Mailroom log export: ${describeFilter(filter)}`;
   try {
     if (format === 'xlsx') {
+      // exceljs is large: loaded only when a spreadsheet is asked for.
+      const { default: ExcelJS } = await import('exceljs');
       const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: temp, useStyles: true, useSharedStrings: false });
       workbook.creator = 'Mailroom';
       const sheet = workbook.addWorksheet('Log', { views: [{ state: 'frozen', ySplit: 1 }] });

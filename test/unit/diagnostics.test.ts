@@ -144,6 +144,7 @@ describe('viewing a bundle read-only', () => {
     const made = await other.diagnostics.createBundle(path.join(dir, 'theirs.zip'), { runtime: 'cli' });
     other.close();
 
+    engine.db.pragma('wal_checkpoint(TRUNCATE)');
     const dbBefore = crypto.createHash('sha256').update(fs.readFileSync(path.join(dir, 'mailroom.db'))).digest('hex');
     const opened = await session.router.invoke('diagnostics.importBundle', { fileName: 'theirs.zip', dataBase64: fs.readFileSync(made.path).toString('base64') }, ctx);
     expect(opened).toMatchObject({ ok: true, value: { mode: 'bundle', bundle: { fileName: 'theirs.zip' } } });
@@ -154,7 +155,6 @@ describe('viewing a bundle read-only', () => {
     expect(logs.ok && (logs.value as { entries: { code: string }[] }).entries.map((e) => e.code)).toEqual(['AUTH_FAILED']);
     const create = await session.router.invoke('mailboxes.create', { name: 'X', address: 'x@gmail.com' }, ctx);
     expect(create).toMatchObject({ ok: false, error: { code: 'READ_ONLY_VIEW' } });
-    expect(fs.existsSync(path.join(dir, 'mailroom.db-wal')) ? true : true).toBe(true);
 
     const closed = await session.router.invoke('diagnostics.closeBundle', {}, ctx);
     expect(closed).toMatchObject({ ok: true, value: { mode: 'live' } });

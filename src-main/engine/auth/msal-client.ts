@@ -4,7 +4,7 @@
  * are declared as known authorities so msal trusts their metadata), and the
  * cache plugin that keeps each mailbox's token cache sealed in the store.
  */
-import { LogLevel, PublicClientApplication, type Configuration, type ICachePlugin } from '@azure/msal-node';
+import type { Configuration, ICachePlugin, PublicClientApplication } from '@azure/msal-node';
 import type { SecretRepo } from '../../store/secret-repo.js';
 import { msalNetworkModule, type HttpFetch } from './http.js';
 
@@ -43,7 +43,8 @@ export function msalConfiguration(settings: ClientSettings, httpFetch: HttpFetch
     system: {
       networkClient: msalNetworkModule(httpFetch, requestTimeoutMs),
       // msal's own log is off: it can carry account names, and Mailroom reports failures itself.
-      loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => undefined },
+      // 0 is msal's LogLevel.Error; the enum is not imported so msal loads only when a client is made.
+      loggerOptions: { logLevel: 0, piiLoggingEnabled: false, loggerCallback: () => undefined },
     },
   };
 }
@@ -61,12 +62,22 @@ export function sealedCachePlugin(secrets: SecretRepo, mailboxId: number): ICach
   };
 }
 
+/**
+ * msal-node, loaded on first use: it is hundreds of modules, and most CLI
+ * commands and app start-ups never sign in or refresh a token.
+ */
+export function loadMsal(): Promise<typeof import('@azure/msal-node')> {
+  return import('@azure/msal-node');
+}
+
 /** A public client whose cache lives in memory only (a sign-in before it is accepted). */
-export function ephemeralClient(settings: ClientSettings, httpFetch: HttpFetch, requestTimeoutMs: number): PublicClientApplication {
+export async function ephemeralClient(settings: ClientSettings, httpFetch: HttpFetch, requestTimeoutMs: number): Promise<PublicClientApplication> {
+  const { PublicClientApplication } = await loadMsal();
   return new PublicClientApplication(msalConfiguration(settings, httpFetch, requestTimeoutMs));
 }
 
 /** A public client over a mailbox's sealed cache. */
-export function mailboxClient(settings: ClientSettings, httpFetch: HttpFetch, requestTimeoutMs: number, secrets: SecretRepo, mailboxId: number): PublicClientApplication {
+export async function mailboxClient(settings: ClientSettings, httpFetch: HttpFetch, requestTimeoutMs: number, secrets: SecretRepo, mailboxId: number): Promise<PublicClientApplication> {
+  const { PublicClientApplication } = await loadMsal();
   return new PublicClientApplication(msalConfiguration(settings, httpFetch, requestTimeoutMs, sealedCachePlugin(secrets, mailboxId)));
 }

@@ -10,7 +10,7 @@
  * at a time, and concurrent callers share one token request.
  */
 import crypto from 'node:crypto';
-import { CryptoProvider, type AuthenticationResult, type PublicClientApplication } from '@azure/msal-node';
+import type { AuthenticationResult, PublicClientApplication } from '@azure/msal-node';
 import { AppError } from '../../shared/errors.js';
 import type { Mailbox } from '../../shared/mailbox.js';
 import {
@@ -37,7 +37,7 @@ import type { MailboxService } from '../mailboxes.js';
 import { describeNetworkFailure, globalHttpFetch, readLimited, timeoutSignal, type HttpFetch } from './http.js';
 import { KeyedLock } from './keyed-lock.js';
 import { startLoopbackListener, type AuthorizationResponse, type LoopbackListener } from './loopback-listener.js';
-import { authorityOf, ephemeralClient, mailboxClient, type ClientSettings } from './msal-client.js';
+import { authorityOf, ephemeralClient, loadMsal, mailboxClient, type ClientSettings } from './msal-client.js';
 import type { ResultPage } from './pages.js';
 import { classifyTokenError } from './token-errors.js';
 
@@ -246,8 +246,8 @@ export class OAuthService implements TokenProvider {
     }
 
     const state = crypto.randomBytes(32).toString('base64url');
-    const pkce = await new CryptoProvider().generatePkceCodes();
-    const client = ephemeralClient(settings, this.fetch, this.requestTimeoutMs);
+    const pkce = await new (await loadMsal()).CryptoProvider().generatePkceCodes();
+    const client = await ephemeralClient(settings, this.fetch, this.requestTimeoutMs);
     const signInId = crypto.randomBytes(12).toString('base64url');
     const listener = await startLoopbackListener({ expectedState: state, onRejected: () => this.emitSignInUpdate(signInId) });
     const redirectUri = `http://${settings.redirectHost}:${listener.port}`;
@@ -529,11 +529,11 @@ export class OAuthService implements TokenProvider {
     }
   }
 
-  private clientFor(mailboxId: number, settings: ClientSettings): PublicClientApplication {
+  private async clientFor(mailboxId: number, settings: ClientSettings): Promise<PublicClientApplication> {
     const key = `${settings.clientId}|${authorityOf(settings)}`;
     const cached = this.clients.get(mailboxId);
     if (cached && cached.key === key) return cached.client;
-    const client = mailboxClient(settings, this.fetch, this.requestTimeoutMs, this.options.secrets, mailboxId);
+    const client = await mailboxClient(settings, this.fetch, this.requestTimeoutMs, this.options.secrets, mailboxId);
     this.clients.set(mailboxId, { key, client });
     return client;
   }
@@ -568,7 +568,7 @@ export class OAuthService implements TokenProvider {
         hint: row.lastError?.hint ?? `Sign in again: "Change OAuth" on the mailbox, or mailroom oauth login "${mailbox.name}".`,
       });
     }
-    const client = this.clientFor(mailboxId, settings);
+    const client = await this.clientFor(mailboxId, settings);
     let result: AuthenticationResult;
     try {
       const account = await client.getTokenCache().getAccountByHomeId(row.homeAccountId);
