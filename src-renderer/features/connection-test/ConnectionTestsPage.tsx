@@ -196,7 +196,7 @@ export function ConnectionTestsPage() {
   return (
     <div className={s.page}>
       <div className={s.column}>
-        <Title3>Connection tests</Title3>
+        <Title3 as="h1">Connection tests</Title3>
         <form className={s.card} onSubmit={start} aria-label="Test settings">
           <TabList selectedValue={mode} onTabSelect={(_e, d) => setMode(d.value as 'mailbox' | 'adhoc')} size="small">
             <Tab value="mailbox">Saved mailbox</Tab>

@@ -282,7 +282,7 @@ export function LogsPage() {
     <div className={mergeClasses(s.page, !selected && s.pageNoPanel)}>
       <section className={s.main} aria-labelledby="logs-title">
         <div className={s.titleRow}>
-          <Title3 id="logs-title">Logs</Title3>
+          <Title3 as="h1" id="logs-title">Logs</Title3>
           <Caption1 className={s.muted}>Sends, receives, polls, tests, sign-ins and engine events. Newest first; new entries appear live.</Caption1>
           <span className={s.spacer} />
           <Menu>

@@ -193,7 +193,7 @@ export function MailboxesPage() {
     <div className={mergeClasses(s.page, !selected && s.pageNoPanel)}>
       <section className={s.listPane} aria-labelledby="mailboxes-title">
         <div className={s.titleRow}>
-          <Title3 id="mailboxes-title">Mailboxes</Title3>
+          <Title3 as="h1" id="mailboxes-title">Mailboxes</Title3>
           <Caption1 className={s.muted}>{list.data ? `${list.data.length} mailbox${list.data.length === 1 ? '' : 'es'}` : ''}</Caption1>
         </div>
         <Toolbar aria-label="Mailbox actions">

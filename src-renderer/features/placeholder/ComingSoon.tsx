@@ -10,7 +10,7 @@ export function ComingSoon({ title, text }: { title: string; text: string }) {
   const s = useStyles();
   return (
     <section className={s.root} aria-labelledby="coming-soon-title">
-      <Title3 id="coming-soon-title">{title}</Title3>
+      <Title3 as="h1" id="coming-soon-title">{title}</Title3>
       <Body1 className={s.muted}>{text}</Body1>
       <Body1 className={s.muted}>Coming soon.</Body1>
     </section>
