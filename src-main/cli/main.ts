@@ -11,6 +11,7 @@ import { registerDiagnosticsCommands } from './register/diagnostics.js';
 import { registerDetectCommand } from './register/detect.js';
 import { registerOAuthCommands } from './register/oauth.js';
 import { registerTestCommands } from './register/test.js';
+import { registerInboxCommands } from './register/inbox.js';
 import { APP_VERSION } from '../engine/version.js';
 
 const program = new Command();
@@ -37,6 +38,7 @@ registerDiagnosticsCommands(program);
 registerDetectCommand(program);
 registerOAuthCommands(program);
 registerTestCommands(program);
+registerInboxCommands(program);
 
 try {
   await program.parseAsync(process.argv);

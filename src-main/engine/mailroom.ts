@@ -16,6 +16,7 @@ import { ActivityLog } from './activity-log.js';
 import { DiagnosticsService } from './diagnostics/bundle.js';
 import { SiteSetupService } from './site-setup/index.js';
 import { ConnectionTestService } from './connection-test/index.js';
+import { InboxService } from './inbox/index.js';
 
 export interface MailroomOptions {
   dataDir: string;
@@ -51,6 +52,8 @@ export interface Mailroom {
   readonly connectionTests: ConnectionTestService;
   /** Diagnostics bundles: areas register their sections here. */
   readonly diagnostics: DiagnosticsService;
+  /** Inbound mail: IMAP import, imported messages, receive log; start()/stop() run the background importers. */
+  readonly inbox: InboxService;
   close(): void;
 }
 
@@ -75,6 +78,7 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     ...(options.signInTimeoutMs ? { signInTimeoutMs: options.signInTimeoutMs } : {}),
   });
   const connectionTests = new ConnectionTestService({ db, mailboxes, events, tokens: oauth, log });
+  const inbox = new InboxService({ db, mailboxes, log, events, tokens: oauth });
   const detector = new Detector({ ...detectorOptionsFromEnv(), ...(options.fetch ? { fetch: options.fetch } : {}), ...options.detector });
   return {
     dataDir: options.dataDir,
@@ -88,8 +92,10 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     detector,
     connectionTests,
     diagnostics,
+    inbox,
     close: () => {
       connectionTests.cancelAll();
+      void inbox.close();
       void oauth.close();
       db.close();
     },

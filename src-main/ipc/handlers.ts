@@ -134,6 +134,21 @@ function plainDiagnosticsHandlers(engine: Mailroom, env: HandlerEnvironment): Ha
   };
 }
 
+function inboxHandlers(engine: Mailroom): Handlers<MailroomContract>['inbox'] {
+  return {
+    states: () => engine.inbox.states(),
+    list: (input) => engine.inbox.list(input),
+    get: ({ id }) => engine.inbox.get(id),
+    raw: ({ id, encoding }) => engine.inbox.raw(id, encoding),
+    pollNow: ({ mailboxId }) => engine.inbox.pollNow(mailboxId, 'manual'),
+    importWithDebug: ({ mailboxId }) => engine.inbox.importWithDebug(mailboxId),
+    polls: ({ mailboxId, beforeId, limit }) => engine.inbox.polls(mailboxId, beforeId, limit),
+    poll: ({ id }) => engine.inbox.poll(id),
+    settings: ({ mailboxId }) => engine.inbox.settings(mailboxId),
+    saveSettings: (input) => engine.inbox.saveSettings(input),
+  };
+}
+
 export function createHandlers(engine: Mailroom, env: HandlerEnvironment): Handlers<MailroomContract> {
   return {
     diagnostics: env.diagnostics ?? plainDiagnosticsHandlers(engine, env),
@@ -144,5 +159,6 @@ export function createHandlers(engine: Mailroom, env: HandlerEnvironment): Handl
     logs: logHandlers(engine),
     detect: detectHandlers(engine),
     oauth: oauthHandlers(engine),
+    inbox: inboxHandlers(engine),
   };
 }

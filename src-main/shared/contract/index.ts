@@ -10,6 +10,7 @@ import { logs } from './logs.js';
 import { diagnostics } from './diagnostics.js';
 import { detect, oauth } from './oauth.js';
 import { outbox } from './outbox.js';
+import { inbox } from './inbox.js';
 import type { Contract } from './channel.js';
 
 export const contract = {
@@ -22,12 +23,13 @@ export const contract = {
   detect,
   oauth,
   outbox,
+  inbox,
 } as const satisfies Contract;
 
 export type MailroomContract = typeof contract;
 
 /** Event channels sent from main to renderer, by name. */
-export const EVENT_NAMES = ['mailboxes.changed', 'logs.appended', 'logs.exportProgress', 'connectionTests.progress', 'connectionTests.finished', 'oauth.signInFinished', 'oauth.changed', 'outbox.changed'] as const;
+export const EVENT_NAMES = ['mailboxes.changed', 'logs.appended', 'logs.exportProgress', 'connectionTests.progress', 'connectionTests.finished', 'oauth.signInFinished', 'oauth.changed', 'outbox.changed', 'inbox.changed'] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 
 export * from './channel.js';
@@ -39,3 +41,4 @@ export * from './logs.js';
 export * from './diagnostics.js';
 export * from './oauth.js';
 export * from './outbox.js';
+export * from './inbox.js';

@@ -7,6 +7,7 @@ import m001 from './001-mailboxes.sql';
 import m002 from './002-connection-tests.sql';
 import m003 from './003-oauth.sql';
 import m004 from './004-activity-log.sql';
+import m005 from './005-inbox.sql';
 
 export interface Migration {
   version: number;
@@ -19,4 +20,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: '002-connection-tests', sql: m002 },
   { version: 3, name: '003-oauth', sql: m003 },
   { version: 4, name: '004-activity-log', sql: m004 },
+  { version: 5, name: '005-inbox', sql: m005 },
 ];

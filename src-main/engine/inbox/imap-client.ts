@@ -1,0 +1,125 @@
+/**
+ * Makes and opens the imapflow client of a mailbox: server settings, the
+ * password or an OAuth 2.0 access token (XOAUTH2), timeouts, IDLE. Every
+ * connection gets a new client: imapflow clients are never reused once
+ * closed.
+ */
+import net from 'node:net';
+import { ImapFlow, type ImapFlowOptions, type Logger } from 'imapflow';
+import { AppError } from '../../shared/errors.js';
+import type { Mailbox } from '../../shared/mailbox.js';
+import { APP_VERSION } from '../version.js';
+
+/**
+ * IDLE is restarted this often. Servers drop an IDLE session after about
+ * 29 minutes of silence (RFC 9051 allows 30): 10 minutes is well inside.
+ */
+export const IDLE_RESTART_MS = 10 * 60_000;
+/** How long after the last command the client goes back to IDLE. */
+const AUTO_IDLE_DELAY_MS = 2_000;
+
+/** An OAuth 2.0 access token for one mailbox (the OAuth service's token provider returns these). */
+export interface InboxAccessToken {
+  /** The bearer token: a secret. */
+  accessToken: string;
+  /** The XOAUTH2 user name. */
+  user: string;
+}
+
+/** Gives access tokens for XOAUTH2 (the OAuth service implements it). */
+export interface InboxTokenProvider {
+  getAccessToken(mailboxId: number, options?: { forceRefresh?: boolean }): Promise<InboxAccessToken>;
+}
+
+/** What a connection signs in with. Secrets: never log them. */
+export interface ImapCredentials {
+  user: string;
+  pass?: string;
+  accessToken?: string;
+}
+
+/** Options of one connection. */
+export interface ConnectOptions {
+  /** Keep the connection and IDLE when nothing else runs (the background importer). */
+  idle?: boolean;
+  /** A logger (the debug transcript); with `logRaw` every byte is reported. */
+  logger?: Logger;
+  logRaw?: boolean;
+  /** Extra TLS options (tests pass their CA). */
+  tls?: ImapFlowOptions['tls'];
+}
+
+/** The imapflow options of a mailbox and credentials. */
+export function imapOptions(mailbox: Mailbox, credentials: ImapCredentials, options: ConnectOptions = {}): ImapFlowOptions {
+  const { host, port, security } = mailbox.imap;
+  return {
+    host,
+    port,
+    secure: security === 'tls',
+    // STARTTLS mode must upgrade (never fall back to cleartext sign-in); "none" must not try.
+    doSTARTTLS: security === 'starttls' ? true : security === 'none' ? false : undefined,
+    ...(net.isIP(host.replace(/^\[|\]$/g, '')) ? {} : { servername: host }),
+    auth: credentials.accessToken ? { user: credentials.user, accessToken: credentials.accessToken } : { user: credentials.user, pass: credentials.pass ?? '' },
+    clientInfo: { name: 'Mailroom', version: APP_VERSION, vendor: 'Mailroom' },
+    logger: options.logger ?? false,
+    logRaw: Boolean(options.logRaw),
+    emitLogs: false,
+    disableAutoIdle: !options.idle,
+    autoIdleDelay: AUTO_IDLE_DELAY_MS,
+    maxIdleTime: IDLE_RESTART_MS,
+    connectionTimeout: 30_000,
+    greetingTimeout: 16_000,
+    socketTimeout: 5 * 60_000,
+    ...(options.tls ? { tls: options.tls } : {}),
+  };
+}
+
+/**
+ * The credentials of a mailbox: its stored password, or a fresh access
+ * token from the token provider. Errors say what to change.
+ */
+export async function credentialsFor(
+  mailbox: Mailbox,
+  password: (id: number) => string | undefined,
+  tokens: InboxTokenProvider | undefined,
+  forceRefresh = false,
+): Promise<ImapCredentials> {
+  if (mailbox.imap.auth === 'oauth2') {
+    if (!tokens) {
+      throw new AppError('OAUTH_UNAVAILABLE', `Mailbox ${mailbox.name} signs in with OAuth 2.0, but Microsoft sign-in is not available here.`, {
+        hint: 'Sign the mailbox in on the Mailboxes screen (Sign in with Microsoft), then poll again.',
+      });
+    }
+    const token = await tokens.getAccessToken(mailbox.id, { forceRefresh });
+    return { user: token.user || mailbox.imap.username, accessToken: token.accessToken };
+  }
+  const pass = password(mailbox.id);
+  if (!pass) {
+    throw new AppError('PASSWORD_MISSING', `Mailbox ${mailbox.name} has no password stored, so it cannot sign in to ${mailbox.imap.host}.`, {
+      hint: `Enter the password (or app password) for ${mailbox.imap.username}: Mailboxes > ${mailbox.name} > Edit, or "mailroom mailbox update ${mailbox.name} --password-stdin".`,
+    });
+  }
+  return { user: mailbox.imap.username, pass };
+}
+
+/** Makes a new client and connects it (TCP, TLS, greeting, STARTTLS, sign-in). */
+export async function openClient(mailbox: Mailbox, credentials: ImapCredentials, options: ConnectOptions = {}): Promise<ImapFlow> {
+  const client = new ImapFlow(imapOptions(mailbox, credentials, options));
+  // A failure after connect() has resolved is reported on the calls that hit it;
+  // an 'error' event without a listener would crash the process.
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+/** Logs out politely, but never waits long: the connection is closed either way. */
+export async function closeClient(client: ImapFlow | undefined, timeoutMs = 3_000): Promise<void> {
+  if (!client || client.isClosed) return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([client.logout().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  } finally {
+    clearTimeout(timer);
+    if (!client.isClosed) client.close();
+  }
+}

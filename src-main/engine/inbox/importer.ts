@@ -1,0 +1,479 @@
+/**
+ * One poll of one folder over an open IMAP connection: the import that
+ * loses nothing.
+ *
+ * 1. Select the folder; compare its UIDVALIDITY with the one stored. A
+ *    change means the server renumbered the folder: start again from UID 1,
+ *    recognising what is already stored by Message-ID (logged as a resync).
+ * 2. Finish after-import actions left pending by an earlier poll (a crash
+ *    between the commit and the action, or a refusal).
+ * 3. List the UIDs above the last committed one (UID SEARCH), fetch them in
+ *    one streamed FETCH, and parse them in the parser workers as they come.
+ * 4. Commit them in batches, each in one transaction flushed to disk: the
+ *    rows, the raw bytes, the activity log entries and the folder's new last
+ *    UID (every planned UID below it is stored).
+ * 5. Only then run the after-import action (mark seen, move, delete and
+ *    expunge) on the committed UIDs, and write the handoff copies.
+ *
+ * A crash at any point leaves either a batch not committed (fetched again
+ * next time, nothing touched on the server) or committed with its action
+ * pending (run at step 2). Rows are unique by (mailbox, folder,
+ * UIDVALIDITY, UID) and by Message-ID, so nothing is stored twice.
+ */
+import type { FetchMessageObject, ImapFlow } from 'imapflow';
+import type { Mailbox } from '../../shared/mailbox.js';
+import type { LogInput } from '../../shared/activity-log.js';
+import type { Db } from '../../store/db.js';
+import type { InboxRepo, NewMessage } from '../../store/inbox-repo.js';
+import type { ActivityLog } from '../activity-log.js';
+import type { EventBus } from '../events.js';
+import { diagnoseImportError, type ImportDiagnosis, type ImportPhase } from './import-diagnosis.js';
+import type { MessageParser } from './message-parser.js';
+import { summarize, type ParseOutcome } from './message-summary.js';
+import { handoffFileName, writeHandoffFile } from './handoff.js';
+import { isAppError } from '../../shared/errors.js';
+
+/** Most messages committed together. */
+export const DEFAULT_BATCH_MESSAGES = 250;
+/** Most bytes committed together (a larger message forms a batch of its own). */
+export const DEFAULT_BATCH_BYTES = 16 * 1024 * 1024;
+/** A handoff copy is tried this many times before it is left as failed. */
+export const HANDOFF_MAX_ATTEMPTS = 5;
+
+/** The counts and findings of one poll so far. */
+export interface PollStats {
+  fetched: number;
+  imported: number;
+  duplicates: number;
+  failed: number;
+  uidValidity: number | null;
+  resynced: boolean;
+  /** The first after-import action the server refused (the poll then reports it). */
+  actionError: ImportDiagnosis | null;
+  /** The first handoff write that failed. */
+  handoffError: ImportDiagnosis | null;
+}
+
+/** Everything one poll needs. */
+export interface ImportContext {
+  db: Db;
+  repo: InboxRepo;
+  log: ActivityLog;
+  events?: EventBus;
+  parser: MessageParser;
+  mailbox: Mailbox;
+  pollId: number;
+  handoffDir: string | null;
+  clock: () => number;
+  /** Where the poll is now, so an error can be placed. */
+  phase: ImportPhase;
+  stats: PollStats;
+  /** A note in the debug transcript. */
+  note?: (text: string) => void;
+  batchMessages?: number;
+  batchBytes?: number;
+}
+
+/** Fresh counts. */
+export function emptyStats(): PollStats {
+  return { fetched: 0, imported: 0, duplicates: 0, failed: 0, uidValidity: null, resynced: false, actionError: null, handoffError: null };
+}
+
+/** A compact UID set: 1,2,3,7,9,10 -> `1:3,7,9:10`. */
+export function uidSet(uids: readonly number[]): string {
+  const sorted = [...new Set(uids)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}:${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+/**
+ * The highest UID the folder's state may advance to after a commit: every
+ * planned UID up to it is recorded. A UID the server listed but did not
+ * send (expunged meanwhile, or a server fault) holds it back; the next poll
+ * lists again, and a UID that is gone by then no longer counts.
+ */
+export function committedThrough(planned: readonly number[], recorded: ReadonlySet<number>): number | null {
+  const sorted = [...planned].sort((a, b) => a - b);
+  let through: number | null = null;
+  for (const uid of sorted) {
+    if (!recorded.has(uid)) break;
+    through = uid;
+  }
+  return through;
+}
+
+function describeMessage(m: { subject: string | null; from: string | null }): string {
+  const subject = m.subject ? `"${m.subject.length > 120 ? `${m.subject.slice(0, 119)}…` : m.subject}"` : '(no subject)';
+  return m.from ? `${subject} from ${m.from.length > 120 ? `${m.from.slice(0, 119)}…` : m.from}` : subject;
+}
+
+/** Errors that mean the connection is gone (the poll cannot go on), as opposed to a refused command. */
+function isConnectionLoss(error: unknown): boolean {
+  const code = (error as { code?: string })?.code;
+  return Boolean(code && /^(NoConnection|EConnectionClosed|ECONNRESET|EPIPE|ETIMEOUT|ETIMEDOUT|ECONNABORTED|StateLogout)$/.test(code));
+}
+
+interface Received {
+  uid: number;
+  source: Buffer;
+  internalDate: number | null;
+  parse: Promise<ParseOutcome>;
+}
+
+/** Runs one poll of the mailbox's folder over an open client. Throws when the poll cannot complete. */
+export async function importFolder(client: ImapFlow, ctx: ImportContext): Promise<void> {
+  const { repo, mailbox, stats } = ctx;
+  const folder = mailbox.imap.folder;
+  ctx.phase = 'select';
+  const lock = await client.getMailboxLock(folder);
+  try {
+    const box = client.mailbox;
+    if (!box) throw Object.assign(new Error(`The folder ${folder} is not open.`), { code: 'NoMailboxSelected' });
+    const uidValidity = Number(box.uidValidity);
+    stats.uidValidity = uidValidity;
+    const lastUid = syncFolderState(ctx, folder, uidValidity);
+
+    ctx.phase = 'action';
+    await runPendingActions(client, ctx, folder, uidValidity);
+    retryHandoffs(ctx);
+
+    // UIDNEXT from SELECT says whether anything arrived since the last UID; no need to ask more.
+    if (box.exists === 0 || (box.uidNext > 0 && box.uidNext <= lastUid + 1)) {
+      ctx.note?.(`Nothing new in ${folder} (${box.exists} message(s), next UID ${box.uidNext}, last imported UID ${lastUid}).`);
+      return;
+    }
+    ctx.phase = 'fetch';
+    // UID SEARCH reads only the server's index: the exact list to fetch, cheaply.
+    const found = (await client.search({ uid: `${lastUid + 1}:*` }, { uid: true })) || [];
+    const already = repo.storedUids(mailbox.id, folder, uidValidity, lastUid);
+    const planned = found.filter((uid) => uid > lastUid && !already.has(uid)).sort((a, b) => a - b);
+    ctx.note?.(`${planned.length} new message(s) above UID ${lastUid} in ${folder}.`);
+    if (!planned.length) {
+      // Everything above the last UID is recorded already (an earlier poll was cut): move the mark on.
+      if (already.size) repo.advanceLastUid(mailbox.id, folder, uidValidity, Math.max(...already), ctx.clock());
+      return;
+    }
+    const committed = await fetchAndCommit(client, ctx, folder, uidValidity, planned, already);
+    ctx.phase = 'action';
+    for (let i = 0; i < committed.length; i += ACTION_CHUNK) await runActions(client, ctx, committed.slice(i, i + ACTION_CHUNK));
+    writeHandoffs(ctx, committed.filter((r) => r.handoff).map((r) => r.id));
+  } finally {
+    lock.release();
+  }
+}
+
+/** Most UIDs one after-import command names. */
+const ACTION_CHUNK = 1000;
+
+/**
+ * Streams the planned messages in one FETCH and commits them in batches as
+ * they arrive: each batch is committed once its messages are parsed, in
+ * order, while the next ones stream in. A cut connection still commits
+ * what arrived whole, then the error is raised.
+ */
+async function fetchAndCommit(
+  client: ImapFlow,
+  ctx: ImportContext,
+  folder: string,
+  uidValidity: number,
+  planned: number[],
+  already: ReadonlySet<number>,
+): Promise<CommittedRow[]> {
+  const maxMessages = ctx.batchMessages ?? DEFAULT_BATCH_MESSAGES;
+  const maxBytes = ctx.batchBytes ?? DEFAULT_BATCH_BYTES;
+  const committed: CommittedRow[] = [];
+  const recorded = new Set<number>(already);
+  let chain: Promise<void> = Promise.resolve();
+  let commitError: unknown;
+  let batch: Received[] = [];
+  let batchBytes = 0;
+  const flush = () => {
+    const items = batch;
+    batch = [];
+    batchBytes = 0;
+    chain = chain.then(async () => {
+      const outcomes = await Promise.all(items.map((r) => r.parse));
+      if (commitError !== undefined) return;
+      try {
+        for (const r of items) recorded.add(r.uid);
+        committed.push(...commitBatch(ctx, folder, uidValidity, planned, items, outcomes, recorded));
+        ctx.events?.emit('inbox.changed', { mailboxId: ctx.mailbox.id, reason: 'messages', pollId: ctx.pollId });
+      } catch (error) {
+        commitError = error;
+      }
+    });
+  };
+  let fetchError: unknown;
+  try {
+    for await (const msg of client.fetch(uidSet(planned), { uid: true, source: true, internalDate: true }, { uid: true })) {
+      if (commitError !== undefined) break;
+      const item = toReceived(msg, ctx.parser);
+      if (!item) continue;
+      batch.push(item);
+      batchBytes += item.source.length;
+      if (batch.length >= maxMessages || batchBytes >= maxBytes) flush();
+    }
+  } catch (error) {
+    fetchError = error;
+  }
+  flush();
+  await chain;
+  if (commitError !== undefined) throw commitError;
+  if (fetchError !== undefined) throw fetchError;
+  const missing = planned.filter((uid) => !recorded.has(uid));
+  if (missing.length) {
+    ctx.log.write({
+      mailboxId: ctx.mailbox.id,
+      direction: 'receive',
+      level: 'warning',
+      code: 'MESSAGE_NOT_RETURNED',
+      message: `The server listed ${missing.length} message(s) in ${folder} but did not send them (UID ${uidSet(missing).slice(0, 200)}).`,
+      detail: 'They were probably deleted or moved by another program meanwhile. If they are still there, the next poll asks for them again; nothing is skipped.',
+      refKind: 'poll',
+      refId: ctx.pollId,
+    });
+  }
+  return committed;
+}
+
+function toReceived(msg: FetchMessageObject, parser: MessageParser): Received | undefined {
+  // A FETCH response without the body is a flag update, not the message (an empty message has an empty body).
+  if (!msg.source) return undefined;
+  const source = Buffer.isBuffer(msg.source) ? msg.source : Buffer.from(msg.source);
+  const date = msg.internalDate instanceof Date ? msg.internalDate.getTime() : typeof msg.internalDate === 'string' ? Date.parse(msg.internalDate) : NaN;
+  return { uid: msg.uid, source, internalDate: Number.isFinite(date) ? date : null, parse: parser.parse(source) };
+}
+
+/** Reads (or starts) the folder's state; handles a UIDVALIDITY change. Returns the last committed UID. */
+function syncFolderState(ctx: ImportContext, folder: string, uidValidity: number): number {
+  const { repo, mailbox, stats } = ctx;
+  const state = repo.folder(mailbox.id, folder);
+  if (!state) {
+    repo.resetFolder(mailbox.id, folder, uidValidity, 0, ctx.clock());
+    return 0;
+  }
+  if (state.uidValidity === uidValidity) return state.lastUid;
+  stats.resynced = true;
+  const reason = `The folder was renumbered (UIDVALIDITY ${state.uidValidity} -> ${uidValidity}) before this action ran.`;
+  ctx.db.transaction(() => {
+    const skipped = repo.skipStaleActions(mailbox.id, folder, uidValidity, reason);
+    repo.resetFolder(mailbox.id, folder, uidValidity, 0, ctx.clock());
+    ctx.log.write({
+      mailboxId: mailbox.id,
+      direction: 'receive',
+      level: 'warning',
+      code: 'UIDVALIDITY_CHANGED',
+      message: `${folder} was renumbered on the server (UIDVALIDITY ${state.uidValidity} -> ${uidValidity}): resynchronising from the first message.`,
+      detail:
+        `This happens when the folder is deleted and created again, restored from a backup, or moved to another server. ` +
+        `Every message in ${folder} is read again; those already stored are recognised by Message-ID and recorded as duplicates, not imported twice. ` +
+        `Messages stored up to UID ${state.lastUid} under the old numbering are kept.` +
+        (skipped ? ` ${skipped} after-import action(s) still pending under the old numbering were skipped; they run again on the messages as they are found.` : ''),
+      refKind: 'poll',
+      refId: ctx.pollId,
+    });
+  }).immediate();
+  ctx.note?.(`UIDVALIDITY changed from ${state.uidValidity} to ${uidValidity}: resynchronising.`);
+  return 0;
+}
+
+interface CommittedRow {
+  id: number;
+  uid: number;
+  action: string;
+  handoff: boolean;
+}
+
+/** Stores one batch in one durable transaction and returns the rows that need their after-import action. */
+function commitBatch(
+  ctx: ImportContext,
+  folder: string,
+  uidValidity: number,
+  planned: readonly number[],
+  received: Received[],
+  outcomes: ParseOutcome[],
+  recorded: ReadonlySet<number>,
+): CommittedRow[] {
+  const { db, repo, mailbox, stats } = ctx;
+  const rows: CommittedRow[] = [];
+  const logs: Omit<LogInput, 'direction' | 'mailboxId' | 'refKind'>[] = [];
+  const commit = db.transaction(() => {
+    const now = ctx.clock();
+    const order = received.map((r, i) => ({ r, outcome: outcomes[i]! })).sort((a, b) => a.r.uid - b.r.uid);
+    for (const { r, outcome } of order) {
+      // Recorded by another importer of this mailbox meanwhile (another Mailroom process): nothing to do.
+      if (repo.idByUid(mailbox.id, folder, uidValidity, r.uid) !== undefined) continue;
+      stats.fetched++;
+      const summary = summarize(r.source, outcome);
+      const original = repo.idByDedupeKey(mailbox.id, summary.dedupeKey);
+      const handoff = ctx.handoffDir !== null && summary.status === 'imported' && original === undefined;
+      const row: NewMessage = {
+        mailboxId: mailbox.id,
+        folder,
+        uidValidity,
+        uid: r.uid,
+        status: original !== undefined ? 'duplicate' : summary.status,
+        messageId: summary.messageId,
+        dedupeKey: original !== undefined ? null : summary.dedupeKey,
+        duplicateOf: original ?? null,
+        from: summary.from,
+        to: summary.to,
+        cc: summary.cc,
+        subject: summary.subject,
+        sentAt: summary.sentAt,
+        receivedAt: r.internalDate,
+        importedAt: now,
+        size: r.source.length,
+        attachments: summary.attachments,
+        warnings: summary.warnings,
+        snippet: summary.snippet,
+        errorCode: original !== undefined ? null : summary.errorCode,
+        error: original !== undefined ? null : summary.error,
+        action: mailbox.imap.afterImport,
+        actionState: 'pending',
+        handoffState: handoff ? 'pending' : 'none',
+        pollId: ctx.pollId,
+      };
+      const id = repo.insertMessage(row, original !== undefined ? null : r.source);
+      rows.push({ id, uid: r.uid, action: row.action, handoff });
+      const what = describeMessage(summary);
+      if (original !== undefined) {
+        stats.duplicates++;
+        logs.push({
+          level: 'info',
+          message: `Duplicate skipped: ${what} (UID ${r.uid}) is already stored as message #${original}.`,
+          detail: summary.messageId ? `Same Message-ID <${summary.messageId}>.` : 'Same content, byte for byte (the message has no Message-ID).',
+          refId: id,
+        });
+      } else if (summary.status === 'imported') {
+        stats.imported++;
+        logs.push({
+          level: 'success',
+          message: `Imported ${what} (UID ${r.uid}, ${r.source.length.toLocaleString('en-US')} bytes${summary.attachments.length ? `, ${summary.attachments.length} attachment(s)` : ''}).`,
+          detail: summary.warnings.length ? summary.warnings.join(' ') : null,
+          refId: id,
+        });
+      } else {
+        stats.failed++;
+        logs.push({
+          level: 'error',
+          code: summary.errorCode,
+          message: `Could not read message UID ${r.uid} (${r.source.length.toLocaleString('en-US')} bytes): stored raw as message #${id}, not retried.`,
+          detail: `${summary.error ?? ''} The raw message is kept: open it from the Inbox screen or with "mailroom inbox show ${id} --raw".`,
+          refId: id,
+        });
+      }
+    }
+    for (const entry of logs) ctx.log.write({ ...entry, mailboxId: mailbox.id, direction: 'receive', refKind: 'inbox' });
+    const through = committedThrough(planned, recorded);
+    if (through !== null) repo.advanceLastUid(mailbox.id, folder, uidValidity, through, now);
+    repo.progressPoll(ctx.pollId, { uidValidity, resynced: stats.resynced, fetched: stats.fetched, imported: stats.imported, duplicates: stats.duplicates, failed: stats.failed });
+  });
+  durably(db, () => commit.immediate());
+  return rows;
+}
+
+/**
+ * Runs a write with the WAL flushed at commit (synchronous=FULL), so what
+ * the after-import action deletes on the server is on disk here first,
+ * also across a power cut. The rest of the store keeps its faster setting.
+ */
+function durably<T>(db: Db, run: () => T): T {
+  const previous = db.pragma('synchronous', { simple: true }) as number;
+  if (previous >= 2) return run();
+  db.pragma('synchronous = FULL');
+  try {
+    return run();
+  } finally {
+    db.pragma(`synchronous = ${previous}`);
+  }
+}
+
+/** Runs the after-import actions left from earlier polls (a crash before the action, or a refusal). */
+async function runPendingActions(client: ImapFlow, ctx: ImportContext, folder: string, uidValidity: number): Promise<void> {
+  const pending = ctx.repo.pendingActions(ctx.mailbox.id, folder, uidValidity);
+  if (!pending.length) return;
+  ctx.note?.(`${pending.length} after-import action(s) left from an earlier poll.`);
+  // The action applies as configured now (the admin may have fixed a missing folder by changing it).
+  await runActions(client, ctx, pending.map((p) => ({ id: p.id, uid: p.uid, action: ctx.mailbox.imap.afterImport, handoff: false })));
+}
+
+/** Applies the after-import action to committed messages. A refused command is recorded and the poll goes on. */
+async function runActions(client: ImapFlow, ctx: ImportContext, rows: readonly CommittedRow[]): Promise<void> {
+  const groups = new Map<string, CommittedRow[]>();
+  for (const row of rows) groups.set(row.action, [...(groups.get(row.action) ?? []), row]);
+  for (const [action, group] of groups) {
+    const ids = group.map((r) => r.id);
+    const set = uidSet(group.map((r) => r.uid));
+    const target = action.startsWith('move:') ? action.slice(5) : undefined;
+    try {
+      if (action === 'mark-seen') await client.messageFlagsAdd(set, ['\\Seen'], { uid: true });
+      else if (action === 'delete') await client.messageDelete(set, { uid: true });
+      else if (target) await client.messageMove(set, target, { uid: true });
+      ctx.repo.setActionState(ids, action, 'done', null);
+    } catch (error) {
+      if (isConnectionLoss(error) || isAppError(error)) throw error;
+      const d = diagnoseImportError(error, 'action', ctx.mailbox, target ?? ctx.mailbox.imap.folder);
+      ctx.repo.setActionState(ids, action, 'failed', d.message);
+      ctx.stats.actionError ??= d;
+      ctx.log.write({
+        mailboxId: ctx.mailbox.id,
+        direction: 'receive',
+        level: 'error',
+        code: d.code,
+        message: `After-import action ${action} failed for ${group.length} message(s): ${d.message}`,
+        detail: `${d.hint ?? ''} The messages are stored in Mailroom; the action is tried again on the next poll.${d.serverReply ? ` Server reply: ${d.serverReply}` : ''}`,
+        refKind: 'poll',
+        refId: ctx.pollId,
+      });
+    }
+  }
+}
+
+/** Retries handoff copies that failed or were left by an earlier poll. */
+function retryHandoffs(ctx: ImportContext): void {
+  if (!ctx.handoffDir) return;
+  const ids = ctx.repo.pendingHandoffs(ctx.mailbox.id, HANDOFF_MAX_ATTEMPTS, 1000);
+  if (ids.length) writeHandoffs(ctx, ids);
+}
+
+/** Writes the .eml copies of imported messages to the handoff folder. */
+function writeHandoffs(ctx: ImportContext, ids: readonly number[]): void {
+  const dir = ctx.handoffDir;
+  if (!dir || !ids.length) return;
+  let failures = 0;
+  let first: ImportDiagnosis | null = null;
+  for (const id of ids) {
+    const message = ctx.repo.get(id);
+    const raw = ctx.repo.raw(id);
+    if (!message || !raw) continue;
+    try {
+      const written = writeHandoffFile(dir, handoffFileName(message.mailboxName, id, message.importedAt), raw);
+      ctx.repo.setHandoff(id, 'written', written, null);
+    } catch (error) {
+      const d = diagnoseImportError(error, 'action', ctx.mailbox);
+      ctx.repo.setHandoff(id, 'failed', null, d.message);
+      failures++;
+      first ??= d;
+    }
+  }
+  if (first) {
+    ctx.stats.handoffError ??= first;
+    ctx.log.write({
+      mailboxId: ctx.mailbox.id,
+      direction: 'receive',
+      level: 'warning',
+      code: first.code,
+      message: `${failures} message(s) could not be written to the handoff folder: ${first.message}`,
+      detail: `${first.hint ?? ''} The messages are stored in Mailroom; each is tried again on the next polls (up to ${HANDOFF_MAX_ATTEMPTS} times).`,
+      refKind: 'poll',
+      refId: ctx.pollId,
+    });
+  }
+}

@@ -1,0 +1,501 @@
+/**
+ * The inbox: imports mail from each mailbox's IMAP folder, keeps every
+ * message (raw and summarised), and keeps the receive log (per-poll
+ * records, per-mailbox state, activity log entries).
+ *
+ * `start()` runs a background importer per enabled mailbox (one IMAP
+ * connection each, polled on the interval and woken by IDLE); `stop()` ends
+ * them. The outbound runtime starts and stops it with the rest of the
+ * engine's background work. Polls of one mailbox never overlap in one
+ * process; across processes the store's unique keys keep each message once.
+ */
+import fs from 'node:fs';
+import type { ImapFlow, ImapFlowOptions } from 'imapflow';
+import { AppError } from '../../shared/errors.js';
+import type { Mailbox } from '../../shared/mailbox.js';
+import {
+  InboxListInput,
+  InboxSettingsInput,
+  type InboxMessageDetail,
+  type InboxPage,
+  type InboxSettings,
+  type PollDetail,
+  type PollRecord,
+  type PollTrigger,
+  type RawMessage,
+  type ReceiveHealth,
+  type ReceiveState,
+} from '../../shared/inbox.js';
+import { parseOrThrow } from '../../shared/validation.js';
+import type { Db } from '../../store/db.js';
+import { InboxRepo, toSummary } from '../../store/inbox-repo.js';
+import type { ActivityLog } from '../activity-log.js';
+import type { EventBus } from '../events.js';
+import type { MailboxService } from '../mailboxes.js';
+import { Redactor } from '../connection-test/transcript.js';
+import { buildXOAuth2 } from '../auth/xoauth2.js';
+import { closeClient, credentialsFor, openClient, type ConnectOptions, type ImapCredentials, type InboxTokenProvider } from './imap-client.js';
+import { diagnoseImportError, type ImportDiagnosis } from './import-diagnosis.js';
+import { emptyStats, importFolder, type ImportContext } from './importer.js';
+import { MailboxImporter, type ImporterHost, type ImporterSession } from './mailbox-importer.js';
+import { WorkerParser, type MessageParser } from './message-parser.js';
+import { messageDetail } from './message-detail.js';
+import { ImapTranscriptRecorder } from './transcript-capture.js';
+
+/** How much of a raw message `raw` returns as text. */
+const RAW_TEXT_BYTES = 2 * 1024 * 1024;
+
+export interface InboxServiceOptions {
+  db: Db;
+  mailboxes: MailboxService;
+  log: ActivityLog;
+  events?: EventBus;
+  /** Access tokens for OAuth 2.0 mailboxes (the OAuth service). */
+  tokens?: InboxTokenProvider;
+  /** Parses messages; default: a worker-thread parser. */
+  parser?: MessageParser;
+  /** Extra TLS options for IMAP connections (tests pass their CA). */
+  tls?: ImapFlowOptions['tls'];
+  /** Messages per batch (tests use small batches). */
+  batchMessages?: number;
+  clock?: () => number;
+}
+
+/** True when a process with this id is running. */
+function processAlive(pid: number | null): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class InboxService {
+  /** The inbox tables. */
+  readonly repo: InboxRepo;
+  private readonly parser: MessageParser;
+  private readonly clock: () => number;
+  private readonly importers = new Map<number, MailboxImporter>();
+  /** The tail of each mailbox's poll chain: polls of one mailbox run one after another. */
+  private readonly chains = new Map<number, Promise<unknown>>();
+  private readonly activePolls = new Set<number>();
+  private unsubscribe: (() => void) | undefined;
+  private running = false;
+
+  constructor(private readonly options: InboxServiceOptions) {
+    this.repo = new InboxRepo(options.db);
+    this.parser = options.parser ?? new WorkerParser();
+    this.clock = options.clock ?? Date.now;
+  }
+
+  // ---- background importers ------------------------------------------------
+
+  /** Starts a background importer for every enabled mailbox, and follows mailbox changes. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const mailbox of this.options.mailboxes.list()) if (mailbox.enabled) this.startImporter(mailbox.id);
+    this.unsubscribe = this.options.events?.on('mailboxes.changed', (payload) => {
+      const id = (payload as { id?: number })?.id;
+      if (typeof id === 'number') void this.restartImporter(id);
+    });
+  }
+
+  /** Stops every background importer and closes their connections. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    const all = [...this.importers.values()];
+    this.importers.clear();
+    await Promise.all(all.map((i) => i.stop()));
+  }
+
+  /** Stops the importers and the parser. */
+  async close(): Promise<void> {
+    await this.stop();
+    await this.parser.close();
+  }
+
+  /** Whether the background importers run in this process. */
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  private startImporter(mailboxId: number): void {
+    if (this.importers.has(mailboxId)) return;
+    const importer = new MailboxImporter(this.host(), mailboxId);
+    this.importers.set(mailboxId, importer);
+    importer.start();
+  }
+
+  private async restartImporter(mailboxId: number): Promise<void> {
+    const current = this.importers.get(mailboxId);
+    if (current) {
+      this.importers.delete(mailboxId);
+      await current.stop();
+    }
+    const mailbox = this.mailboxOrUndefined(mailboxId);
+    if (this.running && mailbox?.enabled) this.startImporter(mailboxId);
+    this.changed(mailboxId, 'state', null);
+  }
+
+  private host(): ImporterHost {
+    return {
+      mailbox: (id) => this.mailboxOrUndefined(id),
+      runPoll: (mailbox, trigger, session) => this.runPoll(mailbox, trigger, { session }),
+      closeClient: (client) => closeClient(client),
+      changed: (id) => this.changed(id, 'state', null),
+      clock: () => this.clock(),
+    };
+  }
+
+  private mailboxOrUndefined(id: number): Mailbox | undefined {
+    try {
+      return this.options.mailboxes.get(id);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private changed(mailboxId: number, reason: 'poll-started' | 'messages' | 'poll-finished' | 'settings' | 'state', pollId: number | null): void {
+    this.options.events?.emit('inbox.changed', { mailboxId, reason, pollId });
+  }
+
+  // ---- polls -----------------------------------------------------------------
+
+  /**
+   * Polls a mailbox now. Uses the background importer's connection when it
+   * has one open; otherwise a connection for this poll only.
+   */
+  async pollNow(mailboxIdOrName: number | string, trigger: PollTrigger = 'manual'): Promise<PollDetail> {
+    const mailbox = this.options.mailboxes.resolve(mailboxIdOrName);
+    const importer = this.importers.get(mailbox.id);
+    const session = importer?.session.client?.usable ? importer.session : undefined;
+    return this.runPoll(mailbox, trigger, session ? { session } : {});
+  }
+
+  /** One poll with the full IMAP transcript kept (secrets redacted), on a connection of its own. */
+  async importWithDebug(mailboxIdOrName: number | string): Promise<PollDetail> {
+    const mailbox = this.options.mailboxes.resolve(mailboxIdOrName);
+    return this.runPoll(mailbox, 'debug', { debug: true });
+  }
+
+  /** Runs `work` after every earlier poll of the mailbox in this process has finished. */
+  private exclusive<T>(mailboxId: number, work: () => Promise<T>): Promise<T> {
+    const previous = this.chains.get(mailboxId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const tail = next.catch(() => undefined);
+    this.chains.set(mailboxId, tail);
+    void tail.then(() => {
+      if (this.chains.get(mailboxId) === tail) this.chains.delete(mailboxId);
+    });
+    return next;
+  }
+
+  /** Opens a client for a mailbox, retrying once with a fresh token when an OAuth token is refused. */
+  private async connect(mailbox: Mailbox, connect: ConnectOptions, redactor: Redactor | undefined): Promise<ImapFlow> {
+    const password = (id: number) => this.options.mailboxes.password(id);
+    const attempt = async (forceRefresh: boolean) => {
+      const credentials = await credentialsFor(mailbox, password, this.options.tokens, forceRefresh);
+      registerSecrets(redactor, credentials);
+      return openClient(mailbox, credentials, { ...connect, ...(this.options.tls ? { tls: this.options.tls } : {}) });
+    };
+    try {
+      return await attempt(false);
+    } catch (error) {
+      if (mailbox.imap.auth === 'oauth2' && (error as { authenticationFailed?: boolean }).authenticationFailed) return attempt(true);
+      throw error;
+    }
+  }
+
+  /** One poll: record, connect if needed, import, record the outcome. Never throws for mail problems: the record says what happened. */
+  private runPoll(mailbox: Mailbox, trigger: PollTrigger, options: { session?: ImporterSession; debug?: boolean }): Promise<PollDetail> {
+    return this.exclusive(mailbox.id, async () => {
+      // Read the mailbox again: settings may have changed while this poll waited its turn.
+      const current = this.mailboxOrUndefined(mailbox.id) ?? mailbox;
+      const folder = current.imap.folder;
+      const startedAt = this.clock();
+      this.interruptDeadPolls(current.id, startedAt);
+      const pollId = this.repo.startPoll(current.id, trigger, folder, startedAt, process.pid);
+      this.activePolls.add(pollId);
+      this.repo.recordTry(current.id, startedAt);
+      this.changed(current.id, 'poll-started', pollId);
+      const recorder = options.debug ? new ImapTranscriptRecorder(startedAt, new Redactor(), this.clock) : undefined;
+      recorder?.note(`Import with debug of ${current.name}: ${current.imap.host}:${current.imap.port} (${current.imap.security}), folder ${folder}, after import ${current.imap.afterImport}.`);
+      const ctx: ImportContext = {
+        db: this.options.db,
+        repo: this.repo,
+        log: this.options.log,
+        ...(this.options.events ? { events: this.options.events } : {}),
+        parser: this.parser,
+        mailbox: current,
+        pollId,
+        handoffDir: this.repo.state(current.id)?.handoffDir ?? null,
+        clock: this.clock,
+        phase: 'connect',
+        stats: emptyStats(),
+        ...(recorder ? { note: (text: string) => recorder.note(text) } : {}),
+        ...(this.options.batchMessages ? { batchMessages: this.options.batchMessages } : {}),
+      };
+      let ownClient: ImapFlow | undefined;
+      let failure: unknown;
+      try {
+        let client = options.session?.client;
+        if (!client?.usable) {
+          if (options.session?.client) {
+            await closeClient(options.session.client);
+            options.session.client = undefined;
+          }
+          client = await this.connect(current, { idle: Boolean(options.session), ...(recorder ? { logger: recorder.logger(), logRaw: true } : {}) }, recorder?.redactor);
+          if (options.session) {
+            options.session.client = client;
+            options.session.onClient?.(client);
+          } else ownClient = client;
+        }
+        await importFolder(client, ctx);
+      } catch (error) {
+        failure = error;
+        recorder?.note(`Stopped while ${ctx.phase === 'connect' ? 'connecting' : ctx.phase === 'select' ? 'opening the folder' : ctx.phase === 'fetch' ? 'downloading' : 'running the after-import action'}: ${(error as Error)?.message ?? String(error)}`);
+      } finally {
+        if (ownClient) await closeClient(ownClient);
+        // A session whose connection broke is closed now; the next poll opens a new one.
+        if (options.session?.client && !options.session.client.usable) {
+          const broken = options.session.client;
+          options.session.client = undefined;
+          await closeClient(broken);
+        }
+      }
+      return this.finishPoll(current, pollId, trigger, startedAt, ctx, failure, recorder);
+    });
+  }
+
+  private interruptDeadPolls(mailboxId: number, at: number): void {
+    for (const poll of this.repo.runningPolls(mailboxId)) {
+      if (this.activePolls.has(poll.id)) continue;
+      if (poll.pid !== process.pid && processAlive(poll.pid)) continue;
+      this.repo.interruptPoll(
+        poll.id,
+        at,
+        'The poll stopped before it finished: Mailroom was closed or stopped while it ran.',
+        'Nothing was lost: every message it committed is stored, and the next poll carried on from there.',
+      );
+    }
+  }
+
+  private finishPoll(
+    mailbox: Mailbox,
+    pollId: number,
+    trigger: PollTrigger,
+    startedAt: number,
+    ctx: ImportContext,
+    failure: unknown,
+    recorder: ImapTranscriptRecorder | undefined,
+  ): PollDetail {
+    const finishedAt = this.clock();
+    const ms = Math.max(0, finishedAt - startedAt);
+    const stats = ctx.stats;
+    const diagnosis: ImportDiagnosis | null = failure !== undefined ? diagnoseImportError(failure, ctx.phase, mailbox) : stats.actionError ?? stats.handoffError;
+    const redact = (text: string | null) => (text && recorder ? recorder.redactor.redact(text) : text);
+    const transcript = recorder?.lines() ?? null;
+    this.options.db.transaction(() => {
+      this.repo.finishPoll(pollId, {
+        outcome: diagnosis ? 'failed' : 'ok',
+        finishedAt,
+        uidValidity: stats.uidValidity,
+        resynced: stats.resynced,
+        fetched: stats.fetched,
+        imported: stats.imported,
+        duplicates: stats.duplicates,
+        failed: stats.failed,
+        ms,
+        code: diagnosis?.code ?? null,
+        message: redact(diagnosis?.message ?? null),
+        hint: diagnosis?.hint ?? null,
+        transcript,
+      });
+      const counts = `${stats.fetched} fetched, ${stats.imported} imported, ${stats.duplicates} duplicate(s) skipped, ${stats.failed} failed`;
+      if (diagnosis) {
+        this.repo.recordFailure(mailbox.id, finishedAt, diagnosis.code, redact(diagnosis.message) ?? '', diagnosis.hint);
+        this.options.log.write({
+          mailboxId: mailbox.id,
+          direction: 'receive',
+          level: 'error',
+          code: diagnosis.code,
+          message: `Poll of ${mailbox.imap.folder} failed: ${redact(diagnosis.message)}`,
+          detail: [diagnosis.hint, `So far: ${counts} (${ms} ms).`, diagnosis.serverReply ? `Server reply: ${redact(diagnosis.serverReply)}` : null].filter(Boolean).join(' '),
+          refKind: 'poll',
+          refId: pollId,
+        });
+      } else {
+        this.repo.recordSuccess(mailbox.id, finishedAt);
+        this.options.log.write({
+          mailboxId: mailbox.id,
+          direction: 'receive',
+          level: stats.failed ? 'warning' : stats.imported ? 'success' : 'info',
+          code: null,
+          message: `Polled ${mailbox.imap.folder} (${trigger}): ${counts} in ${ms} ms.`,
+          detail: stats.resynced ? `The folder was renumbered on the server (UIDVALIDITY ${stats.uidValidity}) and was resynchronised.` : null,
+          refKind: 'poll',
+          refId: pollId,
+        });
+      }
+    })();
+    this.activePolls.delete(pollId);
+    this.changed(mailbox.id, 'poll-finished', pollId);
+    return this.poll(pollId);
+  }
+
+  // ---- reading ---------------------------------------------------------------
+
+  /** Every mailbox's receive state. */
+  states(): ReceiveState[] {
+    const states = this.repo.states();
+    const counts = this.repo.counts();
+    return this.options.mailboxes.list().map((m) => {
+      const s = states.get(m.id);
+      const importer = this.importers.get(m.id);
+      const failing = Boolean(s && s.consecutiveFailures > 0);
+      const health: ReceiveHealth = !m.enabled ? 'disabled' : !s?.lastTryAt ? 'never' : failing ? 'failing' : 'healthy';
+      return {
+        mailboxId: m.id,
+        mailboxName: m.name,
+        address: m.address,
+        enabled: m.enabled,
+        health,
+        folder: m.imap.folder,
+        afterImport: m.imap.afterImport,
+        pollIntervalSeconds: m.imap.pollIntervalSeconds,
+        lastSuccessAt: s?.lastSuccessAt ?? null,
+        lastTryAt: s?.lastTryAt ?? null,
+        lastError:
+          s?.lastErrorCode && s.lastErrorAt !== null
+            ? { code: s.lastErrorCode, message: s.lastErrorMessage ?? '', hint: s.lastErrorHint, at: s.lastErrorAt }
+            : null,
+        consecutiveFailures: s?.consecutiveFailures ?? 0,
+        polling: this.chains.has(m.id),
+        idling: importer?.idling ?? false,
+        nextPollAt: importer?.nextPollAt ?? null,
+        counts: counts.get(m.id) ?? { imported: 0, duplicate: 0, failed: 0 },
+        handoffDir: s?.handoffDir ?? null,
+      };
+    });
+  }
+
+  /** One page of messages, newest first. */
+  list(input: unknown = {}): InboxPage {
+    const parsed = parseOrThrow(InboxListInput, input, 'message list filter');
+    const rows = this.repo.list(
+      { ...(parsed.mailboxId !== undefined ? { mailboxId: parsed.mailboxId } : {}), ...(parsed.status ? { status: parsed.status } : {}), ...(parsed.beforeId !== undefined ? { beforeId: parsed.beforeId } : {}) },
+      parsed.limit + 1,
+    );
+    const page = rows.slice(0, parsed.limit);
+    return { messages: page.map(toSummary), nextBeforeId: rows.length > parsed.limit ? page[page.length - 1]!.id : null };
+  }
+
+  private stored(id: number) {
+    const message = this.repo.get(id);
+    if (!message) throw new AppError('NOT_FOUND', `No imported message has id ${id}.`, { hint: 'List the messages ("mailroom inbox list") to see their ids.' });
+    return message;
+  }
+
+  /** The raw bytes of a message (a duplicate shows the copy it repeats). */
+  rawBytes(id: number): Buffer {
+    const message = this.stored(id);
+    const raw = this.repo.raw(message.duplicateOf ?? id) ?? this.repo.raw(id);
+    if (!raw) {
+      throw new AppError('NOT_FOUND', `Message ${id} is a duplicate of a message that is no longer stored, so there is no raw copy.`, {
+        hint: 'The first copy was removed; the server may still have it.',
+      });
+    }
+    return raw;
+  }
+
+  /** One message in full. */
+  async get(id: number): Promise<InboxMessageDetail> {
+    const message = this.stored(id);
+    const raw = this.repo.raw(message.duplicateOf ?? id) ?? this.repo.raw(id);
+    return messageDetail(message, raw);
+  }
+
+  /** The raw message as text (cut at 2 MB) or as exact base64. */
+  raw(id: number, encoding: 'text' | 'base64' = 'text'): RawMessage {
+    const message = this.stored(id);
+    const raw = this.rawBytes(id);
+    const safeName = (message.mailboxName ?? 'mailbox').replace(/[\\/:*?"<>|\x00-\x1f\s]+/g, '_');
+    const fileName = `mailroom-${safeName}-${id}.eml`;
+    if (encoding === 'base64') return { id, size: raw.length, encoding, content: raw.toString('base64'), truncated: false, fileName };
+    const truncated = raw.length > RAW_TEXT_BYTES;
+    return { id, size: raw.length, encoding, content: raw.subarray(0, RAW_TEXT_BYTES).toString('utf8'), truncated, fileName };
+  }
+
+  /** The polls of a mailbox, newest first. */
+  polls(mailboxId: number, beforeId?: number, limit = 50): PollRecord[] {
+    this.options.mailboxes.get(mailboxId);
+    return this.repo.polls(mailboxId, beforeId, Math.max(1, Math.min(limit, 1000)));
+  }
+
+  /** One poll with its transcript. */
+  poll(id: number): PollDetail {
+    const record = this.repo.poll(id);
+    if (!record) throw new AppError('NOT_FOUND', `No poll has id ${id}.`, { hint: 'List the polls of the mailbox to see their ids.' });
+    return { ...record, transcript: this.repo.transcript(id) };
+  }
+
+  // ---- settings --------------------------------------------------------------
+
+  settings(mailboxId: number): InboxSettings {
+    this.options.mailboxes.get(mailboxId);
+    return { mailboxId, handoffDir: this.repo.state(mailboxId)?.handoffDir ?? null };
+  }
+
+  /** Sets or clears the handoff folder. The folder must exist and be writable. */
+  saveSettings(input: unknown): InboxSettings {
+    const parsed = parseOrThrow(InboxSettingsInput, input, 'inbox settings');
+    this.options.mailboxes.get(parsed.mailboxId);
+    if (parsed.handoffDir) checkWritableFolder(parsed.handoffDir);
+    this.repo.setHandoffDir(parsed.mailboxId, parsed.handoffDir);
+    this.changed(parsed.mailboxId, 'settings', null);
+    return this.settings(parsed.mailboxId);
+  }
+}
+
+/** Registers the secrets of a connection, and the SASL forms built from them, with a transcript's redactor. */
+function registerSecrets(redactor: Redactor | undefined, credentials: ImapCredentials): void {
+  if (!redactor) return;
+  if (credentials.pass) redactor.add(credentials.pass, Buffer.from(`\0${credentials.user}\0${credentials.pass}`).toString('base64'));
+  if (credentials.accessToken) {
+    redactor.add(credentials.accessToken);
+    try {
+      redactor.add(buildXOAuth2(credentials.user, credentials.accessToken));
+    } catch {
+      // A malformed token is refused before it is sent.
+    }
+  }
+}
+
+/** Throws VALIDATION_FAILED naming the folder when it does not exist or cannot be written. */
+function checkWritableFolder(dir: string): void {
+  let isDir = false;
+  try {
+    isDir = fs.statSync(dir).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) {
+    throw new AppError('VALIDATION_FAILED', `Invalid inbox settings: handoffDir: the folder ${dir} does not exist.`, {
+      hint: 'Create the folder first, or choose an existing one.',
+      issues: [{ path: 'handoffDir', message: `the folder ${dir} does not exist; create it first` }],
+    });
+  }
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw new AppError('VALIDATION_FAILED', `Invalid inbox settings: handoffDir: Mailroom cannot write to ${dir}.`, {
+      hint: 'Give the account running Mailroom write permission on the folder (Properties > Security), or choose another folder.',
+      issues: [{ path: 'handoffDir', message: `Mailroom cannot write to ${dir}` }],
+    });
+  }
+}

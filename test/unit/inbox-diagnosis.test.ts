@@ -1,0 +1,83 @@
+/**
+ * Import errors get their diagnosis from the one rule set of the connection
+ * tests: each error shape imapflow raises (socket, TLS, DNS, a refused
+ * sign-in with a real server reply, a missing folder, a dropped connection
+ * mid-download) maps to the facts those rules read, and so to one code and
+ * a hint. Mailroom's own errors keep their code.
+ */
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../src-main/shared/errors';
+import type { Mailbox } from '../../src-main/shared/mailbox';
+import { diagnoseImportError, importFailureFacts } from '../../src-main/engine/inbox/import-diagnosis';
+
+const mailbox: Mailbox = {
+  id: 1,
+  name: 'Support',
+  address: 'support@example.test',
+  enabled: true,
+  preset: 'generic',
+  imap: { host: 'imap.example.test', port: 993, security: 'tls', username: 'support@example.test', auth: 'password', folder: 'INBOX', afterImport: 'mark-seen', pollIntervalSeconds: 60 },
+  smtp: { host: 'smtp.example.test', port: 587, security: 'starttls', username: 'support@example.test', auth: 'password' },
+  passwordSet: true,
+  createdAt: 0,
+  updatedAt: 0,
+};
+
+const err = (message: string, fields: Record<string, unknown>) => Object.assign(new Error(message), fields);
+
+describe('import diagnosis', () => {
+  it.each([
+    ['connection refused', 'connect', err('connect ECONNREFUSED 127.0.0.1:993', { code: 'ECONNREFUSED' }), 'TCP_REFUSED'],
+    ['unknown host', 'connect', err('getaddrinfo ENOTFOUND imap.example.test', { code: 'ENOTFOUND' }), 'DNS_NOT_FOUND'],
+    ['expired certificate', 'connect', err('certificate has expired', { code: 'CERT_HAS_EXPIRED' }), 'TLS_CERT_EXPIRED'],
+    ['self-signed certificate', 'connect', err('self-signed certificate', { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), 'TLS_CERT_UNTRUSTED'],
+    ['no greeting', 'connect', err('Failed to receive greeting from server in required time', { code: 'GREETING_TIMEOUT' }), 'GREETING_TIMEOUT'],
+    [
+      'Dovecot refuses the password',
+      'connect',
+      err('Authentication failed.', { authenticationFailed: true, serverResponseCode: 'AUTHENTICATIONFAILED', response: 'Authentication failed.' }),
+      'AUTH_FAILED',
+    ],
+    [
+      'Microsoft 365 refuses basic authentication',
+      'connect',
+      err('Command failed', { authenticationFailed: true, response: 'AUTHENTICATE failed. basic authentication is disabled.' }),
+      'BASIC_AUTH_DISABLED',
+    ],
+    [
+      'Gmail wants an app password',
+      'connect',
+      err('Command failed', { authenticationFailed: true, response: '[ALERT] Application-specific password required: https://support.google.com/accounts/answer/185833 (Failure)' }),
+      'BASIC_AUTH_DISABLED',
+    ],
+    ['missing folder', 'select', err('Command failed', { responseStatus: 'NO', responseText: "Mailbox doesn't exist: Support", serverResponseCode: 'NONEXISTENT', mailboxMissing: true }), 'FOLDER_NOT_FOUND'],
+    ['move to a missing folder', 'action', err('Command failed', { responseStatus: 'NO', responseText: "Mailbox doesn't exist: Archive", serverResponseCode: 'TRYCREATE' }), 'FOLDER_NOT_FOUND'],
+    ['connection cut mid-download', 'fetch', err('Connection not available', { code: 'NoConnection' }), 'CONNECTION_DROPPED'],
+    ['server silent mid-download', 'fetch', err('Socket timeout', { code: 'ETIMEOUT' }), 'TIMEOUT'],
+  ] as const)('%s -> %s', (_name, phase, error, code) => {
+    expect(diagnoseImportError(error, phase, mailbox).code).toBe(code);
+  });
+
+  it('says what the import was doing, not a connection-test step', () => {
+    const d = diagnoseImportError(err('Connection not available', { code: 'NoConnection' }), 'fetch', mailbox);
+    expect(d.message).toMatch(/while downloading messages/);
+    expect(d.message).not.toMatch(/select step/);
+    expect(d.hint).toBeTruthy();
+  });
+
+  it('names the target folder of a failed move, and the reply', () => {
+    const d = diagnoseImportError(err('Command failed', { responseStatus: 'NO', responseText: "Mailbox doesn't exist: Archive", serverResponseCode: 'TRYCREATE' }), 'action', mailbox, 'Archive');
+    expect(d.message).toContain('"Archive"');
+    expect(d.serverReply).toBe("NO [TRYCREATE] Mailbox doesn't exist: Archive");
+  });
+
+  it('describes the sign-in step with the user and the security mode', () => {
+    const facts = importFailureFacts(err('Authentication failed.', { authenticationFailed: true, response: 'Authentication failed.' }), 'connect', mailbox);
+    expect(facts).toMatchObject({ protocol: 'imap', step: 'auth', kind: 'reply', auth: 'password', security: 'tls', user: 'support@example.test', reply: 'NO Authentication failed.' });
+  });
+
+  it('keeps the code of Mailroom\'s own errors', () => {
+    const d = diagnoseImportError(new AppError('PASSWORD_MISSING', 'No password stored.', { hint: 'Enter it.' }), 'connect', mailbox);
+    expect(d).toEqual({ code: 'PASSWORD_MISSING', message: 'No password stored.', hint: 'Enter it.', serverReply: null });
+  });
+});

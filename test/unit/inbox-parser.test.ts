@@ -1,0 +1,113 @@
+/**
+ * The message parser: the worker gives the same result as the in-thread
+ * path (the two conversions are written twice, once as the worker's plain
+ * JavaScript), a malformed corpus never throws, a parse that hangs is cut
+ * off as failed while the messages with it are retried alone, and closing
+ * answers what is still waiting.
+ */
+import MailComposer from 'nodemailer/lib/mail-composer';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InThreadParser, WorkerParser, dateFromHeaderLines } from '../../src-main/engine/inbox/message-parser';
+import { summarize } from '../../src-main/engine/inbox/message-summary';
+import { generateMalformedCorpus } from '../fixtures/malformed/generate';
+
+async function compose(options: ConstructorParameters<typeof MailComposer>[0]): Promise<Buffer> {
+  return new MailComposer(options).compile().build();
+}
+
+const samples: Promise<Buffer[]> = (async () => [
+  await compose({
+    from: 'Ann Lee <ann@example.com>',
+    to: 'Support <support@example.com>, bob@example.com',
+    cc: 'Team: a@example.com, b@example.com;',
+    subject: 'Drucker kaputt – bitte helfen',
+    messageId: '<m1@example.com>',
+    date: new Date(Date.UTC(2025, 10, 25, 9, 30)),
+    text: 'Grüße aus dem Büro.\n'.repeat(50),
+    attachments: [
+      { filename: 'report.pdf', content: Buffer.from('%PDF-1.4\n' + 'x'.repeat(3000)), contentType: 'application/pdf' },
+      { filename: 'logo.png', content: Buffer.alloc(200, 1), contentType: 'image/png', cid: 'logo@x' },
+    ],
+  }),
+  await compose({ from: 'x@example.com', to: 'y@example.com', subject: 'HTML only', html: '<h1>Title</h1><p>Para &amp; more</p>', messageId: '<m2@example.com>' }),
+  Buffer.from('Subject: =?utf-8?B?w6nDqMOg?=\r\nDate: not a date\r\n\r\nbody\r\n'),
+])();
+
+const worker = new WorkerParser(30_000, 2);
+afterAll(() => worker.close());
+
+describe('parser', () => {
+  it('gives the same result in the worker and in-thread', async () => {
+    const inThread = new InThreadParser();
+    for (const raw of await samples) expect(await worker.parse(raw)).toEqual(await inThread.parse(raw));
+  });
+
+  it('reads addresses, dates, attachments and encoded words', async () => {
+    const [first, second, third] = await samples;
+    const a = await worker.parse(first!);
+    expect(a.ok).toBe(true);
+    if (!a.ok) return;
+    expect(a.parsed.subject).toBe('Drucker kaputt – bitte helfen');
+    expect(a.parsed.date).toBe(Date.UTC(2025, 10, 25, 9, 30));
+    expect(a.parsed.to?.map((x) => x.address)).toEqual(['support@example.com', 'bob@example.com']);
+    expect(a.parsed.cc?.[0]).toMatchObject({ name: 'Team', group: [{ address: 'a@example.com' }, { address: 'b@example.com' }] });
+    expect(a.parsed.attachments.map((x) => [x.filename, x.contentType, x.size])).toEqual([
+      ['report.pdf', 'application/pdf', 3009],
+      ['logo.png', 'image/png', 200],
+    ]);
+    expect(a.parsed.text!.length).toBeLessThanOrEqual(1000);
+    const b = await worker.parse(second!);
+    expect(b.ok && b.parsed.html).toContain('<h1>Title</h1>');
+    expect(b.ok && summarize(second!, b).snippet).toBe('Title Para & more');
+    const c = await worker.parse(third!);
+    expect(c.ok && c.parsed.subject).toBe('éèà');
+    // mailparser puts "now" in place of an unreadable date; the import keeps none.
+    expect(c.ok && c.parsed.date).toBeNull();
+    expect(c.ok && summarize(third!, c).warnings).toContain('The Date header cannot be read.');
+  });
+
+  it('reads the Date header itself', () => {
+    expect(dateFromHeaderLines([{ key: 'date', line: 'Date: Tue, 25 Nov 2025 10:00:00 +0100' }])).toBe(Date.UTC(2025, 10, 25, 9, 0, 0));
+    expect(dateFromHeaderLines([{ key: 'date', line: 'Date: yesterday-ish' }])).toBeNull();
+    expect(dateFromHeaderLines([])).toBeNull();
+  });
+
+  it('never throws on 1,200 malformed messages, and every one is summarised', async () => {
+    const corpus = generateMalformedCorpus(1200);
+    const outcomes = await Promise.all(corpus.map((m) => worker.parse(m.raw)));
+    const summaries = corpus.map((m, i) => summarize(m.raw, outcomes[i]!));
+    expect(summaries).toHaveLength(1200);
+    for (const s of summaries) {
+      expect(['imported', 'failed']).toContain(s.status);
+      expect(s.dedupeKey).toMatch(/^(mid|sha256):/);
+      if (s.status === 'failed') expect(s.errorCode).toMatch(/^MESSAGE_/);
+    }
+    // The corpus has messages mailparser refuses (a header over 1 MB, too many parts) and empty ones.
+    const codes = new Set(summaries.map((s) => s.errorCode).filter(Boolean));
+    expect(codes).toContain('MESSAGE_PARSE_FAILED');
+    expect(codes).toContain('MESSAGE_EMPTY');
+    expect(codes).toContain('MESSAGE_NO_HEADERS');
+  }, 120_000);
+
+  it('gives up a parse that takes too long, and retries its companions alone', async () => {
+    // 1 ms is too short for anything: every job times out; the ones in flight with it are retried alone first.
+    const impatient = new WorkerParser(1, 1);
+    try {
+      const raws = (await samples).slice(0, 3);
+      const outcomes = await Promise.all(raws.map((r) => impatient.parse(r)));
+      for (const o of outcomes) expect(o).toMatchObject({ ok: false, code: 'MESSAGE_PARSE_TIMEOUT' });
+    } finally {
+      await impatient.close();
+    }
+  }, 60_000);
+
+  it('answers waiting jobs when it is closed, and parses in-thread afterwards', async () => {
+    const parser = new WorkerParser(30_000, 1);
+    const raw = (await samples)[0]!;
+    const pending = Array.from({ length: 20 }, () => parser.parse(raw));
+    await parser.close();
+    const outcomes = await Promise.all(pending);
+    for (const o of outcomes) expect(o.ok || o.error).toBeTruthy();
+    expect((await parser.parse(raw)).ok).toBe(true);
+  });
+});
