@@ -23,3 +23,10 @@ export function timeTitle(ms: number): string {
   const mm = String(Math.abs(offset) % 60).padStart(2, '0');
   return `${d.toISOString()} (local time is UTC${sign}${hh}:${mm})`;
 }
+
+/** A compact time for dense lists: the time alone today, else the date and time. */
+export function formatShortTime(ms: number, now = Date.now()): string {
+  const d = new Date(ms);
+  const sameDay = new Date(now).toDateString() === d.toDateString();
+  return sameDay ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) : d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}

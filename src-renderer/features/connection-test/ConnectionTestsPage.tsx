@@ -40,7 +40,7 @@ import { defaultPort, type SecurityMode } from '../../../src-main/shared/mailbox
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
-import { formatDuration, formatTime, timeTitle } from '../../components/format';
+import { formatDuration, formatShortTime, formatTime, timeTitle } from '../../components/format';
 import { DiagnosisCard } from './DiagnosisCard';
 import { StepList, pendingSteps, type LiveStep } from './StepList';
 import { TranscriptPanel } from './TranscriptPanel';
@@ -318,7 +318,7 @@ export function ConnectionTestsPage() {
                     onClick={() => void openHistory(h)}
                     onKeyDown={(e) => e.key === 'Enter' && void openHistory(h)}
                   >
-                    <TableCell title={timeTitle(h.startedAt)}>{formatTime(h.startedAt)}</TableCell>
+                    <TableCell title={timeTitle(h.startedAt)}>{formatShortTime(h.startedAt)}</TableCell>
                     <TableCell>{h.protocol.toUpperCase()}</TableCell>
                     <TableCell>
                       {h.ok ? (
