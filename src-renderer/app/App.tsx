@@ -27,7 +27,7 @@ import { useThemeChoice } from './theme';
 import { MailboxesPage } from '../features/mailboxes/MailboxesPage';
 import { ConnectionTestsPage } from '../features/connection-test/ConnectionTestsPage';
 import { LogsPage } from '../features/logs/LogsPage';
-import { BundleBanner, DiagnosticsMenu } from '../features/diagnostics/Diagnostics';
+import { BundleBanner, DiagnosticsMenu, useViewState } from '../features/diagnostics/Diagnostics';
 import { ComingSoon } from '../features/placeholder/ComingSoon';
 import { SiteSetupPage } from '../features/site-setup/SiteSetupPage';
 
@@ -75,6 +75,7 @@ function Shell({ themeName, setTheme }: { themeName: 'light' | 'dark'; setTheme:
   const [route, setRoute] = useState<Route>(currentRoute);
   const navKeys = useArrowNavigationGroup({ axis: 'vertical', circular: true });
   const info = useQuery({ queryKey: ['app.info'], queryFn: () => api.app.info({}) });
+  const view = useViewState();
 
   useEffect(() => {
     const onHash = () => setRoute(currentRoute());
@@ -98,7 +99,9 @@ function Shell({ themeName, setTheme }: { themeName: 'light' | 'dark'; setTheme:
           {info.data ? `${info.data.runtime === 'electron' ? 'Desktop' : 'Browser console'} · v${info.data.version}` : ''}
         </Caption1>
         <span className={s.spacer} />
-        <Caption1 className={s.headerMeta} title={info.data?.dataDir}>{info.data ? `Data: ${info.data.dataDir}` : ''}</Caption1>
+        <Caption1 className={s.headerMeta} title={view.data?.bundle ? undefined : info.data?.dataDir}>
+          {view.data?.bundle ? `Showing ${view.data.bundle.fileName} (read-only)` : info.data ? `Data: ${info.data.dataDir}` : ''}
+        </Caption1>
         <DiagnosticsMenu />
         <Tooltip content={themeName === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'} relationship="label">
           <Button

@@ -156,7 +156,7 @@ export function BundleBanner() {
   const b = view.data.bundle;
   return (
     <div className={s.banner}>
-      <MessageBar intent="warning" layout="singleline" aria-live="polite">
+      <MessageBar intent="warning" layout="multiline" aria-live="polite">
         <MessageBarBody>
           <MessageBarTitle>Viewing diagnostics bundle {b.fileName} (read-only).</MessageBarTitle>
           Made {formatTime(b.createdAt)} by Mailroom {b.appVersion} on {b.platform}. Your own mailboxes are not shown and nothing can be changed.

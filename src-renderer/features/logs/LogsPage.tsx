@@ -276,7 +276,7 @@ export function LogsPage() {
     [rows, selectedId, virtualizer],
   );
 
-  const columns = '96px 150px 130px 84px 200px minmax(200px, 1fr)';
+  const columns = '96px 176px 130px 80px 190px minmax(200px, 1fr)';
 
   return (
     <div className={mergeClasses(s.page, !selected && s.pageNoPanel)}>
