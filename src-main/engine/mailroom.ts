@@ -3,6 +3,7 @@
  * services. The desktop app, the browser console and the CLI all start here.
  */
 import fs from 'node:fs';
+import { AppError } from '../shared/errors.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { SecretBox, type KeyProvider } from '../store/secret-box.js';
 import { SecretRepo } from '../store/secret-repo.js';
@@ -13,7 +14,10 @@ import { MailboxService } from './mailboxes.js';
 import { OAuthService, type HttpFetch, type OpenExternal } from './auth/index.js';
 import { Detector, detectorOptionsFromEnv, type DetectorOptions } from './autodetect/index.js';
 import { ActivityLog } from './activity-log.js';
+import { OutboxService } from './outbox/index.js';
+import { RelayService } from './relay/index.js';
 import { DiagnosticsService } from './diagnostics/bundle.js';
+import { registerEngineSections } from './diagnostics/sections.js';
 import { SiteSetupService } from './site-setup/index.js';
 import { ConnectionTestService } from './connection-test/index.js';
 import { InboxService } from './inbox/index.js';
@@ -54,12 +58,23 @@ export interface Mailroom {
   readonly diagnostics: DiagnosticsService;
   /** Inbound mail: IMAP import, imported messages, receive log; start()/stop() run the background importers. */
   readonly inbox: InboxService;
+  /** The outbox: durable queue, retries, one sender per enabled mailbox (started by runtime.ts). */
+  readonly outbox: OutboxService;
+  /** The local submission relay for legacy applications (listens only when started, on 127.0.0.1). */
+  readonly relay: RelayService;
   close(): void;
 }
 
 /** Opens the engine over a data folder. */
 export function openMailroom(options: MailroomOptions): Mailroom {
-  fs.mkdirSync(options.dataDir, { recursive: true });
+  try {
+    fs.mkdirSync(options.dataDir, { recursive: true });
+  } catch (error) {
+    throw new AppError('DATA_DIR_UNUSABLE', `Cannot use ${options.dataDir} as the data folder: ${(error as NodeJS.ErrnoException).code === 'EEXIST' || (error as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'a file is in the way' : (error as Error).message}.`, {
+      hint: 'Point --data-dir or MAILROOM_DATA_DIR at a folder you can write to (it is created when missing).',
+      cause: error,
+    });
+  }
   const db = openDatabase(databaseFile(options.dataDir), options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
   const keys = options.keyProvider ?? defaultKeyProvider(options.dataDir);
   const events = new EventBus();
@@ -79,8 +94,10 @@ export function openMailroom(options: MailroomOptions): Mailroom {
   });
   const connectionTests = new ConnectionTestService({ db, mailboxes, events, tokens: oauth, log });
   const inbox = new InboxService({ db, mailboxes, log, events, tokens: oauth });
+  const outbox = new OutboxService({ db, mailboxes, log, events, tokens: oauth });
+  const relay = new RelayService({ db, box: new SecretBox(keys), mailboxes, outbox, log });
   const detector = new Detector({ ...detectorOptionsFromEnv(), ...(options.fetch ? { fetch: options.fetch } : {}), ...options.detector });
-  return {
+  const engine: Mailroom = {
     dataDir: options.dataDir,
     db,
     events,
@@ -93,11 +110,17 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     connectionTests,
     diagnostics,
     inbox,
+    outbox,
+    relay,
     close: () => {
       connectionTests.cancelAll();
+      void relay.stop();
+      outbox.shutdown();
       void inbox.close();
       void oauth.close();
       db.close();
     },
   };
+  registerEngineSections(engine);
+  return engine;
 }
