@@ -1,102 +1,17 @@
 /**
  * Connection-test vocabulary shared by the engine, the IPC contract, the CLI
- * and the renderer: the steps of a test, the diagnosis codes and the shapes of
- * a test's report. Imports nothing from node or electron.
+ * and the renderer: the steps of a test, the diagnosis codes (re-exported
+ * from diagnosis-vocabulary.ts) and the schemas of a test's report.
+ * Imports nothing from node or electron.
  *
  * The rules that map a server reply or a socket error to a code live in the
  * engine (src-main/engine/diagnose/); this module only names things.
  */
 import { z } from 'zod';
+import { DIAGNOSIS_CODES, STEP_STATUSES, TEST_PROTOCOLS, TEST_STEP_NAMES } from './diagnosis-vocabulary.js';
 
-/**
- * Every diagnosis code, stable across versions: scripts and admins quote them.
- * A failed test carries exactly one.
- */
-export const DIAGNOSIS_CODES = [
-  'DNS_NOT_FOUND',
-  'TCP_REFUSED',
-  'TCP_TIMEOUT',
-  'GREETING_TIMEOUT',
-  'SERVER_REJECTED_CONNECTION',
-  'PROTOCOL_MISMATCH',
-  'TLS_MODE_MISMATCH',
-  'TLS_CERT_UNTRUSTED',
-  'TLS_CERT_HOSTNAME',
-  'TLS_CERT_EXPIRED',
-  'STARTTLS_UNAVAILABLE',
-  'AUTH_REQUIRES_TLS',
-  'AUTH_METHOD_UNSUPPORTED',
-  'AUTH_FAILED',
-  'SMTP_AUTH_DISABLED',
-  'BASIC_AUTH_DISABLED',
-  'SECURITY_DEFAULTS_BLOCKED',
-  'OAUTH_TOKEN_REJECTED',
-  'OAUTH_WRONG_ACCOUNT',
-  'SENDER_REJECTED',
-  'RECIPIENT_REJECTED',
-  'MESSAGE_REJECTED',
-  'SERVER_TEMPORARY',
-  'CONNECTION_DROPPED',
-  'FOLDER_NOT_FOUND',
-  'TIMEOUT',
-] as const;
-
-/** A diagnosis code. */
-export type DiagnosisCode = (typeof DIAGNOSIS_CODES)[number];
-
-/** A short title per code, for lists and badges (the summary says more). */
-export const DIAGNOSIS_TITLES: Record<DiagnosisCode, string> = {
-  DNS_NOT_FOUND: 'Server name not found',
-  TCP_REFUSED: 'Connection refused',
-  TCP_TIMEOUT: 'No answer to connect',
-  GREETING_TIMEOUT: 'Server never greeted',
-  SERVER_REJECTED_CONNECTION: 'Server refused the session',
-  PROTOCOL_MISMATCH: 'Port speaks another protocol',
-  TLS_MODE_MISMATCH: 'Wrong security mode for this port',
-  TLS_CERT_UNTRUSTED: 'Certificate not trusted',
-  TLS_CERT_HOSTNAME: 'Certificate is for another name',
-  TLS_CERT_EXPIRED: 'Certificate expired',
-  STARTTLS_UNAVAILABLE: 'STARTTLS not offered',
-  AUTH_REQUIRES_TLS: 'Sign-in needs an encrypted connection',
-  AUTH_METHOD_UNSUPPORTED: 'Sign-in method not offered',
-  AUTH_FAILED: 'User name or password rejected',
-  SMTP_AUTH_DISABLED: 'SMTP AUTH turned off',
-  BASIC_AUTH_DISABLED: 'Password sign-in blocked; OAuth needed',
-  SECURITY_DEFAULTS_BLOCKED: 'Blocked by security defaults',
-  OAUTH_TOKEN_REJECTED: 'OAuth token rejected',
-  OAUTH_WRONG_ACCOUNT: 'Token is for another account',
-  SENDER_REJECTED: 'Sender address refused',
-  RECIPIENT_REJECTED: 'Recipient refused',
-  MESSAGE_REJECTED: 'Message refused',
-  SERVER_TEMPORARY: 'Temporary server problem',
-  CONNECTION_DROPPED: 'Server closed the connection',
-  FOLDER_NOT_FOUND: 'Folder not found',
-  TIMEOUT: 'Server stopped answering',
-};
-
-/** The protocols a connection test speaks. */
-export const TEST_PROTOCOLS = ['smtp', 'imap'] as const;
-/** A protocol a connection test speaks. */
-export type TestProtocol = (typeof TEST_PROTOCOLS)[number];
-
-/** SMTP steps in the order they run. `tls` is only for implicit TLS; the last three only when a recipient is given. */
-export const SMTP_STEPS = ['dns', 'tcp', 'tls', 'greeting', 'ehlo', 'starttls', 'auth', 'mail-from', 'rcpt-to', 'data'] as const;
-/** IMAP steps in the order they run. */
-export const IMAP_STEPS = ['dns', 'tcp', 'tls', 'greeting', 'capability', 'starttls', 'auth', 'select'] as const;
-/** Every step name of either protocol. */
-export const TEST_STEP_NAMES = ['dns', 'tcp', 'tls', 'greeting', 'ehlo', 'capability', 'starttls', 'auth', 'mail-from', 'rcpt-to', 'data', 'select'] as const;
-/** A step name. */
-export type TestStepName = (typeof TEST_STEP_NAMES)[number];
-
-/** How a test signs in. `xoauth2` sends an OAuth 2.0 access token (SASL XOAUTH2). */
-export const TEST_AUTH_METHODS = ['password', 'xoauth2', 'none'] as const;
-/** How a test signs in. */
-export type TestAuthMethod = (typeof TEST_AUTH_METHODS)[number];
-
-/** The outcome of one step. */
-export const STEP_STATUSES = ['ok', 'failed', 'skipped'] as const;
-/** The outcome of one step. */
-export type StepStatus = (typeof STEP_STATUSES)[number];
+// The plain constants (codes, titles, steps, methods, ports) live in a zod-free module.
+export * from './diagnosis-vocabulary.js';
 
 /** One step of a finished test. */
 export const TestStep = z.object({

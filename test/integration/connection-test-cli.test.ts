@@ -109,7 +109,7 @@ describe('mailroom test: the CLI contract and every diagnosis code', () => {
   /** Runs `mailroom test ...` expecting a failed test with `code`; checks the shape, the exit code and that nothing leaked. */
   async function expectCode(code: string, args: string[], extraEnv: Record<string, string> = {}): Promise<any> {
     dataDir = tempDir();
-    const result = await runCli(['test', ...args, '--json', '--data-dir', dataDir], { env: { ...env(), ...extraEnv }, timeoutMs: 60_000 });
+    const result = await runCli(['test', ...args, '--json', '--keep', '--data-dir', dataDir], { env: { ...env(), ...extraEnv }, timeoutMs: 60_000 });
     expect(result.json, `no JSON: ${result.stdout} ${result.stderr}`).toBeDefined();
     expectReportShape(result.json);
     expect(result.json.ok).toBe(false);
@@ -120,6 +120,8 @@ describe('mailroom test: the CLI contract and every diagnosis code', () => {
     const failedAt = result.json.steps.findIndex((s: { status: string }) => s.status === 'failed');
     expect(result.json.steps.slice(failedAt + 1).every((s: { status: string }) => s.status === 'skipped')).toBe(true);
     expectNoSecrets(result, dataDir, code);
+    // --keep stored it: the data folder has the database, scanned above.
+    expect(fs.readdirSync(dataDir).some((f) => f.startsWith('mailroom.db'))).toBe(true);
     coveredCodes.add(code);
     return result.json;
   }

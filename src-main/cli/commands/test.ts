@@ -4,10 +4,12 @@
  * `{ ok, protocol, target, steps, diagnosis, transcript }`. Exit code 0 when
  * the test passed, 1 when it ran and failed, 2 on a usage error.
  *
- * Ad-hoc tests open only the database (to keep the result in the history),
- * not the whole engine, so the command starts fast; if the data folder is
- * unusable the test still runs and the result is just not kept.
+ * Ad-hoc tests load only the probes, so the command starts fast; with
+ * --keep they also open the database (not the whole engine) to keep the
+ * result; if the data folder is unusable the test still runs and the result
+ * is just not kept.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { AppError, isAppError } from '../../shared/errors.js';
 import type { ConnectionTestReport, TestProtocol } from '../../shared/diagnosis.js';
@@ -19,6 +21,7 @@ import { readPasswordOption, secretFromEnv, withEngine, type CommonOptions } fro
 import { printJson, reportError, usageError, EXIT_FAILED, EXIT_OK } from '../output.js';
 
 interface TargetFlags extends CommonOptions {
+  keep?: boolean;
   host?: string;
   port?: string;
   security?: string;
@@ -125,50 +128,104 @@ async function openStore(dataDirFlag: string | undefined, json: boolean) {
   }
 }
 
-/** `mailroom test smtp|imap`. */
+/** Checks the flags of an ad-hoc test the way the IPC contract checks its fields, with messages that name the flag. */
+function checkFlags(flags: TargetFlags): { port?: number; timeoutMs?: number } {
+  const host = (flags.host ?? '').trim();
+  if (!host) throw usageError('--host is required: the server name, such as smtp.office365.com.');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(host) || /[/\s]/.test(host) || (/:\d+$/.test(host) && !host.includes('::') && host.split(':').length === 2)) {
+    throw usageError(`--host takes only the server name or IP address, without a scheme, port or path; it is "${host}".`, 'For example: --host smtp.office365.com --port 587');
+  }
+  const out: { port?: number; timeoutMs?: number } = {};
+  if (flags.port !== undefined) {
+    if (!/^\d{1,5}$/.test(flags.port.trim()) || Number(flags.port) < 1 || Number(flags.port) > 65535) throw usageError(`--port must be a whole number from 1 to 65535; it is "${flags.port}".`);
+    out.port = Number(flags.port);
+  }
+  for (const [flag, value] of [['--from', flags.from], ['--to', flags.to]] as const) {
+    if (value !== undefined && !/^[^@\s<>()",;]+@[^@\s<>()",;]+$/.test(value.trim())) throw usageError(`${flag} must be an email address such as support@example.com; it is "${value}".`);
+  }
+  if (flags.folder !== undefined && (!flags.folder.trim() || /[\r\n\0]/.test(flags.folder))) throw usageError('--folder must be a folder name such as INBOX, without line breaks.');
+  if (flags.user !== undefined && /[\r\n\0]/.test(flags.user)) throw usageError('--user must not contain line breaks.');
+  const timeoutMs = parseTimeout(flags.timeoutMs);
+  if (timeoutMs !== undefined) {
+    if (timeoutMs < 100 || timeoutMs > 300_000) throw usageError(`--timeout-ms must be from 100 to 300000 milliseconds; it is ${timeoutMs}.`);
+    out.timeoutMs = timeoutMs;
+  }
+  return out;
+}
+
+/**
+ * `mailroom test smtp|imap`. Loads only the probe modules (no schemas, no
+ * database), so it starts at once. With --keep the result also goes into
+ * the history and the activity log of the data folder; without it the test
+ * has no side effect (monitoring scripts can call it every minute).
+ */
 export async function testProtocol(protocol: TestProtocol, flags: TargetFlags): Promise<void> {
   const json = Boolean(flags.json);
-  let store: Awaited<ReturnType<typeof openStore>>;
+  let storeOpening: ReturnType<typeof openStore> | undefined;
   try {
     const password = await readPasswordOption(flags);
     const token = flags.tokenEnv ? secretFromEnv(flags.tokenEnv, '--token-env') : undefined;
     if (flags.auth === 'password' && password === undefined) throw usageError('--auth password needs the password: give --password-env NAME or --password-stdin.');
     if (flags.auth === 'xoauth2' && token === undefined) throw usageError('--auth xoauth2 needs an access token: give --token-env NAME.');
     if (password !== undefined && token !== undefined) throw usageError('Give either a password (--password-env / --password-stdin) or a token (--token-env), not both.');
-    const timeoutMs = parseTimeout(flags.timeoutMs);
-    const input = {
+    const checked = checkFlags(flags);
+    const [{ adHocSpec }, { runConnectionTest }, { resolverFromEnvironment }] = await Promise.all([
+      import('../../engine/connection-test/ad-hoc-spec.js'),
+      import('../../engine/connection-test/run-test.js'),
+      import('../../engine/connection-test/dns-resolver.js'),
+    ]);
+    const spec = adHocSpec({
       protocol,
-      host: flags.host,
-      ...(flags.port !== undefined ? { port: flags.port } : {}),
-      ...(flags.security ? { security: flags.security } : {}),
-      ...(flags.auth ? { auth: flags.auth } : {}),
+      host: flags.host!.trim(),
+      ...(checked.port !== undefined ? { port: checked.port } : {}),
+      ...(flags.security ? { security: flags.security as 'tls' | 'starttls' | 'none' } : {}),
+      ...(flags.auth ? { auth: flags.auth as 'password' | 'xoauth2' | 'none' } : {}),
       ...(flags.user !== undefined ? { user: flags.user } : {}),
       ...(password !== undefined ? { password } : {}),
       ...(token !== undefined ? { token } : {}),
-      ...(flags.folder !== undefined ? { folder: flags.folder } : {}),
-      ...(flags.from !== undefined ? { from: flags.from } : {}),
-      ...(flags.to !== undefined ? { to: flags.to } : {}),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-    };
-    const { ConnectionTestService } = await import('../../engine/connection-test/service.js');
-    store = await openStore(flags.dataDir, json);
-    const service = new ConnectionTestService(store ? { db: store.db, log: store.log } : {});
-    if (!json) {
-      const { adHocSpec } = await import('../../engine/connection-test/service.js');
-      const { AdHocTestInput } = await import('../../shared/contract/connection-tests.js');
-      const { parseOrThrow } = await import('../../shared/validation.js');
-      const spec = adHocSpec(parseOrThrow(AdHocTestInput, input, 'connection test'));
-      process.stdout.write(header({ protocol, target: spec, auth: spec.auth, user: spec.user }) + '\n');
-    }
+      ...(flags.folder !== undefined ? { folder: flags.folder.trim() } : {}),
+      ...(flags.from !== undefined ? { from: flags.from.trim() } : {}),
+      ...(flags.to !== undefined ? { to: flags.to.trim() } : {}),
+      ...(checked.timeoutMs !== undefined ? { timeoutMs: checked.timeoutMs } : {}),
+    });
+    const resolver = resolverFromEnvironment();
+    if (flags.keep) storeOpening = openStore(flags.dataDir, json);
+    if (!json) process.stdout.write(header({ protocol, target: spec, auth: spec.auth, user: spec.user }) + '\n');
     const onStep = liveProgress(json);
-    const [result] = await service.run(input, { ...(onStep ? { onStep } : {}), store: Boolean(store) });
-    if (json) printJson(report(result!));
-    else printHuman(result!, true);
-    process.exitCode = result!.ok ? EXIT_OK : EXIT_FAILED;
+    const outcome = await runConnectionTest(spec, { resolver, ...(onStep ? { onStep: (step: StepProgress) => onStep(protocol, step) } : {}) });
+    const ran: ConnectionTestResult = {
+      id: 0,
+      ok: outcome.ok,
+      protocol: outcome.protocol,
+      target: outcome.target,
+      steps: outcome.steps,
+      diagnosis: outcome.diagnosis,
+      transcript: outcome.transcript,
+      runId: crypto.randomUUID(),
+      mailboxId: null,
+      startedAt: outcome.startedAt,
+      durationMs: outcome.durationMs,
+      cancelled: outcome.cancelled,
+      auth: spec.auth,
+      user: spec.user,
+      curlCommand: outcome.curlCommand,
+      tls: outcome.tls,
+      dns: outcome.dns,
+    };
+    // Scripts get their answer first; the result is kept right after.
+    if (json) printJson(report(ran));
+    else printHuman(ran, true);
+    process.exitCode = ran.ok ? EXIT_OK : EXIT_FAILED;
+    const store = await storeOpening;
+    if (store) {
+      // Loaded only now: the schemas behind the store cost more start-up time than the test itself.
+      const { ConnectionTestService } = await import('../../engine/connection-test/service.js');
+      new ConnectionTestService({ db: store.db, log: store.log }).keepResult(ran);
+    }
   } catch (error) {
     reportError(withFlags(error), json);
   } finally {
-    store?.db.close();
+    (await storeOpening?.catch(() => undefined))?.db.close();
   }
 }
 

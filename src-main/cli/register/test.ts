@@ -12,7 +12,8 @@ function targetFlags(cmd: Command, protocol: 'smtp' | 'imap'): Command {
     .option('--password-env <NAME>', 'read the password from this environment variable')
     .option('--password-stdin', 'read the password from standard input')
     .option('--token-env <NAME>', 'read an OAuth 2.0 access token (xoauth2) from this environment variable')
-    .option('--timeout-ms <n>', 'timeout of each step in milliseconds (default 15000)');
+    .option('--timeout-ms <n>', 'timeout of each step in milliseconds (default 15000)')
+    .option('--keep', 'keep the result in the history and the activity log of the data folder');
 }
 
 export function registerTestCommands(program: Command): void {

@@ -56,7 +56,8 @@ export function curlCommand(input: CurlCommandInput): string {
   if (input.security === 'starttls') parts.push('--ssl-reqd');
   if (input.caFile) parts.push('--cacert', q(input.caFile));
   if (input.auth === 'password') parts.push('--user', q(`${input.user}:<PASSWORD>`));
-  if (input.auth === 'xoauth2') parts.push('--user', q(`${input.user}:`), '--login-options', q('AUTH=XOAUTH2'), '--oauth2-bearer', q('<TOKEN>'));
+  // curl signs in with XOAUTH2 (or OAUTHBEARER, when the server offers it) given the user and a bearer token.
+  if (input.auth === 'xoauth2') parts.push('--user', q(`${input.user}:`), '--oauth2-bearer', q('<TOKEN>'));
   if (input.protocol === 'imap') parts.push('--request', 'NOOP');
   if (input.protocol === 'smtp' && input.to) {
     parts.push('--mail-from', q(input.from || input.user), '--mail-rcpt', q(input.to), '--upload-file', CURL_MESSAGE_FILE);

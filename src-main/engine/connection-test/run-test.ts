@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { ConnectionTestReport, DnsDetails, TestAuthMethod, TestProtocol, TestStepName, TlsDetails } from '../../shared/diagnosis.js';
-import { IMAP_STEPS, SMTP_STEPS } from '../../shared/diagnosis.js';
+import { IMAP_STEPS, SMTP_STEPS } from '../../shared/diagnosis-vocabulary.js';
 import type { SecurityMode } from '../../shared/mailbox.js';
 import { diagnose, type FailureFacts } from '../diagnose/diagnose.js';
 import { curlCommand } from './curl-command.js';

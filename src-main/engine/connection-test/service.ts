@@ -7,7 +7,7 @@
  */
 import crypto from 'node:crypto';
 import { AppError } from '../../shared/errors.js';
-import { defaultPort, type Mailbox } from '../../shared/mailbox.js';
+import type { Mailbox } from '../../shared/mailbox.js';
 import { parseOrThrow } from '../../shared/validation.js';
 import {
   AdHocTestInput,
@@ -17,7 +17,8 @@ import {
   type ConnectionTestResult,
   type ConnectionTestSummary,
 } from '../../shared/contract/connection-tests.js';
-import type { TestAuthMethod, TestProtocol } from '../../shared/diagnosis.js';
+import type { TestProtocol } from '../../shared/diagnosis.js';
+import { adHocSpec, domainOf } from './ad-hoc-spec.js';
 import type { z } from 'zod';
 import type { Db } from '../../store/db.js';
 import { ConnectionTestRepo } from '../../store/connection-test-repo.js';
@@ -65,42 +66,6 @@ export interface RunOptions {
 type ParsedRunInput = z.output<typeof ConnectionTestRunInput>;
 type ParsedMailboxInput = z.output<typeof MailboxTestInput>;
 type ParsedAdHocInput = z.output<typeof AdHocTestInput>;
-
-const isEmail = (value: string | undefined): value is string => !!value && /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value);
-const domainOf = (address: string | undefined): string | undefined => (isEmail(address) ? address.split('@')[1]!.toLowerCase() : undefined);
-
-function invalid(path: string, message: string, hint?: string): AppError {
-  return new AppError('VALIDATION_FAILED', `Invalid connection test: ${path} ${message}`, { issues: [{ path, message }], ...(hint ? { hint } : {}) });
-}
-
-/** Builds the spec of an ad-hoc test, with defaults and checks that name the field to fix. */
-export function adHocSpec(input: ParsedAdHocInput): TestSpec {
-  const security = input.security ?? 'tls';
-  const auth: TestAuthMethod = input.auth ?? (input.password ? 'password' : input.token ? 'xoauth2' : 'none');
-  const user = input.user?.trim() ?? '';
-  if (auth !== 'none' && !user) throw invalid('user', `is required to sign in (auth ${auth}): give the user name, usually the full email address`);
-  if (auth === 'password' && !input.password) throw invalid('password', 'is required for auth password', 'Give the password (or app password), or set auth to none to test without signing in.');
-  if (auth === 'xoauth2' && !input.token) throw invalid('token', 'is required for auth xoauth2: give an OAuth 2.0 access token for the account');
-  if (input.protocol === 'imap' && (input.to || input.from)) throw invalid('to', 'applies to SMTP tests only (IMAP tests select a folder instead)');
-  if (input.protocol === 'smtp' && input.folder) throw invalid('folder', 'applies to IMAP tests only');
-  const from = input.from ?? (isEmail(user) ? user : undefined);
-  if (input.to && !from) throw invalid('from', 'is required to send a test message when the user name is not an email address');
-  const mxDomain = domainOf(from) ?? domainOf(user);
-  return {
-    protocol: input.protocol,
-    host: input.host,
-    port: input.port ?? defaultPort(input.protocol, security),
-    security,
-    auth,
-    user: auth === 'none' ? '' : user,
-    ...(auth === 'password' && input.password ? { password: input.password } : {}),
-    ...(auth === 'xoauth2' && input.token ? { token: input.token } : {}),
-    ...(input.protocol === 'imap' ? { folder: input.folder ?? 'INBOX' } : {}),
-    ...(input.protocol === 'smtp' && input.to ? { to: input.to, ...(from ? { from } : {}) } : {}),
-    timeoutMs: input.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
-    ...(mxDomain ? { mxDomain } : {}),
-  };
-}
 
 /** Runs, cancels and keeps connection tests. */
 export class ConnectionTestService {
@@ -155,6 +120,18 @@ export class ConnectionTestService {
     if (!controller) return false;
     controller.abort();
     return true;
+  }
+
+  /**
+   * Stores a result that was run with `store: false` (the CLI runs the test
+   * while the database opens, then keeps it here) and logs it.
+   */
+  keepResult(result: ConnectionTestResult): ConnectionTestResult {
+    if (!this.repo) return result;
+    const { id: _unsaved, ...rest } = result;
+    const stored = this.repo.insert(rest);
+    this.writeLog(stored);
+    return stored;
   }
 
   /** Cancels every running test (when the engine closes). */
