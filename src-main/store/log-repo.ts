@@ -57,6 +57,7 @@ export interface LogFilter {
 
 export class LogRepo {
   private readonly insertStmt;
+  private getStmt: ReturnType<Db['prepare']> | undefined;
 
   constructor(private readonly db: Db) {
     this.insertStmt = db.prepare(
@@ -81,7 +82,9 @@ export class LogRepo {
   }
 
   get(id: number): LogEntry | undefined {
-    const row = this.db.prepare('SELECT * FROM log_entries WHERE id = ?').get(id) as LogRow | undefined;
+    // Prepared once: every write reads its entry back (the outbox writes one per message sent).
+    this.getStmt ??= this.db.prepare('SELECT * FROM log_entries WHERE id = ?');
+    const row = this.getStmt.get(id) as LogRow | undefined;
     return row && toEntry(row);
   }
 
