@@ -8,32 +8,21 @@ import { z } from 'zod';
 import { EmailAddress, MailboxId, Port } from './mailbox.js';
 import { TranscriptLine } from './diagnosis.js';
 
-/**
- * The life of a message: `queued` (waiting for its first try or sent back
- * by Send now/Retry), `sending` (on the wire), `sent`, `deferred` (a
- * temporary failure; tried again at `nextAttemptAt`), `failed` (permanent,
- * or out of attempts), `cancelled` (by an admin).
- */
-export const OUTBOX_STATUSES = ['queued', 'sending', 'sent', 'deferred', 'failed', 'cancelled'] as const;
-/** A status of an outbox message. */
-export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
-/** The statuses of messages still waiting to go out (or needing attention): the default view. */
-export const PENDING_STATUSES = ['queued', 'sending', 'deferred', 'failed'] as const satisfies readonly OutboxStatus[];
+import {
+  ATTEMPT_OUTCOMES,
+  DEFAULT_OUTBOX_SETTINGS,
+  OUTBOX_SOURCES,
+  OUTBOX_STATUSES,
+  PENDING_STATUSES,
+  RECIPIENT_STATUSES,
+  type AttemptOutcome,
+  type OutboxSource,
+  type OutboxStatus,
+  type RecipientStatus,
+} from './outbox-constants.js';
 
-/** Where a message came from. */
-export const OUTBOX_SOURCES = ['compose', 'cli', 'eml', 'relay'] as const;
-/** Where a message came from. */
-export type OutboxSource = (typeof OUTBOX_SOURCES)[number];
-
-/** How the server answered for one envelope recipient. */
-export const RECIPIENT_STATUSES = ['pending', 'accepted', 'deferred', 'rejected'] as const;
-/** How the server answered for one envelope recipient. */
-export type RecipientStatus = (typeof RECIPIENT_STATUSES)[number];
-
-/** How one try ended: `partial` is sent to some recipients while others were refused or deferred. */
-export const ATTEMPT_OUTCOMES = ['sent', 'partial', 'deferred', 'failed'] as const;
-/** How one try ended. */
-export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+export { ATTEMPT_OUTCOMES, DEFAULT_OUTBOX_SETTINGS, OUTBOX_SOURCES, OUTBOX_STATUSES, PENDING_STATUSES, RECIPIENT_STATUSES };
+export type { AttemptOutcome, OutboxSource, OutboxStatus, RecipientStatus };
 
 const enumError = (allowed: readonly string[]) => ({ error: `must be one of: ${allowed.join(', ')}` });
 /** A status, validated with a message naming the allowed values. */
@@ -145,7 +134,7 @@ export const OutboxDetail = OutboxSummary.extend({
 export type OutboxDetail = z.infer<typeof OutboxDetail>;
 
 /** The orders the list can be read in; each is served from an index. */
-export const OUTBOX_SORTS = ['created', 'updated', 'nextAttempt'] as const;
+export const OUTBOX_SORTS = ['created', 'nextAttempt'] as const;
 /** A list order. */
 export type OutboxSort = (typeof OUTBOX_SORTS)[number];
 
@@ -253,18 +242,6 @@ export const OutboxSettings = z.object({
 });
 /** Retry policy and connection settings of one mailbox's outbox. */
 export type OutboxSettings = z.infer<typeof OutboxSettings>;
-
-/** The defaults: 8 tries over about 24 hours (4 min, 10 min, 24 min, 1 h, 2.4 h, 5.8 h, 14 h). */
-export const DEFAULT_OUTBOX_SETTINGS: OutboxSettings = {
-  maxAttempts: 8,
-  firstRetrySeconds: 240,
-  retryFactor: 2.45,
-  maxRetrySeconds: 57_600,
-  connections: 3,
-  messagesPerConnection: 100,
-  timeoutSeconds: 60,
-  debug: false,
-};
 
 const intIn = (min: number, max: number, unit: string) =>
   z.coerce

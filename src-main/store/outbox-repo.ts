@@ -5,21 +5,19 @@
  * that a message is never claimed twice, even by two processes.
  */
 import type { Db } from './db.js';
-import {
-  DEFAULT_OUTBOX_SETTINGS,
-  OUTBOX_STATUSES,
-  PENDING_STATUSES,
-  type AttemptOutcome,
-  type OutboxAttempt,
-  type OutboxCounts,
-  type OutboxHistoryEntry,
-  type OutboxListQuery,
-  type OutboxRecipient,
-  type OutboxSettings,
-  type OutboxSource,
-  type OutboxStatus,
-  type OutboxSummary,
-  type RecipientStatus,
+import { DEFAULT_OUTBOX_SETTINGS, OUTBOX_STATUSES, PENDING_STATUSES } from '../shared/outbox-constants.js';
+import type {
+  AttemptOutcome,
+  OutboxAttempt,
+  OutboxCounts,
+  OutboxHistoryEntry,
+  OutboxListQuery,
+  OutboxRecipient,
+  OutboxSettings,
+  OutboxSource,
+  OutboxStatus,
+  OutboxSummary,
+  RecipientStatus,
 } from '../shared/outbox.js';
 
 interface MessageRow {
@@ -159,7 +157,7 @@ function decodeCursor(cursor: string): { value: number | null; id: number } | un
   return undefined;
 }
 
-const SORT_COLUMN = { created: null, updated: 'm.updated_at', nextAttempt: 'm.next_attempt_at' } as const;
+const SORT_COLUMN = { created: null, nextAttempt: 'm.next_attempt_at' } as const;
 
 interface SettingsRow {
   max_attempts: number;
@@ -213,7 +211,7 @@ export class OutboxRepo {
       acceptOpenRecipients: db.prepare(`UPDATE outbox_recipients SET status = 'accepted', reply = NULL, updated_at = ? WHERE outbox_id = ? AND status IN ('pending', 'deferred')`),
       release: db.prepare(`UPDATE outbox_messages SET status = @status, next_attempt_at = @nextAttemptAt, updated_at = @now WHERE id = @id AND status = 'sending'`),
       earliestDue: db.prepare(`SELECT MIN(next_attempt_at) FROM outbox_messages INDEXED BY outbox_due WHERE mailbox_id = ? AND status IN ('queued', 'deferred')`).pluck(),
-      sendingIds: db.prepare(`SELECT id FROM outbox_messages INDEXED BY outbox_sending WHERE status = 'sending'`).pluck(),
+      sendingIds: db.prepare(`SELECT id FROM outbox_messages WHERE status = 'sending'`).pluck(),
       recoverOne: db.prepare(`UPDATE outbox_messages SET status = 'queued', next_attempt_at = @now, updated_at = @now WHERE id = @id AND status = 'sending'`),
       getRow: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM outbox_messages m JOIN mailboxes mb ON mb.id = m.mailbox_id WHERE m.id = ?`),
       recipients: db.prepare('SELECT address, status, reply FROM outbox_recipients WHERE outbox_id = ? ORDER BY position'),
@@ -491,7 +489,7 @@ export class OutboxRepo {
     const more = rows.length > query.limit;
     const page = rows.slice(0, query.limit).map(toSummary);
     const last = page[page.length - 1];
-    const lastValue = !last ? null : query.sort === 'updated' ? last.updatedAt : query.sort === 'nextAttempt' ? last.nextAttemptAt : null;
+    const lastValue = !last ? null : query.sort === 'nextAttempt' ? last.nextAttemptAt : null;
     return { items: page, nextCursor: more && last ? encodeCursor(lastValue, last.id) : null };
   }
 

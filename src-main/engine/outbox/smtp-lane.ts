@@ -70,9 +70,26 @@ export interface LaneResult {
   tokenError?: unknown;
   /** The redacted transcript of this try, when debug is on. */
   transcript: TranscriptLine[] | null;
+  /** True when the message never reached the wire (it was pulled back from the lane's queue): not a try. */
+  untried: boolean;
   startedAt: number;
   finishedAt: number;
 }
+
+/** A message handed to the lane and not yet answered. */
+interface PendingSend {
+  transcript: Transcript | null;
+  startedAt: number;
+  /** nodemailer has begun sending it (MAIL FROM is out, or its connection is being made). */
+  onWire: boolean;
+  /** The pool logged that it sends this one (its MAIL FROM follows). */
+  sendLogged: boolean;
+  controller: AbortController;
+  resolve: (result: LaneResult) => void;
+}
+
+/** How many messages a lane holds: one on the wire and one ready to follow it without a gap. */
+export const LANE_DEPTH = 2;
 
 type LogFn = (meta: Record<string, unknown>, format?: unknown, ...args: unknown[]) => void;
 
@@ -84,11 +101,9 @@ export class SmtpLane {
   /** Steps whose replies are awaited, oldest first (with PIPELINING several are). */
   private awaiting: LanePhase[] = [];
   private greeted = false;
-  private transcript: Transcript | null = null;
+  private pending: PendingSend[] = [];
   private tokenError: unknown;
   private closed = false;
-  /** True while a message is on this lane. */
-  busy = false;
 
   constructor(private readonly config: LaneConfig, private readonly clock: () => number = Date.now) {
     const { mailbox, settings } = config;
@@ -106,8 +121,10 @@ export class SmtpLane {
       pool: true,
       maxConnections: 1,
       maxMessages: settings.messagesPerConnection,
-      // A dropped connection is this engine's to retry (with backoff and a record), not the pool's.
-      maxRequeues: 0,
+      // A dropped connection is this engine's to retry (with backoff and a
+      // record), not the pool's; the one requeue covers an idle connection the
+      // server closed before a byte of the message went out.
+      maxRequeues: 1,
       idleTimeout: 30_000,
       host: smtp.host,
       port: smtp.port,
@@ -161,10 +178,30 @@ export class SmtpLane {
   }
 
   /** Follows the session from nodemailer's log events; keeps transcript lines when debug is on. */
+  private get transcript(): Transcript | null {
+    return this.pending[0]?.transcript ?? null;
+  }
+
   private observe(meta: Record<string, unknown>, format: unknown, args: unknown[]): void {
     const tnx = meta.tnx;
     const text = typeof format === 'string' ? format : '';
+    if (tnx === 'send') {
+      // The pool sends its queue in order: the first message it has not started is this one.
+      const next = this.pending.find((p) => !p.sendLogged);
+      if (next) {
+        if (!next.onWire) next.startedAt = this.clock();
+        next.onWire = true;
+        next.sendLogged = true;
+      }
+      return;
+    }
     if (tnx === 'pool' && meta.action === 'conection') {
+      // The connection is made for the next message: from now on it is on the wire.
+      const next = this.pending.find((p) => !p.sendLogged && !p.onWire);
+      if (next) {
+        next.onWire = true;
+        next.startedAt = this.clock();
+      }
       // nodemailer spells it this way: a new connection is about to be made.
       this.resetSession();
     } else if (tnx === 'network' && /established/.test(text)) {
@@ -200,36 +237,67 @@ export class SmtpLane {
     this.greeted = false;
   }
 
-  /** Sends one message (its MIME as is) to the given envelope. Never throws: failures come back in the result. */
-  async send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<LaneResult> {
-    if (this.closed) throw new Error('lane closed');
-    this.busy = true;
-    this.tokenError = undefined;
-    const startedAt = this.clock();
-    this.transcript = this.config.settings.debug ? new Transcript(startedAt, this.redactor, this.clock) : null;
-    if (this.config.credentialError !== undefined) {
-      this.transcript?.info('Not connecting: the mailbox has no usable sign-in');
-      const result = this.result({ ok: false, error: this.config.credentialError, phase: 'auth', startedAt, tokenError: this.config.credentialError });
-      this.busy = false;
-      return result;
-    }
-    if (this.transcript && this.greeted) this.transcript.info('Reusing the open connection');
-    try {
-      const info = (await this.transport.sendMail({ envelope, raw })) as LaneResult['info'];
-      return this.result({ ok: true, info, phase: this.phase, startedAt });
-    } catch (error) {
-      const result = this.result({ ok: false, error, phase: this.phase, startedAt, tokenError: this.tokenError });
-      this.awaiting = [];
-      return result;
-    } finally {
-      this.busy = false;
-    }
+  /** Messages on this lane (on the wire or queued behind it). */
+  get load(): number {
+    return this.pending.length;
   }
 
-  private result(partial: Omit<LaneResult, 'transcript' | 'finishedAt'>): LaneResult {
-    const transcript = this.transcript ? this.transcript.toJSON() : null;
-    this.transcript = null;
-    return { ...partial, ...(partial.tokenError === undefined ? {} : { tokenError: partial.tokenError }), transcript, finishedAt: this.clock() };
+  get busy(): boolean {
+    return this.pending.length > 0;
+  }
+
+  /** Sends one message (its MIME as is) to the given envelope. Never rejects: failures come back in the result. */
+  send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<LaneResult> {
+    if (this.closed) return Promise.reject(new Error('lane closed'));
+    return new Promise((resolve) => {
+      const startedAt = this.clock();
+      const entry: PendingSend = {
+        transcript: this.config.settings.debug ? new Transcript(startedAt, this.redactor, this.clock) : null,
+        startedAt,
+        onWire: false,
+        sendLogged: false,
+        controller: new AbortController(),
+        resolve,
+      };
+      if (this.config.credentialError !== undefined) {
+        entry.transcript?.info('Not connecting: the mailbox has no usable sign-in');
+        return resolve(this.outcome(entry, this.config.credentialError, undefined, 'auth', this.config.credentialError));
+      }
+      if (entry.transcript && this.greeted && !this.pending.length) entry.transcript.info('Reusing the open connection');
+      this.pending.push(entry);
+      // The callback form: it runs before the pool moves on to the next message.
+      this.transport.sendMail({ envelope, raw, signal: entry.controller.signal }, (error, info) => this.settle(entry, error, info as LaneResult['info']));
+    });
+  }
+
+  private settle(entry: PendingSend, error: Error | null, info: LaneResult['info']): void {
+    const head = this.pending[0] === entry;
+    const index = this.pending.indexOf(entry);
+    if (index >= 0) this.pending.splice(index, 1);
+    const tokenError = head ? this.tokenError : undefined;
+    if (head) this.tokenError = undefined;
+    if (error && head) this.awaiting = [];
+    entry.resolve(this.outcome(entry, error ?? undefined, info, head ? this.phase : 'tcp', tokenError));
+  }
+
+  private outcome(entry: PendingSend, error: unknown, info: LaneResult['info'], phase: LanePhase, tokenError: unknown): LaneResult {
+    const aborted = (error as { code?: string } | undefined)?.code === 'EABORT';
+    return {
+      ok: error === undefined,
+      ...(info ? { info } : {}),
+      ...(error !== undefined ? { error } : {}),
+      phase,
+      ...(tokenError !== undefined ? { tokenError } : {}),
+      transcript: entry.transcript ? entry.transcript.toJSON() : null,
+      untried: aborted && !entry.onWire,
+      startedAt: entry.startedAt,
+      finishedAt: this.clock(),
+    };
+  }
+
+  /** Pulls back the messages queued behind the one on the wire; they come back `untried`. */
+  abortQueued(): void {
+    for (const p of this.pending) if (!p.onWire) p.controller.abort();
   }
 
   /** Closes the connection; a message on the wire fails (and is recorded by the worker). */

@@ -10,7 +10,7 @@ import type { OutboxError, OutboxSettings, OutboxWorkerState } from '../../share
 import type { AttemptRecord, ClaimedMessage, OutboxRepo } from '../../store/outbox-repo.js';
 import { decideRetry, retryDelayMs } from './backoff.js';
 import { classifyRefusals, classifySendFailure, recipientRefusals, type SendFailure } from './send-failure.js';
-import { SmtpLane, type LaneConfig, type LaneResult, type OutboxTokenProvider } from './smtp-lane.js';
+import { LANE_DEPTH, SmtpLane, type LaneConfig, type LaneResult, type OutboxTokenProvider } from './smtp-lane.js';
 import { firstReplyLine, queueIdFromReply } from './smtp-reply.js';
 import { formatWait } from './format.js';
 
@@ -156,11 +156,15 @@ export class MailboxWorker {
       }
       return true;
     });
-    const free = this.lanes.find((e) => !e.lane.busy && e.key === this.key);
-    if (free) return free.lane;
-    const current = this.lanes.filter((e) => e.key === this.key).length;
-    if (this.lanes.length >= this.config.settings.connections && current >= this.config.settings.connections) return undefined;
-    if (this.lanes.length >= this.config.settings.connections) return undefined;
+    // An empty lane first, then a new connection, then a place behind a message on the wire.
+    const idle = this.lanes.find((e) => e.key === this.key && e.lane.load === 0);
+    if (idle) return idle.lane;
+    if (this.lanes.length < this.config.settings.connections) return this.newLane();
+    const behind = this.lanes.filter((e) => e.key === this.key && e.lane.load < LANE_DEPTH).sort((a, b) => a.lane.load - b.lane.load)[0];
+    return behind?.lane;
+  }
+
+  private newLane(): SmtpLane {
     const laneConfig: LaneConfig = {
       mailbox: this.config.mailbox,
       settings: this.config.settings,
@@ -182,7 +186,9 @@ export class MailboxWorker {
     try {
       for (;;) {
         if (!this.claimed.length && !this.isPaused()) {
-          const want = this.config.settings.connections * 4;
+          // A few rounds of work per connection: fewer claim transactions, and a
+          // crash returns them to the queue untried (they never reached a lane).
+          const want = Math.max(32, this.config.settings.connections * 8);
           this.claimed.push(...this.host.claim(this.mailboxId, want));
         }
         if (!this.claimed.length) break;
@@ -206,7 +212,8 @@ export class MailboxWorker {
     lane.send({ from: mailbox.address, to: message.recipients }, message.raw).then(
       (result) => {
         this.inFlight--;
-        this.finish(message, result);
+        if (result.untried) this.host.release([message], this.pausedUntil ?? this.host.clock(), `not tried: sending from this mailbox is paused${this.lastError ? ` after ${this.lastError.code}` : ''}`);
+        else this.finish(message, result);
         this.pump();
       },
       () => {
@@ -291,6 +298,8 @@ export class MailboxWorker {
       const back = this.claimed.splice(0);
       this.host.release(back, this.pausedUntil, `not tried: sending from this mailbox is paused after ${failure.code}`);
     }
+    // Messages queued behind others on the lanes come back untried as well.
+    for (const { lane } of this.lanes) lane.abortQueued();
     if (!wasPaused) {
       this.host.logWorker(
         this.config.mailbox,

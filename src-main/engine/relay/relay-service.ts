@@ -7,7 +7,7 @@
  * committed to the outbox; from there the mailbox's sender delivers it with
  * the mailbox's own sign-in (password or Microsoft 365 OAuth).
  */
-import { SMTPServer, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { SMTPServer, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { AppError, isAppError } from '../../shared/errors.js';
@@ -140,6 +140,8 @@ export class RelayService {
     if (this.server && this.listeningPort !== null) return { host: RELAY_HOST, port: this.listeningPort };
     const s = this.repo.settings();
     const tls = s.tlsCertPem && s.tlsKeySealed ? { cert: s.tlsCertPem, key: this.options.box.open(s.tlsKeySealed, TLS_KEY_CONTEXT) } : undefined;
+    // Loaded here: most runs never start the relay, and their start-up stays light.
+    const { SMTPServer } = await import('smtp-server');
     const server = new SMTPServer({
       name: 'mailroom-relay.localhost',
       banner: 'Mailroom local relay: mail is queued, then sent through the mailbox\'s own sign-in',

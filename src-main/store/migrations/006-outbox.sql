@@ -36,13 +36,13 @@ CREATE TABLE outbox_messages (
 ) STRICT;
 
 -- Due messages of a mailbox, oldest due first: the worker's claim query.
+-- Every index here is updated on each status change, so there are only the
+-- ones the screens and the worker read by.
 CREATE INDEX outbox_due ON outbox_messages (mailbox_id, next_attempt_at, id) WHERE status IN ('queued', 'deferred');
 CREATE INDEX outbox_by_status ON outbox_messages (status, id);
 CREATE INDEX outbox_by_mailbox ON outbox_messages (mailbox_id, status, id);
 CREATE INDEX outbox_by_created ON outbox_messages (created_at, id);
-CREATE INDEX outbox_by_updated ON outbox_messages (updated_at, id);
 CREATE INDEX outbox_by_next_attempt ON outbox_messages (next_attempt_at, id);
-CREATE INDEX outbox_sending ON outbox_messages (id) WHERE status = 'sending';
 
 -- The MIME bytes, apart from the row so that lists never read them.
 CREATE TABLE outbox_bodies (

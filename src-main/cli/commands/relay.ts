@@ -1,0 +1,120 @@
+/** `mailroom relay start | show | set | account add | account remove`. */
+import fs from 'node:fs';
+import type { RelaySettings } from '../../shared/outbox.js';
+import type { LogEntry } from '../../shared/activity-log.js';
+import type { CommonOptions } from '../context.js';
+import { readPasswordOption } from '../context.js';
+import { printJson, table, usageError } from '../output.js';
+import { withOutboxEngine } from './send.js';
+
+function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 65535) throw usageError(`--port must be a whole number from 1 to 65535, not "${value}".`);
+  return n;
+}
+
+function printSettings(s: RelaySettings): void {
+  const lines = [
+    `Relay: ${s.enabled ? 'enabled' : 'disabled'} (starts with the desktop app, the browser console and "mailroom engine run" when enabled)`,
+    `  address:  ${s.host}:${s.port} (this computer only)`,
+    `  sign-in:  ${s.allowUnauthenticated ? "optional (without it, the sender must be a mailbox's address)" : 'required'}`,
+    `  STARTTLS: ${s.starttls ? `offered (${s.tlsSubject})` : 'not offered'}`,
+    `  largest message: ${Math.round(s.maxMessageBytes / 1048576)} MB`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  if (s.accounts.length) {
+    process.stdout.write(table(['USER', 'MAILBOX', 'LAST USED'], s.accounts.map((a) => [a.username, a.mailboxName, a.lastUsedAt ? new Date(a.lastUsedAt).toLocaleString() : 'never'])));
+  } else process.stdout.write('  No accounts yet: mailroom relay account add scanner --mailbox Support --password-stdin\n');
+}
+
+/** `mailroom relay start [--port P]`: foreground, until Ctrl+C. */
+export async function startCommand(f: CommonOptions & { port?: string }): Promise<void> {
+  await withOutboxEngine(f, async (engine) => {
+    const port = parsePort(f.port);
+    const where = await engine.relay.start(port);
+    // Send what the relay queues, unless another Mailroom already sends this outbox.
+    const holder = engine.outbox.startSending('relay');
+    const accounts = engine.relay.settings().accounts.length;
+    if (f.json) process.stdout.write(JSON.stringify({ host: where.host, port: where.port, sending: holder === null, accounts }) + '\n');
+    else {
+      engine.events.on('logs.appended', (e) => void process.stdout.write(`${new Date((e as LogEntry).at).toLocaleTimeString()}  ${(e as LogEntry).level.padEnd(7)} ${(e as LogEntry).message}\n`));
+      process.stdout.write(
+        `Relay listening on ${where.host}:${where.port} (${accounts} account${accounts === 1 ? '' : 's'}). ${
+          holder ? `The Mailroom running as process ${holder.pid} sends what it queues.` : 'Queued mail is sent from here.'
+        } Ctrl+C stops.\n`,
+      );
+    }
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+  });
+}
+
+export async function showCommand(f: CommonOptions): Promise<void> {
+  await withOutboxEngine(f, (engine) => {
+    const settings = engine.relay.settings();
+    if (f.json) printJson(settings);
+    else printSettings(settings);
+  });
+}
+
+function readPem(file: string, flag: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw usageError(`${flag}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`);
+  }
+}
+
+type SetFlags = CommonOptions & { enable?: boolean; disable?: boolean; port?: string; allowUnauthenticated?: string; maxMessageMb?: string; tlsCert?: string; tlsKey?: string; tls?: boolean };
+
+export async function setCommand(f: SetFlags): Promise<void> {
+  await withOutboxEngine(f, async (engine) => {
+    if (f.enable && f.disable) throw usageError('Use either --enable or --disable, not both.');
+    if (Boolean(f.tlsCert) !== Boolean(f.tlsKey)) throw usageError('--tls-cert and --tls-key go together: give both PEM files.');
+    if (f.tls === false && f.tlsCert) throw usageError('Use either --tls-cert/--tls-key or --no-tls, not both.');
+    let allow: boolean | undefined;
+    if (f.allowUnauthenticated !== undefined) {
+      if (!/^(on|off)$/i.test(f.allowUnauthenticated)) throw usageError(`--allow-unauthenticated must be on or off, not "${f.allowUnauthenticated}".`);
+      allow = /^on$/i.test(f.allowUnauthenticated);
+    }
+    let maxBytes: number | undefined;
+    if (f.maxMessageMb !== undefined) {
+      const mb = Number(f.maxMessageMb);
+      if (!Number.isFinite(mb) || mb < 1 || mb > 150) throw usageError(`--max-message-mb must be a number from 1 to 150, not "${f.maxMessageMb}".`);
+      maxBytes = Math.round(mb * 1048576);
+    }
+    const port = parsePort(f.port);
+    const settings = await engine.relay.saveSettings({
+      ...(f.enable ? { enabled: true } : f.disable ? { enabled: false } : {}),
+      ...(port !== undefined ? { port } : {}),
+      ...(allow !== undefined ? { allowUnauthenticated: allow } : {}),
+      ...(maxBytes !== undefined ? { maxMessageBytes: maxBytes } : {}),
+      ...(f.tlsCert && f.tlsKey ? { tls: { certPem: readPem(f.tlsCert, '--tls-cert'), keyPem: readPem(f.tlsKey, '--tls-key') } } : f.tls === false ? { tls: null } : {}),
+    });
+    if (f.json) printJson(settings);
+    else printSettings(settings);
+  });
+}
+
+export async function accountAddCommand(username: string, f: CommonOptions & { mailbox: string; passwordEnv?: string; passwordStdin?: boolean }): Promise<void> {
+  await withOutboxEngine(f, async (engine) => {
+    const password = await readPasswordOption(f);
+    if (password === undefined) throw usageError('Give the password with --password-env NAME or --password-stdin (never on the command line).');
+    const mailbox = engine.mailboxes.resolve(f.mailbox);
+    const settings = await engine.relay.saveSettings({ addAccounts: [{ username, mailboxId: mailbox.id, password }] });
+    const account = settings.accounts.find((a) => a.username.toLowerCase() === username.toLowerCase());
+    if (f.json) printJson(account);
+    else process.stdout.write(`Relay account ${username} sends from ${mailbox.name}. Configure the application with server 127.0.0.1, port ${settings.port}, user ${username}.\n`);
+  });
+}
+
+export async function accountRemoveCommand(username: string, f: CommonOptions): Promise<void> {
+  await withOutboxEngine(f, async (engine) => {
+    await engine.relay.saveSettings({ removeAccounts: [username] });
+    if (f.json) printJson({ removed: true, username });
+    else process.stdout.write(`Relay account ${username} removed.\n`);
+  });
+}
