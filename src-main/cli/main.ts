@@ -12,6 +12,10 @@ import { registerDetectCommand } from './register/detect.js';
 import { registerOAuthCommands } from './register/oauth.js';
 import { registerTestCommands } from './register/test.js';
 import { registerInboxCommands } from './register/inbox.js';
+import { registerSendCommand } from './register/send.js';
+import { registerOutboxCommands } from './register/outbox.js';
+import { registerEngineCommands } from './register/engine.js';
+import { registerRelayCommands } from './register/relay.js';
 import { APP_VERSION } from '../engine/version.js';
 
 const program = new Command();
@@ -39,6 +43,10 @@ registerDetectCommand(program);
 registerOAuthCommands(program);
 registerTestCommands(program);
 registerInboxCommands(program);
+registerSendCommand(program);
+registerOutboxCommands(program);
+registerEngineCommands(program);
+registerRelayCommands(program);
 
 try {
   await program.parseAsync(process.argv);

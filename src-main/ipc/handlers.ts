@@ -149,6 +149,24 @@ function inboxHandlers(engine: Mailroom): Handlers<MailroomContract>['inbox'] {
   };
 }
 
+function outboxHandlers(engine: Mailroom, env: HandlerEnvironment): Handlers<MailroomContract>['outbox'] {
+  return {
+    list: (input) => engine.outbox.list(input),
+    counts: ({ mailboxId }) => engine.outbox.counts(mailboxId),
+    get: ({ id }) => engine.outbox.get(id),
+    compose: (input) => engine.outbox.compose(input, env.runtime === 'electron' ? 'desktop' : env.runtime),
+    sendNow: ({ id }) => engine.outbox.sendNow(id),
+    retry: ({ id }) => engine.outbox.retry(id),
+    cancel: ({ id }) => engine.outbox.cancel(id),
+    delete: ({ id }) => engine.outbox.delete(id),
+    settings: ({ mailboxId }) => engine.outbox.settings(mailboxId),
+    saveSettings: (input) => engine.outbox.saveSettings(input),
+    engineState: () => engine.outbox.engineState(),
+    relaySettings: () => engine.relay.settings(),
+    saveRelaySettings: (input) => engine.relay.saveSettings(input),
+  };
+}
+
 export function createHandlers(engine: Mailroom, env: HandlerEnvironment): Handlers<MailroomContract> {
   return {
     diagnostics: env.diagnostics ?? plainDiagnosticsHandlers(engine, env),
@@ -160,5 +178,6 @@ export function createHandlers(engine: Mailroom, env: HandlerEnvironment): Handl
     detect: detectHandlers(engine),
     oauth: oauthHandlers(engine),
     inbox: inboxHandlers(engine),
+    outbox: outboxHandlers(engine, env),
   };
 }

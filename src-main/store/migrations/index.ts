@@ -8,6 +8,7 @@ import m002 from './002-connection-tests.sql';
 import m003 from './003-oauth.sql';
 import m004 from './004-activity-log.sql';
 import m005 from './005-inbox.sql';
+import m006 from './006-outbox.sql';
 
 export interface Migration {
   version: number;
@@ -21,4 +22,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: '003-oauth', sql: m003 },
   { version: 4, name: '004-activity-log', sql: m004 },
   { version: 5, name: '005-inbox', sql: m005 },
+  { version: 6, name: '006-outbox', sql: m006 },
 ];
