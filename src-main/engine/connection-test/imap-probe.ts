@@ -200,6 +200,7 @@ export async function runImapSteps(conn: ProbeConnection, rec: StepRecorder, opt
 async function authenticate(conn: ProbeConnection, tags: TagCounter, limits: StepLimits, options: ImapProbeOptions, caps: Set<string>): Promise<{ detail: string; value: undefined }> {
   const user = options.user;
   const saslIr = caps.has('SASL-IR');
+  if (!conn.secure && !caps.has('LOGINDISABLED')) conn.transcript.info('Warning: signing in over an unencrypted connection (security none): anyone on the network path can read the credential.');
   if (options.auth === 'xoauth2') {
     if (!caps.has('AUTH=XOAUTH2')) throw new StepError({ kind: 'missing', missing: 'XOAUTH2' }, 'the server does not offer AUTH=XOAUTH2');
     const blob = xoauth2Blob(user, options.token ?? '');

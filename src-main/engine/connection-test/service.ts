@@ -38,6 +38,7 @@ export interface TestLogWriter {
   write(entry: { mailboxId?: number | null; direction: 'test'; level: 'success' | 'error' | 'info'; code?: string | null; message: string; detail?: string | null; refKind?: 'connection-test'; refId?: number }): unknown;
 }
 
+/** What the connection-test service works with. */
 export interface ConnectionTestServiceOptions {
   /** Where results are kept; without it nothing is stored (the CLI when the data folder is unusable). */
   db?: Db;

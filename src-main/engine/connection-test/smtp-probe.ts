@@ -219,6 +219,7 @@ export async function runSmtpSteps(conn: ProbeConnection, rec: StepRecorder, opt
 async function authenticate(conn: ProbeConnection, limits: StepLimits, options: SmtpProbeOptions, extensions: Map<string, string[]>): Promise<{ detail: string; value: undefined }> {
   const offered = extensions.get('AUTH');
   const user = options.user;
+  if (!conn.secure && offered?.length) conn.transcript.info('Warning: signing in over an unencrypted connection (security none): anyone on the network path can read the credential.');
   if (!offered || !offered.length) {
     // Many servers only offer AUTH once the connection is encrypted.
     if (!conn.secure) throw new StepError({ kind: 'missing', missing: 'AUTH-AFTER-STARTTLS' }, 'the server offers no sign-in on an unencrypted connection');

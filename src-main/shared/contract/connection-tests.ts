@@ -55,6 +55,7 @@ export const MailboxTestInput = z
     runId: RunId.optional(),
   })
   .strict();
+/** A saved-mailbox test as a caller writes it. */
 export type MailboxTestInput = z.input<typeof MailboxTestInput>;
 
 /** Test settings that are not saved (the ad-hoc form). Secrets are used for this run only, never stored. */
@@ -82,6 +83,7 @@ export const AdHocTestInput = z
     runId: RunId.optional(),
   })
   .strict();
+/** An ad-hoc test as a caller writes it. */
 export type AdHocTestInput = z.input<typeof AdHocTestInput>;
 
 /** Input of `connectionTests.run`: a saved mailbox or ad-hoc settings. */
@@ -97,6 +99,7 @@ export const ConnectionTestRunInput = z.union([MailboxTestInput, AdHocTestInput]
     return chosen.map((i) => `${i.path.map(String).join('.') || '(input)'} ${i.message}`).join('; ');
   },
 });
+/** Input of `connectionTests.run` as a caller writes it. */
 export type ConnectionTestRunInput = z.input<typeof ConnectionTestRunInput>;
 
 /**
@@ -126,6 +129,7 @@ export const ConnectionTestResult = ConnectionTestReport.extend({
   /** Addresses and MX records found. */
   dns: DnsDetails.nullable(),
 });
+/** One stored test of one protocol. */
 export type ConnectionTestResult = z.infer<typeof ConnectionTestResult>;
 
 /** One line of the history list (the full result comes from `get`). */
@@ -141,6 +145,7 @@ export const ConnectionTestSummary = z.object({
   startedAt: z.number().int(),
   durationMs: z.number().int().nonnegative(),
 });
+/** One line of the history list. */
 export type ConnectionTestSummary = z.infer<typeof ConnectionTestSummary>;
 
 /** The most results kept per mailbox (and for ad-hoc tests together). */
@@ -185,5 +190,7 @@ export const connectionTestEvents = {
     z.object({ runId: z.string(), mailboxId: z.number().int().nullable(), results: z.array(ConnectionTestResult) }),
   ),
 } as const;
+/** Payload of `connectionTests.progress`. */
 export type ConnectionTestProgressEvent = z.infer<(typeof connectionTestEvents)['connectionTests.progress']['payload']>;
+/** Payload of `connectionTests.finished`. */
 export type ConnectionTestFinishedEvent = z.infer<(typeof connectionTestEvents)['connectionTests.finished']['payload']>;
