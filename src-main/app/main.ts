@@ -8,6 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resolveDataDir } from '../engine/data-dir.js';
 import { openMailroom, type Mailroom } from '../engine/mailroom.js';
+import { EngineRuntime } from '../engine/runtime.js';
 import { createSession } from '../ipc/session.js';
 import { APP_HOST, APP_SCHEME, APP_URL } from '../ipc/sender.js';
 import { ipcChannel, IPC_EVENT_CHANNEL } from '../shared/bridge.js';
@@ -28,6 +29,7 @@ if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
   let engine: Mailroom | undefined;
+  let runtime: EngineRuntime | undefined;
   let mainWindow: BrowserWindow | undefined;
   const dataDir = resolveDataDir(argValue('--data-dir'));
   app.setPath('userData', path.join(dataDir, 'electron'));
@@ -66,6 +68,9 @@ if (!app.requestSingleInstanceLock()) {
       app.exit(1);
       return;
     }
+    // The engine's background work: outbox senders, the relay when enabled, the inbox import.
+    runtime = new EngineRuntime(engine, { runtime: 'desktop', onWarning: (m) => console.warn(m) });
+    void runtime.start();
     const rendererRoot = path.join(__dirname, '..', 'renderer');
     session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
     protocol.handle(APP_SCHEME, async (request) => {
@@ -116,7 +121,10 @@ if (!app.requestSingleInstanceLock()) {
   });
 
   app.on('window-all-closed', () => {
-    engine?.close();
-    app.quit();
+    // Messages on the wire get a moment to finish; the rest is recovered at the next start.
+    void Promise.race([runtime?.stop(3_000), new Promise((resolve) => setTimeout(resolve, 4_000))]).finally(() => {
+      engine?.close();
+      app.quit();
+    });
   });
 }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { resolveDataDir } from '../../engine/data-dir.js';
 import { openMailroom } from '../../engine/mailroom.js';
+import { startEngineRuntime } from '../../engine/runtime.js';
 import { createSession } from '../../ipc/session.js';
 import { startConsoleServer } from '../../console-server/server.js';
 import { openInBrowser } from '../../console-server/open-browser.js';
@@ -36,7 +37,10 @@ export async function runConsole(opts: CommonOptions & { port?: string; open?: b
       process.stdout.write(`Data folder: ${engine.dataDir}\nOpen the URL above in a browser on this computer. Press Ctrl+C to stop.\n`);
     }
     if (opts.open) openInBrowser(server.launchUrl());
+    // The engine's background work (outbox senders, the relay when enabled, the inbox import).
+    const runtime = await startEngineRuntime(engine, { runtime: 'console', onWarning: (m) => void process.stderr.write(`warning: ${m}\n`) });
     const stop = async () => {
+      await runtime.stop(5_000);
       await server.close();
       engine.close();
       process.exit(0);
