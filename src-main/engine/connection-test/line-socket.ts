@@ -10,6 +10,7 @@
  * with, and a transcript in which secrets are replaced before they are kept.
  * The client libraries hide exactly these things behind one `connect()`.
  */
+import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Duplex } from 'node:stream';
@@ -159,7 +160,7 @@ export function startTls(stream: net.Socket | Duplex, options: TlsHandshakeOptio
     // SNI must not carry an IP address (RFC 6066).
     ...(isIp ? {} : { servername: options.host }),
     rejectUnauthorized: false,
-    ...(options.ca?.length ? { ca: [...tls.rootCertificates, ...options.ca] } : {}),
+    ...(options.ca?.length ? { ca: [...tls.rootCertificates, ...extraCaFromEnvironment(), ...options.ca] } : {}),
   });
   const handshake = new Promise<tls.TLSSocket>((resolve, reject) => {
     secure.once('secureConnect', () => {
@@ -170,6 +171,22 @@ export function startTls(stream: net.Socket | Duplex, options: TlsHandshakeOptio
     secure.once('close', () => reject(new SocketFailure('closed', 'The server closed the connection during the TLS handshake.', 'ECONNRESET')));
   });
   return withLimits(handshake, limits, 'negotiating TLS', () => secure.destroy());
+}
+
+let extraCa: string[] | undefined;
+/**
+ * The certificates of NODE_EXTRA_CA_CERTS. Node trusts them by default, but
+ * a `ca` option replaces the default trust, so they are added back by hand.
+ */
+function extraCaFromEnvironment(): string[] {
+  if (extraCa) return extraCa;
+  const file = process.env.NODE_EXTRA_CA_CERTS;
+  try {
+    extraCa = file ? (fs.readFileSync(file, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) : [];
+  } catch {
+    extraCa = [];
+  }
+  return extraCa;
 }
 
 /** OpenSSL errors without a Node code carry their reason in the message. */
