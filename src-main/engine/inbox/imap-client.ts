@@ -49,9 +49,53 @@ export interface ConnectOptions {
   tls?: ImapFlowOptions['tls'];
 }
 
+/**
+ * imapflow answers a refused STORE, MOVE, EXPUNGE or SEARCH with `false` and
+ * reports the server's reply only to its logger: the trap keeps the last
+ * one, so a failure can be diagnosed with the server's own words.
+ */
+export interface CommandErrorTrap {
+  last: (Error & Record<string, unknown>) | undefined;
+}
+
+interface ClientContext {
+  trap: CommandErrorTrap;
+}
+
+/** The error trap of a client made by `imapOptions`. */
+export function errorTrap(client: ImapFlow): CommandErrorTrap {
+  return (client.context as ClientContext | undefined)?.trap ?? { last: undefined };
+}
+
+/** A logger that keeps the last command error and passes everything on to `next` (the debug transcript). */
+function trappingLogger(trap: CommandErrorTrap, next: Logger | undefined): Logger {
+  const keep = (entry: unknown) => {
+    const err = (entry as { err?: unknown } | undefined)?.err;
+    if (err instanceof Error) trap.last = err as CommandErrorTrap['last'];
+  };
+  return {
+    trace: (entry) => next?.trace?.(entry),
+    debug: (entry) => next?.debug(entry),
+    info: (entry) => next?.info(entry),
+    warn: (entry) => {
+      keep(entry);
+      next?.warn(entry);
+    },
+    error: (entry) => {
+      keep(entry);
+      next?.error(entry);
+    },
+    fatal: (entry) => {
+      keep(entry);
+      next?.fatal?.(entry);
+    },
+  };
+}
+
 /** The imapflow options of a mailbox and credentials. */
 export function imapOptions(mailbox: Mailbox, credentials: ImapCredentials, options: ConnectOptions = {}): ImapFlowOptions {
   const { host, port, security } = mailbox.imap;
+  const context: ClientContext = { trap: { last: undefined } };
   return {
     host,
     port,
@@ -61,7 +105,8 @@ export function imapOptions(mailbox: Mailbox, credentials: ImapCredentials, opti
     ...(net.isIP(host.replace(/^\[|\]$/g, '')) ? {} : { servername: host }),
     auth: credentials.accessToken ? { user: credentials.user, accessToken: credentials.accessToken } : { user: credentials.user, pass: credentials.pass ?? '' },
     clientInfo: { name: 'Mailroom', version: APP_VERSION, vendor: 'Mailroom' },
-    logger: options.logger ?? false,
+    logger: trappingLogger(context.trap, options.logger),
+    context,
     logRaw: Boolean(options.logRaw),
     emitLogs: false,
     disableAutoIdle: !options.idle,
@@ -110,6 +155,20 @@ export async function openClient(mailbox: Mailbox, credentials: ImapCredentials,
   client.on('error', () => undefined);
   await client.connect();
   return client;
+}
+
+/**
+ * Runs a command that imapflow reports as `false` (or nothing) when the
+ * server refuses it, and throws instead: the server's error when imapflow
+ * reported one, a connection error when the connection is gone.
+ */
+export async function checked<T>(client: ImapFlow, what: string, run: () => Promise<T | false | undefined>): Promise<T> {
+  const trap = errorTrap(client);
+  trap.last = undefined;
+  const result = await run();
+  if (result !== false && result !== undefined) return result;
+  if (!client.usable) throw Object.assign(new Error(`The connection closed during ${what}.`), { code: 'NoConnection' });
+  throw trap.last ?? Object.assign(new Error(`The server refused ${what}.`), { code: 'CommandFailed' });
 }
 
 /** Logs out politely, but never waits long: the connection is closed either way. */

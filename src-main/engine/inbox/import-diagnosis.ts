@@ -85,7 +85,7 @@ export function importFailureFacts(error: unknown, phase: ImportPhase, mailbox: 
     else if (!reply) kind = 'unexpected';
   } else if (code && CLOSED_CODES.has(code)) kind = 'closed';
   else if (code && TIMEOUT_CODES.has(code)) kind = 'timeout';
-  else if (!reply) kind = code?.startsWith('ParserError') ? 'unexpected' : 'closed';
+  else if (!reply) kind = code?.startsWith('ParserError') ? 'unexpected' : code === 'CommandFailed' ? 'reply' : 'closed';
 
   const facts: FailureFacts = {
     protocol: 'imap',
@@ -99,6 +99,7 @@ export function importFailureFacts(error: unknown, phase: ImportPhase, mailbox: 
     folder,
   };
   if (reply) facts.reply = reply;
+  else if (code === 'CommandFailed' && e.message) facts.reply = e.message;
   if (code) facts.errorCode = code;
   if (missing) facts.missing = missing;
   if (e.oauthError) facts.serverError = typeof e.oauthError === 'string' ? e.oauthError : JSON.stringify(e.oauthError);

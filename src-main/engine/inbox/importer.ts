@@ -30,6 +30,7 @@ import type { EventBus } from '../events.js';
 import { diagnoseImportError, type ImportDiagnosis, type ImportPhase } from './import-diagnosis.js';
 import type { MessageParser } from './message-parser.js';
 import { summarize, type ParseOutcome } from './message-summary.js';
+import { checked } from './imap-client.js';
 import { handoffFileName, writeHandoffFile } from './handoff.js';
 import { isAppError } from '../../shared/errors.js';
 
@@ -143,14 +144,15 @@ export async function importFolder(client: ImapFlow, ctx: ImportContext): Promis
     await runPendingActions(client, ctx, folder, uidValidity);
     retryHandoffs(ctx);
 
-    // UIDNEXT from SELECT says whether anything arrived since the last UID; no need to ask more.
-    if (box.exists === 0 || (box.uidNext > 0 && box.uidNext <= lastUid + 1)) {
-      ctx.note?.(`Nothing new in ${folder} (${box.exists} message(s), next UID ${box.uidNext}, last imported UID ${lastUid}).`);
+    // (UIDNEXT is not used to skip the search: it is only current right after a SELECT, and a
+    // connection that stays in the folder between polls learns of new mail by EXISTS alone.)
+    if (box.exists === 0) {
+      ctx.note?.(`${folder} is empty.`);
       return;
     }
     ctx.phase = 'fetch';
     // UID SEARCH reads only the server's index: the exact list to fetch, cheaply.
-    const found = (await client.search({ uid: `${lastUid + 1}:*` }, { uid: true })) || [];
+    const found = await checked(client, 'the search for new messages', () => client.search({ uid: `${lastUid + 1}:*` }, { uid: true }));
     const already = repo.storedUids(mailbox.id, folder, uidValidity, lastUid);
     const planned = found.filter((uid) => uid > lastUid && !already.has(uid)).sort((a, b) => a - b);
     ctx.note?.(`${planned.length} new message(s) above UID ${lastUid} in ${folder}.`);
@@ -413,9 +415,9 @@ async function runActions(client: ImapFlow, ctx: ImportContext, rows: readonly C
     const set = uidSet(group.map((r) => r.uid));
     const target = action.startsWith('move:') ? action.slice(5) : undefined;
     try {
-      if (action === 'mark-seen') await client.messageFlagsAdd(set, ['\\Seen'], { uid: true });
-      else if (action === 'delete') await client.messageDelete(set, { uid: true });
-      else if (target) await client.messageMove(set, target, { uid: true });
+      if (action === 'mark-seen') await checked(client, `marking ${group.length} message(s) as seen`, () => client.messageFlagsAdd(set, ['\\Seen'], { uid: true }));
+      else if (action === 'delete') await checked(client, `deleting ${group.length} message(s)`, () => client.messageDelete(set, { uid: true }));
+      else if (target) await checked(client, `moving ${group.length} message(s) to ${target}`, () => client.messageMove(set, target, { uid: true }));
       ctx.repo.setActionState(ids, action, 'done', null);
     } catch (error) {
       if (isConnectionLoss(error) || isAppError(error)) throw error;

@@ -258,7 +258,9 @@ export class InboxService {
         await importFolder(client, ctx);
       } catch (error) {
         failure = error;
-        recorder?.note(`Stopped while ${ctx.phase === 'connect' ? 'connecting' : ctx.phase === 'select' ? 'opening the folder' : ctx.phase === 'fetch' ? 'downloading' : 'running the after-import action'}: ${(error as Error)?.message ?? String(error)}`);
+        const e = error as { message?: string; responseText?: string; response?: unknown };
+        const reason = e?.responseText ?? (typeof e?.response === 'string' ? e.response : undefined) ?? e?.message ?? String(error);
+        recorder?.note(`Stopped while ${ctx.phase === 'connect' ? 'connecting' : ctx.phase === 'select' ? 'opening the folder' : ctx.phase === 'fetch' ? 'downloading' : 'running the after-import action'}: ${reason}`);
       } finally {
         if (ownClient) await closeClient(ownClient);
         // A session whose connection broke is closed now; the next poll opens a new one.

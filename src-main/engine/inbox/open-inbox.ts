@@ -15,7 +15,7 @@ import { EventBus } from '../events.js';
 import { defaultKeyProvider } from '../keys.js';
 import { MailboxService } from '../mailboxes.js';
 import type { InboxTokenProvider } from './imap-client.js';
-import { InboxService } from './inbox-service.js';
+import { InboxService, type InboxServiceOptions } from './inbox-service.js';
 
 /** The services the inbox commands use. */
 export interface InboxEngine {
@@ -28,8 +28,12 @@ export interface InboxEngine {
   close(): Promise<void>;
 }
 
-/** Opens the lean inbox engine over a data folder. */
-export function openInboxEngine(options: { dataDir: string; keyProvider?: KeyProvider }): InboxEngine {
+/** Opens the lean inbox engine over a data folder. `inbox` tunes the inbox service (tests: batch size, TLS trust). */
+export function openInboxEngine(options: {
+  dataDir: string;
+  keyProvider?: KeyProvider;
+  inbox?: Pick<InboxServiceOptions, 'batchMessages' | 'tls' | 'parser' | 'clock'>;
+}): InboxEngine {
   fs.mkdirSync(options.dataDir, { recursive: true });
   const db = openDatabase(databaseFile(options.dataDir));
   const events = new EventBus();
@@ -43,7 +47,7 @@ export function openInboxEngine(options: { dataDir: string; keyProvider?: KeyPro
       return (await oauth).getAccessToken(mailboxId, tokenOptions);
     },
   };
-  const inbox = new InboxService({ db, mailboxes, log, events, tokens });
+  const inbox = new InboxService({ ...options.inbox, db, mailboxes, log, events, tokens });
   return {
     dataDir: options.dataDir,
     db,
