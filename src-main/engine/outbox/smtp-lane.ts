@@ -13,6 +13,7 @@ import type { OutboxSettings } from '../../shared/outbox.js';
 import type { TranscriptLine } from '../../shared/diagnosis.js';
 import { Redactor, Transcript } from '../connection-test/transcript.js';
 import type { LanePhase } from './send-failure.js';
+import { AppError, isAppError } from '../../shared/errors.js';
 
 /** The step a client line starts (AUTH continuation lines belong to the step before). */
 function stepOfCommand(line: string, previous: LanePhase): LanePhase {
@@ -163,7 +164,8 @@ export class SmtpLane {
             callback(null, token.accessToken, token.expiresAt ?? undefined);
           },
           (error: unknown) => {
-            this.tokenError = error;
+            // nodemailer rewrites the code of the error it is given (to EAUTH): keep a copy.
+            this.tokenError = isAppError(error) ? new AppError(error.code, error.message, error.hint !== undefined ? { hint: error.hint } : {}) : error;
             callback(error instanceof Error ? error : new Error(String(error)));
           },
         );
