@@ -160,7 +160,7 @@ export function startTls(stream: net.Socket | Duplex, options: TlsHandshakeOptio
     // SNI must not carry an IP address (RFC 6066).
     ...(isIp ? {} : { servername: options.host }),
     rejectUnauthorized: false,
-    ...(options.ca?.length ? { ca: [...tls.rootCertificates, ...extraCaFromEnvironment(), ...options.ca] } : {}),
+    ...(options.ca?.length ? { secureContext: contextTrusting(options.ca) } : {}),
   });
   const handshake = new Promise<tls.TLSSocket>((resolve, reject) => {
     secure.once('secureConnect', () => {
@@ -187,6 +187,19 @@ function extraCaFromEnvironment(): string[] {
     extraCa = [];
   }
   return extraCa;
+}
+
+const contexts = new Map<string, tls.SecureContext>();
+/** A secure context trusting the default roots plus `ca`; parsing ~150 roots takes milliseconds, so it is made once per CA list. */
+function contextTrusting(ca: string[]): tls.SecureContext {
+  const key = ca.join('\n');
+  let context = contexts.get(key);
+  if (!context) {
+    if (contexts.size >= 8) contexts.clear();
+    context = tls.createSecureContext({ ca: [...tls.rootCertificates, ...extraCaFromEnvironment(), ...ca] });
+    contexts.set(key, context);
+  }
+  return context;
 }
 
 /** OpenSSL errors without a Node code carry their reason in the message. */
