@@ -2,7 +2,7 @@
 // commands load lazily), the Electron main process and preload (CommonJS),
 // and the renderer (Vite). Run by `npm ci` (prepare) and `npm test`.
 import { build as esbuild } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,8 +23,9 @@ const common = {
 };
 
 if (!only || only === 'cli') {
-  rmSync(path.join(root, 'dist', 'cli'), { recursive: true, force: true });
-  await esbuild({
+  // Build over the old files (a CLI running meanwhile never finds main.mjs missing), then drop stale chunks.
+  const result = await esbuild({
+    metafile: true,
     ...common,
     entryPoints: { main: 'src-main/cli/main.ts' },
     outdir: 'dist/cli',
@@ -34,6 +35,15 @@ if (!only || only === 'cli') {
     packages: 'external',
     chunkNames: 'chunks/[name]-[hash]',
   });
+  const fresh = new Set(Object.keys(result.metafile.outputs).map((f) => path.resolve(root, f)));
+  const chunks = path.join(root, 'dist', 'cli', 'chunks');
+  if (existsSync(chunks)) {
+    for (const name of readdirSync(chunks)) {
+      const file = path.join(chunks, name);
+      // Keep recent stale chunks a little while: a CLI started just before this build may still import them.
+      if (!fresh.has(file) && Date.now() - statSync(file).mtimeMs > 10 * 60 * 1000) rmSync(file, { force: true });
+    }
+  }
 }
 
 if (!only || only === 'app') {
