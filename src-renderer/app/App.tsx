@@ -29,6 +29,7 @@ import { ConnectionTestsPage } from '../features/connection-test/ConnectionTests
 import { LogsPage } from '../features/logs/LogsPage';
 import { BundleBanner, DiagnosticsMenu, useViewState } from '../features/diagnostics/Diagnostics';
 import { ComingSoon } from '../features/placeholder/ComingSoon';
+import { InboxPage } from '../features/inbox/InboxPage';
 import { SiteSetupPage } from '../features/site-setup/SiteSetupPage';
 
 type Route = 'mailboxes' | 'tests' | 'outbox' | 'inbox' | 'logs' | 'site';
@@ -131,7 +132,7 @@ function Shell({ themeName, setTheme }: { themeName: 'light' | 'dark'; setTheme:
         {route === 'mailboxes' && <MailboxesPage />}
         {route === 'tests' && <ConnectionTestsPage key={location.hash} />}
         {route === 'outbox' && <ComingSoon title="Outbox" text="Messages waiting to be sent, with status, attempts, next attempt and last error." />}
-        {route === 'inbox' && <ComingSoon title="Inbox" text="Imported messages and each mailbox's receive log." />}
+        {route === 'inbox' && <InboxPage />}
         {route === 'logs' && <LogsPage />}
         {route === 'site' && <SiteSetupPage />}
       </main>

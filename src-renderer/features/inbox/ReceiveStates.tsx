@@ -1,0 +1,159 @@
+/**
+ * Each mailbox's receive state, as the help-desk system's mail filter
+ * records it: healthy, failing or disabled; last success, last try, failures
+ * in a row and the last error with what to change; and the actions Poll now
+ * and Import with debug.
+ */
+import {
+  Button,
+  Caption1,
+  Table,
+  TableBody,
+  TableCell,
+  TableHeader,
+  TableHeaderCell,
+  TableRow,
+  Tooltip,
+  makeStyles,
+  mergeClasses,
+  tokens,
+} from '@fluentui/react-components';
+import { ArrowSyncRegular, BugRegular } from '@fluentui/react-icons';
+import type { ReceiveState } from '../../../src-main/shared/inbox.js';
+import { StatusBadge } from '../../components/StatusBadge';
+import { timeTitle } from '../../components/format';
+import { describeAction, healthLook, shortTime } from './inbox-format';
+
+const useStyles = makeStyles({
+  wrap: { backgroundColor: tokens.colorNeutralBackground1, borderRadius: tokens.borderRadiusMedium, boxShadow: tokens.shadow2, overflow: 'auto', maxHeight: '240px', flexShrink: 0 },
+  table: { tableLayout: 'fixed', minWidth: '600px' },
+  head: { position: 'sticky', top: 0, backgroundColor: tokens.colorNeutralBackground1, zIndex: 1, fontWeight: tokens.fontWeightSemibold },
+  row: { cursor: 'pointer' },
+  selected: { backgroundColor: tokens.colorNeutralBackground1Selected },
+  stack: { display: 'flex', flexDirection: 'column', minWidth: 0, padding: '4px 0' },
+  muted: { color: tokens.colorNeutralForeground3 },
+  ellipsis: { overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
+  error: { color: tokens.colorPaletteRedForeground1 },
+  code: { fontFamily: tokens.fontFamilyMonospace, fontSize: tokens.fontSizeBase200 },
+  actions: { display: 'flex', gap: '4px' },
+  num: { fontVariantNumeric: 'tabular-nums' },
+});
+
+function When({ ms }: { ms: number | null }) {
+  const s = useStyles();
+  if (ms === null) return <span className={s.muted}>never</span>;
+  return <span title={timeTitle(ms)}>{shortTime(ms)}</span>;
+}
+
+export function ReceiveStates({
+  states,
+  selectedId,
+  onSelect,
+  onPoll,
+  onDebug,
+  busy,
+}: {
+  states: ReceiveState[];
+  selectedId: number | undefined;
+  onSelect(id: number | undefined): void;
+  onPoll(state: ReceiveState): void;
+  onDebug(state: ReceiveState): void;
+  /** Mailboxes with a poll started from this screen. */
+  busy: ReadonlySet<number>;
+}) {
+  const s = useStyles();
+  return (
+    <div className={s.wrap}>
+      <Table size="small" aria-label="Receive state of each mailbox" className={s.table}>
+        <TableHeader>
+          <TableRow>
+            <TableHeaderCell className={s.head} style={{ width: '25%' }}>Mailbox</TableHeaderCell>
+            <TableHeaderCell className={s.head} style={{ width: '20%' }}>State</TableHeaderCell>
+            <TableHeaderCell className={s.head} style={{ width: '13%' }}>Last success</TableHeaderCell>
+            <TableHeaderCell className={s.head} style={{ width: '13%' }}>Last try</TableHeaderCell>
+            <TableHeaderCell className={s.head} style={{ width: '17%' }}>Last error</TableHeaderCell>
+            <TableHeaderCell className={s.head} style={{ width: '76px' }}>
+              <span className={s.muted}>Actions</span>
+            </TableHeaderCell>
+          </TableRow>
+        </TableHeader>
+        <TableBody>
+          {states.map((st) => {
+            const look = healthLook(busy.has(st.mailboxId) ? { ...st, polling: true } : st);
+            const selected = st.mailboxId === selectedId;
+            return (
+              <TableRow
+                key={st.mailboxId}
+                data-receive-state={st.mailboxName}
+                data-health={st.health}
+                className={mergeClasses(s.row, selected && s.selected)}
+                aria-selected={selected}
+                tabIndex={0}
+                onClick={() => onSelect(selected ? undefined : st.mailboxId)}
+                onKeyDown={(e) => {
+                  if (e.key === 'Enter' || e.key === ' ') {
+                    e.preventDefault();
+                    onSelect(selected ? undefined : st.mailboxId);
+                  }
+                }}
+              >
+                <TableCell>
+                  <div className={s.stack}>
+                    <span className={s.ellipsis}>{st.mailboxName}</span>
+                    <Caption1
+                      className={mergeClasses(s.muted, s.ellipsis)}
+                      title={`${st.folder}: ${describeAction(st.afterImport)}, every ${st.pollIntervalSeconds} s. Stored: ${st.counts.imported} imported, ${st.counts.duplicate} duplicates, ${st.counts.failed} failed.`}
+                    >
+                      {st.folder} · {describeAction(st.afterImport)} · {st.counts.imported} stored
+                      {st.counts.failed ? <span className={s.error}> · {st.counts.failed} failed</span> : null}
+                    </Caption1>
+                  </div>
+                </TableCell>
+                <TableCell>
+                  <div className={s.stack}>
+                    <span>
+                      <StatusBadge kind={look.kind} label={look.word} title={look.title} />
+                    </span>
+                    <Caption1 className={mergeClasses(s.num, st.consecutiveFailures ? s.error : s.muted)} data-failures={st.consecutiveFailures}>
+                      {st.consecutiveFailures ? `${st.consecutiveFailures} failure${st.consecutiveFailures === 1 ? '' : 's'} in a row` : 'No failures'}
+                    </Caption1>
+                  </div>
+                </TableCell>
+                <TableCell>
+                  <When ms={st.lastSuccessAt} />
+                </TableCell>
+                <TableCell>
+                  <When ms={st.lastTryAt} />
+                </TableCell>
+                <TableCell>
+                  {st.lastError ? (
+                    <Tooltip content={st.lastError.hint ? `${st.lastError.message} — ${st.lastError.hint}` : st.lastError.message} relationship="description">
+                      <div className={s.stack}>
+                        <span className={mergeClasses(s.code, st.health === 'failing' && s.error)}>{st.lastError.code}</span>
+                        <Caption1 className={mergeClasses(s.muted, s.ellipsis)}>
+                          <span title={timeTitle(st.lastError.at)}>{shortTime(st.lastError.at)}</span> · {st.lastError.message}
+                        </Caption1>
+                      </div>
+                    </Tooltip>
+                  ) : (
+                    <span className={s.muted}>none</span>
+                  )}
+                </TableCell>
+                <TableCell>
+                  <div className={s.actions} onClick={(e) => e.stopPropagation()}>
+                    <Tooltip content="Poll now" relationship="description">
+                      <Button size="small" icon={<ArrowSyncRegular />} disabled={busy.has(st.mailboxId)} onClick={() => onPoll(st)} aria-label={`Poll ${st.mailboxName} now`} />
+                    </Tooltip>
+                    <Tooltip content="Import with debug: one poll with the full IMAP conversation kept (passwords and tokens hidden), to see exactly where it goes wrong." relationship="description">
+                      <Button size="small" icon={<BugRegular />} disabled={busy.has(st.mailboxId)} onClick={() => onDebug(st)} aria-label={`Import ${st.mailboxName} with debug`} />
+                    </Tooltip>
+                  </div>
+                </TableCell>
+              </TableRow>
+            );
+          })}
+        </TableBody>
+      </Table>
+    </div>
+  );
+}
