@@ -31,6 +31,7 @@ import { BundleBanner, DiagnosticsMenu, useViewState } from '../features/diagnos
 import { ComingSoon } from '../features/placeholder/ComingSoon';
 import { InboxPage } from '../features/inbox/InboxPage';
 import { SiteSetupPage } from '../features/site-setup/SiteSetupPage';
+import { OutboxPage } from '../features/outbox/OutboxPage';
 
 type Route = 'mailboxes' | 'tests' | 'outbox' | 'inbox' | 'logs' | 'site';
 
@@ -131,7 +132,7 @@ function Shell({ themeName, setTheme }: { themeName: 'light' | 'dark'; setTheme:
         <BundleBanner />
         {route === 'mailboxes' && <MailboxesPage />}
         {route === 'tests' && <ConnectionTestsPage key={location.hash} />}
-        {route === 'outbox' && <ComingSoon title="Outbox" text="Messages waiting to be sent, with status, attempts, next attempt and last error." />}
+        {route === 'outbox' && <OutboxPage />}
         {route === 'inbox' && <InboxPage />}
         {route === 'logs' && <LogsPage />}
         {route === 'site' && <SiteSetupPage />}

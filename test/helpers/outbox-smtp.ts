@@ -6,7 +6,6 @@
  */
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
-import { parseXOAuth2 } from '../../src-main/engine/auth/xoauth2';
 
 /** An SMTP reply instead of success. */
 export interface Reply {
@@ -47,6 +46,8 @@ export interface OutboxSmtp {
   connections: number;
   /** Sign-ins seen: method and user, never the secret. */
   authAttempts: { method: string; username: string; ok: boolean }[];
+  /** Answers every command held by a `hang` (they go on as if the hook had said nothing). */
+  releaseHanging(): void;
   stop(): Promise<void>;
 }
 
@@ -56,7 +57,7 @@ function asError(reply: Reply): Error {
 
 /** Starts the server on 127.0.0.1 at a free port. */
 export async function startOutboxSmtp(options: OutboxSmtpOptions = {}): Promise<OutboxSmtp> {
-  const state: OutboxSmtp = { port: 0, messages: [], connections: 0, authAttempts: [], stop: async () => undefined };
+  const state: OutboxSmtp = { port: 0, messages: [], connections: 0, authAttempts: [], releaseHanging: () => undefined, stop: async () => undefined };
   let dataCount = 0;
   const authRequired = Boolean(options.users || options.checkToken);
   const hanging = new Set<() => void>();
@@ -128,7 +129,16 @@ export async function startOutboxSmtp(options: OutboxSmtpOptions = {}): Promise<
       stream.on('end', () => {
         if (dropped) return;
         const raw = Buffer.concat(chunks);
-        if (apply(options.onData?.(raw, session), session, callback)) return;
+        const answer = options.onData?.(raw, session);
+        if (answer === 'hang') {
+          hanging.add(() => accept());
+          return;
+        }
+        if (apply(answer, session, callback)) return;
+        accept();
+      });
+      const accept = () => {
+        const raw = Buffer.concat(chunks);
         state.messages.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
@@ -136,12 +146,17 @@ export async function startOutboxSmtp(options: OutboxSmtpOptions = {}): Promise<
           user: session.user as string | undefined,
         });
         callback(null, options.acceptText ? options.acceptText(state.messages.length) : `OK: queued as Q${state.messages.length}`);
-      });
+      };
     },
   });
   server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   state.port = (server.server.address() as AddressInfo).port;
+  state.releaseHanging = () => {
+    const all = [...hanging];
+    hanging.clear();
+    for (const release of all) release();
+  };
   state.stop = async () => {
     for (const release of hanging) release();
     hanging.clear();
@@ -150,6 +165,3 @@ export async function startOutboxSmtp(options: OutboxSmtpOptions = {}): Promise<
   };
   return state;
 }
-
-/** The token inside an XOAUTH2 blob, for assertions. */
-export { parseXOAuth2 };
