@@ -195,6 +195,8 @@ export function prepareRawMessage(mailbox: Pick<Mailbox, 'address'>, input: Buff
     recipients = unique([...get('to'), ...get('cc'), ...get('bcc')].flatMap((f) => addressesOf(f.value)));
   }
   if (!recipients.length) {
+    const written = [...get('to'), ...get('cc'), ...get('bcc')].find((f) => f.value.trim());
+    if (written) throw invalid(sourceName, `"${written.value.slice(0, 100)}" in ${written.name} is not an email address.`, 'Correct the address in To, Cc or Bcc (for example Name <name@example.com>).');
     throw invalid(sourceName, 'the message has no recipient (no address in To, Cc or Bcc).', 'Add a To: line with at least one address, or pass the recipients with --to.');
   }
   if (recipients.length > MAX_RECIPIENTS) throw invalid(sourceName, `the message has ${recipients.length} recipients; at most ${MAX_RECIPIENTS} are allowed.`, 'Split the recipients over several messages.');

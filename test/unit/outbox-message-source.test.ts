@@ -1,0 +1,112 @@
+/**
+ * What the outbox keeps of a message: composed MIME (nodemailer's
+ * MailComposer) or a raw message completed with a fixed Message-ID and a
+ * Date, Bcc removed, recipients read from the envelope or the headers; and
+ * the queue id in real servers' acceptance replies.
+ */
+import { describe, expect, it } from 'vitest';
+import { composeMessage, decodeEncodedWords, headerBlock, prepareRawMessage } from '../../src-main/engine/outbox/message-source';
+import { firstReplyLine, queueIdFromReply } from '../../src-main/engine/outbox/smtp-reply';
+
+const mailbox = { address: 'support@example.test' };
+
+describe('composed messages', () => {
+  it('builds MIME with the mailbox as sender, a Message-ID in its domain, and no Bcc header', async () => {
+    const m = await composeMessage(mailbox, { to: ['a@example.net'], cc: ['b@example.net'], bcc: ['c@example.net'], subject: 'Grüße', text: 'Hallo', fromName: 'Help Desk' }, Date.UTC(2026, 0, 2));
+    const text = m.raw.toString('utf8');
+    expect(m.messageId).toMatch(/^[0-9a-f-]{36}@example\.test$/);
+    expect(text).toContain(`Message-ID: <${m.messageId}>`);
+    expect(text).toMatch(/^From: Help Desk <support@example\.test>/m);
+    expect(text).not.toMatch(/^Bcc:/im);
+    expect(m.recipients).toEqual(['a@example.net', 'b@example.net', 'c@example.net']);
+    expect(text).toContain('Date: Fri, 02 Jan 2026');
+    expect(m.subject).toBe('Grüße');
+  });
+});
+
+describe('raw messages', () => {
+  const raw = (text: string) => Buffer.from(text, 'utf8');
+
+  it('keeps an existing Message-ID and every header byte for byte', () => {
+    const input = 'From: App <app@example.test>\r\nTo: x@example.net\r\nSubject: Report\r\nMessage-ID: <abc-1@example.test>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\nX-Custom: keep me\r\n\r\nBody\r\n';
+    const m = prepareRawMessage(mailbox, raw(input));
+    expect(m.messageId).toBe('abc-1@example.test');
+    expect(m.raw.toString('utf8')).toBe(input);
+    expect(m.recipients).toEqual(['x@example.net']);
+  });
+
+  it('adds a Message-ID, a Date and a From when missing', () => {
+    const m = prepareRawMessage(mailbox, raw('To: x@example.net\r\nSubject: s\r\n\r\nb\r\n'), { now: Date.UTC(2026, 10, 25, 10) });
+    const text = m.raw.toString('utf8');
+    expect(text).toContain(`Message-ID: <${m.messageId}>`);
+    expect(text).toContain('Date: Wed, 25 Nov 2026 10:00:00 +0000');
+    expect(text).toContain('From: support@example.test');
+  });
+
+  it('removes Bcc (also folded) but keeps its addresses as recipients, without duplicates', () => {
+    const m = prepareRawMessage(mailbox, raw('To: A <a@example.net>, b@example.net\r\nCc: a@example.net\r\nBcc: hidden@example.net,\r\n  other@example.net\r\nSubject: s\r\n\r\nb\r\n'));
+    expect(m.recipients).toEqual(['a@example.net', 'b@example.net', 'hidden@example.net', 'other@example.net']);
+    expect(m.raw.toString('utf8')).not.toMatch(/hidden@|^Bcc/im);
+  });
+
+  it('uses the envelope recipients when given (a relay submission)', () => {
+    const m = prepareRawMessage(mailbox, raw('To: list@example.net\r\nSubject: s\r\n\r\nb\r\n'), { envelopeTo: ['one@example.net', 'two@example.net'] });
+    expect(m.recipients).toEqual(['one@example.net', 'two@example.net']);
+  });
+
+  it('turns bare LF line endings into CRLF', () => {
+    const m = prepareRawMessage(mailbox, raw('To: x@example.net\nSubject: s\n\nline one\nline two\n'));
+    expect(m.raw.toString('utf8')).toMatch(/\r\n\r\nline one\r\nline two\r\n$/);
+  });
+
+  it('decodes an encoded subject for display', () => {
+    expect(decodeEncodedWords('=?utf-8?B?w5xiZXJzaWNodA==?=')).toBe('Übersicht');
+    expect(decodeEncodedWords('=?iso-8859-1?Q?Gr=FC=DFe_aus_K=F6ln?=')).toBe('Grüße aus Köln');
+    expect(decodeEncodedWords('=?utf-8?Q?a?= =?utf-8?Q?b?=')).toBe('ab');
+  });
+
+  it.each([
+    ['an empty file', '', /empty/],
+    ['no blank line after the headers', 'To: x@example.net\r\nSubject: s', /no header block/],
+    ['no recipient', 'Subject: s\r\n\r\nb', /no recipient/],
+    ['a broken address', 'To: not an address\r\n\r\nb', /not an email address/],
+  ])('refuses %s, naming the file and what to change', (_what, text, message) => {
+    let error: { code?: string; message?: string; hint?: string } | undefined;
+    try {
+      prepareRawMessage(mailbox, raw(text), { sourceName: 'scan.eml' });
+    } catch (e) {
+      error = e as typeof error;
+    }
+    expect(error?.code).toBe('MESSAGE_INVALID');
+    expect(error?.message).toMatch(/^scan\.eml: /);
+    expect(error?.message).toMatch(message);
+    expect(error?.hint).toBeTruthy();
+  });
+
+  it('shows the header block only', () => {
+    expect(headerBlock(raw('To: x@example.net\r\nSubject: s\r\n\r\nsecret body'))).toBe('To: x@example.net\r\nSubject: s\r\n');
+  });
+});
+
+describe('acceptance replies of real servers', () => {
+  it.each([
+    ['250 2.6.0 <78B6CE84@9f65051a73e4> [InternalId=130184753713403, Hostname=DBXPR04MB317.eurprd04.prod.outlook.com] 8273 bytes in 0.296, 27.285 KB/sec Queued mail for delivery', '130184753713403'],
+    ['250 2.0.0 Ok: queued as E8ABB3AD5C', 'E8ABB3AD5C'],
+    ['250 Ok: queued as nhIMmON9SFOPcT0ii4nt2A', 'nhIMmON9SFOPcT0ii4nt2A'],
+    ['250 2.0.0 Ok: queued on smtp3m.mail.yandex.net as 1430081058-6ltgNFKSir-iHEKdOrm', '1430081058-6ltgNFKSir-iHEKdOrm'],
+    ['250 OK id=1qABCD-000123-AB', '1qABCD-000123-AB'],
+    ['250 2.0.0 OK  1563283839 a5sm28465622pfo.178 - gsmtp', 'a5sm28465622pfo.178'],
+    ['250 2.0.0 x8ABCDEF012345 Message accepted for delivery', 'x8ABCDEF012345'],
+  ])('reads the queue id of %s', (reply, id) => {
+    expect(queueIdFromReply(reply)).toBe(id);
+  });
+
+  it('gives none when the server names none', () => {
+    expect(queueIdFromReply('250 Accepted')).toBeNull();
+    expect(queueIdFromReply(null)).toBeNull();
+  });
+
+  it('keeps the first line of a multi-line reply', () => {
+    expect(firstReplyLine('\n250-first\n250 second')).toBe('250-first');
+  });
+});
