@@ -347,6 +347,19 @@ export class OutboxRepo {
     return changed;
   }
 
+  /** Makes the mailbox's queued and deferred messages that wait for later due now; returns their ids. Call inside a transaction. */
+  makeDueNow(mailboxId: number, now: number, note: string): number[] {
+    const rows = this.db
+      .prepare(`SELECT id, status FROM outbox_messages INDEXED BY outbox_due WHERE mailbox_id = ? AND status IN ('queued', 'deferred') AND next_attempt_at > ?`)
+      .all(mailboxId, now) as { id: number; status: string }[];
+    const update = this.db.prepare('UPDATE outbox_messages SET next_attempt_at = ?, updated_at = ? WHERE id = ?');
+    for (const r of rows) {
+      update.run(now, now, r.id);
+      this.stmt.insertHistory.run(r.id, now, r.status, note);
+    }
+    return rows.map((r) => r.id);
+  }
+
   /** The earliest time a queued or deferred message of the mailbox is due, or null when none waits. */
   earliestDue(mailboxId: number): number | null {
     return (this.stmt.earliestDue.get(mailboxId) as number | null) ?? null;

@@ -269,6 +269,13 @@ export class OutboxSender implements WorkerHost {
     this.scheduleFlush();
   }
 
+  makeDueNow(mailboxId: number, note: string): void {
+    if (this.closed) return;
+    const now = this.clock();
+    const ids = this.repo.transaction(() => this.repo.makeDueNow(mailboxId, now, note));
+    if (ids.length) this.changed(ids, mailboxId);
+  }
+
   record(outcome: TryOutcome): void {
     if (this.closed) return;
     this.outcomes.push(outcome);

@@ -5,6 +5,7 @@
  * server that does not answer) so that one broken setting does not burn a
  * try of every message.
  */
+import crypto from 'node:crypto';
 import type { Mailbox } from '../../shared/mailbox.js';
 import type { OutboxError, OutboxSettings, OutboxWorkerState } from '../../shared/outbox.js';
 import type { AttemptRecord, ClaimedMessage, OutboxRepo } from '../../store/outbox-repo.js';
@@ -23,6 +24,8 @@ export interface WorkerHost {
   record(outcome: TryOutcome): void;
   /** Puts claimed messages back, unsent, in one transaction. */
   release(messages: ClaimedMessage[], nextAttemptAt: number, note: string): void;
+  /** Makes the mailbox's deferred messages due now (its settings changed). */
+  makeDueNow(mailboxId: number, note: string): void;
   /** Claims due messages in one transaction. */
   claim(mailboxId: number, limit: number): ClaimedMessage[];
   /** The worker became idle, paused or busy. */
@@ -57,8 +60,10 @@ export interface WorkerConfig {
   credentialError?: unknown;
 }
 
+/** What identifies a configuration: a change of any of it replaces the lanes. The password only as a digest. */
 function configKey(c: WorkerConfig): string {
-  return JSON.stringify([c.mailbox.updatedAt, c.mailbox.smtp, c.mailbox.address, c.settings, c.password ?? null, c.credentialError === undefined ? null : String((c.credentialError as Error).message)]);
+  const password = c.password === undefined ? null : crypto.createHash('sha256').update(c.password).digest('base64');
+  return JSON.stringify([c.mailbox.updatedAt, c.mailbox.smtp, c.mailbox.address, c.settings, password, c.credentialError === undefined ? null : String((c.credentialError as Error).message)]);
 }
 
 /** One mailbox's sender. */
@@ -117,9 +122,11 @@ export class MailboxWorker {
     }
     this.config = config;
     this.key = key;
-    // A changed setting (a new password, another port) deserves a try at once.
+    // A changed setting (a new password, another port) deserves a try at
+    // once: of the pause, and of the messages it deferred.
     this.pausedUntil = null;
     this.sessionFailures = 0;
+    this.host.makeDueNow(this.mailboxId, 'due now: the mailbox\'s settings changed');
     for (const entry of this.lanes) if (!entry.lane.busy) entry.lane.close();
     this.lanes = this.lanes.filter((e) => e.lane.busy);
     this.kick();
@@ -215,12 +222,14 @@ export class MailboxWorker {
         if (result.untried) this.host.release([message], this.pausedUntil ?? this.host.clock(), `not tried: sending from this mailbox is paused${this.lastError ? ` after ${this.lastError.code}` : ''}`);
         else this.finish(message, result);
         this.pump();
+        if (this.inFlight === 0 && this.claimed.length === 0) this.notifyDrained();
       },
       () => {
         // A lane closed under the message (the engine is stopping): put it back.
         this.inFlight--;
         this.host.release([message], this.host.clock(), 'returned to the queue: the sender stopped before the try began');
         this.pump();
+        if (this.inFlight === 0 && this.claimed.length === 0) this.notifyDrained();
       },
     );
   }
