@@ -59,6 +59,8 @@ describe('background importer with IDLE', () => {
 
     await dovecot.append(USER, 'INBOX', message(2));
     await until('the IDLE import', () => engine.inbox.list({ mailboxId: m.id }).messages.length === 2, 30_000);
+    // The message is committed before the poll finishes (its after-import action comes after).
+    await until('the poll to finish', () => engine.inbox.polls(m.id)[0]?.outcome !== 'running');
     const polls = engine.inbox.polls(m.id);
     expect(polls.map((p) => p.trigger)).toEqual(['idle', 'start']);
     expect(polls[0]).toMatchObject({ outcome: 'ok', imported: 1 });

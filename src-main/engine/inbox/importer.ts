@@ -195,7 +195,7 @@ async function fetchAndCommit(
   let commitError: unknown;
   let batch: Received[] = [];
   let batchBytes = 0;
-  const flush = () => {
+  const flush = (last: boolean) => {
     const items = batch;
     batch = [];
     batchBytes = 0;
@@ -204,7 +204,7 @@ async function fetchAndCommit(
       if (commitError !== undefined) return;
       try {
         for (const r of items) recorded.add(r.uid);
-        committed.push(...commitBatch(ctx, folder, uidValidity, planned, items, outcomes, recorded));
+        committed.push(...commitBatch(ctx, folder, uidValidity, planned, items, outcomes, recorded, last));
         ctx.events?.emit('inbox.changed', { mailboxId: ctx.mailbox.id, reason: 'messages', pollId: ctx.pollId });
       } catch (error) {
         commitError = error;
@@ -219,12 +219,14 @@ async function fetchAndCommit(
       if (!item) continue;
       batch.push(item);
       batchBytes += item.source.length;
-      if (batch.length >= maxMessages || batchBytes >= maxBytes) flush();
+      if (batch.length >= maxMessages || batchBytes >= maxBytes) flush(false);
     }
   } catch (error) {
     fetchError = error;
   }
-  flush();
+  // The last commit is flushed to disk, and with it every batch before it (the WAL is one file,
+  // written in order): the after-import actions run only after that.
+  flush(true);
   await chain;
   if (commitError !== undefined) throw commitError;
   if (fetchError !== undefined) throw fetchError;
@@ -301,6 +303,8 @@ function commitBatch(
   received: Received[],
   outcomes: ParseOutcome[],
   recorded: ReadonlySet<number>,
+  /** Flush to disk at commit: the last batch before the after-import actions run. */
+  flushToDisk: boolean,
 ): CommittedRow[] {
   const { db, repo, mailbox, stats } = ctx;
   const rows: CommittedRow[] = [];
@@ -377,14 +381,17 @@ function commitBatch(
     if (through !== null) repo.advanceLastUid(mailbox.id, folder, uidValidity, through, now);
     repo.progressPoll(ctx.pollId, { uidValidity, resynced: stats.resynced, fetched: stats.fetched, imported: stats.imported, duplicates: stats.duplicates, failed: stats.failed });
   });
-  durably(db, () => commit.immediate());
+  if (flushToDisk) durably(db, () => commit.immediate());
+  else commit.immediate();
   return rows;
 }
 
 /**
  * Runs a write with the WAL flushed at commit (synchronous=FULL), so what
  * the after-import action deletes on the server is on disk here first,
- * also across a power cut. The rest of the store keeps its faster setting.
+ * also across a power cut. Flushing the WAL makes every earlier commit
+ * durable too, so one flush before the actions covers a whole poll. The rest
+ * of the store keeps its faster setting.
  */
 function durably<T>(db: Db, run: () => T): T {
   const previous = db.pragma('synchronous', { simple: true }) as number;
@@ -401,6 +408,8 @@ function durably<T>(db: Db, run: () => T): T {
 async function runPendingActions(client: ImapFlow, ctx: ImportContext, folder: string, uidValidity: number): Promise<void> {
   const pending = ctx.repo.pendingActions(ctx.mailbox.id, folder, uidValidity);
   if (!pending.length) return;
+  // Their rows may have been committed by a process that stopped before flushing them to disk: flush first.
+  durably(ctx.db, () => ctx.repo.advanceLastUid(ctx.mailbox.id, folder, uidValidity, 0, ctx.clock()));
   ctx.note?.(`${pending.length} after-import action(s) left from an earlier poll.`);
   // The action applies as configured now (the admin may have fixed a missing folder by changing it).
   await runActions(client, ctx, pending.map((p) => ({ id: p.id, uid: p.uid, action: ctx.mailbox.imap.afterImport, handoff: false })));

@@ -240,6 +240,8 @@ export class InboxService {
         ...(recorder ? { note: (text: string) => recorder.note(text) } : {}),
         ...(this.options.batchMessages ? { batchMessages: this.options.batchMessages } : {}),
       };
+      // The parser workers load mailparser while the connection is made.
+      this.parser.warm?.();
       let ownClient: ImapFlow | undefined;
       let failure: unknown;
       try {

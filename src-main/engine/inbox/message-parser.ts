@@ -42,11 +42,11 @@ export const DEFAULT_PARSE_TIMEOUT_MS = 60_000;
 /** Heap limit of the parser worker: a message that needs more is stored raw as failed. */
 const WORKER_HEAP_MB = 1024;
 /**
- * Most messages handed to the worker at once (the rest wait in the queue).
- * A few keep it busy between messages; many at once only fill its heap
- * (measured: 1,000 at once parse at half the speed of 8 at a time).
+ * Most messages handed to one worker at once (the rest wait in the queue).
+ * Enough to keep it busy between two hand-overs; many at once only fill its
+ * heap (measured: 1,000 at once parse at half the speed of 8 at a time).
  */
-const MAX_IN_FLIGHT = 8;
+const MAX_IN_FLIGHT = 16;
 
 function addressList(value: AddressObject | AddressObject[] | undefined): ParsedAddress[] | null {
   if (!value) return null;
@@ -167,14 +167,37 @@ function toParsed(parsed) {
     attachments,
   };
 }
-parentPort.on('message', (job) => {
-  const raw = Buffer.from(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength);
-  simpleParser(raw, OPTIONS).then(
-    (parsed) => parentPort.postMessage({ id: job.id, ok: true, parsed: toParsed(parsed) }),
-    (error) => parentPort.postMessage({ id: job.id, ok: false, error: String((error && error.message) || error) }),
-  );
+// Jobs come in groups and results go back in groups: a message between threads has a fixed
+// cost that would otherwise be paid twice per email.
+let results = [];
+let flushQueued = false;
+let pending = 0;
+function flush() {
+  flushQueued = false;
+  if (!results.length) return;
+  const out = results;
+  results = [];
+  parentPort.postMessage({ results: out });
+}
+function done(result) {
+  results.push(result);
+  pending--;
+  if (results.length >= 16 || pending === 0) flush();
+  else if (!flushQueued) {
+    flushQueued = true;
+    setImmediate(flush);
+  }
+}
+parentPort.on('message', (message) => {
+  for (const job of message.jobs) {
+    pending++;
+    const raw = Buffer.from(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength);
+    simpleParser(raw, OPTIONS).then(
+      (parsed) => done({ id: job.id, ok: true, parsed: toParsed(parsed) }),
+      (error) => done({ id: job.id, ok: false, error: String((error && error.message) || error) }),
+    );
+  }
 });
-parentPort.postMessage({ ready: true });
 `;
 
 function resolveMailparser(): string {
@@ -186,6 +209,8 @@ function resolveMailparser(): string {
 /** Something that parses messages; never rejects. */
 export interface MessageParser {
   parse(raw: Buffer): Promise<ParseOutcome>;
+  /** Gets ready (starts the workers) while the caller is still connecting. */
+  warm?(): void;
   close(): Promise<void>;
 }
 
@@ -252,6 +277,24 @@ export class WorkerParser implements MessageParser {
     if (this.closed || this.broken) return this.fallback.parse(raw);
     return new Promise((resolve) => {
       this.queue.push({ id: this.nextId++, raw, resolve, solo: false });
+      this.schedulePump();
+    });
+  }
+
+  /** Starts the workers now (they take a moment to load mailparser), unreferenced until there is work. */
+  warm(): void {
+    if (this.closed || this.broken) return;
+    for (const slot of this.slots) this.start(slot)?.unref();
+  }
+
+  private pumpQueued = false;
+
+  /** Hands jobs over once the current burst of parse() calls is in (one message per worker, not per email). */
+  private schedulePump(): void {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
       this.pump();
     });
   }
@@ -267,7 +310,7 @@ export class WorkerParser implements MessageParser {
         stdout: true,
         stderr: true,
       });
-      worker.on('message', (message: { id?: number; ready?: boolean; ok?: boolean; parsed?: ParsedMessage; error?: string }) => this.onMessage(slot, message));
+      worker.on('message', (message: { results?: { id: number; ok: boolean; parsed?: ParsedMessage; error?: string }[] }) => this.onMessage(slot, message));
       worker.on('error', (error) => this.onDeath(slot, worker, error));
       worker.on('exit', () => this.onDeath(slot, worker, undefined));
       slot.worker = worker;
@@ -281,47 +324,60 @@ export class WorkerParser implements MessageParser {
 
   private pump(): void {
     if (this.closed) return;
-    for (;;) {
-      if (this.soloQueue.length) {
-        // Jobs retried alone go first, each on a worker with nothing else in flight;
-        // nothing else is handed out until they are done.
-        const idle = this.slots.find((s) => s.inFlight.size === 0);
-        if (!idle) return;
-        this.dispatch(idle, this.soloQueue.shift()!);
-        continue;
-      }
-      if (!this.queue.length) return;
+    while (this.soloQueue.length) {
+      // Jobs retried alone go first, each on a worker with nothing else in flight;
+      // nothing else is handed out until they are done.
+      const idle = this.slots.find((s) => s.inFlight.size === 0);
+      if (!idle) return;
+      this.dispatch(idle, [this.soloQueue.shift()!]);
+    }
+    while (this.queue.length) {
       let slot: ParserSlot | undefined;
       for (const candidate of this.slots) {
         if (candidate.soloRunning || candidate.inFlight.size >= MAX_IN_FLIGHT) continue;
         if (!slot || candidate.inFlight.size < slot.inFlight.size) slot = candidate;
       }
       if (!slot) return;
-      this.dispatch(slot, this.queue.shift()!);
+      // Share the queue between the workers that have room.
+      const room = MAX_IN_FLIGHT - slot.inFlight.size;
+      const share = Math.max(1, Math.ceil(this.queue.length / this.slots.length));
+      this.dispatch(slot, this.queue.splice(0, Math.min(room, share)));
     }
   }
 
-  private dispatch(slot: ParserSlot, job: Job): void {
+  private dispatch(slot: ParserSlot, jobs: Job[]): void {
     const worker = this.start(slot);
     if (!worker) {
-      void this.fallback.parse(job.raw).then(job.resolve);
+      for (const job of jobs) void this.fallback.parse(job.raw).then(job.resolve);
       return;
     }
-    job.slot = slot;
-    slot.inFlight.set(job.id, job);
-    job.timer = setTimeout(() => this.onTimeout(slot, job), this.timeoutMs);
-    // Copy: the worker gets its own bytes, the importer keeps the raw message to store it.
-    worker.postMessage({ id: job.id, raw: new Uint8Array(job.raw) });
+    const payload: { id: number; raw: Uint8Array }[] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (const job of jobs) {
+      job.slot = slot;
+      slot.inFlight.set(job.id, job);
+      job.timer = setTimeout(() => this.onTimeout(slot, job), this.timeoutMs);
+      // A copy of its own for the worker (moved, not copied again): the importer keeps the raw message to store it.
+      const copy = new Uint8Array(job.raw);
+      payload.push({ id: job.id, raw: copy });
+      transfer.push(copy.buffer);
+    }
+    worker.postMessage({ jobs: payload }, transfer);
     worker.ref();
   }
 
-  private onMessage(slot: ParserSlot, message: { id?: number; ready?: boolean; ok?: boolean; parsed?: ParsedMessage; error?: string }): void {
-    if (message.ready || message.id === undefined) return;
-    const job = slot.inFlight.get(message.id);
-    if (!job) return;
-    this.finish(slot, job, message.ok && message.parsed
-      ? { ok: true, parsed: message.parsed }
-      : { ok: false, code: 'MESSAGE_PARSE_FAILED', error: `mailparser could not read the message: ${message.error ?? 'unknown error'}` });
+  private onMessage(slot: ParserSlot, message: { results?: { id: number; ok: boolean; parsed?: ParsedMessage; error?: string }[] }): void {
+    for (const result of message.results ?? []) {
+      const job = slot.inFlight.get(result.id);
+      if (!job) continue;
+      this.finish(
+        slot,
+        job,
+        result.ok && result.parsed
+          ? { ok: true, parsed: result.parsed }
+          : { ok: false, code: 'MESSAGE_PARSE_FAILED', error: `mailparser could not read the message: ${result.error ?? 'unknown error'}` },
+      );
+    }
     this.pump();
   }
 
