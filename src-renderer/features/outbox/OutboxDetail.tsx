@@ -15,6 +15,8 @@ import {
   DialogContent,
   DialogSurface,
   DialogTitle,
+  MessageBar,
+  MessageBarBody,
   Subtitle2,
   Text,
   makeStyles,
@@ -105,6 +107,7 @@ function ErrorCard({ m }: { m: OutboxDetail }) {
 export function OutboxDetailPanel({ id, onClose, onDelete, onNotice }: { id: number; onClose(): void; onDelete(m: OutboxSummary): void; onNotice(text: string): void }) {
   const s = useStyles();
   const detail = useQuery({ queryKey: ['outbox', 'get', id], queryFn: () => api.outbox.get({ id }), retry: false });
+  const mailboxes = useQuery({ queryKey: ['mailboxes'], queryFn: () => api.mailboxes.list({}) });
   const [busy, setBusy] = useState<string>();
   const [error, setError] = useState<unknown>();
   const m = detail.data;
@@ -166,6 +169,11 @@ export function OutboxDetailPanel({ id, onClose, onDelete, onNotice }: { id: num
         </Button>
       </div>
       <ErrorBar error={error} />
+      {(m.status === 'queued' || m.status === 'deferred') && mailboxes.data?.find((x) => x.id === m.mailboxId)?.enabled === false && (
+        <MessageBar intent="warning" layout="multiline">
+          <MessageBarBody>{m.mailboxName} is disabled: this message waits until the mailbox is enabled (Mailboxes &gt; Edit).</MessageBarBody>
+        </MessageBar>
+      )}
 
       {m.lastError && <ErrorCard m={m} />}
 

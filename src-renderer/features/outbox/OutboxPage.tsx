@@ -23,7 +23,7 @@ import {
   MessageBar,
   MessageBarBody,
 } from '@fluentui/react-components';
-import { ArrowClockwiseRegular, ArrowSortDownRegular, ArrowSortUpRegular, MailAddRegular, WarningRegular } from '@fluentui/react-icons';
+import { ArrowClockwiseRegular, ArrowSortDownRegular, ArrowSortUpRegular, MailAddRegular, PlugConnectedRegular, SettingsRegular, WarningRegular } from '@fluentui/react-icons';
 import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
@@ -33,6 +33,7 @@ import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
 import { formatTime, timeTitle } from '../../components/format';
 import { ComposeDialog } from './ComposeDialog';
+import { OutboxSettingsDialog, RelayDialog } from './OutboxSettingsDialogs';
 import { OutboxDetailPanel, DeleteDialog } from './OutboxDetail';
 import { STATUS_HELP, STATUS_KIND, STATUS_WORD, errorTitle, partlyRefused, relative } from './outbox-format';
 
@@ -123,7 +124,14 @@ function idFromHash(): number | undefined {
 }
 
 /** One summary cell: next try for waiting messages, sent time for sent ones. */
-function WhenCell({ m, className }: { m: OutboxSummary; className: string }) {
+function WhenCell({ m, className, mailboxDisabled }: { m: OutboxSummary; className: string; mailboxDisabled: boolean }) {
+  if ((m.status === 'queued' || m.status === 'deferred') && mailboxDisabled) {
+    return (
+      <span role="gridcell" className={className} title="The mailbox is disabled: the message waits until it is enabled.">
+        Mailbox disabled
+      </span>
+    );
+  }
   if (m.status === 'sent' && m.sentAt !== null) {
     return (
       <span role="gridcell" className={className} title={timeTitle(m.sentAt)}>
@@ -157,6 +165,7 @@ export function OutboxPage() {
   const [sort, setSort] = useState<SortKey>('created-desc');
   const [selectedId, setSelectedId] = useState<number | undefined>(idFromHash);
   const [composeOpen, setComposeOpen] = useState(false);
+  const [dialog, setDialog] = useState<'settings' | 'relay'>();
   const [confirmDelete, setConfirmDelete] = useState<OutboxSummary>();
   const [notice, setNotice] = useState<string>();
   const scrollRef = useRef<HTMLDivElement>(null);
@@ -195,6 +204,7 @@ export function OutboxPage() {
   const counts = useQuery({ queryKey: ['outbox', 'counts', mailboxId], queryFn: () => api.outbox.counts(mailboxId ? { mailboxId: Number(mailboxId) } : {}) });
   const engine = useQuery({ queryKey: ['outbox', 'engine'], queryFn: () => api.outbox.engineState({}) });
   const rows = useMemo(() => pages.data?.pages.flatMap((p) => p.items) ?? [], [pages.data]);
+  const disabledMailboxes = useMemo(() => new Set(mailboxes.data?.filter((m) => !m.enabled).map((m) => m.id) ?? []), [mailboxes.data]);
 
   // Live: the senders announce changes; refresh at most a few times a second, however busy they are.
   useEffect(() => {
@@ -275,6 +285,12 @@ export function OutboxPage() {
           <span className={s.spacer} />
           <Button icon={<ArrowClockwiseRegular />} onClick={() => void queryClient.invalidateQueries({ queryKey: ['outbox'] })}>
             Refresh
+          </Button>
+          <Button icon={<SettingsRegular />} onClick={() => setDialog('settings')}>
+            Retry settings
+          </Button>
+          <Button icon={<PlugConnectedRegular />} onClick={() => setDialog('relay')}>
+            Local relay
           </Button>
           <Button appearance="primary" icon={<MailAddRegular />} onClick={() => setComposeOpen(true)}>
             Compose test message
@@ -425,7 +441,7 @@ export function OutboxPage() {
                         {m.attempts}/{m.maxAttempts}
                       </span>
                     )}
-                    {!compact && <WhenCell m={m} className={mergeClasses(s.cell, s.time)} />}
+                    {!compact && <WhenCell m={m} className={mergeClasses(s.cell, s.time)} mailboxDisabled={disabledMailboxes.has(m.mailboxId)} />}
                     <span role="gridcell" className={m.lastError ? (m.status === 'failed' ? s.errorCell : s.warnCell) : s.cell} title={m.lastError ? `${m.lastError.code}: ${m.lastError.message}` : ''}>
                       {m.lastError ? (compact ? m.lastError.code : `${m.lastError.code} · ${errorTitle(m.lastError.code)}`) : ''}
                     </span>
@@ -454,6 +470,8 @@ export function OutboxPage() {
           }}
         />
       )}
+      {dialog === 'settings' && <OutboxSettingsDialog onClose={() => setDialog(undefined)} />}
+      {dialog === 'relay' && <RelayDialog onClose={() => setDialog(undefined)} />}
       {composeOpen && (
         <ComposeDialog
           onClose={() => setComposeOpen(false)}
