@@ -195,12 +195,19 @@ async function fetchAndCommit(
   let commitError: unknown;
   let batch: Received[] = [];
   let batchBytes = 0;
+  // Received but not committed yet: bounded, so a slow parse or disk holds the download back
+  // (imapflow reads the next message only when the loop asks for it) instead of filling memory.
+  let waitingCount = 0;
+  let waitingBytes = 0;
   const flush = (last: boolean) => {
     const items = batch;
+    const itemsBytes = batchBytes;
     batch = [];
     batchBytes = 0;
     chain = chain.then(async () => {
       const outcomes = await Promise.all(items.map((r) => r.parse));
+      waitingCount -= items.length;
+      waitingBytes -= itemsBytes;
       if (commitError !== undefined) return;
       try {
         for (const r of items) recorded.add(r.uid);
@@ -219,7 +226,12 @@ async function fetchAndCommit(
       if (!item) continue;
       batch.push(item);
       batchBytes += item.source.length;
-      if (batch.length >= maxMessages || batchBytes >= maxBytes) flush(false);
+      waitingCount++;
+      waitingBytes += item.source.length;
+      if (batch.length >= maxMessages || batchBytes >= maxBytes) {
+        flush(false);
+        if (waitingCount >= 3 * maxMessages || waitingBytes >= 3 * maxBytes) await chain;
+      }
     }
   } catch (error) {
     fetchError = error;
