@@ -15,6 +15,7 @@
  */
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ParsedMail, SimpleParserOptions, AddressObject } from 'mailparser';
 import type { AttachmentInfo } from '../../shared/inbox.js';
@@ -200,9 +201,15 @@ parentPort.on('message', (message) => {
 });
 `;
 
+/**
+ * The absolute path of mailparser, for the worker (an eval'd worker would
+ * resolve modules from the working folder). Resolved from this bundle's file
+ * (CommonJS: the desktop app; the tests) or from the launcher that started
+ * the process (ESM: bin/mailroom.mjs, inside the package). When it cannot be
+ * found, the parser works in-thread instead.
+ */
 function resolveMailparser(): string {
-  // CommonJS bundles (Electron) have __filename; ESM (the CLI, tests) has import.meta.url.
-  const base = typeof __filename === 'string' ? __filename : import.meta.url;
+  const base = typeof __filename === 'string' ? __filename : path.resolve(process.argv[1] ?? 'mailroom');
   return createRequire(base).resolve('mailparser');
 }
 
