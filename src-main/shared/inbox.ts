@@ -76,8 +76,12 @@ export const INBOX_ERROR_CODES = [
   'PASSWORD_MISSING',
   /** An OAuth mailbox cannot get a token here (no token provider). */
   'OAUTH_UNAVAILABLE',
-  /** Another poll of this mailbox is already running in this process. */
-  'POLL_IN_PROGRESS',
+  /** A poll was interrupted (the program stopped); nothing committed was lost. */
+  'POLL_INTERRUPTED',
+  /** Imported messages could not be written to the store (disk full, file locked). */
+  'STORE_WRITE_FAILED',
+  /** The server listed messages it then did not send. */
+  'MESSAGE_NOT_RETURNED',
 ] as const;
 
 /** One attachment as listed (never its content). */

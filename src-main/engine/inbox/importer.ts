@@ -32,7 +32,7 @@ import type { MessageParser } from './message-parser.js';
 import { summarize, type ParseOutcome } from './message-summary.js';
 import { checked } from './imap-client.js';
 import { handoffFileName, writeHandoffFile } from './handoff.js';
-import { isAppError } from '../../shared/errors.js';
+import { AppError, isAppError } from '../../shared/errors.js';
 
 /** Most messages committed together. */
 export const DEFAULT_BATCH_MESSAGES = 250;
@@ -114,6 +114,19 @@ function describeMessage(m: { subject: string | null; from: string | null }): st
   return m.from ? `${subject} from ${m.from.length > 120 ? `${m.from.slice(0, 119)}…` : m.from}` : subject;
 }
 
+/** A failed write to the store, said as such (not as a mail server problem). */
+function storeError(error: unknown): AppError {
+  if (isAppError(error)) return error as AppError;
+  const text = error instanceof Error ? error.message : String(error);
+  const full = /SQLITE_FULL|disk is full|ENOSPC/i.test(`${(error as { code?: string })?.code ?? ''} ${text}`);
+  return new AppError('STORE_WRITE_FAILED', `Imported messages could not be stored: ${text}. Nothing was done to them on the server.`, {
+    hint: full
+      ? 'The disk holding the data folder is full: free some space, then poll again.'
+      : 'Check that the data folder is on a local, writable disk and that no other program (antivirus, backup or sync tool) locks mailroom.db; then poll again.',
+    cause: error,
+  });
+}
+
 /** Errors that mean the connection is gone (the poll cannot go on), as opposed to a refused command. */
 function isConnectionLoss(error: unknown): boolean {
   const code = (error as { code?: string })?.code;
@@ -158,7 +171,7 @@ export async function importFolder(client: ImapFlow, ctx: ImportContext): Promis
     ctx.note?.(`${planned.length} new message(s) above UID ${lastUid} in ${folder}.`);
     if (!planned.length) {
       // Everything above the last UID is recorded already (an earlier poll was cut): move the mark on.
-      if (already.size) repo.advanceLastUid(mailbox.id, folder, uidValidity, Math.max(...already), ctx.clock());
+      if (already.size) repo.advanceLastUid(mailbox.id, folder, uidValidity, [...already].reduce((a, b) => Math.max(a, b), 0), ctx.clock());
       return;
     }
     const committed = await fetchAndCommit(client, ctx, folder, uidValidity, planned, already);
@@ -214,7 +227,7 @@ async function fetchAndCommit(
         committed.push(...commitBatch(ctx, folder, uidValidity, planned, items, outcomes, recorded, last));
         ctx.events?.emit('inbox.changed', { mailboxId: ctx.mailbox.id, reason: 'messages', pollId: ctx.pollId });
       } catch (error) {
-        commitError = error;
+        commitError = storeError(error);
       }
     });
   };
