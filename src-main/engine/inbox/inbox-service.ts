@@ -223,7 +223,9 @@ export class InboxService {
       this.activePolls.add(pollId);
       this.repo.recordTry(current.id, startedAt);
       this.changed(current.id, 'poll-started', pollId);
-      const recorder = options.debug ? new ImapTranscriptRecorder(startedAt, new Redactor(), this.clock) : undefined;
+      // Every text this poll records is scrubbed of the credentials it used, transcript or not.
+      const redactor = new Redactor();
+      const recorder = options.debug ? new ImapTranscriptRecorder(startedAt, redactor, this.clock) : undefined;
       recorder?.note(`Import with debug of ${current.name}: ${current.imap.host}:${current.imap.port} (${current.imap.security}), folder ${folder}, after import ${current.imap.afterImport}.`);
       const ctx: ImportContext = {
         db: this.options.db,
@@ -251,7 +253,7 @@ export class InboxService {
             await closeClient(options.session.client);
             options.session.client = undefined;
           }
-          client = await this.connect(current, { idle: Boolean(options.session), ...(recorder ? { logger: recorder.logger(), logRaw: true } : {}) }, recorder?.redactor);
+          client = await this.connect(current, { idle: Boolean(options.session), ...(recorder ? { logger: recorder.logger(), logRaw: true } : {}) }, redactor);
           if (options.session) {
             options.session.client = client;
             options.session.onClient?.(client);
@@ -272,7 +274,7 @@ export class InboxService {
           await closeClient(broken);
         }
       }
-      return this.finishPoll(current, pollId, trigger, startedAt, ctx, failure, recorder);
+      return this.finishPoll(current, pollId, trigger, startedAt, ctx, failure, recorder, redactor);
     });
   }
 
@@ -297,12 +299,13 @@ export class InboxService {
     ctx: ImportContext,
     failure: unknown,
     recorder: ImapTranscriptRecorder | undefined,
+    redactor: Redactor,
   ): PollDetail {
     const finishedAt = this.clock();
     const ms = Math.max(0, finishedAt - startedAt);
     const stats = ctx.stats;
     const diagnosis: ImportDiagnosis | null = failure !== undefined ? diagnoseImportError(failure, ctx.phase, mailbox) : stats.actionError ?? stats.handoffError;
-    const redact = (text: string | null) => (text && recorder ? recorder.redactor.redact(text) : text);
+    const redact = (text: string | null) => (text ? redactor.redact(text) : text);
     const transcript = recorder?.lines() ?? null;
     this.options.db.transaction(() => {
       this.repo.finishPoll(pollId, {
@@ -466,7 +469,7 @@ export class InboxService {
   }
 }
 
-/** Registers the secrets of a connection, and the SASL forms built from them, with a transcript's redactor. */
+/** Registers the secrets of a connection, and the SASL forms built from them, with the poll's redactor. */
 function registerSecrets(redactor: Redactor | undefined, credentials: ImapCredentials): void {
   if (!redactor) return;
   if (credentials.pass) redactor.add(credentials.pass, Buffer.from(`\0${credentials.user}\0${credentials.pass}`).toString('base64'));
