@@ -149,6 +149,15 @@ describe('Inbox screen in the browser console', () => {
     await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
   });
 
+  it('updates live when mail is imported by the engine, without a reload', async () => {
+    await dovecot.append(USER, 'INBOX', await compose({ from: 'Dana <dana@customer.example>', to: USER, subject: 'New laptop request', messageId: '<laptop-1@customer.example>', text: 'I need a new laptop.' }));
+    const before = await page.locator('[data-message-id]').count();
+    // As the background importer would: a poll in the engine, not from the page.
+    await consoleHandle.engine.inbox.pollNow('Help desk', 'idle');
+    await expect.poll(() => page.locator('[data-message-id]').count()).toBe(before + 1);
+    expect(await page.locator('[data-message-id]').first().textContent()).toContain('New laptop request');
+  });
+
   it('takes a screenshot of the screen with a message open', async () => {
     await page.locator('[data-message-id]', { hasText: 'Printer on floor 3' }).click();
     await expect.poll(() => page.getByRole('complementary').getByText('printer-log.pdf').count()).toBe(1);
