@@ -192,7 +192,10 @@ export class OutboxRepo {
       ),
       markSending: db.prepare(`UPDATE outbox_messages SET status = 'sending', updated_at = ? WHERE id = ? AND status IN ('queued', 'deferred')`),
       body: db.prepare('SELECT raw FROM outbox_bodies WHERE outbox_id = ?').pluck(),
-      openRecipients: db.prepare(`SELECT address FROM outbox_recipients WHERE outbox_id = ? AND status IN ('pending', 'deferred') ORDER BY position`).pluck(),
+      bodiesOf: db.prepare('SELECT outbox_id, raw FROM outbox_bodies WHERE outbox_id IN (SELECT value FROM json_each(?))'),
+      openRecipientsOf: db.prepare(
+        `SELECT outbox_id, address FROM outbox_recipients WHERE outbox_id IN (SELECT value FROM json_each(?)) AND status IN ('pending', 'deferred') ORDER BY outbox_id, position`,
+      ),
       applyAttempt: db.prepare(
         `UPDATE outbox_messages SET status = @status, attempts = attempts + 1, next_attempt_at = @nextAttemptAt, updated_at = @finishedAt,
            sent_at = CASE WHEN @status = 'sent' THEN @finishedAt ELSE sent_at END,
@@ -201,10 +204,9 @@ export class OutboxRepo {
            accepted_reply = COALESCE(@acceptedReply, accepted_reply), server_queue_id = COALESCE(@serverQueueId, server_queue_id)
          WHERE id = @id`,
       ),
-      attemptNumber: db.prepare('SELECT attempts FROM outbox_messages WHERE id = ?').pluck(),
       insertAttempt: db.prepare(
         `INSERT INTO outbox_attempts (outbox_id, number, started_at, finished_at, outcome, code, message, hint, reply, stage, transcript)
-         VALUES (@id, @number, @startedAt, @finishedAt, @outcome, @code, @message, @hint, @reply, @stage, @transcript)`,
+         VALUES (@id, (SELECT attempts FROM outbox_messages WHERE id = @id), @startedAt, @finishedAt, @outcome, @code, @message, @hint, @reply, @stage, @transcript)`,
       ),
       clearTranscripts: db.prepare('UPDATE outbox_attempts SET transcript = NULL WHERE outbox_id = ? AND transcript IS NOT NULL'),
       updateRecipient: db.prepare('UPDATE outbox_recipients SET status = @status, reply = @reply, updated_at = @at WHERE outbox_id = @id AND address = @address'),
@@ -281,24 +283,34 @@ export class OutboxRepo {
       max_attempts: number;
       next_attempt_at: number | null;
     }[];
-    const claimed: ClaimedMessage[] = [];
-    for (const r of rows) {
-      if (!this.stmt.markSending.run(now, r.id).changes) continue;
+    const taken = rows.filter((r) => {
+      if (!this.stmt.markSending.run(now, r.id).changes) return false;
       this.stmt.insertHistory.run(r.id, now, 'sending', `try ${r.attempts + 1} of ${r.max_attempts}`);
-      claimed.push({
-        id: r.id,
-        mailboxId: r.mailbox_id,
-        messageId: r.message_id,
-        envelopeFrom: r.envelope_from,
-        subject: r.subject,
-        recipients: this.stmt.openRecipients.all(r.id) as string[],
-        raw: this.stmt.body.get(r.id) as Buffer,
-        attempts: r.attempts,
-        maxAttempts: r.max_attempts,
-        previousStatus: r.status,
-        previousNextAttemptAt: r.next_attempt_at,
-      });
+      return true;
+    });
+    if (!taken.length) return [];
+    // Bodies and recipients of the whole batch in two reads.
+    const ids = JSON.stringify(taken.map((r) => r.id));
+    const bodies = new Map((this.stmt.bodiesOf.all(ids) as { outbox_id: number; raw: Buffer }[]).map((b) => [b.outbox_id, b.raw]));
+    const recipients = new Map<number, string[]>();
+    for (const r of this.stmt.openRecipientsOf.all(ids) as { outbox_id: number; address: string }[]) {
+      const list = recipients.get(r.outbox_id);
+      if (list) list.push(r.address);
+      else recipients.set(r.outbox_id, [r.address]);
     }
+    const claimed: ClaimedMessage[] = taken.map((r) => ({
+      id: r.id,
+      mailboxId: r.mailbox_id,
+      messageId: r.message_id,
+      envelopeFrom: r.envelope_from,
+      subject: r.subject,
+      recipients: recipients.get(r.id) ?? [],
+      raw: bodies.get(r.id)!,
+      attempts: r.attempts,
+      maxAttempts: r.max_attempts,
+      previousStatus: r.status,
+      previousNextAttemptAt: r.next_attempt_at,
+    }));
     return claimed;
   }
 
@@ -326,7 +338,6 @@ export class OutboxRepo {
     if (record.transcript !== null) this.stmt.clearTranscripts.run(record.id);
     this.stmt.insertAttempt.run({
       id: record.id,
-      number: this.stmt.attemptNumber.get(record.id) as number,
       startedAt: record.startedAt,
       finishedAt: record.finishedAt,
       outcome: record.outcome,

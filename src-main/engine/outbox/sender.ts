@@ -22,6 +22,15 @@ import type { OutboxTokenProvider } from './smtp-lane.js';
 import { MailboxWorker, POLL_INTERVAL_MS, type TryOutcome, type WorkerConfig, type WorkerHost } from './worker.js';
 import { formatWait, isoTime } from './format.js';
 
+/**
+ * The longest an outcome waits for others to share its transaction, ms. No
+ * lane waits this long: one whose slots are all taken by uncommitted
+ * outcomes asks for the commit at once.
+ */
+const GROUP_COMMIT_MS = 20;
+/** The most outcomes in one transaction. */
+const MAX_BATCH = 64;
+
 /** The mailboxes as the sender reads them (MailboxService, or a lean reader over the store). */
 export interface OutboxMailboxes {
   get(id: number): Mailbox;
@@ -64,7 +73,9 @@ export class OutboxSender implements WorkerHost {
   private outcomes: TryOutcome[] = [];
   private changedIds = new Set<number>();
   private changedMailboxes = new Set<number>();
-  private flushScheduled = false;
+  private flushScheduled: 'soon' | 'now' | false = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private committedCallbacks: (() => void)[] = [];
   private sending = false;
   private runtime = 'engine';
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -276,10 +287,22 @@ export class OutboxSender implements WorkerHost {
     if (ids.length) this.changed(ids, mailboxId);
   }
 
-  record(outcome: TryOutcome): void {
+  record(outcome: TryOutcome, committed?: () => void): void {
     if (this.closed) return;
     this.outcomes.push(outcome);
-    this.scheduleFlush();
+    if (committed) this.committedCallbacks.push(committed);
+    // Group commits: a worker asks for one at once when a lane would wait for it.
+    if (this.outcomes.length >= MAX_BATCH) this.requestFlush();
+    else this.scheduleFlush();
+  }
+
+  /** Commits the pending outcomes in this turn of the event loop (a lane waits for them). */
+  requestFlush(): void {
+    if (this.closed || this.flushScheduled === 'now') return;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.flushScheduled = 'now';
+    setImmediate(() => this.flush());
   }
 
   stateChanged(_worker: MailboxWorker): void {
@@ -294,15 +317,29 @@ export class OutboxSender implements WorkerHost {
 
   private scheduleFlush(): void {
     if (this.flushScheduled || this.closed) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    if (!this.outcomes.length) {
+      // Only announcements wait: send them at the end of this turn.
+      this.flushScheduled = 'now';
+      setImmediate(() => this.flush());
+      return;
+    }
+    // Outcomes wait a little for others to join their transaction; no lane
+    // waits on them (it asks with requestFlush when it would).
+    this.flushScheduled = 'soon';
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flush();
+    }, GROUP_COMMIT_MS);
   }
 
   /** Commits the batched outcomes (one transaction), then announces them. */
   private flush(): void {
     this.flushScheduled = false;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     if (this.closed) return;
     const outcomes = this.outcomes.splice(0);
+    const committed = this.committedCallbacks.splice(0);
     if (outcomes.length) {
       this.repo.transaction(() => {
         for (const o of outcomes) {
@@ -318,6 +355,8 @@ export class OutboxSender implements WorkerHost {
         else this.counters.failed++;
       }
     }
+    // Only now may the lanes that waited for these outcomes take more work.
+    for (const done of committed) done();
     this.emitChanged();
     this.checkIdle();
   }

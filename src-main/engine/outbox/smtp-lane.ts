@@ -89,8 +89,13 @@ interface PendingSend {
   resolve: (result: LaneResult) => void;
 }
 
-/** How many messages a lane holds: one on the wire and one ready to follow it without a gap. */
-export const LANE_DEPTH = 2;
+/**
+ * How many messages a lane holds: one on the wire, one ready to follow it
+ * without a gap, and one delivered whose outcome waits for its group commit.
+ * A crash can leave at most this many per connection delivered but not
+ * recorded: the in-flight pool is connections x LANE_DEPTH.
+ */
+export const LANE_DEPTH = 3;
 
 type LogFn = (meta: Record<string, unknown>, format?: unknown, ...args: unknown[]) => void;
 

@@ -20,8 +20,10 @@ export interface WorkerHost {
   readonly repo: OutboxRepo;
   readonly clock: () => number;
   readonly random: () => number;
-  /** Records the outcome of a try (committed in the next batch, before anything acts on it). */
-  record(outcome: TryOutcome): void;
+  /** Records the outcome of a try (committed in a batch, before anything acts on it); `committed` runs after the commit. */
+  record(outcome: TryOutcome, committed?: () => void): void;
+  /** Commits the pending outcomes now: a lane waits for them. */
+  requestFlush(): void;
   /** Puts claimed messages back, unsent, in one transaction. */
   release(messages: ClaimedMessage[], nextAttemptAt: number, note: string): void;
   /** Makes the mailbox's deferred messages due now (its settings changed). */
@@ -69,6 +71,12 @@ function configKey(c: WorkerConfig): string {
 /** One mailbox's sender. */
 export class MailboxWorker {
   private lanes: { lane: SmtpLane; key: string }[] = [];
+  /**
+   * Outcomes of each lane not yet committed. They occupy the lane's slots
+   * (LANE_DEPTH, with the messages on it), so a crash leaves at most
+   * LANE_DEPTH messages per connection delivered but not recorded.
+   */
+  private uncommitted = new Map<SmtpLane, number>();
   private claimed: ClaimedMessage[] = [];
   private inFlight = 0;
   private running = false;
@@ -164,10 +172,17 @@ export class MailboxWorker {
       return true;
     });
     // An empty lane first, then a new connection, then a place behind a message on the wire.
-    const idle = this.lanes.find((e) => e.key === this.key && e.lane.load === 0);
+    const used = (lane: SmtpLane) => lane.load + (this.uncommitted.get(lane) ?? 0);
+    const idle = this.lanes.find((e) => e.key === this.key && used(e.lane) === 0);
     if (idle) return idle.lane;
     if (this.lanes.length < this.config.settings.connections) return this.newLane();
-    const behind = this.lanes.filter((e) => e.key === this.key && e.lane.load < LANE_DEPTH).sort((a, b) => a.lane.load - b.lane.load)[0];
+    // A lane keeps at most one message queued behind the one on the wire;
+    // outcomes waiting for their commit use the remaining slots.
+    const behind = this.lanes
+      .filter((e) => e.key === this.key && e.lane.load < 2 && used(e.lane) < LANE_DEPTH)
+      .sort((a, b) => used(a.lane) - used(b.lane))[0];
+    // A lane that would run dry because its slots hold uncommitted outcomes asks for the commit now.
+    if (!behind && this.lanes.some((e) => e.lane.load < 2 && (this.uncommitted.get(e.lane) ?? 0) > 0)) this.host.requestFlush();
     return behind?.lane;
   }
 
@@ -220,7 +235,7 @@ export class MailboxWorker {
       (result) => {
         this.inFlight--;
         if (result.untried) this.host.release([message], this.pausedUntil ?? this.host.clock(), `not tried: sending from this mailbox is paused${this.lastError ? ` after ${this.lastError.code}` : ''}`);
-        else this.finish(message, result);
+        else this.finish(message, result, lane);
         this.pump();
         if (this.inFlight === 0 && this.claimed.length === 0) this.notifyDrained();
       },
@@ -235,7 +250,7 @@ export class MailboxWorker {
   }
 
   /** Turns a lane's result into an attempt record. */
-  private finish(message: ClaimedMessage, result: LaneResult): void {
+  private finish(message: ClaimedMessage, result: LaneResult, lane: SmtpLane): void {
     const { mailbox, settings } = this.config;
     const now = result.finishedAt;
     const transcript = result.transcript ? JSON.stringify(result.transcript) : null;
@@ -294,7 +309,13 @@ export class MailboxWorker {
     }
     if (failure) this.lastError = { code: failure.code, message: failure.message, hint: failure.hint, serverReply: failure.serverReply, stage: failure.stage, at: now };
     else if (this.lastError && this.sessionFailures === 0) this.lastError = null;
-    this.host.record({ mailbox, message, record, failure, pausedUntil });
+    this.uncommitted.set(lane, (this.uncommitted.get(lane) ?? 0) + 1);
+    this.host.record({ mailbox, message, record, failure, pausedUntil }, () => {
+      const left = (this.uncommitted.get(lane) ?? 1) - 1;
+      if (left > 0) this.uncommitted.set(lane, left);
+      else this.uncommitted.delete(lane);
+      this.pump();
+    });
   }
 
   /** Pauses the mailbox after a session failure; claimed messages go back to the queue untried. */
@@ -323,6 +344,8 @@ export class MailboxWorker {
 
   /** Sets the timer for the next look: the pause's end, the next due message, or the poll. */
   private schedule(): void {
+    // While messages are on the wire their outcomes drive the worker; the poll timer set then can stay.
+    if (this.timer && (this.inFlight > 0 || this.claimed.length > 0) && !this.isPaused()) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.running) return;

@@ -42,7 +42,6 @@ CREATE INDEX outbox_due ON outbox_messages (mailbox_id, next_attempt_at, id) WHE
 CREATE INDEX outbox_by_status ON outbox_messages (status, id);
 CREATE INDEX outbox_by_mailbox ON outbox_messages (mailbox_id, status, id);
 CREATE INDEX outbox_by_created ON outbox_messages (created_at, id);
-CREATE INDEX outbox_by_next_attempt ON outbox_messages (next_attempt_at, id);
 
 -- The MIME bytes, apart from the row so that lists never read them.
 CREATE TABLE outbox_bodies (
