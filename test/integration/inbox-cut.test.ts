@@ -2,7 +2,8 @@
  * A connection cut in the middle of a fetch: a TCP proxy between Mailroom
  * and Dovecot forwards the server's bytes until a budget is spent, then
  * drops both sides. The poll fails with the connection diagnosis, keeps
- * what arrived whole, deletes nothing it has not stored; the next poll
+ * what arrived whole, deletes nothing it has not stored (the slices before
+ * the cut are deleted, the one cut waits); the next poll
  * completes: every message stored exactly once and deleted from the server
  * only after.
  */
@@ -82,7 +83,8 @@ let dataDir: string;
 beforeAll(async () => {
   dovecot = await startDovecot({ users: { [USER]: PASSWORD }, messages: Array.from({ length: COUNT }, (_, i) => ({ user: USER, raw: message(i + 1) })) });
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailroom-cut-'));
-  engine = openInboxEngine({ dataDir, keyProvider: staticKeyProvider(crypto.randomBytes(32)), inbox: { batchMessages: 8 } });
+  // Three FETCHes of 20, committed 8 at a time: the cut lands in the second slice.
+  engine = openInboxEngine({ dataDir, keyProvider: staticKeyProvider(crypto.randomBytes(32)), inbox: { batchMessages: 8, fetchSlice: 20 } });
 });
 
 afterAll(async () => {
@@ -109,8 +111,8 @@ async function serverMessageIds(): Promise<string[]> {
 
 describe('connection cut in the middle of a fetch', () => {
   it('keeps what arrived, deletes nothing unstored, and the next poll completes with nothing lost or doubled', async () => {
-    // About 4 KB a message: cut after roughly a third of them.
-    const proxy = await cuttingProxy(dovecot.port, 90_000);
+    // About 3.7 KB a message, 74 KB a slice of 20: cut in the middle of the second slice's FETCH.
+    const proxy = await cuttingProxy(dovecot.port, 110_000);
     const m = engine.mailboxes.create({ name: 'Cut', address: USER, preset: 'generic', imap: { host: '127.0.0.1', port: proxy.port, security: 'none', afterImport: 'delete' }, smtp: { host: '127.0.0.1', security: 'none' }, password: PASSWORD });
     const cut = await engine.inbox.pollNow(m.id);
     await proxy.close();
@@ -121,10 +123,15 @@ describe('connection cut in the middle of a fetch', () => {
 
     const stored = engine.inbox.list({ mailboxId: m.id, limit: 1000 }).messages;
     expect(stored).toHaveLength(cut.imported);
-    // The delete runs after the whole fetch: nothing was deleted, everything stored waits for it.
-    expect(stored.every((r) => r.actionState === 'pending')).toBe(true);
-    const onServer = await serverMessageIds();
-    expect(onServer).toHaveLength(COUNT);
+    // Deleted on the server only once stored: the first slice's messages are gone, the cut slice's wait.
+    const onServer = new Set(await serverMessageIds());
+    const storedIds = new Set(stored.map((r) => `<${r.messageId}>`));
+    for (let i = 1; i <= COUNT; i++) {
+      const id = `<cut-${i}@example.test>`;
+      expect(onServer.has(id) || storedIds.has(id), `${id} is lost`).toBe(true);
+    }
+    for (const row of stored) expect(row.actionState === 'done').toBe(!onServer.has(`<${row.messageId}>`));
+    expect(stored.some((r) => r.actionState === 'pending')).toBe(true);
 
     // The next poll, straight to Dovecot.
     engine.mailboxes.update({ id: m.id, imap: { port: dovecot.port } });

@@ -110,7 +110,7 @@ const PHASE_WORDS: Record<ImportPhase, string> = {
   connect: 'connecting',
   select: 'opening the folder',
   fetch: 'downloading messages',
-  action: 'the after-import action',
+  action: 'running the after-import action',
 };
 
 /**

@@ -8,7 +8,8 @@
  * 2. Finish after-import actions left pending by an earlier poll (a crash
  *    between the commit and the action, or a refusal).
  * 3. List the UIDs above the last committed one (UID SEARCH), fetch them in
- *    one streamed FETCH, and parse them in the parser workers as they come.
+ *    streamed FETCHes of up to 1,000, and parse them in the parser workers
+ *    as they come.
  * 4. Commit them in batches, each in one transaction flushed to disk: the
  *    rows, the raw bytes, the activity log entries and the folder's new last
  *    UID (every planned UID below it is stored).
@@ -73,6 +74,8 @@ export interface ImportContext {
   note?: (text: string) => void;
   batchMessages?: number;
   batchBytes?: number;
+  /** Messages per FETCH (default FETCH_SLICE). */
+  fetchSlice?: number;
 }
 
 /** Fresh counts. */
@@ -174,36 +177,45 @@ export async function importFolder(client: ImapFlow, ctx: ImportContext): Promis
       if (already.size) repo.advanceLastUid(mailbox.id, folder, uidValidity, [...already].reduce((a, b) => Math.max(a, b), 0), ctx.clock());
       return;
     }
-    const committed = await fetchAndCommit(client, ctx, folder, uidValidity, planned, already);
-    ctx.phase = 'action';
-    for (let i = 0; i < committed.length; i += ACTION_CHUNK) await runActions(client, ctx, committed.slice(i, i + ACTION_CHUNK));
-    writeHandoffs(ctx, committed.filter((r) => r.handoff).map((r) => r.id));
+    // Big backlogs go in slices: one FETCH per slice, its commits, then its after-import actions,
+    // so a first import of 100,000 messages shows progress on the server and never asks for all at once.
+    const recorded = new Set<number>(already);
+    const sliceSize = ctx.fetchSlice ?? FETCH_SLICE;
+    for (let i = 0; i < planned.length; i += sliceSize) {
+      ctx.phase = 'fetch';
+      const committed = await fetchAndCommit(client, ctx, folder, uidValidity, planned, planned.slice(i, i + sliceSize), recorded);
+      ctx.phase = 'action';
+      await runActions(client, ctx, committed);
+      writeHandoffs(ctx, committed.filter((r) => r.handoff).map((r) => r.id));
+    }
   } finally {
     lock.release();
   }
 }
 
-/** Most UIDs one after-import command names. */
-const ACTION_CHUNK = 1000;
+/** Most messages asked for in one FETCH, and named in one after-import command. */
+export const FETCH_SLICE = 1000;
 
 /**
- * Streams the planned messages in one FETCH and commits them in batches as
- * they arrive: each batch is committed once its messages are parsed, in
- * order, while the next ones stream in. A cut connection still commits
- * what arrived whole, then the error is raised.
+ * Streams one slice of the planned messages in one FETCH and commits them in
+ * batches as they arrive: each batch is committed once its messages are
+ * parsed, in order, while the next ones stream in. A cut connection still
+ * commits what arrived whole, then the error is raised. `recorded` holds
+ * every UID of the poll recorded so far (the folder mark moves over a
+ * gap-free prefix of all `planned`).
  */
 async function fetchAndCommit(
   client: ImapFlow,
   ctx: ImportContext,
   folder: string,
   uidValidity: number,
-  planned: number[],
-  already: ReadonlySet<number>,
+  planned: readonly number[],
+  slice: readonly number[],
+  recorded: Set<number>,
 ): Promise<CommittedRow[]> {
   const maxMessages = ctx.batchMessages ?? DEFAULT_BATCH_MESSAGES;
   const maxBytes = ctx.batchBytes ?? DEFAULT_BATCH_BYTES;
   const committed: CommittedRow[] = [];
-  const recorded = new Set<number>(already);
   let chain: Promise<void> = Promise.resolve();
   let commitError: unknown;
   let batch: Received[] = [];
@@ -233,7 +245,7 @@ async function fetchAndCommit(
   };
   let fetchError: unknown;
   try {
-    for await (const msg of client.fetch(uidSet(planned), { uid: true, source: true, internalDate: true }, { uid: true })) {
+    for await (const msg of client.fetch(uidSet(slice), { uid: true, source: true, internalDate: true }, { uid: true })) {
       if (commitError !== undefined) break;
       const item = toReceived(msg, ctx.parser);
       if (!item) continue;
@@ -255,7 +267,7 @@ async function fetchAndCommit(
   await chain;
   if (commitError !== undefined) throw commitError;
   if (fetchError !== undefined) throw fetchError;
-  const missing = planned.filter((uid) => !recorded.has(uid));
+  const missing = slice.filter((uid) => !recorded.has(uid));
   if (missing.length) {
     ctx.log.write({
       mailboxId: ctx.mailbox.id,

@@ -56,8 +56,10 @@ export interface InboxServiceOptions {
   parser?: MessageParser;
   /** Extra TLS options for IMAP connections (tests pass their CA). */
   tls?: ImapFlowOptions['tls'];
-  /** Messages per batch (tests use small batches). */
+  /** Messages per commit (tests use small batches). */
   batchMessages?: number;
+  /** Messages per FETCH (tests use small slices). */
+  fetchSlice?: number;
   clock?: () => number;
 }
 
@@ -241,6 +243,7 @@ export class InboxService {
         stats: emptyStats(),
         ...(recorder ? { note: (text: string) => recorder.note(text) } : {}),
         ...(this.options.batchMessages ? { batchMessages: this.options.batchMessages } : {}),
+        ...(this.options.fetchSlice ? { fetchSlice: this.options.fetchSlice } : {}),
       };
       // The parser workers load mailparser while the connection is made.
       this.parser.warm?.();
