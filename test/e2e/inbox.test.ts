@@ -108,7 +108,7 @@ describe('Inbox screen in the browser console', () => {
   });
 
   it('shows a message\'s headers, text and attachments, and its HTML only as text', async () => {
-    await page.getByRole('button', { name: 'Dismiss' }).click();
+    await page.getByRole('button', { name: 'Dismiss', exact: true }).click();
     await page.locator('[data-message-id]', { hasText: 'Printer on floor 3' }).click();
     const panel = page.getByRole('complementary');
     await expect.poll(() => panel.getByText('printer-log.pdf').count()).toBe(1);
@@ -147,6 +147,34 @@ describe('Inbox screen in the browser console', () => {
     expect(await dialog.textContent()).toContain('0 fetched, 0 imported');
     await dialog.getByRole('button', { name: 'Close' }).last().click();
     await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+  });
+
+  it('sets the handoff folder, refusing one that does not exist, and writes .eml files there', async () => {
+    const handoffDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailroom-e2e-handoff-'));
+    try {
+      await page.getByRole('button', { name: 'Handoff folder of Help desk' }).click();
+      const dialog = page.getByRole('dialog');
+      const folder = dialog.getByRole('textbox', { name: 'Folder' });
+      await folder.fill(path.join(handoffDir, 'missing'));
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      await expect.poll(() => dialog.getByText(/does not exist; create it first/).count()).toBe(1);
+      await folder.fill(handoffDir);
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+      await expect.poll(() => page.getByText(`imported messages are also written to ${handoffDir}`).count()).toBe(1);
+      await dovecot.append(USER, 'INBOX', await compose({ from: 'Eve <eve@customer.example>', to: USER, subject: 'Handoff check', messageId: '<handoff-1@customer.example>', text: 'For the next system.' }));
+      await page.getByRole('button', { name: 'Poll Help desk now' }).click();
+      await expect.poll(() => fs.readdirSync(handoffDir).filter((f) => f.endsWith('.eml')).length, { timeout: 30_000 }).toBe(1);
+      expect(fs.readFileSync(path.join(handoffDir, fs.readdirSync(handoffDir)[0]!), 'latin1')).toContain('Message-ID: <handoff-1@customer.example>');
+      // Off again, so the rest of the run does not depend on the folder.
+      await page.getByRole('button', { name: 'Handoff folder of Help desk' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Turn off' }).click();
+      await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+      await page.getByRole('button', { name: 'Dismiss the notice' }).click();
+      await page.getByRole('button', { name: 'Dismiss', exact: true }).click();
+    } finally {
+      fs.rmSync(handoffDir, { recursive: true, force: true });
+    }
   });
 
   it('updates live when mail is imported by the engine, without a reload', async () => {

@@ -31,6 +31,7 @@ import { timeTitle } from '../../components/format';
 import { ReceiveStates } from './ReceiveStates';
 import { MessageDetail } from './MessageDetail';
 import { PollResultDialog } from './PollResultDialog';
+import { HandoffDialog } from './HandoffDialog';
 import { ACTION_LOOK, STATUS_LOOK, formatSize, pollSummary, shortTime } from './inbox-format';
 
 const ROW_HEIGHT = 34;
@@ -127,6 +128,8 @@ export function InboxPage() {
   const [lastPoll, setLastPoll] = useState<{ name: string; poll: PollDetail }>();
   const [debugPoll, setDebugPoll] = useState<{ name: string; poll: PollDetail }>();
   const [actionError, setActionError] = useState<unknown>();
+  const [handoff, setHandoff] = useState<ReceiveState>();
+  const [notice, setNotice] = useState<string>();
   const scrollRef = useRef<HTMLDivElement>(null);
 
   const filter = useMemo(() => ({ ...(mailboxId !== undefined ? { mailboxId } : {}), ...(status ? { status } : {}) }), [mailboxId, status]);
@@ -240,6 +243,12 @@ export function InboxPage() {
             <Button appearance="transparent" size="small" icon={<DismissRegular />} aria-label="Dismiss" onClick={() => setLastPoll(undefined)} />
           </MessageBar>
         )}
+        {notice && (
+          <MessageBar intent="success" role="status">
+            <MessageBarBody>{notice}</MessageBarBody>
+            <Button appearance="transparent" size="small" icon={<DismissRegular />} aria-label="Dismiss the notice" onClick={() => setNotice(undefined)} />
+          </MessageBar>
+        )}
         {states.isLoading && <Spinner size="small" label="Loading mailboxes…" />}
         {states.data && stateList.length === 0 && (
           <div className={s.empty}>
@@ -247,7 +256,15 @@ export function InboxPage() {
           </div>
         )}
         {stateList.length > 0 && (
-          <ReceiveStates states={stateList} selectedId={mailboxId} onSelect={setMailboxId} busy={busy} onPoll={(st) => void runPoll(st, false)} onDebug={(st) => void runPoll(st, true)} />
+          <ReceiveStates
+            states={stateList}
+            selectedId={mailboxId}
+            onSelect={setMailboxId}
+            busy={busy}
+            onPoll={(st) => void runPoll(st, false)}
+            onDebug={(st) => void runPoll(st, true)}
+            onHandoff={setHandoff}
+          />
         )}
         <div className={s.filters} role="search" aria-label="Message filters">
           <Field label="Mailbox" size="small">
@@ -347,6 +364,17 @@ export function InboxPage() {
         <Caption1 className={s.muted}>Keyboard: click the list, then arrows, Home and End; Escape closes the message.</Caption1>
       </section>
       {selectedId !== undefined && <MessageDetail key={selectedId} id={selectedId} onClose={() => select(undefined)} />}
+      {handoff && (
+        <HandoffDialog
+          state={handoff}
+          onClose={() => setHandoff(undefined)}
+          onSaved={(message) => {
+            setHandoff(undefined);
+            setNotice(message);
+            void queryClient.invalidateQueries({ queryKey: ['inbox.states'] });
+          }}
+        />
+      )}
       {debugPoll && <PollResultDialog mailboxName={debugPoll.name} poll={debugPoll.poll} onClose={() => setDebugPoll(undefined)} />}
     </div>
   );

@@ -18,7 +18,7 @@ import {
   mergeClasses,
   tokens,
 } from '@fluentui/react-components';
-import { ArrowSyncRegular, BugRegular } from '@fluentui/react-icons';
+import { ArrowSyncRegular, BugRegular, FolderArrowRightRegular } from '@fluentui/react-icons';
 import type { ReceiveState } from '../../../src-main/shared/inbox.js';
 import { StatusBadge } from '../../components/StatusBadge';
 import { timeTitle } from '../../components/format';
@@ -51,6 +51,7 @@ export function ReceiveStates({
   onSelect,
   onPoll,
   onDebug,
+  onHandoff,
   busy,
 }: {
   states: ReceiveState[];
@@ -58,6 +59,7 @@ export function ReceiveStates({
   onSelect(id: number | undefined): void;
   onPoll(state: ReceiveState): void;
   onDebug(state: ReceiveState): void;
+  onHandoff(state: ReceiveState): void;
   /** Mailboxes with a poll started from this screen. */
   busy: ReadonlySet<number>;
 }) {
@@ -72,7 +74,7 @@ export function ReceiveStates({
             <TableHeaderCell className={s.head} style={{ width: '13%' }}>Last success</TableHeaderCell>
             <TableHeaderCell className={s.head} style={{ width: '13%' }}>Last try</TableHeaderCell>
             <TableHeaderCell className={s.head} style={{ width: '17%' }}>Last error</TableHeaderCell>
-            <TableHeaderCell className={s.head} style={{ width: '76px' }}>
+            <TableHeaderCell className={s.head} style={{ width: '108px' }}>
               <span className={s.muted}>Actions</span>
             </TableHeaderCell>
           </TableRow>
@@ -146,6 +148,15 @@ export function ReceiveStates({
                     </Tooltip>
                     <Tooltip content="Import with debug: one poll with the full IMAP conversation kept (passwords and tokens hidden), to see exactly where it goes wrong." relationship="description">
                       <Button size="small" icon={<BugRegular />} disabled={busy.has(st.mailboxId)} onClick={() => onDebug(st)} aria-label={`Import ${st.mailboxName} with debug`} />
+                    </Tooltip>
+                    <Tooltip content={st.handoffDir ? `Handoff folder: ${st.handoffDir}` : 'Handoff folder: off'} relationship="description">
+                      <Button
+                        size="small"
+                        appearance={st.handoffDir ? 'primary' : 'secondary'}
+                        icon={<FolderArrowRightRegular />}
+                        onClick={() => onHandoff(st)}
+                        aria-label={`Handoff folder of ${st.mailboxName}`}
+                      />
                     </Tooltip>
                   </div>
                 </TableCell>
