@@ -125,10 +125,12 @@ export class OutboxService {
 
   // ---- Reading -----------------------------------------------------------
 
+  /** One page of messages (filters, order and keyset cursor as in OutboxListInput). */
   list(input: unknown = {}): OutboxPage {
     return this.repo.list(parseOrThrow(OutboxListInput, input, 'outbox query'));
   }
 
+  /** How many messages are in each status, of one mailbox or all. */
   counts(mailboxId?: number): OutboxCounts {
     return this.repo.counts(mailboxId);
   }
@@ -225,11 +227,13 @@ export class OutboxService {
 
   // ---- Settings ----------------------------------------------------------
 
+  /** A mailbox's retry policy and connection settings (the defaults until changed). */
   settings(mailboxId: number): OutboxSettings {
     this.options.mailboxes.get(mailboxId);
     return this.repo.settings(mailboxId);
   }
 
+  /** Changes a mailbox's retry policy and connections; the sender uses them from its next message. */
   saveSettings(input: unknown): OutboxSettings {
     const parsed = parseOrThrow(OutboxSettingsInput, input, 'outbox settings');
     const mailbox = this.options.mailboxes.get(parsed.mailboxId);
