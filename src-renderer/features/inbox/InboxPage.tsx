@@ -24,6 +24,7 @@ import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-quer
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { INBOX_STATUSES, type InboxStatus, type PollDetail, type ReceiveState } from '../../../src-main/shared/inbox.js';
+import { useDenseTableStyles } from '../../components/dense-table';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -47,47 +48,9 @@ const useStyles = makeStyles({
   titleRow: { display: 'flex', alignItems: 'baseline', gap: '12px', flexWrap: 'wrap' },
   muted: { color: tokens.colorNeutralForeground3 },
   filters: { display: 'flex', gap: '12px', alignItems: 'end', flexWrap: 'wrap' },
-  table: {
-    flex: 1,
-    minHeight: '180px',
-    display: 'flex',
-    flexDirection: 'column',
-    backgroundColor: tokens.colorNeutralBackground1,
-    borderRadius: tokens.borderRadiusMedium,
-    boxShadow: tokens.shadow2,
-    overflow: 'hidden',
-  },
-  header: {
-    display: 'grid',
-    gridTemplateColumns: 'var(--inbox-columns)',
-    gap: '8px',
-    padding: '0 12px',
-    height: '34px',
-    alignItems: 'center',
-    fontWeight: tokens.fontWeightSemibold,
-    borderBottom: `1px solid ${tokens.colorNeutralStroke2}`,
-  },
-  scroller: { flex: 1, overflow: 'auto', position: 'relative', outline: 'none' },
-  row: {
-    position: 'absolute',
-    left: 0,
-    right: 0,
-    display: 'grid',
-    gridTemplateColumns: 'var(--inbox-columns)',
-    gap: '8px',
-    alignItems: 'center',
-    padding: '0 12px 0 9px',
-    borderLeft: '3px solid transparent',
-    borderBottom: `1px solid ${tokens.colorNeutralStroke3}`,
-    cursor: 'pointer',
-    ':hover': { backgroundColor: tokens.colorNeutralBackground1Hover },
-  },
-  rowSelected: { backgroundColor: tokens.colorNeutralBackground1Selected, ':hover': { backgroundColor: tokens.colorNeutralBackground1Selected } },
   imported: { borderLeftColor: tokens.colorPaletteGreenBorderActive },
   duplicate: { borderLeftColor: tokens.colorNeutralStroke1 },
   failed: { borderLeftColor: tokens.colorPaletteRedBorderActive },
-  cell: { overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
-  time: { fontVariantNumeric: 'tabular-nums', color: tokens.colorNeutralForeground2 },
   size: { fontVariantNumeric: 'tabular-nums', textAlign: 'right', color: tokens.colorNeutralForeground2 },
   clip: { display: 'inline-flex', alignItems: 'center', gap: '2px', color: tokens.colorNeutralForeground3, marginRight: '4px' },
   snippet: { color: tokens.colorNeutralForeground3 },
@@ -119,6 +82,7 @@ function useThrottled(fn: () => void, ms: number): () => void {
 
 export function InboxPage() {
   const s = useStyles();
+  const t = useDenseTableStyles();
   const queryClient = useQueryClient();
   const states = useQuery({ queryKey: ['inbox.states'], queryFn: () => api.inbox.states({}) });
   const [mailboxId, setMailboxId] = useState<number>();
@@ -292,8 +256,8 @@ export function InboxPage() {
           </Caption1>
         </div>
         <ErrorBar error={pages.error} />
-        <div className={s.table} role="grid" aria-label="Imported messages" aria-rowcount={rows.length} style={{ ['--inbox-columns' as string]: wide ? COLUMNS_WIDE : COLUMNS_NARROW }}>
-          <div className={s.header} role="row">
+        <div className={t.table} role="grid" aria-label="Imported messages" aria-rowcount={rows.length} style={{ ['--table-columns' as string]: wide ? COLUMNS_WIDE : COLUMNS_NARROW }}>
+          <div className={t.header} role="row">
             <span role="columnheader">Status</span>
             <span role="columnheader">Imported</span>
             {wide && <span role="columnheader">Mailbox</span>}
@@ -306,7 +270,7 @@ export function InboxPage() {
             )}
             <span role="columnheader">After import</span>
           </div>
-          <div ref={scrollRef} className={s.scroller} tabIndex={0} onKeyDown={onKeyDown} aria-label="Imported messages, use the arrow keys to move">
+          <div ref={scrollRef} className={t.scroller} tabIndex={0} onKeyDown={onKeyDown} aria-label="Imported messages, use the arrow keys to move">
             {!pages.isLoading && rows.length === 0 && <div className={s.empty}>No imported messages{filter.mailboxId !== undefined || filter.status ? ' match these filters' : ' yet: use Poll now, or start the engine'}.</div>}
             <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
               {items.map((item) => {
@@ -320,25 +284,25 @@ export function InboxPage() {
                     aria-selected={m.id === selectedId}
                     data-message-id={m.id}
                     data-status={m.status}
-                    className={mergeClasses(s.row, s[m.status], m.id === selectedId && s.rowSelected)}
+                    className={mergeClasses(t.row, s[m.status], m.id === selectedId && t.rowSelected)}
                     style={{ top: item.start, height: ROW_HEIGHT }}
                     onClick={() => select(m.id)}
                   >
                     <span role="gridcell">
                       <StatusBadge kind={look.kind} label={look.word} title={m.status === 'failed' ? `${m.errorCode}: ${m.error}` : look.title} />
                     </span>
-                    <span role="gridcell" className={mergeClasses(s.cell, s.time)} title={timeTitle(m.importedAt)}>
+                    <span role="gridcell" className={mergeClasses(t.cell, t.time)} title={timeTitle(m.importedAt)}>
                       {shortTime(m.importedAt)}
                     </span>
                     {wide && (
-                      <span role="gridcell" className={s.cell}>
+                      <span role="gridcell" className={t.cell}>
                         {m.mailboxName ?? '—'}
                       </span>
                     )}
-                    <span role="gridcell" className={s.cell} title={m.from ?? ''}>
+                    <span role="gridcell" className={t.cell} title={m.from ?? ''}>
                       {m.from ?? '—'}
                     </span>
-                    <span role="gridcell" className={s.cell} title={m.subject ?? ''}>
+                    <span role="gridcell" className={t.cell} title={m.subject ?? ''}>
                       {m.attachmentCount > 0 && (
                         <span className={s.clip} title={`${m.attachmentCount} attachment(s)`}>
                           <AttachRegular aria-label={`${m.attachmentCount} attachment(s)`} />
@@ -348,11 +312,11 @@ export function InboxPage() {
                       {m.subject ?? '(no subject)'} <span className={s.snippet}>{m.snippet ? `— ${m.snippet}` : ''}</span>
                     </span>
                     {wide && (
-                      <span role="gridcell" className={mergeClasses(s.cell, s.size)}>
+                      <span role="gridcell" className={mergeClasses(t.cell, s.size)}>
                         {formatSize(m.size)}
                       </span>
                     )}
-                    <span role="gridcell" className={s.cell}>
+                    <span role="gridcell" className={t.cell}>
                       <StatusBadge kind={action.kind} label={action.word} title={`${m.action}${m.actionState === 'failed' ? ': the server refused it; tried again on the next poll' : ''}`} />
                     </span>
                   </div>

@@ -38,6 +38,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { LOG_DIRECTIONS, LOG_LEVELS, type LogEntry } from '../../../src-main/shared/activity-log.js';
 import type { LogExportFormat, LogExportResult, LogFilterInput } from '../../../src-main/shared/contract/logs.js';
+import { useDenseTableStyles } from '../../components/dense-table';
 import { api } from '../../api/client';
 import { CopyButton } from '../../components/CopyButton';
 import { ErrorBar } from '../../components/ErrorBar';
@@ -55,49 +56,10 @@ const useStyles = makeStyles({
   spacer: { flex: 1 },
   filters: { display: 'grid', gridTemplateColumns: 'repeat(6, minmax(120px, 1fr))', gap: '8px', alignItems: 'end' },
   muted: { color: tokens.colorNeutralForeground3 },
-  table: {
-    flex: 1,
-    minHeight: 0,
-    display: 'flex',
-    flexDirection: 'column',
-    backgroundColor: tokens.colorNeutralBackground1,
-    borderRadius: tokens.borderRadiusMedium,
-    boxShadow: tokens.shadow2,
-    overflow: 'hidden',
-  },
-  header: {
-    display: 'grid',
-    gridTemplateColumns: 'var(--log-columns)',
-    gap: '8px',
-    padding: '0 12px',
-    height: '34px',
-    alignItems: 'center',
-    fontWeight: tokens.fontWeightSemibold,
-    borderBottom: `1px solid ${tokens.colorNeutralStroke2}`,
-    backgroundColor: tokens.colorNeutralBackground1,
-  },
-  scroller: { flex: 1, overflow: 'auto', position: 'relative', outline: 'none' },
-  row: {
-    position: 'absolute',
-    left: 0,
-    right: 0,
-    display: 'grid',
-    gridTemplateColumns: 'var(--log-columns)',
-    gap: '8px',
-    alignItems: 'center',
-    padding: '0 12px 0 9px',
-    borderLeft: '3px solid transparent',
-    borderBottom: `1px solid ${tokens.colorNeutralStroke3}`,
-    cursor: 'pointer',
-    ':hover': { backgroundColor: tokens.colorNeutralBackground1Hover },
-  },
-  rowSelected: { backgroundColor: tokens.colorNeutralBackground1Selected, ':hover': { backgroundColor: tokens.colorNeutralBackground1Selected } },
   success: { borderLeftColor: tokens.colorPaletteGreenBorderActive },
   warning: { borderLeftColor: tokens.colorPaletteMarigoldBorderActive },
   error: { borderLeftColor: tokens.colorPaletteRedBorderActive },
   info: { borderLeftColor: tokens.colorNeutralStroke1 },
-  cell: { overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
-  time: { fontVariantNumeric: 'tabular-nums', color: tokens.colorNeutralForeground2 },
   code: { fontFamily: tokens.fontFamilyMonospace, fontSize: tokens.fontSizeBase200 },
   newBanner: { position: 'sticky', top: '4px', zIndex: 2, display: 'flex', justifyContent: 'center', height: 0 },
   panel: { borderLeft: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1, padding: '16px', display: 'flex', flexDirection: 'column', gap: '10px', overflow: 'auto' },
@@ -158,6 +120,7 @@ function useDebounced<T>(value: T, ms: number): T {
 
 export function LogsPage() {
   const s = useStyles();
+  const t = useDenseTableStyles();
   const queryClient = useQueryClient();
   const mailboxes = useQuery({ queryKey: ['mailboxes'], queryFn: () => api.mailboxes.list({}) });
   const [mailboxId, setMailboxId] = useState('');
@@ -370,8 +333,8 @@ export function LogsPage() {
           </MessageBar>
         )}
         <ErrorBar error={exportError ?? pages.error} />
-        <div className={s.table} role="grid" aria-label="Log entries" aria-rowcount={rows.length} style={{ ['--log-columns' as string]: columns }}>
-          <div className={s.header} role="row">
+        <div className={t.table} role="grid" aria-label="Log entries" aria-rowcount={rows.length} style={{ ['--table-columns' as string]: columns }}>
+          <div className={t.header} role="row">
             <span role="columnheader">Level</span>
             <span role="columnheader">Time</span>
             <span role="columnheader">Mailbox</span>
@@ -379,7 +342,7 @@ export function LogsPage() {
             <span role="columnheader">Code</span>
             <span role="columnheader">Message</span>
           </div>
-          <div ref={scrollRef} className={s.scroller} tabIndex={0} onKeyDown={onKeyDown} aria-label="Log entries, use the arrow keys to move">
+          <div ref={scrollRef} className={t.scroller} tabIndex={0} onKeyDown={onKeyDown} aria-label="Log entries, use the arrow keys to move">
             {pending > 0 && (
               <div className={s.newBanner}>
                 <Button size="small" appearance="primary" icon={<ArrowUpRegular />} onClick={showPending}>
@@ -398,26 +361,26 @@ export function LogsPage() {
                     aria-selected={e.id === selectedId}
                     data-log-id={e.id}
                     data-level={e.level}
-                    className={mergeClasses(s.row, s[e.level], e.id === selectedId && s.rowSelected)}
+                    className={mergeClasses(t.row, s[e.level], e.id === selectedId && t.rowSelected)}
                     style={{ top: item.start, height: ROW_HEIGHT }}
                     onClick={() => setSelectedId(e.id)}
                   >
                     <span role="gridcell">
                       <StatusBadge kind={LEVEL_KIND[e.level]} label={LEVEL_WORD[e.level]} />
                     </span>
-                    <span role="gridcell" className={mergeClasses(s.cell, s.time)} title={timeTitle(e.at)}>
+                    <span role="gridcell" className={mergeClasses(t.cell, t.time)} title={timeTitle(e.at)}>
                       {formatTime(e.at)}
                     </span>
-                    <span role="gridcell" className={s.cell}>
+                    <span role="gridcell" className={t.cell}>
                       {e.mailboxName ?? (e.mailboxId !== null ? `#${e.mailboxId}` : '—')}
                     </span>
-                    <span role="gridcell" className={s.cell}>
+                    <span role="gridcell" className={t.cell}>
                       {DIRECTION_WORD[e.direction]}
                     </span>
-                    <span role="gridcell" className={mergeClasses(s.cell, s.code)}>
+                    <span role="gridcell" className={mergeClasses(t.cell, s.code)}>
                       {e.code ?? ''}
                     </span>
-                    <span role="gridcell" className={s.cell} title={e.message}>
+                    <span role="gridcell" className={t.cell} title={e.message}>
                       {e.message}
                     </span>
                   </div>

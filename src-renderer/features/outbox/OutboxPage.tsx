@@ -28,6 +28,7 @@ import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-quer
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { OUTBOX_STATUSES, type OutboxListInput, type OutboxStatus, type OutboxSummary } from '../../../src-main/shared/outbox.js';
+import { useDenseTableStyles } from '../../components/dense-table';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -55,53 +56,14 @@ const useStyles = makeStyles({
   filter: { flex: '1 1 120px', minWidth: '110px' },
   search: { flex: '2 1 180px', minWidth: '150px' },
   muted: { color: tokens.colorNeutralForeground3 },
-  table: {
-    flex: 1,
-    minHeight: 0,
-    display: 'flex',
-    flexDirection: 'column',
-    backgroundColor: tokens.colorNeutralBackground1,
-    borderRadius: tokens.borderRadiusMedium,
-    boxShadow: tokens.shadow2,
-    overflow: 'hidden',
-  },
-  header: {
-    display: 'grid',
-    gridTemplateColumns: 'var(--outbox-columns)',
-    gap: '8px',
-    padding: '0 12px',
-    height: '34px',
-    alignItems: 'center',
-    fontWeight: tokens.fontWeightSemibold,
-    borderBottom: `1px solid ${tokens.colorNeutralStroke2}`,
-    backgroundColor: tokens.colorNeutralBackground1,
-  },
   sortButton: { padding: 0, minWidth: 0, fontWeight: tokens.fontWeightSemibold, justifyContent: 'flex-start', height: 'auto' },
-  scroller: { flex: 1, overflow: 'auto', position: 'relative', outline: 'none', ':focus-visible': { outline: `2px solid ${tokens.colorStrokeFocus2}`, outlineOffset: '-2px' } },
-  row: {
-    position: 'absolute',
-    left: 0,
-    right: 0,
-    display: 'grid',
-    gridTemplateColumns: 'var(--outbox-columns)',
-    gap: '8px',
-    alignItems: 'center',
-    padding: '0 12px 0 9px',
-    borderLeft: '3px solid transparent',
-    borderBottom: `1px solid ${tokens.colorNeutralStroke3}`,
-    cursor: 'pointer',
-    ':hover': { backgroundColor: tokens.colorNeutralBackground1Hover },
-  },
-  rowSelected: { backgroundColor: tokens.colorNeutralBackground1Selected, ':hover': { backgroundColor: tokens.colorNeutralBackground1Selected } },
   sent: { borderLeftColor: tokens.colorPaletteGreenBorderActive },
   deferred: { borderLeftColor: tokens.colorPaletteMarigoldBorderActive },
   failed: { borderLeftColor: tokens.colorPaletteRedBorderActive },
   sending: { borderLeftColor: tokens.colorBrandStroke1 },
   queued: { borderLeftColor: tokens.colorNeutralStroke1 },
   cancelled: { borderLeftColor: tokens.colorNeutralStrokeDisabled },
-  cell: { overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
   num: { fontVariantNumeric: 'tabular-nums' },
-  time: { fontVariantNumeric: 'tabular-nums', color: tokens.colorNeutralForeground2 },
   errorCell: { overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap', color: tokens.colorPaletteRedForeground1 },
   warnCell: { overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap', color: tokens.colorPaletteMarigoldForeground1 },
   empty: { padding: '40px', textAlign: 'center', color: tokens.colorNeutralForeground3 },
@@ -155,6 +117,7 @@ function WhenCell({ m, className, mailboxDisabled }: { m: OutboxSummary; classNa
 
 export function OutboxPage() {
   const s = useStyles();
+  const t = useDenseTableStyles();
   const queryClient = useQueryClient();
   const mailboxes = useQuery({ queryKey: ['mailboxes'], queryFn: () => api.mailboxes.list({}) });
   const [mailboxId, setMailboxId] = useState('');
@@ -378,8 +341,8 @@ export function OutboxPage() {
         )}
         <ErrorBar error={pages.error} />
 
-        <div className={s.table} role="grid" aria-label="Outbox messages" aria-rowcount={rows.length} style={{ ['--outbox-columns' as string]: columns }}>
-          <div className={s.header} role="row">
+        <div className={t.table} role="grid" aria-label="Outbox messages" aria-rowcount={rows.length} style={{ ['--table-columns' as string]: columns }}>
+          <div className={t.header} role="row">
             <span role="columnheader">Status</span>
             <span role="columnheader" aria-sort={ariaSort('created')}>
               <Button appearance="transparent" size="small" className={s.sortButton} icon={sortIcon('created')} iconPosition="after" onClick={() => toggleSort('created')}>
@@ -399,7 +362,7 @@ export function OutboxPage() {
             )}
             <span role="columnheader">Last error</span>
           </div>
-          <div ref={scrollRef} className={s.scroller} tabIndex={0} onKeyDown={onKeyDown} aria-label="Outbox messages: arrow keys move, Delete deletes, Escape closes the detail">
+          <div ref={scrollRef} className={t.scroller} tabIndex={0} onKeyDown={onKeyDown} aria-label="Outbox messages: arrow keys move, Delete deletes, Escape closes the detail">
             {!pages.isLoading && rows.length === 0 && (
               <div className={s.empty}>{showSent ? 'No messages match these filters.' : 'Nothing waits to be sent. Switch on "Show sent emails" to see what went out.'}</div>
             )}
@@ -414,35 +377,35 @@ export function OutboxPage() {
                     aria-selected={m.id === selectedId}
                     data-outbox-id={m.id}
                     data-status={m.status}
-                    className={mergeClasses(s.row, s[m.status], m.id === selectedId && s.rowSelected)}
+                    className={mergeClasses(t.row, s[m.status], m.id === selectedId && t.rowSelected)}
                     style={{ top: item.start, height: ROW_HEIGHT }}
                     onClick={() => select(m.id)}
                   >
                     <span role="gridcell">
                       <StatusBadge kind={refused ? 'warning' : STATUS_KIND[m.status]} label={refused ? 'Sent, some refused' : STATUS_WORD[m.status]} title={STATUS_HELP[m.status]} />
                     </span>
-                    <span role="gridcell" className={mergeClasses(s.cell, s.num)} title={timeTitle(m.createdAt)}>
+                    <span role="gridcell" className={mergeClasses(t.cell, s.num)} title={timeTitle(m.createdAt)}>
                       #{m.id}
                     </span>
                     {!compact && (
-                      <span role="gridcell" className={s.cell}>
+                      <span role="gridcell" className={t.cell}>
                         {m.mailboxName}
                       </span>
                     )}
-                    <span role="gridcell" className={s.cell} title={m.to}>
+                    <span role="gridcell" className={t.cell} title={m.to}>
                       {m.to}
                       {m.recipientCount > 5 ? ` (${m.recipientCount})` : ''}
                     </span>
-                    <span role="gridcell" className={s.cell} title={m.subject}>
+                    <span role="gridcell" className={t.cell} title={m.subject}>
                       {m.subject || '(no subject)'}
                     </span>
                     {!compact && (
-                      <span role="gridcell" className={mergeClasses(s.cell, s.num)} title={`${m.attempts} of ${m.maxAttempts} tries`}>
+                      <span role="gridcell" className={mergeClasses(t.cell, s.num)} title={`${m.attempts} of ${m.maxAttempts} tries`}>
                         {m.attempts}/{m.maxAttempts}
                       </span>
                     )}
-                    {!compact && <WhenCell m={m} className={mergeClasses(s.cell, s.time)} mailboxDisabled={disabledMailboxes.has(m.mailboxId)} />}
-                    <span role="gridcell" className={m.lastError ? (m.status === 'failed' ? s.errorCell : s.warnCell) : s.cell} title={m.lastError ? `${m.lastError.code}: ${m.lastError.message}` : ''}>
+                    {!compact && <WhenCell m={m} className={mergeClasses(t.cell, t.time)} mailboxDisabled={disabledMailboxes.has(m.mailboxId)} />}
+                    <span role="gridcell" className={m.lastError ? (m.status === 'failed' ? s.errorCell : s.warnCell) : t.cell} title={m.lastError ? `${m.lastError.code}: ${m.lastError.message}` : ''}>
                       {m.lastError ? (compact ? m.lastError.code : `${m.lastError.code} · ${errorTitle(m.lastError.code)}`) : ''}
                     </span>
                   </div>
