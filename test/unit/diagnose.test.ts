@@ -73,6 +73,9 @@ const CASES: Record<string, FailureFacts> = {
   'm365-send-as-denied': base({ step: 'data', replyCode: 550, reply: '550 5.7.60 SMTP; Client does not have permissions to send as this sender [MW2PR1901MB2155.namprd19.prod.outlook.com]', from: 'other@example.test' }),
   'not-signed-in': base({ step: 'mail-from', auth: 'none', replyCode: 530, reply: '530 5.7.57 Client not authenticated to send mail. [DM6PR11CA0001.namprd11.prod.outlook.com]' }),
   'relay-denied': base({ step: 'rcpt-to', replyCode: 554, reply: '554 5.7.1 <someone@example.org>: Relay access denied', to: 'someone@example.org' }),
+  'm365-concurrent-connections': base({ step: 'data', replyCode: 432, reply: '432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information. [Hostname=OS0PR01MB6099.jpnprd01.prod.outlook.com]' }),
+  'm365-submission-quota': base({ step: 'data', replyCode: 554, reply: '554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException' }),
+  'm365-outbound-spam': base({ step: 'data', replyCode: 554, reply: '554 5.2.0 STOREDRV.Submission.Exception:OutboundSpamException;' }),
   // Postgrey behind Postfix (greylisting).
   'sender-temporary': base({ step: 'rcpt-to', replyCode: 450, reply: '450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.22]' }),
   'sender-rejected': base({ step: 'mail-from', replyCode: 553, reply: '553 5.7.1 <ceo@example.test>: Sender address rejected: not owned by user support@example.test', from: 'ceo@example.test' }),
