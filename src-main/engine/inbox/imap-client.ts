@@ -5,7 +5,7 @@
  * closed.
  */
 import net from 'node:net';
-import { ImapFlow, type ImapFlowOptions, type Logger } from 'imapflow';
+import type { ImapFlow, ImapFlowOptions, Logger } from 'imapflow';
 import { AppError } from '../../shared/errors.js';
 import type { Mailbox } from '../../shared/mailbox.js';
 import { APP_VERSION } from '../version.js';
@@ -149,6 +149,8 @@ export async function credentialsFor(
 
 /** Makes a new client and connects it (TCP, TLS, greeting, STARTTLS, sign-in). */
 export async function openClient(mailbox: Mailbox, credentials: ImapCredentials, options: ConnectOptions = {}): Promise<ImapFlow> {
+  // imapflow (and its logger) loads on the first connection, not with the engine: most CLI commands never import mail.
+  const { ImapFlow } = await import('imapflow');
   const client = new ImapFlow(imapOptions(mailbox, credentials, options));
   // A failure after connect() has resolved is reported on the calls that hit it;
   // an 'error' event without a listener would crash the process.
