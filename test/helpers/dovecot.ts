@@ -104,6 +104,28 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * True once the plaintext port greets with "Dovecot ready.": right after start
+ * Dovecot accepts connections before its auth process answers, and greets
+ * with "* OK Waiting for authentication process to respond.." instead.
+ */
+function greetsReady(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    const done = (ready: boolean) => {
+      socket.destroy();
+      resolve(ready);
+    };
+    socket.setTimeout(2_000, () => done(false));
+    socket.on('data', (chunk) => {
+      text += chunk.toString('latin1');
+      if (text.includes('\n')) done(/Dovecot ready\./.test(text));
+    });
+    socket.once('error', () => done(false));
+  });
+}
+
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -234,6 +256,7 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
     }
     try {
       await waitFor(() => portOpen(port), 10_000, `waiting for port ${port}`);
+      await waitFor(() => greetsReady(port), 10_000, `waiting for the auth process (greeting on port ${port})`);
       if (tlsPort) await waitFor(() => portOpen(tlsPort), 10_000, `waiting for port ${tlsPort}`);
     } catch (error) {
       lastError = error;
