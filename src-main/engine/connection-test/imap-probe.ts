@@ -124,14 +124,7 @@ export async function runImapSteps(conn: ProbeConnection, rec: StepRecorder, opt
   await rec.run(
     'greeting',
     async (limits) => {
-      let line: string;
-      try {
-        line = options.security === 'tls' ? await conn.readLine(limits, 'waiting for the greeting') : await conn.readGreetingLine(limits);
-      } catch (error) {
-        if (error instanceof SocketFailure && error.kind === 'timeout') throw new StepError({ kind: 'timeout' }, 'no greeting before the step timeout');
-        if (error instanceof SocketFailure && error.kind !== 'cancelled') throw new StepError({ kind: 'closed', ...(error.errorCode ? { errorCode: error.errorCode } : {}) }, 'the server closed the connection without a greeting');
-        throw error;
-      }
+      const line = await conn.readGreeting(limits, options.security);
       if (/^\* BYE\b/i.test(line)) throw new StepError({ kind: 'reply', reply: line }, line);
       if (!/^\* (OK|PREAUTH)\b/i.test(line)) {
         const detected = detectProtocol(line);

@@ -141,6 +141,21 @@ export class ProbeConnection {
     }
   }
 
+  /**
+   * Reads the first line of the server's greeting (over TLS directly; in
+   * plaintext with the implicit-TLS side check) and turns socket failures
+   * into the greeting step's errors: a timeout, or a close without greeting.
+   */
+  async readGreeting(limits: StepLimits, security: 'tls' | 'starttls' | 'none'): Promise<string> {
+    try {
+      return security === 'tls' ? await this.readLine(limits, 'waiting for the greeting') : await this.readGreetingLine(limits);
+    } catch (error) {
+      if (error instanceof SocketFailure && error.kind === 'timeout') throw new StepError({ kind: 'timeout' }, 'no greeting before the step timeout');
+      if (error instanceof SocketFailure && error.kind !== 'cancelled') throw new StepError({ kind: 'closed', ...(error.errorCode ? { errorCode: error.errorCode } : {}) }, 'the server closed the connection without a greeting');
+      throw error;
+    }
+  }
+
   /** Closes the connection (after QUIT/LOGOUT has been sent, or on failure). */
   close(): void {
     this.reader.close();

@@ -120,14 +120,7 @@ export async function runSmtpSteps(conn: ProbeConnection, rec: StepRecorder, opt
   await rec.run(
     'greeting',
     async (limits) => {
-      let first: string;
-      try {
-        first = options.security === 'tls' ? await conn.readLine(limits, 'waiting for the greeting') : await conn.readGreetingLine(limits);
-      } catch (error) {
-        if (error instanceof SocketFailure && error.kind === 'timeout') throw new StepError({ kind: 'timeout' }, 'no greeting before the step timeout');
-        if (error instanceof SocketFailure && error.kind !== 'cancelled') throw new StepError({ kind: 'closed', ...(error.errorCode ? { errorCode: error.errorCode } : {}) }, 'the server closed the connection without a greeting');
-        throw error;
-      }
+      const first = await conn.readGreeting(limits, options.security);
       const detected = detectProtocol(first);
       if (detected !== 'smtp') throw new StepError({ kind: 'unexpected', reply: first, detected }, `not an SMTP greeting: ${first.slice(0, 120)}`);
       const reply = await readSmtpReply(conn, limits, 'reading the greeting', first);
