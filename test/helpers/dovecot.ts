@@ -230,6 +230,10 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
         `  inet_listener imap {\n    address = 127.0.0.1\n    port = ${port}\n  }`,
         `  inet_listener imaps {\n    address = 127.0.0.1\n    port = ${tlsPort}\n    ssl = ${options.ssl ? 'yes' : 'no'}\n  }`,
         '  chroot =',
+        // One long-lived login process, already connected to auth: a new process per connection
+        // could greet "Waiting for authentication process to respond.." on a busy machine.
+        '  service_count = 0',
+        '  process_min_avail = 1',
         '}',
         // Mode 0 keeps the auth process off anvil's penalty socket: no growing delay for every login from 127.0.0.1 after a failed one.
         'service anvil {\n  chroot =\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}',
