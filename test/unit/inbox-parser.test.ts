@@ -101,6 +101,18 @@ describe('parser', () => {
     }
   }, 60_000);
 
+  it('parses in-thread when its workers cannot start', async () => {
+    const parser = new WorkerParser(30_000, 1, { mailparserPath: '/nonexistent/mailparser/index.js' });
+    try {
+      const raws = await samples;
+      const outcomes = await Promise.all(raws.map((r) => parser.parse(r)));
+      const inThread = new InThreadParser();
+      for (const [i, raw] of raws.entries()) expect(outcomes[i]).toEqual(await inThread.parse(raw));
+    } finally {
+      await parser.close();
+    }
+  });
+
   it('answers waiting jobs when it is closed, and parses in-thread afterwards', async () => {
     const parser = new WorkerParser(30_000, 1);
     const raw = (await samples)[0]!;
