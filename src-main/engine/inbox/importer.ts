@@ -34,6 +34,7 @@ import { summarize, type ParseOutcome } from './message-summary.js';
 import { checked } from './imap-client.js';
 import { handoffFileName, writeHandoffFile } from './handoff.js';
 import { AppError, isAppError } from '../../shared/errors.js';
+import { groupDigits } from '../../shared/number-format.js';
 
 /** Most messages committed together. */
 export const DEFAULT_BATCH_MESSAGES = 250;
@@ -224,6 +225,9 @@ async function fetchAndCommit(
   // (imapflow reads the next message only when the loop asks for it) instead of filling memory.
   let waitingCount = 0;
   let waitingBytes = 0;
+  // Each flushed batch's commit, oldest first: the download waits for the oldest only, so the
+  // parser always has the next batches to work on.
+  const batches: Promise<void>[] = [];
   const flush = (last: boolean) => {
     const items = batch;
     const itemsBytes = batchBytes;
@@ -242,6 +246,7 @@ async function fetchAndCommit(
         commitError = storeError(error);
       }
     });
+    batches.push(chain);
   };
   let fetchError: unknown;
   try {
@@ -255,7 +260,7 @@ async function fetchAndCommit(
       waitingBytes += item.source.length;
       if (batch.length >= maxMessages || batchBytes >= maxBytes) {
         flush(false);
-        if (waitingCount >= 3 * maxMessages || waitingBytes >= 3 * maxBytes) await chain;
+        while ((waitingCount >= 3 * maxMessages || waitingBytes >= 3 * maxBytes) && batches.length) await batches.shift();
       }
     }
   } catch (error) {
@@ -398,7 +403,7 @@ function commitBatch(
         stats.imported++;
         logs.push({
           level: 'success',
-          message: `Imported ${what} (UID ${r.uid}, ${r.source.length.toLocaleString('en-US')} bytes${summary.attachments.length ? `, ${summary.attachments.length} attachment(s)` : ''}).`,
+          message: `Imported ${what} (UID ${r.uid}, ${groupDigits(r.source.length)} bytes${summary.attachments.length ? `, ${summary.attachments.length} attachment(s)` : ''}).`,
           detail: summary.warnings.length ? summary.warnings.join(' ') : null,
           refId: id,
         });
@@ -407,7 +412,7 @@ function commitBatch(
         logs.push({
           level: 'error',
           code: summary.errorCode,
-          message: `Could not read message UID ${r.uid} (${r.source.length.toLocaleString('en-US')} bytes): stored raw as message #${id}, not retried.`,
+          message: `Could not read message UID ${r.uid} (${groupDigits(r.source.length)} bytes): stored raw as message #${id}, not retried.`,
           detail: `${summary.error ?? ''} The raw message is kept: open it from the Inbox screen or with "mailroom inbox show ${id} --raw".`,
           refId: id,
         });

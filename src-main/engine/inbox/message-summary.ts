@@ -121,8 +121,13 @@ export function htmlToPlainText(html: string): string {
 /** The first characters of the body, on one line. */
 export function snippetOf(parsed: Pick<ParsedMessage, 'text' | 'html'>): string {
   const source = parsed.text?.trim() ? parsed.text : parsed.html ? htmlToPlainText(parsed.html.slice(0, 20_000)) : '';
-  const line = source.replace(/\s+/g, ' ').trim();
-  return clip(line, SNIPPET_CHARS);
+  // Most texts give a full snippet from their first characters: only those are folded onto one line.
+  const head = source.length > 4 * SNIPPET_CHARS ? oneLine(source.slice(0, 4 * SNIPPET_CHARS)) : '';
+  return clip(head.length > SNIPPET_CHARS ? head : oneLine(source), SNIPPET_CHARS);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
 }
 
 /** True when the bytes hold nothing but whitespace. */

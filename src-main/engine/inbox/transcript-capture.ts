@@ -15,6 +15,7 @@
 import type { Logger } from 'imapflow';
 import type { TranscriptLine } from '../../shared/diagnosis.js';
 import { Redactor } from '../connection-test/transcript.js';
+import { groupDigits } from '../../shared/number-format.js';
 
 /** Literals up to this size are shown (folder names, short values); larger ones are summarised. */
 const SHOWN_LITERAL_BYTES = 1024;
@@ -104,7 +105,7 @@ export class ImapTranscriptRecorder {
           const text = Buffer.concat(this.literalChunks).toString('utf8');
           for (const line of text.split(/\r?\n/)) this.push('S', line);
         } else {
-          this.push('info', `[${this.literalSize.toLocaleString('en-US')} bytes of message data, stored with the message, not repeated here]`);
+          this.push('info', `[${groupDigits(this.literalSize)} bytes of message data, stored with the message, not repeated here]`);
         }
         this.literalChunks = [];
         this.afterLiteral = true;
