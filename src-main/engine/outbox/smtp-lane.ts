@@ -14,6 +14,7 @@ import type { TranscriptLine } from '../../shared/diagnosis.js';
 import { Redactor, Transcript } from '../connection-test/transcript.js';
 import type { LanePhase } from './send-failure.js';
 import { AppError, isAppError } from '../../shared/errors.js';
+import { RawMessage, smtpEnvelope } from './raw-message.js';
 
 /** The step a client line starts (AUTH continuation lines belong to the step before). */
 function stepOfCommand(line: string, previous: LanePhase): LanePhase {
@@ -254,7 +255,7 @@ export class SmtpLane {
   }
 
   /** Sends one message (its MIME as is) to the given envelope. Never rejects: failures come back in the result. */
-  send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<LaneResult> {
+  send(envelope: { from: string; to: string[] }, raw: Buffer, messageId: string): Promise<LaneResult> {
     if (this.closed) return Promise.reject(new Error('lane closed'));
     return new Promise((resolve) => {
       const startedAt = this.clock();
@@ -272,8 +273,10 @@ export class SmtpLane {
       }
       if (entry.transcript && this.greeted && !this.pending.length) entry.transcript.info('Reusing the open connection');
       this.pending.push(entry);
-      // The callback form: it runs before the pool moves on to the next message.
-      this.transport.sendMail({ envelope, raw, signal: entry.controller.signal }, (error, info) => this.settle(entry, error, info as LaneResult['info']));
+      // Straight to the pool (see raw-message.ts); the callback runs before it moves on to the next message.
+      const pool = (this.transport as unknown as { transporter: { send(mail: unknown, callback: (error: Error | null, info: unknown) => void): void } }).transporter;
+      const message = new RawMessage(smtpEnvelope(envelope.from, envelope.to), raw, `<${messageId}>`);
+      pool.send({ message, data: { signal: entry.controller.signal } }, (error, info) => this.settle(entry, error, info as LaneResult['info']));
     });
   }
 

@@ -231,7 +231,7 @@ export class MailboxWorker {
   private dispatch(lane: SmtpLane, message: ClaimedMessage): void {
     this.inFlight++;
     const { mailbox } = this.config;
-    lane.send({ from: mailbox.address, to: message.recipients }, message.raw).then(
+    lane.send({ from: mailbox.address, to: message.recipients }, message.raw, message.messageId).then(
       (result) => {
         this.inFlight--;
         if (result.untried) this.host.release([message], this.pausedUntil ?? this.host.clock(), `not tried: sending from this mailbox is paused${this.lastError ? ` after ${this.lastError.code}` : ''}`);
