@@ -62,12 +62,14 @@ export class LogRepo {
   constructor(private readonly db: Db) {
     this.insertStmt = db.prepare(
       `INSERT INTO log_entries (at, mailbox_id, mailbox_name, direction, level, code, message, detail, ref_kind, ref_id)
-       VALUES (@at, @mailboxId, (SELECT name FROM mailboxes WHERE id = @mailboxId), @direction, @level, @code, @message, @detail, @refKind, @refId)`,
+       VALUES (@at, @mailboxId, (SELECT name FROM mailboxes WHERE id = @mailboxId), @direction, @level, @code, @message, @detail, @refKind, @refId)
+       RETURNING *`,
     );
   }
 
+  /** Appends an entry and returns it as stored (one statement: the row comes back with RETURNING). */
   insert(input: LogInput & { at: number }): LogEntry {
-    const info = this.insertStmt.run({
+    const row = this.insertStmt.get({
       at: input.at,
       mailboxId: input.mailboxId ?? null,
       direction: input.direction,
@@ -77,12 +79,11 @@ export class LogRepo {
       detail: input.detail ?? null,
       refKind: input.refKind ?? null,
       refId: input.refId ?? null,
-    });
-    return this.get(Number(info.lastInsertRowid))!;
+    }) as LogRow;
+    return toEntry(row);
   }
 
   get(id: number): LogEntry | undefined {
-    // Prepared once: every write reads its entry back (the outbox writes one per message sent).
     this.getStmt ??= this.db.prepare('SELECT * FROM log_entries WHERE id = ?');
     const row = this.getStmt.get(id) as LogRow | undefined;
     return row && toEntry(row);
