@@ -320,8 +320,8 @@ function headerBlockEnd(raw, start, end) {
   }
   throw QUICK;
 }
-// The kind of the delimiter line at p for boundary b (as mailsplit's compareBoundary):
-// 0 none, 1 next part, 2 close; and where the line ends.
+// The delimiter line of boundary b at p, as mailsplit's compareBoundary reads it: null when it
+// is none, else its kind (1 next part, 2 close) and where the next line starts.
 function delimiterAt(raw, p, end, b) {
   if (end - p < b.length + 2) return null;
   for (let k = 0; k < b.length; k++) if (raw[p + 2 + k] !== b[k]) return null;
