@@ -24,6 +24,7 @@ import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-quer
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { INBOX_STATUSES, type InboxStatus, type PollDetail, type ReceiveState } from '../../../src-main/shared/inbox.js';
+import { DenseRow } from '../../components/DenseRow';
 import { useDenseTableStyles } from '../../components/dense-table';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
@@ -278,15 +279,15 @@ export function InboxPage() {
                 const look = STATUS_LOOK[m.status];
                 const action = ACTION_LOOK[m.actionState];
                 return (
-                  <div
+                  <DenseRow
                     key={m.id}
-                    role="row"
-                    aria-selected={m.id === selectedId}
+                    top={item.start}
+                    height={ROW_HEIGHT}
+                    selected={m.id === selectedId}
+                    className={s[m.status]}
+                    onSelect={() => select(m.id)}
                     data-message-id={m.id}
                     data-status={m.status}
-                    className={mergeClasses(t.row, s[m.status], m.id === selectedId && t.rowSelected)}
-                    style={{ top: item.start, height: ROW_HEIGHT }}
-                    onClick={() => select(m.id)}
                   >
                     <span role="gridcell">
                       <StatusBadge kind={look.kind} label={look.word} title={m.status === 'failed' ? `${m.errorCode}: ${m.error}` : look.title} />
@@ -319,7 +320,7 @@ export function InboxPage() {
                     <span role="gridcell" className={t.cell}>
                       <StatusBadge kind={action.kind} label={action.word} title={`${m.action}${m.actionState === 'failed' ? ': the server refused it; tried again on the next poll' : ''}`} />
                     </span>
-                  </div>
+                  </DenseRow>
                 );
               })}
             </div>

@@ -38,7 +38,9 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { LOG_DIRECTIONS, LOG_LEVELS, type LogEntry } from '../../../src-main/shared/activity-log.js';
 import type { LogExportFormat, LogExportResult, LogFilterInput } from '../../../src-main/shared/contract/logs.js';
+import { DenseRow } from '../../components/DenseRow';
 import { useDenseTableStyles } from '../../components/dense-table';
+import { useDebounced } from '../../components/use-debounced';
 import { api } from '../../api/client';
 import { CopyButton } from '../../components/CopyButton';
 import { ErrorBar } from '../../components/ErrorBar';
@@ -107,15 +109,6 @@ function refLink(e: LogEntry): { href: string; label: string } | undefined {
   if ((e.refKind === 'inbox' || e.refKind === 'poll') && e.refId !== null) return { href: `#/inbox/${e.refKind === 'inbox' ? e.refId : ''}`, label: e.refKind === 'inbox' ? `Open imported message #${e.refId}` : 'Open the inbox' };
   if (e.refKind === 'mailbox' || (e.mailboxId !== null && !e.refKind)) return { href: '#/mailboxes', label: 'Open mailboxes' };
   return undefined;
-}
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const t = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(t);
-  }, [value, ms]);
-  return v;
 }
 
 export function LogsPage() {
@@ -355,15 +348,15 @@ export function LogsPage() {
               {items.map((item) => {
                 const e = rows[item.index]!;
                 return (
-                  <div
+                  <DenseRow
                     key={e.id}
-                    role="row"
-                    aria-selected={e.id === selectedId}
+                    top={item.start}
+                    height={ROW_HEIGHT}
+                    selected={e.id === selectedId}
+                    className={s[e.level]}
+                    onSelect={() => setSelectedId(e.id)}
                     data-log-id={e.id}
                     data-level={e.level}
-                    className={mergeClasses(t.row, s[e.level], e.id === selectedId && t.rowSelected)}
-                    style={{ top: item.start, height: ROW_HEIGHT }}
-                    onClick={() => setSelectedId(e.id)}
                   >
                     <span role="gridcell">
                       <StatusBadge kind={LEVEL_KIND[e.level]} label={LEVEL_WORD[e.level]} />
@@ -383,7 +376,7 @@ export function LogsPage() {
                     <span role="gridcell" className={t.cell} title={e.message}>
                       {e.message}
                     </span>
-                  </div>
+                  </DenseRow>
                 );
               })}
             </div>

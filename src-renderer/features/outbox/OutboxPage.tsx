@@ -28,7 +28,9 @@ import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-quer
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { OUTBOX_STATUSES, type OutboxListInput, type OutboxStatus, type OutboxSummary } from '../../../src-main/shared/outbox.js';
+import { DenseRow } from '../../components/DenseRow';
 import { useDenseTableStyles } from '../../components/dense-table';
+import { useDebounced } from '../../components/use-debounced';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -69,15 +71,6 @@ const useStyles = makeStyles({
   empty: { padding: '40px', textAlign: 'center', color: tokens.colorNeutralForeground3 },
   engine: { display: 'flex', gap: '8px', alignItems: 'center', flexWrap: 'wrap' },
 });
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const t = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(t);
-  }, [value, ms]);
-  return v;
-}
 
 /** The message id in the address (#/outbox/123), from links in the logs. */
 function idFromHash(): number | undefined {
@@ -371,15 +364,15 @@ export function OutboxPage() {
                 const m = rows[item.index]!;
                 const refused = partlyRefused(m);
                 return (
-                  <div
+                  <DenseRow
                     key={m.id}
-                    role="row"
-                    aria-selected={m.id === selectedId}
+                    top={item.start}
+                    height={ROW_HEIGHT}
+                    selected={m.id === selectedId}
+                    className={s[m.status]}
+                    onSelect={() => select(m.id)}
                     data-outbox-id={m.id}
                     data-status={m.status}
-                    className={mergeClasses(t.row, s[m.status], m.id === selectedId && t.rowSelected)}
-                    style={{ top: item.start, height: ROW_HEIGHT }}
-                    onClick={() => select(m.id)}
                   >
                     <span role="gridcell">
                       <StatusBadge kind={refused ? 'warning' : STATUS_KIND[m.status]} label={refused ? 'Sent, some refused' : STATUS_WORD[m.status]} title={STATUS_HELP[m.status]} />
@@ -408,7 +401,7 @@ export function OutboxPage() {
                     <span role="gridcell" className={m.lastError ? (m.status === 'failed' ? s.errorCell : s.warnCell) : t.cell} title={m.lastError ? `${m.lastError.code}: ${m.lastError.message}` : ''}>
                       {m.lastError ? (compact ? m.lastError.code : `${m.lastError.code} · ${errorTitle(m.lastError.code)}`) : ''}
                     </span>
-                  </div>
+                  </DenseRow>
                 );
               })}
             </div>
