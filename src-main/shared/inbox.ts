@@ -11,8 +11,11 @@ import { TranscriptLine } from './diagnosis.js';
 /**
  * What became of one message found on the server.
  * - `imported`: stored raw and parsed (green).
- * - `duplicate`: the same message (by Message-ID, or by content when it has
- *   none) is already stored; recorded, not stored again (neutral).
+ * - `duplicate`: the same message is already stored: a resend or
+ *   re-delivery with the same content below the trace fields servers add
+ *   (Received, Delivered-To...), so also the same Message-ID. Its own bytes
+ *   are kept; it is not counted, parsed for the list or handed off again
+ *   (neutral). A different message that reuses a Message-ID is `imported`.
  * - `failed`: stored raw but could not be read; logged, never retried (red).
  */
 export const INBOX_STATUSES = ['imported', 'duplicate', 'failed'] as const;
@@ -26,7 +29,7 @@ export type InboxStatus = (typeof INBOX_STATUSES)[number];
  * - `done`: the server confirmed it.
  * - `failed`: the server refused it; retried on the next poll.
  * - `skipped`: the folder was renumbered (UIDVALIDITY changed) before it ran;
- *   the message is matched again by Message-ID on the resync.
+ *   the message is matched again by its content on the resync.
  */
 export const ACTION_STATES = ['pending', 'done', 'failed', 'skipped'] as const;
 /** Where the after-import action stands for one message. */
@@ -82,6 +85,10 @@ export const INBOX_ERROR_CODES = [
   'STORE_WRITE_FAILED',
   /** The server listed messages it then did not send. */
   'MESSAGE_NOT_RETURNED',
+  /** A message was imported whose Message-ID a different stored message already has (both are kept). */
+  'MESSAGE_ID_REUSED',
+  /** A duplicate recorded by an earlier Mailroom has no bytes of its own stored (only the first copy's were kept then). */
+  'RAW_NOT_KEPT',
 ] as const;
 
 /** One attachment as listed (never its content). */
@@ -135,6 +142,12 @@ export const InboxMessageSummary = z.object({
   error: z.string().nullable(),
   /** For `duplicate` messages: the stored message it repeats. */
   duplicateOf: z.number().int().nullable(),
+  /**
+   * For a message whose Message-ID an earlier, different stored message of
+   * the same mailbox also has: that message. Both are kept; neither is a
+   * duplicate of the other.
+   */
+  sharesMessageIdWith: z.number().int().nullable(),
   /** The poll that found it. */
   pollId: z.number().int().nullable(),
 });
@@ -166,6 +179,17 @@ export const InboxMessageDetail = InboxMessageSummary.extend({
   /** The last error of the after-import action or the handoff, when there is one. */
   actionError: z.string().nullable(),
   handoffError: z.string().nullable(),
+  /**
+   * The other stored messages of the mailbox (not duplicates) with the same
+   * Message-ID and different content, oldest first.
+   */
+  sameMessageIdAs: z.array(z.number().int()),
+  /**
+   * Whether this message's own bytes are stored. Always true, except for a
+   * duplicate recorded by an earlier Mailroom (store schema 6 or older), which
+   * kept only the first copy's bytes.
+   */
+  rawKept: z.boolean(),
 });
 /** One message in full. */
 export type InboxMessageDetail = z.infer<typeof InboxMessageDetail>;
@@ -191,7 +215,7 @@ export const PollCounts = z.object({
   fetched: z.number().int().nonnegative(),
   /** Messages stored as new. */
   imported: z.number().int().nonnegative(),
-  /** Messages already stored (same Message-ID), recorded and skipped. */
+  /** Messages already stored (the same message again: same Message-ID and content), recorded with their bytes and skipped. */
   duplicates: z.number().int().nonnegative(),
   /** Messages stored raw that could not be read. */
   failed: z.number().int().nonnegative(),

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../shared/errors.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
+import { registerContentFunctions } from './inbox-content.js';
 
 export type Db = Database.Database;
 
@@ -55,6 +56,8 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
       db.pragma('synchronous = NORMAL');
     }
     db.pragma('foreign_keys = ON');
+    // Migrations key stored messages by their bytes (007) with these.
+    registerContentFunctions(db);
     if (!options.readonly) applyMigrations(db, file, migrations, current);
     return db;
   } catch (error) {

@@ -2,8 +2,14 @@
  * The inbox tables: folder sync state, messages with their raw bytes, polls
  * and each mailbox's receive state. Statements are prepared once; lists are
  * read by keyset (`id < ?`) on indexes, never by OFFSET.
+ *
+ * Every message keeps its own bytes exactly as the server sent them, in
+ * content-addressed storage: `inbox_blobs` holds each distinct byte string
+ * once (by SHA-256), and a message row points at its copy. Identical resends
+ * share one copy; a re-delivery with other trace fields has its own.
  */
 import type { Db } from './db.js';
+import { rawDigest } from './inbox-content.js';
 import type {
   ActionState,
   AttachmentInfo,
@@ -32,8 +38,10 @@ export interface NewMessage {
   uid: number;
   status: InboxStatus;
   messageId: string | null;
-  dedupeKey: string | null;
+  /** See `contentKey` in inbox-content.ts. */
+  contentKey: string;
   duplicateOf: number | null;
+  sharesMessageIdWith: number | null;
   from: string | null;
   to: string | null;
   cc: string | null;
@@ -63,6 +71,17 @@ export interface StoredMessage extends InboxMessageSummary {
   handoffPath: string | null;
   handoffError: string | null;
   handoffAttempts: number;
+  /** False only for a duplicate recorded before schema 7 (only the first copy's bytes were kept then). */
+  rawKept: boolean;
+  /** See `contentKey` in inbox-content.ts; null only for a duplicate recorded before schema 7. */
+  contentKey: string | null;
+}
+
+/** A stored message (not a duplicate) as the dedupe rule sees it. */
+export interface KnownMessageRow {
+  id: number;
+  messageId: string | null;
+  contentKey: string;
 }
 
 /** A mailbox's receive state row. */
@@ -112,6 +131,9 @@ interface MessageRow {
   status: string;
   message_id: string | null;
   duplicate_of: number | null;
+  shares_message_id_with: number | null;
+  raw_kept: number;
+  content_key: string | null;
   from_text: string | null;
   to_text: string | null;
   cc_text: string | null;
@@ -158,7 +180,8 @@ interface PollRow {
   has_transcript: number;
 }
 
-const SUMMARY_COLUMNS = `id, mailbox_id, mailbox_name, folder, uid_validity, uid, status, message_id, duplicate_of, from_text, to_text, cc_text,
+const SUMMARY_COLUMNS = `id, mailbox_id, mailbox_name, folder, uid_validity, uid, status, message_id, duplicate_of, shares_message_id_with,
+  raw_sha256 IS NOT NULL AS raw_kept, content_key, from_text, to_text, cc_text,
   subject, sent_at, received_at, imported_at, size, attachment_count, attachments, warnings, snippet, error_code, error, action,
   action_state, action_error, action_attempts, handoff_state, handoff_path, handoff_error, handoff_attempts, poll_id`;
 
@@ -207,7 +230,10 @@ function toStored(r: MessageRow): StoredMessage {
     errorCode: r.error_code,
     error: r.error,
     duplicateOf: r.duplicate_of,
+    sharesMessageIdWith: r.shares_message_id_with,
     pollId: r.poll_id,
+    rawKept: r.raw_kept === 1,
+    contentKey: r.content_key,
   };
 }
 
@@ -237,8 +263,14 @@ export function toSummary(m: StoredMessage): InboxMessageSummary {
     errorCode: m.errorCode,
     error: m.error,
     duplicateOf: m.duplicateOf,
+    sharesMessageIdWith: m.sharesMessageIdWith,
     pollId: m.pollId,
   };
+}
+
+/** The values of a `json_each(?)` list. */
+function jsonList(values: readonly (string | number)[]): string {
+  return JSON.stringify(values);
 }
 
 function toPoll(r: PollRow): PollRecord {
@@ -281,21 +313,40 @@ export class InboxRepo {
       ),
       storedUids: db.prepare('SELECT uid FROM inbox_messages WHERE mailbox_id = ? AND folder = ? AND uid_validity = ? AND uid > ?').pluck(),
       byUid: db.prepare('SELECT id FROM inbox_messages WHERE mailbox_id = ? AND folder = ? AND uid_validity = ? AND uid = ?').pluck(),
-      byDedupeKey: db.prepare('SELECT id FROM inbox_messages WHERE mailbox_id = ? AND dedupe_key = ?').pluck(),
-      insertMessage: db.prepare(
-        `INSERT INTO inbox_messages (mailbox_id, mailbox_name, folder, uid_validity, uid, status, message_id, dedupe_key, duplicate_of,
-           from_text, to_text, cc_text, subject, sent_at, received_at, imported_at, size, attachment_count, attachments, warnings, snippet,
-           error_code, error, action, action_state, handoff_state, poll_id)
-         VALUES (@mailboxId, (SELECT name FROM mailboxes WHERE id = @mailboxId), @folder, @uidValidity, @uid, @status, @messageId, @dedupeKey,
-           @duplicateOf, @from, @to, @cc, @subject, @sentAt, @receivedAt, @importedAt, @size, @attachmentCount, @attachments, @warnings,
-           @snippet, @errorCode, @error, @action, @actionState, @handoffState, @pollId)`,
+      recordedUids: db
+        .prepare('SELECT uid FROM inbox_messages WHERE mailbox_id = ? AND folder = ? AND uid_validity = ? AND uid IN (SELECT value FROM json_each(?))')
+        .pluck(),
+      // Each half is held to its index (INDEXED BY fails to prepare if it cannot be used): the planner
+      // otherwise picks the mailbox index for the union, a scan of the whole mailbox per batch.
+      known: db.prepare(
+        `SELECT id, message_id, content_key FROM inbox_messages INDEXED BY inbox_messages_by_content
+           WHERE mailbox_id = @mailboxId AND content_key IN (SELECT value FROM json_each(@contentKeys)) AND content_key IS NOT NULL AND status != 'duplicate'
+         UNION ALL
+         SELECT id, message_id, content_key FROM inbox_messages INDEXED BY inbox_messages_by_message_id
+           WHERE mailbox_id = @mailboxId AND message_id IN (SELECT value FROM json_each(@messageIds)) AND message_id IS NOT NULL
+             AND content_key IS NOT NULL AND status != 'duplicate'`,
       ),
-      insertRaw: db.prepare('INSERT INTO inbox_raw (message_id, raw) VALUES (?, ?)'),
+      sameMessageId: db
+        .prepare(
+          `SELECT id FROM inbox_messages WHERE mailbox_id = ? AND message_id = ? AND id != ? AND status != 'duplicate'
+             AND (content_key IS NULL OR content_key != ?) ORDER BY id LIMIT 100`,
+        )
+        .pluck(),
+      insertBlob: db.prepare('INSERT INTO inbox_blobs (sha256, raw) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING'),
+      insertMessage: db.prepare(
+        `INSERT INTO inbox_messages (mailbox_id, mailbox_name, folder, uid_validity, uid, status, message_id, content_key, duplicate_of,
+           shares_message_id_with, raw_sha256, from_text, to_text, cc_text, subject, sent_at, received_at, imported_at, size, attachment_count,
+           attachments, warnings, snippet, error_code, error, action, action_state, handoff_state, poll_id)
+         VALUES (@mailboxId, (SELECT name FROM mailboxes WHERE id = @mailboxId), @folder, @uidValidity, @uid, @status, @messageId, @contentKey,
+           @duplicateOf, @sharesMessageIdWith, @rawSha256, @from, @to, @cc, @subject, @sentAt, @receivedAt, @importedAt, @size, @attachmentCount,
+           @attachments, @warnings, @snippet, @errorCode, @error, @action, @actionState, @handoffState, @pollId)`,
+      ),
       getMessage: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM inbox_messages WHERE id = ?`),
-      getRaw: db.prepare('SELECT raw FROM inbox_raw WHERE message_id = ?').pluck(),
+      getRaw: db.prepare('SELECT b.raw FROM inbox_messages m JOIN inbox_blobs b ON b.sha256 = m.raw_sha256 WHERE m.id = ?').pluck(),
+      // Only messages whose own bytes are stored: an action never runs on one whose bytes are not.
       pendingActions: db.prepare(
         `SELECT id, uid, action, action_attempts FROM inbox_messages
-         WHERE mailbox_id = ? AND folder = ? AND uid_validity = ? AND action_state IN ('pending', 'failed') ORDER BY uid`,
+         WHERE mailbox_id = ? AND folder = ? AND uid_validity = ? AND action_state IN ('pending', 'failed') AND raw_sha256 IS NOT NULL ORDER BY uid`,
       ),
       skipStaleActions: db.prepare(
         `UPDATE inbox_messages SET action_state = 'skipped', action_error = @reason
@@ -372,22 +423,49 @@ export class InboxRepo {
     return this.stmts.byUid.get(mailboxId, folder, uidValidity, uid) as number | undefined;
   }
 
-  /** The id of the stored message with this dedupe key, if any. */
-  idByDedupeKey(mailboxId: number, key: string): number | undefined {
-    return this.stmts.byDedupeKey.get(mailboxId, key) as number | undefined;
+  /** Which of these UIDs of the folder and UIDVALIDITY are recorded already (one query for a whole batch). */
+  recordedUids(mailboxId: number, folder: string, uidValidity: number, uids: readonly number[]): Set<number> {
+    if (!uids.length) return new Set();
+    return new Set(this.stmts.recordedUids.all(mailboxId, folder, uidValidity, jsonList(uids)) as number[]);
   }
 
-  /** Records a message (and its raw bytes, unless it is a duplicate). Call inside a transaction. */
-  insertMessage(m: NewMessage, raw: Buffer | null): number {
+  /**
+   * The stored messages of a mailbox (not duplicates) with one of these
+   * content keys or Message-IDs: what the dedupe rule needs for a batch, in
+   * one query on indexes (a message may come twice).
+   */
+  knownMessages(mailboxId: number, contentKeys: readonly string[], messageIds: readonly string[]): KnownMessageRow[] {
+    if (!contentKeys.length && !messageIds.length) return [];
+    const rows = this.stmts.known.all({ mailboxId, contentKeys: jsonList(contentKeys), messageIds: jsonList(messageIds) }) as {
+      id: number;
+      message_id: string | null;
+      content_key: string;
+    }[];
+    return rows.map((r) => ({ id: r.id, messageId: r.message_id, contentKey: r.content_key }));
+  }
+
+  /** The other stored messages (not duplicates) of the mailbox with this Message-ID and other content, oldest first. */
+  sameMessageIdAs(m: Pick<StoredMessage, 'id' | 'mailboxId' | 'messageId' | 'contentKey'>): number[] {
+    if (m.mailboxId === null || m.messageId === null) return [];
+    return this.stmts.sameMessageId.all(m.mailboxId, m.messageId, m.id, m.contentKey ?? '') as number[];
+  }
+
+  /**
+   * Records a message with its own raw bytes, exactly as the server sent
+   * them (stored once per distinct byte string). Call inside a transaction:
+   * the row and its bytes commit together.
+   */
+  insertMessage(m: NewMessage, raw: Buffer): number {
+    const rawSha256 = rawDigest(raw);
+    this.stmts.insertBlob.run(rawSha256, raw);
     const info = this.stmts.insertMessage.run({
       ...m,
+      rawSha256,
       attachmentCount: m.attachments.length,
       attachments: JSON.stringify(m.attachments),
       warnings: JSON.stringify(m.warnings),
     });
-    const id = Number(info.lastInsertRowid);
-    if (raw) this.stmts.insertRaw.run(id, raw);
-    return id;
+    return Number(info.lastInsertRowid);
   }
 
   get(id: number): StoredMessage | undefined {
@@ -395,7 +473,7 @@ export class InboxRepo {
     return r && toStored(r);
   }
 
-  /** The raw bytes of a message (for a duplicate: of the message it repeats). */
+  /** The message's own raw bytes, exactly as the server sent them (undefined only for a duplicate recorded before schema 7). */
   raw(id: number): Buffer | undefined {
     return this.stmts.getRaw.get(id) as Buffer | undefined;
   }

@@ -79,7 +79,7 @@ describe('parser', () => {
     expect(summaries).toHaveLength(1200);
     for (const s of summaries) {
       expect(['imported', 'failed']).toContain(s.status);
-      expect(s.dedupeKey).toMatch(/^(mid|sha256):/);
+      expect(s.contentKey).toMatch(/^[0-9a-f]{64}$/);
       if (s.status === 'failed') expect(s.errorCode).toMatch(/^MESSAGE_/);
     }
     // The corpus has messages mailparser refuses (a header over 1 MB, too many parts) and empty ones.

@@ -1,6 +1,7 @@
 /**
  * The inbox tables on a real SQLite file: a message is recorded once per
- * (mailbox, folder, UIDVALIDITY, UID) and stored once per Message-ID, lists
+ * (mailbox, folder, UIDVALIDITY, UID), imported once per content, and keeps
+ * its own bytes (stored once per distinct byte string), lists
  * page by keyset on indexes, the folder mark only moves up, stale actions
  * are skipped after a renumbering, deleting a mailbox keeps its messages,
  * and the receive state counts failures in a row.
@@ -28,6 +29,11 @@ function mailbox(e: InboxEngine, name = 'Support') {
   return e.mailboxes.create({ name, address: 'support@example.test', preset: 'generic', imap: { host: 'imap.example.test', security: 'none' }, smtp: { host: 'smtp.example.test' } });
 }
 
+/** A content key (64 hex digits) made from a label. */
+function key(label: string): string {
+  return crypto.createHash('sha256').update(label).digest('hex');
+}
+
 function message(mailboxId: number, uid: number, over: Partial<NewMessage> = {}): NewMessage {
   return {
     mailboxId,
@@ -36,8 +42,9 @@ function message(mailboxId: number, uid: number, over: Partial<NewMessage> = {})
     uid,
     status: 'imported',
     messageId: `m${uid}@x`,
-    dedupeKey: `mid:m${uid}@x`,
+    contentKey: key(`m${uid}`),
     duplicateOf: null,
+    sharesMessageIdWith: null,
     from: 'a@x',
     to: 'b@x',
     cc: null,
@@ -60,21 +67,59 @@ function message(mailboxId: number, uid: number, over: Partial<NewMessage> = {})
 }
 
 describe('inbox repo', () => {
-  it('records a message once per UID and stores one copy per Message-ID', () => {
+  it('records a message once per UID, imports one per content, and keeps every message\'s own bytes', () => {
     const e = open();
     const m = mailbox(e);
     const repo = e.inbox.repo;
     const id = repo.insertMessage(message(m.id, 1), Buffer.from('raw-1'));
-    expect(() => repo.insertMessage(message(m.id, 1, { dedupeKey: 'mid:other' }), Buffer.from('x'))).toThrow(/UNIQUE/);
-    expect(() => repo.insertMessage(message(m.id, 2, { dedupeKey: 'mid:m1@x' }), Buffer.from('x'))).toThrow(/UNIQUE/);
-    // A duplicate row has no key and no raw copy of its own.
-    const dup = repo.insertMessage(message(m.id, 2, { status: 'duplicate', dedupeKey: null, duplicateOf: id }), null);
-    expect(repo.idByDedupeKey(m.id, 'mid:m1@x')).toBe(id);
+    expect(() => repo.insertMessage(message(m.id, 1, { contentKey: key('other') }), Buffer.from('x'))).toThrow(/UNIQUE/);
+    expect(() => repo.insertMessage(message(m.id, 2, { contentKey: key('m1') }), Buffer.from('x'))).toThrow(/UNIQUE/);
+    // A duplicate has the same content key and its own bytes (here: a re-delivery with a trace field more).
+    const dup = repo.insertMessage(message(m.id, 2, { status: 'duplicate', contentKey: key('m1'), duplicateOf: id }), Buffer.from('Received: x\r\nraw-1'));
+    // A different message with the same Message-ID is imported, pointing at the first.
+    const other = repo.insertMessage(message(m.id, 3, { messageId: 'm1@x', contentKey: key('m3'), sharesMessageIdWith: id }), Buffer.from('raw-3'));
+    expect(repo.knownMessages(m.id, [key('m1')], []).map((k) => k.id)).toEqual([id]);
+    expect(repo.knownMessages(m.id, [], ['m1@x']).map((k) => k.id).sort()).toEqual([id, other]);
     expect(repo.raw(id)?.toString()).toBe('raw-1');
-    expect(repo.raw(dup)).toBeUndefined();
+    expect(repo.raw(dup)?.toString()).toBe('Received: x\r\nraw-1');
+    expect(repo.get(other)).toMatchObject({ status: 'imported', sharesMessageIdWith: id, rawKept: true });
+    expect(repo.sameMessageIdAs(repo.get(id)!)).toEqual([other]);
+    expect(repo.sameMessageIdAs(repo.get(other)!)).toEqual([id]);
     expect(repo.idByUid(m.id, 'INBOX', 7, 2)).toBe(dup);
+    expect([...repo.recordedUids(m.id, 'INBOX', 7, [1, 2, 3, 4])].sort()).toEqual([1, 2, 3]);
     // The same UID under another UIDVALIDITY is another message.
-    expect(() => repo.insertMessage(message(m.id, 1, { uidValidity: 8, dedupeKey: 'mid:renumbered' }), Buffer.from('y'))).not.toThrow();
+    expect(() => repo.insertMessage(message(m.id, 1, { uidValidity: 8, contentKey: key('renumbered') }), Buffer.from('y'))).not.toThrow();
+  });
+
+  it('stores identical bytes once, shared by the messages that have them', () => {
+    const e = open();
+    const m = mailbox(e);
+    const repo = e.inbox.repo;
+    const bytes = Buffer.from('From: a@x\r\nMessage-ID: <same@x>\r\n\r\nsame\r\n');
+    const first = repo.insertMessage(message(m.id, 1), bytes);
+    const resend = repo.insertMessage(message(m.id, 2, { status: 'duplicate', contentKey: key('m1'), duplicateOf: first }), Buffer.from(bytes));
+    expect(e.db.prepare('SELECT COUNT(*) FROM inbox_blobs').pluck().get()).toBe(1);
+    expect(repo.raw(first)).toEqual(bytes);
+    expect(repo.raw(resend)).toEqual(bytes);
+  });
+
+  it('finds a batch\'s known messages and recorded UIDs on indexes, never by a scan of the mailbox', () => {
+    const e = open();
+    const plan = (sql: string) => (e.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((p) => p.detail);
+    // The repo's own statements (INDEXED BY in the known-messages query makes it fail to prepare without its indexes).
+    const m = mailbox(e);
+    expect(() => e.inbox.repo.knownMessages(m.id, [key('a')], ['b@x'])).not.toThrow();
+    const known = plan(
+      `SELECT id FROM inbox_messages INDEXED BY inbox_messages_by_content WHERE mailbox_id = 1 AND content_key IN (SELECT value FROM json_each('["a"]')) AND content_key IS NOT NULL AND status != 'duplicate'
+       UNION ALL SELECT id FROM inbox_messages INDEXED BY inbox_messages_by_message_id WHERE mailbox_id = 1 AND message_id IN (SELECT value FROM json_each('["b"]')) AND message_id IS NOT NULL AND content_key IS NOT NULL AND status != 'duplicate'`,
+    );
+    expect(known.filter((d) => /inbox_messages/.test(d))).toEqual([
+      expect.stringMatching(/SEARCH inbox_messages USING INDEX inbox_messages_by_content \(mailbox_id=\? AND content_key=\?\)/),
+      expect.stringMatching(/SEARCH inbox_messages USING INDEX inbox_messages_by_message_id \(mailbox_id=\? AND message_id=\?\)/),
+    ]);
+    expect(plan(`SELECT uid FROM inbox_messages WHERE mailbox_id = 1 AND folder = 'INBOX' AND uid_validity = 7 AND uid IN (SELECT value FROM json_each('[1]'))`).join(' ')).toMatch(
+      /SEARCH inbox_messages USING COVERING INDEX inbox_messages_by_uid \(mailbox_id=\? AND folder=\? AND uid_validity=\? AND uid=\?\)/,
+    );
   });
 
   it('pages newest first by keyset, with filters', () => {
@@ -117,7 +162,7 @@ describe('inbox repo', () => {
     const m = mailbox(e);
     const repo = e.inbox.repo;
     const old = repo.insertMessage(message(m.id, 1), Buffer.from('a'));
-    const current = repo.insertMessage(message(m.id, 1, { uidValidity: 8, dedupeKey: 'mid:n' }), Buffer.from('b'));
+    const current = repo.insertMessage(message(m.id, 1, { uidValidity: 8, contentKey: key('n') }), Buffer.from('b'));
     expect(repo.skipStaleActions(m.id, 'INBOX', 8, 'renumbered')).toBe(1);
     expect(repo.get(old)).toMatchObject({ actionState: 'skipped', actionError: 'renumbered' });
     expect(repo.pendingActions(m.id, 'INBOX', 8).map((p) => p.id)).toEqual([current]);

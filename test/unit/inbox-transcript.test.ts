@@ -85,7 +85,7 @@ describe('message detail', () => {
     id: 1, mailboxId: 1, mailboxName: 'Support', status: 'imported', folder: 'INBOX', uidValidity: 1, uid: 1, messageId: null, from: null, to: null, cc: null,
     subject: null, sentAt: null, receivedAt: null, importedAt: 0, size: 0, attachmentCount: 0, attachments: [], warnings: [], snippet: '', action: 'mark-seen',
     actionState: 'done', actionError: null, actionAttempts: 1, handoffState: 'none', handoffPath: null, handoffError: null, handoffAttempts: 0, errorCode: null,
-    error: null, duplicateOf: null, pollId: null, ...over,
+    error: null, duplicateOf: null, sharesMessageIdWith: null, pollId: null, rawKept: true, contentKey: null, ...over,
   });
 
   it('decodes encoded words in header lines', () => {

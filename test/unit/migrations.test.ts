@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { openDatabase, SCHEMA_VERSION, type Db } from '../../src-main/store/db';
 import { MIGRATIONS, type Migration } from '../../src-main/store/migrations/index';
 import { isAppError, type AppError } from '../../src-main/shared/errors';
+import { contentKey, rawDigest } from '../../src-main/store/inbox-content';
+import { InboxRepo } from '../../src-main/store/inbox-repo';
 import { tempDir } from '../helpers/temp';
 
 const NOTES_V1: Migration = { version: 1, name: '001-notes', sql: 'CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL) STRICT;' };
@@ -34,9 +36,16 @@ function tables(db: Db): Map<string, { strict: boolean }> {
   return new Map(rows.map((r) => [r.name, { strict: r.strict === 1 }]));
 }
 
-/** The tables a list of migrations creates, read from their SQL. */
+/** The tables a list of migrations leaves, read from their SQL: created, minus those a later one drops. */
 function tablesCreatedBy(migrations: readonly Migration[]): string[] {
-  return migrations.flatMap((m) => [...m.sql.matchAll(/CREATE TABLE\s+(?:IF NOT EXISTS\s+)?["`]?(\w+)/gi)].map((x) => x[1]!));
+  const tables = new Set<string>();
+  for (const m of migrations) {
+    for (const x of m.sql.matchAll(/(CREATE|DROP) TABLE\s+(?:IF (?:NOT )?EXISTS\s+)?["`]?(\w+)/gi)) {
+      if (x[1]!.toUpperCase() === 'CREATE') tables.add(x[2]!);
+      else tables.delete(x[2]!);
+    }
+  }
+  return [...tables];
 }
 
 /** SHA-256 of every file of a database (main, -wal, -shm, -journal): absent files hash as "absent". */
@@ -164,6 +173,146 @@ describe('an upgrade', () => {
       expect(latest.prepare('SELECT name, address, imap_port FROM mailboxes').all()).toEqual([{ name: 'Support', address: 'support@example.com', imap_port: 993 }]);
     } finally {
       latest.close();
+    }
+  });
+});
+
+describe('007-inbox-identity on a data folder of the previous version', () => {
+  const MAILBOX = `INSERT INTO mailboxes (id, name, address, imap_host, imap_port, imap_security, imap_username, imap_auth, smtp_host, smtp_port, smtp_security, smtp_username, smtp_auth, created_at, updated_at)
+    VALUES (?, ?, 'support@example.com', 'imap.example.com', 993, 'tls', 'support@example.com', 'password', 'smtp.example.com', 587, 'starttls', 'support@example.com', 'password', 1, 1)`;
+  const MESSAGE = `INSERT INTO inbox_messages (id, mailbox_id, mailbox_name, folder, uid_validity, uid, status, message_id, dedupe_key, duplicate_of, imported_at, size, action, action_state, handoff_state)
+    VALUES (@id, @mailboxId, 'Support', 'INBOX', @uidValidity, @uid, @status, @messageId, @dedupeKey, @duplicateOf, 1, @size, @action, @actionState, @handoffState)`;
+  const body = (id: string | null, text: string, trace = '') =>
+    Buffer.from(`${trace}From: a@example.com\r\nSubject: ${text}\r\n${id ? `Message-ID: <${id}>\r\n` : ''}\r\n${text}\r\n`, 'latin1');
+
+  /** A schema-6 database as the previous version left it, with every kind of inbox row. */
+  function previousVersion(file: string) {
+    const v6 = openDatabase(file, { migrations: MIGRATIONS.slice(0, 6) });
+    expect(userVersion(v6)).toBe(6);
+    v6.prepare(MAILBOX).run(1, 'Support');
+    v6.prepare(MAILBOX).run(2, 'Sales');
+    v6.prepare("INSERT INTO inbox_folders (mailbox_id, folder, uid_validity, last_uid, updated_at) VALUES (1, 'INBOX', 7, 40, 1)").run();
+    const raw = {
+      first: body('sameid-del@ext.test', 'first'),
+      plain: body('plain@x', 'plain', 'Received: by mx\r\n'),
+      noIdA: body(null, 'no id', 'Received: by mx1\r\n'),
+      noIdB: body(null, 'no id', 'Received: by mx2\r\n'),
+      failed: Buffer.from('\x00\x01 not mail', 'latin1'),
+      sales: body('sameid-del@ext.test', 'first'),
+    };
+    const insert = v6.prepare(MESSAGE);
+    const rawInsert = v6.prepare('INSERT INTO inbox_raw (message_id, raw) VALUES (?, ?)');
+    const row = (o: Record<string, unknown>) => ({ mailboxId: 1, uidValidity: 7, messageId: null, duplicateOf: null, dedupeKey: null, size: 10, action: 'delete', actionState: 'done', handoffState: 'none', ...o });
+    v6.transaction(() => {
+      insert.run(row({ id: 3, uid: 10, status: 'imported', messageId: 'sameid-del@ext.test', dedupeKey: 'mid:sameid-del@ext.test' }));
+      rawInsert.run(3, raw.first);
+      insert.run(row({ id: 4, uid: 11, status: 'imported', messageId: 'plain@x', dedupeKey: 'mid:plain@x', handoffState: 'written' }));
+      rawInsert.run(4, raw.plain);
+      // The bug: another message with the same Message-ID, recorded as a duplicate without its bytes, deleted on the server.
+      insert.run(row({ id: 5, uid: 12, status: 'duplicate', messageId: 'sameid-del@ext.test', duplicateOf: 3 }));
+      // Two re-deliveries of a message without a Message-ID (keyed by exact bytes then): both imported.
+      insert.run(row({ id: 6, uid: 13, status: 'imported', dedupeKey: `sha256:${rawDigest(raw.noIdA)}` }));
+      rawInsert.run(6, raw.noIdA);
+      insert.run(row({ id: 7, uid: 14, status: 'imported', dedupeKey: `sha256:${rawDigest(raw.noIdB)}`, handoffState: 'pending', actionState: 'pending' }));
+      rawInsert.run(7, raw.noIdB);
+      insert.run(row({ id: 8, uid: 15, status: 'failed', dedupeKey: `sha256:${rawDigest(raw.failed)}` }));
+      rawInsert.run(8, raw.failed);
+      // Duplicates whose action had not run yet (a crash, or a refused move): still untouched on the server.
+      insert.run(row({ id: 9, uid: 20, status: 'duplicate', messageId: 'sameid-del@ext.test', duplicateOf: 3, actionState: 'pending' }));
+      insert.run(row({ id: 10, uid: 30, status: 'duplicate', messageId: 'plain@x', duplicateOf: 4, action: 'move:Gone', actionState: 'failed' }));
+      // One under an older numbering of the folder: its UID means nothing now.
+      insert.run(row({ id: 11, uid: 2, uidValidity: 6, status: 'duplicate', messageId: 'plain@x', duplicateOf: 4, actionState: 'pending' }));
+      // The same bytes in another mailbox: stored again there.
+      insert.run(row({ id: 12, mailboxId: 2, uid: 1, status: 'imported', messageId: 'sameid-del@ext.test', dedupeKey: 'mid:sameid-del@ext.test' }));
+      rawInsert.run(12, raw.sales);
+    })();
+    v6.close();
+    return raw;
+  }
+
+  it('keeps every stored message\'s id and bytes, content-addressed, and keys each by its content', () => {
+    const file = dbFile();
+    const raw = previousVersion(file);
+    const db = openDatabase(file);
+    try {
+      expect(userVersion(db)).toBe(SCHEMA_VERSION);
+      expect(tables(db).has('inbox_raw')).toBe(false);
+      expect(tables(db).get('inbox_blobs')).toEqual({ strict: true });
+      const repo = new InboxRepo(db);
+      for (const [id, bytes] of [[3, raw.first], [4, raw.plain], [6, raw.noIdA], [7, raw.noIdB], [8, raw.failed], [12, raw.sales]] as const) {
+        expect(repo.raw(id), `message ${id}`).toEqual(bytes);
+        expect(repo.get(id)).toMatchObject({ id, rawKept: true, contentKey: contentKey(bytes) });
+      }
+      // The same bytes in two mailboxes are stored once.
+      expect(db.prepare('SELECT COUNT(*) FROM inbox_blobs').pluck().get()).toBe(5);
+      expect(repo.get(3)).toMatchObject({ status: 'imported', sharesMessageIdWith: null });
+      expect(repo.get(4)).toMatchObject({ status: 'imported', handoffState: 'written' });
+      // The two re-deliveries without a Message-ID are one message: the later one is its duplicate, with its own bytes.
+      expect(repo.get(6)).toMatchObject({ status: 'imported' });
+      expect(repo.get(7)).toMatchObject({ status: 'duplicate', duplicateOf: 6, handoffState: 'none', rawKept: true });
+      expect(repo.get(8)).toMatchObject({ status: 'failed', rawKept: true });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('never runs an action on an old duplicate without bytes: done ones stay as records, pending ones are downloaded again', () => {
+    const file = dbFile();
+    previousVersion(file);
+    const db = openDatabase(file);
+    try {
+      const repo = new InboxRepo(db);
+      // Its action already ran under the old version: kept as a record, with no bytes to show.
+      expect(repo.get(5)).toMatchObject({ status: 'duplicate', duplicateOf: 3, rawKept: false, contentKey: null, actionState: 'done' });
+      expect(repo.raw(5)).toBeUndefined();
+      // Not run yet: forgotten, and the folder mark moves back below them so the next poll fetches them again.
+      expect(repo.get(9)).toBeUndefined();
+      expect(repo.get(10)).toBeUndefined();
+      expect(repo.folder(1, 'INBOX')).toMatchObject({ uidValidity: 7, lastUid: 19 });
+      // Under an older numbering: cannot be found again by UID; skipped, never run.
+      expect(repo.get(11)).toMatchObject({ actionState: 'skipped', actionError: expect.stringContaining('not run') });
+      expect(repo.pendingActions(1, 'INBOX', 7).map((p) => p.id)).toEqual([7]);
+      expect(repo.pendingActions(1, 'INBOX', 6)).toEqual([]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('enforces one stored message per mailbox and content, and lets a reused Message-ID in', () => {
+    const file = dbFile();
+    const raw = previousVersion(file);
+    const db = openDatabase(file);
+    try {
+      const repo = new InboxRepo(db);
+      const base = {
+        mailboxId: 1, folder: 'INBOX', uidValidity: 7, messageId: 'sameid-del@ext.test', duplicateOf: null, sharesMessageIdWith: null, from: null, to: null, cc: null,
+        subject: null, sentAt: null, receivedAt: null, importedAt: 2, size: 1, attachments: [], warnings: [], snippet: '', errorCode: null, error: null,
+        action: 'delete', actionState: 'pending' as const, handoffState: 'none' as const, pollId: null,
+      };
+      expect(() => repo.insertMessage({ ...base, uid: 50, status: 'imported', contentKey: contentKey(raw.first) }, raw.first)).toThrow(/UNIQUE/);
+      const other = body('sameid-del@ext.test', 'second');
+      const id = repo.insertMessage({ ...base, uid: 51, status: 'imported', contentKey: contentKey(other), sharesMessageIdWith: 3 }, other);
+      expect(repo.sameMessageIdAs(repo.get(3)!)).toEqual([id]);
+      expect(repo.raw(id)).toEqual(other);
+      expect(() => db.prepare("INSERT INTO inbox_blobs (sha256, raw) VALUES ('short', x'00')").run()).toThrow(/CHECK/);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('rolls back whole when it fails half-way: schema 6, inbox_raw and every row as they were', () => {
+    const file = dbFile();
+    previousVersion(file);
+    const broken: Migration = { ...MIGRATIONS[6]!, sql: `${MIGRATIONS[6]!.sql}\nINSERT INTO no_such_table VALUES (1);` };
+    expect(catchAppError(() => openDatabase(file, { migrations: [...MIGRATIONS.slice(0, 6), broken] })).code).toBe('DATABASE_UPGRADE_FAILED');
+    const v6 = openDatabase(file, { migrations: MIGRATIONS.slice(0, 6) });
+    try {
+      expect(userVersion(v6)).toBe(6);
+      expect(tables(v6).has('inbox_blobs')).toBe(false);
+      expect(v6.prepare('SELECT COUNT(*) FROM inbox_raw').pluck().get()).toBe(6);
+      expect(v6.prepare('SELECT COUNT(*) FROM inbox_messages').pluck().get()).toBe(10);
+    } finally {
+      v6.close();
     }
   });
 });

@@ -4,22 +4,25 @@
  *
  * 1. Select the folder; compare its UIDVALIDITY with the one stored. A
  *    change means the server renumbered the folder: start again from UID 1,
- *    recognising what is already stored by Message-ID (logged as a resync).
+ *    recognising what is already stored by its content (logged as a resync).
  * 2. Finish after-import actions left pending by an earlier poll (a crash
  *    between the commit and the action, or a refusal).
  * 3. List the UIDs above the last committed one (UID SEARCH), fetch them in
  *    streamed FETCHes of up to 1,000, and parse them in the parser workers
  *    as they come.
  * 4. Commit them in batches, each in one transaction flushed to disk: the
- *    rows, the raw bytes, the activity log entries and the folder's new last
- *    UID (every planned UID below it is stored).
+ *    rows, every message's own raw bytes (duplicates included), the activity
+ *    log entries and the folder's new last UID (every planned UID below it is
+ *    stored).
  * 5. Only then run the after-import action (mark seen, move, delete and
  *    expunge) on the committed UIDs, and write the handoff copies.
  *
  * A crash at any point leaves either a batch not committed (fetched again
  * next time, nothing touched on the server) or committed with its action
  * pending (run at step 2). Rows are unique by (mailbox, folder,
- * UIDVALIDITY, UID) and by Message-ID, so nothing is stored twice.
+ * UIDVALIDITY, UID), and one message per content is imported (the dedupe
+ * rule in message-summary.ts): a resend or re-delivery of a stored message is
+ * a duplicate, a different message that reuses a Message-ID is imported.
  */
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import type { Mailbox } from '../../shared/mailbox.js';
@@ -30,7 +33,7 @@ import type { ActivityLog } from '../activity-log.js';
 import type { EventBus } from '../events.js';
 import { diagnoseImportError, type ImportDiagnosis, type ImportPhase } from './import-diagnosis.js';
 import type { MessageParser } from './message-parser.js';
-import { summarize, type ParseOutcome } from './message-summary.js';
+import { DedupeIndex, summarize, type ParseOutcome } from './message-summary.js';
 import { checked } from './imap-client.js';
 import { handoffFileName, writeHandoffFile } from './handoff.js';
 import { AppError, isAppError } from '../../shared/errors.js';
@@ -318,7 +321,7 @@ function syncFolderState(ctx: ImportContext, folder: string, uidValidity: number
       message: `${folder} was renumbered on the server (UIDVALIDITY ${state.uidValidity} -> ${uidValidity}): resynchronising from the first message.`,
       detail:
         `This happens when the folder is deleted and created again, restored from a backup, or moved to another server. ` +
-        `Every message in ${folder} is read again; those already stored are recognised by Message-ID and recorded as duplicates, not imported twice. ` +
+        `Every message in ${folder} is read again; those already stored are recognised by Message-ID and content and recorded as duplicates (with their own bytes), not imported twice. ` +
         `Messages stored up to UID ${state.lastUid} under the old numbering are kept.` +
         (skipped ? ` ${skipped} after-import action(s) still pending under the old numbering were skipped; they run again on the messages as they are found.` : ''),
       refKind: 'poll',
@@ -354,22 +357,33 @@ function commitBatch(
   const commit = db.transaction(() => {
     const now = ctx.clock();
     const order = received.map((r, i) => ({ r, outcome: outcomes[i]! })).sort((a, b) => a.r.uid - b.r.uid);
-    for (const { r, outcome } of order) {
-      // Recorded by another importer of this mailbox meanwhile (another Mailroom process): nothing to do.
-      if (repo.idByUid(mailbox.id, folder, uidValidity, r.uid) !== undefined) continue;
+    // Recorded by another importer of this mailbox meanwhile (another Mailroom process): nothing to do.
+    const recordedElsewhere = repo.recordedUids(mailbox.id, folder, uidValidity, order.map((o) => o.r.uid));
+    const fresh = order.filter((o) => !recordedElsewhere.has(o.r.uid)).map((o) => ({ ...o, summary: summarize(o.r.source, o.outcome) }));
+    // The stored messages this batch could repeat or share a Message-ID with: one query for the batch.
+    const index = new DedupeIndex(
+      repo.knownMessages(
+        mailbox.id,
+        fresh.map((f) => f.summary.contentKey),
+        fresh.flatMap((f) => (f.summary.messageId !== null ? [f.summary.messageId] : [])),
+      ),
+    );
+    for (const { r, summary } of fresh) {
       stats.fetched++;
-      const summary = summarize(r.source, outcome);
-      const original = repo.idByDedupeKey(mailbox.id, summary.dedupeKey);
-      const handoff = ctx.handoffDir !== null && summary.status === 'imported' && original === undefined;
+      const verdict = index.classify(summary);
+      const duplicateOf = verdict.kind === 'duplicate' ? verdict.of : null;
+      const sharesMessageIdWith = verdict.kind === 'new' ? verdict.sharesMessageIdWith : null;
+      const handoff = ctx.handoffDir !== null && summary.status === 'imported' && duplicateOf === null;
       const row: NewMessage = {
         mailboxId: mailbox.id,
         folder,
         uidValidity,
         uid: r.uid,
-        status: original !== undefined ? 'duplicate' : summary.status,
+        status: duplicateOf !== null ? 'duplicate' : summary.status,
         messageId: summary.messageId,
-        dedupeKey: original !== undefined ? null : summary.dedupeKey,
-        duplicateOf: original ?? null,
+        contentKey: summary.contentKey,
+        duplicateOf,
+        sharesMessageIdWith,
         from: summary.from,
         to: summary.to,
         cc: summary.cc,
@@ -381,30 +395,39 @@ function commitBatch(
         attachments: summary.attachments,
         warnings: summary.warnings,
         snippet: summary.snippet,
-        errorCode: original !== undefined ? null : summary.errorCode,
-        error: original !== undefined ? null : summary.error,
+        errorCode: duplicateOf !== null ? null : summary.errorCode,
+        error: duplicateOf !== null ? null : summary.error,
         action: mailbox.imap.afterImport,
         actionState: 'pending',
         handoffState: handoff ? 'pending' : 'none',
         pollId: ctx.pollId,
       };
-      const id = repo.insertMessage(row, original !== undefined ? null : r.source);
+      // Every message keeps its own bytes, duplicates too: the after-import action runs on it only once they are stored.
+      const id = repo.insertMessage(row, r.source);
+      if (duplicateOf === null) index.add({ id, messageId: summary.messageId, contentKey: summary.contentKey });
       rows.push({ id, uid: r.uid, action: row.action, handoff });
       const what = describeMessage(summary);
-      if (original !== undefined) {
+      const shared =
+        sharesMessageIdWith !== null
+          ? `Its Message-ID <${summary.messageId}> is also used by message #${sharesMessageIdWith}, a different message: both are kept.`
+          : null;
+      if (duplicateOf !== null) {
         stats.duplicates++;
         logs.push({
           level: 'info',
-          message: `Duplicate skipped: ${what} (UID ${r.uid}) is already stored as message #${original}.`,
-          detail: summary.messageId ? `Same Message-ID <${summary.messageId}>.` : 'Same content, byte for byte (the message has no Message-ID).',
+          message: `Duplicate skipped: ${what} (UID ${r.uid}) is already stored as message #${duplicateOf}.`,
+          detail: `${
+            summary.messageId ? `Same Message-ID <${summary.messageId}> and the same content` : 'The same content (the message has no Message-ID)'
+          }, apart from the trace fields servers add on delivery (Received, Delivered-To...). This copy's own bytes are kept as message #${id}.`,
           refId: id,
         });
       } else if (summary.status === 'imported') {
         stats.imported++;
         logs.push({
-          level: 'success',
+          level: shared ? 'warning' : 'success',
+          ...(shared ? { code: 'MESSAGE_ID_REUSED' } : {}),
           message: `Imported ${what} (UID ${r.uid}, ${groupDigits(r.source.length)} bytes${summary.attachments.length ? `, ${summary.attachments.length} attachment(s)` : ''}).`,
-          detail: summary.warnings.length ? summary.warnings.join(' ') : null,
+          detail: [shared, ...summary.warnings].filter(Boolean).join(' ') || null,
           refId: id,
         });
       } else {
@@ -413,7 +436,7 @@ function commitBatch(
           level: 'error',
           code: summary.errorCode,
           message: `Could not read message UID ${r.uid} (${groupDigits(r.source.length)} bytes): stored raw as message #${id}, not retried.`,
-          detail: `${summary.error ?? ''} The raw message is kept: open it from the Inbox screen or with "mailroom inbox show ${id} --raw".`,
+          detail: `${summary.error ?? ''} The raw message is kept: open it from the Inbox screen or with "mailroom inbox show ${id} --raw".${shared ? ` ${shared}` : ''}`,
           refId: id,
         });
       }

@@ -411,23 +411,33 @@ export class InboxService {
     return message;
   }
 
-  /** The raw bytes of a message (a duplicate shows the copy it repeats). */
+  /**
+   * The message's own bytes, exactly as the server sent them, whatever its
+   * status (a duplicate's too: never the bytes of the message it repeats).
+   */
   rawBytes(id: number): Buffer {
     const message = this.stored(id);
-    const raw = this.repo.raw(message.duplicateOf ?? id) ?? this.repo.raw(id);
+    const raw = message.rawKept ? this.repo.raw(id) : undefined;
     if (!raw) {
-      throw new AppError('NOT_FOUND', `Message ${id} is a duplicate of a message that is no longer stored, so there is no raw copy.`, {
-        hint: 'The first copy was removed; the server may still have it.',
-      });
+      throw new AppError(
+        'RAW_NOT_KEPT',
+        `Message ${id} was recorded as a duplicate${message.duplicateOf ? ` of message #${message.duplicateOf}` : ''} by an earlier Mailroom, which kept only the first copy's bytes: its own bytes are not stored.`,
+        {
+          hint:
+            message.action.startsWith('move:') && message.actionState === 'done'
+              ? `The server may still have it in ${message.action.slice(5)} (UID ${message.uid} was moved there).`
+              : `Messages imported by this version always keep their own bytes. The server may still have this one${message.actionState === 'done' && message.action === 'delete' ? ' in a backup' : ''}.`,
+        },
+      );
     }
     return raw;
   }
 
-  /** One message in full. */
+  /** One message in full, read from its own bytes. */
   async get(id: number): Promise<InboxMessageDetail> {
     const message = this.stored(id);
-    const raw = this.repo.raw(message.duplicateOf ?? id) ?? this.repo.raw(id);
-    return messageDetail(message, raw);
+    const raw = message.rawKept ? this.repo.raw(id) : undefined;
+    return messageDetail(message, raw, this.repo.sameMessageIdAs(message));
   }
 
   /** The raw message as text (cut at 2 MB) or as exact base64. */

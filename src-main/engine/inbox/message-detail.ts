@@ -32,8 +32,12 @@ export function decodeHeaderLine(line: string, decodeWords: WordDecoder): Header
   return { name, value };
 }
 
-/** Builds the detail of a stored message from its raw bytes (null for a duplicate without its original). */
-export async function messageDetail(stored: StoredMessage, raw: Buffer | undefined): Promise<InboxMessageDetail> {
+/**
+ * Builds the detail of a stored message from its own raw bytes (undefined
+ * only for a duplicate recorded before schema 7, whose bytes were not kept)
+ * and the other stored messages that use its Message-ID.
+ */
+export async function messageDetail(stored: StoredMessage, raw: Buffer | undefined, sameMessageIdAs: number[] = []): Promise<InboxMessageDetail> {
   const base = {
     ...toSummary(stored),
     cc: stored.cc,
@@ -42,6 +46,8 @@ export async function messageDetail(stored: StoredMessage, raw: Buffer | undefin
     handoffPath: stored.handoffPath,
     actionError: stored.actionError,
     handoffError: stored.handoffError,
+    sameMessageIdAs,
+    rawKept: raw !== undefined,
   };
   if (!raw) return { ...base, headers: [], text: '', htmlSource: null, truncated: false };
   // Loaded here: only the detail view needs the full parser on the main thread.

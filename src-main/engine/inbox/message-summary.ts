@@ -1,11 +1,12 @@
 /**
  * What the import keeps of a parsed message: addresses as text, subject,
  * dates, the Message-ID, attachments listed (never their content), a short
- * snippet, the dedupe key, and the reasons a message counts as unreadable.
- * Pure functions over the plain shape the parser hands back.
+ * snippet, the content key, and the reasons a message counts as unreadable;
+ * and the dedupe rule: when a message found on the server is one already
+ * stored. Pure functions over the plain shape the parser hands back.
  */
-import crypto from 'node:crypto';
 import type { AttachmentInfo } from '../../shared/inbox.js';
+import { contentKey } from '../../store/inbox-content.js';
 
 /** One address as mailparser gives it. */
 export interface ParsedAddress {
@@ -41,7 +42,8 @@ export type ParseOutcome = { ok: true; parsed: ParsedMessage } | { ok: false; co
 export interface MessageSummary {
   status: 'imported' | 'failed';
   messageId: string | null;
-  dedupeKey: string;
+  /** What makes it the same message as another: see `contentKey` in store/inbox-content.ts. */
+  contentKey: string;
   from: string | null;
   to: string | null;
   cc: string | null;
@@ -73,9 +75,56 @@ export function normalizeMessageId(value: string | null | undefined): string | n
   return id.length > MAX_MESSAGE_ID ? id.slice(0, MAX_MESSAGE_ID) : id;
 }
 
-/** The key that makes two copies of a message the same: its Message-ID, or its exact bytes when it has none. */
-export function dedupeKey(messageId: string | null, raw: Buffer): string {
-  return messageId ? `mid:${messageId}` : `sha256:${crypto.createHash('sha256').update(raw).digest('hex')}`;
+/** A stored message (imported or failed, never a duplicate) as the dedupe rule sees it. */
+export interface KnownMessage {
+  id: number;
+  messageId: string | null;
+  contentKey: string;
+}
+
+/** What the dedupe rule makes of a message found on the server. */
+export type DedupeVerdict =
+  /** The same message (same content below the trace fields, so also the same Message-ID) is stored as `of`. */
+  | { kind: 'duplicate'; of: number }
+  /** A message not stored yet; `sharesMessageIdWith` is the first stored message with the same Message-ID and other content. */
+  | { kind: 'new'; sharesMessageIdWith: number | null };
+
+/**
+ * The dedupe rule over the stored messages of one mailbox, as an index the
+ * import fills from one query per batch and from the batch itself.
+ *
+ * A message is a duplicate only when it is the same message: its content key
+ * equals a stored one (identical bytes, or identical below the trace fields
+ * servers prepend on delivery, Message-ID field included). Identity is never
+ * the Message-ID alone: a different message reusing one is new, and marked as
+ * sharing it with the first stored message that has it. (A message already
+ * recorded under the same mailbox, folder, UIDVALIDITY and UID is not looked
+ * at again at all: the importer skips it before this rule.)
+ */
+export class DedupeIndex {
+  private readonly byContent = new Map<string, number>();
+  private readonly byMessageId = new Map<string, number>();
+
+  constructor(known: Iterable<KnownMessage> = []) {
+    for (const k of known) this.add(k);
+  }
+
+  /** Adds a stored message (the first stored one of each key wins). */
+  add(k: KnownMessage): void {
+    const content = this.byContent.get(k.contentKey);
+    if (content === undefined || k.id < content) this.byContent.set(k.contentKey, k.id);
+    if (k.messageId !== null) {
+      const first = this.byMessageId.get(k.messageId);
+      if (first === undefined || k.id < first) this.byMessageId.set(k.messageId, k.id);
+    }
+  }
+
+  /** The verdict for a message found on the server. */
+  classify(incoming: { messageId: string | null; contentKey: string }): DedupeVerdict {
+    const same = this.byContent.get(incoming.contentKey);
+    if (same !== undefined) return { kind: 'duplicate', of: same };
+    return { kind: 'new', sharesMessageIdWith: incoming.messageId !== null ? (this.byMessageId.get(incoming.messageId) ?? null) : null };
+  }
 }
 
 function formatOne(a: ParsedAddress): string {
@@ -141,13 +190,13 @@ export function isBlank(raw: Buffer): boolean {
  * unreadable. An unreadable message is still stored raw by the caller.
  */
 export function summarize(raw: Buffer, outcome: ParseOutcome): MessageSummary {
-  const contentKey = () => dedupeKey(null, raw);
+  const key = contentKey(raw);
   const failed = (errorCode: string, error: string, parsed?: ParsedMessage): MessageSummary => {
     const messageId = normalizeMessageId(parsed?.messageId);
     return {
       status: 'failed',
       messageId,
-      dedupeKey: messageId ? dedupeKey(messageId, raw) : contentKey(),
+      contentKey: key,
       from: formatAddresses(parsed?.from),
       to: formatAddresses(parsed?.to),
       cc: formatAddresses(parsed?.cc),
@@ -169,13 +218,13 @@ export function summarize(raw: Buffer, outcome: ParseOutcome): MessageSummary {
   const messageId = normalizeMessageId(parsed.messageId);
   const warnings: string[] = [];
   if (!parsed.from?.length) warnings.push('No From address.');
-  if (!messageId) warnings.push('No Message-ID: duplicates of it are recognised by identical content only.');
+  if (!messageId) warnings.push('No Message-ID: copies of it are recognised by their content only.');
   if (parsed.date === null) warnings.push(parsed.hasDateHeader ? 'The Date header cannot be read.' : 'No Date header.');
   if (!parsed.text?.trim() && !parsed.html?.trim() && parsed.attachments.length === 0) warnings.push('No body text.');
   return {
     status: 'imported',
     messageId,
-    dedupeKey: dedupeKey(messageId, raw),
+    contentKey: key,
     from: formatAddresses(parsed.from),
     to: formatAddresses(parsed.to),
     cc: formatAddresses(parsed.cc),
