@@ -114,7 +114,9 @@ function describe(d: InboxMessageDetail): string {
     `Imported ${when(d.importedAt)}  size ${size(d.size)}  after import: ${d.action} (${d.actionState}${d.actionError ? `: ${d.actionError}` : ''})`,
   ];
   if (d.error) lines.push(`Error: ${d.error}`);
-  if (d.duplicateOf) lines.push(`Duplicate of message #${d.duplicateOf}.`);
+  if (d.duplicateOf) lines.push(`Duplicate of message #${d.duplicateOf}: the same message again (same Message-ID and content).`);
+  if (d.sameMessageIdAs.length) lines.push(`Shares its Message-ID with ${d.sameMessageIdAs.map((id) => `message #${id}`).join(', ')} (different content: each is kept).`);
+  if (!d.rawKept) lines.push('Its own bytes were not kept: an earlier Mailroom recorded it as a duplicate and kept only the first copy.');
   if (d.handoffState !== 'none') lines.push(`Handoff: ${d.handoffState}${d.handoffPath ? ` ${d.handoffPath}` : ''}${d.handoffError ? ` (${d.handoffError})` : ''}`);
   for (const w of d.warnings) lines.push(`Note: ${w}`);
   lines.push('', ...d.headers.map((h) => `${h.name}: ${h.value}`), '');
