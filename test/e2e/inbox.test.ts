@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,7 +62,8 @@ beforeAll(async () => {
   consoleHandle.engine.mailboxes.create({ name: 'Sales', address: 'other@example.test', preset: 'generic', imap: { ...imap, afterImport: 'mark-seen' }, smtp: { host: '127.0.0.1', security: 'none' }, password: 'wrong-password' });
   consoleHandle.engine.mailboxes.create({ name: 'Archive desk', address: 'archive@example.test', preset: 'generic', enabled: false, imap: { ...imap }, smtp: { host: '127.0.0.1', security: 'none' }, password: PASSWORD });
   browserHandle = await launchBrowser();
-  page = await browserHandle.browser.newPage({ viewport: { width: 1280, height: 800 } });
+  // A context of its own (not browser.newPage()), which axe-core's runner needs.
+  page = await (await browserHandle.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   page.setDefaultTimeout(15_000);
   await page.goto(consoleHandle.server.url);
   await page.goto(`http://127.0.0.1:${consoleHandle.server.port}/#/inbox`);
@@ -184,6 +186,47 @@ describe('Inbox screen in the browser console', () => {
     await consoleHandle.engine.inbox.pollNow('Help desk', 'idle');
     await expect.poll(() => page.locator('[data-message-id]').count()).toBe(before + 1);
     expect(await page.locator('[data-message-id]').first().textContent()).toContain('New laptop request');
+  });
+
+  it('keeps a different message that reuses a Message-ID, and says so in both messages\' detail', async () => {
+    // Another message with the Message-ID of "Password reset for the CRM": a sender that reuses ids.
+    await dovecot.append(USER, 'INBOX', await compose({ from: 'Bob <bob@customer.example>', to: USER, subject: 'Toner order for floor 2', date: new Date(Date.UTC(2025, 10, 25, 10, 5)), messageId: '<reset-7@customer.example>', text: 'Please order toner for floor 2.' }));
+    await page.getByRole('button', { name: 'Poll Help desk now' }).click();
+    const result = page.locator('[data-poll-result]');
+    await expect.poll(() => result.textContent(), { timeout: 30_000 }).toContain('1 fetched, 1 imported, 0 duplicates skipped');
+    await page.getByRole('button', { name: 'Dismiss', exact: true }).click();
+    const first = page.locator('[data-message-id]', { hasText: 'Password reset for the CRM' });
+    const firstId = Number(await first.getAttribute('data-message-id'));
+    const second = page.locator('[data-message-id]', { hasText: 'Toner order for floor 2' });
+    await expect.poll(() => second.count()).toBe(1);
+    const secondId = Number(await second.getAttribute('data-message-id'));
+    expect(await second.getAttribute('data-status')).toBe('imported');
+
+    await second.click();
+    const panel = page.getByRole('complementary');
+    const note = panel.locator('[data-same-message-id]');
+    await expect.poll(() => note.count()).toBe(1);
+    expect(await note.textContent()).toContain(`Shares its Message-ID with message #${firstId}: a different message (other content), so both are kept.`);
+    expect(await panel.getByLabel('Message text').textContent()).toContain('Please order toner');
+    // (Fluent's focus-guard elements around the tab list are aria-hidden by design: tabster's dummies, not content.)
+    const axe = await new AxeBuilder({ page }).include('aside').exclude('[data-tabster-dummy]').analyze();
+    expect(axe.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+    const file = await screenshot(page, 'inbox-message-id-reused');
+    expect(fs.existsSync(file)).toBe(true);
+    const box = await note.boundingBox();
+    expect(box && box.x + box.width <= 1280 && box.y + box.height <= 800).toBe(true);
+
+    // The link opens the other message, which points back.
+    await note.getByRole('link', { name: `message #${firstId}` }).click();
+    await expect.poll(() => panel.getByLabel('Message text').textContent()).toContain('Please reset my password.');
+    expect(await panel.locator('[data-same-message-id]').getAttribute('data-same-message-id')).toBe(String(secondId));
+    await panel.getByRole('button', { name: 'Open raw message' }).click();
+    const raw = page.getByRole('dialog');
+    await expect.poll(() => raw.getByLabel('Raw message').count()).toBe(1);
+    expect(await raw.getByLabel('Raw message').textContent()).toContain('Please reset my password.');
+    expect(await raw.getByLabel('Raw message').textContent()).not.toContain('toner');
+    await raw.getByRole('button', { name: 'Close' }).click();
+    await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
   });
 
   it('takes a screenshot of the screen with a message open', async () => {

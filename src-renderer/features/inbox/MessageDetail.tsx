@@ -155,10 +155,30 @@ export function MessageDetail({ id, onClose }: { id: number; onClose(): void }) 
             </MessageBar>
           )}
           {d.duplicateOf !== null && (
-            <MessageBar intent="info" layout="multiline">
+            <MessageBar intent="info" layout="multiline" data-duplicate-of={d.duplicateOf}>
               <MessageBarBody>
-                Already stored as <a href={`#/inbox/${d.duplicateOf}`}>message #{d.duplicateOf}</a>; this copy was recorded, not stored again.
+                The same message as <a href={`#/inbox/${d.duplicateOf}`}>message #{d.duplicateOf}</a> (same Message-ID and content; only the trace headers servers add on
+                delivery may differ). {d.rawKept ? 'This copy\'s own bytes are kept; it is not imported or handed off again.' : ''}
               </MessageBarBody>
+            </MessageBar>
+          )}
+          {d.sameMessageIdAs.length > 0 && (
+            <MessageBar intent="warning" layout="multiline" data-same-message-id={d.sameMessageIdAs.join(' ')}>
+              <MessageBarBody>
+                Shares its Message-ID with{' '}
+                {d.sameMessageIdAs.map((other, i) => (
+                  <span key={other}>
+                    {i > 0 ? ', ' : ''}
+                    <a href={`#/inbox/${other}`}>message #{other}</a>
+                  </span>
+                ))}
+                : {d.sameMessageIdAs.length === 1 ? 'a different message' : 'different messages'} (other content), so both are kept. The sender reused the Message-ID.
+              </MessageBarBody>
+            </MessageBar>
+          )}
+          {!d.rawKept && (
+            <MessageBar intent="info" layout="multiline">
+              <MessageBarBody>Its own bytes were not kept: an earlier Mailroom recorded it as a duplicate and kept only the first copy.</MessageBarBody>
             </MessageBar>
           )}
           {d.warnings.length > 0 && (
@@ -228,7 +248,7 @@ export function MessageDetail({ id, onClose }: { id: number; onClose(): void }) 
             </section>
           )}
           <div className={s.actions}>
-            <Button icon={<DocumentTextRegular />} onClick={() => setRawOpen(true)}>
+            <Button icon={<DocumentTextRegular />} onClick={() => setRawOpen(true)} disabled={!d.rawKept}>
               Open raw message
             </Button>
           </div>

@@ -5,7 +5,7 @@ import type { StatusKind } from '../../components/StatusBadge';
 /** A message's status as a badge. */
 export const STATUS_LOOK: Record<InboxStatus, { kind: StatusKind; word: string; title: string }> = {
   imported: { kind: 'success', word: 'Imported', title: 'Stored and read.' },
-  duplicate: { kind: 'info', word: 'Duplicate', title: 'Already stored (same Message-ID, or the same bytes); recorded, not stored again.' },
+  duplicate: { kind: 'info', word: 'Duplicate', title: 'The same message as one already stored (same Message-ID and content): its bytes are kept, it is not imported again.' },
   failed: { kind: 'error', word: 'Failed', title: 'Stored raw, but it could not be read as an email. It is not tried again.' },
 };
 
