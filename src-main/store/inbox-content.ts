@@ -65,8 +65,10 @@ export function contentStart(raw: Buffer): number {
     const lineEnd = raw.indexOf(LF, pos);
     // A field with no line end is the whole rest of the message: it is content.
     if (lineEnd === -1) break;
-    const colon = raw.indexOf(COLON, pos);
-    if (colon === -1 || colon > lineEnd) break;
+    // Looked for on this line only (a search of the whole rest could read the body).
+    const colonInLine = raw.subarray(pos, lineEnd).indexOf(COLON);
+    if (colonInLine === -1) break;
+    const colon = pos + colonInLine;
     // "Received :" (obsolete syntax) still names the field: spaces before the colon are allowed.
     let nameEnd = colon;
     while (nameEnd > pos && (raw[nameEnd - 1] === SPACE || raw[nameEnd - 1] === TAB)) nameEnd--;
@@ -104,6 +106,13 @@ export function rawDigest(raw: Buffer): string {
  */
 export function contentKey(raw: Buffer): string {
   return sha256Hex(contentBelowTrace(raw));
+}
+
+/** Both keys of a message's bytes, hashing them once when no trace field is on top (the raw digest is then the content key). */
+export function messageDigests(raw: Buffer): { rawSha256: string; contentKey: string } {
+  const start = contentStart(raw);
+  const rawSha256 = sha256Hex(raw);
+  return { rawSha256, contentKey: start === 0 ? rawSha256 : sha256Hex(raw.subarray(start)) };
 }
 
 function asBuffer(value: unknown): Buffer | null {

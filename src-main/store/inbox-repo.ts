@@ -40,6 +40,11 @@ export interface NewMessage {
   messageId: string | null;
   /** See `contentKey` in inbox-content.ts. */
   contentKey: string;
+  /**
+   * SHA-256 of the raw bytes passed with it, when the caller has it already
+   * (`messageDigests` in inbox-content.ts); computed here otherwise.
+   */
+  rawSha256?: string;
   duplicateOf: number | null;
   sharesMessageIdWith: number | null;
   from: string | null;
@@ -456,7 +461,7 @@ export class InboxRepo {
    * the row and its bytes commit together.
    */
   insertMessage(m: NewMessage, raw: Buffer): number {
-    const rawSha256 = rawDigest(raw);
+    const rawSha256 = m.rawSha256 ?? rawDigest(raw);
     this.stmts.insertBlob.run(rawSha256, raw);
     const info = this.stmts.insertMessage.run({
       ...m,

@@ -19,7 +19,7 @@ import {
 import { committedThrough, uidSet } from '../../src-main/engine/inbox/importer';
 import { BACKOFF_FIRST_MS, BACKOFF_MAX_MS, reconnectDelay } from '../../src-main/engine/inbox/backoff';
 import { handoffFileName } from '../../src-main/engine/inbox/handoff';
-import { contentBelowTrace, contentKey, rawDigest } from '../../src-main/store/inbox-content';
+import { contentBelowTrace, contentKey, messageDigests, rawDigest } from '../../src-main/store/inbox-content';
 
 function parsed(over: Partial<ParsedMessage> = {}): ParsedMessage {
   return {
@@ -66,6 +66,13 @@ describe('content key: what makes two copies the same message', () => {
     // The raw digest is of the exact bytes: each copy keeps its own.
     expect(rawDigest(Buffer.from(again))).not.toBe(rawDigest(Buffer.from(delivered)));
     expect(rawDigest(Buffer.from(MESSAGE))).toBe(sha(MESSAGE));
+  });
+
+  it('gives both keys in one call, hashing once when no trace field is on top', () => {
+    for (const text of [MESSAGE, `Received: by mx\r\n${MESSAGE}`, '']) {
+      const raw = Buffer.from(text);
+      expect(messageDigests(raw)).toEqual({ rawSha256: rawDigest(raw), contentKey: contentKey(raw) });
+    }
   });
 
   it('keeps every byte from the first field that is not a trace field on, trace fields further down included', () => {
@@ -164,6 +171,7 @@ describe('summarize', () => {
       status: 'imported',
       messageId: 'abc@example.com',
       contentKey: sha('From: a@b\r\n\r\nbody\r\n'),
+      rawSha256: sha('From: a@b\r\n\r\nbody\r\n'),
       from: 'Ann Lee <ann@example.com>',
       to: 'support@example.com',
       subject: 'Printer broken',

@@ -382,6 +382,7 @@ function commitBatch(
         status: duplicateOf !== null ? 'duplicate' : summary.status,
         messageId: summary.messageId,
         contentKey: summary.contentKey,
+        rawSha256: summary.rawSha256,
         duplicateOf,
         sharesMessageIdWith,
         from: summary.from,

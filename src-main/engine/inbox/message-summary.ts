@@ -6,7 +6,7 @@
  * stored. Pure functions over the plain shape the parser hands back.
  */
 import type { AttachmentInfo } from '../../shared/inbox.js';
-import { contentKey } from '../../store/inbox-content.js';
+import { messageDigests } from '../../store/inbox-content.js';
 
 /** One address as mailparser gives it. */
 export interface ParsedAddress {
@@ -44,6 +44,8 @@ export interface MessageSummary {
   messageId: string | null;
   /** What makes it the same message as another: see `contentKey` in store/inbox-content.ts. */
   contentKey: string;
+  /** SHA-256 of the exact bytes, the key of the stored copy (see `rawDigest` in store/inbox-content.ts). */
+  rawSha256: string;
   from: string | null;
   to: string | null;
   cc: string | null;
@@ -190,13 +192,14 @@ export function isBlank(raw: Buffer): boolean {
  * unreadable. An unreadable message is still stored raw by the caller.
  */
 export function summarize(raw: Buffer, outcome: ParseOutcome): MessageSummary {
-  const key = contentKey(raw);
+  const { contentKey, rawSha256 } = messageDigests(raw);
   const failed = (errorCode: string, error: string, parsed?: ParsedMessage): MessageSummary => {
     const messageId = normalizeMessageId(parsed?.messageId);
     return {
       status: 'failed',
       messageId,
-      contentKey: key,
+      contentKey,
+      rawSha256,
       from: formatAddresses(parsed?.from),
       to: formatAddresses(parsed?.to),
       cc: formatAddresses(parsed?.cc),
@@ -224,7 +227,8 @@ export function summarize(raw: Buffer, outcome: ParseOutcome): MessageSummary {
   return {
     status: 'imported',
     messageId,
-    contentKey: key,
+    contentKey,
+    rawSha256,
     from: formatAddresses(parsed.from),
     to: formatAddresses(parsed.to),
     cc: formatAddresses(parsed.cc),
