@@ -249,6 +249,11 @@ describe('a data folder of the previous version', () => {
     insert.run(1, mailbox.id, uidValidity, 1, 'imported', SAME_ID, `mid:${SAME_ID}`, null, first.length);
     v6.prepare('INSERT INTO inbox_raw (message_id, raw) VALUES (1, ?)').run(Buffer.from(first, 'latin1'));
     insert.run(2, mailbox.id, uidValidity, 2, 'duplicate', SAME_ID, null, 1, second.length);
+    // And one whose delete had already run (the message is gone from the server): a record without bytes.
+    v6.prepare(
+      `INSERT INTO inbox_messages (id, mailbox_id, mailbox_name, folder, uid_validity, uid, status, message_id, duplicate_of, imported_at, size, action, action_state)
+       VALUES (3, ?, 'Upgrade', 'INBOX', ?, 0, 'duplicate', ?, 1, 1, 100, 'delete', 'done')`,
+    ).run(mailbox.id, uidValidity - 1, SAME_ID);
     v6.close();
 
     const engine = openInboxEngine({ dataDir: dir, keyProvider: staticKeyProvider(KEY) });
@@ -256,7 +261,7 @@ describe('a data folder of the previous version', () => {
       expect(engine.inbox.repo.get(2)).toBeUndefined();
       const poll = await engine.inbox.pollNow(mailbox.id);
       expect(poll).toMatchObject({ outcome: 'ok', fetched: 1, imported: 1, duplicates: 0 });
-      const rows = engine.inbox.list({ mailboxId: mailbox.id }).messages.sort((a, b) => a.uid - b.uid);
+      const rows = engine.inbox.list({ mailboxId: mailbox.id }).messages.filter((r) => r.uidValidity === uidValidity).sort((a, b) => a.uid - b.uid);
       expect(rows.map((r) => [r.id, r.uid, r.status, r.sharesMessageIdWith, r.actionState])).toEqual([
         [1, 1, 'imported', null, 'done'],
         [rows[1]!.id, 2, 'imported', 1, 'done'],
@@ -264,6 +269,10 @@ describe('a data folder of the previous version', () => {
       expect(engine.inbox.rawBytes(1).toString('latin1')).toBe(first);
       expect(engine.inbox.rawBytes(rows[1]!.id).toString('latin1')).toBe(second);
       expect(await serverFolder(UPGRADE)).toEqual([]);
+
+      // The old record whose bytes were never kept says so, with a code, instead of showing another message's bytes.
+      expect(() => engine.inbox.rawBytes(3)).toThrow(expect.objectContaining({ code: 'RAW_NOT_KEPT', message: expect.stringContaining('duplicate of message #1'), hint: expect.any(String) }));
+      expect(await engine.inbox.get(3)).toMatchObject({ status: 'duplicate', duplicateOf: 1, rawKept: false, headers: [], text: '' });
     } finally {
       await engine.close();
     }
