@@ -13,6 +13,7 @@ import path from 'node:path';
 export default function setup(): void {
   const root = path.resolve(__dirname, '..', '..');
   const build = (what?: string) => execFileSync(process.execPath, [path.join(root, 'scripts', 'build.mjs'), ...(what ? [what] : [])], { cwd: root, stdio: 'inherit' });
-  if (!existsSync(path.join(root, 'dist', 'cli', 'main.mjs')) || !existsSync(path.join(root, 'dist', 'renderer', 'index.html'))) build();
+  const built = ['cli/main.mjs', 'app/main.cjs', 'renderer/index.html'].every((file) => existsSync(path.join(root, 'dist', file)));
+  if (!built) build();
   else build('worker');
 }
