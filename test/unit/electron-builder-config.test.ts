@@ -205,27 +205,37 @@ describe('electron-builder.yml', () => {
     expect(electronNativeBinding(path.join(resources, 'app.asar'), resources, true)).toBe(shipped);
   });
 
-  it('starts the import\'s parser worker from the packaged layout, with plain Node and no node_modules', async () => {
+  it('starts the import\'s parser workers from the packaged layout, with plain Node and no node_modules', async () => {
     const resources = await layOutResources();
-    // The desktop app's bundle runs from inside app.asar; its worker must not.
-    const appMain = path.join(resources, 'app.asar', ...pkg.main.split('/'));
-    expect(asar.listPackage(path.join(resources, 'app.asar'), { isPack: false })).toContain(path.sep + path.join(...pkg.main.split('/')));
-    const workerFile = locateParserWorker(appMain, 'parser-worker.cjs');
-    expect(workerFile).toBe(path.join(resources, 'app.asar.unpacked', 'dist', 'app', 'parser-worker.cjs'));
-    expect(fs.existsSync(workerFile), 'asarUnpack puts the worker beside app.asar').toBe(true);
-    // Nothing to fall back on: no node_modules next to the worker or anywhere above it.
-    for (let dir = path.dirname(workerFile); dir !== path.dirname(dir); dir = path.dirname(dir)) expect(fs.existsSync(path.join(dir, 'node_modules')), dir).toBe(false);
+    const archive = path.join(resources, 'app.asar');
+    const inArchive = new Set(asar.listPackage(archive, { isPack: false }).map((entry) => entry.split(path.sep).join('/')));
+    // Each bundle runs from inside app.asar (the app's main.cjs; the CLI's shared code in dist/cli/chunks); its worker must not.
+    const cliChunk = filesUnder('dist/cli/chunks').find((file) => file.endsWith('.mjs'))!;
+    const bundles: [string, string][] = [
+      [pkg.main, 'parser-worker.cjs'],
+      [cliChunk, 'parser-worker.mjs'],
+    ];
+    expect(pkg.main).toBe('dist/app/main.cjs');
+    for (const [bundle, workerName] of bundles) {
+      expect(inArchive, `${bundle} is packed in app.asar`).toContain(`/${bundle}`);
+      const workerFile = locateParserWorker(path.join(archive, ...bundle.split('/')), workerName);
+      const flavour = bundle.split('/')[1]!;
+      expect(workerFile).toBe(path.join(resources, 'app.asar.unpacked', 'dist', flavour, workerName));
+      expect(fs.existsSync(workerFile), 'asarUnpack puts the worker beside app.asar').toBe(true);
+      // Nothing to fall back on: no node_modules next to the worker or anywhere above it.
+      for (let dir = path.dirname(workerFile); dir !== path.dirname(dir); dir = path.dirname(dir)) expect(fs.existsSync(path.join(dir, 'node_modules')), dir).toBe(false);
 
-    const reasons: string[] = [];
-    const parser = new WorkerParser(30_000, 1, { workerFile, way: 'quick', onUnavailable: (reason) => reasons.push(reason) });
-    try {
-      const raw = Buffer.from('From: Ann <ann@example.com>\r\nTo: support@example.com\r\nSubject: Printer\r\nMessage-ID: <p@example.com>\r\n\r\nIt is stuck.\r\n');
-      expect(await parser.parse(raw)).toEqual(await new InThreadParser().parse(raw));
-      // Only the worker knows the quick way: this answer came from the packaged worker, not the in-thread fallback.
-      expect(await parser.parse(Buffer.from('Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n'))).toMatchObject({ ok: false, error: expect.stringContaining('NOT_QUICK') });
-      expect(reasons).toEqual([]);
-    } finally {
-      await parser.close();
+      const reasons: string[] = [];
+      const parser = new WorkerParser(30_000, 1, { workerFile, way: 'quick', onUnavailable: (reason) => reasons.push(reason) });
+      try {
+        const raw = Buffer.from('From: Ann <ann@example.com>\r\nTo: support@example.com\r\nSubject: Printer\r\nMessage-ID: <p@example.com>\r\n\r\nIt is stuck.\r\n');
+        expect(await parser.parse(raw)).toEqual(await new InThreadParser().parse(raw));
+        // Only the worker knows the quick way: this answer came from the packaged worker, not the in-thread fallback.
+        expect(await parser.parse(Buffer.from('Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n'))).toMatchObject({ ok: false, error: expect.stringContaining('NOT_QUICK') });
+        expect(reasons).toEqual([]);
+      } finally {
+        await parser.close();
+      }
     }
   });
 
