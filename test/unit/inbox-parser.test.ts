@@ -6,13 +6,13 @@
  * with it are retried alone; when workers cannot start, messages are parsed
  * in-thread and that is said once; closing answers what is still waiting.
  * No test here depends on how fast the machine is: the parse that hangs
- * truly never ends, and every watchdog is thousands of times longer than the
- * parses it guards.
+ * truly never ends, every watchdog is thousands of times longer than the
+ * parses it guards, and the in-thread timeout is tested on an injected clock.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { InThreadParser, WorkerParser } from '../../src-main/engine/inbox/message-parser';
 import { dateFromHeaderLines } from '../../src-main/engine/inbox/parsed-message';
 import { parserWorkerFile } from '../../src-main/engine/inbox/parser-worker-file';
@@ -132,6 +132,25 @@ describe('parser', () => {
       await stuck.close();
     }
   }, 60_000);
+
+  it('times a message in-thread from when its parse starts, not while it waits behind others', async () => {
+    // An injected clock: time jumps past the timeout before any parse can finish. Only the parses
+    // already running are given up; the 36 waiting behind them start afterwards, on fresh time.
+    // (Timed from the call, a slow machine gave up messages that had only waited: the reference
+    // parse of inbox-parser-ways.test.ts, 1,200 at once, timed out under load.)
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const parser = new InThreadParser(1_000);
+      const raw = (await samples)[0]!;
+      const pending = Array.from({ length: 40 }, () => parser.parse(raw));
+      vi.advanceTimersByTime(1_500);
+      const outcomes = await Promise.all(pending);
+      expect(outcomes.filter((o) => !o.ok && o.code === 'MESSAGE_PARSE_TIMEOUT')).toHaveLength(4);
+      expect(outcomes.filter((o) => o.ok)).toHaveLength(36);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 
   it('parses in-thread when its worker file is missing, and says so once', async () => {
     const reasons: string[] = [];

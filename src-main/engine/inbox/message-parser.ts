@@ -49,6 +49,8 @@ export async function parseInThread(raw: Buffer, timeoutMs = DEFAULT_PARSE_TIMEO
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'PARSE_TIMEOUT' })), timeoutMs);
     });
+    // Raced below; firing while mailparser still loads must not be an unhandled rejection (it ends the process).
+    timeout.catch(() => undefined);
     // Loaded on first use: the import parses in workers, so the main thread rarely needs mailparser.
     const { simpleParser } = await import('mailparser');
     const parsed = await Promise.race([simpleParser(raw, IMPORT_PARSE_OPTIONS), timeout]);
@@ -71,12 +73,39 @@ export interface MessageParser {
   close(): Promise<void>;
 }
 
-/** Parses in-thread only (fallback and tests). */
+/**
+ * Parses run at once in this thread: as in a worker, a few fill each
+ * other's gaps, many only fill the heap.
+ */
+const IN_THREAD_PARALLEL = 4;
+
+/**
+ * Parses in-thread only (the fallback when workers cannot start, and the
+ * tests' reference), a few at a time. Each message's timeout runs from when
+ * its parse starts, not while it waits behind others: a thousand messages
+ * handed over at once on a slow machine are not given up for the time the
+ * others took.
+ */
 export class InThreadParser implements MessageParser {
+  private running = 0;
+  /** Parses waiting for a free place, oldest first. */
+  private readonly waiting: (() => void)[] = [];
+
   constructor(private readonly timeoutMs = DEFAULT_PARSE_TIMEOUT_MS) {}
-  parse(raw: Buffer): Promise<ParseOutcome> {
-    return parseInThread(raw, this.timeoutMs);
+
+  async parse(raw: Buffer): Promise<ParseOutcome> {
+    if (this.running < IN_THREAD_PARALLEL) this.running++;
+    // A finished parse hands its place straight to the oldest waiting one.
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await parseInThread(raw, this.timeoutMs);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
   }
+
   async close(): Promise<void> {}
 }
 
