@@ -5,6 +5,7 @@
 // parser workers (the tests' global setup does, so they run the current source).
 import { build as esbuild } from 'esbuild';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,6 +24,14 @@ const common = {
   loader: { '.sql': 'text' },
   define: { __MAILROOM_VERSION__: JSON.stringify(pkg.version) },
 };
+
+/** mailparser's address-header module (ES module build), found from its package.json. */
+function mailparserAddressHeader() {
+  const require = createRequire(import.meta.url);
+  const file = path.join(path.dirname(require.resolve('mailparser/package.json')), 'dist', 'esm', 'address-header.js');
+  if (!existsSync(file)) throw new Error(`mailroom build: mailparser no longer has ${file}; the parser worker imports parseAddressHeader from it (src-main/engine/inbox/parser-worker.ts)`);
+  return file;
+}
 
 /** The worker's file name in each bundle's folder (src-main/engine/inbox/parser-worker-file.ts finds it from there). */
 const PARSER_WORKER = { cli: 'parser-worker.mjs', app: 'parser-worker.cjs' };
@@ -44,6 +53,9 @@ async function buildParserWorker(flavour) {
     outfile,
     format,
     write: false,
+    // parseAddressHeader's own module (the file mailparser's index takes it from), so the worker
+    // starts without loading the full parser; a mailparser that moves it fails this build, not a worker.
+    alias: { 'mailparser/address-header': mailparserAddressHeader() },
     // Bundled CommonJS packages require Node's built-ins: an ES module has no require of its own.
     ...(format === 'esm' ? { banner: { js: "import { createRequire as __mailroomCreateRequire } from 'node:module'; const require = __mailroomCreateRequire(import.meta.url);" } } : {}),
   });

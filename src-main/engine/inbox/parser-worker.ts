@@ -15,7 +15,12 @@
  * `test/unit/inbox-parser-ways.test.ts` holds the two to the same result.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { MailParser, parseAddressHeader, type AddressObject, type Headers as MailHeaders } from 'mailparser';
+import type { AddressObject, Headers as MailHeaders, MailParser as MailParserClass } from 'mailparser';
+// mailparser's public parseAddressHeader, from its own module: the package's index also loads the
+// full parser (linkify-it compiles a pattern of every top-level domain, html-to-text), about 35 ms
+// of every worker start, which mail of the plain shape never needs (scripts/build.mjs resolves
+// this name; mailparser-address-header.d.ts types it as mailparser's export).
+import { parseAddressHeader } from 'mailparser/address-header';
 import { MimeNode, Splitter } from '@zone-eu/mailsplit';
 import type { MessageChunk, MimeNode as MimeNodeShape, SplitterChunk } from '@zone-eu/mailsplit/lib/types';
 import libmime from 'libmime';
@@ -49,12 +54,17 @@ function takeKeptHeaders(mail: WorkerMail, headers: ReadonlyMap<string, unknown>
   if (headers.has('message-id')) mail.messageId = headers.get('message-id');
 }
 
+/** mailparser's full parser, loaded on its first use (see the import of parseAddressHeader). */
+let MailParser: typeof MailParserClass | undefined;
+
 /**
  * mailparser's streaming parser, as simpleParser drives it, except that
  * attachments are counted as they stream by instead of gathered into
  * buffers (the import lists them, it keeps no content).
  */
-function streamParse(raw: Buffer): Promise<WorkerMail> {
+async function streamParse(raw: Buffer): Promise<WorkerMail> {
+  MailParser ??= (await import('mailparser')).MailParser;
+  const FullParser = MailParser;
   return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (error: Error | null, mail?: WorkerMail) => {
@@ -63,7 +73,7 @@ function streamParse(raw: Buffer): Promise<WorkerMail> {
       if (error) reject(error);
       else resolve(mail!);
     };
-    const parser = new MailParser(OPTIONS);
+    const parser = new FullParser(OPTIONS);
     const mail: WorkerMail = { attachments: [] };
     let headers: MailHeaders | undefined;
     parser.on('error', (error: Error) => settle(error));
