@@ -4,7 +4,7 @@
  * file's own path), the CLI is an ES module started by bin/mailroom.mjs
  * inside the package (the launcher's path). Used where CommonJS loads
  * measurably faster than the ES module build (imapflow: about 50 ms less
- * at every `mailroom inbox poll`) and to give worker threads absolute paths.
+ * at every `mailroom inbox poll`).
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';

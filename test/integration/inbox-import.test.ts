@@ -20,7 +20,7 @@ import { runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/temp';
 
 const PASSWORD = 'Dovecot-Pa55!word';
-const USERS = ['seen', 'move', 'delete', 'more', 'missing', 'wrong', 'handoff', 'debug', 'cli'].map((u) => `${u}@example.test`);
+const USERS = ['seen', 'move', 'delete', 'more', 'missing', 'wrong', 'handoff', 'debug', 'cli', 'noworker'].map((u) => `${u}@example.test`);
 const KEY = crypto.randomBytes(32);
 
 async function compose(user: string, i: number, extra: Record<string, unknown> = {}): Promise<string> {
@@ -62,9 +62,14 @@ afterEach(async () => {
   engine = undefined;
 });
 
-function openEngine(dataDir = path.join(tempDir(), 'data')): InboxEngine {
-  engine = openInboxEngine({ dataDir, keyProvider: staticKeyProvider(KEY), inbox: { batchMessages: 5 } });
+function openEngine(dataDir = path.join(tempDir(), 'data'), parserWorkerFile?: string): InboxEngine {
+  engine = openInboxEngine({ dataDir, keyProvider: staticKeyProvider(KEY), inbox: { batchMessages: 5, ...(parserWorkerFile ? { parserWorkerFile } : {}) } });
   return engine;
+}
+
+/** The activity log's warnings that parser workers cannot start. */
+function parserWarnings(e: InboxEngine) {
+  return e.log.query({ direction: 'system' }, 100).filter((entry) => entry.code === 'PARSER_WORKERS_UNAVAILABLE');
 }
 
 function addMailbox(e: InboxEngine, user: string, afterImport: string, password = PASSWORD) {
@@ -294,5 +299,20 @@ describe('inbox import against Dovecot', () => {
     expect(refused.stderr).toMatch(/C: \[sign-in data hidden\]/);
     expect(refused.stderr).toMatch(/S: \S+ NO \[AUTHENTICATIONFAILED\]/);
     expect(refused.stderr + refused.stdout).not.toContain('wrong-password');
+
+    // The CLI's bundle found its parser worker (dist/cli/parser-worker.mjs, beside its chunks): nothing was parsed on its main thread.
+    expect(parserWarnings(openEngine(dataDir))).toEqual([]);
+  });
+
+  it('imports on the main thread when parser workers cannot start, and says so once', async () => {
+    const e = openEngine(undefined, path.join(tempDir(), 'no-such-parser-worker.mjs'));
+    const user = USERS[9]!;
+    const m = addMailbox(e, user, 'mark-seen');
+    expect(await e.inbox.pollNow(m.id)).toMatchObject({ outcome: 'ok', fetched: 12, imported: 12, failed: 0 });
+    const byId = new Map(seeded.get(user)!.map((raw) => [/Message-ID: <([^>]+)>/i.exec(raw)![1], raw]));
+    for (const row of storedRows(e, m.id)) expect(e.inbox.rawBytes(row.id).toString('latin1')).toBe(byId.get(row.messageId!));
+    const warnings = parserWarnings(e);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 'warning', message: expect.stringContaining('parsed on the main thread'), detail: expect.stringMatching(/no-such-parser-worker\.mjs is missing[\s\S]*Hint: /) });
   });
 });

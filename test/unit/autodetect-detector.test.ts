@@ -90,7 +90,8 @@ function detector(overrides: Partial<ConstructorParameters<typeof Detector>[0]> 
     fetch: fetchTrusting(certs.caPem),
     userRealmUrl: `${base}/getuserrealm.srf`,
     autoconfigUrls: [`${base}/host/{domain}/config-v1.1.xml?emailaddress={address}`, `${base}/wellknown/{domain}/config-v1.1.xml`],
-    stepTimeoutMs: 3000,
+    // Generous: every peer here answers, so no step ever waits this long unless the machine stalls.
+    stepTimeoutMs: 30_000,
     ...overrides,
   });
 }
@@ -178,10 +179,10 @@ describe('autodetect', () => {
     // A closed port for DNS and for HTTPS: nothing answers.
     const port = await closedPort();
     const closed = `https://127.0.0.1:${port}`;
-    const offline = detector({ dnsServers: [`127.0.0.1:${port}`], userRealmUrl: `${closed}/getuserrealm.srf`, autoconfigUrls: [`${closed}/a/{domain}`, `${closed}/b/{domain}`], stepTimeoutMs: 1500 });
-    const started = Date.now();
+    // A closed port refuses at once: no step waits for its timeout, however slow the machine (the
+    // timeout is longer than this test may run, so a step that waited for it fails the test).
+    const offline = detector({ dnsServers: [`127.0.0.1:${port}`], userRealmUrl: `${closed}/getuserrealm.srf`, autoconfigUrls: [`${closed}/a/{domain}`, `${closed}/b/{domain}`], stepTimeoutMs: 120_000 });
     const gmail = await offline.detect('desk@gmail.com');
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(gmail.offline).toBe(true);
     expect(gmail.warnings[0]).toContain('could not reach DNS or the internet');
     expect(gmail.proposal).toMatchObject({ preset: 'gmail', source: 'provider-table', imap: { host: 'imap.gmail.com' } });
@@ -197,7 +198,7 @@ describe('autodetect', () => {
   });
 
   it('works with node\'s resolver object injected directly', async () => {
-    const resolver = new dns.promises.Resolver({ timeout: 1000, tries: 1 });
+    const resolver = new dns.promises.Resolver({ timeout: 30_000, tries: 1 });
     resolver.setServers([dnsServer.server]);
     const result = await detector({ resolver }).detect('support@contoso.test');
     expect(result.microsoft365).toBe(true);

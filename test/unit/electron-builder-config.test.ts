@@ -2,7 +2,9 @@
  * electron-builder.yml against the JSON schema electron-builder itself ships
  * (node_modules/app-builder-lib/scheme.json), plus the packaging decisions
  * the app depends on: icons, the unpacked native module, the Electron-ABI
- * binding shipped in resources/native, Windows targets and installer options.
+ * binding shipped in resources/native, Windows targets and installer options,
+ * and the import's parser worker starting from the packaged layout (a real
+ * app.asar made with @electron/asar, the package electron-builder packs with).
  */
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -10,6 +12,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import Ajv from 'ajv';
 import { electronNativeBinding } from '../../src-main/app/native-binding';
+import { InThreadParser, WorkerParser } from '../../src-main/engine/inbox/message-parser';
+import { locateParserWorker } from '../../src-main/engine/inbox/parser-worker-file';
 import { ROOT } from '../helpers/paths';
 import { tempDir } from '../helpers/temp';
 
@@ -17,6 +21,14 @@ const require = createRequire(import.meta.url);
 // js-yaml comes with electron-builder (it reads this file with it); minimatch is what its file patterns use.
 const yaml = require('js-yaml') as { load(text: string): unknown };
 const { minimatch } = require('minimatch') as { minimatch(file: string, pattern: string, options?: { dot?: boolean }): boolean };
+// What electron-builder packs app.asar with (a dependency of app-builder-lib).
+const asar = require('@electron/asar') as {
+  createPackageFromStreams(
+    dest: string,
+    streams: { type: 'file'; path: string; unpacked: boolean; stat: fs.Stats; streamGenerator: () => NodeJS.ReadableStream }[],
+  ): Promise<unknown>;
+  listPackage(archive: string, options: { isPack: boolean }): string[];
+};
 
 type FileSet = { from: string; to: string; filter?: string[] };
 interface BuilderConfig {
@@ -54,6 +66,46 @@ function packaged(file: string): boolean {
   const negative = config.files.filter((p) => p.startsWith('!')).map((p) => p.slice(1));
   const selected = file.startsWith('node_modules/') || positive.some((p) => minimatch(file, p, { dot: true }));
   return selected && !negative.some((p) => minimatch(file, p, { dot: true }));
+}
+
+/** Whether electron-builder puts a packaged app file in app.asar.unpacked instead of app.asar. */
+function unpacked(file: string): boolean {
+  return config.asarUnpack.some((p) => minimatch(file, p, { dot: true }));
+}
+
+/** Every file under a folder, as posix paths relative to the root. */
+function filesUnder(folder: string): string[] {
+  return fs.readdirSync(path.join(ROOT, folder), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(ROOT, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'));
+}
+
+/**
+ * resources/ as the installer lays it out: the `files` packed into app.asar
+ * (with @electron/asar), what `asarUnpack` matches in app.asar.unpacked, and
+ * `extraResources` beside them. Production node_modules are left out: in the
+ * real app they are inside app.asar, where a worker thread cannot reach them.
+ */
+async function layOutResources(): Promise<string> {
+  const resources = path.join(tempDir(), 'resources');
+  fs.mkdirSync(resources, { recursive: true });
+  const appFiles = [...filesUnder('dist'), 'package.json'].filter(packaged);
+  await asar.createPackageFromStreams(
+    path.join(resources, 'app.asar'),
+    appFiles.map((file) => {
+      const source = path.join(ROOT, file);
+      return { type: 'file' as const, path: file, unpacked: unpacked(file), stat: fs.statSync(source), streamGenerator: () => fs.createReadStream(source) };
+    }),
+  );
+  for (const set of config.extraResources) {
+    const from = path.join(ROOT, set.from);
+    const names = fs.existsSync(from) ? fs.readdirSync(from) : [];
+    for (const name of names.filter((n) => (set.filter ?? ['**/*']).some((f) => minimatch(n, f)))) {
+      fs.mkdirSync(path.join(resources, set.to), { recursive: true });
+      fs.copyFileSync(path.join(from, name), path.join(resources, set.to, name));
+    }
+  }
+  return resources;
 }
 
 /** The sizes inside an .ico file (a 0 byte means 256 px). */
@@ -119,6 +171,7 @@ describe('electron-builder.yml', () => {
   it('packs the built app and package.json, never sources, tests or source maps', () => {
     expect(packaged(pkg.main), `package.json main ${pkg.main}`).toBe(true);
     expect(packaged('dist/app/preload.cjs')).toBe(true);
+    expect(packaged('dist/app/parser-worker.cjs')).toBe(true);
     expect(packaged('dist/renderer/index.html')).toBe(true);
     expect(packaged('package.json')).toBe(true);
     for (const file of ['src-main/engine/mailroom.ts', 'src-renderer/app/App.tsx', 'test/unit/migrations.test.ts', 'dist/app/main.cjs.map', 'scripts/build.mjs', 'electron-builder.yml', 'bench/cli-startup.mjs']) {
@@ -150,5 +203,54 @@ describe('electron-builder.yml', () => {
     fs.mkdirSync(path.dirname(shipped), { recursive: true });
     fs.writeFileSync(shipped, '');
     expect(electronNativeBinding(path.join(resources, 'app.asar'), resources, true)).toBe(shipped);
+  });
+
+  it('starts the import\'s parser workers from the packaged layout, with plain Node and no node_modules', async () => {
+    const resources = await layOutResources();
+    const archive = path.join(resources, 'app.asar');
+    const inArchive = new Set(asar.listPackage(archive, { isPack: false }).map((entry) => entry.split(path.sep).join('/')));
+    // Each bundle runs from inside app.asar (the app's main.cjs; the CLI's shared code in dist/cli/chunks); its worker must not.
+    const cliChunk = filesUnder('dist/cli/chunks').find((file) => file.endsWith('.mjs'))!;
+    const bundles: [string, string][] = [
+      [pkg.main, 'parser-worker.cjs'],
+      [cliChunk, 'parser-worker.mjs'],
+    ];
+    expect(pkg.main).toBe('dist/app/main.cjs');
+    for (const [bundle, workerName] of bundles) {
+      expect(inArchive, `${bundle} is packed in app.asar`).toContain(`/${bundle}`);
+      const workerFile = locateParserWorker(path.join(archive, ...bundle.split('/')), workerName);
+      const flavour = bundle.split('/')[1]!;
+      expect(workerFile).toBe(path.join(resources, 'app.asar.unpacked', 'dist', flavour, workerName));
+      expect(fs.existsSync(workerFile), 'asarUnpack puts the worker beside app.asar').toBe(true);
+      // Nothing to fall back on: no node_modules next to the worker or anywhere above it.
+      for (let dir = path.dirname(workerFile); dir !== path.dirname(dir); dir = path.dirname(dir)) expect(fs.existsSync(path.join(dir, 'node_modules')), dir).toBe(false);
+
+      const reasons: string[] = [];
+      const parser = new WorkerParser(30_000, 1, { workerFile, way: 'quick', onUnavailable: (reason) => reasons.push(reason) });
+      try {
+        const raw = Buffer.from('From: Ann <ann@example.com>\r\nTo: support@example.com\r\nSubject: Printer\r\nMessage-ID: <p@example.com>\r\n\r\nIt is stuck.\r\n');
+        expect(await parser.parse(raw)).toEqual(await new InThreadParser().parse(raw));
+        // Only the worker knows the quick way: this answer came from the packaged worker, not the in-thread fallback.
+        expect(await parser.parse(Buffer.from('Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n'))).toMatchObject({ ok: false, error: expect.stringContaining('NOT_QUICK') });
+        expect(reasons).toEqual([]);
+      } finally {
+        await parser.close();
+      }
+    }
+  });
+
+  it('would parse on the main thread, and say so, if the worker stayed inside app.asar', async () => {
+    const resources = await layOutResources();
+    fs.rmSync(path.join(resources, 'app.asar.unpacked', 'dist'), { recursive: true, force: true });
+    const workerFile = locateParserWorker(path.join(resources, 'app.asar', 'dist', 'app', 'main.cjs'), 'parser-worker.cjs');
+    const reasons: string[] = [];
+    const parser = new WorkerParser(30_000, 1, { workerFile, onUnavailable: (reason) => reasons.push(reason) });
+    try {
+      const raw = Buffer.from('Subject: hello\r\n\r\nbody\r\n');
+      expect(await parser.parse(raw)).toEqual(await new InThreadParser().parse(raw));
+      expect(reasons).toEqual([expect.stringContaining('is missing')]);
+    } finally {
+      await parser.close();
+    }
   });
 });

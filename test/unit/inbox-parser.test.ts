@@ -1,15 +1,24 @@
 /**
- * The message parser: the worker gives the same result as the in-thread
- * path (the two conversions are written twice, once as the worker's plain
- * JavaScript), a malformed corpus never throws, a parse that hangs is cut
- * off as failed while the messages with it are retried alone, and closing
- * answers what is still waiting.
+ * The message parser: the worker (a bundled file, rebuilt from source by the
+ * tests' global setup) gives the same result as the in-thread path, and
+ * starts from a folder with no node_modules; a malformed corpus never
+ * throws; a parse that never ends is cut off as failed while the messages
+ * with it are retried alone; when workers cannot start, messages are parsed
+ * in-thread and that is said once; closing answers what is still waiting.
+ * No test here depends on how fast the machine is: the parse that hangs
+ * truly never ends, every watchdog is thousands of times longer than the
+ * parses it guards, and the in-thread timeout is tested on an injected clock.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { afterAll, describe, expect, it } from 'vitest';
-import { InThreadParser, WorkerParser, dateFromHeaderLines } from '../../src-main/engine/inbox/message-parser';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { InThreadParser, WorkerParser } from '../../src-main/engine/inbox/message-parser';
+import { dateFromHeaderLines } from '../../src-main/engine/inbox/parsed-message';
+import { parserWorkerFile } from '../../src-main/engine/inbox/parser-worker-file';
 import { summarize } from '../../src-main/engine/inbox/message-summary';
 import { generateMalformedCorpus } from '../fixtures/malformed/generate';
+import { tempDir } from '../helpers/temp';
 
 async function compose(options: ConstructorParameters<typeof MailComposer>[0]): Promise<Buffer> {
   return new MailComposer(options).compile().build();
@@ -89,25 +98,88 @@ describe('parser', () => {
     expect(codes).toContain('MESSAGE_NO_HEADERS');
   }, 120_000);
 
-  it('gives up a parse that takes too long, and retries its companions alone', async () => {
-    // 1 ms is too short for anything: every job times out; the ones in flight with it are retried alone first.
-    const impatient = new WorkerParser(1, 1);
+  it('starts its worker from a folder with no node_modules: everything it needs is in its one file', async () => {
+    const folder = tempDir();
+    const copy = path.join(folder, path.basename(parserWorkerFile()));
+    fs.copyFileSync(parserWorkerFile(), copy);
+    const alone = new WorkerParser(30_000, 1, { workerFile: copy, way: 'quick' });
     try {
-      const raws = (await samples).slice(0, 3);
-      const outcomes = await Promise.all(raws.map((r) => impatient.parse(r)));
-      for (const o of outcomes) expect(o).toMatchObject({ ok: false, code: 'MESSAGE_PARSE_TIMEOUT' });
+      const inThread = new InThreadParser();
+      for (const raw of await samples) expect(await alone.parse(raw)).toEqual(await inThread.parse(raw));
+      // Only a worker answers NOT_QUICK (the in-thread path has no quick way): these came from the copy.
+      expect(await alone.parse(Buffer.from('Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n'))).toMatchObject({ ok: false, error: expect.stringContaining('NOT_QUICK') });
+      expect(alone.unavailableReason).toBeNull();
     } finally {
-      await impatient.close();
+      await alone.close();
+    }
+  });
+
+  it('gives up a parse that never ends, and retries its companions alone', async () => {
+    // The first message blocks its worker for good (a test-only marker): nothing comes back, the
+    // watchdog ends the worker, and the three messages in flight are retried one at a time. The
+    // blocking one is given up; the others parse. Each watchdog period is thousands of times what
+    // one of these messages takes to parse, and the blocked parse never ends, however fast the machine.
+    const marker = 'X-Test-Block-The-Parser: yes';
+    const stuck = new WorkerParser(5_000, 1, { blockOn: marker });
+    try {
+      const [first, second] = await samples;
+      const blocking = Buffer.concat([Buffer.from(`${marker}\r\n`), first!]);
+      const [blocked, ...companions] = await Promise.all([stuck.parse(blocking), stuck.parse(first!), stuck.parse(second!)]);
+      expect(blocked).toMatchObject({ ok: false, code: 'MESSAGE_PARSE_TIMEOUT' });
+      const inThread = new InThreadParser();
+      expect(companions).toEqual([await inThread.parse(first!), await inThread.parse(second!)]);
+    } finally {
+      await stuck.close();
     }
   }, 60_000);
 
-  it('parses in-thread when its workers cannot start', async () => {
-    const parser = new WorkerParser(30_000, 1, { mailparserPath: '/nonexistent/mailparser/index.js' });
+  it('times a message in-thread from when its parse starts, not while it waits behind others', async () => {
+    // An injected clock: time jumps past the timeout before any parse can finish. Only the parses
+    // already running are given up; the 36 waiting behind them start afterwards, on fresh time.
+    // (Timed from the call, a slow machine gave up messages that had only waited: the reference
+    // parse of inbox-parser-ways.test.ts, 1,200 at once, timed out under load.)
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
+      const parser = new InThreadParser(1_000);
+      const raw = (await samples)[0]!;
+      const pending = Array.from({ length: 40 }, () => parser.parse(raw));
+      vi.advanceTimersByTime(1_500);
+      const outcomes = await Promise.all(pending);
+      expect(outcomes.filter((o) => !o.ok && o.code === 'MESSAGE_PARSE_TIMEOUT')).toHaveLength(4);
+      expect(outcomes.filter((o) => o.ok)).toHaveLength(36);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('parses in-thread when its worker file is missing, and says so once', async () => {
+    const reasons: string[] = [];
+    const parser = new WorkerParser(30_000, 2, { workerFile: path.join(tempDir(), 'parser-worker.mjs'), onUnavailable: (reason) => reasons.push(reason) });
+    try {
+      parser.warm();
       const raws = await samples;
-      const outcomes = await Promise.all(raws.map((r) => parser.parse(r)));
+      const outcomes = await Promise.all(Array.from({ length: 20 }, () => raws).flat().map((r) => parser.parse(r)));
       const inThread = new InThreadParser();
       for (const [i, raw] of raws.entries()) expect(outcomes[i]).toEqual(await inThread.parse(raw));
+      expect(reasons).toHaveLength(1);
+      expect(reasons[0]).toMatch(/parser-worker\.mjs is missing/);
+      expect(parser.unavailableReason).toBe(reasons[0]);
+    } finally {
+      await parser.close();
+    }
+  });
+
+  it('parses in-thread when its worker dies while loading, and says so once', async () => {
+    const broken = path.join(tempDir(), 'parser-worker.cjs');
+    fs.writeFileSync(broken, "throw new Error('this build is broken');\n");
+    const reasons: string[] = [];
+    const parser = new WorkerParser(30_000, 1, { workerFile: broken, onUnavailable: (reason) => reasons.push(reason) });
+    try {
+      const raws = await samples;
+      const outcomes = await Promise.all(Array.from({ length: 20 }, () => raws).flat().map((r) => parser.parse(r)));
+      const inThread = new InThreadParser();
+      for (const [i, raw] of raws.entries()) expect(outcomes[i]).toEqual(await inThread.parse(raw));
+      expect(reasons).toEqual([expect.stringContaining('this build is broken')]);
     } finally {
       await parser.close();
     }

@@ -23,6 +23,9 @@ const PASSWORD = 'Pässw0rd "quoted" & more/+= \\ end';
 const TOKEN = 'ya29.a0-Secret_Token.Value~1234567890abcdef';
 const USER = 'support@example.test';
 
+/** Generous: every peer here answers at once, so no step waits this long unless the machine stalls. */
+const STEP_TIMEOUT_MS = 30_000;
+
 /** Every form in which a secret could leak. */
 function leakForms(): string[] {
   const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
@@ -152,7 +155,7 @@ describe('redaction through every sign-in path', () => {
       dataDir = tempDir();
       const { db, service: tests } = service();
       try {
-        const [result] = await tests.run({ ...(await c.input()), timeoutMs: 5000 });
+        const [result] = await tests.run({ ...(await c.input()), timeoutMs: STEP_TIMEOUT_MS });
         expect(result!.ok).toBe(false);
         expect(result!.steps.find((s) => s.name === 'auth')?.status).toBe('failed');
         expect(result!.transcript.some((l) => l.dir === 'C' && /redacted/.test(l.text))).toBe(true);
@@ -171,7 +174,7 @@ describe('redaction through every sign-in path', () => {
     dataDir = tempDir();
     const { db, service: tests } = service();
     try {
-      const [result] = await tests.run({ protocol: 'smtp', host: '127.0.0.1', port: smtp.port, security: 'tls', auth: 'xoauth2', user: USER, token: TOKEN, timeoutMs: 5000 });
+      const [result] = await tests.run({ protocol: 'smtp', host: '127.0.0.1', port: smtp.port, security: 'tls', auth: 'xoauth2', user: USER, token: TOKEN, timeoutMs: STEP_TIMEOUT_MS });
       expect(result!.transcript.some((l) => l.dir === 'info' && l.text.includes('{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}'))).toBe(true);
       expect(result!.diagnosis?.code).toBe('OAUTH_TOKEN_REJECTED');
     } finally {

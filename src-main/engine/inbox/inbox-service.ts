@@ -29,6 +29,7 @@ import {
 import { parseOrThrow } from '../../shared/validation.js';
 import type { Db } from '../../store/db.js';
 import { InboxRepo, toSummary } from '../../store/inbox-repo.js';
+import type { LogInput } from '../../shared/activity-log.js';
 import type { ActivityLog } from '../activity-log.js';
 import type { EventBus } from '../events.js';
 import type { MailboxService } from '../mailboxes.js';
@@ -38,7 +39,7 @@ import { closeClient, credentialsFor, openClient, type ConnectOptions, type Imap
 import { diagnoseImportError, type ImportDiagnosis } from './import-diagnosis.js';
 import { emptyStats, importFolder, type ImportContext } from './importer.js';
 import { MailboxImporter, type ImporterHost, type ImporterSession } from './mailbox-importer.js';
-import { WorkerParser, type MessageParser } from './message-parser.js';
+import { DEFAULT_PARSE_TIMEOUT_MS, WorkerParser, defaultWorkerCount, type MessageParser } from './message-parser.js';
 import { messageDetail } from './message-detail.js';
 import { ImapTranscriptRecorder } from './transcript-capture.js';
 
@@ -54,6 +55,8 @@ export interface InboxServiceOptions {
   tokens?: InboxTokenProvider;
   /** Parses messages; default: a worker-thread parser. */
   parser?: MessageParser;
+  /** The default parser's worker file (tests point it at a missing file); default: the one beside this bundle. */
+  parserWorkerFile?: string;
   /** Extra TLS options for IMAP connections (tests pass their CA). */
   tls?: ImapFlowOptions['tls'];
   /** Messages per commit (tests use small batches). */
@@ -61,6 +64,22 @@ export interface InboxServiceOptions {
   /** Messages per FETCH (tests use small slices). */
   fetchSlice?: number;
   clock?: () => number;
+}
+
+/**
+ * The activity-log entry that says parser workers cannot start here: written
+ * once per process, not once per message.
+ */
+export function parserWorkersUnavailableEntry(reason: string): LogInput {
+  return {
+    direction: 'system',
+    level: 'warning',
+    code: 'PARSER_WORKERS_UNAVAILABLE',
+    message: 'Imported messages are parsed on the main thread: parser workers cannot start here',
+    detail:
+      `Why: ${reason}. Imports still work, but parsing now shares the thread that reads IMAP and answers the window, so a large import is slower and a message that hangs the parser is no longer contained. ` +
+      'Hint: reinstall Mailroom (from a source folder: run "npm run build") so the parser worker file is back beside the program.',
+  };
 }
 
 /** True when a process with this id is running. */
@@ -88,7 +107,12 @@ export class InboxService {
 
   constructor(private readonly options: InboxServiceOptions) {
     this.repo = new InboxRepo(options.db);
-    this.parser = options.parser ?? new WorkerParser();
+    this.parser =
+      options.parser ??
+      new WorkerParser(DEFAULT_PARSE_TIMEOUT_MS, defaultWorkerCount(), {
+        ...(options.parserWorkerFile ? { workerFile: options.parserWorkerFile } : {}),
+        onUnavailable: (reason) => options.log.write(parserWorkersUnavailableEntry(reason)),
+      });
     this.clock = options.clock ?? Date.now;
   }
 

@@ -8,34 +8,19 @@
  * is ended and replaced, and the message is stored raw as failed instead of
  * taking the importer down (and being retried forever after a restart).
  *
- * The worker's code is a plain JavaScript string (no build step, works from
- * the CLI bundle, the Electron bundle and the tests alike); it hands back the
- * same plain shape as `toParsedMessage` below, which the in-thread path and
- * the tests use. When a worker cannot be started, parsing runs in-thread.
+ * The worker is its own module (`parser-worker.ts`), bundled with its
+ * dependencies into one file per build (`parser-worker-file.ts` finds it);
+ * it and the in-thread path below convert with the same `toParsedMessage`.
+ * When workers cannot start, parsing runs in-thread and the pool says so
+ * once (`onUnavailable`).
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { ParsedMail, SimpleParserOptions, AddressObject } from 'mailparser';
-import type { AttachmentInfo } from '../../shared/inbox.js';
-import type { ParseOutcome, ParsedAddress, ParsedMessage } from './message-summary.js';
-import { nodeRequire } from '../node-require.js';
-
-/** Options of the import's parse: no HTML conversions (nothing is rendered; the detail view parses again). */
-export const IMPORT_PARSE_OPTIONS: SimpleParserOptions = {
-  skipHtmlToText: true,
-  skipTextToHtml: true,
-  skipTextLinks: true,
-  skipImageLinks: true,
-  keepCidLinks: true,
-  checksumAlgo: false,
-};
-
-/**
- * Body text kept from the import's parse: enough for the list's snippet
- * (the detail view parses the stored raw message again, in full).
- */
-const KEPT_TEXT_CHARS = 1000;
-const KEPT_HTML_CHARS = 32_768;
+import type { ParseOutcome } from './message-summary.js';
+import { IMPORT_PARSE_OPTIONS, toParsedMessage } from './parsed-message.js';
+import { parserWorkerFile } from './parser-worker-file.js';
+import type { ParseWay, ParserJob, ParserJobsMessage, ParserWorkerData, ParserWorkerMessage } from './parser-worker-protocol.js';
 
 /** How long one message may take to parse before it is given up as failed. */
 export const DEFAULT_PARSE_TIMEOUT_MS = 60_000;
@@ -44,66 +29,13 @@ const WORKER_HEAP_MB = 1024;
 /**
  * Most messages handed to one worker at once, and their most bytes (one
  * message larger than that goes alone). The worker keeps them in its own
- * queue and parses a few at a time (WORKER_PARALLEL), so a long hand-over
- * costs no heap; it must be long enough that the worker never runs dry
- * while the main thread is busy committing a batch (measured: with 16, the
- * worker sat idle during each commit and the import took a third longer).
+ * queue and parses a few at a time, so a long hand-over costs no heap; it
+ * must be long enough that the worker never runs dry while the main thread
+ * is busy committing a batch (measured: with 16, the worker sat idle during
+ * each commit and the import took a third longer).
  */
 const MAX_IN_FLIGHT = 256;
 const MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
-/**
- * Parses one worker runs at once. mailparser is asynchronous (streams), so
- * a few at once fill the gaps of one another; many at once only fill the
- * heap (measured: 1,000 at once parse at half the speed of 8 at a time).
- */
-const WORKER_PARALLEL = 4;
-
-function addressList(value: AddressObject | AddressObject[] | undefined): ParsedAddress[] | null {
-  if (!value) return null;
-  const list = (Array.isArray(value) ? value : [value]).flatMap((o) => o?.value ?? []);
-  return list.map(function clean(a): ParsedAddress {
-    const out: ParsedAddress = { name: a.name ?? '' };
-    if (a.address) out.address = a.address;
-    if (a.group) out.group = a.group.map(clean);
-    return out;
-  });
-}
-
-/** The Date header's value in ms UTC, or null (mailparser puts "now" in place of an unreadable date). */
-export function dateFromHeaderLines(lines: readonly { key: string; line: string }[]): number | null {
-  const line = lines.find((h) => h.key === 'date')?.line;
-  if (!line) return null;
-  const value = line.slice(line.indexOf(':') + 1).trim();
-  const ms = new Date(value).getTime();
-  return Number.isFinite(ms) ? ms : null;
-}
-
-/** The plain shape the import keeps of mailparser's result. Mirrors the worker's `toParsed`. */
-export function toParsedMessage(parsed: ParsedMail): ParsedMessage {
-  const headerLines = parsed.headerLines ?? [];
-  const text = typeof parsed.text === 'string' ? parsed.text : '';
-  let index = 0;
-  const attachments: AttachmentInfo[] = (parsed.attachments ?? []).map((a) => ({
-    filename: a.filename || `attachment-${++index}`,
-    contentType: a.contentType || 'application/octet-stream',
-    size: typeof a.size === 'number' ? a.size : a.content?.length ?? 0,
-    disposition: a.contentDisposition ?? null,
-  }));
-  return {
-    // mailparser reports a line without a colon as a header with an empty key: not a header field.
-    headerCount: headerLines.filter((h) => h.key).length,
-    hasDateHeader: headerLines.some((h) => h.key === 'date'),
-    from: addressList(parsed.from),
-    to: addressList(parsed.to),
-    cc: addressList(parsed.cc),
-    subject: typeof parsed.subject === 'string' ? parsed.subject : null,
-    date: dateFromHeaderLines(headerLines),
-    messageId: typeof parsed.messageId === 'string' ? parsed.messageId : null,
-    text: text ? text.slice(0, KEPT_TEXT_CHARS) : null,
-    html: !text.trim() && typeof parsed.html === 'string' ? parsed.html.slice(0, KEPT_HTML_CHARS) : null,
-    attachments,
-  };
-}
 
 function errorText(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
@@ -117,6 +49,8 @@ export async function parseInThread(raw: Buffer, timeoutMs = DEFAULT_PARSE_TIMEO
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'PARSE_TIMEOUT' })), timeoutMs);
     });
+    // Raced below; firing while mailparser still loads must not be an unhandled rejection (it ends the process).
+    timeout.catch(() => undefined);
     // Loaded on first use: the import parses in workers, so the main thread rarely needs mailparser.
     const { simpleParser } = await import('mailparser');
     const parsed = await Promise.race([simpleParser(raw, IMPORT_PARSE_OPTIONS), timeout]);
@@ -131,502 +65,6 @@ export async function parseInThread(raw: Buffer, timeoutMs = DEFAULT_PARSE_TIMEO
   }
 }
 
-/** The worker: the same conversion as toParsedMessage, in plain JavaScript. */
-const WORKER_SOURCE = String.raw`
-const { parentPort, workerData } = require('node:worker_threads');
-const { createRequire } = require('node:module');
-const path = require('node:path');
-const OPTIONS = workerData.options;
-// The full parser loads on its first use: the fast path below needs only a few of its parts.
-// It must be there, though: a worker without it stops here, before it says it is ready.
-require.resolve(workerData.mailparserPath);
-let fullParser;
-const loadMailParser = () => (fullParser ??= require(workerData.mailparserPath).MailParser);
-// mailparser's own building blocks, the very copies it loads. When one cannot be found (another
-// mailparser layout), every message takes the full parse.
-let fast = null;
-try {
-  const fromMailparser = createRequire(workerData.mailparserPath);
-  const fromMailsplit = createRequire(fromMailparser.resolve('@zone-eu/mailsplit'));
-  fast = {
-    Splitter: fromMailparser('@zone-eu/mailsplit').Splitter,
-    MimeNode: fromMailparser('@zone-eu/mailsplit').MimeNode,
-    libmime: fromMailparser('libmime'),
-    charsets: fromMailparser('libmime/lib/charset'),
-    libqp: fromMailsplit('libqp'),
-    libbase64: fromMailsplit('libbase64'),
-    addressparser: fromMailparser('nodemailer/lib/addressparser'),
-    decodeAddresses: require(path.join(path.dirname(workerData.mailparserPath), 'address-header.js')).decodeAddresses,
-  };
-  if (typeof fast.Splitter !== 'function' || typeof fast.MimeNode !== 'function' || typeof fast.decodeAddresses !== 'function' || typeof fast.libqp.decode !== 'function' || typeof fast.libbase64.decode !== 'function' || typeof fast.charsets.decode !== 'function') fast = null;
-} catch {
-  fast = null;
-}
-function addressList(value) {
-  if (!value) return null;
-  const list = (Array.isArray(value) ? value : [value]).flatMap((o) => (o && o.value) || []);
-  const clean = (a) => {
-    const out = { name: a.name || '' };
-    if (a.address) out.address = a.address;
-    if (a.group) out.group = a.group.map(clean);
-    return out;
-  };
-  return list.map(clean);
-}
-function dateOf(lines) {
-  const found = lines.find((h) => h.key === 'date');
-  if (!found) return null;
-  const ms = new Date(found.line.slice(found.line.indexOf(':') + 1).trim()).getTime();
-  return Number.isFinite(ms) ? ms : null;
-}
-function toParsed(parsed) {
-  const headerLines = parsed.headerLines || [];
-  const text = typeof parsed.text === 'string' ? parsed.text : '';
-  let index = 0;
-  const attachments = (parsed.attachments || []).map((a) => ({
-    filename: a.filename || 'attachment-' + ++index,
-    contentType: a.contentType || 'application/octet-stream',
-    size: typeof a.size === 'number' ? a.size : (a.content ? a.content.length : 0),
-    disposition: a.contentDisposition == null ? null : a.contentDisposition,
-  }));
-  return {
-    headerCount: headerLines.filter((h) => h.key).length,
-    hasDateHeader: headerLines.some((h) => h.key === 'date'),
-    from: addressList(parsed.from),
-    to: addressList(parsed.to),
-    cc: addressList(parsed.cc),
-    subject: typeof parsed.subject === 'string' ? parsed.subject : null,
-    date: dateOf(headerLines),
-    messageId: typeof parsed.messageId === 'string' ? parsed.messageId : null,
-    text: text ? text.slice(0, ${KEPT_TEXT_CHARS}) : null,
-    html: !text.trim() && typeof parsed.html === 'string' ? parsed.html.slice(0, ${KEPT_HTML_CHARS}) : null,
-    attachments,
-  };
-}
-// mailparser's streaming parser, as simpleParser drives it, except that attachments are counted
-// as they stream by instead of gathered into buffers (the import lists them, it keeps no content).
-function streamParse(raw) {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const settle = (error, mail) => {
-      if (settled) return;
-      settled = true;
-      if (error) reject(error);
-      else resolve(mail);
-    };
-    const MailParser = loadMailParser();
-    const parser = new MailParser(OPTIONS);
-    const mail = { attachments: [] };
-    parser.on('error', settle);
-    parser.on('headers', (headers) => {
-      mail.headers = headers;
-      mail.headerLines = parser.headerLines;
-    });
-    let reading = false;
-    const reader = () => {
-      reading = true;
-      for (;;) {
-        const data = parser.read();
-        if (data === null) {
-          reading = false;
-          return;
-        }
-        if (data.type === 'text') {
-          if (typeof data.text === 'string') mail.text = data.text;
-          if (typeof data.html === 'string') mail.html = data.html;
-          continue;
-        }
-        if (data.type === 'attachment') {
-          const attachment = { filename: data.filename, contentType: data.contentType, contentDisposition: data.contentDisposition, size: 0 };
-          mail.attachments.push(attachment);
-          data.content.on('data', (chunk) => {
-            attachment.size += chunk.length;
-          });
-          data.content.on('end', () => {
-            data.release();
-            reader();
-          });
-          return;
-        }
-      }
-    };
-    parser.on('readable', () => {
-      if (!reading) reader();
-    });
-    parser.on('end', () => {
-      for (const key of ['subject', 'to', 'from', 'cc', 'message-id']) {
-        if (mail.headers && mail.headers.has(key)) mail[key === 'message-id' ? 'messageId' : key] = mail.headers.get(key);
-      }
-      settle(null, mail);
-    });
-    parser.end(raw);
-  });
-}
-/*
- * The fast path: mailparser's splitter (mailsplit: the same boundaries, limits and header
- * parsing) driven directly, mailparser's header decoding for the five headers the import keeps,
- * and the body of each part decoded in one go with mailparser's own libraries, instead of through
- * a chain of streams with an event-loop turn per chunk (a third of the time). It classifies parts
- * as mailparser does (createNode) and joins the text as getTextContent does. What it does not
- * handle the same way (an embedded message, a delivery report, a charset outside the plain list,
- * a splitter error) goes to the full parse, which then decides; the tests hold the two to the
- * same result, message by message, over a corpus of malformed mail.
- */
-const TEXT_TYPES = ['text/plain', 'text/html', 'message/delivery-status'];
-const PLAIN_CHARSETS = /^(us-?ascii|ascii|utf-?8|iso-?8859-([1-9]|1[0-5])|windows-125[0-8]|cp125[0-8]|latin-?1)$/i;
-const FULL_PARSE = Symbol('full parse');
-function split(raw) {
-  return new Promise((resolve) => {
-    const splitter = new fast.Splitter(OPTIONS);
-    const items = [];
-    // The splitter's own transform, without the stream around it: it only ever pushes.
-    splitter.push = (item) => {
-      if (item !== null) items.push(item);
-      return true;
-    };
-    splitter._transform(raw, 'buffer', (error) => {
-      if (error) return resolve(FULL_PARSE);
-      splitter._flush((flushError) => resolve(flushError ? FULL_PARSE : items));
-    });
-  });
-}
-/*
- * The quick split: for mail of the plain, well-formed shape nearly all mail has, the parts are
- * found by searching for the delimiter lines (Buffer.indexOf) instead of reading every line, and
- * each part's header block goes to mailsplit's own MimeNode, so the parts come out as the splitter
- * makes them. Any doubt (a header block without its blank line, a delimiter of an outer part
- * inside an inner one, a multipart without its closing delimiter, boundaries that are prefixes
- * of each other, a delimiter line after the close, huge headers, bare carriage returns around a
- * delimiter) hands the message to the splitter itself.
- */
-const QUICK = Symbol('not quick');
-const QUICK_MAX_HEADER = 256 * 1024;
-const QUICK_MAX_NODES = 200;
-const LF = 0x0a;
-const CR = 0x0d;
-const DASH = 0x2d;
-// The end of the header block that starts at start: just past its blank line.
-function headerBlockEnd(raw, start, end) {
-  let line = start;
-  while (line < end) {
-    if (raw[line] === LF) return line + 1;
-    if (raw[line] === CR && line + 1 < end && raw[line + 1] === LF) return line + 2;
-    // A delimiter-looking line in a header block: let the splitter decide.
-    if (raw[line] === DASH && line + 1 < end && raw[line + 1] === DASH) throw QUICK;
-    const lf = raw.indexOf(LF, line);
-    if (lf < 0 || lf >= end) throw QUICK;
-    line = lf + 1;
-    if (line - start > QUICK_MAX_HEADER) throw QUICK;
-  }
-  throw QUICK;
-}
-// The delimiter line of boundary b at p, as mailsplit's compareBoundary reads it: null when it
-// is none, else its kind (1 next part, 2 close) and where the next line starts.
-function delimiterAt(raw, p, end, b) {
-  if (end - p < b.length + 2) return null;
-  for (let k = 0; k < b.length; k++) if (raw[p + 2 + k] !== b[k]) return null;
-  let i = p + 2 + b.length;
-  let kind = 1;
-  if (raw[i] === DASH) {
-    if (raw[i + 1] !== DASH) return null;
-    kind = 2;
-    i += 2;
-  }
-  while (i < end && (raw[i] === 0x20 || raw[i] === 0x09)) i++;
-  if (i === end) return kind === 2 ? { kind, next: i } : null;
-  if (raw[i] === CR) {
-    if (raw[i + 1] !== LF) throw QUICK;
-    i++;
-  }
-  return raw[i] === LF ? { kind, next: i + 1 } : null;
-}
-// Start of the line ending in front of a delimiter line at p (it belongs to the delimiter).
-function trimLineEnd(raw, from, p) {
-  let e = p;
-  if (e > from && raw[e - 1] === LF) e--;
-  if (e > from && raw[e - 1] === CR) e--;
-  return e;
-}
-function quickSplit(raw) {
-  // A line that starts with a bare carriage return before "--" may be a delimiter to the splitter.
-  if (raw.indexOf('\n\r-') >= 0) throw QUICK;
-  const { MimeNode } = fast;
-  const items = [];
-  // The next line within [from, end) that starts with "--", or -1.
-  const nextDashLine = (from, end) => {
-    const at = raw.indexOf('\n--', from);
-    return at < 0 || at + 1 >= end ? -1 : at + 1;
-  };
-  const node = (parent, start, end, outerBoundaries) => {
-    if (items.length >= QUICK_MAX_NODES) throw QUICK;
-    const bodyStart = headerBlockEnd(raw, start, end);
-    const mime = new MimeNode(parent, OPTIONS);
-    mime.addHeaderChunk(raw.subarray(start, bodyStart));
-    mime.parseHeaders();
-    items.push(mime);
-    if (!mime.multipart) {
-      // In a part, the line ending in front of the next delimiter belongs to the delimiter;
-      // a body that is nothing but that line ending keeps it (as the splitter does).
-      let bodyEnd = end;
-      if (parent) {
-        const only = end - bodyStart;
-        const lineEndOnly = (only === 1 && raw[bodyStart] === LF) || (only === 2 && raw[bodyStart] === CR && raw[bodyStart + 1] === LF);
-        if (!lineEndOnly) bodyEnd = trimLineEnd(raw, bodyStart, end);
-      }
-      if (bodyEnd > bodyStart) items.push({ node: mime, type: 'body', value: raw.subarray(bodyStart, bodyEnd) });
-      return;
-    }
-    const own = mime._boundary;
-    if (!own) return;
-    for (const outer of outerBoundaries) {
-      const [short, long] = outer.length < own.length ? [outer, own] : [own, outer];
-      if (long.subarray(0, short.length).equals(short)) throw QUICK;
-    }
-    const parts = [];
-    let partStart = -1;
-    let closed = false;
-    let p = raw[bodyStart] === DASH && raw[bodyStart + 1] === DASH ? bodyStart : nextDashLine(bodyStart, end);
-    while (p >= 0) {
-      const delimiter = delimiterAt(raw, p, end, own);
-      if (delimiter) {
-        // A delimiter after the close is epilogue to the splitter: not here.
-        if (closed) throw QUICK;
-        if (partStart >= 0) parts.push([partStart, p]);
-        if (delimiter.kind === 2) closed = true;
-        else partStart = delimiter.next;
-        p = delimiter.next < end && raw[delimiter.next] === DASH && raw[delimiter.next + 1] === DASH ? delimiter.next : nextDashLine(delimiter.next, end);
-        continue;
-      }
-      // An outer delimiter inside this multipart ends it early: the splitter's case.
-      for (const outer of outerBoundaries) if (delimiterAt(raw, p, end, outer)) throw QUICK;
-      p = nextDashLine(p, end);
-    }
-    if (!closed) throw QUICK;
-    for (const [partFrom, partTo] of parts) node(mime, partFrom, partTo, [own, ...outerBoundaries]);
-  };
-  node(false, 0, raw.length, []);
-  return items;
-}
-// The tests run each way on its own (workerData.way) to hold them to the same results.
-async function fastParse(raw) {
-  if (!fast || workerData.way === 'full') return FULL_PARSE;
-  let items;
-  if (workerData.way !== 'split') {
-    try {
-      items = quickSplit(raw);
-    } catch (error) {
-      if (error !== QUICK) return FULL_PARSE;
-      if (workerData.way === 'quick') return { notQuick: true };
-    }
-  }
-  items ??= await split(raw);
-  if (items === FULL_PARSE) return FULL_PARSE;
-  try {
-    return walkParts(items);
-  } catch {
-    return FULL_PARSE;
-  }
-}
-// mailparser's processHeaders for From, To, Cc, Subject and Message-ID (the rest is not kept).
-const KEPT_HEADERS = new Set(['from', 'to', 'cc', 'subject', 'message-id']);
-const SINGLE_HEADERS = new Set(['from', 'subject', 'message-id']);
-function readHeaders(lines) {
-  const { libmime, addressparser, decodeAddresses } = fast;
-  const headers = new Map();
-  for (const line of lines) {
-    const key = line.key;
-    if (!KEPT_HEADERS.has(key)) continue;
-    let value = ((libmime.decodeHeader(line.line) || {}).value || '').toString().trim();
-    value = Buffer.from(value, 'binary').toString();
-    if (key === 'subject' || key === 'message-id') {
-      try {
-        value = libmime.decodeWords(value);
-      } catch {
-        // kept as it is
-      }
-      if (key === 'message-id') value = value.length ? (value[0] === '<' ? '' : '<') + value + (value[value.length - 1] === '>' ? '' : '>') : false;
-    } else {
-      const list = addressparser(value);
-      decodeAddresses(list, libmime);
-      value = { value: list };
-    }
-    if (!value) continue;
-    if (headers.has(key)) headers.get(key).push(value);
-    else headers.set(key, [value]);
-  }
-  for (const [key, list] of headers) if (SINGLE_HEADERS.has(key) || list.length === 1) headers.set(key, list[0]);
-  return headers;
-}
-// libbase64's Decoder stream, on the whole body at once (it strips what is not base64, decodes
-// up to the last padding as segments, then whole quartets, then the rest).
-function decodeBase64(body) {
-  const { decode } = fast.libbase64;
-  let b64 = body.toString('latin1');
-  if (/[^a-zA-Z0-9+/=]/.test(b64)) b64 = b64.replace(/[^a-zA-Z0-9+/=]/g, '');
-  let padded = '';
-  const lastPad = b64.lastIndexOf('=');
-  if (lastPad >= 0) {
-    padded = b64.slice(0, lastPad + 1);
-    b64 = b64.slice(lastPad + 1);
-  }
-  let rest = '';
-  if (b64.length < 4) {
-    rest = b64;
-    b64 = '';
-  } else if (b64.length % 4) {
-    rest = b64.slice(-(b64.length % 4));
-    b64 = b64.slice(0, b64.length - rest.length);
-  }
-  b64 = padded + b64;
-  if (!rest) return b64 ? decode(b64) : Buffer.alloc(0);
-  return b64 ? Buffer.concat([decode(b64), decode(rest)]) : decode(rest);
-}
-function decodeTransfer(node, chunks) {
-  const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-  if (node.encoding === 'base64') return decodeBase64(body);
-  if (node.encoding === 'quoted-printable') return fast.libqp.decode(body.toString('latin1'));
-  return body;
-}
-function walkParts(items) {
-  const { libmime } = fast;
-  const mail = { attachments: [] };
-  const leaves = [];
-  let current = null;
-  for (const item of items) {
-    if (item.type === 'node') {
-      if (/^message\//i.test(item.contentType || '') || (item.parentNode && /^message\//i.test(item.parentNode.contentType || ''))) return FULL_PARSE;
-      let contentType = item.contentType;
-      if (!contentType && item.root) contentType = 'text/plain';
-      if (item.root) {
-        mail.headerLines = item.headers.lines;
-        mail.headers = readHeaders(item.headers.getList());
-      }
-      current = null;
-      if (!/^multipart\//i.test(contentType)) {
-        let disposition = item.disposition;
-        if (disposition && disposition !== 'attachment' && disposition !== 'inline') disposition = 'attachment';
-        disposition = !disposition && !TEXT_TYPES.includes(contentType) ? 'attachment' : disposition || 'inline';
-        current = { item, contentType, disposition, isAttachment: !TEXT_TYPES.includes(contentType) || disposition !== 'inline', chunks: [] };
-        leaves.push(current);
-      }
-    } else if (item.type === 'body') {
-      if (current) current.chunks.push(item.value);
-    } else if (item.type === 'data') {
-      current = null;
-    }
-  }
-  if (!mail.headers) return FULL_PARSE;
-  const text = [];
-  const html = [];
-  // As mailparser's getTextContent: an HTML part outside an alternative, next to plain text, or an
-  // HTML-only message, adds an empty text (its HTML-to-text conversion is off).
-  const hasText = leaves.some((leaf) => !leaf.isAttachment && leaf.contentType !== 'text/html');
-  const inAlternative = (item) => {
-    for (let parent = item.parentNode; parent; parent = parent.parentNode) if (parent.contentType === 'multipart/alternative') return true;
-    return false;
-  };
-  for (const leaf of leaves) {
-    const item = leaf.item;
-    if (leaf.isAttachment) {
-      let contentType = leaf.contentType;
-      if (contentType === 'application/octet-stream' && item.filename) contentType = libmime.detectMimeType(item.filename) || 'application/octet-stream';
-      mail.attachments.push({ filename: item.filename, contentType, contentDisposition: item.disposition || undefined, size: decodeTransfer(item, leaf.chunks).length });
-      continue;
-    }
-    let content = decodeTransfer(item, leaf.chunks);
-    if (item.flowed) content = Buffer.from(libmime.decodeFlowed(content.toString('binary'), item.delSp), 'binary');
-    const charset = item.charset || 'utf-8';
-    let value;
-    if (['ascii', 'usascii', 'utf8'].includes(charset.toLowerCase().replace(/[^a-z0-9]+/g, ''))) value = content.toString();
-    else if (PLAIN_CHARSETS.test(charset)) value = fast.charsets.decode(content, charset);
-    else return FULL_PARSE;
-    value = value.replace(/\r?\n/g, '\n');
-    if (!value) continue;
-    if (leaf.contentType === 'text/html') {
-      if ((!inAlternative(item) && hasText) || (item.root && !hasText)) text.push('');
-      html.push(value);
-    } else text.push(value);
-  }
-  if (html.length) mail.html = html.join('<br/>\n');
-  if (text.length) mail.text = text.join('\n');
-  for (const key of ['subject', 'to', 'from', 'cc', 'message-id']) {
-    if (mail.headers.has(key)) mail[key === 'message-id' ? 'messageId' : key] = mail.headers.get(key);
-  }
-  return mail;
-}
-async function parseMessage(raw) {
-  const result = await fastParse(raw);
-  if (result === FULL_PARSE && workerData.way === 'quick') return { notQuick: true };
-  return result === FULL_PARSE ? streamParse(raw) : result;
-}
-// Jobs come in groups and results go back in groups: a message between threads has a fixed
-// cost that would otherwise be paid twice per email.
-let results = [];
-let flushQueued = false;
-let pending = 0;
-function flush() {
-  flushQueued = false;
-  if (!results.length) return;
-  const out = results;
-  results = [];
-  parentPort.postMessage({ results: out });
-}
-function done(result) {
-  results.push(result);
-  pending--;
-  if (results.length >= 16 || pending === 0) flush();
-  else if (!flushQueued) {
-    flushQueued = true;
-    setImmediate(flush);
-  }
-}
-// Loaded: from now on a death is a message's doing, not the worker's set-up.
-parentPort.postMessage({ ready: true });
-// Jobs wait here and run ${WORKER_PARALLEL} at a time, in the order they came.
-const waiting = [];
-let running = 0;
-function next() {
-  while (running < ${WORKER_PARALLEL} && waiting.length) {
-    const job = waiting.shift();
-    running++;
-    const raw = Buffer.from(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength);
-    const finish = (result) => {
-      running--;
-      done(result);
-      next();
-    };
-    let parse;
-    try {
-      parse = parseMessage(raw);
-    } catch (error) {
-      parse = Promise.reject(error);
-    }
-    parse.then(
-      (parsed) => finish(parsed.notQuick ? { id: job.id, ok: false, error: 'NOT_QUICK' } : { id: job.id, ok: true, parsed: toParsed(parsed) }),
-      (error) => finish({ id: job.id, ok: false, error: String((error && error.message) || error) }),
-    );
-  }
-}
-parentPort.on('message', (message) => {
-  for (const job of message.jobs) {
-    pending++;
-    waiting.push(job);
-  }
-  next();
-});
-`;
-
-/**
- * The absolute path of mailparser, for the worker (an eval'd worker would
- * resolve modules from the working folder). Resolved from this bundle's file
- * (CommonJS: the desktop app; the tests) or from the launcher that started
- * the process (ESM: bin/mailroom.mjs, inside the package). When it cannot be
- * found, the parser works in-thread instead.
- */
-function resolveMailparser(): string {
-  return nodeRequire().resolve('mailparser');
-}
-
 /** Something that parses messages; never rejects. */
 export interface MessageParser {
   parse(raw: Buffer): Promise<ParseOutcome>;
@@ -635,12 +73,39 @@ export interface MessageParser {
   close(): Promise<void>;
 }
 
-/** Parses in-thread only (fallback and tests). */
+/**
+ * Parses run at once in this thread: as in a worker, a few fill each
+ * other's gaps, many only fill the heap.
+ */
+const IN_THREAD_PARALLEL = 4;
+
+/**
+ * Parses in-thread only (the fallback when workers cannot start, and the
+ * tests' reference), a few at a time. Each message's timeout runs from when
+ * its parse starts, not while it waits behind others: a thousand messages
+ * handed over at once on a slow machine are not given up for the time the
+ * others took.
+ */
 export class InThreadParser implements MessageParser {
+  private running = 0;
+  /** Parses waiting for a free place, oldest first. */
+  private readonly waiting: (() => void)[] = [];
+
   constructor(private readonly timeoutMs = DEFAULT_PARSE_TIMEOUT_MS) {}
-  parse(raw: Buffer): Promise<ParseOutcome> {
-    return parseInThread(raw, this.timeoutMs);
+
+  async parse(raw: Buffer): Promise<ParseOutcome> {
+    if (this.running < IN_THREAD_PARALLEL) this.running++;
+    // A finished parse hands its place straight to the oldest waiting one.
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await parseInThread(raw, this.timeoutMs);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
   }
+
   async close(): Promise<void> {}
 }
 
@@ -681,6 +146,22 @@ export function defaultWorkerCount(): number {
   return Math.max(1, Math.min(2, os.availableParallelism() - 1));
 }
 
+/** How a WorkerParser is set up. */
+export interface WorkerParserOptions {
+  /** The worker's built file. Default: the one beside this bundle (`parserWorkerFile`). */
+  workerFile?: string;
+  /**
+   * Called once, with the reason, when workers cannot start here (a missing
+   * worker file, a runtime without worker threads, a worker that dies while
+   * loading): from then on every message is parsed on this thread.
+   */
+  onUnavailable?: (reason: string) => void;
+  /** Tests: parse every message one way (quick split, mailsplit, or mailparser's full parse). */
+  way?: ParseWay;
+  /** Tests: a message with these bytes blocks its worker for good (see ParserWorkerData.blockOn). */
+  blockOn?: string;
+}
+
 /**
  * Parser workers shared by every importer of the process, with a queue.
  * A worker that gives back nothing for the parse timeout, or dies (out of
@@ -690,6 +171,8 @@ export function defaultWorkerCount(): number {
 export class WorkerParser implements MessageParser {
   private readonly slots: ParserSlot[];
   private broken = false;
+  /** Why workers cannot run here, once that is known. */
+  private unavailable: string | null = null;
   /** Workers in a row that died before they were ready. */
   private startupFailures = 0;
   private nextId = 1;
@@ -698,19 +181,33 @@ export class WorkerParser implements MessageParser {
   private readonly soloQueue: Job[] = [];
   private readonly fallback: InThreadParser;
   private closed = false;
+  private readonly workerFile: string;
 
   constructor(
     private readonly timeoutMs = DEFAULT_PARSE_TIMEOUT_MS,
     workers = defaultWorkerCount(),
-    private readonly testing: {
-      /** Parse every message one way (quick split, mailsplit, or mailparser's full parse). */
-      way?: 'auto' | 'quick' | 'split' | 'full';
-      /** Where the worker loads mailparser from. */
-      mailparserPath?: string;
-    } = {},
+    private readonly options: WorkerParserOptions = {},
   ) {
     this.fallback = new InThreadParser(timeoutMs);
     this.slots = Array.from({ length: Math.max(1, workers) }, () => new ParserSlot());
+    this.workerFile = options.workerFile ?? parserWorkerFile();
+  }
+
+  /** Why workers cannot run here (messages are parsed on this thread), or null while they can. */
+  get unavailableReason(): string | null {
+    return this.unavailable;
+  }
+
+  /** Workers cannot run here: parse in-thread from now on, and say so once. */
+  private markUnavailable(reason: string): void {
+    if (this.broken) return;
+    this.broken = true;
+    this.unavailable = reason;
+    try {
+      this.options.onUnavailable?.(reason);
+    } catch {
+      // A listener's fault must not stop the import.
+    }
   }
 
   parse(raw: Buffer): Promise<ParseOutcome> {
@@ -721,7 +218,7 @@ export class WorkerParser implements MessageParser {
     });
   }
 
-  /** Starts the workers now (they take a moment to load mailparser), unreferenced until there is work. */
+  /** Starts the workers now (they take a moment to load), unreferenced until there is work. */
   warm(): void {
     if (this.closed || this.broken) return;
     for (const slot of this.slots) this.start(slot)?.unref();
@@ -741,23 +238,27 @@ export class WorkerParser implements MessageParser {
 
   private start(slot: ParserSlot): Worker | undefined {
     if (slot.worker) return slot.worker;
+    if (!fs.existsSync(this.workerFile)) {
+      this.markUnavailable(`the parser worker ${this.workerFile} is missing`);
+      return undefined;
+    }
     try {
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { mailparserPath: this.testing.mailparserPath ?? resolveMailparser(), options: IMPORT_PARSE_OPTIONS, way: this.testing.way ?? 'auto' },
+      const workerData: ParserWorkerData = { options: IMPORT_PARSE_OPTIONS, way: this.options.way ?? 'auto', ...(this.options.blockOn ? { blockOn: this.options.blockOn } : {}) };
+      const worker = new Worker(this.workerFile, {
+        workerData,
         // A roomier young generation: parsing makes many short-lived objects (fewer scavenges).
         resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: 48 },
         stdout: true,
         stderr: true,
       });
-      worker.on('message', (message: { ready?: boolean; results?: { id: number; ok: boolean; parsed?: ParsedMessage; error?: string }[] }) => this.onMessage(slot, message));
+      worker.on('message', (message: ParserWorkerMessage) => this.onMessage(slot, message));
       worker.on('error', (error) => this.onDeath(slot, worker, error));
       worker.on('exit', () => this.onDeath(slot, worker, undefined));
       slot.worker = worker;
       return worker;
-    } catch {
+    } catch (error) {
       // No worker here (a restricted runtime): parse in-thread from now on.
-      this.broken = true;
+      this.markUnavailable(`a worker thread cannot start (${errorText(error)})`);
       return undefined;
     }
   }
@@ -806,7 +307,7 @@ export class WorkerParser implements MessageParser {
       for (const job of jobs) void this.fallback.parse(job.raw).then(job.resolve);
       return;
     }
-    const payload: { id: number; raw: Uint8Array }[] = [];
+    const payload: ParserJob[] = [];
     const transfer: ArrayBuffer[] = [];
     for (const job of jobs) {
       slot.inFlight.set(job.id, job);
@@ -816,7 +317,8 @@ export class WorkerParser implements MessageParser {
       payload.push({ id: job.id, raw: copy });
       transfer.push(copy.buffer);
     }
-    worker.postMessage({ jobs: payload }, transfer);
+    const message: ParserJobsMessage = { jobs: payload };
+    worker.postMessage(message, transfer);
     worker.ref();
     // The clock runs from the last sign of progress (or from now, for a worker that had nothing),
     // once the worker has loaded.
@@ -827,7 +329,7 @@ export class WorkerParser implements MessageParser {
     slot.watchdog ??= setTimeout(() => this.onStall(slot), this.timeoutMs);
   }
 
-  private onMessage(slot: ParserSlot, message: { ready?: boolean; results?: { id: number; ok: boolean; parsed?: ParsedMessage; error?: string }[] }): void {
+  private onMessage(slot: ParserSlot, message: ParserWorkerMessage): void {
     slot.watchdog?.refresh();
     if (message.ready) {
       slot.ready = true;
@@ -840,9 +342,7 @@ export class WorkerParser implements MessageParser {
       this.finish(
         slot,
         job,
-        result.ok && result.parsed
-          ? { ok: true, parsed: result.parsed }
-          : { ok: false, code: 'MESSAGE_PARSE_FAILED', error: `mailparser could not read the message: ${result.error ?? 'unknown error'}` },
+        result.ok ? { ok: true, parsed: result.parsed } : { ok: false, code: 'MESSAGE_PARSE_FAILED', error: `mailparser could not read the message: ${result.error}` },
       );
     }
     this.pump();
@@ -879,8 +379,8 @@ export class WorkerParser implements MessageParser {
     slot.inFlightBytes = 0;
     if (!slot.ready && !this.closed) {
       // It died while loading: no message is to blame. Twice in a row means workers cannot run
-      // here (a packaged app without mailparser beside it, a restricted runtime): parse in-thread.
-      if (++this.startupFailures >= 2) this.broken = true;
+      // here (an unreadable worker file, a restricted runtime): parse in-thread.
+      if (++this.startupFailures >= 2) this.markUnavailable(`the parser worker stopped while loading${error ? ` (${errorText(error)})` : ''}`);
       this.queue.unshift(...victims);
       this.pump();
       return;
