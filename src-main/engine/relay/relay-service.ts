@@ -20,11 +20,13 @@ import type { SecretBox } from '../../store/secret-box.js';
 import type { ActivityLog } from '../activity-log.js';
 import type { MailboxService } from '../mailboxes.js';
 import type { OutboxService } from '../outbox/outbox-service.js';
-import { MAX_RECIPIENTS } from '../outbox/message-source.js';
+import { MAX_RECIPIENTS, rfc5322Date } from '../outbox/message-source.js';
 import { hashPassword, verifyPassword } from './password-hash.js';
 
 /** The only address the relay ever listens on. */
 export const RELAY_HOST = '127.0.0.1';
+/** The relay's name in its greeting and its Received field. */
+const RELAY_NAME = 'mailroom-relay.localhost';
 const TLS_KEY_CONTEXT = 'mailroom/relay/tls-key';
 
 /** What the relay needs from the engine. */
@@ -143,7 +145,7 @@ export class RelayService {
     // Loaded here: most runs never start the relay, and their start-up stays light.
     const { SMTPServer } = await import('smtp-server');
     const server = new SMTPServer({
-      name: 'mailroom-relay.localhost',
+      name: RELAY_NAME,
       banner: 'Mailroom local relay: mail is queued, then sent through the mailbox\'s own sign-in',
       size: s.maxMessageBytes,
       authMethods: ['PLAIN', 'LOGIN'],
@@ -277,7 +279,7 @@ export class RelayService {
     const recipients = session.envelope.rcptTo.map((r) => r.address);
     const who = user ? `relay:${user.username}` : `relay:${sender}`;
     try {
-      const queued = this.options.outbox.queueRelaySubmission(mailbox.id, Buffer.concat(chunks), recipients, who);
+      const queued = this.options.outbox.queueRelaySubmission(mailbox.id, Buffer.concat(chunks), recipients, who, { trace: [receivedField(session, this.clock())] });
       this.options.log.write({
         mailboxId: mailbox.id,
         direction: 'send',
@@ -290,13 +292,33 @@ export class RelayService {
       });
       return `2.0.0 Queued as ${queued.id} for ${mailbox.name}`;
     } catch (error) {
-      if (isAppError(error) && error.code === 'MESSAGE_INVALID') throw smtpError(554, `5.6.0 ${error.message}`);
+      if (isAppError(error) && error.code === 'MESSAGE_INVALID') {
+        // Refused whole, never queued altered: the application hears which line, and so does the log.
+        this.logRefusal(mailbox.id, 'RELAY_MESSAGE_REFUSED', `Relay refused a message from ${user ? `account ${user.username}` : 'an unauthenticated sender'}: ${error.message}`, error.hint ?? 'Correct the message the application sends.');
+        throw smtpError(554, `5.6.0 ${error.message}`);
+      }
       if (isAppError(error) && error.code === 'NOT_FOUND') throw smtpError(550, `5.7.1 ${error.message}`);
       // The store could not take it (busy, disk full): the application should try again.
       this.logRefusal(mailbox.id, 'RELAY_QUEUE_FAILED', `Relay could not queue a message: ${error instanceof Error ? error.message : String(error)}`, 'Check free disk space and that the data folder is writable.');
       throw smtpError(451, '4.3.0 The message could not be stored; try again later');
     }
   }
+}
+
+/** What a client may put in the Received field: a host name or an address literal, nothing else. */
+const TRACE_NAME = /^[A-Za-z0-9._:[\]-]{1,100}$/;
+
+/**
+ * The relay's Received field (RFC 5321 4.4), the one line it puts on top of
+ * a submission: who handed it over (the EHLO name, loopback address) and when.
+ * The relay account's name is not in it: it would go out with the message.
+ */
+export function receivedField(session: Pick<SMTPServerSession, 'hostNameAppearsAs' | 'remoteAddress' | 'transmissionType' | 'id'>, now: number): string {
+  const helo = TRACE_NAME.test(session.hostNameAppearsAs ?? '') ? session.hostNameAppearsAs : 'unknown';
+  const address = /^[0-9a-fA-F.:]{1,45}$/.test(session.remoteAddress ?? '') ? session.remoteAddress : 'unknown';
+  const via = /^[A-Z]{1,12}$/.test(session.transmissionType ?? '') ? session.transmissionType : 'ESMTP';
+  const id = /^[A-Za-z0-9]{1,40}$/.test(session.id ?? '') ? session.id : 'relay';
+  return `Received: from ${helo} ([${address}]) by ${RELAY_NAME} (Mailroom relay) with ${via} id ${id}; ${rfc5322Date(now)}`;
 }
 
 /** Reads a certificate's subject for display, or a plain note when it cannot be read. */
