@@ -81,7 +81,8 @@ export function openMailroom(options: MailroomOptions): Mailroom {
   const secrets = new SecretRepo(db, new SecretBox(keys));
   const mailboxes = new MailboxService(db, secrets, events);
   const log = new ActivityLog(db, events);
-  const diagnostics = new DiagnosticsService({ log, mailboxes, secrets: () => secrets.allPlaintexts() });
+  // Relay credentials too: the STARTTLS key and the account hashes (the relay is wired below).
+  const diagnostics = new DiagnosticsService({ log, mailboxes, secrets: () => [...secrets.allPlaintexts(), ...relay.credentialsForScrubbing()] });
   const oauth = new OAuthService({
     db,
     secrets,

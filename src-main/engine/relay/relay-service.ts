@@ -51,6 +51,18 @@ function smtpError(code: number, message: string): Error {
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+const ADDRESS = /^[^\s@<>()",;:]{1,64}@[A-Za-z0-9.-]{1,253}$/;
+
+/**
+ * How a refused sign-in's user name is logged when no account has it: by
+ * its length only. What an application sends as its user name may be a
+ * password typed in the wrong field, and the log, its exports, the
+ * diagnostics bundle and `relay start`'s output must not keep it.
+ */
+export function describeUnknownUser(username: string): string {
+  const length = [...username].length;
+  return length === 0 ? 'an empty user name' : `an unknown user name (${length} character${length === 1 ? '' : 's'})`;
+}
 
 /** The relay: settings, accounts, and the listener in this process. */
 export class RelayService {
@@ -127,6 +139,26 @@ export class RelayService {
     return this.settings();
   }
 
+  /**
+   * The relay's credentials, for the diagnostics scrubber: the STARTTLS
+   * private key and each account's password hash (a hash is enough to try
+   * passwords offline, so it never leaves the computer either). Account
+   * passwords themselves are never stored, so they are kept out at their
+   * source: a refused user name is logged by its length only.
+   */
+  credentialsForScrubbing(): string[] {
+    const s = this.repo.settings();
+    const out: string[] = this.repo.accounts().map((a) => a.passwordHash);
+    if (s.tlsKeySealed) {
+      try {
+        out.push(this.options.box.open(s.tlsKeySealed, TLS_KEY_CONTEXT));
+      } catch {
+        // A key this data key cannot open cannot leak from here either.
+      }
+    }
+    return out;
+  }
+
   /** True while the relay listens in this process. */
   get running(): boolean {
     return this.server !== undefined;
@@ -174,7 +206,9 @@ export class RelayService {
         if (!s.allowUnauthenticated) return callback(smtpError(530, '5.7.0 Authentication required: sign in with a relay account'));
         const mailbox = this.mailboxBySender(address.address);
         if (!mailbox) {
-          this.logRefusal(null, 'RELAY_SENDER_UNKNOWN', `Relay refused sender ${address.address}: no mailbox has this address`, 'Sign in with a relay account, or send from the address of a Mailroom mailbox.');
+          // An address is shown; anything else an unauthenticated client typed is described, never kept.
+          const shown = ADDRESS.test(address.address) ? address.address : `that is not an address (${[...address.address].length} characters)`;
+          this.logRefusal(null, 'RELAY_SENDER_UNKNOWN', `Relay refused sender ${shown}: no mailbox has this address`, 'Sign in with a relay account, or send from the address of a Mailroom mailbox.');
           return callback(smtpError(550, `5.7.1 Sender ${address.address} is not a Mailroom mailbox; sign in with a relay account`));
         }
         callback();
@@ -247,7 +281,14 @@ export class RelayService {
     // Hash even for an unknown name, so timing does not tell which names exist.
     const ok = await verifyPassword(auth.password ?? '', account?.passwordHash ?? 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
     if (!account || !ok) {
-      this.logRefusal(null, 'RELAY_AUTH_FAILED', `Relay sign-in refused for "${username.slice(0, 100)}" from ${session.remoteAddress}`, 'Check the user name and password configured in the application against Outbox > Relay accounts.');
+      this.logRefusal(
+        account?.mailboxId ?? null,
+        'RELAY_AUTH_FAILED',
+        `Relay sign-in refused for ${account ? `account ${account.username} (wrong password)` : describeUnknownUser(username)} from ${session.remoteAddress}`,
+        account
+          ? `Set the password of ${account.username} in the application again, or give the account a new one: mailroom relay account add ${account.username} --mailbox <mailbox> --password-stdin.`
+          : 'Check the user name configured in the application against Outbox > Relay accounts (mailroom relay show). A password typed in the user-name field looks like this too.',
+      );
       throw smtpError(535, '5.7.8 Authentication credentials invalid');
     }
     this.repo.touchAccount(account.id, this.clock());
