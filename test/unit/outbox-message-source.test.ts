@@ -163,3 +163,27 @@ describe('raw messages keep their bytes', () => {
     expect(error?.message).toMatch(message);
   });
 });
+
+describe('sending as the mailbox (a relay account set to "mailbox")', () => {
+  const bytes = (text: string) => Buffer.from(text, 'latin1');
+
+  it('replaces only the From: the display name is kept, the original value (folded, 8-bit) becomes the Reply-To, Sender goes', () => {
+    const input = bytes('To: x@example.net\r\nFrom: =?utf-8?Q?Scanner_Gr=C3=BC=C3=9Fe?=\r\n <scanner@printer.local>\r\nSender: other@printer.local\r\nSubject : kept\r\n\r\nbody\r\n');
+    const m = prepareRawMessage(mailbox, input, { lineEnds: 'smtp', sendAs: 'support@example.test', now: 0 });
+    const text = m.raw.toString('latin1');
+    expect(text.slice(text.indexOf('To: '))).toBe('To: x@example.net\r\nFrom: =?utf-8?Q?Scanner_Gr=C3=BC=C3=9Fe?= <support@example.test>\r\nReply-To: =?utf-8?Q?Scanner_Gr=C3=BC=C3=9Fe?=\r\n <scanner@printer.local>\r\nSubject : kept\r\n\r\nbody\r\n');
+    expect(m.fromRewrite).toMatchObject({ from: '=?utf-8?Q?Scanner_Gr=C3=BC=C3=9Fe?= <support@example.test>', replyTo: 'added', senderRemoved: true });
+  });
+
+  it('keeps a Reply-To the message has, and quotes a display name that needs it', () => {
+    const input = bytes('From: "Scanner, 3rd floor" <scanner@printer.local>\r\nReply-To: desk@printer.local\r\nTo: x@example.net\r\n\r\nb\r\n');
+    const m = prepareRawMessage(mailbox, input, { sendAs: 'support@example.test' });
+    expect(m.raw.toString('latin1')).toContain('From: "Scanner, 3rd floor" <support@example.test>\r\nReply-To: desk@printer.local\r\nTo: x@example.net\r\n');
+    expect(m.fromRewrite?.replyTo).toBe('kept');
+  });
+
+  it('changes nothing of the bytes without the choice', () => {
+    const input = bytes('From: scanner@printer.local\r\nSender: other@printer.local\r\nTo: x@example.net\r\nMessage-ID: <a@b>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\n\r\nb\r\n');
+    expect(prepareRawMessage(mailbox, input).raw.equals(input)).toBe(true);
+  });
+});

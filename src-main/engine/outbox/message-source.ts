@@ -21,6 +21,8 @@ export interface PreparedMessage {
   subject: string;
   /** Envelope recipients, in order, without duplicates. */
   recipients: string[];
+  /** What sending as the mailbox changed (only with `sendAs`), for the log. */
+  fromRewrite?: { originalFrom: string; from: string; replyTo: 'added' | 'kept'; senderRemoved: boolean };
 }
 
 /** The most a queued message may weigh: beyond what any mail service accepts. */
@@ -233,6 +235,12 @@ export interface PrepareRawOptions {
   lineEnds?: 'smtp' | 'file';
   /** Trace fields to put on top, such as the relay's Received line: whole header fields without their line end. */
   trace?: string[];
+  /**
+   * Send as this address (a relay account set to `mailbox`): the From
+   * becomes it (the display name is kept), the original From becomes the
+   * Reply-To unless the message has one, and a Sender field is removed.
+   */
+  sendAs?: string;
 }
 
 function invalid(sourceName: string | undefined, problem: string, hint: string): AppError {
@@ -298,17 +306,43 @@ export function prepareRawMessage(mailbox: Pick<Mailbox, 'address'>, input: Buff
     added.push(`Message-ID: <${messageId}>`);
   }
   if (!get('date').length) added.push(`Date: ${rfc5322Date(options.now ?? Date.now())}`);
-  if (!get('from').length) added.push(`From: ${mailbox.address}`);
+  if (!get('from').length) added.push(`From: ${options.sendAs ?? mailbox.address}`);
+  // Edits by byte range, in order: Bcc fields removed, and (sending as the mailbox) From replaced, Sender removed.
+  const edits: { start: number; end: number; replacement?: Buffer }[] = get('bcc').map((f) => ({ start: f.start, end: f.end }));
+  let fromRewrite: PreparedMessage['fromRewrite'];
+  const froms = get('from');
+  if (options.sendAs && froms.length) {
+    const original = froms[0]!;
+    const named = addressparser(original.value, { flatten: true }).filter((e) => 'address' in e);
+    const name = named.length === 1 && named[0]!.name ? displayName(named[0]!.name) : '';
+    const from = name ? `${name} <${options.sendAs}>` : options.sendAs;
+    const colon = input.indexOf(0x3a, original.start);
+    const hasReplyTo = get('reply-to').length > 0;
+    const replacement: Buffer[] = [Buffer.from(`From: ${from}${eol}`, 'latin1')];
+    // The original value, byte for byte (folding and 8-bit text included).
+    if (!hasReplyTo) replacement.push(Buffer.from('Reply-To:'), input.subarray(colon + 1, original.end));
+    edits.push({ start: original.start, end: original.end, replacement: Buffer.concat(replacement) });
+    for (const extra of [...froms.slice(1), ...get('sender')]) edits.push({ start: extra.start, end: extra.end });
+    fromRewrite = { originalFrom: Buffer.from(original.value, 'latin1').toString('utf8'), from, replyTo: hasReplyTo ? 'kept' : 'added', senderRemoved: get('sender').length > 0 };
+  }
+  edits.sort((a, b) => a.start - b.start);
   const parts: Buffer[] = added.length ? [Buffer.from(added.map((line) => line + eol).join(''), 'latin1')] : [];
   let kept = 0;
-  for (const bcc of get('bcc')) {
-    if (bcc.start > kept) parts.push(input.subarray(kept, bcc.start));
-    kept = bcc.end;
+  for (const edit of edits) {
+    if (edit.start > kept) parts.push(input.subarray(kept, edit.start));
+    if (edit.replacement) parts.push(edit.replacement);
+    kept = edit.end;
   }
   parts.push(kept ? input.subarray(kept) : input);
   const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   const subject = decodeEncodedWords(Buffer.from(get('subject')[0]?.value ?? '', 'latin1').toString('utf8'));
-  return { raw, messageId, subject, recipients };
+  return { raw, messageId, subject, recipients, ...(fromRewrite ? { fromRewrite } : {}) };
+}
+
+/** A display name as a From field can carry it: as written when it is atoms (or encoded words), else quoted. */
+function displayName(name: string): string {
+  if (/^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ \x80-\xff]+$/.test(name)) return name.trim();
+  return `"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 }
 
 /** A date as RFC 5322 writes it, in UTC: `Wed, 25 Nov 2026 10:00:00 +0000`. */

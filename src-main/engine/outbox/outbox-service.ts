@@ -120,11 +120,23 @@ export class OutboxService {
    * only then, the relay answers 250). Its bytes are kept as submitted, with
    * the relay's trace fields on top; a bare line end is refused (MESSAGE_INVALID).
    */
-  queueRelaySubmission(mailboxId: number, raw: Buffer, envelopeTo: string[], submittedBy: string, options: { trace?: string[] } = {}): OutboxSummary {
+  queueRelaySubmission(
+    mailboxId: number,
+    raw: Buffer,
+    envelopeTo: string[],
+    submittedBy: string,
+    options: { trace?: string[]; sendAsMailbox?: boolean } = {},
+  ): { message: OutboxSummary; fromRewrite: PreparedMessage['fromRewrite'] } {
     const mailbox = this.options.mailboxes.get(mailboxId);
-    const prepared = prepareRawMessage(mailbox, raw, { envelopeTo, lineEnds: 'smtp', now: this.clock(), ...(options.trace ? { trace: options.trace } : {}) });
+    const prepared = prepareRawMessage(mailbox, raw, {
+      envelopeTo,
+      lineEnds: 'smtp',
+      now: this.clock(),
+      ...(options.trace ? { trace: options.trace } : {}),
+      ...(options.sendAsMailbox ? { sendAs: mailbox.address } : {}),
+    });
     const [id] = this.insertPrepared(mailbox, [prepared], 'relay', submittedBy);
-    return this.repo.get(id!)!;
+    return { message: this.repo.get(id!)!, fromRewrite: prepared.fromRewrite };
   }
 
   // ---- Reading -----------------------------------------------------------
