@@ -293,6 +293,6 @@ export function explainRelaySendAs(failure: SendFailure, submittedBy: string | n
   return {
     ...failure,
     message: `Exchange refused the From of relay account ${account}'s message: ${mailbox.name} (${mailbox.address}) may not send as the application's address (SendAsDenied).`,
-    hint: `Let relay account ${account} send as the mailbox: mailroom relay account update ${account} --from mailbox (Outbox > Relay > ${account} > From: the mailbox's address), then Retry the message. Or give ${mailbox.address} "Send as" permission on the application's address in the Exchange admin center.`,
+    hint: `Let relay account ${account} send as the mailbox: mailroom relay account update ${account} --from mailbox (Outbox > Local relay > ${account} > From address: the mailbox's). Messages the application submits from then on go out as ${mailbox.address}; this one keeps the From it was accepted with, so have the application send it again. Or give ${mailbox.address} "Send as" permission on the application's address in the Exchange admin center, then Retry.`,
   };
 }

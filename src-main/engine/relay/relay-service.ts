@@ -374,7 +374,7 @@ export class RelayService {
         `Relay sign-in refused for ${account ? `account ${account.username} (wrong password)` : describeUnknownUser(username)} from ${session.remoteAddress}`,
         account
           ? `Set the password of ${account.username} in the application again, or give the account a new one: mailroom relay account add ${account.username} --mailbox <mailbox> --password-stdin.`
-          : 'Check the user name configured in the application against Outbox > Relay accounts (mailroom relay show). A password typed in the user-name field looks like this too.',
+          : 'Check the user name configured in the application against Outbox > Local relay (mailroom relay show). A password typed in the user-name field looks like this too.',
       );
       throw smtpError(535, '5.7.8 Authentication credentials invalid');
     }
@@ -480,7 +480,7 @@ export function fromNotAllowedWarning(mailbox: Mailbox, accounts: string[]): Rel
   return {
     code: 'RELAY_FROM_NOT_ALLOWED',
     message: `Relay account${many ? 's' : ''} ${accounts.join(', ')} keep${many ? '' : 's'} the application's From, but ${mailbox.name} is a Microsoft 365 mailbox: Exchange Online refuses mail from an address ${mailbox.address} may not send as (SendAsDenied), after the relay has already accepted it.`,
-    hint: `Send as the mailbox: mailroom relay account update ${accounts[0]} --from mailbox (Outbox > Relay > the account > From). Or give ${mailbox.address} "Send as" permission on the application's address in the Exchange admin center.`,
+    hint: `Send as the mailbox: mailroom relay account update ${accounts[0]} --from mailbox (Outbox > Local relay > From address). Or give ${mailbox.address} "Send as" permission on the application's address in the Exchange admin center.`,
     mailboxId: mailbox.id,
     accounts,
   };
