@@ -360,7 +360,6 @@ describe('console fuzz', () => {
     const tried = channels.filter((c) => !SKIPPED.has(c.name));
     expect(tried.length).toBeGreaterThan(50);
     const seen = new Map<string, { ok: number; codes: Set<string> }>();
-    const started = Date.now();
     for (let i = 0; i < PAYLOADS; i++) {
       // Every channel at least once, in order, then at random.
       const channel = i < tried.length ? tried[i]! : fuzz.pick(tried);
@@ -386,7 +385,6 @@ describe('console fuzz', () => {
     expect(seen.size).toBe(tried.length);
     // The generator reaches past validation: most channels ran at least once.
     expect([...seen.values()].filter((e) => e.ok > 0).length).toBeGreaterThan(tried.length / 2);
-    expect(Date.now() - started).toBeLessThan(60_000);
   }, 120_000);
 
   it('answers malformed bodies, wrong content types, huge and deeply nested JSON with a coded 4xx or an envelope', async () => {
