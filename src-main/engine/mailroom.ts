@@ -81,7 +81,8 @@ export function openMailroom(options: MailroomOptions): Mailroom {
   const secrets = new SecretRepo(db, new SecretBox(keys));
   const mailboxes = new MailboxService(db, secrets, events);
   const log = new ActivityLog(db, events);
-  const diagnostics = new DiagnosticsService({ log, mailboxes, secrets: () => secrets.allPlaintexts() });
+  // Relay credentials too: the STARTTLS key and the account hashes (the relay is wired below).
+  const diagnostics = new DiagnosticsService({ log, mailboxes, secrets: () => [...secrets.allPlaintexts(), ...relay.credentialsForScrubbing()] });
   const oauth = new OAuthService({
     db,
     secrets,
@@ -92,7 +93,8 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     ...(options.openExternal ? { openExternal: options.openExternal } : {}),
     ...(options.signInTimeoutMs ? { signInTimeoutMs: options.signInTimeoutMs } : {}),
   });
-  const connectionTests = new ConnectionTestService({ db, mailboxes, events, tokens: oauth, log });
+  // The relay's From warnings belong to a test of the outgoing side (the relay is wired below).
+  const connectionTests = new ConnectionTestService({ db, mailboxes, events, tokens: oauth, log, smtpWarnings: (mailbox) => relay.fromWarnings(mailbox) });
   const inbox = new InboxService({ db, mailboxes, log, events, tokens: oauth });
   const outbox = new OutboxService({ db, mailboxes, log, events, tokens: oauth });
   const relay = new RelayService({ db, box: new SecretBox(keys), mailboxes, outbox, log });

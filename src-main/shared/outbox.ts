@@ -275,17 +275,45 @@ export const RelayUserName = z
   .max(100, { error: 'must be at most 100 characters' })
   .regex(/^[A-Za-z0-9._@+-]+$/, { error: 'may only contain letters, digits and . _ @ + -' });
 
+/**
+ * Which From a relay account's mail goes out with. `keep`: the
+ * application's own From, unchanged (for a server that lets the mailbox
+ * send as that address). `mailbox`: the mailbox's address becomes the
+ * From (the display name is kept) and the application's From becomes the
+ * Reply-To, unless the message has a Reply-To already (then that one stays).
+ */
+export const RELAY_FROM_MODES = ['keep', 'mailbox'] as const;
+/** Which From a relay account's mail goes out with. */
+export type RelayFromMode = (typeof RELAY_FROM_MODES)[number];
+/** Which From a relay account's mail goes out with (validated). */
+export const RelayFromMode = z.enum(RELAY_FROM_MODES, { error: 'must be keep (the application\'s From) or mailbox (the mailbox\'s address)' });
+
 /** A relay account as shown: the password never leaves the engine (it is kept only as a hash). */
 export const RelayAccount = z.object({
   id: z.number().int(),
   username: z.string(),
   mailboxId: z.number().int(),
   mailboxName: z.string(),
+  /** Which From its mail goes out with. */
+  fromMode: RelayFromMode,
   createdAt: z.number().int(),
   lastUsedAt: z.number().int().nullable(),
 });
 /** A relay account as shown. */
 export type RelayAccount = z.infer<typeof RelayAccount>;
+
+/** Something that would keep the relay's mail from going out, with what to change. */
+export const RelayWarning = z.object({
+  /** OAUTH_SIGN_IN_REQUIRED (the mailbox needs a Microsoft sign-in) or RELAY_FROM_NOT_ALLOWED (a kept From the mailbox may not send as). */
+  code: z.string(),
+  message: z.string(),
+  hint: z.string(),
+  mailboxId: z.number().int(),
+  /** The relay accounts it concerns. */
+  accounts: z.array(z.string()),
+});
+/** Something that would keep the relay's mail from going out. */
+export type RelayWarning = z.infer<typeof RelayWarning>;
 
 /** The local submission relay's settings and state. */
 export const RelaySettings = z.object({
@@ -301,6 +329,8 @@ export const RelaySettings = z.object({
   /** The certificate's subject, when one is stored. */
   tlsSubject: z.string().nullable(),
   accounts: z.array(RelayAccount),
+  /** What would keep the relay's mail from going out: a mailbox that needs a sign-in, a From the mailbox may not send as. */
+  warnings: z.array(RelayWarning),
   /** Whether a relay is listening in this process right now, and where. */
   running: z.boolean(),
   listeningPort: z.number().int().nullable(),
@@ -332,7 +362,12 @@ export const RelaySettingsInput = z
       .optional(),
     /** Accounts to add or change (by user name); the password is write-only. */
     addAccounts: z
-      .array(z.object({ username: RelayUserName, mailboxId: MailboxId, password: Password }).strict())
+      .array(z.object({ username: RelayUserName, mailboxId: MailboxId, password: Password, fromMode: RelayFromMode.optional() }).strict())
+      .max(100)
+      .optional(),
+    /** Accounts to change (by user name): only the fields given change. */
+    updateAccounts: z
+      .array(z.object({ username: RelayUserName, mailboxId: MailboxId.optional(), password: Password.optional(), fromMode: RelayFromMode.optional() }).strict())
       .max(100)
       .optional(),
     /** User names of accounts to remove. */

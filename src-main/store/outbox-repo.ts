@@ -114,6 +114,8 @@ export interface ClaimedMessage {
   raw: Buffer;
   attempts: number;
   maxAttempts: number;
+  /** Who queued it (`relay:<account>` for the relay), for what a failure tells the admin to change. */
+  submittedBy: string | null;
   /** The status it had before it was claimed, to put back when it is released unsent. */
   previousStatus: 'queued' | 'deferred';
   previousNextAttemptAt: number | null;
@@ -185,7 +187,7 @@ export class OutboxRepo {
       insertRecipient: db.prepare('INSERT INTO outbox_recipients (outbox_id, position, address) VALUES (?, ?, ?)'),
       insertHistory: db.prepare('INSERT INTO outbox_history (outbox_id, at, status, note) VALUES (?, ?, ?, ?)'),
       due: db.prepare(
-        `SELECT id, mailbox_id, status, message_id, envelope_from, subject, attempts, max_attempts, next_attempt_at
+        `SELECT id, mailbox_id, status, message_id, envelope_from, subject, attempts, max_attempts, next_attempt_at, submitted_by
          FROM outbox_messages INDEXED BY outbox_due
          WHERE mailbox_id = @mailboxId AND status IN ('queued', 'deferred') AND next_attempt_at <= @now
          ORDER BY next_attempt_at, id LIMIT @limit`,
@@ -282,6 +284,7 @@ export class OutboxRepo {
       attempts: number;
       max_attempts: number;
       next_attempt_at: number | null;
+      submitted_by: string | null;
     }[];
     const taken = rows.filter((r) => {
       if (!this.stmt.markSending.run(now, r.id).changes) return false;
@@ -308,6 +311,7 @@ export class OutboxRepo {
       raw: bodies.get(r.id)!,
       attempts: r.attempts,
       maxAttempts: r.max_attempts,
+      submittedBy: r.submitted_by,
       previousStatus: r.status,
       previousNextAttemptAt: r.next_attempt_at,
     }));

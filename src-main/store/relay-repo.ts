@@ -5,7 +5,7 @@
  * is sealed with the data key.
  */
 import type { Db } from './db.js';
-import type { RelayAccount } from '../shared/outbox.js';
+import type { RelayAccount, RelayFromMode } from '../shared/outbox.js';
 
 /** The stored relay settings. */
 export interface RelaySettingsRow {
@@ -38,12 +38,22 @@ interface AccountRow {
   mailbox_id: number;
   mailbox_name: string;
   password_hash: string;
+  from_mode: string;
   created_at: number;
   last_used_at: number | null;
 }
 
 function toAccount(r: AccountRow): RelayAccountWithHash {
-  return { id: r.id, username: r.username, mailboxId: r.mailbox_id, mailboxName: r.mailbox_name, createdAt: r.created_at, lastUsedAt: r.last_used_at, passwordHash: r.password_hash };
+  return {
+    id: r.id,
+    username: r.username,
+    mailboxId: r.mailbox_id,
+    mailboxName: r.mailbox_name,
+    fromMode: r.from_mode === 'mailbox' ? 'mailbox' : 'keep',
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at,
+    passwordHash: r.password_hash,
+  };
 }
 
 export class RelayRepo {
@@ -88,14 +98,24 @@ export class RelayRepo {
     return row && toAccount(row);
   }
 
-  /** Adds an account or replaces the mailbox and password of an existing one. */
-  upsertAccount(username: string, mailboxId: number, passwordHash: string, now: number): void {
+  /** Adds an account or replaces the mailbox, password and From choice of an existing one. */
+  upsertAccount(username: string, mailboxId: number, passwordHash: string, fromMode: RelayFromMode, now: number): void {
     this.db
       .prepare(
-        `INSERT INTO relay_accounts (username, mailbox_id, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (username) DO UPDATE SET mailbox_id = excluded.mailbox_id, password_hash = excluded.password_hash, updated_at = excluded.updated_at`,
+        `INSERT INTO relay_accounts (username, mailbox_id, password_hash, from_mode, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (username) DO UPDATE SET mailbox_id = excluded.mailbox_id, password_hash = excluded.password_hash, from_mode = excluded.from_mode, updated_at = excluded.updated_at`,
       )
-      .run(username, mailboxId, passwordHash, now, now);
+      .run(username, mailboxId, passwordHash, fromMode, now, now);
+  }
+
+  /** Changes the given fields of an account; false when no account has that name. */
+  updateAccount(username: string, changes: { mailboxId?: number; passwordHash?: string; fromMode?: RelayFromMode }, now: number): boolean {
+    const current = this.account(username);
+    if (!current) return false;
+    this.db
+      .prepare('UPDATE relay_accounts SET mailbox_id = ?, password_hash = ?, from_mode = ?, updated_at = ? WHERE id = ?')
+      .run(changes.mailboxId ?? current.mailboxId, changes.passwordHash ?? current.passwordHash, changes.fromMode ?? current.fromMode, now, current.id);
+    return true;
   }
 
   removeAccount(username: string): boolean {

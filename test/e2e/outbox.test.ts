@@ -171,6 +171,41 @@ describe('outbox screen in the browser console', () => {
     await dialog.getByRole('button', { name: 'Close' }).click();
   });
 
+  it('chooses each relay account\'s From address, and shows what would keep relay mail from going out', async () => {
+    // A Microsoft 365 mailbox nobody signed in yet, with an account that keeps the application's From.
+    const office = consoleHandle.engine.mailboxes.create({ name: 'Office', address: 'office@contoso.test', preset: 'microsoft365', smtp: { host: '127.0.0.1', port: 1, security: 'none' }, imap: { host: '127.0.0.1', port: 1, security: 'none' } });
+    await consoleHandle.engine.relay.saveSettings({ addAccounts: [{ username: 'erp', mailboxId: office.id, password: 'Erp-Relay-Pa55' }] });
+    await page.getByRole('button', { name: 'Local relay' }).click();
+    const dialog = page.getByRole('dialog');
+    await expect.poll(() => dialog.getByText(/keeps the application's From, but Office is a Microsoft 365 mailbox/).count()).toBe(1);
+    await expect.poll(() => dialog.getByText(/Office needs a Microsoft sign-in before it can send/).count()).toBe(1);
+    // A new account sends as its mailbox from the start.
+    await dialog.getByRole('textbox', { name: 'User name' }).fill('copier');
+    await dialog.getByLabel('Password').fill('Copier-Pa55-2nd');
+    await dialog.getByRole('combobox', { name: 'From address', exact: true }).selectOption('mailbox');
+    await dialog.getByRole('button', { name: 'Add account' }).click();
+    await expect.poll(() => consoleHandle.engine.relay.settings().accounts.find((a) => a.username === 'copier')?.fromMode).toBe('mailbox');
+    fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    await dialog.screenshot({ path: path.join(SCREENSHOT_DIR, 'relay-dialog.png'), animations: 'disabled' });
+    await page.setViewportSize({ width: 1024, height: 768 });
+    await dialog.screenshot({ path: path.join(SCREENSHOT_DIR, 'relay-dialog-1024.png'), animations: 'disabled' });
+    await page.setViewportSize({ width: 1280, height: 800 });
+    // Switching erp to the mailbox's address clears the From warning; the sign-in one stays.
+    await dialog.getByRole('combobox', { name: 'From address of erp' }).selectOption('mailbox');
+    await expect.poll(() => dialog.getByText(/keeps the application's From/).count()).toBe(0);
+    expect(consoleHandle.engine.relay.settings().accounts.find((a) => a.username === 'erp')?.fromMode).toBe('mailbox');
+    expect(await dialog.getByText(/Office needs a Microsoft sign-in/).count()).toBe(1);
+    // Every warning's text stays inside its bar.
+    for (const bar of await dialog.locator('.fui-MessageBar').all()) {
+      const outer = (await bar.boundingBox())!;
+      const inner = (await bar.locator('.fui-MessageBarBody').boundingBox())!;
+      expect(inner.y + inner.height).toBeLessThanOrEqual(outer.y + outer.height + 1);
+    }
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await consoleHandle.engine.relay.saveSettings({ removeAccounts: ['erp', 'copier'] });
+    consoleHandle.engine.mailboxes.remove(office.id);
+  });
+
   it('takes a screenshot with a deferred message open', async () => {
     const id = await compose('busy@example.net', 'Re: [Ticket #4711] Scanner on floor 3');
     await expect.poll(() => row(id).getAttribute('data-status'), { timeout: 15_000 }).toBe('deferred');

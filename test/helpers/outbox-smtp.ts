@@ -36,6 +36,10 @@ export interface AcceptedMessage {
   from: string;
   to: string[];
   raw: string;
+  /** The message exactly as received (after dot-unstuffing). */
+  bytes: Buffer;
+  /** The MAIL FROM parameters, such as { BODY: '8BITMIME' }. */
+  mailFromArgs: Record<string, string>;
   user: string | undefined;
 }
 
@@ -143,6 +147,8 @@ export async function startOutboxSmtp(options: OutboxSmtpOptions = {}): Promise<
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
           raw: raw.toString('utf8'),
+          bytes: raw,
+          mailFromArgs: session.envelope.mailFrom && session.envelope.mailFrom.args ? { ...(session.envelope.mailFrom.args as Record<string, string>) } : {},
           user: session.user as string | undefined,
         });
         callback(null, options.acceptText ? options.acceptText(state.messages.length) : `OK: queued as Q${state.messages.length}`);

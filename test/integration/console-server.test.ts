@@ -256,6 +256,43 @@ describe('/api/invoke', () => {
     expect(reply.status).toBe(415);
   });
 
+  // Issue 12 item 5: browsers send 127.0.0.1 cookies of other local programs to every port.
+  it.each([
+    ['a value that does not URL-decode', 'a=%E0%A4%A'],
+    ['a lone percent sign', 'x=%'],
+    ['bad UTF-8 in percent escapes', 'y=%FF%FE'],
+    ['a cookie of ours that does not decode', 'mailroom_PORT=%E0%A4%A'],
+    ['no name, no value, quotes and spaces', '=; ; "q"="%"; z'],
+  ])('ignores a cookie with %s: a valid token still gets in', async (_what, bad) => {
+    const foreign = bad.replace('PORT', String(server.port));
+    const api = await request('/api/invoke', { method: 'POST', headers: { ...authHeader(), cookie: foreign, 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'mailboxes.list', payload: {} }) });
+    expect(api.status).toBe(200);
+    expect(JSON.parse(api.body)).toMatchObject({ ok: true });
+    const page = await request('/', { headers: { cookie: `${foreign}; ${cookieHeader().cookie}` } });
+    expect(page.status).toBe(200);
+    const refused = await request('/api/invoke', { method: 'POST', headers: { cookie: foreign, 'content-type': 'application/json' }, body: '{}' });
+    expect(refused.status).toBe(401);
+    expect(JSON.parse(refused.body)).toMatchObject({ ok: false, error: { code: 'WRONG_TOKEN' } });
+  });
+
+  it('gives every API refusal a code in the result envelope and the X-Mailroom-Error header', async () => {
+    const cases: [string, Parameters<typeof request>[1], number, string][] = [
+      ['/api/invoke', { headers: authHeader() }, 405, 'METHOD_NOT_ALLOWED'],
+      ['/api/invoke', { method: 'POST', headers: { ...authHeader(), 'content-type': 'text/plain' }, body: '{}' }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['/api/invoke', { method: 'POST', headers: { ...authHeader(), 'content-type': 'application/json' }, body: '[1,2]' }, 400, 'INVALID_PAYLOAD'],
+      ['/api/invoke', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }, 401, 'WRONG_TOKEN'],
+      ['/api/other', { headers: authHeader() }, 404, 'NOT_FOUND'],
+      ['/api/invoke', { method: 'POST', headers: { ...authHeader(), 'content-type': 'application/json' }, host: 'evil.test' }, 421, 'WRONG_HOST'],
+      ['//evil.test/api/invoke', { headers: authHeader() }, 400, 'BAD_REQUEST'],
+    ];
+    for (const [pathname, options, status, code] of cases) {
+      const reply = await request(pathname, options);
+      expect(reply.status, `${pathname} ${JSON.stringify(options)}`).toBe(status);
+      expect(reply.headers['x-mailroom-error']).toBe(code);
+      if (pathname.startsWith('/api/')) expect(JSON.parse(reply.body)).toMatchObject({ ok: false, error: { code } });
+    }
+  });
+
   it('answers INVALID_PAYLOAD for a body that is not JSON', async () => {
     const reply = await request('/api/invoke', { method: 'POST', headers: { ...authHeader(), 'content-type': 'application/json' }, body: '{"channel": ' });
     expect(reply.status).toBe(400);

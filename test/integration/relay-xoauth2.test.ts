@@ -99,4 +99,21 @@ describe('relay to Microsoft 365 through OAuth (XOAUTH2)', () => {
     const records = JSON.stringify([m, engine.log.query({}, 2000)]);
     for (const token of [...idp.issuedAccessTokens(), ...idp.issuedRefreshTokens()]) expect(records).not.toContain(token);
   });
+
+  it('keeps accepting while the mailbox needs a Microsoft sign-in, and says so in the reply, on the relay and in the log', async () => {
+    // After the revoked sign-in above, the mailbox waits for a new one.
+    expect(engine.oauth.health(mailboxId).state).toBe('sign-in-required');
+    const client = nodemailer.createTransport({ host: '127.0.0.1', port: relayPort, secure: false, ignoreTLS: true, auth: { user: 'erp', pass: RELAY_PASSWORD } });
+    const info = await client.sendMail({ from: 'erp@contoso.test', to: 'customer@example.net', subject: 'Invoice 2026-0004', text: 'Invoice attached.' });
+    const id = Number(/Queued as (\d+)/.exec(info.response)![1]);
+    expect(info.response).toBe(`250 2.0.0 Queued as ${id}; Support needs a Microsoft sign-in before it can send`);
+    // Stored, nothing lost.
+    expect(engine.outbox.get(id)).toMatchObject({ subject: 'Invoice 2026-0004', source: 'relay' });
+    const warning = engine.relay.settings().warnings.find((w) => w.code === 'OAUTH_SIGN_IN_REQUIRED');
+    expect(warning).toMatchObject({ mailboxId, accounts: ['erp'] });
+    expect(warning!.message).toContain('Support needs a Microsoft sign-in');
+    const logged = engine.log.query({ refKind: 'outbox', refId: id });
+    expect(logged.find((l) => /^Relay accepted/.test(l.message))).toMatchObject({ level: 'warning', code: 'OAUTH_SIGN_IN_REQUIRED' });
+    expect(logged.find((l) => /^Relay accepted/.test(l.message))!.message).toContain('Support needs a Microsoft sign-in before it can send');
+  });
 });

@@ -18,6 +18,7 @@ import { openOutboxEnv, type OutboxTestEnv } from '../helpers/outbox-engine';
 import { makeTestCerts, type TestCerts } from '../helpers/certs';
 import fs from 'node:fs';
 import { EngineRuntime } from '../../src-main/engine/runtime';
+import { RawSmtpClient } from '../helpers/raw-smtp-client';
 
 const SCANNER_PASSWORD = 'Scanner-Pa55-3rd-floor';
 let upstream: OutboxSmtp;
@@ -96,6 +97,36 @@ describe('local submission relay', () => {
     expect(upstream.authAttempts.at(-1)).toEqual({ method: 'PLAIN', username: 'support@example.test', ok: true });
     const logged = env.engine.log.query({ refKind: 'outbox', refId: id });
     expect(logged.some((l) => /Relay accepted "Scan 0001" from account scanner/.test(l.message))).toBe(true);
+  });
+
+  it('passes the reported header lines through unchanged, with BODY=8BITMIME upstream, and refuses a leading mbox line with 554 naming it', async () => {
+    const client = await RawSmtpClient.connect(relayPort);
+    try {
+      expect((await client.authPlain('scanner', SCANNER_PASSWORD)).code).toBe(235);
+      const submitted = Buffer.concat([
+        Buffer.from('From: Scanner <scanner@floor3.example.test>\r\nTo: accounts@example.net\r\nSubject : spaced colon\r\nX-Obs : observed\r\nX-Gr'),
+        Buffer.from([0xfc, 0xdf]),
+        Buffer.from('e: hallo\r\n\tcontinued\r\nMessage-ID: <reported-1@floor3.example.test>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\n\r\nScan attached.\r\n'),
+      ]);
+      const reply = await client.send('scanner@floor3.example.test', ['accounts@example.net'], submitted);
+      expect(reply.code).toBe(250);
+      const id = Number(/Queued as (\d+)/.exec(reply.text)![1]);
+      expect(env.engine.outbox.get(id).subject).toBe('spaced colon');
+      await expect.poll(() => env.engine.outbox.get(id).status, { timeout: 15_000 }).toBe('sent');
+      const delivered = upstream.messages.find((m) => m.bytes.includes(Buffer.from('<reported-1@floor3.example.test>')))!;
+      const received = delivered.bytes.subarray(0, delivered.bytes.length - submitted.length).toString('latin1');
+      expect(received).toMatch(/^Received: from scanner\.test \(\[127\.0\.0\.1\]\) by mailroom-relay\.localhost \(Mailroom relay\) with ESMTPA id \w+; .+\r\n$/);
+      expect(delivered.bytes.subarray(received.length).equals(submitted)).toBe(true);
+      expect(delivered.mailFromArgs).toEqual({ BODY: '8BITMIME' });
+
+      const mbox = Buffer.from('From scanner@floor3.example.test Mon Jan  5 10:00:00 2026\r\nTo: accounts@example.net\r\nSubject: mbox\r\n\r\nb\r\n');
+      const refused = await client.send('scanner@floor3.example.test', ['accounts@example.net'], mbox);
+      expect(refused).toEqual({ code: 554, text: '5.6.0 Line 1 "From scanner@floor3.example.test Mon Jan  5 10:00:00 2026" is an mbox separator, not a header; the message was not queued.' });
+      const logged = env.engine.log.query({ code: 'RELAY_MESSAGE_REFUSED' });
+      expect(logged[0]!.message).toContain('Line 1 "From scanner@floor3.example.test');
+    } finally {
+      await client.quit();
+    }
   });
 
   it('refuses bad relay credentials with 535, queues nothing, and logs the refusal without the password', async () => {

@@ -172,3 +172,60 @@ describe('mailroom send / outbox / engine run', () => {
     expect(bad.json.error.message).toMatch(/connections/);
   });
 });
+
+/**
+ * Every way bytes enter the outbox keeps them (issue 12 item 2): an .eml
+ * file goes out as the file has it, with only the fields it lacked on top
+ * and its Bcc fields removed (SMTP puts each line end on the wire as CR LF);
+ * a composed message's subject and text come out of the MIME exactly as typed.
+ */
+describe('what goes out is what was handed over', () => {
+  const tagged = (tag: string) => server.messages.filter((m) => m.bytes.includes(Buffer.from(tag)));
+
+  it('sends .eml files (CR LF and LF, --eml and --eml-dir) byte for byte, odd header lines included', async () => {
+    const folder = path.join(dir, 'exact');
+    fs.mkdirSync(folder);
+    const crlf = Buffer.concat([
+      Buffer.from('Subject : spaced colon\r\nX-Obs : kept\r\nX-Gr'),
+      Buffer.from([0xfc, 0xdf]),
+      Buffer.from('e: v\r\n\tcontinued\r\nnot a header line\r\nTo: exact@example.net\r\nBcc: blind@example.net\r\nX-Tag: eml-crlf\r\nMessage-ID: <eml-crlf@example.test>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\nFrom: a@example.test\r\n\r\n.dot\r\nFrom the start\r\n'),
+      Buffer.from(`${'L'.repeat(1500)}\r\n`),
+    ]);
+    const lf = Buffer.from('To: exact@example.net\nSubject: lf file\nX-Tag: eml-lf\nFrom: a@example.test\n\nline one\nline two\n');
+    fs.writeFileSync(path.join(folder, 'crlf.eml'), crlf);
+    fs.writeFileSync(path.join(folder, 'lf.eml'), lf);
+    const single = path.join(dir, 'single.eml');
+    const one = Buffer.from('To: exact@example.net\r\nX-Tag: eml-single\r\nMessage-ID: <eml-single@example.test>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\nFrom: a@example.test\r\nSubject: Gr\xfc\xdfe\r\n\r\n8-bit \xe9\r\n', 'latin1');
+    fs.writeFileSync(single, one);
+    expect((await cli('send', '--mailbox', 'Support', '--eml-dir', folder, '--json')).code).toBe(0);
+    expect((await cli('send', '--mailbox', 'Support', '--eml', single, '--json')).code).toBe(0);
+    const run = await cli('engine', 'run', '--until-idle', '--json');
+    expect(run.code, run.stderr).toBe(0);
+
+    const [sentCrlf] = tagged('X-Tag: eml-crlf');
+    const withoutBcc = Buffer.from(crlf.toString('latin1').replace('Bcc: blind@example.net\r\n', ''), 'latin1');
+    expect(sentCrlf!.bytes.equals(withoutBcc)).toBe(true);
+    expect(sentCrlf!.to).toEqual(['exact@example.net', 'blind@example.net']);
+    expect(sentCrlf!.mailFromArgs).toEqual({ BODY: '8BITMIME' });
+    const [sentLf] = tagged('X-Tag: eml-lf');
+    const text = sentLf!.bytes.toString('latin1');
+    expect(text).toMatch(/^Message-ID: <[^>]+>\r\nDate: [^\r\n]+\r\n/);
+    expect(text.slice(text.indexOf('To: exact'))).toBe(lf.toString('latin1').replace(/\n/g, '\r\n'));
+    expect(sentLf!.mailFromArgs).toEqual({});
+    const [sentOne] = tagged('X-Tag: eml-single');
+    expect(sentOne!.bytes.equals(one)).toBe(true);
+  });
+
+  it('sends a composed subject and text exactly as typed', async () => {
+    const { simpleParser } = await import('mailparser');
+    const subject = `  Grüße: "quoted" =?x?= ${'long '.repeat(40)}✓`;
+    const textBody = `From the start of a line\n.\n..two dots\nGrüße aus Köln\n${'x'.repeat(2000)}\n\ttab\nX-Tag: compose-exact\nend`;
+    const r = await cli('send', '--mailbox', 'Support', '--to', 'exact@example.net', '--subject', subject, '--text', textBody, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect((await cli('engine', 'run', '--until-idle', '--json')).code).toBe(0);
+    const sent = server.messages.find((m) => m.raw.includes(r.json.messages[0].messageId))!;
+    const parsed = await simpleParser(sent.bytes);
+    expect(parsed.subject).toBe(subject);
+    expect(parsed.text?.replace(/\r\n/g, '\n').replace(/\n$/, '')).toBe(textBody);
+  });
+});

@@ -73,7 +73,7 @@ describe('a fresh database', () => {
     const db = openDatabase(dbFile());
     try {
       expect(userVersion(db)).toBe(SCHEMA_VERSION);
-      expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
+      expect(SCHEMA_VERSION).toBe(MIGRATIONS[MIGRATIONS.length - 1]!.version);
       const have = tables(db);
       const expected = tablesCreatedBy(MIGRATIONS);
       expect(expected).toEqual(expect.arrayContaining(['mailboxes', 'mailbox_secrets', 'app_settings']));
@@ -86,8 +86,10 @@ describe('a fresh database', () => {
     }
   });
 
-  it('numbers its migrations 1, 2, 3... with unique names', () => {
-    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+  it('numbers its migrations 1, 2, 3... in order, with unique names', () => {
+    // Strictly increasing from 1; branches merged side by side reserve numbers (007 and 008 beside 009).
+    expect(MIGRATIONS[0]!.version).toBe(1);
+    for (let i = 1; i < MIGRATIONS.length; i++) expect(MIGRATIONS[i]!.version).toBeGreaterThan(MIGRATIONS[i - 1]!.version);
     for (const m of MIGRATIONS) expect(m.name).toMatch(new RegExp(`^${String(m.version).padStart(3, '0')}-[a-z0-9-]+$`));
   });
 
@@ -400,6 +402,36 @@ describe('a failing migration', () => {
       expect([...tables(after).keys()]).toEqual(['notes']);
     } finally {
       after.close();
+    }
+  });
+});
+
+describe('009-relay-from', () => {
+  it('gives every relay account a From choice (existing ones keep the From) and removes user names an older Mailroom logged', () => {
+    const file = dbFile();
+    const before = MIGRATIONS.filter((m) => m.version < 9);
+    const old = openDatabase(file, { migrations: before });
+    old
+      .prepare(
+        `INSERT INTO mailboxes (id, name, address, imap_host, imap_port, imap_security, imap_username, imap_auth, smtp_host, smtp_port, smtp_security, smtp_username, smtp_auth, created_at, updated_at)
+         VALUES (1, 'Support', 'support@example.test', 'imap.example.test', 993, 'tls', 'u', 'password', 'smtp.example.test', 587, 'starttls', 'u', 'password', 0, 0)`,
+      )
+      .run();
+    old.prepare("INSERT INTO relay_accounts (username, mailbox_id, password_hash, created_at, updated_at) VALUES ('scanner', 1, 'scrypt$x', 0, 0)").run();
+    const insertLog = old.prepare("INSERT INTO log_entries (at, direction, level, code, message, detail) VALUES (0, 'send', 'warning', ?, ?, NULL)");
+    insertLog.run('RELAY_AUTH_FAILED', 'Relay sign-in refused for "Sup3r-Secret-Pa55" from 127.0.0.1');
+    insertLog.run('RELAY_SENDER_UNKNOWN', 'Relay refused sender app@example.test: no mailbox has this address');
+    old.close();
+    const db = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 9) });
+    try {
+      expect(db.prepare('SELECT username, from_mode FROM relay_accounts').all()).toEqual([{ username: 'scanner', from_mode: 'keep' }]);
+      expect(() => db.prepare("UPDATE relay_accounts SET from_mode = 'other'").run()).toThrow(/CHECK constraint/);
+      const messages = (db.prepare('SELECT message FROM log_entries ORDER BY id').all() as { message: string }[]).map((r) => r.message);
+      expect(messages[0]).toMatch(/^Relay sign-in refused \(the user name an older Mailroom logged here was removed/);
+      expect(messages[1]).toBe('Relay refused sender app@example.test: no mailbox has this address');
+      expect(JSON.stringify(db.prepare('SELECT * FROM log_entries').all())).not.toContain('Sup3r-Secret-Pa55');
+    } finally {
+      db.close();
     }
   });
 });

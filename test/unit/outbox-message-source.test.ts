@@ -54,9 +54,10 @@ describe('raw messages', () => {
     expect(m.recipients).toEqual(['one@example.net', 'two@example.net']);
   });
 
-  it('turns bare LF line endings into CRLF', () => {
-    const m = prepareRawMessage(mailbox, raw('To: x@example.net\nSubject: s\n\nline one\nline two\n'));
-    expect(m.raw.toString('utf8')).toMatch(/\r\n\r\nline one\r\nline two\r\n$/);
+  it('keeps a file\'s LF line ends as the file has them, and writes what it adds with the same line end', () => {
+    const input = 'To: x@example.net\nSubject: s\n\nline one\nline two\n';
+    const m = prepareRawMessage(mailbox, raw(input), { now: Date.UTC(2026, 10, 25, 10) });
+    expect(m.raw.toString('utf8')).toBe(`Message-ID: <${m.messageId}>\nDate: Wed, 25 Nov 2026 10:00:00 +0000\nFrom: support@example.test\n${input}`);
   });
 
   it('decodes an encoded subject for display', () => {
@@ -67,7 +68,9 @@ describe('raw messages', () => {
 
   it.each([
     ['an empty file', '', /empty/],
-    ['no blank line after the headers', 'To: x@example.net\r\nSubject: s', /no header block/],
+    ['a leading mbox separator', 'From app@example.test Mon Jan  5 10:00:00 2026\r\nTo: x@example.net\r\n\r\nb', /line 1 "From app@example\.test Mon Jan  5 10:00:00 2026" is an mbox separator, not a header/],
+    ['a first line that is not a header', 'Hello there\r\nTo: x@example.net\r\n\r\nb', /line 1 "Hello there" is not a header field/],
+    ['header lines without an end', `To: x@example.net\r\nX-Big: ${'a'.repeat(300 * 1024)}\r\n\r\nb`, /header lines are longer than 256 KB/],
     ['no recipient', 'Subject: s\r\n\r\nb', /no recipient/],
     ['a broken address', 'To: not an address\r\n\r\nb', /not an email address/],
   ])('refuses %s, naming the file and what to change', (_what, text, message) => {
@@ -108,5 +111,79 @@ describe('acceptance replies of real servers', () => {
 
   it('keeps the first line of a multi-line reply', () => {
     expect(firstReplyLine('\n250-first\n250 second')).toBe('250-first');
+  });
+});
+
+/**
+ * What an application or an admin hands over is what goes out: the header
+ * lines the outbox cannot read are kept, never dropped; what cannot go out
+ * as it is is refused, naming the line (issue 12 item 2).
+ */
+describe('raw messages keep their bytes', () => {
+  const bytes = (text: string) => Buffer.from(text, 'latin1');
+  const full = 'Message-ID: <keep-1@example.test>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\nFrom: App <app@example.test>\r\nTo: x@example.net\r\n';
+
+  it.each([
+    ['a space before the colon (obsolete syntax)', 'Subject : spaced colon\r\n'],
+    ['an X- field with a space before the colon', 'X-Obs : observed value\r\n'],
+    ['an 8-bit field name and its continuation line', 'X-Gr\xfc\xdfe: hallo\r\n  continued on the next line\r\n'],
+    ['a line that is not a field at all', 'this is not a header\r\n'],
+    ['a field of 1200 characters', `X-Long: ${'y'.repeat(1200)}\r\n`],
+  ])('keeps %s byte for byte', (_what, extra) => {
+    const input = bytes(`${full}${extra}Subject: after\r\n\r\nBody with 8-bit \xe9 text\r\nFrom the start of a line\r\n.\r\n`);
+    const m = prepareRawMessage(mailbox, input, { lineEnds: 'smtp' });
+    expect(m.raw.equals(input)).toBe(true);
+  });
+
+  it('reads a Subject written with a space before the colon', () => {
+    const m = prepareRawMessage(mailbox, bytes(`${full}Subject : spaced colon\r\n\r\nb\r\n`));
+    expect(m.subject).toBe('spaced colon');
+  });
+
+  it('puts the trace fields and only what is missing on top, and removes only Bcc', () => {
+    const input = bytes('To: x@example.net\r\nBcc: hidden@example.net,\r\n  other@example.net\r\nX-Odd : v\r\n\r\nb\r\n');
+    const m = prepareRawMessage(mailbox, input, { lineEnds: 'smtp', trace: ['Received: from scanner ([127.0.0.1]) by relay; Wed, 25 Nov 2026 10:00:00 +0000'], now: Date.UTC(2026, 10, 25, 10) });
+    expect(m.raw.toString('latin1')).toBe(
+      `Received: from scanner ([127.0.0.1]) by relay; Wed, 25 Nov 2026 10:00:00 +0000\r\nMessage-ID: <${m.messageId}>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\nFrom: support@example.test\r\nTo: x@example.net\r\nX-Odd : v\r\n\r\nb\r\n`,
+    );
+  });
+
+  it.each([
+    ['a bare LF in the body', `${full}\r\nline one\nline two\r\n`, /^Line 6 "line one" ends with a bare LF/],
+    ['a bare LF in the headers', `${full}Subject: s\n\r\nb\r\n`, /^Line 5 "Subject: s" ends with a bare LF/],
+    ['a bare CR', `${full}\r\nline\rmore\r\n`, /^Line 6 "line\?more" ends with a bare CR/],
+  ])('refuses %s in an SMTP submission, naming the line', (_what, text, message) => {
+    let error: { code?: string; message?: string } | undefined;
+    try {
+      prepareRawMessage(mailbox, bytes(text), { lineEnds: 'smtp' });
+    } catch (e) {
+      error = e as typeof error;
+    }
+    expect(error?.code).toBe('MESSAGE_INVALID');
+    expect(error?.message).toMatch(message);
+  });
+});
+
+describe('sending as the mailbox (a relay account set to "mailbox")', () => {
+  const bytes = (text: string) => Buffer.from(text, 'latin1');
+
+  it('replaces only the From: the display name is kept, the original value (folded, 8-bit) becomes the Reply-To, Sender goes', () => {
+    const input = bytes('To: x@example.net\r\nFrom: =?utf-8?Q?Scanner_Gr=C3=BC=C3=9Fe?=\r\n <scanner@printer.local>\r\nSender: other@printer.local\r\nSubject : kept\r\n\r\nbody\r\n');
+    const m = prepareRawMessage(mailbox, input, { lineEnds: 'smtp', sendAs: 'support@example.test', now: 0 });
+    const text = m.raw.toString('latin1');
+    expect(text.slice(text.indexOf('To: '))).toBe('To: x@example.net\r\nFrom: =?utf-8?Q?Scanner_Gr=C3=BC=C3=9Fe?= <support@example.test>\r\nReply-To: =?utf-8?Q?Scanner_Gr=C3=BC=C3=9Fe?=\r\n <scanner@printer.local>\r\nSubject : kept\r\n\r\nbody\r\n');
+    expect(m.fromRewrite).toMatchObject({ from: '=?utf-8?Q?Scanner_Gr=C3=BC=C3=9Fe?= <support@example.test>', replyTo: 'added', senderRemoved: true });
+  });
+
+  it('keeps a Reply-To the message has, and quotes a display name that needs it', () => {
+    const input = bytes('From: "Scanner, 3rd floor" <scanner@printer.local>\r\nReply-To: desk@printer.local\r\nTo: x@example.net\r\n\r\nb\r\n');
+    const m = prepareRawMessage(mailbox, input, { sendAs: 'support@example.test' });
+    expect(m.raw.toString('latin1')).toContain('From: "Scanner, 3rd floor" <support@example.test>\r\nReply-To: desk@printer.local\r\nTo: x@example.net\r\n');
+    expect(m.fromRewrite?.replyTo).toBe('kept');
+  });
+
+  it('changes nothing of the bytes without the choice', () => {
+    const input = bytes('From: scanner@printer.local\r\nSender: other@printer.local\r\nTo: x@example.net\r\nMessage-ID: <a@b>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\n\r\nb\r\n');
+    expect(prepareRawMessage(mailbox, input).raw.equals(input)).toBe(true);
   });
 });

@@ -46,4 +46,11 @@ describe('raw message', () => {
     copy.to.push('c@example.test');
     expect(m.getEnvelope().to).toEqual(['b@example.test']);
   });
+
+  it('asks for BODY=8BITMIME for a message with 8-bit bytes, and only then', () => {
+    const envelope = { from: 'a@example.test', to: ['b@example.test'] };
+    expect(new RawMessage(envelope, Buffer.from('Subject: x\r\n\r\nplain\r\n'), '<m@x>').getEnvelope().use8BitMime).toBeUndefined();
+    expect(new RawMessage(envelope, Buffer.from('Subject: x\r\n\r\nGr\u00fc\u00dfe\r\n', 'utf8'), '<m@x>').getEnvelope().use8BitMime).toBe(true);
+    expect(new RawMessage(envelope, Buffer.from('X-Gr\xfc: x\r\n\r\n\r\n', 'latin1'), '<m@x>').getEnvelope().use8BitMime).toBe(true);
+  });
 });

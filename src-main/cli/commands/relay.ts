@@ -1,6 +1,6 @@
 /** `mailroom relay start | show | set | account add | account remove`. */
 import fs from 'node:fs';
-import type { RelaySettings } from '../../shared/outbox.js';
+import type { RelayFromMode, RelaySettings } from '../../shared/outbox.js';
 import type { LogEntry } from '../../shared/activity-log.js';
 import type { CommonOptions } from '../context.js';
 import { readPasswordOption } from '../context.js';
@@ -24,8 +24,20 @@ function printSettings(s: RelaySettings): void {
   ];
   process.stdout.write(lines.join('\n') + '\n');
   if (s.accounts.length) {
-    process.stdout.write(table(['USER', 'MAILBOX', 'LAST USED'], s.accounts.map((a) => [a.username, a.mailboxName, a.lastUsedAt ? new Date(a.lastUsedAt).toLocaleString() : 'never'])));
+    process.stdout.write(
+      table(
+        ['USER', 'MAILBOX', 'FROM', 'LAST USED'],
+        s.accounts.map((a) => [a.username, a.mailboxName, a.fromMode === 'mailbox' ? "the mailbox's address" : "the application's", a.lastUsedAt ? new Date(a.lastUsedAt).toLocaleString() : 'never']),
+      ),
+    );
   } else process.stdout.write('  No accounts yet: mailroom relay account add scanner --mailbox Support --password-stdin\n');
+  for (const w of s.warnings) process.stdout.write(`WARNING ${w.code}: ${w.message}\n  What to change: ${w.hint}\n`);
+}
+
+function parseFrom(value: string | undefined): RelayFromMode | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'keep' && value !== 'mailbox') throw usageError(`--from must be keep (the application's From) or mailbox (the mailbox's address), not "${value}".`);
+  return value;
 }
 
 /** `mailroom relay start [--port P]`: foreground, until Ctrl+C. */
@@ -99,15 +111,40 @@ export async function setCommand(f: SetFlags): Promise<void> {
   });
 }
 
-export async function accountAddCommand(username: string, f: CommonOptions & { mailbox: string; passwordEnv?: string; passwordStdin?: boolean }): Promise<void> {
+export async function accountAddCommand(username: string, f: CommonOptions & { mailbox: string; passwordEnv?: string; passwordStdin?: boolean; from?: string }): Promise<void> {
   await withOutboxEngine(f, async (engine) => {
+    const fromMode = parseFrom(f.from);
     const password = await readPasswordOption(f);
     if (password === undefined) throw usageError('Give the password with --password-env NAME or --password-stdin (never on the command line).');
     const mailbox = engine.mailboxes.resolve(f.mailbox);
-    const settings = await engine.relay.saveSettings({ addAccounts: [{ username, mailboxId: mailbox.id, password }] });
+    const settings = await engine.relay.saveSettings({ addAccounts: [{ username, mailboxId: mailbox.id, password, ...(fromMode ? { fromMode } : {}) }] });
     const account = settings.accounts.find((a) => a.username.toLowerCase() === username.toLowerCase());
     if (f.json) printJson(account);
-    else process.stdout.write(`Relay account ${username} sends from ${mailbox.name}. Configure the application with server 127.0.0.1, port ${settings.port}, user ${username}.\n`);
+    else {
+      process.stdout.write(
+        `Relay account ${username} sends from ${mailbox.name}${account?.fromMode === 'mailbox' ? ` as ${mailbox.address} (the application's From goes to Reply-To)` : " with the application's own From"}. Configure the application with server 127.0.0.1, port ${settings.port}, user ${username}.\n`,
+      );
+      for (const w of settings.warnings.filter((w) => w.accounts.includes(account?.username ?? username))) process.stdout.write(`WARNING ${w.code}: ${w.message}\n  What to change: ${w.hint}\n`);
+    }
+  });
+}
+
+/** `mailroom relay account update <user> [--mailbox M] [--password-env NAME | --password-stdin] [--from keep|mailbox]`: only what is given changes. */
+export async function accountUpdateCommand(username: string, f: CommonOptions & { mailbox?: string; passwordEnv?: string; passwordStdin?: boolean; from?: string }): Promise<void> {
+  await withOutboxEngine(f, async (engine) => {
+    const fromMode = parseFrom(f.from);
+    const password = f.passwordEnv !== undefined || f.passwordStdin ? await readPasswordOption(f) : undefined;
+    const mailboxId = f.mailbox !== undefined ? engine.mailboxes.resolve(f.mailbox).id : undefined;
+    if (fromMode === undefined && password === undefined && mailboxId === undefined) throw usageError('Give what to change: --from keep|mailbox, --mailbox M, or a new password (--password-env NAME | --password-stdin).');
+    const settings = await engine.relay.saveSettings({
+      updateAccounts: [{ username, ...(mailboxId !== undefined ? { mailboxId } : {}), ...(password !== undefined ? { password } : {}), ...(fromMode ? { fromMode } : {}) }],
+    });
+    const account = settings.accounts.find((a) => a.username.toLowerCase() === username.toLowerCase());
+    if (f.json) printJson(account);
+    else {
+      process.stdout.write(`Relay account ${account?.username ?? username} sends from ${account?.mailboxName} ${account?.fromMode === 'mailbox' ? "as the mailbox's address (the application's From goes to Reply-To)" : "with the application's own From"}.\n`);
+      for (const w of settings.warnings.filter((w) => w.accounts.includes(account?.username ?? username))) process.stdout.write(`WARNING ${w.code}: ${w.message}\n  What to change: ${w.hint}\n`);
+    }
   });
 }
 

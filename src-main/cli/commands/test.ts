@@ -69,7 +69,16 @@ function withFlags(error: unknown): unknown {
 
 /** The report exactly as scripts read it. */
 function report(result: ConnectionTestResult): ConnectionTestReport {
-  return { ok: result.ok, protocol: result.protocol, target: result.target, steps: result.steps, diagnosis: result.diagnosis, transcript: result.transcript };
+  return {
+    ok: result.ok,
+    protocol: result.protocol,
+    target: result.target,
+    steps: result.steps,
+    diagnosis: result.diagnosis,
+    transcript: result.transcript,
+    // Only when there are any, so the usual shape stays exactly what scripts read.
+    ...(result.warnings?.length ? { warnings: result.warnings } : {}),
+  } as ConnectionTestReport;
 }
 
 const STATUS_WORD: Record<string, string> = { ok: 'ok', failed: 'FAILED', skipped: 'skipped', running: '...' };
@@ -91,6 +100,7 @@ function printHuman(result: ConnectionTestResult, live: boolean): void {
     out.push(`FAILED: ${d.code} at step ${d.step}`, `  ${d.summary}`, `  What to change: ${d.hint}`);
     if (d.serverReply) out.push(`  Server said: ${d.serverReply.split('\n').join('\n               ')}`);
   }
+  for (const w of result.warnings ?? []) out.push(`WARNING: ${w.code}`, `  ${w.message}`, `  What to change: ${w.hint}`);
   out.push('', 'Transcript (secrets redacted):');
   for (const line of result.transcript) out.push(`  ${`+${line.t}ms`.padStart(8)} ${line.dir === 'info' ? '  ' : `${line.dir}:`} ${line.text}`);
   out.push('', `Same test with curl (type the secret where it says <PASSWORD> or <TOKEN>${result.protocol === 'smtp' && result.steps.some((s) => s.name === 'data') ? `; save a message as ${CURL_MESSAGE_FILE} first` : ''}):`, `  ${result.curlCommand}`, '');

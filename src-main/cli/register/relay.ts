@@ -45,10 +45,24 @@ export function registerRelayCommands(program: Command): void {
       .description('add an account (or change its mailbox and password)')
       .requiredOption('--mailbox <mailbox>', 'the mailbox its mail is sent from (id or name)')
       .option('--password-env <NAME>', 'read the password from this environment variable')
-      .option('--password-stdin', 'read the password from standard input'),
+      .option('--password-stdin', 'read the password from standard input')
+      .option('--from <keep|mailbox>', "keep: send with the application's own From (default); mailbox: send as the mailbox's address, the application's From goes to Reply-To"),
   ).action(async (username, opts) => {
     const { accountAddCommand } = await import('../commands/relay.js');
     await accountAddCommand(username, opts);
+  });
+  common(
+    account
+      .command('update')
+      .argument('<username>', 'user name of the account')
+      .description('change an account: only what is given changes')
+      .option('--mailbox <mailbox>', 'the mailbox its mail is sent from (id or name)')
+      .option('--password-env <NAME>', 'a new password, from this environment variable')
+      .option('--password-stdin', 'a new password, from standard input')
+      .option('--from <keep|mailbox>', "keep: send with the application's own From; mailbox: send as the mailbox's address, the application's From goes to Reply-To"),
+  ).action(async (username, opts) => {
+    const { accountUpdateCommand } = await import('../commands/relay.js');
+    await accountUpdateCommand(username, opts);
   });
   common(account.command('remove').argument('<username>', 'user name').description('remove an account')).action(async (username, opts) => {
     const { accountRemoveCommand } = await import('../commands/relay.js');

@@ -35,7 +35,7 @@ export interface AccessTokenSource {
 
 /** Where results are logged (the activity log implements it). */
 export interface TestLogWriter {
-  write(entry: { mailboxId?: number | null; direction: 'test'; level: 'success' | 'error' | 'info'; code?: string | null; message: string; detail?: string | null; refKind?: 'connection-test'; refId?: number }): unknown;
+  write(entry: { mailboxId?: number | null; direction: 'test'; level: 'success' | 'warning' | 'error' | 'info'; code?: string | null; message: string; detail?: string | null; refKind?: 'connection-test'; refId?: number }): unknown;
 }
 
 /** What the connection-test service works with. */
@@ -54,6 +54,8 @@ export interface ConnectionTestServiceOptions {
   platform?: NodeJS.Platform;
   /** Extra CA certificates (PEM) to trust, on top of Node's roots and NODE_EXTRA_CA_CERTS. */
   ca?: string[];
+  /** Warnings about a saved mailbox's outgoing side that no SMTP exchange shows (the relay's From choice). */
+  smtpWarnings?: (mailbox: Mailbox) => { code: string; message: string; hint: string }[];
 }
 
 /** Options of one run that do not cross IPC. */
@@ -107,7 +109,8 @@ export class ConnectionTestService {
           }),
         ),
       );
-      const results = outcomes.map((outcome, i) => this.keep(outcome, specs[i]!, runId, mailboxId, runOptions.store !== false));
+      const warnings = mailbox ? (this.options.smtpWarnings?.(mailbox) ?? []) : [];
+      const results = outcomes.map((outcome, i) => this.keep(outcome, specs[i]!, runId, mailboxId, runOptions.store !== false, outcome.protocol === 'smtp' ? warnings : []));
       this.options.events?.emit('connectionTests.finished', { runId, mailboxId, results });
       return results;
     } finally {
@@ -158,7 +161,7 @@ export class ConnectionTestService {
     return this.options.mailboxes;
   }
 
-  private keep(outcome: TestOutcome, spec: TestSpec, runId: string, mailboxId: number | null, store: boolean): ConnectionTestResult {
+  private keep(outcome: TestOutcome, spec: TestSpec, runId: string, mailboxId: number | null, store: boolean, warnings: NonNullable<ConnectionTestResult['warnings']> = []): ConnectionTestResult {
     const result = {
       ok: outcome.ok,
       protocol: outcome.protocol,
@@ -176,9 +179,17 @@ export class ConnectionTestService {
       curlCommand: outcome.curlCommand,
       tls: outcome.tls,
       dns: outcome.dns,
+      ...(warnings.length ? { warnings } : {}),
     };
     const stored = store && this.repo ? this.repo.insert(result) : { id: 0, ...result };
     if (stored.id) this.writeLog(stored);
+    for (const warning of stored.id ? warnings : []) {
+      try {
+        this.options.log?.write({ mailboxId, direction: 'test', level: 'warning', code: warning.code, message: warning.message, detail: `What to change: ${warning.hint}`, refKind: 'connection-test', refId: stored.id });
+      } catch {
+        // As for writeLog: the log must not fail the test.
+      }
+    }
     return stored;
   }
 

@@ -115,12 +115,28 @@ export class OutboxService {
     return { queued: ids.length, messages: this.summaries(ids.slice(0, 100)) };
   }
 
-  /** Queues one relay submission; returns once it is committed (then, and only then, the relay answers 250). */
-  queueRelaySubmission(mailboxId: number, raw: Buffer, envelopeTo: string[], submittedBy: string): OutboxSummary {
+  /**
+   * Queues one relay submission; returns once it is committed (then, and
+   * only then, the relay answers 250). Its bytes are kept as submitted, with
+   * the relay's trace fields on top; a bare line end is refused (MESSAGE_INVALID).
+   */
+  queueRelaySubmission(
+    mailboxId: number,
+    raw: Buffer,
+    envelopeTo: string[],
+    submittedBy: string,
+    options: { trace?: string[]; sendAsMailbox?: boolean } = {},
+  ): { message: OutboxSummary; fromRewrite: PreparedMessage['fromRewrite'] } {
     const mailbox = this.options.mailboxes.get(mailboxId);
-    const prepared = prepareRawMessage(mailbox, raw, { envelopeTo, sourceName: 'The submitted message', now: this.clock() });
+    const prepared = prepareRawMessage(mailbox, raw, {
+      envelopeTo,
+      lineEnds: 'smtp',
+      now: this.clock(),
+      ...(options.trace ? { trace: options.trace } : {}),
+      ...(options.sendAsMailbox ? { sendAs: mailbox.address } : {}),
+    });
     const [id] = this.insertPrepared(mailbox, [prepared], 'relay', submittedBy);
-    return this.repo.get(id!)!;
+    return { message: this.repo.get(id!)!, fromRewrite: prepared.fromRewrite };
   }
 
   // ---- Reading -----------------------------------------------------------

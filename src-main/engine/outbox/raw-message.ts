@@ -10,12 +10,19 @@
  * signal; the outbox tests hold this to what sendMail did (faults, aborts,
  * per-recipient refusals, XOAUTH2, the relay).
  */
+import { isAscii } from 'node:buffer';
 import { PassThrough, type Readable } from 'node:stream';
 import MimeNode from 'nodemailer/lib/mime-node';
 
 export interface SmtpEnvelope {
   from: string;
   to: string[];
+  /**
+   * Announce `BODY=8BITMIME` on MAIL FROM (nodemailer does when the server
+   * offers 8BITMIME): set for a message with any byte above 127, so that a
+   * server does not take its 8-bit text for 7-bit and re-encode or refuse it.
+   */
+  use8BitMime?: boolean;
 }
 
 /** A plain address (dot-atom local part, lower-case ASCII host name): nodemailer passes it on unchanged. */
@@ -47,9 +54,12 @@ export class RawMessage {
     private readonly id: string,
   ) {}
 
+  private eightBit: boolean | undefined;
+
   /** A copy: the transport adds DSN and REQUIRETLS fields to it. */
   getEnvelope(): SmtpEnvelope {
-    return { from: this.envelope.from, to: [...this.envelope.to] };
+    this.eightBit ??= !isAscii(this.raw);
+    return { from: this.envelope.from, to: [...this.envelope.to], ...(this.eightBit ? { use8BitMime: true } : {}) };
   }
 
   messageId(): string {

@@ -279,3 +279,20 @@ export function classifyRefusals(refusals: RecipientRefusal[], ctx: FailureConte
     rule: diagnosis.rule,
   };
 }
+
+/**
+ * A relay submission that Exchange refused with SendAsDenied was refused
+ * for its From (the relay account keeps the application's From, and the
+ * mailbox may not send as it): the failure names the relay account and the
+ * setting to change, instead of only the server's words. Other failures
+ * are returned as they are.
+ */
+export function explainRelaySendAs(failure: SendFailure, submittedBy: string | null, mailbox: Pick<Mailbox, 'name' | 'address'>): SendFailure {
+  if (failure.rule !== 'm365-send-as-denied' || !submittedBy?.startsWith('relay:')) return failure;
+  const account = submittedBy.slice('relay:'.length);
+  return {
+    ...failure,
+    message: `Exchange refused the From of relay account ${account}'s message: ${mailbox.name} (${mailbox.address}) may not send as the application's address (SendAsDenied).`,
+    hint: `Let relay account ${account} send as the mailbox: mailroom relay account update ${account} --from mailbox (Outbox > Local relay > ${account} > From address: the mailbox's). Messages the application submits from then on go out as ${mailbox.address}; this one keeps the From it was accepted with, so have the application send it again. Or give ${mailbox.address} "Send as" permission on the application's address in the Exchange admin center, then Retry.`,
+  };
+}

@@ -10,7 +10,7 @@ import type { Mailbox } from '../../shared/mailbox.js';
 import type { OutboxError, OutboxSettings, OutboxWorkerState } from '../../shared/outbox.js';
 import type { AttemptRecord, ClaimedMessage, OutboxRepo } from '../../store/outbox-repo.js';
 import { decideRetry, retryDelayMs } from './backoff.js';
-import { classifyRefusals, classifySendFailure, recipientRefusals, type SendFailure } from './send-failure.js';
+import { classifyRefusals, classifySendFailure, explainRelaySendAs, recipientRefusals, type SendFailure } from './send-failure.js';
 import { LANE_DEPTH, SmtpLane, type LaneConfig, type LaneResult, type OutboxTokenProvider } from './smtp-lane.js';
 import { firstReplyLine, queueIdFromReply } from './smtp-reply.js';
 import { formatWait } from './format.js';
@@ -292,7 +292,8 @@ export class MailboxWorker {
     } else {
       const error = result.error as { rejectedErrors?: { recipient?: string; response?: string; responseCode?: number }[]; rejected?: string[] } | undefined;
       const refusals = recipientRefusals(error?.rejectedErrors, error?.rejected);
-      failure = refusals.length ? classifyRefusals(refusals, ctx) : classifySendFailure(result.error, ctx);
+      // Relay mail refused with SendAsDenied names the relay account and the setting that fixes it.
+      failure = explainRelaySendAs(refusals.length ? classifyRefusals(refusals, ctx) : classifySendFailure(result.error, ctx), message.submittedBy, mailbox);
       const errorFields = { code: failure.code, message: failure.message, hint: failure.hint, reply: failure.serverReply, stage: failure.stage };
       const recipients = refusals.map((r) => ({ address: r.address, status: r.status, reply: r.reply }));
       if (!failure.temporary) {

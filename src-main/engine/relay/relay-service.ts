@@ -12,19 +12,22 @@ import type { AddressInfo } from 'node:net';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { AppError, isAppError } from '../../shared/errors.js';
 import type { Mailbox } from '../../shared/mailbox.js';
-import { RelaySettingsInput, type RelaySettings } from '../../shared/outbox.js';
+import { RelaySettingsInput, type RelaySettings, type RelayWarning } from '../../shared/outbox.js';
 import { parseOrThrow } from '../../shared/validation.js';
 import type { Db } from '../../store/db.js';
 import { RelayRepo, type RelaySettingsRow } from '../../store/relay-repo.js';
+import { OAuthRepo } from '../../store/oauth-repo.js';
 import type { SecretBox } from '../../store/secret-box.js';
 import type { ActivityLog } from '../activity-log.js';
 import type { MailboxService } from '../mailboxes.js';
 import type { OutboxService } from '../outbox/outbox-service.js';
-import { MAX_RECIPIENTS } from '../outbox/message-source.js';
+import { MAX_RECIPIENTS, rfc5322Date } from '../outbox/message-source.js';
 import { hashPassword, verifyPassword } from './password-hash.js';
 
 /** The only address the relay ever listens on. */
 export const RELAY_HOST = '127.0.0.1';
+/** The relay's name in its greeting and its Received field. */
+const RELAY_NAME = 'mailroom-relay.localhost';
 const TLS_KEY_CONTEXT = 'mailroom/relay/tls-key';
 
 /** What the relay needs from the engine. */
@@ -49,10 +52,23 @@ function smtpError(code: number, message: string): Error {
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+const ADDRESS = /^[^\s@<>()",;:]{1,64}@[A-Za-z0-9.-]{1,253}$/;
+
+/**
+ * How a refused sign-in's user name is logged when no account has it: by
+ * its length only. What an application sends as its user name may be a
+ * password typed in the wrong field, and the log, its exports, the
+ * diagnostics bundle and `relay start`'s output must not keep it.
+ */
+export function describeUnknownUser(username: string): string {
+  const length = [...username].length;
+  return length === 0 ? 'an empty user name' : `an unknown user name (${length} character${length === 1 ? '' : 's'})`;
+}
 
 /** The relay: settings, accounts, and the listener in this process. */
 export class RelayService {
   private readonly repo: RelayRepo;
+  private readonly oauth: OAuthRepo;
   private readonly clock: () => number;
   private server: SMTPServer | undefined;
   private listeningPort: number | null = null;
@@ -61,6 +77,7 @@ export class RelayService {
 
   constructor(private readonly options: RelayServiceOptions) {
     this.repo = new RelayRepo(options.db);
+    this.oauth = new OAuthRepo(options.db);
     this.clock = options.clock ?? Date.now;
   }
 
@@ -76,6 +93,7 @@ export class RelayService {
       starttls: Boolean(s.tlsCertPem && s.tlsKeySealed),
       tlsSubject: s.tlsCertPem ? certificateSubject(s.tlsCertPem) : null,
       accounts: this.repo.accounts().map(({ passwordHash: _hash, ...account }) => account),
+      warnings: this.warnings(),
       running: this.server !== undefined,
       listeningPort: this.listeningPort,
     };
@@ -103,18 +121,52 @@ export class RelayService {
     }
     // Hash outside the transaction (scrypt is slow on purpose); check the mailboxes first.
     const added = await Promise.all(
-      (parsed.addAccounts ?? []).map(async (a) => ({ username: a.username, mailboxId: this.options.mailboxes.get(a.mailboxId).id, hash: await hashPassword(a.password) })),
+      (parsed.addAccounts ?? []).map(async (a) => ({
+        username: a.username,
+        mailboxId: this.options.mailboxes.get(a.mailboxId).id,
+        hash: await hashPassword(a.password),
+        // A new account keeps the application's From unless told; a changed one keeps its choice.
+        fromMode: a.fromMode ?? this.repo.account(a.username)?.fromMode ?? 'keep',
+      })),
     );
+    const updated = await Promise.all(
+      (parsed.updateAccounts ?? []).map(async (a) => ({
+        username: a.username,
+        ...(a.mailboxId !== undefined ? { mailboxId: this.options.mailboxes.get(a.mailboxId).id } : {}),
+        ...(a.password !== undefined ? { passwordHash: await hashPassword(a.password) } : {}),
+        ...(a.fromMode !== undefined ? { fromMode: a.fromMode } : {}),
+      })),
+    );
+    const before = new Map(this.repo.accounts().map((a) => [a.username.toLowerCase(), a.fromMode]));
     const now = this.clock();
     this.options.db.transaction(() => {
       this.repo.saveSettings(next, now);
-      for (const a of added) this.repo.upsertAccount(a.username, a.mailboxId, a.hash, now);
+      for (const a of added) this.repo.upsertAccount(a.username, a.mailboxId, a.hash, a.fromMode, now);
+      for (const { username, ...changes } of updated) {
+        if (!this.repo.updateAccount(username, changes, now)) {
+          throw new AppError('NOT_FOUND', `No relay account is named "${username}".`, { hint: 'List the relay accounts to see their names (mailroom relay show), or add it with mailroom relay account add.' });
+        }
+      }
       for (const username of parsed.removeAccounts ?? []) {
         if (!this.repo.removeAccount(username)) {
           throw new AppError('NOT_FOUND', `No relay account is named "${username}".`, { hint: 'List the relay accounts to see their names.' });
         }
       }
     })();
+    // A changed From choice changes what the relay does to submitted mail: say so in the log.
+    for (const account of this.repo.accounts()) {
+      const was = before.get(account.username.toLowerCase());
+      if (was !== undefined && was !== account.fromMode) {
+        this.options.log.write({
+          mailboxId: account.mailboxId,
+          direction: 'system',
+          level: 'info',
+          code: null,
+          message: `Relay account ${account.username} now ${account.fromMode === 'mailbox' ? `sends as ${account.mailboxName}'s address (the application's From goes to Reply-To)` : "keeps the application's From"}`,
+          detail: null,
+        });
+      }
+    }
     if (this.managed) {
       if (!next.enabled) await this.stop();
       else if (this.server) {
@@ -123,6 +175,75 @@ export class RelayService {
       } else await this.start();
     }
     return this.settings();
+  }
+
+  /**
+   * The relay's credentials, for the diagnostics scrubber: the STARTTLS
+   * private key and each account's password hash (a hash is enough to try
+   * passwords offline, so it never leaves the computer either). Account
+   * passwords themselves are never stored, so they are kept out at their
+   * source: a refused user name is logged by its length only.
+   */
+  credentialsForScrubbing(): string[] {
+    const s = this.repo.settings();
+    const out: string[] = this.repo.accounts().map((a) => a.passwordHash);
+    if (s.tlsKeySealed) {
+      try {
+        out.push(this.options.box.open(s.tlsKeySealed, TLS_KEY_CONTEXT));
+      } catch {
+        // A key this data key cannot open cannot leak from here either.
+      }
+    }
+    return out;
+  }
+
+  /**
+   * True when the mailbox sends with Microsoft 365 OAuth and nobody can
+   * get a token for it now: never signed in, the sign-in was refused or
+   * revoked ("sign-in-required"), or the app registration changed since.
+   * Read from the store, so the relay needs no sign-in machinery loaded.
+   */
+  signInNeeded(mailbox: Mailbox): boolean {
+    if (mailbox.smtp.auth !== 'oauth2') return false;
+    const account = this.oauth.getAccount(mailbox.id);
+    if (!account || account.state === 'sign-in-required') return true;
+    const settings = this.oauth.getSettings();
+    return !settings || account.clientId !== settings.clientId || account.authority !== `${settings.authorityHost.replace(/\/+$/, '')}/${settings.tenant}`;
+  }
+
+  /** For a connection test of a mailbox's outgoing side: relay accounts that would send as an address the mailbox cannot. */
+  fromWarnings(mailbox: Mailbox): RelayWarning[] {
+    const keeping = this.repo.accounts().filter((a) => a.mailboxId === mailbox.id && a.fromMode === 'keep').map((a) => a.username);
+    return keeping.length && isMicrosoft365(mailbox) ? [fromNotAllowedWarning(mailbox, keeping)] : [];
+  }
+
+  /** What would keep the relay's mail from going out, per mailbox that relay accounts send from. */
+  warnings(): RelayWarning[] {
+    const accounts = this.repo.accounts();
+    const out: RelayWarning[] = [];
+    const byMailbox = new Map<number, typeof accounts>();
+    for (const a of accounts) byMailbox.set(a.mailboxId, [...(byMailbox.get(a.mailboxId) ?? []), a]);
+    for (const [mailboxId, list] of byMailbox) {
+      let mailbox: Mailbox;
+      try {
+        mailbox = this.options.mailboxes.get(mailboxId);
+      } catch {
+        continue;
+      }
+      const names = list.map((a) => a.username);
+      if (this.signInNeeded(mailbox)) {
+        out.push({
+          code: 'OAUTH_SIGN_IN_REQUIRED',
+          message: `${mailbox.name} needs a Microsoft sign-in before it can send: mail from relay account${names.length === 1 ? '' : 's'} ${names.join(', ')} is accepted and waits in the outbox.`,
+          hint: `Sign ${mailbox.name} in with Microsoft (Mailboxes > ${mailbox.name} > Sign in, or mailroom oauth login ${mailbox.name}).`,
+          mailboxId,
+          accounts: names,
+        });
+      }
+      const keeping = list.filter((a) => a.fromMode === 'keep').map((a) => a.username);
+      if (keeping.length && isMicrosoft365(mailbox)) out.push(fromNotAllowedWarning(mailbox, keeping));
+    }
+    return out;
   }
 
   /** True while the relay listens in this process. */
@@ -143,7 +264,7 @@ export class RelayService {
     // Loaded here: most runs never start the relay, and their start-up stays light.
     const { SMTPServer } = await import('smtp-server');
     const server = new SMTPServer({
-      name: 'mailroom-relay.localhost',
+      name: RELAY_NAME,
       banner: 'Mailroom local relay: mail is queued, then sent through the mailbox\'s own sign-in',
       size: s.maxMessageBytes,
       authMethods: ['PLAIN', 'LOGIN'],
@@ -172,7 +293,9 @@ export class RelayService {
         if (!s.allowUnauthenticated) return callback(smtpError(530, '5.7.0 Authentication required: sign in with a relay account'));
         const mailbox = this.mailboxBySender(address.address);
         if (!mailbox) {
-          this.logRefusal(null, 'RELAY_SENDER_UNKNOWN', `Relay refused sender ${address.address}: no mailbox has this address`, 'Sign in with a relay account, or send from the address of a Mailroom mailbox.');
+          // An address is shown; anything else an unauthenticated client typed is described, never kept.
+          const shown = ADDRESS.test(address.address) ? address.address : `that is not an address (${[...address.address].length} characters)`;
+          this.logRefusal(null, 'RELAY_SENDER_UNKNOWN', `Relay refused sender ${shown}: no mailbox has this address`, 'Sign in with a relay account, or send from the address of a Mailroom mailbox.');
           return callback(smtpError(550, `5.7.1 Sender ${address.address} is not a Mailroom mailbox; sign in with a relay account`));
         }
         callback();
@@ -245,7 +368,14 @@ export class RelayService {
     // Hash even for an unknown name, so timing does not tell which names exist.
     const ok = await verifyPassword(auth.password ?? '', account?.passwordHash ?? 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
     if (!account || !ok) {
-      this.logRefusal(null, 'RELAY_AUTH_FAILED', `Relay sign-in refused for "${username.slice(0, 100)}" from ${session.remoteAddress}`, 'Check the user name and password configured in the application against Outbox > Relay accounts.');
+      this.logRefusal(
+        account?.mailboxId ?? null,
+        'RELAY_AUTH_FAILED',
+        `Relay sign-in refused for ${account ? `account ${account.username} (wrong password)` : describeUnknownUser(username)} from ${session.remoteAddress}`,
+        account
+          ? `Set the password of ${account.username} in the application again, or give the account a new one: mailroom relay account add ${account.username} --mailbox <mailbox> --password-stdin.`
+          : 'Check the user name configured in the application against Outbox > Local relay (mailroom relay show). A password typed in the user-name field looks like this too.',
+      );
       throw smtpError(535, '5.7.8 Authentication credentials invalid');
     }
     this.repo.touchAccount(account.id, this.clock());
@@ -276,27 +406,84 @@ export class RelayService {
     if (!mailbox) throw smtpError(550, '5.7.1 No mailbox to send this message from');
     const recipients = session.envelope.rcptTo.map((r) => r.address);
     const who = user ? `relay:${user.username}` : `relay:${sender}`;
+    // The account's From choice, as it is now (an admin may have changed it since the sign-in).
+    const account = user ? this.repo.account(user.username) : undefined;
+    const sendAsMailbox = account?.fromMode === 'mailbox';
     try {
-      const queued = this.options.outbox.queueRelaySubmission(mailbox.id, Buffer.concat(chunks), recipients, who);
+      const { message: queued, fromRewrite } = this.options.outbox.queueRelaySubmission(mailbox.id, Buffer.concat(chunks), recipients, who, {
+        trace: [receivedField(session, this.clock())],
+        sendAsMailbox,
+      });
+      const needsSignIn = this.signInNeeded(mailbox);
+      const waiting = `${mailbox.name} needs a Microsoft sign-in before it can send`;
+      const rewrite = fromRewrite
+        ? `From "${fromRewrite.originalFrom}" replaced by "${fromRewrite.from}" (account ${user?.username} sends as the mailbox); ${
+            fromRewrite.replyTo === 'added' ? 'the original From is the Reply-To' : 'the message\'s own Reply-To is kept'
+          }${fromRewrite.senderRemoved ? '; its Sender field was removed' : ''}.`
+        : null;
       this.options.log.write({
         mailboxId: mailbox.id,
         direction: 'send',
-        level: 'info',
-        code: null,
-        message: `Relay accepted "${queued.subject}" from ${user ? `account ${user.username}` : sender} for ${recipients.slice(0, 3).join(', ')}${recipients.length > 3 ? ', ...' : ''}`,
-        detail: `Queued as outbox message ${queued.id}; Message-ID <${queued.messageId}>; ${queued.size} bytes; from ${session.remoteAddress}`,
+        level: needsSignIn ? 'warning' : 'info',
+        code: needsSignIn ? 'OAUTH_SIGN_IN_REQUIRED' : null,
+        message: `Relay accepted "${queued.subject}" from ${user ? `account ${user.username}` : sender} for ${recipients.slice(0, 3).join(', ')}${recipients.length > 3 ? ', ...' : ''}${needsSignIn ? `; ${waiting}` : ''}`,
+        detail: [
+          `Queued as outbox message ${queued.id}; Message-ID <${queued.messageId}>; ${queued.size} bytes; from ${session.remoteAddress}`,
+          rewrite,
+          needsSignIn ? `What to change: sign ${mailbox.name} in with Microsoft (Mailboxes > ${mailbox.name} > Sign in, or mailroom oauth login ${mailbox.name}); the message waits in the outbox until then.` : null,
+        ]
+          .filter(Boolean)
+          .join('\n'),
         refKind: 'outbox',
         refId: queued.id,
       });
-      return `2.0.0 Queued as ${queued.id} for ${mailbox.name}`;
+      // Accepted either way (the mail is stored); the reply says when it cannot go out yet.
+      return needsSignIn ? `2.0.0 Queued as ${queued.id}; ${waiting}` : `2.0.0 Queued as ${queued.id} for ${mailbox.name}`;
     } catch (error) {
-      if (isAppError(error) && error.code === 'MESSAGE_INVALID') throw smtpError(554, `5.6.0 ${error.message}`);
+      if (isAppError(error) && error.code === 'MESSAGE_INVALID') {
+        // Refused whole, never queued altered: the application hears which line, and so does the log.
+        this.logRefusal(mailbox.id, 'RELAY_MESSAGE_REFUSED', `Relay refused a message from ${user ? `account ${user.username}` : 'an unauthenticated sender'}: ${error.message}`, error.hint ?? 'Correct the message the application sends.');
+        throw smtpError(554, `5.6.0 ${error.message}`);
+      }
       if (isAppError(error) && error.code === 'NOT_FOUND') throw smtpError(550, `5.7.1 ${error.message}`);
       // The store could not take it (busy, disk full): the application should try again.
       this.logRefusal(mailbox.id, 'RELAY_QUEUE_FAILED', `Relay could not queue a message: ${error instanceof Error ? error.message : String(error)}`, 'Check free disk space and that the data folder is writable.');
       throw smtpError(451, '4.3.0 The message could not be stored; try again later');
     }
   }
+}
+
+/** What a client may put in the Received field: a host name or an address literal, nothing else. */
+const TRACE_NAME = /^[A-Za-z0-9._:[\]-]{1,100}$/;
+
+/**
+ * The relay's Received field (RFC 5321 4.4), the one line it puts on top of
+ * a submission: who handed it over (the EHLO name, loopback address) and when.
+ * The relay account's name is not in it: it would go out with the message.
+ */
+export function receivedField(session: Pick<SMTPServerSession, 'hostNameAppearsAs' | 'remoteAddress' | 'transmissionType' | 'id'>, now: number): string {
+  const helo = TRACE_NAME.test(session.hostNameAppearsAs ?? '') ? session.hostNameAppearsAs : 'unknown';
+  const address = /^[0-9a-fA-F.:]{1,45}$/.test(session.remoteAddress ?? '') ? session.remoteAddress : 'unknown';
+  const via = /^[A-Z]{1,12}$/.test(session.transmissionType ?? '') ? session.transmissionType : 'ESMTP';
+  const id = /^[A-Za-z0-9]{1,40}$/.test(session.id ?? '') ? session.id : 'relay';
+  return `Received: from ${helo} ([${address}]) by ${RELAY_NAME} (Mailroom relay) with ${via} id ${id}; ${rfc5322Date(now)}`;
+}
+
+/** A mailbox that sends through Microsoft 365 (Exchange Online refuses a From it may not send as: SendAsDenied). */
+export function isMicrosoft365(mailbox: Pick<Mailbox, 'preset' | 'smtp'>): boolean {
+  return mailbox.preset === 'microsoft365' || mailbox.smtp.auth === 'oauth2' || /(^|\.)(office365\.com|outlook\.com)$/i.test(mailbox.smtp.host);
+}
+
+/** The warning for relay accounts that keep the application's From on a Microsoft 365 mailbox. */
+export function fromNotAllowedWarning(mailbox: Mailbox, accounts: string[]): RelayWarning {
+  const many = accounts.length > 1;
+  return {
+    code: 'RELAY_FROM_NOT_ALLOWED',
+    message: `Relay account${many ? 's' : ''} ${accounts.join(', ')} keep${many ? '' : 's'} the application's From, but ${mailbox.name} is a Microsoft 365 mailbox: Exchange Online refuses mail from an address ${mailbox.address} may not send as (SendAsDenied), after the relay has already accepted it.`,
+    hint: `Send as the mailbox: mailroom relay account update ${accounts[0]} --from mailbox (Outbox > Local relay > From address). Or give ${mailbox.address} "Send as" permission on the application's address in the Exchange admin center.`,
+    mailboxId: mailbox.id,
+    accounts,
+  };
 }
 
 /** Reads a certificate's subject for display, or a plain note when it cannot be read. */

@@ -128,6 +128,12 @@ export const ConnectionTestResult = ConnectionTestReport.extend({
   tls: TlsDetails.nullable(),
   /** Addresses and MX records found. */
   dns: DnsDetails.nullable(),
+  /**
+   * What the test cannot see on the wire but will fail later, with what to
+   * change: for the outgoing side of a Microsoft 365 mailbox, a relay account
+   * that keeps the application's From (RELAY_FROM_NOT_ALLOWED).
+   */
+  warnings: z.array(z.object({ code: z.string(), message: z.string(), hint: z.string() })).optional(),
 });
 /** One stored test of one protocol. */
 export type ConnectionTestResult = z.infer<typeof ConnectionTestResult>;

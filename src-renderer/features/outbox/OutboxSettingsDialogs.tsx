@@ -15,6 +15,9 @@ import {
   DialogTitle,
   Field,
   Input,
+  MessageBar,
+  MessageBarBody,
+  MessageBarTitle,
   Select,
   Subtitle2,
   Switch,
@@ -24,7 +27,10 @@ import {
 import { DeleteRegular } from '@fluentui/react-icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { DEFAULT_OUTBOX_SETTINGS, type OutboxSettings } from '../../../src-main/shared/outbox.js';
+import { DEFAULT_OUTBOX_SETTINGS, type OutboxSettings, type RelayFromMode } from '../../../src-main/shared/outbox.js';
+
+/** The From choice of a relay account, in the words of the dialog. */
+const FROM_LABEL: Record<RelayFromMode, string> = { keep: "The application's own", mailbox: "The mailbox's (application's to Reply-To)" };
 import { api, ApiError } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -35,7 +41,10 @@ const useStyles = makeStyles({
   grid: { display: 'grid', gridTemplateColumns: '1fr 1fr', gap: '10px 12px' },
   schedule: { color: tokens.colorNeutralForeground3 },
   accounts: { width: '100%', borderCollapse: 'collapse', '& td, & th': { textAlign: 'left', padding: '4px 6px 4px 0', borderBottom: `1px solid ${tokens.colorNeutralStroke3}` } },
-  add: { display: 'grid', gridTemplateColumns: '1fr 1fr 1fr auto', gap: '8px', alignItems: 'end' },
+  add: { display: 'grid', gridTemplateColumns: '1fr 1fr', gap: '8px 12px', alignItems: 'end' },
+  // The dialog's column scrolls; a warning keeps its full height instead of shrinking under its own text.
+  warning: { flexShrink: 0 },
+  wide: { maxWidth: 'min(760px, calc(100vw - 32px))' },
 });
 
 const issueFor = (error: unknown, field: string) => (error instanceof ApiError ? error.issues?.find((i) => i.path === field || i.path.startsWith(`${field}.`))?.message : undefined);
@@ -135,6 +144,7 @@ export function RelayDialog({ onClose }: { onClose(): void }) {
   const [user, setUser] = useState('');
   const [mailboxId, setMailboxId] = useState('');
   const [password, setPassword] = useState('');
+  const [fromMode, setFromMode] = useState<RelayFromMode>('keep');
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
 
@@ -157,7 +167,7 @@ export function RelayDialog({ onClose }: { onClose(): void }) {
   const chosenMailbox = mailboxId || String(mailboxes.data?.[0]?.id ?? '');
   return (
     <Dialog open onOpenChange={(_e, d) => !d.open && onClose()}>
-      <DialogSurface>
+      <DialogSurface className={s.wide}>
         <DialogBody>
           <DialogTitle>Local relay</DialogTitle>
           <DialogContent className={s.content}>
@@ -183,12 +193,22 @@ export function RelayDialog({ onClose }: { onClose(): void }) {
                   />
                 </div>
                 <Subtitle2>Accounts</Subtitle2>
+                {r.warnings.map((w) => (
+                  <MessageBar key={`${w.code}-${w.mailboxId}`} className={s.warning} intent="warning" layout="multiline">
+                    <MessageBarBody>
+                      <MessageBarTitle>{w.message}</MessageBarTitle>
+                      <div>{w.hint}</div>
+                      <Caption1>Code: {w.code}</Caption1>
+                    </MessageBarBody>
+                  </MessageBar>
+                ))}
                 {r.accounts.length ? (
                   <table className={s.accounts}>
                     <thead>
                       <tr>
                         <th>User</th>
                         <th>Sends from</th>
+                        <th>From address</th>
                         <th>Last used</th>
                         <th />
                       </tr>
@@ -198,6 +218,18 @@ export function RelayDialog({ onClose }: { onClose(): void }) {
                         <tr key={a.id}>
                           <td>{a.username}</td>
                           <td>{a.mailboxName}</td>
+                          <td>
+                            <Select
+                              size="small"
+                              aria-label={`From address of ${a.username}`}
+                              value={a.fromMode}
+                              disabled={busy}
+                              onChange={(_e, d) => void save({ updateAccounts: [{ username: a.username, fromMode: d.value as RelayFromMode }] })}
+                            >
+                              <option value="keep">{FROM_LABEL.keep}</option>
+                              <option value="mailbox">{FROM_LABEL.mailbox}</option>
+                            </Select>
+                          </td>
                           <td>{a.lastUsedAt ? formatTime(a.lastUsedAt) : 'never'}</td>
                           <td>
                             <Button size="small" appearance="subtle" icon={<DeleteRegular />} aria-label={`Remove ${a.username}`} onClick={() => void save({ removeAccounts: [a.username] })} />
@@ -225,10 +257,16 @@ export function RelayDialog({ onClose }: { onClose(): void }) {
                   <Field label="Password" validationMessage={issueFor(error, 'addAccounts.0.password')}>
                     <Input name="relayPassword" type="password" value={password} onChange={(_e, d) => setPassword(d.value)} />
                   </Field>
+                  <Field label="From address" hint="Microsoft 365 refuses an address the mailbox may not send as: choose the mailbox's.">
+                    <Select name="relayFrom" value={fromMode} onChange={(_e, d) => setFromMode(d.value as RelayFromMode)}>
+                      <option value="keep">{FROM_LABEL.keep}</option>
+                      <option value="mailbox">{FROM_LABEL.mailbox}</option>
+                    </Select>
+                  </Field>
                   <Button
                     disabled={busy || !user || !password || !chosenMailbox}
                     onClick={() =>
-                      void save({ addAccounts: [{ username: user, mailboxId: Number(chosenMailbox), password }] }).then((ok) => {
+                      void save({ addAccounts: [{ username: user, mailboxId: Number(chosenMailbox), password, fromMode }] }).then((ok) => {
                         if (ok) {
                           setUser('');
                           setPassword('');
