@@ -273,9 +273,10 @@ function generate(leaf: Command, r: Rng, p: Paths): Invocation {
     if (!option.variadic && r.chance(0.15)) parts.push([`${option.long}=${values[0]}`]);
     else parts.push([option.long!, ...values]);
   }
-  if (r.chance(0.95)) {
+  // oauth login always names a data folder without an app registration: with one, it would wait for a browser sign-in.
+  if (r.chance(0.95) || name === 'oauth login') {
     const dataDir = pathValue('dataDir', r, p, leaf, plausible);
-    const form = plausible ? 'separate' : r.pick(['separate', 'separate', 'separate', 'separate', 'equals', 'no value'] as const);
+    const form = plausible || name === 'oauth login' ? 'separate' : r.pick(['separate', 'separate', 'separate', 'separate', 'equals', 'no value'] as const);
     parts.push(form === 'separate' ? ['--data-dir', dataDir] : form === 'equals' ? [`--data-dir=${dataDir}`] : ['--data-dir']);
   }
   const json = r.chance(0.6);
@@ -291,7 +292,8 @@ function generate(leaf: Command, r: Rng, p: Paths): Invocation {
   // The data folder this command line names (or, without one, MAILROOM_DATA_DIR).
   const named = args.find((a, i) => args[i - 1] === '--data-dir' || a.startsWith('--data-dir='));
   const dir = named === undefined ? p.sandbox.decoy : named.startsWith('--data-dir=') ? named.slice('--data-dir='.length) : named;
-  allowed.push(dir ? path.resolve(p.cwd, dir) : p.sandbox.decoy);
+  // An empty --data-dir names no folder: it must be refused, never fall back to MAILROOM_DATA_DIR.
+  if (dir) allowed.push(path.resolve(p.cwd, dir));
   const input = r.pick(['', `${STDIN_SECRET}\n`, STDIN_SECRET, `${STDIN_SECRET}\r\n`, '\n']);
   return { args, input, json: jsonRequested(args), leaf, allowed };
 }
