@@ -2,13 +2,38 @@
  * Shared plumbing of CLI commands: opening the engine over --data-dir,
  * reading secrets from the environment or stdin (never from argv).
  */
+import fs from 'node:fs';
 import { resolveDataDir } from '../engine/data-dir.js';
 import type { Mailroom } from '../engine/mailroom.js';
+import { AppError } from '../shared/errors.js';
+import { fileError } from './files.js';
 import { reportError, usageError } from './output.js';
 
 export interface CommonOptions {
   dataDir?: string;
   json?: boolean;
+}
+
+/**
+ * The data folder a command uses (--data-dir, else MAILROOM_DATA_DIR, else the
+ * default), made if missing. Every command that opens data goes through here,
+ * so a folder that cannot be used is DATA_DIR_UNUSABLE naming where it came
+ * from, and an empty --data-dir never falls back to another folder.
+ */
+export function dataDirOf(options: CommonOptions): string {
+  const source = options.dataDir !== undefined ? '--data-dir' : process.env.MAILROOM_DATA_DIR ? 'MAILROOM_DATA_DIR' : 'The default data folder';
+  if (options.dataDir !== undefined && !options.dataDir.trim()) {
+    throw new AppError('DATA_DIR_UNUSABLE', '--data-dir needs a folder.', { hint: 'Give the folder that holds (or will hold) Mailroom\'s data, e.g. --data-dir D:\\Mailroom; leave the flag out for the default folder.' });
+  }
+  const dir = resolveDataDir(options.dataDir);
+  try {
+    if (dir.includes('\0')) throw Object.assign(new Error('EINVAL'), { code: 'EINVAL' });
+    fs.mkdirSync(dir, { recursive: true });
+    if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error('EEXIST'), { code: 'EEXIST' });
+  } catch (error) {
+    throw fileError(error, dir, { flag: source, role: 'folder' }, 'DATA_DIR_UNUSABLE');
+  }
+  return dir;
 }
 
 /** Runs a command body with an open engine, reporting errors with the right exit code. */
@@ -17,13 +42,37 @@ export async function withEngine(options: CommonOptions, body: (engine: Mailroom
   try {
     // Loaded here, not at the top: commands that only read a secret (or need no engine) start faster.
     const { openMailroom } = await import('../engine/mailroom.js');
-    engine = openMailroom({ dataDir: resolveDataDir(options.dataDir) });
+    engine = openMailroom({ dataDir: dataDirOf(options) });
     await body(engine);
   } catch (error) {
     reportError(error, Boolean(options.json));
   } finally {
     engine?.close();
   }
+}
+
+/**
+ * Listens for the first Ctrl+C (SIGINT) or SIGTERM: `signal` resolves then.
+ * Call it before starting long work, so that from then on a Ctrl+C is a clean
+ * stop, never a kill; `dispose()` stops listening (when the work failed).
+ */
+export function untilInterrupted(): { signal: Promise<string>; dispose(): void } {
+  let dispose = () => undefined as void;
+  const signal = new Promise<string>((resolve) => {
+    const onInt = () => stop('SIGINT');
+    const onTerm = () => stop('SIGTERM');
+    dispose = () => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    };
+    const stop = (name: string) => {
+      dispose();
+      resolve(name);
+    };
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+  return { signal, dispose: () => dispose() };
 }
 
 /** Reads a secret from the named environment variable. */

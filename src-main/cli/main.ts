@@ -1,66 +1,68 @@
 /**
- * The `mailroom` CLI. Only commander is loaded up front: each command imports
- * its engine code when it runs, so --help stays fast.
+ * The `mailroom` process: runs the command line once and exits 0, 1 or 2.
+ *
+ * Whatever happens in a command, the process answers with one of those codes
+ * and a message with an error code, never a stack trace: an exception or a
+ * rejected promise nothing awaited, a command whose work stops without
+ * finishing (an operation that never settles: Node would exit 13 with
+ * nothing printed), a closed stdout (EPIPE when piped into `more` or a
+ * script that stops reading), or an exit code set by a library.
  */
-import { Command, CommanderError } from 'commander';
-import { registerMailboxCommands } from './register/mailbox.js';
-import { registerConsoleCommand } from './register/console.js';
-import { registerSiteCommands } from './register/site.js';
-import { registerLogsCommands } from './register/logs.js';
-import { registerDiagnosticsCommands } from './register/diagnostics.js';
-import { registerDetectCommand } from './register/detect.js';
-import { registerOAuthCommands } from './register/oauth.js';
-import { registerTestCommands } from './register/test.js';
-import { registerInboxCommands } from './register/inbox.js';
-import { registerSendCommand } from './register/send.js';
-import { registerOutboxCommands } from './register/outbox.js';
-import { registerEngineCommands } from './register/engine.js';
-import { registerRelayCommands } from './register/relay.js';
-import { APP_VERSION } from '../engine/version.js';
+import { runMailroom } from './run.js';
+import { EXIT_FAILED, jsonRequested, normalizeExitCode, reportError } from './output.js';
+import { AppError } from '../shared/errors.js';
 
-const program = new Command();
+const json = jsonRequested(process.argv.slice(2));
+let settled = false;
+let failedAlready = false;
 
-function redactOptionValues(text: string): string {
-  return text.replace(/(option '[^'=\s]+=)[^']*'/g, "$1...'");
-}
-
-program
-  .name('mailroom')
-  .description('Set up, test and diagnose help-desk mailboxes (IMAP/SMTP, Microsoft 365 OAuth 2.0).')
-  .version(APP_VERSION, '-V, --version')
-  .showHelpAfterError('(run with --help for usage)')
-  // "unknown option '--x=value'" would echo the value, which may be a secret typed in the wrong place.
-  .configureOutput({ outputError: (text, write) => write(redactOptionValues(text)) })
-  .exitOverride();
-
-// One line per command group; each group lives in register/<group>.ts.
-registerMailboxCommands(program);
-registerConsoleCommand(program);
-registerSiteCommands(program);
-registerLogsCommands(program);
-registerDiagnosticsCommands(program);
-registerDetectCommand(program);
-registerOAuthCommands(program);
-registerTestCommands(program);
-registerInboxCommands(program);
-registerSendCommand(program);
-registerOutboxCommands(program);
-registerEngineCommands(program);
-registerRelayCommands(program);
-
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  if (error instanceof CommanderError) {
-    // Help and version are not errors; everything else commander rejects is a usage error.
-    process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
-    // Scripts that asked for --json read the error from stdout, as for every other error.
-    if (process.exitCode === 2 && process.argv.includes('--json')) {
-      const message = redactOptionValues(error.message.replace(/^error: /, ''));
-      process.stdout.write(JSON.stringify({ ok: false, error: { code: 'USAGE', message, hint: 'Run the command with --help to see its options.' } }, null, 2) + '\n');
-    }
-  } else {
-    const { reportError } = await import('./output.js');
-    reportError(error, process.argv.includes('--json'));
+/** Reports a failure outside any command's own handling, once, and makes the process exit 1. */
+function failOutside(error: unknown): void {
+  if (failedAlready) return;
+  failedAlready = true;
+  try {
+    reportError(error, json);
+  } catch {
+    // stdout and stderr may both be gone; the exit code still says it.
   }
+  process.exitCode = EXIT_FAILED;
+  // Let the output drain (pipes on Windows are asynchronous), then stop whatever still runs.
+  setTimeout(() => process.exit(EXIT_FAILED), 1000).unref();
 }
+
+// A reader that went away (`mailroom logs | more`, then q) is not a failure of the command.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    failOutside(error);
+  });
+}
+
+process.on('uncaughtException', failOutside);
+process.on('unhandledRejection', failOutside);
+
+process.on('beforeExit', () => {
+  if (settled || failedAlready) return;
+  failOutside(
+    new AppError('COMMAND_UNFINISHED', 'The command stopped before it finished: an operation it waited for never completed. Nothing more was done.', {
+      hint: 'Run the command again. If it happens again, make a diagnostics bundle (mailroom diagnostics export) and send it with the command you ran.',
+    }),
+  );
+});
+
+process.on('exit', (code) => {
+  // The last word: a code set by anything else (a library, Node itself) becomes 1.
+  const normal = normalizeExitCode(code);
+  if (normal !== code) process.exitCode = normal;
+});
+
+runMailroom(process.argv).then(
+  (code) => {
+    settled = true;
+    if (!failedAlready) process.exitCode = code;
+  },
+  (error: unknown) => {
+    settled = true;
+    failOutside(error);
+  },
+);

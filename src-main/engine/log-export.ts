@@ -73,7 +73,13 @@ export async function exportLogs(
     if (format === 'xlsx') {
       // exceljs is large: loaded only when a spreadsheet is asked for.
       const { default: ExcelJS } = await import('exceljs');
-      const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: temp, useStyles: true, useSharedStrings: false });
+      // Our own stream, opened first: exceljs loses an error of the file it opens itself, and its
+      // commit() then never settles (a name too long, a folder gone), so the export would hang.
+      const file = fs.createWriteStream(temp);
+      const fileFailed = new Promise<never>((_resolve, reject) => file.once('error', reject));
+      fileFailed.catch(() => undefined);
+      await Promise.race([new Promise((resolve) => file.once('open', resolve)), fileFailed]);
+      const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: file, useStyles: true, useSharedStrings: false });
       workbook.creator = 'Mailroom';
       const sheet = workbook.addWorksheet('Log', { views: [{ state: 'frozen', ySplit: 1 }] });
       sheet.columns = [
@@ -101,7 +107,7 @@ export async function exportLogs(
         await new Promise((r) => setImmediate(r));
       }
       sheet.commit();
-      await workbook.commit();
+      await Promise.race([workbook.commit(), fileFailed]);
     } else {
       const out = fs.createWriteStream(temp, { encoding: 'utf8' });
       const write = (text: string) => new Promise<void>((resolve, reject) => (out.write(text) ? resolve() : out.once('drain', resolve), out.once('error', reject)));
@@ -143,7 +149,11 @@ td.d{color:#616161;white-space:pre-wrap}
     }
     renameWithRetry(temp, target);
   } catch (error) {
-    fs.rmSync(temp, { force: true });
+    try {
+      fs.rmSync(temp, { force: true });
+    } catch {
+      // The temporary name itself may be what failed (too long): nothing was created under it.
+    }
     if (error instanceof AppError) throw error;
     throw new AppError('EXPORT_FAILED', `The export to ${target} failed: ${(error as Error).message}`, {
       hint: 'Check that the folder exists, is writable, and the file is not open in another program (such as Excel).',

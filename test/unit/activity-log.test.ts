@@ -171,6 +171,14 @@ describe('exports', () => {
     await expect(exportLogs(engine.log, {}, 'txt', path.join(blocker, 'x', 'log.txt'))).rejects.toMatchObject({ code: 'EXPORT_FAILED' });
   });
 
+  it.each(['xlsx', 'html', 'txt'] as const)('rejects (never hangs) and leaves nothing when the %s file cannot be opened: its name is too long', async (format) => {
+    // 5,000 rows: enough that exceljs has flushed to its stream before the error, where its commit() used to never settle.
+    seedLog(engine, 5000, [null]);
+    const file = path.join(dir, `${'a'.repeat(250)}.${format}`);
+    await expect(exportLogs(engine.log, {}, format, file)).rejects.toMatchObject({ code: 'EXPORT_FAILED', message: expect.stringContaining('ENAMETOOLONG') });
+    expect(fs.readdirSync(dir).filter((n) => n.startsWith('aaaa'))).toEqual([]);
+  });
+
   it('describes its filter in words', () => {
     expect(describeFilter({})).toBe('all entries');
     expect(describeFilter({ level: 'error', direction: 'send', text: 'x' })).toBe('direction send, level error, text "x"');

@@ -10,6 +10,7 @@ import { diffArrays } from 'diff';
 import { describe, expect, it } from 'vitest';
 import { SiteSetupService } from '../../src-main/engine/site-setup/index';
 import { maskSecrets } from '../../src-main/engine/site-setup/config-diff';
+import { MAX_XML_DEPTH } from '../../src-main/engine/site-setup/xml-outline';
 import { FEATURE_TOGGLE_SECTION_TYPE } from '../../src-main/shared/site-setup';
 import { ROOT } from '../helpers/paths';
 import { tempDir } from '../helpers/temp';
@@ -272,6 +273,20 @@ describe('web.config refusals', () => {
     await refuse('malformed.config', 'WEBCONFIG_MALFORMED');
     const { file, site } = setup('malformed.config');
     expect(() => site.checkWebConfig({ path: file })).toThrowError(/unexpected close tag at line 5, column 19/);
+  });
+
+  it('refuses elements nested deeper than a web.config ever is (50,000 levels), with its own code, instead of overflowing the stack', async () => {
+    const depth = 50_000;
+    const deep = Buffer.from(`<?xml version="1.0"?>\n<configuration>${'<a>'.repeat(depth)}${'</a>'.repeat(depth)}</configuration>\n`);
+    await refuse('deep', 'WEBCONFIG_TOO_DEEP', deep);
+    const { file, site } = setup('deep', deep);
+    expect(() => site.checkWebConfig({ path: file })).toThrowError(/nested more than 200 levels deep \(at line 2\)/);
+  });
+
+  it('accepts nesting up to the limit', () => {
+    const depth = MAX_XML_DEPTH - 1;
+    const { file, site } = setup('nested', Buffer.from(`<configuration>${'<a>'.repeat(depth - 1)}${'</a>'.repeat(depth - 1)}</configuration>\n`));
+    expect(site.checkWebConfig({ path: file }).complete).toBe(false);
   });
 
   it('refuses an XML file whose root is not <configuration>', async () => {

@@ -6,9 +6,8 @@
  */
 import type { EngineRunSummary } from '../../shared/outbox.js';
 import type { LogEntry } from '../../shared/activity-log.js';
-import { resolveDataDir } from '../../engine/data-dir.js';
 import { busyError } from '../../engine/outbox/sender.js';
-import type { CommonOptions } from '../context.js';
+import { dataDirOf, untilInterrupted, type CommonOptions } from '../context.js';
 import { printJson, reportError } from '../output.js';
 
 function summaryLine(s: EngineRunSummary): string {
@@ -20,28 +19,13 @@ function logLine(e: LogEntry): string {
   return `${t}  ${e.level.padEnd(7)} ${e.code ? `[${e.code}] ` : ''}${e.message}\n`;
 }
 
-/** Resolves on the first SIGINT or SIGTERM. */
-function untilSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const stop = (signal: string) => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      resolve(signal);
-    };
-    const onInt = () => stop('SIGINT');
-    const onTerm = () => stop('SIGTERM');
-    process.once('SIGINT', onInt);
-    process.once('SIGTERM', onTerm);
-  });
-}
-
 export async function runCommand(f: CommonOptions & { untilIdle?: boolean }): Promise<void> {
   if (f.untilIdle) {
     // The lean sender: this run is often scheduled, and timed as a whole process.
     let engine: import('../../engine/outbox/open-sender.js').SenderEngine | undefined;
     try {
       const { openSender } = await import('../../engine/outbox/open-sender.js');
-      engine = openSender({ dataDir: resolveDataDir(f.dataDir) });
+      engine = openSender({ dataDir: dataDirOf(f) });
       if (!f.json) engine.events.on('logs.appended', (e) => void process.stderr.write(logLine(e as LogEntry)));
       const summary = await engine.sender.runUntilIdle('cli');
       if (f.json) printJson(summary);
@@ -55,21 +39,23 @@ export async function runCommand(f: CommonOptions & { untilIdle?: boolean }): Pr
   }
   // Until Ctrl+C: the full engine, so that the inbox import runs too.
   let engine: import('../../engine/mailroom.js').Mailroom | undefined;
+  let interrupted: ReturnType<typeof untilInterrupted> | undefined;
   try {
     const { openMailroom } = await import('../../engine/mailroom.js');
     const { EngineRuntime } = await import('../../engine/runtime.js');
-    engine = openMailroom({ dataDir: resolveDataDir(f.dataDir) });
+    engine = openMailroom({ dataDir: dataDirOf(f) });
     const started = Date.now();
     if (!f.json) engine.events.on('logs.appended', (e) => void process.stdout.write(logLine(e as LogEntry)));
     const runtime = new EngineRuntime(engine, { runtime: 'cli', onWarning: (m) => void process.stderr.write(`warning: ${m}\n`) });
+    // Listening for Ctrl+C before anything starts: a stop while starting is a clean stop too.
+    interrupted = untilInterrupted();
     const status = await runtime.start();
     if (status.sendingElsewhere) throw busyError(status.sendingElsewhere);
-    if (!f.json) {
-      process.stdout.write(
-        `Mailroom engine running on ${engine.dataDir}: outbox${status.relay ? `, relay on ${status.relay.host}:${status.relay.port}` : ''}${status.inbox ? ', inbox import' : ''}. Ctrl+C stops.\n`,
-      );
-    }
-    await untilSignal();
+    // With --json, stdout holds only the summary at the end: the admin (or a script waiting for it) learns it runs on stderr.
+    (f.json ? process.stderr : process.stdout).write(
+      `Mailroom engine running on ${engine.dataDir}: outbox${status.relay ? `, relay on ${status.relay.host}:${status.relay.port}` : ''}${status.inbox ? ', inbox import' : ''}. Ctrl+C stops.\n`,
+    );
+    await interrupted.signal;
     const counters = engine.outbox.runCounters();
     await runtime.stop();
     const summary: EngineRunSummary = { ...counters, ms: Date.now() - started };
@@ -78,6 +64,7 @@ export async function runCommand(f: CommonOptions & { untilIdle?: boolean }): Pr
   } catch (error) {
     reportError(error, Boolean(f.json));
   } finally {
+    interrupted?.dispose();
     engine?.close();
   }
 }

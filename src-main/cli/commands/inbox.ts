@@ -2,8 +2,7 @@
 import type { InboxMessageDetail, InboxMessageSummary, PollDetail } from '../../shared/inbox.js';
 import { INBOX_STATUSES } from '../../shared/inbox.js';
 import type { TranscriptLine } from '../../shared/diagnosis.js';
-import type { CommonOptions } from '../context.js';
-import { resolveDataDir } from '../../engine/data-dir.js';
+import { dataDirOf, type CommonOptions } from '../context.js';
 import type { InboxEngine } from '../../engine/inbox/open-inbox.js';
 import { EXIT_FAILED, printJson, reportError, table, usageError } from '../output.js';
 
@@ -15,7 +14,7 @@ async function withEngine(options: CommonOptions, body: (engine: InboxEngine) =>
   let engine: InboxEngine | undefined;
   try {
     const { openInboxEngine } = await import('../../engine/inbox/open-inbox.js');
-    engine = openInboxEngine({ dataDir: resolveDataDir(options.dataDir) });
+    engine = openInboxEngine({ dataDir: dataDirOf(options) });
     await body(engine);
   } catch (error) {
     reportError(error, Boolean(options.json));
@@ -28,7 +27,7 @@ function positiveInt(value: string | undefined, flag: string, max = Number.MAX_S
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1 || n > max) {
-    throw usageError(`${flag} must be a whole number from 1 to ${max === Number.MAX_SAFE_INTEGER ? 'up' : max}, not "${value}".`);
+    throw usageError(`${flag} must be a whole number from 1${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, not "${value}".`);
   }
   return n;
 }
@@ -131,8 +130,8 @@ function describe(d: InboxMessageDetail): string {
 /** `mailroom inbox show ID [--raw]`. */
 export async function showCommand(idText: string, f: CommonOptions & { raw?: boolean }): Promise<void> {
   await withEngine(f, async (engine) => {
-    const id = positiveInt(idText, 'ID');
-    if (id === undefined) throw usageError('ID is required: a message id from "mailroom inbox list".');
+    const id = positiveInt(idText, '<id>');
+    if (id === undefined) throw usageError('<id> is required: a message id from "mailroom inbox list".');
     if (f.raw) {
       if (f.json) return printJson(engine.inbox.raw(id, 'base64'));
       // Exactly the bytes received: no decoding, no added line break.

@@ -1,12 +1,12 @@
 /** `mailroom logs` and `mailroom logs export`. */
-import path from 'node:path';
 import { LogFilterInput, LOG_EXPORT_FORMATS, type LogExportFormat } from '../../shared/contract/logs.js';
 import type { LogEntry } from '../../shared/activity-log.js';
 import { parseOrThrow } from '../../shared/validation.js';
 import { exportLogs, localTimestamp } from '../../engine/log-export.js';
 import type { Mailroom } from '../../engine/mailroom.js';
 import { withEngine, type CommonOptions } from '../context.js';
-import { printJson, usageError } from '../output.js';
+import { printJson, reportError, usageError } from '../output.js';
+import { checkOutputPath } from '../files.js';
 
 interface FilterFlags extends CommonOptions {
   mailbox?: string;
@@ -61,9 +61,15 @@ export async function showLogs(f: FilterFlags & { limit?: string }): Promise<voi
 }
 
 export async function exportLogsCommand(f: FilterFlags & { format: string; out: string }): Promise<void> {
-  await withEngine(f, async (engine) => {
+  // What was typed is checked before the data folder is opened: a usage error touches nothing.
+  let target: string;
+  try {
     if (!(LOG_EXPORT_FORMATS as readonly string[]).includes(f.format)) throw usageError(`--format must be one of: ${LOG_EXPORT_FORMATS.join(', ')}.`);
-    const target = path.resolve(f.out);
+    target = checkOutputPath(f.out, '--out');
+  } catch (error) {
+    return reportError(error, Boolean(f.json));
+  }
+  await withEngine(f, async (engine) => {
     const showProgress = !f.json && process.stderr.isTTY;
     const result = await exportLogs(engine.log, toFilter(engine, f), f.format as LogExportFormat, target, {
       onProgress: showProgress ? (written, total) => process.stderr.write(`\rexporting ${written}/${total}`) : undefined,

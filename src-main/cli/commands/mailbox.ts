@@ -1,9 +1,11 @@
 /** `mailroom mailbox ...` commands. */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Mailbox } from '../../shared/mailbox.js';
 import { withEngine, readPasswordOption, type CommonOptions } from '../context.js';
 import { printJson, reportError, table, usageError } from '../output.js';
+import { checkOutputPath, readInputFile, writeOutputFile } from '../files.js';
+
+/** Largest settings file read: an export of a thousand mailboxes is well under 1 MB. */
+const MAX_SETTINGS_BYTES = 10 * 1024 * 1024;
 
 interface MailboxFlags extends CommonOptions {
   name?: string;
@@ -149,14 +151,16 @@ export async function removeMailbox(idOrName: string, f: CommonOptions): Promise
 }
 
 export async function exportMailboxes(f: CommonOptions & { out?: string }): Promise<void> {
+  try {
+    if (f.out !== undefined) checkOutputPath(f.out, '--out');
+  } catch (error) {
+    return reportError(error, Boolean(f.json));
+  }
   await withEngine(f, (engine) => {
     const data = engine.mailboxes.exportSettings();
     const text = JSON.stringify(data, null, 2) + '\n';
-    if (f.out) {
-      const target = path.resolve(f.out);
-      const temp = `${target}.${process.pid}.tmp`;
-      fs.writeFileSync(temp, text);
-      fs.renameSync(temp, target);
+    if (f.out !== undefined) {
+      const target = writeOutputFile(f.out, '--out', text);
       if (f.json) printJson({ written: target, mailboxes: data.mailboxes.length });
       else process.stdout.write(`Wrote ${data.mailboxes.length} mailbox(es) to ${target} (no passwords or tokens).\n`);
     } else process.stdout.write(text);
@@ -164,13 +168,19 @@ export async function exportMailboxes(f: CommonOptions & { out?: string }): Prom
 }
 
 export async function importMailboxes(file: string, f: CommonOptions): Promise<void> {
-  await withEngine(f, (engine) => {
-    let data: unknown;
+  // The file is read before the data folder is opened: a file that cannot be used touches nothing.
+  let data: unknown;
+  try {
+    const bytes = readInputFile(file, '<file>', MAX_SETTINGS_BYTES);
     try {
-      data = JSON.parse(fs.readFileSync(path.resolve(file), 'utf8').replace(/^\uFEFF/, ''));
+      data = JSON.parse(bytes.toString('utf8').replace(/^\uFEFF/, ''));
     } catch (error) {
-      throw usageError(`Cannot read ${file} as JSON: ${(error as Error).message}`, 'Choose a file made by "mailroom mailbox export".');
+      throw usageError(`Cannot read ${file} as JSON: ${(error as Error).message}. Nothing was imported.`, 'Choose a file made by "mailroom mailbox export".');
     }
+  } catch (error) {
+    return reportError(error, Boolean(f.json));
+  }
+  await withEngine(f, (engine) => {
     const result = engine.mailboxes.importSettings(data);
     if (f.json) printJson(result);
     else process.stdout.write(`Imported: ${result.created.length} created, ${result.updated.length} updated. Enter passwords or sign in for the new mailboxes.\n`);

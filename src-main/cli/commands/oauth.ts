@@ -114,21 +114,6 @@ function describeChecks(v: OAuthSettingsValidation): string {
   return v.checks.map((c) => `  [${c.status.padEnd(7)}] ${c.message}`).join('\n') + '\n';
 }
 
-const FLAG_OF_FIELD: Record<string, string> = { tenant: '--tenant', clientId: '--client-id', authorityHost: '--authority', redirectHost: '--redirect-host' };
-
-/** Names the CLI flags in validation errors instead of the engine's field names. */
-async function withFlags<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof AppError && error.issues?.length) {
-      const issues = error.issues.map((i) => ({ ...i, path: FLAG_OF_FIELD[i.path] ?? i.path }));
-      throw new AppError(error.code, `Invalid OAuth settings: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, { ...(error.hint ? { hint: error.hint } : {}), issues });
-    }
-    throw error;
-  }
-}
-
 export interface SettingsOptions extends CommonOptions {
   tenant?: string;
   clientId?: string;
@@ -167,7 +152,7 @@ export async function oauthSettings(f: SettingsOptions): Promise<void> {
     if (!input.clientId) throw usageError('--client-id is required the first time: the Application (client) ID from the app registration\'s Overview page.');
     let validation: OAuthSettingsValidation | undefined;
     if (f.check !== false) {
-      validation = await withFlags(() => engine.oauth.validateSettings(input));
+      validation = await engine.oauth.validateSettings(input);
       if (!validation.valid) {
         const failed = validation.checks.find((c) => c.status === 'error')!;
         throw new AppError('VALIDATION_FAILED', `The OAuth settings were not saved: ${failed.message}`, {
@@ -176,7 +161,7 @@ export async function oauthSettings(f: SettingsOptions): Promise<void> {
         });
       }
     }
-    const saved = await withFlags(async () => engine.oauth.saveSettings(input));
+    const saved = engine.oauth.saveSettings(input);
     if (f.json) printJson({ settings: saved, ...(validation ? { validation } : {}) });
     else process.stdout.write(`Saved.\n${validation ? describeChecks(validation) : ''}${describeSettings(saved)}`);
   });

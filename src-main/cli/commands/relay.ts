@@ -1,11 +1,12 @@
 /** `mailroom relay start | show | set | account add | account remove`. */
-import fs from 'node:fs';
 import type { RelayFromMode, RelaySettings } from '../../shared/outbox.js';
 import type { LogEntry } from '../../shared/activity-log.js';
 import type { CommonOptions } from '../context.js';
-import { readPasswordOption } from '../context.js';
+import { readPasswordOption, untilInterrupted } from '../context.js';
 import { printJson, table, usageError } from '../output.js';
 import { withOutboxEngine } from './send.js';
+import type { OutboxEngine } from '../../engine/outbox/open-outbox.js';
+import { readInputFile } from '../files.js';
 
 function parsePort(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -44,24 +45,31 @@ function parseFrom(value: string | undefined): RelayFromMode | undefined {
 export async function startCommand(f: CommonOptions & { port?: string }): Promise<void> {
   await withOutboxEngine(f, async (engine) => {
     const port = parsePort(f.port);
-    const where = await engine.relay.start(port);
-    // Send what the relay queues, unless another Mailroom already sends this outbox.
-    const holder = engine.outbox.startSending('relay');
-    const accounts = engine.relay.settings().accounts.length;
-    if (f.json) process.stdout.write(JSON.stringify({ host: where.host, port: where.port, sending: holder === null, accounts }) + '\n');
-    else {
-      engine.events.on('logs.appended', (e) => void process.stdout.write(`${new Date((e as LogEntry).at).toLocaleTimeString()}  ${(e as LogEntry).level.padEnd(7)} ${(e as LogEntry).message}\n`));
-      process.stdout.write(
-        `Relay listening on ${where.host}:${where.port} (${accounts} account${accounts === 1 ? '' : 's'}). ${
-          holder ? `The Mailroom running as process ${holder.pid} sends what it queues.` : 'Queued mail is sent from here.'
-        } Ctrl+C stops.\n`,
-      );
+    const interrupted = untilInterrupted();
+    try {
+      await serveRelay(engine, f, port, interrupted.signal);
+    } finally {
+      interrupted.dispose();
     }
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
   });
+}
+
+/** Runs the relay until `interrupted` resolves. */
+async function serveRelay(engine: OutboxEngine, f: CommonOptions, port: number | undefined, interrupted: Promise<string>): Promise<void> {
+  const where = await engine.relay.start(port);
+  // Send what the relay queues, unless another Mailroom already sends this outbox.
+  const holder = engine.outbox.startSending('relay');
+  const accounts = engine.relay.settings().accounts.length;
+  if (f.json) printJson({ host: where.host, port: where.port, sending: holder === null, accounts }, { compact: true });
+  else {
+    engine.events.on('logs.appended', (e) => void process.stdout.write(`${new Date((e as LogEntry).at).toLocaleTimeString()}  ${(e as LogEntry).level.padEnd(7)} ${(e as LogEntry).message}\n`));
+    process.stdout.write(
+      `Relay listening on ${where.host}:${where.port} (${accounts} account${accounts === 1 ? '' : 's'}). ${
+        holder ? `The Mailroom running as process ${holder.pid} sends what it queues.` : 'Queued mail is sent from here.'
+      } Ctrl+C stops.\n`,
+    );
+  }
+  await interrupted;
 }
 
 export async function showCommand(f: CommonOptions): Promise<void> {
@@ -72,12 +80,11 @@ export async function showCommand(f: CommonOptions): Promise<void> {
   });
 }
 
+/** A PEM file holds a certificate chain or a key: a few KB. */
+const MAX_PEM_BYTES = 1024 * 1024;
+
 function readPem(file: string, flag: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw usageError(`${flag}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`);
-  }
+  return readInputFile(file, flag, MAX_PEM_BYTES).toString('utf8');
 }
 
 type SetFlags = CommonOptions & { enable?: boolean; disable?: boolean; port?: string; allowUnauthenticated?: string; maxMessageMb?: string; tlsCert?: string; tlsKey?: string; tls?: boolean };

@@ -5,29 +5,14 @@
 import type { ChecklistItem, WebConfigCheck } from '../../shared/site-setup.js';
 import { SiteSetupService } from '../../engine/site-setup/index.js';
 import type { CommonOptions } from '../context.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, printJson, reportError, table, usageError } from '../output.js';
-
-/** Errors that mean the file given cannot be used as a web.config: exit 2, as for bad input. */
-const BAD_FILE_CODES = new Set([
-  'WEBCONFIG_NOT_FOUND',
-  'WEBCONFIG_NOT_A_FILE',
-  'WEBCONFIG_TOO_LARGE',
-  'WEBCONFIG_ENCODING',
-  'WEBCONFIG_MALFORMED',
-  'WEBCONFIG_NOT_CONFIGURATION',
-  'WEBCONFIG_AMBIGUOUS',
-  'WEBCONFIG_EXTERNAL_SECTION',
-  'SITE_VERSION_UNRECOGNIZED',
-  'SITE_VERSION_AMBIGUOUS',
-]);
+import { EXIT_FAILED, EXIT_OK, printJson, reportError, table, usageError } from '../output.js';
 
 async function run(opts: CommonOptions, body: (site: SiteSetupService) => Promise<void> | void): Promise<void> {
   try {
     await body(new SiteSetupService());
   } catch (error) {
+    // A file that cannot be used as a web.config exits 2, as for other bad input (see output.ts).
     reportError(error, Boolean(opts.json));
-    const code = (error as { code?: unknown } | undefined)?.code;
-    if (typeof code === 'string' && BAD_FILE_CODES.has(code)) process.exitCode = EXIT_USAGE;
   }
 }
 

@@ -10,14 +10,12 @@
  * is just not kept.
  */
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import { AppError, isAppError } from '../../shared/errors.js';
 import type { ConnectionTestReport, TestProtocol } from '../../shared/diagnosis.js';
 import type { ConnectionTestResult } from '../../shared/contract/connection-tests.js';
-import { resolveDataDir, databaseFile } from '../../engine/data-dir.js';
+import { databaseFile } from '../../engine/data-dir.js';
 import type { StepProgress } from '../../engine/connection-test/step-recorder.js';
 import { CURL_MESSAGE_FILE } from '../../engine/connection-test/curl-command.js';
-import { readPasswordOption, secretFromEnv, withEngine, type CommonOptions } from '../context.js';
+import { dataDirOf, readPasswordOption, secretFromEnv, withEngine, type CommonOptions } from '../context.js';
 import { printJson, reportError, usageError, EXIT_FAILED, EXIT_OK } from '../output.js';
 
 interface TargetFlags extends CommonOptions {
@@ -41,30 +39,6 @@ interface MailboxFlags extends CommonOptions {
   outgoing?: boolean;
   to?: string;
   timeoutMs?: string;
-}
-
-/** Field names of the test input -> the flags that set them. */
-const FLAG_FOR_FIELD: Record<string, string> = {
-  host: '--host',
-  port: '--port',
-  security: '--security',
-  auth: '--auth',
-  user: '--user',
-  password: '--password-env / --password-stdin',
-  token: '--token-env',
-  folder: '--folder',
-  from: '--from',
-  to: '--to',
-  timeoutMs: '--timeout-ms',
-  mailboxId: '<id-or-name>',
-};
-
-/** Names the flag to fix in a validation error. */
-function withFlags(error: unknown): unknown {
-  if (!isAppError(error) || !(error as AppError).issues?.length) return error;
-  const e = error as AppError;
-  const issues = e.issues!.map((i) => ({ path: FLAG_FOR_FIELD[i.path] ?? i.path, message: i.message }));
-  return new AppError('USAGE', `Invalid value: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, { issues, ...(e.hint ? { hint: e.hint } : {}) });
 }
 
 /** The report exactly as scripts read it. */
@@ -128,8 +102,7 @@ function parseTimeout(value: string | undefined): number | undefined {
 async function openStore(dataDirFlag: string | undefined, json: boolean) {
   const [{ openDatabase }, { ActivityLog }] = await Promise.all([import('../../store/db.js'), import('../../engine/activity-log.js')]);
   try {
-    const dataDir = resolveDataDir(dataDirFlag);
-    fs.mkdirSync(dataDir, { recursive: true });
+    const dataDir = dataDirOf({ dataDir: dataDirFlag });
     const db = openDatabase(databaseFile(dataDir));
     return { db, log: new ActivityLog(db) };
   } catch (error) {
@@ -233,7 +206,7 @@ export async function testProtocol(protocol: TestProtocol, flags: TargetFlags): 
       new ConnectionTestService({ db: store.db, log: store.log }).keepResult(ran);
     }
   } catch (error) {
-    reportError(withFlags(error), json);
+    reportError(error, json);
   } finally {
     (await storeOpening?.catch(() => undefined))?.db.close();
   }
@@ -243,26 +216,22 @@ export async function testProtocol(protocol: TestProtocol, flags: TargetFlags): 
 export async function testMailbox(idOrName: string, flags: MailboxFlags): Promise<void> {
   const json = Boolean(flags.json);
   await withEngine(flags, async (engine) => {
-    try {
-      if (flags.incoming && flags.outgoing) throw usageError('Use --incoming or --outgoing, or neither to test both directions.');
-      const direction = flags.incoming ? 'incoming' : flags.outgoing ? 'outgoing' : 'both';
-      if (flags.to && direction === 'incoming') throw usageError('--to sends a test message: it goes with --outgoing (or no direction), not --incoming.');
-      const timeoutMs = parseTimeout(flags.timeoutMs);
-      const mailbox = engine.mailboxes.resolve(idOrName);
-      if (!json) process.stdout.write(`Testing mailbox ${mailbox.name} (#${mailbox.id}) <${mailbox.address}>\n`);
-      const results = await engine.connectionTests.run({ mailboxId: mailbox.id, direction, ...(flags.to ? { to: flags.to } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
-      if (json) {
-        if (results.length === 1) printJson(report(results[0]!));
-        else printJson({ ok: results.every((r) => r.ok), mailbox: { id: mailbox.id, name: mailbox.name }, results: results.map(report) });
-      } else {
-        for (const result of results) {
-          process.stdout.write('\n');
-          printHuman(result, false);
-        }
+    if (flags.incoming && flags.outgoing) throw usageError('Use --incoming or --outgoing, or neither to test both directions.');
+    const direction = flags.incoming ? 'incoming' : flags.outgoing ? 'outgoing' : 'both';
+    if (flags.to && direction === 'incoming') throw usageError('--to sends a test message: it goes with --outgoing (or no direction), not --incoming.');
+    const timeoutMs = parseTimeout(flags.timeoutMs);
+    const mailbox = engine.mailboxes.resolve(idOrName);
+    if (!json) process.stdout.write(`Testing mailbox ${mailbox.name} (#${mailbox.id}) <${mailbox.address}>\n`);
+    const results = await engine.connectionTests.run({ mailboxId: mailbox.id, direction, ...(flags.to ? { to: flags.to } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+    if (json) {
+      if (results.length === 1) printJson(report(results[0]!));
+      else printJson({ ok: results.every((r) => r.ok), mailbox: { id: mailbox.id, name: mailbox.name }, results: results.map(report) });
+    } else {
+      for (const result of results) {
+        process.stdout.write('\n');
+        printHuman(result, false);
       }
-      process.exitCode = results.every((r) => r.ok) ? EXIT_OK : EXIT_FAILED;
-    } catch (error) {
-      throw withFlags(error);
     }
+    process.exitCode = results.every((r) => r.ok) ? EXIT_OK : EXIT_FAILED;
   });
 }

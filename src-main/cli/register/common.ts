@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { fieldFlags } from '../flag-names.js';
 
 /** Adds the options every command takes. */
 export function common(cmd: Command): Command {
@@ -9,6 +10,13 @@ export function common(cmd: Command): Command {
 
 /** Adds the mailbox settings flags shared by `add` and `update`. */
 export function mailboxFlags(cmd: Command): Command {
+  fieldFlags(cmd, {
+    'imap.username': '--imap-user',
+    'smtp.username': '--smtp-user',
+    'imap.pollIntervalSeconds': '--poll-seconds',
+    password: '--password-env / --password-stdin',
+    enabled: '--enabled / --disabled',
+  });
   return cmd
     .option('--name <name>', 'display name (unique)')
     .option('--address <address>', 'email address of the mailbox')

@@ -1,6 +1,7 @@
 /** Registers `mailroom inbox ...`. Actions import their code only when run. */
 import type { Command } from 'commander';
 import { common } from './common.js';
+import { fieldFlags } from '../flag-names.js';
 
 export function registerInboxCommands(program: Command): void {
   const inbox = program.command('inbox').description('import mail from a mailbox\'s IMAP folder, and read what was imported');
@@ -40,14 +41,14 @@ export function registerInboxCommands(program: Command): void {
     await showCommand(id, opts);
   });
 
-  common(
+  fieldFlags(common(
     inbox
       .command('handoff')
       .argument('<mailbox>', 'mailbox id or name')
       .description('show or set the handoff folder: every imported message is also written there as an .eml file')
       .option('--dir <folder>', 'write .eml copies to this existing folder')
       .option('--off', 'stop writing .eml copies'),
-  ).action(async (mailbox, opts) => {
+  ), { handoffDir: '--dir' }).action(async (mailbox, opts) => {
     const { handoffCommand } = await import('../commands/inbox.js');
     await handoffCommand(mailbox, opts);
   });

@@ -1,6 +1,7 @@
 /** Registers `mailroom mailbox ...`. Actions import their code only when run. */
 import { Option, type Command } from 'commander';
 import { common, mailboxFlags } from './common.js';
+import { fieldFlags } from '../flag-names.js';
 
 /**
  * `--password` is declared (hidden) only so that it is refused by our own
@@ -17,7 +18,7 @@ export function registerMailboxCommands(program: Command): void {
     const { addMailbox } = await import('../commands/mailbox.js');
     await addMailbox(opts);
   });
-  refusePasswordFlag(mailboxFlags(common(mailbox.command('update').argument('<id-or-name>', 'mailbox id or name').description('change a mailbox; only the flags given change')))).action(
+  refusePasswordFlag(fieldFlags(mailboxFlags(common(mailbox.command('update').argument('<id-or-name>', 'mailbox id or name').description('change a mailbox; only the flags given change'))), { id: '<id-or-name>' })).action(
     async (idOrName, opts) => {
       const { updateMailbox } = await import('../commands/mailbox.js');
       await updateMailbox(idOrName, opts);

@@ -1,11 +1,12 @@
 /** Registers `mailroom oauth ...`: Microsoft 365 sign-in, status, sign-out and the app registration. */
 import { Command, Option } from 'commander';
 import { common } from './common.js';
+import { fieldFlags } from '../flag-names.js';
 
 export function registerOAuthCommands(program: Command): void {
   const oauth = program.command('oauth').description('Microsoft 365 OAuth 2.0: sign mailboxes in and out, token health, the app registration');
 
-  common(
+  fieldFlags(common(
     oauth
       .command('login')
       .argument('<mailbox>', 'mailbox id or name')
@@ -13,7 +14,7 @@ export function registerOAuthCommands(program: Command): void {
       .option('--timeout <seconds>', 'how long to wait for the browser (10 to 3600, default 300)')
       .option('--open', 'open the sign-in page in the default browser')
       .option('--allow-other-account', 'accept an account other than the mailbox\'s user name (a shared mailbox reached through a user with Full Access)'),
-  ).action(async (mailbox, opts) => {
+  ), { timeoutSeconds: '--timeout' }).action(async (mailbox, opts) => {
     const { oauthLogin } = await import('../commands/oauth.js');
     await oauthLogin(mailbox, opts);
   });
@@ -36,7 +37,7 @@ export function registerOAuthCommands(program: Command): void {
     },
   );
 
-  common(
+  fieldFlags(common(
     oauth
       .command('settings')
       .description('show or set the app registration (tenant, client id, authority); values are checked before saving')
@@ -45,7 +46,7 @@ export function registerOAuthCommands(program: Command): void {
       .option('--authority <url>', 'sign-in host of the cloud (default https://login.microsoftonline.com)')
       .addOption(new Option('--redirect-host <host>', 'host of the redirect URI you registered').choices(['localhost', '127.0.0.1']))
       .option('--no-check', 'save without checking the tenant online'),
-  ).action(async (opts) => {
+  ), { authorityHost: '--authority' }).action(async (opts) => {
     const { oauthSettings } = await import('../commands/oauth.js');
     await oauthSettings(opts);
   });

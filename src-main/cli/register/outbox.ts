@@ -1,11 +1,12 @@
 /** Registers `mailroom outbox ...`. Actions import their code only when run. */
 import type { Command } from 'commander';
 import { common } from './common.js';
+import { fieldFlags } from '../flag-names.js';
 
 export function registerOutboxCommands(program: Command): void {
   const outbox = program.command('outbox').description('list, show, retry, cancel and delete queued messages; per-mailbox retry settings');
 
-  common(
+  fieldFlags(common(
     outbox
       .command('list')
       .description('list messages, newest first')
@@ -13,7 +14,7 @@ export function registerOutboxCommands(program: Command): void {
       .option('--status <status>', 'only this status (queued, sending, sent, deferred, failed, cancelled; several separated by commas; "pending" for all not yet sent)')
       .option('--text <text>', 'only messages whose subject, recipients or Message-ID contain this')
       .option('--limit <n>', 'at most this many (default 50, at most 1000)'),
-  ).action(async (opts) => {
+  ), { statuses: '--status' }).action(async (opts) => {
     const { listCommand } = await import('../commands/outbox.js');
     await listCommand(opts);
   });

@@ -1,6 +1,7 @@
 /** Registers `mailroom relay ...`. Actions import their code only when run. */
 import type { Command } from 'commander';
 import { common } from './common.js';
+import { fieldFlags } from '../flag-names.js';
 
 export function registerRelayCommands(program: Command): void {
   const relay = program.command('relay').description('the local submission relay for scanners and other applications that speak plain SMTP (127.0.0.1 only)');
@@ -20,7 +21,7 @@ export function registerRelayCommands(program: Command): void {
     await showCommand(opts);
   });
 
-  common(
+  fieldFlags(common(
     relay
       .command('set')
       .description('change the relay settings; only the flags given change')
@@ -32,13 +33,13 @@ export function registerRelayCommands(program: Command): void {
       .option('--tls-cert <file>', 'PEM certificate to offer STARTTLS with (needs --tls-key)')
       .option('--tls-key <file>', 'PEM private key of --tls-cert')
       .option('--no-tls', 'remove the stored certificate: no STARTTLS'),
-  ).action(async (opts) => {
+  ), { enabled: '--enable / --disable', maxMessageBytes: '--max-message-mb', tls: '--tls-cert / --tls-key', 'tls.certPem': '--tls-cert', 'tls.keyPem': '--tls-key' }).action(async (opts) => {
     const { setCommand } = await import('../commands/relay.js');
     await setCommand(opts);
   });
 
   const account = relay.command('account').description('relay accounts: the user name and password an application signs in with, and the mailbox it sends from');
-  common(
+  fieldFlags(common(
     account
       .command('add')
       .argument('<username>', 'user name for the application, such as scanner')
@@ -47,11 +48,11 @@ export function registerRelayCommands(program: Command): void {
       .option('--password-env <NAME>', 'read the password from this environment variable')
       .option('--password-stdin', 'read the password from standard input')
       .option('--from <keep|mailbox>', "keep: send with the application's own From (default); mailbox: send as the mailbox's address, the application's From goes to Reply-To"),
-  ).action(async (username, opts) => {
+  ), { 'addAccounts.*.username': '<username>', 'addAccounts.*.mailboxId': '--mailbox', 'addAccounts.*.password': '--password-env / --password-stdin', 'addAccounts.*.fromMode': '--from' }).action(async (username, opts) => {
     const { accountAddCommand } = await import('../commands/relay.js');
     await accountAddCommand(username, opts);
   });
-  common(
+  fieldFlags(common(
     account
       .command('update')
       .argument('<username>', 'user name of the account')
@@ -60,11 +61,11 @@ export function registerRelayCommands(program: Command): void {
       .option('--password-env <NAME>', 'a new password, from this environment variable')
       .option('--password-stdin', 'a new password, from standard input')
       .option('--from <keep|mailbox>', "keep: send with the application's own From; mailbox: send as the mailbox's address, the application's From goes to Reply-To"),
-  ).action(async (username, opts) => {
+  ), { 'updateAccounts.*.username': '<username>', 'updateAccounts.*.mailboxId': '--mailbox', 'updateAccounts.*.password': '--password-env / --password-stdin', 'updateAccounts.*.fromMode': '--from' }).action(async (username, opts) => {
     const { accountUpdateCommand } = await import('../commands/relay.js');
     await accountUpdateCommand(username, opts);
   });
-  common(account.command('remove').argument('<username>', 'user name').description('remove an account')).action(async (username, opts) => {
+  fieldFlags(common(account.command('remove').argument('<username>', 'user name').description('remove an account')), { 'removeAccounts.*': '<username>' }).action(async (username, opts) => {
     const { accountRemoveCommand } = await import('../commands/relay.js');
     await accountRemoveCommand(username, opts);
   });

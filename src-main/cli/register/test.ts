@@ -1,8 +1,10 @@
 /** Registers `mailroom test smtp|imap|mailbox`. Actions import their code only when run. */
 import { Option, type Command } from 'commander';
 import { common } from './common.js';
+import { fieldFlags } from '../flag-names.js';
 
 function targetFlags(cmd: Command, protocol: 'smtp' | 'imap'): Command {
+  fieldFlags(cmd, { password: '--password-env / --password-stdin', token: '--token-env' });
   return cmd
     .requiredOption('--host <host>', `${protocol.toUpperCase()} server host name or IP address`)
     .option('--port <port>', protocol === 'smtp' ? 'port (default by security: 465 tls, 587 starttls, 25 none)' : 'port (default by security: 993 tls, 143 starttls/none)')
@@ -40,7 +42,7 @@ export function registerTestCommands(program: Command): void {
       await testProtocol('imap', opts);
     });
 
-  common(
+  fieldFlags(common(
     test
       .command('mailbox')
       .argument('<id-or-name>', 'mailbox id or name')
@@ -49,7 +51,7 @@ export function registerTestCommands(program: Command): void {
       .option('--outgoing', 'test only sending (SMTP)')
       .option('--to <address>', 'also send a small test message to this address (outgoing)')
       .option('--timeout-ms <n>', 'timeout of each step in milliseconds (default 15000)'),
-  ).action(async (idOrName, opts) => {
+  ), { mailboxId: '<id-or-name>', direction: '--incoming / --outgoing' }).action(async (idOrName, opts) => {
     const { testMailbox } = await import('../commands/test.js');
     await testMailbox(idOrName, opts);
   });

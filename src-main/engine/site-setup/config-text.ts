@@ -100,14 +100,15 @@ export function lineIndent(text: string, offset: number): { indent: string; star
   return { indent, startsLine: indent.length === before.length };
 }
 
-/** Every element of the outline, depth first. */
+/** Every element of the outline, depth first (a loop, not recursion: no nesting can exhaust the stack). */
 export function allElements(root: XmlElement): XmlElement[] {
   const out: XmlElement[] = [];
-  const walk = (e: XmlElement) => {
+  const pending: XmlElement[] = [root];
+  while (pending.length) {
+    const e = pending.pop()!;
     out.push(e);
-    e.children.forEach(walk);
-  };
-  walk(root);
+    for (let i = e.children.length - 1; i >= 0; i--) pending.push(e.children[i]!);
+  }
   return out;
 }
 

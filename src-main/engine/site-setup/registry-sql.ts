@@ -26,6 +26,8 @@ export function registrySql(input: RegistrySqlInput = {}): RegistrySql {
   if (!SQL_TABLE_NAME_PATTERN.test(table)) {
     throw new AppError('VALIDATION_FAILED', `"${table.slice(0, 60)}" is not a table name Mailroom can put in the SQL.`, {
       hint: 'Give the registry table with its schema, e.g. crm7.registry or [crm7].[registry]: letters, digits and _, parts separated by dots.',
+      // The field, so that each surface can name its own control for it (the CLI: --table).
+      issues: [{ path: 'table', message: `is not a table name Mailroom can put in the SQL ("${table.slice(0, 60)}")` }],
     });
   }
   const value = useCurl ? '0' : '2';

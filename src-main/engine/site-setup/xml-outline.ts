@@ -27,6 +27,14 @@ export interface XmlElement {
   parent: XmlElement | undefined;
 }
 
+/**
+ * Deepest element nesting accepted. Real web.config files nest about ten
+ * levels (configuration/location/system.webServer/rewrite/rules/rule/...);
+ * a file nested thousands deep is not one, and is refused before anything
+ * walks it.
+ */
+export const MAX_XML_DEPTH = 200;
+
 /** The outline of a well-formed document: its root element. */
 export interface XmlOutline {
   root: XmlElement;
@@ -35,13 +43,15 @@ export interface XmlOutline {
 /**
  * Parses the text (without a byte order mark) and returns its element
  * outline. Throws WEBCONFIG_MALFORMED naming the line and column of the
- * first error; nothing is guessed or repaired.
+ * first error, or WEBCONFIG_TOO_DEEP for elements nested deeper than
+ * MAX_XML_DEPTH; nothing is guessed or repaired.
  */
 export function outlineXml(text: string): XmlOutline {
   const parser = new SaxesParser({ position: true });
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
   let failure: { message: string; line: number; column: number } | undefined;
+  let tooDeep: { line: number } | undefined;
   // 1-based line of an offset, computed incrementally (offsets only grow).
   let lineCursor = 0;
   let lineNumber = 1;
@@ -54,7 +64,11 @@ export function outlineXml(text: string): XmlOutline {
     if (!failure) failure = { message: error.message.replace(/^\d+:\d+:\s*/, ''), line: parser.line, column: parser.column };
   });
   parser.on('opentag', (tag) => {
-    if (failure) return;
+    if (failure || tooDeep) return;
+    if (stack.length >= MAX_XML_DEPTH) {
+      tooDeep = { line: parser.line };
+      return;
+    }
     const startTagEnd = parser.position;
     // `<` cannot occur inside a start tag of well-formed XML (not even in attribute values).
     const start = text.lastIndexOf('<', startTagEnd - 1);
@@ -75,7 +89,7 @@ export function outlineXml(text: string): XmlOutline {
     stack.push(element);
   });
   parser.on('closetag', () => {
-    if (failure) return;
+    if (failure || tooDeep) return;
     const element = stack.pop();
     if (!element) return;
     element.end = parser.position;
@@ -87,6 +101,11 @@ export function outlineXml(text: string): XmlOutline {
   } catch (error) {
     // saxes throws only without an error handler; keep the first reported failure.
     if (!failure) failure = { message: error instanceof Error ? error.message : String(error), line: parser.line, column: parser.column };
+  }
+  if (tooDeep && !failure) {
+    throw new AppError('WEBCONFIG_TOO_DEEP', `Elements are nested more than ${MAX_XML_DEPTH} levels deep (at line ${tooDeep.line}); a web.config nests about ten. Nothing was changed.`, {
+      hint: 'Check that this is the site\'s web.config; if it is, restore it from a backup, since something wrote it wrongly.',
+    });
   }
   if (failure || !root) {
     const where = failure ? `line ${failure.line}, column ${failure.column}` : 'the end';
