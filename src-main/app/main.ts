@@ -12,7 +12,7 @@ import { EngineRuntime } from '../engine/runtime.js';
 import { createSession } from '../ipc/session.js';
 import { APP_HOST, APP_SCHEME, APP_URL } from '../ipc/sender.js';
 import { ipcChannel, IPC_EVENT_CHANNEL } from '../shared/bridge.js';
-import { safeStorageKeyProvider } from './safe-storage-key.js';
+import { appKeyProvider } from './app-key.js';
 import { loadWindowState, saveWindowState } from './window-state.js';
 import { electronNativeBinding } from './native-binding.js';
 
@@ -58,7 +58,7 @@ if (!app.requestSingleInstanceLock()) {
       const nativeBinding = electronNativeBinding(app.getAppPath(), process.resourcesPath, app.isPackaged);
       engine = openMailroom({
         dataDir,
-        keyProvider: safeStorageKeyProvider(dataDir),
+        keyProvider: appKeyProvider(dataDir),
         ...(nativeBinding ? { nativeBinding } : {}),
         // Microsoft sign-in opens in the system browser, never inside the app.
         openExternal: (url) => shell.openExternal(url),

@@ -72,6 +72,9 @@ function applyMigrations(db: Db, file: string, migrations: readonly Migration[],
   for (const migration of migrations) {
     if (migration.version <= current) continue;
     const apply = db.transaction(() => {
+      // Another process opening the same new folder may have applied it since `current` was read:
+      // under the write lock, the version read now is the truth.
+      if ((db.pragma('user_version', { simple: true }) as number) >= migration.version) return;
       db.exec(migration.sql);
       db.pragma(`user_version = ${migration.version}`);
     });
