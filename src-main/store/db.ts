@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../shared/errors.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
+import { nativeModuleError } from './native-module.js';
 
 export type Db = Database.Database;
 
@@ -34,6 +35,9 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
       timeout: 5000,
     });
   } catch (error) {
+    // A native module built for another runtime (Node vs Electron) is not a data folder problem.
+    const native = nativeModuleError(error, 'better-sqlite3');
+    if (native) throw native;
     throw new AppError('DATABASE_UNREADABLE', `Cannot open the database ${file}: ${(error as Error).message}`, {
       hint: 'Check that the data folder is writable and not locked by another program (antivirus, backup or sync tools).',
       cause: error,
