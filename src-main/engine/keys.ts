@@ -255,19 +255,27 @@ class DataKeyStore {
       for (const file of new Set(older.map((o) => o.file))) this.removeIfHeld(file, merged);
       return merged;
     }
-    const result = this.withMergeLock(() => {
-      // Read again under the lock: another process may have merged meanwhile.
-      const fresh = this.readTarget() ?? ring;
-      const next = older.reduce((r, o) => withRetired(r, o.key), fresh);
-      if (!sameRing(next, fresh)) {
-        replaceFileAtomically(this.targetFile, this.formatTarget(next));
-        this.verifyTarget(next);
-      }
-      for (const file of new Set(older.map((o) => o.file))) this.removeIfHeld(file, next);
-      return next;
-    });
-    if (!result) this.notes.add(`older key files wait for another Mailroom that is merging them (${this.lockFile})`);
-    return result ?? ring;
+    try {
+      const saved = this.withMergeLock(() => {
+        // Read again under the lock: another process may have merged meanwhile.
+        const fresh = this.readTarget() ?? ring;
+        const next = older.reduce((r, o) => withRetired(r, o.key), fresh);
+        if (!sameRing(next, fresh)) {
+          replaceFileAtomically(this.targetFile, this.formatTarget(next));
+          this.verifyTarget(next);
+        }
+        for (const file of new Set(older.map((o) => o.file))) this.removeIfHeld(file, next);
+        return next;
+      });
+      if (saved) return saved;
+      this.notes.add(`older key files wait for another Mailroom that is merging them (${this.lockFile})`);
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      // The key file is as it was (a replace is one rename): merge at the next start.
+      this.notes.add(`older key files could not be merged yet (${(error as Error).message})`);
+    }
+    // Not saved yet, but this run opens what the older keys sealed; their files stay until merged.
+    return merged;
   }
 
   /** After a first ring was written: the older files it was made from go. */

@@ -327,16 +327,36 @@ describe('one key for the desktop app, the CLI and the browser console', () => {
       expect(keyFiles(dir)).toEqual([PROTECTED_KEY_FILE]);
     });
 
-    it('waits for another live process that holds the merge lock, leaving the files as they are', () => {
+    it('leaves the files to another live process that holds the merge lock, yet opens what the older key sealed', () => {
       const dir = tempDir();
       providerOf('CLI', dir).getKey();
-      fs.writeFileSync(path.join(dir, KEY_FILE), crypto.randomBytes(32).toString('base64') + '\n');
+      const stray = crypto.randomBytes(32);
+      fs.writeFileSync(path.join(dir, KEY_FILE), stray.toString('base64') + '\n');
+      const id = store(dir, staticKeyProvider(stray), 'Stray', 'sealed-by-older-cli');
       // The test runner's parent is alive: it stands for a Mailroom merging right now.
       fs.writeFileSync(path.join(dir, KEY_LOCK_FILE), `${process.ppid}\n`);
+      const before = snapshot(dir);
       const provider = providerOf('CLI', dir);
-      provider.getKey();
+      expect(read(dir, provider, id)).toBe('sealed-by-older-cli');
       expect(provider.source).toMatch(/wait for another Mailroom/);
-      expect(keyFiles(dir)).toEqual([KEY_FILE, PROTECTED_KEY_FILE, KEY_LOCK_FILE].sort());
+      expect(snapshot(dir)).toEqual(before);
+    });
+
+    it('opens what the older key sealed even when its merge cannot be written now, and merges at the next start', () => {
+      const dir = tempDir();
+      providerOf('CLI', dir).getKey();
+      const stray = crypto.randomBytes(32);
+      fs.writeFileSync(path.join(dir, KEY_FILE), stray.toString('base64') + '\n');
+      const id = store(dir, staticKeyProvider(stray), 'Stray', 'sealed-by-older-cli');
+      const before = snapshot(dir);
+      // Wrapping the merged ring fails (a locked-down profile, say): the key file must stay as it was.
+      const failing: KeyProtector = { ...USER, protect: () => { throw new Error('The system cannot find the file specified.'); } };
+      const provider = dataKeyProvider({ dataDir: dir, env: {}, protector: failing });
+      expect(read(dir, provider, id)).toBe('sealed-by-older-cli');
+      expect(provider.source).toMatch(/could not be merged yet/);
+      expect(snapshot(dir)).toEqual(before);
+      expect(read(dir, providerOf('CLI', dir), id)).toBe('sealed-by-older-cli');
+      expect(keyFiles(dir)).toEqual([PROTECTED_KEY_FILE]);
     });
 
     it('takes over a merge lock left by a process that died', () => {
