@@ -81,6 +81,7 @@ export interface ProtectedKeyFile {
   wrapped: string;
 }
 
+/** The protected key file's text for a ring wrapped by the protector `protection`. */
 export function formatProtectedFile(protection: string, wrapped: Buffer): string {
   const file: ProtectedKeyFile = { format: 'mailroom-data-key', version: 1, protection, wrapped: wrapped.toString('base64') };
   return JSON.stringify(file, null, 2) + '\n';

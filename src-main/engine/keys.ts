@@ -61,6 +61,7 @@ export interface LegacySafeStorage {
   decryptString(encrypted: Buffer): string;
 }
 
+/** Where a data folder's key provider looks, and what it may use. */
 export interface DataKeyOptions {
   dataDir: string;
   /** Where MAILROOM_SECRET_KEY is read. Default: process.env. */

@@ -19,6 +19,7 @@ export interface NativeRuntime {
   arch: string;
 }
 
+/** The runtime of this process. */
 export function currentRuntime(): NativeRuntime {
   return {
     ...(process.versions.electron ? { electron: process.versions.electron } : {}),
