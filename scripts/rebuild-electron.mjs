@@ -16,6 +16,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { bindingStatus } from './electron-binding.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.join(root, 'build', 'electron-native');
@@ -67,16 +68,23 @@ if (!sqliteVersion) fail('the better-sqlite3 package is not installed: run "npm 
 const target = `better-sqlite3 ${sqliteVersion} for Electron ${electronVersion} (${args.platform}-${args.arch})`;
 const wanted = { betterSqlite3: sqliteVersion, electron: electronVersion, platform: args.platform, arch: args.arch };
 
-// Already built for exactly this combination: nothing to do.
+// Already built for exactly this combination (and the binary really is for Electron's ABI): nothing to do.
 if (!args.force && fs.existsSync(outFile)) {
+  let manifest;
   try {
-    const have = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
-    if (Object.entries(wanted).every(([k, v]) => have[k] === v)) {
-      process.stdout.write(`rebuild-electron: ${target} is up to date in ${path.relative(root, outFile)}\n`);
-      process.exit(0);
-    }
+    manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
   } catch {
     // no or unreadable manifest: build again
+  }
+  let electronModuleVersion;
+  try {
+    electronModuleVersion = Number(fs.readFileSync(path.join(path.dirname(requireFromRoot.resolve('electron/package.json')), 'abi_version'), 'utf8').trim()) || undefined;
+  } catch {
+    // older electron packages have no abi_version file: the manifest decides
+  }
+  if (bindingStatus({ binary: fs.readFileSync(outFile), manifest, wanted, electronModuleVersion }).ready) {
+    process.stdout.write(`rebuild-electron: ${target} is up to date in ${path.relative(root, outFile)}\n`);
+    process.exit(0);
   }
 }
 

@@ -6,39 +6,44 @@
 import { app, BrowserWindow, dialog, ipcMain, net, protocol, session, shell } from 'electron';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { resolveDataDir } from '../engine/data-dir.js';
 import { openMailroom, type Mailroom } from '../engine/mailroom.js';
 import { EngineRuntime } from '../engine/runtime.js';
 import { createSession } from '../ipc/session.js';
 import { APP_HOST, APP_SCHEME, APP_URL } from '../ipc/sender.js';
 import { ipcChannel, IPC_EVENT_CHANNEL } from '../shared/bridge.js';
-import { safeStorageKeyProvider } from './safe-storage-key.js';
+import { appKeyProvider } from './app-key.js';
+import { planLaunch, secondInstanceSteps, startupErrorText, windowView, type Launch } from './launch.js';
 import { loadWindowState, saveWindowState } from './window-state.js';
 import { electronNativeBinding } from './native-binding.js';
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-function argValue(flag: string): string | undefined {
-  const i = process.argv.indexOf(flag);
-  return i >= 0 ? process.argv[i + 1] : process.argv.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
-}
-
 protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 
-if (!app.requestSingleInstanceLock()) {
-  app.quit();
-} else {
+let launch: Launch | undefined;
+try {
+  launch = planLaunch(process.argv);
+} catch (error) {
+  dialog.showErrorBox('Mailroom cannot start', startupErrorText(error));
+  app.exit(2);
+}
+
+if (launch) {
+  // The single-instance lock belongs to the userData folder: set it from the data folder first,
+  // so one app runs per data folder and another folder can be open beside it.
+  app.setPath('userData', launch.userDataDir);
+  if (!app.requestSingleInstanceLock({ dataDir: launch.dataDir })) app.quit();
+  else startApp(launch);
+}
+
+function startApp({ dataDir }: Launch): void {
   let engine: Mailroom | undefined;
   let runtime: EngineRuntime | undefined;
   let mainWindow: BrowserWindow | undefined;
-  const dataDir = resolveDataDir(argValue('--data-dir'));
-  app.setPath('userData', path.join(dataDir, 'electron'));
 
+  // Started again with this data folder: bring this instance's window back to the front.
   app.on('second-instance', () => {
-    if (mainWindow) {
-      if (mainWindow.isMinimized()) mainWindow.restore();
-      mainWindow.focus();
-    }
+    for (const step of secondInstanceSteps(windowView(mainWindow))) mainWindow?.[step]();
   });
 
   // Nothing may navigate away, open windows, or attach webviews.
@@ -58,13 +63,13 @@ if (!app.requestSingleInstanceLock()) {
       const nativeBinding = electronNativeBinding(app.getAppPath(), process.resourcesPath, app.isPackaged);
       engine = openMailroom({
         dataDir,
-        keyProvider: safeStorageKeyProvider(dataDir),
+        keyProvider: appKeyProvider(dataDir),
         ...(nativeBinding ? { nativeBinding } : {}),
         // Microsoft sign-in opens in the system browser, never inside the app.
         openExternal: (url) => shell.openExternal(url),
       });
     } catch (error) {
-      dialog.showErrorBox('Mailroom cannot start', (error as Error).message);
+      dialog.showErrorBox('Mailroom cannot start', startupErrorText(error));
       app.exit(1);
       return;
     }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { AppError } from '../shared/errors.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 import { registerContentFunctions } from './inbox-content.js';
+import { nativeModuleError } from './native-module.js';
 
 export type Db = Database.Database;
 
@@ -35,6 +36,9 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
       timeout: 5000,
     });
   } catch (error) {
+    // A native module built for another runtime (Node vs Electron) is not a data folder problem.
+    const native = nativeModuleError(error, 'better-sqlite3');
+    if (native) throw native;
     throw new AppError('DATABASE_UNREADABLE', `Cannot open the database ${file}: ${(error as Error).message}`, {
       hint: 'Check that the data folder is writable and not locked by another program (antivirus, backup or sync tools).',
       cause: error,
@@ -75,6 +79,9 @@ function applyMigrations(db: Db, file: string, migrations: readonly Migration[],
   for (const migration of migrations) {
     if (migration.version <= current) continue;
     const apply = db.transaction(() => {
+      // Another process opening the same new folder may have applied it since `current` was read:
+      // under the write lock, the version read now is the truth.
+      if ((db.pragma('user_version', { simple: true }) as number) >= migration.version) return;
       db.exec(migration.sql);
       db.pragma(`user_version = ${migration.version}`);
     });

@@ -5,12 +5,18 @@
 import crypto from 'node:crypto';
 import { AppError } from '../shared/errors.js';
 
-/** Supplies the 32-byte data key. The desktop app unwraps it with Electron safeStorage; elsewhere a key file or env var. */
+/** Supplies the 32-byte data key: MAILROOM_SECRET_KEY, or the data folder's key (engine/keys.ts). */
 export interface KeyProvider {
   /** Where the key comes from, for display: never the key itself. */
   readonly source: string;
-  /** Returns the key, creating it when the provider can; throws SECRET_KEY_UNAVAILABLE otherwise. */
+  /** Returns the key that seals new secrets, creating it when the provider can; throws SECRET_KEY_UNAVAILABLE otherwise. */
   getKey(): Buffer;
+  /**
+   * Earlier keys of the same data folder, kept as well protected as the
+   * current one: they only open secrets sealed before two keys were merged
+   * (an older desktop app and CLI each made one). Never used to seal.
+   */
+  retiredKeys?(): readonly Buffer[];
 }
 
 const VERSION = 1;
@@ -37,20 +43,23 @@ export class SecretBox {
         hint: 'Enter the password again, or sign in again, to replace it.',
       });
     }
-    const key = this.keys.getKey();
+    const keys = [this.keys.getKey(), ...(this.keys.retiredKeys?.() ?? [])];
     const iv = sealed.subarray(1, 1 + IV_BYTES);
     const tag = sealed.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES);
     const body = sealed.subarray(1 + IV_BYTES + TAG_BYTES);
-    try {
-      const decipher = crypto.createDecipheriv('aes-256-gcm', key, iv);
-      decipher.setAAD(Buffer.from(context, 'utf8'));
-      decipher.setAuthTag(tag);
-      return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
-    } catch {
-      throw new AppError('SECRET_UNREADABLE', 'A stored secret cannot be decrypted with this computer\'s key.', {
-        hint: `The data folder may come from another computer or user, or the key (${this.keys.source}) changed. Enter the password again, or sign in again.`,
-      });
+    for (const key of keys) {
+      try {
+        const decipher = crypto.createDecipheriv('aes-256-gcm', key, iv);
+        decipher.setAAD(Buffer.from(context, 'utf8'));
+        decipher.setAuthTag(tag);
+        return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
+      } catch {
+        // GCM's tag says this key (or context) is not the one: try the next key.
+      }
     }
+    throw new AppError('SECRET_UNREADABLE', 'A stored secret cannot be decrypted with this computer\'s key.', {
+      hint: `The data folder may come from another computer or user, or the key (${this.keys.source}) changed. Enter the password again, or sign in again.`,
+    });
   }
 }
 

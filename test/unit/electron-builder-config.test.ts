@@ -6,6 +6,7 @@
  * and the import's parser worker starting from the packaged layout (a real
  * app.asar made with @electron/asar, the package electron-builder packs with).
  */
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -188,6 +189,41 @@ describe('electron-builder.yml', () => {
     // The SQLite sources and compiler output are megabytes the app never loads.
     expect(packaged('node_modules/better-sqlite3/deps/sqlite3/sqlite3.c')).toBe(false);
     expect(packaged('node_modules/better-sqlite3/build/Release/obj.target/better_sqlite3/src/better_sqlite3.o')).toBe(false);
+  });
+
+  it('unpacks every native module from app.asar, not only the ones known today', () => {
+    expect(config.asarUnpack.some((p) => minimatch('node_modules/some-future-addon/build/Release/addon.node', p, { dot: true }))).toBe(true);
+  });
+
+  it('ships @primno/dpapi\'s prebuilt DPAPI module unpacked, and node-gyp-build finds it there from Node and from Electron (one N-API binary)', () => {
+    const packageDir = path.join(ROOT, 'node_modules', '@primno', 'dpapi');
+    const walk = (dir: string): string[] =>
+      fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+    const files = walk(packageDir).map((f) => `node_modules/@primno/dpapi/${path.relative(packageDir, f).split(path.sep).join('/')}`);
+    const shipped = files.filter(packaged);
+    for (const arch of ['x64', 'arm64']) expect(shipped).toContain(`node_modules/@primno/dpapi/prebuilds/win32-${arch}/@primno+dpapi.node`);
+    expect(shipped).toEqual(expect.arrayContaining(['node_modules/@primno/dpapi/package.json', 'node_modules/@primno/dpapi/dist/index.js']));
+    // Its C++ sources and tests are not shipped.
+    expect(shipped.filter((f) => /\/(src|test)\/|binding\.gyp$/.test(f))).toEqual([]);
+    for (const native of shipped.filter((f) => f.endsWith('.node'))) {
+      expect(config.asarUnpack.some((p) => minimatch(native, p, { dot: true })), `${native} is unpacked`).toBe(true);
+    }
+    // Lay out what is shipped and ask node-gyp-build (what @primno/dpapi loads with) as Windows x64 would,
+    // once as Node (the CLI) and once as Electron (the app): both get the same prebuilt file.
+    const layout = path.join(tempDir(), 'node_modules', '@primno', 'dpapi');
+    for (const file of shipped) {
+      const target = path.join(layout, file.slice('node_modules/@primno/dpapi/'.length));
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.copyFileSync(path.join(ROOT, file), target);
+    }
+    const nodeGypBuild = require.resolve('node-gyp-build', { paths: [packageDir] });
+    for (const runtime of ['node', 'electron']) {
+      const found = execFileSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(nodeGypBuild)}).resolve(${JSON.stringify(layout)}))`], {
+        env: { ...process.env, npm_config_platform: 'win32', npm_config_arch: 'x64', ...(runtime === 'electron' ? { ELECTRON_RUN_AS_NODE: '1' } : { ELECTRON_RUN_AS_NODE: '' }) },
+        encoding: 'utf8',
+      });
+      expect(found, runtime).toBe(path.join(layout, 'prebuilds', 'win32-x64', '@primno+dpapi.node'));
+    }
   });
 
   it('ships the Electron-ABI build where the app looks for it, without rebuilding node_modules', () => {

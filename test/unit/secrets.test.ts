@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openMailroom, type Mailroom } from '../../src-main/engine/mailroom';
-import { defaultKeyProvider, fileKeyProvider, KEY_FILE, parseSecretKey, readOrCreateKeyFile } from '../../src-main/engine/keys';
+import { defaultKeyProvider, fileKeyProvider, KEY_FILE, parseSecretKey, PROTECTED_KEY_FILE } from '../../src-main/engine/keys';
 import { createMailroomRouter } from '../../src-main/ipc/index';
 import { SecretBox, staticKeyProvider } from '../../src-main/store/secret-box';
 import { isAppError, type AppError } from '../../src-main/shared/errors';
@@ -97,7 +97,8 @@ describe('passwords at rest', () => {
     expect(findLeaks(dir, ['Clear-Text-Control-Value']).length).toBeGreaterThan(0);
 
     const names = fs.readdirSync(dir);
-    expect(names).toEqual(expect.arrayContaining(['mailroom.db', 'mailroom.db-wal', 'mailroom.db-shm', KEY_FILE]));
+    // The key file of this platform: DPAPI-wrapped on Windows, owner-only elsewhere.
+    expect(names).toEqual(expect.arrayContaining(['mailroom.db', 'mailroom.db-wal', 'mailroom.db-shm', process.platform === 'win32' ? PROTECTED_KEY_FILE : KEY_FILE]));
     expect(findLeaks(dir, all)).toEqual([]);
 
     engine.close();
@@ -291,7 +292,7 @@ describe('the key file', () => {
     const dir = tempDir();
     const file = path.join(dir, KEY_FILE);
     fs.writeFileSync(file, 'c2hvcnQ=\n');
-    const error = catchAppError(() => readOrCreateKeyFile(file));
+    const error = catchAppError(() => fileKeyProvider(dir).getKey());
     expect(error.code).toBe('SECRET_KEY_UNAVAILABLE');
     expect(error.message).toContain(file);
     expect(error.hint).toMatch(/backup/);
