@@ -70,6 +70,38 @@ describe('engine runtime', () => {
     await expect.poll(() => [env.engine.outbox.get(first).status, env.engine.outbox.get(second).status], { timeout: 10_000 }).toEqual(['sent', 'sent']);
   });
 
+  it('a try still signing in with the old password when the password is corrected neither pauses the mailbox nor waits out a backoff', async () => {
+    // The interleaving of the race, made deterministic: the server holds its
+    // answer to the first sign-in (wrong password) until the password has
+    // been corrected, then refuses it.
+    await upstream.stop();
+    let held!: () => void;
+    const authHeld = new Promise<void>((resolve) => (held = resolve));
+    upstream = await startOutboxSmtp({
+      users: { 'support@example.test': 'right-password' },
+      onAuth: (attempt) => {
+        if (attempt !== 1) return undefined;
+        held();
+        return 'hang';
+      },
+    });
+    env.engine.mailboxes.update({ id: env.mailbox.id, password: 'wrong-password', smtp: { port: upstream.port } });
+    await runtime.start();
+    const id = await queue('Old password on the wire');
+    await authHeld;
+    env.engine.mailboxes.update({ id: env.mailbox.id, password: 'right-password' });
+    const corrected = Date.now();
+    upstream.releaseHanging();
+    await expect.poll(() => env.engine.outbox.get(id).status, { timeout: 10_000 }).toBe('sent');
+    const m = env.engine.outbox.get(id);
+    expect(m.attemptLog.map((a) => [a.outcome, a.code])).toEqual([['deferred', 'AUTH_FAILED'], ['sent', null]]);
+    expect(upstream.authAttempts.map((a) => a.ok)).toEqual([false, true]);
+    expect(env.engine.outbox.engineState().workers[0]!.state).not.toBe('paused');
+    // Nothing says the mailbox was paused after its settings changed.
+    const paused = env.engine.log.query({ text: 'is paused' }, 50).filter((e) => e.at >= corrected);
+    expect(paused).toEqual([]);
+  });
+
   it('Send now ends a pause', async () => {
     upstream.authAttempts.length = 0;
     env.engine.mailboxes.update({ id: env.mailbox.id, password: 'wrong-password' });

@@ -381,6 +381,7 @@ export class OutboxSender implements WorkerHost {
     const level = record.status === 'failed' ? 'error' : 'warning';
     const verb = record.outcome === 'partial' ? (record.status === 'deferred' ? 'Partly sent, rest deferred' : 'Partly sent') : record.status === 'failed' ? 'Failed' : 'Deferred';
     const detail = [
+      o.stale ? 'This try used the mailbox\'s previous settings (they changed while it was on the wire); it does not pause the mailbox.' : null,
       failure?.message,
       failure?.hint ? `What to change: ${failure.hint}` : null,
       failure?.serverReply ? `Server reply (${failure.stage}): ${failure.serverReply}` : failure ? `Stage: ${failure.stage}` : null,

@@ -45,6 +45,12 @@ export interface TryOutcome {
   failure: SendFailure | null;
   /** The worker paused the mailbox because of this try, until then. */
   pausedUntil: number | null;
+  /**
+   * True when the try ran on a connection opened with settings that have
+   * since changed: its failure says nothing about the new settings, so it
+   * neither paused the mailbox nor deferred the message into a backoff.
+   */
+  stale: boolean;
 }
 
 /** How often a running worker looks for work queued by another process, ms. */
@@ -70,7 +76,15 @@ function configKey(c: WorkerConfig): string {
 
 /** One mailbox's sender. */
 export class MailboxWorker {
-  private lanes: { lane: SmtpLane; key: string }[] = [];
+  /**
+   * Each lane with the generation of the configuration it was opened with.
+   * A try's outcome is judged against the generation of its lane, never the
+   * current one: a try still signing in with an old password must not pause
+   * the mailbox after the password was corrected.
+   */
+  private lanes: { lane: SmtpLane; key: string; generation: number }[] = [];
+  /** Goes up by one with every change of configuration. */
+  private generation = 0;
   /**
    * Outcomes of each lane not yet committed. They occupy the lane's slots
    * (LANE_DEPTH, with the messages on it), so a crash leaves at most
@@ -130,6 +144,7 @@ export class MailboxWorker {
     }
     this.config = config;
     this.key = key;
+    this.generation++;
     // A changed setting (a new password, another port) deserves a try at
     // once: of the pause, and of the messages it deferred.
     this.pausedUntil = null;
@@ -197,7 +212,7 @@ export class MailboxWorker {
       ...(this.config.credentialError !== undefined ? { credentialError: this.config.credentialError } : {}),
     };
     const lane = new SmtpLane(laneConfig, this.host.clock);
-    this.lanes.push({ lane, key: this.key });
+    this.lanes.push({ lane, key: this.key, generation: this.generation });
     return lane;
   }
 
@@ -231,11 +246,12 @@ export class MailboxWorker {
   private dispatch(lane: SmtpLane, message: ClaimedMessage): void {
     this.inFlight++;
     const { mailbox } = this.config;
+    const generation = this.lanes.find((e) => e.lane === lane)?.generation ?? this.generation;
     lane.send({ from: mailbox.address, to: message.recipients }, message.raw, message.messageId).then(
       (result) => {
         this.inFlight--;
         if (result.untried) this.host.release([message], this.pausedUntil ?? this.host.clock(), `not tried: sending from this mailbox is paused${this.lastError ? ` after ${this.lastError.code}` : ''}`);
-        else this.finish(message, result, lane);
+        else this.finish(message, result, lane, generation);
         this.pump();
         if (this.inFlight === 0 && this.claimed.length === 0) this.notifyDrained();
       },
@@ -249,9 +265,14 @@ export class MailboxWorker {
     );
   }
 
-  /** Turns a lane's result into an attempt record. */
-  private finish(message: ClaimedMessage, result: LaneResult, lane: SmtpLane): void {
+  /**
+   * Turns a lane's result into an attempt record. `generation` is the one
+   * the lane was opened with: when the configuration changed since, a
+   * failure is the old settings' and is judged as such (see `stale`).
+   */
+  private finish(message: ClaimedMessage, result: LaneResult, lane: SmtpLane, generation: number): void {
     const { mailbox, settings } = this.config;
+    const stale = generation !== this.generation;
     const now = result.finishedAt;
     const transcript = result.transcript ? JSON.stringify(result.transcript) : null;
     const base = { id: message.id, startedAt: result.startedAt, finishedAt: now, transcript };
@@ -262,7 +283,7 @@ export class MailboxWorker {
     const attemptNumber = message.attempts + 1;
 
     if (result.ok) {
-      this.sessionFailures = 0;
+      if (!stale) this.sessionFailures = 0;
       const reply = firstReplyLine(result.info?.response);
       const refusals = recipientRefusals(result.info?.rejectedErrors, result.info?.rejected);
       const accepted = result.info?.accepted ?? message.recipients;
@@ -295,22 +316,30 @@ export class MailboxWorker {
       failure = refusals.length ? classifyRefusals(refusals, ctx) : classifySendFailure(result.error, ctx);
       const errorFields = { code: failure.code, message: failure.message, hint: failure.hint, reply: failure.serverReply, stage: failure.stage };
       const recipients = refusals.map((r) => ({ address: r.address, status: r.status, reply: r.reply }));
-      if (!failure.temporary) {
+      // A failure of the old settings (not a refusal of this message's
+      // recipients) is tried again at once with the new ones: no pause, no backoff.
+      const retryNow = stale && !refusals.length;
+      if (!failure.temporary && !retryNow) {
         record = { ...base, outcome: 'failed', status: 'failed', nextAttemptAt: null, error: errorFields, acceptedReply: null, serverQueueId: null, recipients, note: `refused for good: ${failure.code}` };
       } else {
         const decision = decideRetry(settings, attemptNumber, message.maxAttempts, now, this.host.random);
-        if (decision.retry) {
+        if (decision.retry && retryNow) {
+          record = { ...base, outcome: 'deferred', status: 'deferred', nextAttemptAt: now, error: errorFields, acceptedReply: null, serverQueueId: null, recipients, note: `${failure.code} with the mailbox's previous settings; tried again now with the new ones` };
+        } else if (decision.retry) {
           record = { ...base, outcome: 'deferred', status: 'deferred', nextAttemptAt: decision.nextAttemptAt, error: errorFields, acceptedReply: null, serverQueueId: null, recipients, note: `${failure.code}; next try in ${formatWait(decision.delayMs)}` };
         } else {
           record = { ...base, outcome: 'failed', status: 'failed', nextAttemptAt: null, error: errorFields, acceptedReply: null, serverQueueId: null, recipients: recipients.map((r) => (r.status === 'deferred' ? { ...r, status: 'rejected' as const } : r)), note: `${failure.code}; ${decision.reason}` };
         }
       }
-      if (failure.pauseMailbox) pausedUntil = this.pause(failure, now);
+      if (failure.pauseMailbox && !stale) pausedUntil = this.pause(failure, now);
     }
-    if (failure) this.lastError = { code: failure.code, message: failure.message, hint: failure.hint, serverReply: failure.serverReply, stage: failure.stage, at: now };
-    else if (this.lastError && this.sessionFailures === 0) this.lastError = null;
+    // The worker's state (its last error, its run of session failures) is the current settings' only.
+    if (!stale) {
+      if (failure) this.lastError = { code: failure.code, message: failure.message, hint: failure.hint, serverReply: failure.serverReply, stage: failure.stage, at: now };
+      else if (this.lastError && this.sessionFailures === 0) this.lastError = null;
+    }
     this.uncommitted.set(lane, (this.uncommitted.get(lane) ?? 0) + 1);
-    this.host.record({ mailbox, message, record, failure, pausedUntil }, () => {
+    this.host.record({ mailbox, message, record, failure, pausedUntil, stale }, () => {
       const left = (this.uncommitted.get(lane) ?? 1) - 1;
       if (left > 0) this.uncommitted.set(lane, left);
       else this.uncommitted.delete(lane);
