@@ -67,6 +67,7 @@ export function reportError(error: unknown, json: boolean): void {
   else {
     process.stderr.write(`error [${info.code}]: ${info.message}\n`);
     if (info.hint) process.stderr.write(`hint: ${info.hint}\n`);
+    if (info.detail) process.stderr.write(`detail: ${info.detail}\n`);
   }
   process.exitCode = exitCodeFor(info);
 }

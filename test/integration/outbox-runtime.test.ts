@@ -102,6 +102,30 @@ describe('engine runtime', () => {
     expect(paused).toEqual([]);
   });
 
+  it('a failure decided with the old password but not yet committed when the password is corrected is due at once', async () => {
+    // The other interleaving: the try has failed and its outcome waits for its
+    // group commit when the settings change. The change is made right after
+    // the outcome enters the sender's batch, before the commit.
+    env.engine.outbox.saveSettings({ mailboxId: env.mailbox.id, connections: 1 });
+    env.engine.mailboxes.update({ id: env.mailbox.id, password: 'wrong-password' });
+    const sender = env.engine.outbox.sender;
+    const record = sender.record.bind(sender);
+    let corrected = false;
+    sender.record = (outcome, committed) => {
+      record(outcome, committed);
+      if (!corrected && outcome.failure?.code === 'AUTH_FAILED') {
+        corrected = true;
+        env.engine.mailboxes.update({ id: env.mailbox.id, password: 'right-password' });
+      }
+    };
+    await runtime.start();
+    const id = await queue('Outcome in the batch');
+    await expect.poll(() => env.engine.outbox.get(id).status, { timeout: 10_000 }).toBe('sent');
+    expect(corrected).toBe(true);
+    expect(env.engine.outbox.get(id).attemptLog.map((a) => a.outcome)).toEqual(['deferred', 'sent']);
+    expect(env.engine.outbox.engineState().workers[0]!.state).not.toBe('paused');
+  });
+
   it('Send now ends a pause', async () => {
     upstream.authAttempts.length = 0;
     env.engine.mailboxes.update({ id: env.mailbox.id, password: 'wrong-password' });

@@ -55,7 +55,7 @@ describe('migration 006-outbox', () => {
     const old = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 5) });
     old.prepare("INSERT INTO app_settings (key, value) VALUES ('k', 'v')").run();
     old.close();
-    const upgraded = openDatabase(file);
+    const upgraded = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 6) });
     expect(upgraded.pragma('user_version', { simple: true })).toBe(6);
     expect(upgraded.prepare('SELECT value FROM app_settings WHERE key = ?').pluck().get('k')).toBe('v');
     upgraded.close();

@@ -9,6 +9,7 @@ import m003 from './003-oauth.sql';
 import m004 from './004-activity-log.sql';
 import m005 from './005-inbox.sql';
 import m006 from './006-outbox.sql';
+import m008 from './008-outbox-wait-sign-in.sql';
 
 export interface Migration {
   version: number;
@@ -23,4 +24,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: '004-activity-log', sql: m004 },
   { version: 5, name: '005-inbox', sql: m005 },
   { version: 6, name: '006-outbox', sql: m006 },
+  // 007 is another branch's (merged separately).
+  { version: 8, name: '008-outbox-wait-sign-in', sql: m008 },
 ];

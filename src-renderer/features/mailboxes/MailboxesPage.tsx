@@ -34,8 +34,9 @@ import {
 } from '@fluentui/react-components';
 import { AddRegular, ArrowDownloadRegular, ArrowUploadRegular, DeleteRegular, EditRegular, PlugConnectedRegular } from '@fluentui/react-icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { PRESETS, type Mailbox } from '../../../src-main/shared/mailbox.js';
+import type { MailboxSignIn } from '../../../src-main/shared/oauth.js';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -80,13 +81,16 @@ function ServerCell({ host, port, security }: { host: string; port: number; secu
   );
 }
 
-/** The badges that describe a mailbox's state. */
-export function mailboxBadges(m: Mailbox) {
+/** The badges that describe a mailbox's state; `signIn` is its Microsoft sign-in, when it uses OAuth 2.0. */
+export function mailboxBadges(m: Mailbox, signIn?: MailboxSignIn) {
   const badges = [];
   badges.push(m.enabled ? <StatusBadge key="state" kind="success" label="Enabled" /> : <StatusBadge key="state" kind="disabled" label="Disabled" />);
   const oauth = m.imap.auth === 'oauth2' || m.smtp.auth === 'oauth2';
   const needsPassword = m.imap.auth === 'password' || m.smtp.auth === 'password';
-  if (oauth) badges.push(<StatusBadge key="oauth" kind="info" label="OAuth 2.0" title="Signs in with Microsoft 365 OAuth 2.0" />);
+  if (oauth && signIn?.needed) {
+    const waiting = signIn.waitingMessages ? ` ${signIn.waitingMessages} outgoing message${signIn.waitingMessages === 1 ? '' : 's'} wait for it.` : '';
+    badges.push(<StatusBadge key="sign-in" kind="error" label="Sign-in needed" title={`${signIn.needed.message}${waiting} ${signIn.needed.hint}`} />);
+  } else if (oauth) badges.push(<StatusBadge key="oauth" kind="info" label="OAuth 2.0" title="Signs in with Microsoft 365 OAuth 2.0" />);
   if (needsPassword && !m.passwordSet) badges.push(<StatusBadge key="pw" kind="warning" label="No password" title="Password sign-in is chosen but no password is stored" />);
   if (needsPassword && m.passwordSet) badges.push(<StatusBadge key="pw" kind="info" label="Password set" />);
   return badges;
@@ -106,6 +110,29 @@ export function MailboxesPage() {
   const s = useStyles();
   const queryClient = useQueryClient();
   const list = useQuery({ queryKey: ['mailboxes'], queryFn: () => api.mailboxes.list({}) });
+  const signIns = useQuery({ queryKey: ['oauth.states'], queryFn: () => api.oauth.states({}) });
+  const signInOf = useMemo(() => new Map((signIns.data ?? []).map((x) => [x.mailboxId, x])), [signIns.data]);
+  // A sign-in, a refresh that failed, or mail that started or stopped waiting changes what the list says.
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // At most once a second, however busy the senders are.
+    const refreshSignIns = () => {
+      if (timer) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        void queryClient.invalidateQueries({ queryKey: ['oauth.states'] });
+      }, 1000);
+    };
+    const offOAuth = api.transport.on('oauth.changed', refreshSignIns);
+    const offOutbox = api.transport.on('outbox.changed', refreshSignIns);
+    const offMailboxes = api.transport.on('mailboxes.changed', refreshSignIns);
+    return () => {
+      offOAuth();
+      offOutbox();
+      offMailboxes();
+      if (timer) clearTimeout(timer);
+    };
+  }, [queryClient]);
   const [selectedId, setSelectedId] = useState<number>();
   const [editing, setEditing] = useState<Mailbox | 'new'>();
   const [confirmDelete, setConfirmDelete] = useState<Mailbox>();
@@ -274,7 +301,7 @@ export function MailboxesPage() {
                       <ServerCell host={m.smtp.host} port={m.smtp.port} security={m.smtp.security} />
                     </TableCell>
                     <TableCell>
-                      <div className={s.badges}>{mailboxBadges(m)}</div>
+                      <div className={s.badges}>{mailboxBadges(m, signInOf.get(m.id))}</div>
                     </TableCell>
                   </TableRow>
                 ))}
@@ -288,7 +315,7 @@ export function MailboxesPage() {
       {selected && (
         <aside className={s.panel} aria-label={`Mailbox ${selected.name}`}>
           <Subtitle2>{selected.name}</Subtitle2>
-          <div className={s.badges}>{mailboxBadges(selected)}</div>
+          <div className={s.badges}>{mailboxBadges(selected, signInOf.get(selected.id))}</div>
           <div className={s.actions}>
             <Button icon={<EditRegular />} onClick={() => setEditing(selected)}>
               Edit

@@ -139,9 +139,10 @@ export function OutboxDetailPanel({ id, onClose, onDelete, onNotice }: { id: num
   }
 
   const refused = partlyRefused(m);
-  const canSendNow = m.status === 'queued' || m.status === 'deferred';
+  // Send now stays offered while the message waits for a sign-in: the engine answers why it cannot send.
+  const canSendNow = m.status === 'queued' || m.status === 'deferred' || m.status === 'waiting-sign-in';
   const canRetry = m.status === 'failed' || m.status === 'deferred' || m.status === 'cancelled' || (m.status === 'sent' && m.recipients.some((r) => r.status === 'rejected'));
-  const canCancel = m.status === 'queued' || m.status === 'deferred' || m.status === 'failed';
+  const canCancel = m.status === 'queued' || m.status === 'deferred' || m.status === 'failed' || m.status === 'waiting-sign-in';
   return (
     <aside className={s.panel} aria-label="Outbox message" data-outbox-detail={m.id}>
       <div className={s.head}>
@@ -175,6 +176,13 @@ export function OutboxDetailPanel({ id, onClose, onDelete, onNotice }: { id: num
         </MessageBar>
       )}
 
+      {m.status === 'waiting-sign-in' && (
+        <MessageBar intent="warning" layout="multiline" data-testid="outbox-waiting-sign-in">
+          <MessageBarBody>
+            Waiting for {m.mailboxName}’s Microsoft sign-in: no tries are spent until then ({m.attempts} of {m.maxAttempts} used). Sign in again on the Mailboxes screen, or run mailroom oauth login "{m.mailboxName}"; it is sent at once after the sign-in.
+          </MessageBarBody>
+        </MessageBar>
+      )}
       {m.lastError && <ErrorCard m={m} />}
 
       <dl className={s.dl}>

@@ -10,6 +10,7 @@ export const STATUS_KIND: Record<OutboxStatus, StatusKind> = {
   deferred: 'warning',
   failed: 'error',
   cancelled: 'disabled',
+  'waiting-sign-in': 'warning',
 };
 
 export const STATUS_WORD: Record<OutboxStatus, string> = {
@@ -19,6 +20,7 @@ export const STATUS_WORD: Record<OutboxStatus, string> = {
   deferred: 'Deferred',
   failed: 'Failed',
   cancelled: 'Cancelled',
+  'waiting-sign-in': 'Waiting for sign-in',
 };
 
 /** What each status means, for the badge's tooltip. */
@@ -29,6 +31,7 @@ export const STATUS_HELP: Record<OutboxStatus, string> = {
   deferred: 'A temporary problem: it is tried again at the next try time.',
   failed: 'Refused for good, or out of tries. Retry queues it again.',
   cancelled: 'Stopped by an admin; it will not be sent.',
+  'waiting-sign-in': 'Its mailbox needs a Microsoft sign-in. It spends no tries, and is sent as soon as someone signs in (Mailboxes > the mailbox > Sign in again).',
 };
 
 /** The short title of an error code (a diagnosis title, or the code itself). */
