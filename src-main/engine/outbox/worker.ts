@@ -273,6 +273,12 @@ export class MailboxWorker {
     this.pumping = true;
     try {
       for (;;) {
+        // A sign-in made in another process is seen in the store before the sender's next refresh.
+        if (this.signInWait && !this.host.signInRequirement(this.config.mailbox)) {
+          this.signInWait = null;
+          this.signInWaitAnnounced = false;
+          this.host.releaseSignInWait(this.config.mailbox);
+        }
         if (this.signInWait) {
           this.holdForSignIn();
           break;
