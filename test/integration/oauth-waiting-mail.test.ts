@@ -122,6 +122,8 @@ describe('mail that waits for a sign-in, from the CLI', () => {
     expect(show.stdout).toContain('Tries:       0 of 8');
     expect(show.stdout).toContain('Sign in: mailroom oauth login "Support"');
 
+    expect((await cli(dataDir, 'outbox', 'settings', 'Support', '--debug', 'on', '--json')).code).toBe(0);
+
     // The sign-in in a terminal releases them in the store...
     const login = await loginWithBrowser(idp, dataDir, cliEnv());
     expect(login.code, login.stderr).toBe(0);
@@ -136,6 +138,11 @@ describe('mail that waits for a sign-in, from the CLI', () => {
       ['sent', 1],
     ]);
     expect(upstream.messages.slice(before).map((m) => m.user)).toEqual(['support@contoso.test', 'support@contoso.test']);
+    // The debug transcript shows the XOAUTH2 sign-in as the connection tests do, with no blob that looks like a credential.
+    const detail = await cli(dataDir, 'outbox', 'show', String(sent[0]), '--json');
+    const transcript = (detail.json.transcript as { dir: string; text: string }[]).map((l) => `${l.dir} ${l.text}`);
+    expect(transcript).toContain('C AUTH XOAUTH2 [redacted XOAUTH2]');
+    expect(transcript.join('\n')).not.toMatch(/[A-Za-z0-9+/]{24,}={0,2}/);
 
     // The sign-in attempts are in the log, without a token.
     const check = openMailroom({ dataDir, keyProvider: keyProvider() });
