@@ -7,6 +7,7 @@ import { AppError } from '../shared/errors.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { SecretBox, type KeyProvider } from '../store/secret-box.js';
 import { SecretRepo } from '../store/secret-repo.js';
+import { OAuthRepo } from '../store/oauth-repo.js';
 import { databaseFile } from './data-dir.js';
 import { EventBus } from './events.js';
 import { defaultKeyProvider } from './keys.js';
@@ -81,7 +82,21 @@ export function openMailroom(options: MailroomOptions): Mailroom {
   const secrets = new SecretRepo(db, new SecretBox(keys));
   const mailboxes = new MailboxService(db, secrets, events);
   const log = new ActivityLog(db, events);
-  const diagnostics = new DiagnosticsService({ log, mailboxes, secrets: () => secrets.allPlaintexts() });
+  const oauthRepo = new OAuthRepo(db);
+  const diagnostics = new DiagnosticsService({
+    log,
+    mailboxes,
+    secrets: () => secrets.allPlaintexts(),
+    // The tenant and the app registration, and the tenants accounts signed in from.
+    identifiers: () => {
+      const settings = oauthRepo.getSettings();
+      const accounts = mailboxes.list().flatMap((m) => {
+        const account = oauthRepo.getAccount(m.id);
+        return account ? [account.tenantId ?? '', account.clientId] : [];
+      });
+      return [settings?.tenant ?? '', settings?.clientId ?? '', ...accounts].filter(Boolean);
+    },
+  });
   const oauth = new OAuthService({
     db,
     secrets,
