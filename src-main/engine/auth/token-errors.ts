@@ -137,7 +137,7 @@ export interface MsalErrorMeaning {
 }
 
 const TRY_AGAIN_SIGN_IN = 'Start the sign-in again (Sign in again on the mailbox, or mailroom oauth login <mailbox>). If it keeps failing, send the diagnostics bundle to your support contact.';
-const NETWORK_HINT = 'Check this computer\'s internet connection, and that the proxy and firewall let Mailroom reach the sign-in server over HTTPS (TCP port 443). The stored sign-in is kept: nothing needs to be signed in again.';
+const NETWORK_HINT = 'Check this computer\'s internet connection, and that the proxy and firewall let Mailroom reach the sign-in server over HTTPS (TCP port 443). A sign-in already stored is kept.';
 
 const network = (): MsalErrorMeaning => ({ code: 'OAUTH_NETWORK', summary: 'Microsoft\'s sign-in service could not be reached.', hint: NETWORK_HINT, signInRequired: false, network: true });
 const signInAgain = (summary: string): MsalErrorMeaning => ({ code: 'OAUTH_SIGN_IN_REQUIRED', summary, hint: SIGN_IN_AGAIN, signInRequired: true });
@@ -350,7 +350,7 @@ function networkError(context: TokenErrorContext, error: unknown, detail: string
   // Without what the network module saw, read the failure itself (a raw fetch error).
   const reason = seen?.failure.reason ?? (error instanceof Error && NETWORK_CAUSE.test(`${error.name} ${error.message} ${String((error as { cause?: { code?: string } }).cause?.code ?? '')}`) ? describeNetworkFailure(error, host).reason : undefined);
   return new AppError('OAUTH_NETWORK', `Microsoft's sign-in service at ${host} could not be reached${reason ? `: ${reason}` : ''}.`, {
-    hint: NETWORK_HINT.replace('reach the sign-in server over HTTPS', `reach https://${host} over HTTPS`),
+    hint: NETWORK_HINT.replace('reach the sign-in server over HTTPS (TCP port 443)', `reach https://${host} over HTTPS (TCP port ${/:(\d+)$/.exec(host)?.[1] ?? '443'})`),
     cause: error,
     ...(detail ? { detail } : {}),
   });

@@ -191,10 +191,14 @@ export class OutboxService {
 
   /** The refusal of Send now (or Retry) while the message's mailbox needs a sign-in: says why and what to do. */
   private waitingError(m: OutboxSummary, requirement: SignInRequirement | null): AppError {
-    const why = requirement ? `${requirement.message} (${requirement.code})` : `${m.mailboxName} needs a Microsoft sign-in.`;
-    return new AppError('OUTBOX_WAITING_FOR_SIGN_IN', `Message ${m.id} cannot be sent now: it waits for ${m.mailboxName}'s Microsoft sign-in. ${why} It keeps its tries (${m.attempts} of ${m.maxAttempts} used).`, {
-      hint: requirement?.hint ?? `Sign in again: "Sign in again" on the mailbox in Mailroom, or mailroom oauth login "${m.mailboxName}". It is sent at once after the sign-in.`,
-    });
+    return new AppError(
+      'OUTBOX_WAITING_FOR_SIGN_IN',
+      `Message ${m.id} cannot be sent now: ${m.mailboxName} needs a Microsoft sign-in${requirement ? ` (${requirement.code})` : ''}. It keeps its tries (${m.attempts} of ${m.maxAttempts} used) and is sent as soon as someone signs in.`,
+      {
+        hint: requirement?.hint ?? `Sign in again: "Sign in again" on the mailbox in Mailroom, or mailroom oauth login "${m.mailboxName}". It is sent at once after the sign-in.`,
+        ...(requirement ? { detail: requirement.message } : {}),
+      },
+    );
   }
 
   /** Makes a queued or deferred message due now (and ends a pause of its mailbox). */

@@ -35,7 +35,8 @@ import { TranscriptPanel } from '../connection-test/TranscriptPanel';
 import { STATUS_HELP, STATUS_KIND, STATUS_WORD, errorTitle, partlyRefused, relative, size } from './outbox-format';
 
 const useStyles = makeStyles({
-  panel: { borderLeft: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1, padding: '16px', display: 'flex', flexDirection: 'column', gap: '12px', overflow: 'auto', minWidth: 0 },
+  // A scrolling column: its parts keep their height (a message bar would otherwise be squeezed until its text overlaps the next).
+  panel: { borderLeft: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1, padding: '16px', display: 'flex', flexDirection: 'column', gap: '12px', overflow: 'auto', minWidth: 0, '& > *': { flexShrink: 0 } },
   head: { display: 'flex', alignItems: 'flex-start', gap: '8px' },
   title: { flex: 1, wordBreak: 'break-word' },
   actions: { display: 'flex', gap: '6px', flexWrap: 'wrap' },

@@ -233,7 +233,8 @@ export function OutboxPage() {
   const signInNeeded = engine.data?.workers.filter((w) => w.state === 'waiting-sign-in') ?? [];
   // With the detail panel open the list keeps what tells messages apart; the panel has the rest.
   const compact = selectedId !== undefined;
-  const columns = compact ? '118px 56px minmax(100px, 1fr) minmax(100px, 1.2fr) minmax(100px, 1fr)' : '118px 64px 120px minmax(150px, 1.2fr) minmax(160px, 1.5fr) 56px 190px minmax(150px, 1.2fr)';
+  // The status column fits the longest status word ("Waiting for sign-in") on one line.
+  const columns = compact ? '150px 56px minmax(100px, 1fr) minmax(100px, 1.2fr) minmax(100px, 1fr)' : '150px 64px 120px minmax(150px, 1.2fr) minmax(160px, 1.5fr) 56px 190px minmax(150px, 1.2fr)';
   const pendingCount = counts.data ? counts.data.queued + counts.data.sending + counts.data['waiting-sign-in'] + counts.data.deferred + counts.data.failed : undefined;
 
   return (

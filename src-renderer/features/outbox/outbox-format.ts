@@ -34,9 +34,21 @@ export const STATUS_HELP: Record<OutboxStatus, string> = {
   'waiting-sign-in': 'Its mailbox needs a Microsoft sign-in. It spends no tries, and is sent as soon as someone signs in (Mailboxes > the mailbox > Sign in again).',
 };
 
-/** The short title of an error code (a diagnosis title, or the code itself). */
+/** Titles of the Microsoft sign-in codes a message can carry (the diagnosis titles cover the server's). */
+const SIGN_IN_TITLES: Record<string, string> = {
+  OAUTH_SIGN_IN_REQUIRED: 'Microsoft sign-in needed',
+  OAUTH_NOT_SIGNED_IN: 'Not signed in with Microsoft',
+  OAUTH_NOT_CONFIGURED: 'Microsoft 365 sign-in not set up',
+  OAUTH_CONSENT_REQUIRED: 'Consent needed in Entra',
+  OAUTH_TENANT_NOT_FOUND: 'Tenant not found',
+  OAUTH_NETWORK: 'Sign-in server unreachable',
+  OAUTH_TOKEN_REJECTED: 'Token refused by the server',
+  OAUTH_SIGN_IN_FAILED: 'Getting a token failed',
+};
+
+/** The short title of an error code (a diagnosis title, a sign-in title, or the code itself). */
 export function errorTitle(code: string): string {
-  return (DIAGNOSIS_TITLES as Record<string, string | undefined>)[code as DiagnosisCode] ?? code.replace(/_/g, ' ').toLowerCase().replace(/^./, (c) => c.toUpperCase());
+  return (DIAGNOSIS_TITLES as Record<string, string | undefined>)[code as DiagnosisCode] ?? SIGN_IN_TITLES[code] ?? code.replace(/_/g, ' ').toLowerCase().replace(/^./, (c) => c.toUpperCase());
 }
 
 /** Sent to some recipients while others were refused. */
