@@ -55,7 +55,8 @@ const useStyles = makeStyles({
   selected: { backgroundColor: tokens.colorNeutralBackground1Selected },
   server: { display: 'flex', flexDirection: 'column', minWidth: 0, padding: '4px 0' },
   ellipsis: { display: 'block', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
-  badges: { display: 'flex', gap: '4px', flexWrap: 'wrap' },
+  // In a narrow column a badge's words wrap and the badge grows with them, instead of spilling over its border.
+  badges: { display: 'flex', gap: '4px', flexWrap: 'wrap', '& .fui-Badge': { height: 'auto', minHeight: '20px', whiteSpace: 'normal', paddingTop: '1px', paddingBottom: '1px' } },
   panel: { borderLeft: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1, padding: '16px', display: 'flex', flexDirection: 'column', gap: '12px', overflow: 'auto' },
   dl: { display: 'grid', gridTemplateColumns: '110px 1fr', gap: '4px 8px', margin: 0 },
   dt: { color: tokens.colorNeutralForeground3 },
