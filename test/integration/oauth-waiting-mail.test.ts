@@ -33,10 +33,12 @@ const keyProvider = () => staticKeyProvider(Buffer.from(KEY, 'hex'), 'test key')
 let idp: TestIdp;
 let upstream: OutboxSmtp;
 let dovecot: Dovecot;
+/** The SMTP server refuses every token while set (a mailbox without SMTP AUTH, say). */
+let refuseTokens = false;
 
 beforeAll(async () => {
   idp = await startTestIdp();
-  upstream = await startOutboxSmtp({ checkToken: (user, token) => idp.verifyAccessToken(token)?.toLowerCase() === user.toLowerCase() });
+  upstream = await startOutboxSmtp({ checkToken: (user, token) => !refuseTokens && idp.verifyAccessToken(token)?.toLowerCase() === user.toLowerCase() });
   dovecot = await startDovecot({
     users: { 'support@contoso.test': crypto.randomBytes(12).toString('hex') },
     oauth2IntrospectionUrl: idp.introspectionUrl,
@@ -290,6 +292,34 @@ describe('mail that waits for a sign-in, in the console', () => {
       idp.accessTokenLifetimeSeconds = 3600;
     }
     expectNoTokenIn(console_.engine.log.query({}, 2000));
+  });
+});
+
+describe('a mailbox paused by a refused token', () => {
+  it('resumes at once when someone signs in again, instead of waiting out its pause', async () => {
+    const { engine, mailboxId } = newStore();
+    const runtime = new EngineRuntime(engine, { runtime: 'console', relay: false, inbox: false });
+    try {
+      await signInWith(engine, mailboxId);
+      refuseTokens = true;
+      await runtime.start();
+      const queued = await engine.outbox.compose({ mailboxId, to: ['e@example.net'], subject: 'Paused', text: 'x' });
+      const id = queued.messages[0]!.id;
+      await expect.poll(() => engine.outbox.engineState().workers[0]?.state, { timeout: 15_000 }).toBe('paused');
+      expect(engine.outbox.get(id)).toMatchObject({ status: 'deferred', attempts: 1, lastError: { code: 'OAUTH_TOKEN_REJECTED' } });
+      expect(engine.outbox.get(id).nextAttemptAt! - Date.now()).toBeGreaterThan(60_000);
+
+      refuseTokens = false;
+      const signedIn = Date.now();
+      await signInWith(engine, mailboxId);
+      await expect.poll(() => engine.outbox.get(id).status, { timeout: 10_000 }).toBe('sent');
+      expect(Date.now() - signedIn).toBeLessThan(10_000);
+      expect(engine.outbox.get(id).attempts).toBe(2);
+    } finally {
+      refuseTokens = false;
+      await runtime.stop(1000);
+      engine.close();
+    }
   });
 });
 
