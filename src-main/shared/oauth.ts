@@ -39,8 +39,11 @@ export const OAUTH_ERROR_CODES = [
   'OAUTH_TOKEN_REJECTED',
   'OAUTH_NETWORK',
   'OAUTH_TENANT_NOT_FOUND',
+  /** No longer raised: an unreachable sign-in server is OAUTH_NETWORK (naming the host) everywhere. Kept so old log entries keep their meaning. */
   'OAUTH_AUTHORITY_UNREACHABLE',
   'DETECT_INVALID_ADDRESS',
+  /** Send now or Retry of a message whose mailbox needs a Microsoft sign-in: it waits, keeping its tries. */
+  'OUTBOX_WAITING_FOR_SIGN_IN',
 ] as const;
 /** One of OAUTH_ERROR_CODES. */
 export type OAuthErrorCode = (typeof OAUTH_ERROR_CODES)[number];
