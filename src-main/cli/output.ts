@@ -128,6 +128,7 @@ export function reportError(error: unknown, json: boolean): void {
   else {
     process.stderr.write(`error [${info.code}]: ${plainText(info.message)}\n`);
     if (info.hint) process.stderr.write(`hint: ${plainText(info.hint)}\n`);
+    if (info.detail) process.stderr.write(`detail: ${plainText(info.detail)}\n`);
   }
   process.exitCode = exitCodeFor(info);
 }

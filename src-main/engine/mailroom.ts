@@ -7,6 +7,7 @@ import { AppError } from '../shared/errors.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { SecretBox, type KeyProvider } from '../store/secret-box.js';
 import { SecretRepo } from '../store/secret-repo.js';
+import { OAuthRepo } from '../store/oauth-repo.js';
 import { databaseFile } from './data-dir.js';
 import { EventBus } from './events.js';
 import { defaultKeyProvider } from './keys.js';
@@ -81,8 +82,22 @@ export function openMailroom(options: MailroomOptions): Mailroom {
   const secrets = new SecretRepo(db, new SecretBox(keys));
   const mailboxes = new MailboxService(db, secrets, events);
   const log = new ActivityLog(db, events);
-  // Relay credentials too: the STARTTLS key and the account hashes (the relay is wired below).
-  const diagnostics = new DiagnosticsService({ log, mailboxes, secrets: () => [...secrets.allPlaintexts(), ...relay.credentialsForScrubbing()] });
+  const oauthRepo = new OAuthRepo(db);
+  const diagnostics = new DiagnosticsService({
+    log,
+    mailboxes,
+    // Relay credentials too: the STARTTLS key and the account hashes (the relay is wired below).
+    secrets: () => [...secrets.allPlaintexts(), ...relay.credentialsForScrubbing()],
+    // The tenant and the app registration, and the tenants accounts signed in from.
+    identifiers: () => {
+      const settings = oauthRepo.getSettings();
+      const accounts = mailboxes.list().flatMap((m) => {
+        const account = oauthRepo.getAccount(m.id);
+        return account ? [account.tenantId ?? '', account.clientId] : [];
+      });
+      return [settings?.tenant ?? '', settings?.clientId ?? '', ...accounts].filter(Boolean);
+    },
+  });
   const oauth = new OAuthService({
     db,
     secrets,

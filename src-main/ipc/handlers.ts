@@ -115,6 +115,7 @@ function oauthHandlers(engine: Mailroom): Handlers<MailroomContract>['oauth'] {
     beginSignIn: (input) => engine.oauth.beginSignIn(input),
     signInStatus: ({ signInId }) => engine.oauth.signInStatus(signInId),
     cancelSignIn: ({ signInId }) => engine.oauth.cancelSignIn(signInId),
+    states: () => engine.oauth.states(),
     health: ({ mailboxId }) => engine.oauth.health(mailboxId),
     checkToken: ({ mailboxId, forceRefresh }) => engine.oauth.checkToken(mailboxId, { forceRefresh: forceRefresh ?? false }),
     logout: ({ mailboxId }) => engine.oauth.logout(mailboxId),

@@ -41,6 +41,7 @@ function appErrorInfo(error: AppError): ErrorInfo {
   const info: ErrorInfo = { code: error.code, message: error.message };
   if (typeof error.hint === 'string') info.hint = error.hint;
   if (Array.isArray(error.issues)) info.issues = error.issues;
+  if (typeof error.detail === 'string') info.detail = error.detail;
   return info;
 }
 

@@ -42,6 +42,11 @@ export interface ErrorInfo {
   message: string;
   hint?: string;
   issues?: FieldIssue[];
+  /**
+   * A library's or server's own words, for whoever helps the admin (never the
+   * message, never a secret): e.g. msal-node's `endpoints_resolution_error`.
+   */
+  detail?: string;
 }
 
 /** An error with a stable code, raised by the engine and store. */
@@ -49,13 +54,15 @@ export class AppError extends Error implements ErrorInfo {
   readonly code: ErrorCode;
   readonly hint?: string;
   readonly issues?: FieldIssue[];
+  readonly detail?: string;
 
-  constructor(code: ErrorCode, message: string, options: { hint?: string; issues?: FieldIssue[]; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { hint?: string; issues?: FieldIssue[]; cause?: unknown; detail?: string } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     if (options.hint !== undefined) this.hint = options.hint;
     if (options.issues !== undefined) this.issues = options.issues;
+    if (options.detail !== undefined) this.detail = options.detail;
   }
 
   /** The plain object sent over IPC or printed as JSON. */
@@ -63,6 +70,7 @@ export class AppError extends Error implements ErrorInfo {
     const info: ErrorInfo = { code: this.code, message: this.message };
     if (this.hint !== undefined) info.hint = this.hint;
     if (this.issues !== undefined) info.issues = this.issues;
+    if (this.detail !== undefined) info.detail = this.detail;
     return info;
   }
 }

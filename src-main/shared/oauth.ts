@@ -39,8 +39,11 @@ export const OAUTH_ERROR_CODES = [
   'OAUTH_TOKEN_REJECTED',
   'OAUTH_NETWORK',
   'OAUTH_TENANT_NOT_FOUND',
+  /** No longer raised: an unreachable sign-in server is OAUTH_NETWORK (naming the host) everywhere. Kept so old log entries keep their meaning. */
   'OAUTH_AUTHORITY_UNREACHABLE',
   'DETECT_INVALID_ADDRESS',
+  /** Send now or Retry of a message whose mailbox needs a Microsoft sign-in: it waits, keeping its tries. */
+  'OUTBOX_WAITING_FOR_SIGN_IN',
 ] as const;
 /** One of OAUTH_ERROR_CODES. */
 export type OAuthErrorCode = (typeof OAUTH_ERROR_CODES)[number];
@@ -187,6 +190,29 @@ export const TokenHealth = z.object({
 });
 export type TokenHealth = z.infer<typeof TokenHealth>;
 
+/** Why a mailbox cannot get tokens until someone signs in (its mail waits for it). */
+export const SignInNeeded = z.object({
+  /** OAUTH_NOT_CONFIGURED, OAUTH_NOT_SIGNED_IN, OAUTH_SIGN_IN_REQUIRED, or the failure that asked for a new sign-in. */
+  code: z.string(),
+  message: z.string(),
+  /** What to do: the one action ("Sign in again"), where, and the command. */
+  hint: z.string(),
+  /** Since when (ms UTC), when known. */
+  since: z.number().int().nullable(),
+});
+export type SignInNeeded = z.infer<typeof SignInNeeded>;
+
+/** The sign-in of one mailbox that uses OAuth 2.0, for lists (the Mailboxes screen's "Sign-in needed"). */
+export const MailboxSignIn = z.object({
+  mailboxId: z.number().int(),
+  state: z.enum(OAUTH_STATES),
+  /** Set while the mailbox needs a sign-in (or Microsoft 365 sign-in is not set up). */
+  needed: SignInNeeded.nullable(),
+  /** Outbox messages of the mailbox that wait for the sign-in. */
+  waitingMessages: z.number().int(),
+});
+export type MailboxSignIn = z.infer<typeof MailboxSignIn>;
+
 /** Where a sign-in stands. */
 export const SIGN_IN_STATES = ['waiting', 'exchanging', 'succeeded', 'failed', 'cancelled', 'timed-out'] as const;
 export type SignInState = (typeof SIGN_IN_STATES)[number];
@@ -208,7 +234,8 @@ export const SignInStatus = z.object({
   /** Responses that reached the listener but did not belong to this sign-in (wrong state): ignored. */
   rejectedResponses: z.number().int(),
   account: z.string().nullable(),
-  error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).nullable(),
+  /** Why it failed; `detail` holds the sign-in library's own words (never the message). */
+  error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional(), detail: z.string().optional() }).nullable(),
   finishedAt: z.number().int().nullable(),
 });
 export type SignInStatus = z.infer<typeof SignInStatus>;

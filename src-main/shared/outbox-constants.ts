@@ -8,13 +8,15 @@
  * The life of a message: `queued` (waiting for its first try or sent back
  * by Send now/Retry), `sending` (on the wire), `sent`, `deferred` (a
  * temporary failure; tried again at `nextAttemptAt`), `failed` (permanent,
- * or out of attempts), `cancelled` (by an admin).
+ * or out of attempts), `cancelled` (by an admin), `waiting-sign-in` (its
+ * mailbox needs a Microsoft sign-in: no tries are spent, and it is due the
+ * moment someone signs in).
  */
-export const OUTBOX_STATUSES = ['queued', 'sending', 'sent', 'deferred', 'failed', 'cancelled'] as const;
+export const OUTBOX_STATUSES = ['queued', 'sending', 'sent', 'deferred', 'failed', 'cancelled', 'waiting-sign-in'] as const;
 /** A status of an outbox message. */
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
 /** The statuses of messages still waiting to go out (or needing attention): the default view. */
-export const PENDING_STATUSES = ['queued', 'sending', 'deferred', 'failed'] as const satisfies readonly OutboxStatus[];
+export const PENDING_STATUSES = ['queued', 'sending', 'waiting-sign-in', 'deferred', 'failed'] as const satisfies readonly OutboxStatus[];
 
 /** Where a message came from. */
 export const OUTBOX_SOURCES = ['compose', 'cli', 'eml', 'relay'] as const;

@@ -382,6 +382,8 @@ export const EngineRunSummary = z.object({
   sent: z.number().int(),
   deferred: z.number().int(),
   failed: z.number().int(),
+  /** Messages left waiting for their mailbox's Microsoft sign-in (of every mailbox, when the run ended). */
+  waitingForSignIn: z.number().int(),
   ms: z.number().int(),
 });
 /** What `engine run --until-idle --json` prints. */
@@ -399,8 +401,12 @@ export type OutboxChangedEvent = z.infer<typeof OutboxChangedEvent>;
 export const OutboxWorkerState = z.object({
   mailboxId: z.number().int(),
   mailboxName: z.string(),
-  /** `idle`, `sending`, `paused` (after a connection or sign-in failure, until `pausedUntil`), `stopped`. */
-  state: z.enum(['idle', 'sending', 'paused', 'stopped']),
+  /**
+   * `idle`, `sending`, `paused` (after a connection or sign-in failure, until
+   * `pausedUntil`), `waiting-sign-in` (the mailbox needs a Microsoft sign-in;
+   * `lastError` says why), `stopped`.
+   */
+  state: z.enum(['idle', 'sending', 'paused', 'waiting-sign-in', 'stopped']),
   pausedUntil: z.number().int().nullable(),
   lastError: OutboxError.nullable(),
 });

@@ -74,7 +74,26 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
   }
 }
 
+/**
+ * Applies the missing migrations, each in one transaction. Foreign keys are
+ * off while they run (SQLite's documented way to rebuild a table: dropping
+ * the old copy must not cascade to the rows that point at it) and checked
+ * before each commit, so a migration that would leave a dangling reference
+ * rolls back instead.
+ */
 function applyMigrations(db: Db, file: string, migrations: readonly Migration[], current: number): void {
+  if (!migrations.some((m) => m.version > current)) return;
+  const enforced = db.pragma('foreign_keys', { simple: true }) === 1;
+  // Outside any transaction: inside one this pragma does nothing.
+  db.pragma('foreign_keys = OFF');
+  try {
+    applyEach(db, file, migrations, current);
+  } finally {
+    if (enforced) db.pragma('foreign_keys = ON');
+  }
+}
+
+function applyEach(db: Db, file: string, migrations: readonly Migration[], current: number): void {
   let reached = current;
   for (const migration of migrations) {
     if (migration.version <= current) continue;
@@ -83,6 +102,11 @@ function applyMigrations(db: Db, file: string, migrations: readonly Migration[],
       // under the write lock, the version read now is the truth.
       if ((db.pragma('user_version', { simple: true }) as number) >= migration.version) return;
       db.exec(migration.sql);
+      const dangling = db.pragma('foreign_key_check') as { table: string; rowid: number; parent: string }[];
+      if (dangling.length) {
+        const first = dangling[0]!;
+        throw new Error(`it would leave ${dangling.length} row(s) pointing at rows that do not exist (first: ${first.table} row ${first.rowid} -> ${first.parent})`);
+      }
       db.pragma(`user_version = ${migration.version}`);
     });
     try {

@@ -100,6 +100,19 @@ export interface NewOutboxMessage {
   raw: Buffer;
   maxAttempts: number;
   submittedBy: string | null;
+  /**
+   * Set when the mailbox needs a Microsoft sign-in right now: the message is
+   * stored as `waiting-sign-in` with this as its last error, not due until
+   * the sign-in.
+   */
+  waitingForSignIn?: SignInWait;
+}
+
+/** Why a mailbox's messages wait for a sign-in, as stored on each of them. */
+export interface SignInWait {
+  code: string;
+  message: string;
+  hint: string | null;
 }
 
 /** A message claimed for sending, with what the worker needs. */
@@ -180,8 +193,9 @@ export class OutboxRepo {
     this.stmt = {
       insertMessage: db.prepare(
         `INSERT INTO outbox_messages (mailbox_id, status, source, message_id, envelope_from, subject, recipients_preview, recipient_count, size,
-           attempts, max_attempts, next_attempt_at, created_at, updated_at, submitted_by)
-         VALUES (@mailboxId, 'queued', @source, @messageId, @envelopeFrom, @subject, @preview, @count, @size, 0, @maxAttempts, @now, @now, @now, @submittedBy)`,
+           attempts, max_attempts, next_attempt_at, created_at, updated_at, submitted_by, last_error_code, last_error_message, last_error_hint, last_error_at)
+         VALUES (@mailboxId, @status, @source, @messageId, @envelopeFrom, @subject, @preview, @count, @size, 0, @maxAttempts, @nextAttemptAt, @now, @now, @submittedBy,
+           @errorCode, @errorMessage, @errorHint, @errorAt)`,
       ),
       insertBody: db.prepare('INSERT INTO outbox_bodies (outbox_id, raw) VALUES (?, ?)'),
       insertRecipient: db.prepare('INSERT INTO outbox_recipients (outbox_id, position, address) VALUES (?, ?, ?)'),
@@ -248,6 +262,7 @@ export class OutboxRepo {
   /** Inserts messages with their bodies, recipients and first history row; returns their ids. Call inside a transaction. */
   insert(message: NewOutboxMessage, now: number, note: string): number {
     const preview = message.recipients.slice(0, PREVIEW_RECIPIENTS).join(', ') + (message.recipients.length > PREVIEW_RECIPIENTS ? ', ...' : '');
+    const wait = message.waitingForSignIn;
     const info = this.stmt.insertMessage.run({
       mailboxId: message.mailboxId,
       source: message.source,
@@ -260,11 +275,18 @@ export class OutboxRepo {
       maxAttempts: message.maxAttempts,
       now,
       submittedBy: message.submittedBy,
+      status: wait ? 'waiting-sign-in' : 'queued',
+      nextAttemptAt: wait ? null : now,
+      errorCode: wait?.code ?? null,
+      errorMessage: wait?.message ?? null,
+      errorHint: wait?.hint ?? null,
+      errorAt: wait ? now : null,
     });
     const id = Number(info.lastInsertRowid);
     this.stmt.insertBody.run(id, message.raw);
     message.recipients.forEach((address, position) => this.stmt.insertRecipient.run(id, position, address));
     this.stmt.insertHistory.run(id, now, 'queued', note);
+    if (wait) this.stmt.insertHistory.run(id, now, 'waiting-sign-in', `waiting for a Microsoft sign-in (${wait.code}); no try is spent until then`);
     return id;
   }
 
@@ -360,6 +382,57 @@ export class OutboxRepo {
     const changed = this.stmt.release.run({ id: message.id, status: message.previousStatus, nextAttemptAt, now }).changes > 0;
     if (changed) this.stmt.insertHistory.run(message.id, now, message.previousStatus, note);
     return changed;
+  }
+
+  /**
+   * Holds a mailbox's mail for a sign-in: its queued and deferred messages,
+   * and the given ones it claimed (`sending`, never on the wire), become
+   * `waiting-sign-in` with the reason as their last error. Tries are left
+   * as they are. Returns the ids. Call inside a transaction.
+   */
+  holdForSignIn(mailboxId: number, claimedIds: number[], wait: SignInWait, now: number, note: string): number[] {
+    const rows = this.db
+      .prepare(
+        `SELECT id FROM outbox_messages INDEXED BY outbox_by_mailbox WHERE mailbox_id = @mailboxId AND status IN ('queued', 'deferred')
+         UNION SELECT id FROM outbox_messages WHERE id IN (SELECT value FROM json_each(@claimed)) AND mailbox_id = @mailboxId AND status = 'sending'`,
+      )
+      .pluck()
+      .all({ mailboxId, claimed: JSON.stringify(claimedIds) }) as number[];
+    const hold = this.db.prepare(
+      `UPDATE outbox_messages SET status = 'waiting-sign-in', next_attempt_at = NULL, updated_at = @now,
+         last_error_code = @code, last_error_message = @message, last_error_hint = @hint, last_error_reply = NULL, last_error_stage = 'AUTH', last_error_at = @now
+       WHERE id = @id`,
+    );
+    for (const id of rows) {
+      hold.run({ id, now, code: wait.code, message: wait.message, hint: wait.hint });
+      this.stmt.insertHistory.run(id, now, 'waiting-sign-in', note);
+    }
+    return rows;
+  }
+
+  /**
+   * Releases a mailbox's mail that waits for a sign-in: due now, `queued`
+   * when it was never tried, else `deferred` with its tries as they were.
+   * Returns the ids. Call inside a transaction.
+   */
+  releaseSignInWait(mailboxId: number, now: number, note: string): number[] {
+    const rows = this.db
+      .prepare(`SELECT id, attempts FROM outbox_messages INDEXED BY outbox_by_mailbox WHERE mailbox_id = ? AND status = 'waiting-sign-in'`)
+      .all(mailboxId) as { id: number; attempts: number }[];
+    const release = this.db.prepare(`UPDATE outbox_messages SET status = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND status = 'waiting-sign-in'`);
+    for (const r of rows) {
+      const status = r.attempts === 0 ? 'queued' : 'deferred';
+      release.run(status, now, now, r.id);
+      this.stmt.insertHistory.run(r.id, now, status, note);
+    }
+    return rows.map((r) => r.id);
+  }
+
+  /** How many messages wait for a sign-in, of one mailbox or all. */
+  countWaitingForSignIn(mailboxId?: number): number {
+    return mailboxId === undefined
+      ? (this.db.prepare(`SELECT COUNT(*) FROM outbox_messages INDEXED BY outbox_by_status WHERE status = 'waiting-sign-in'`).pluck().get() as number)
+      : (this.db.prepare(`SELECT COUNT(*) FROM outbox_messages INDEXED BY outbox_by_mailbox WHERE mailbox_id = ? AND status = 'waiting-sign-in'`).pluck().get(mailboxId) as number);
   }
 
   /** Makes the mailbox's queued and deferred messages that wait for later due now; returns their ids. Call inside a transaction. */

@@ -12,12 +12,14 @@ export class ApiError extends Error implements ErrorInfo {
   readonly code: string;
   readonly hint?: string;
   readonly issues?: FieldIssue[];
+  readonly detail?: string;
   constructor(info: ErrorInfo) {
     super(info.message);
     this.name = 'ApiError';
     this.code = info.code;
     if (info.hint) this.hint = info.hint;
     if (info.issues) this.issues = info.issues;
+    if (info.detail) this.detail = info.detail;
   }
 }
 

@@ -18,7 +18,8 @@ import { openMailroom, type Mailroom } from '../../src-main/engine/mailroom';
 import { createMailroomRouter } from '../../src-main/ipc/index';
 import { startConsoleServer, type ConsoleServer } from '../../src-main/console-server/server';
 import { staticKeyProvider } from '../../src-main/store/secret-box';
-import { chromiumPath, screenshot } from '../helpers/browser';
+import path from 'node:path';
+import { SCREENSHOT_DIR, chromiumPath, screenshot } from '../helpers/browser';
 import { RENDERER_DIR } from '../helpers/paths';
 import { startTestIdp, type TestIdp } from '../helpers/oauth-idp';
 import { tempDir } from '../helpers/temp';
@@ -79,7 +80,8 @@ beforeAll(async () => {
     // Trust exactly the IdP's test certificate (by its key), nothing else.
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', `--ignore-certificate-errors-spki-list=${idp.certs.spkiHash}`],
   });
-  page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  // A context of its own: axe-core runs in it (it refuses pages made by browser.newPage()).
+  page = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
   page.setDefaultTimeout(15_000);
 });
 
@@ -145,8 +147,13 @@ describe('Microsoft 365 sign-in in the browser console', () => {
     await expect.poll(() => panel.getByTestId('oauth-account').textContent()).toContain('support@contoso.test');
     await expect.poll(() => panel.textContent()).toContain('Signed in');
     expect(await panel.textContent()).toContain('IMAP.AccessAsUser.All');
-    expect(await panel.getByRole('button', { name: 'Change OAuth' }).count()).toBe(1);
-    await screenshot(page, 'oauth-signed-in');
+    // One name for the action in every state: "Sign in again".
+    expect(await panel.getByRole('button', { name: 'Sign in again' }).count()).toBe(1);
+    expect(await panel.getByRole('button', { name: 'Change OAuth' }).count()).toBe(0);
+    expect(await panel.getByTestId('oauth-token-expires').textContent()).toContain('(refreshed automatically)');
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await panelShots(page, panel, 'oauth-signed-in');
+    await expectInside(page, panel);
 
     // The mailbox sends with the token the provider hands out (XOAUTH2).
     const info = await engine.oauth.withAccessToken(
@@ -165,4 +172,109 @@ describe('Microsoft 365 sign-in in the browser console', () => {
     expect(received.at(-1)).toContain('Subject: Signed in through the console');
     expect(received.at(-1)!.startsWith('support@contoso.test\n')).toBe(true);
   });
+
+  it('"Sign in again": the state, what waits for it, the outbox, an unreachable sign-in server, and the sign-in that releases the mail', async () => {
+    const mailbox = engine.mailboxes.resolve('Help desk');
+    // Revoked at Microsoft: the next refresh fails with AADSTS50173 and the mailbox needs a sign-in.
+    idp.revokeAll();
+    await engine.oauth.checkToken(mailbox.id, { forceRefresh: true });
+    expect(engine.oauth.health(mailbox.id).state).toBe('sign-in-required');
+    const queued = await engine.outbox.compose({ mailboxId: mailbox.id, to: ['customer@example.test'], subject: 'Waits for the sign-in', text: 'x' });
+    const id = queued.messages[0]!.id;
+    expect(queued.messages[0]!.status).toBe('waiting-sign-in');
+
+    for (const size of [{ width: 1280, height: 800 }, { width: 1024, height: 768 }]) {
+      await page.setViewportSize(size);
+      await page.goto(server.url);
+      const row = page.locator('[data-mailbox="Help desk"]');
+      await expect.poll(() => row.textContent()).toContain('Sign-in needed');
+      await row.click();
+      const panel = page.getByRole('region', { name: 'Microsoft 365 sign-in' });
+      await expect.poll(() => panel.textContent()).toContain('Sign-in needed');
+      expect(await panel.getByRole('button', { name: 'Sign in again' }).count()).toBe(1);
+      // No claim about refreshing that is no longer true.
+      expect(await panel.getByTestId('oauth-token-expires').textContent()).toContain('(not refreshed until someone signs in again)');
+      expect(await panel.textContent()).not.toContain('refreshed automatically');
+      expect(await panel.textContent()).toContain('AADSTS50173');
+      expect(await panel.textContent()).toContain('"Sign in again" in Mailroom');
+      await expect.poll(() => panel.getByTestId('oauth-waiting-mail').textContent()).toContain('1 outgoing message waits for this sign-in');
+      await panelShots(page, panel, `oauth-sign-in-again-${size.width}`);
+      await expectInside(page, panel);
+      await expectNoSeriousAxe(page, '[aria-label="Microsoft 365 sign-in"]');
+    }
+
+    // The Outbox says it in its own words: the status, the filter, the detail, and Send now says why.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(`${server.url.replace(/\/\?token=.*$/, '')}/#/outbox/${id}`);
+    const outboxRow = page.locator(`[data-outbox-id="${id}"]`);
+    await expect.poll(() => outboxRow.getAttribute('data-status')).toBe('waiting-sign-in');
+    expect(await outboxRow.textContent()).toContain('Waiting for sign-in');
+    expect(await page.locator('select[name="status"] option[value="waiting-sign-in"]').textContent()).toBe('Waiting for sign-in');
+    const detail = page.locator(`[data-outbox-detail="${id}"]`);
+    await expect.poll(() => detail.getByTestId('outbox-waiting-sign-in').textContent()).toContain('no tries are spent');
+    await detail.getByRole('button', { name: 'Send now' }).click();
+    await expect.poll(() => detail.getByRole('alert').first().textContent()).toContain('OUTBOX_WAITING_FOR_SIGN_IN');
+    await screenshot(page, 'outbox-waiting-sign-in');
+
+    // The sign-in server cannot be reached: OAUTH_NETWORK naming the host, the long box wraps inside the panel.
+    const closed = await closedPort();
+    const good = engine.oauth.getSettings();
+    engine.oauth.saveSettings({ tenant: idp.tenantId, clientId: idp.clientId, authorityHost: `https://127.0.0.1:${closed}`, redirectHost: 'localhost' });
+    await page.goto(server.url);
+    await page.locator('[data-mailbox="Help desk"]').click();
+    const panel = page.getByRole('region', { name: 'Microsoft 365 sign-in' });
+    await panel.getByRole('button', { name: 'Sign in again' }).click();
+    const failure = panel.getByRole('alert').filter({ hasText: 'OAUTH_NETWORK' });
+    await expect.poll(() => failure.textContent()).toContain(`at 127.0.0.1:${closed} could not be reached`);
+    expect(await failure.textContent()).toContain('firewall');
+    expect(await failure.textContent()).toContain('Detail: msal-node: endpoints_resolution_error');
+    await panelShots(page, panel, 'oauth-network-error');
+    await expectInside(page, panel);
+
+    // Back to the right server: "Sign in again" works, and the waiting message is due at once.
+    engine.oauth.saveSettings({ tenant: good.tenant, clientId: good.clientId, authorityHost: good.authorityHost, redirectHost: good.redirectHost });
+    await page.reload();
+    await page.locator('[data-mailbox="Help desk"]').click();
+    const popup = page.waitForEvent('popup');
+    await page.getByRole('region', { name: 'Microsoft 365 sign-in' }).getByRole('button', { name: 'Sign in again' }).click();
+    const tab = await popup;
+    await expect.poll(() => tab.textContent('body').catch(() => ''), { timeout: 15_000 }).toContain('Signed in to Microsoft 365');
+    await tab.close();
+    const again = page.getByRole('region', { name: 'Microsoft 365 sign-in' });
+    await expect.poll(() => again.textContent()).toContain('Signed in as support@contoso.test');
+    await expect.poll(() => engine.outbox.get(id).status).toBe('queued');
+    expect(engine.outbox.get(id).attempts).toBe(0);
+    expect(await again.getByTestId('oauth-waiting-mail').count()).toBe(0);
+    await panelShots(page, again, 'oauth-signed-in-again');
+  });
 });
+
+/** The sign-in panel scrolled into view: the page as shown, and the panel whole. */
+async function panelShots(page: Page, panel: ReturnType<Page['locator']>, name: string): Promise<void> {
+  await panel.getByRole('button').first().scrollIntoViewIfNeeded();
+  await screenshot(page, name);
+  await panel.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}-panel.png`) });
+}
+
+/** Every visible element of `container` stays inside it (text wraps; nothing runs off the panel). */
+async function expectInside(page: Page, container: ReturnType<Page['locator']>): Promise<void> {
+  const outside = await container.evaluate((root) => {
+    const box = root.getBoundingClientRect();
+    const out: string[] = [];
+    for (const el of Array.from(root.querySelectorAll('*'))) {
+      const r = el.getBoundingClientRect();
+      if (!r.width || !r.height) continue;
+      if (r.right > box.right + 1 || r.left < box.left - 1) out.push(`${el.tagName}.${(el as HTMLElement).className}: ${Math.round(r.left)}..${Math.round(r.right)} outside ${Math.round(box.left)}..${Math.round(box.right)} "${(el.textContent ?? '').slice(0, 60)}"`);
+    }
+    return out;
+  });
+  expect(outside, `${page.url()}`).toEqual([]);
+}
+
+/** axe-core finds no serious or critical violation in `selector`. */
+async function expectNoSeriousAxe(page: Page, selector: string): Promise<void> {
+  const { default: AxeBuilder } = await import('@axe-core/playwright');
+  const result = await new AxeBuilder({ page } as never).include(selector).analyze();
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  expect(bad).toEqual([]);
+}

@@ -2,7 +2,7 @@
  * Starts the browser console in-process over a temporary data folder, with
  * the real engine and router behind it, as `mailroom console` does.
  */
-import { openMailroom, type Mailroom } from '../../src-main/engine/mailroom';
+import { openMailroom, type Mailroom, type MailroomOptions } from '../../src-main/engine/mailroom';
 import { createSession, type Session } from '../../src-main/ipc/session';
 import { startConsoleServer, type ConsoleServer } from '../../src-main/console-server/server';
 import { staticKeyProvider } from '../../src-main/store/secret-box';
@@ -17,8 +17,8 @@ export interface ConsoleHandle {
   close(): Promise<void>;
 }
 
-export async function startTestConsole(dataDir: string): Promise<ConsoleHandle> {
-  const engine = openMailroom({ dataDir, keyProvider: staticKeyProvider(crypto.randomBytes(32), 'test key') });
+export async function startTestConsole(dataDir: string, options: Pick<MailroomOptions, 'keyProvider' | 'fetch'> = {}): Promise<ConsoleHandle> {
+  const engine = openMailroom({ dataDir, keyProvider: options.keyProvider ?? staticKeyProvider(crypto.randomBytes(32), 'test key'), ...(options.fetch ? { fetch: options.fetch } : {}) });
   const session = createSession(engine, { runtime: 'console' });
   const router = session.router;
   const server = await startConsoleServer({ router, events: engine.events, rendererDir: RENDERER_DIR, downloadsDir: path.join(dataDir, 'exports') });
@@ -32,4 +32,14 @@ export async function startTestConsole(dataDir: string): Promise<ConsoleHandle> 
       engine.close();
     },
   };
+}
+
+/** Calls one IPC channel through the console's HTTP API, as the renderer does. */
+export async function invokeConsole(server: ConsoleServer, channel: string, payload: unknown): Promise<{ ok: true; value: any } | { ok: false; error: { code: string; message: string; hint?: string; detail?: string } }> {
+  const response = await fetch(`http://127.0.0.1:${server.port}/api/invoke`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-mailroom-token': server.token },
+    body: JSON.stringify({ channel, payload }),
+  });
+  return (await response.json()) as never;
 }

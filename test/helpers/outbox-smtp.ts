@@ -22,6 +22,11 @@ export interface OutboxSmtpOptions {
   /** XOAUTH2: true accepts the token. */
   checkToken?: (user: string, token: string) => boolean;
   onConnect?: (connection: number) => HookAnswer;
+  /**
+   * Called with each sign-in (numbered from 1) before it is checked: `hang`
+   * holds the reply until releaseHanging(), then checks it as usual.
+   */
+  onAuth?: (attempt: number, username: string) => 'hang' | undefined;
   onMailFrom?: (address: string, session: SMTPServerSession) => HookAnswer;
   onRcptTo?: (address: string, session: SMTPServerSession) => HookAnswer;
   /** Called once the message is read, or (for `drop`) on its first chunk. */
@@ -63,6 +68,7 @@ function asError(reply: Reply): Error {
 export async function startOutboxSmtp(options: OutboxSmtpOptions = {}): Promise<OutboxSmtp> {
   const state: OutboxSmtp = { port: 0, messages: [], connections: 0, authAttempts: [], releaseHanging: () => undefined, stop: async () => undefined };
   let dataCount = 0;
+  let authCount = 0;
   const authRequired = Boolean(options.users || options.checkToken);
   const hanging = new Set<() => void>();
 
@@ -100,16 +106,20 @@ export async function startOutboxSmtp(options: OutboxSmtpOptions = {}): Promise<
       if (!apply(options.onConnect?.(state.connections), session, callback)) callback();
     },
     onAuth(auth, _session, callback) {
-      if (auth.method === 'XOAUTH2') {
-        const ok = Boolean(auth.username && auth.accessToken && options.checkToken?.(auth.username, auth.accessToken));
-        state.authAttempts.push({ method: 'XOAUTH2', username: auth.username ?? '', ok });
+      const check = () => {
+        if (auth.method === 'XOAUTH2') {
+          const ok = Boolean(auth.username && auth.accessToken && options.checkToken?.(auth.username, auth.accessToken));
+          state.authAttempts.push({ method: 'XOAUTH2', username: auth.username ?? '', ok });
+          if (ok) return callback(null, { user: auth.username });
+          return callback(null, { data: { status: '401', schemes: 'bearer', scope: 'https://outlook.office.com/SMTP.Send' } });
+        }
+        const ok = Boolean(auth.username && options.users && options.users[auth.username] !== undefined && options.users[auth.username] === auth.password);
+        state.authAttempts.push({ method: auth.method, username: auth.username ?? '', ok });
         if (ok) return callback(null, { user: auth.username });
-        return callback(null, { data: { status: '401', schemes: 'bearer', scope: 'https://outlook.office.com/SMTP.Send' } });
-      }
-      const ok = Boolean(auth.username && options.users && options.users[auth.username] !== undefined && options.users[auth.username] === auth.password);
-      state.authAttempts.push({ method: auth.method, username: auth.username ?? '', ok });
-      if (ok) return callback(null, { user: auth.username });
-      callback(asError({ code: 535, message: '5.7.8 Authentication credentials invalid' }));
+        callback(asError({ code: 535, message: '5.7.8 Authentication credentials invalid' }));
+      };
+      if (options.onAuth?.(++authCount, auth.username ?? '') === 'hang') hanging.add(check);
+      else check();
     },
     onMailFrom(address, session, callback) {
       if (!apply(options.onMailFrom?.(address.address, session), session, callback)) callback();

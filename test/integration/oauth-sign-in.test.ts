@@ -212,7 +212,7 @@ describe('Microsoft sign-in through the loopback listener', () => {
     expect(health.otherAccountAllowed).toBe(true);
   });
 
-  it('"Change OAuth" signs in again without touching the mailbox\'s settings', async () => {
+  it('"Sign in again" signs in again without touching the mailbox\'s settings', async () => {
     const { engine, mailboxId } = engineWith();
     await signIn(engine, mailboxId);
     const before = engine.mailboxes.get(mailboxId);

@@ -70,6 +70,62 @@ describe('engine runtime', () => {
     await expect.poll(() => [env.engine.outbox.get(first).status, env.engine.outbox.get(second).status], { timeout: 10_000 }).toEqual(['sent', 'sent']);
   });
 
+  it('a try still signing in with the old password when the password is corrected neither pauses the mailbox nor waits out a backoff', async () => {
+    // The interleaving of the race, made deterministic: the server holds its
+    // answer to the first sign-in (wrong password) until the password has
+    // been corrected, then refuses it.
+    await upstream.stop();
+    let held!: () => void;
+    const authHeld = new Promise<void>((resolve) => (held = resolve));
+    upstream = await startOutboxSmtp({
+      users: { 'support@example.test': 'right-password' },
+      onAuth: (attempt) => {
+        if (attempt !== 1) return undefined;
+        held();
+        return 'hang';
+      },
+    });
+    env.engine.mailboxes.update({ id: env.mailbox.id, password: 'wrong-password', smtp: { port: upstream.port } });
+    await runtime.start();
+    const id = await queue('Old password on the wire');
+    await authHeld;
+    env.engine.mailboxes.update({ id: env.mailbox.id, password: 'right-password' });
+    const corrected = Date.now();
+    upstream.releaseHanging();
+    await expect.poll(() => env.engine.outbox.get(id).status, { timeout: 10_000 }).toBe('sent');
+    const m = env.engine.outbox.get(id);
+    expect(m.attemptLog.map((a) => [a.outcome, a.code])).toEqual([['deferred', 'AUTH_FAILED'], ['sent', null]]);
+    expect(upstream.authAttempts.map((a) => a.ok)).toEqual([false, true]);
+    expect(env.engine.outbox.engineState().workers[0]!.state).not.toBe('paused');
+    // Nothing says the mailbox was paused after its settings changed.
+    const paused = env.engine.log.query({ text: 'is paused' }, 50).filter((e) => e.at >= corrected);
+    expect(paused).toEqual([]);
+  });
+
+  it('a failure decided with the old password but not yet committed when the password is corrected is due at once', async () => {
+    // The other interleaving: the try has failed and its outcome waits for its
+    // group commit when the settings change. The change is made right after
+    // the outcome enters the sender's batch, before the commit.
+    env.engine.outbox.saveSettings({ mailboxId: env.mailbox.id, connections: 1 });
+    env.engine.mailboxes.update({ id: env.mailbox.id, password: 'wrong-password' });
+    const sender = env.engine.outbox.sender;
+    const record = sender.record.bind(sender);
+    let corrected = false;
+    sender.record = (outcome, committed) => {
+      record(outcome, committed);
+      if (!corrected && outcome.failure?.code === 'AUTH_FAILED') {
+        corrected = true;
+        env.engine.mailboxes.update({ id: env.mailbox.id, password: 'right-password' });
+      }
+    };
+    await runtime.start();
+    const id = await queue('Outcome in the batch');
+    await expect.poll(() => env.engine.outbox.get(id).status, { timeout: 10_000 }).toBe('sent');
+    expect(corrected).toBe(true);
+    expect(env.engine.outbox.get(id).attemptLog.map((a) => a.outcome)).toEqual(['deferred', 'sent']);
+    expect(env.engine.outbox.engineState().workers[0]!.state).not.toBe('paused');
+  });
+
   it('Send now ends a pause', async () => {
     upstream.authAttempts.length = 0;
     env.engine.mailboxes.update({ id: env.mailbox.id, password: 'wrong-password' });

@@ -4,7 +4,8 @@
  * through the mailbox's OAuth sign-in (XOAUTH2), after a real sign-in
  * against the test identity provider (oauth2-mock-server over HTTPS). A
  * rejected access token is refreshed once before the try counts; a refresh
- * that fails defers with the OAuth module's own diagnosis.
+ * that fails because the sign-in was revoked makes the mail wait for a new
+ * sign-in (no try spent), with the OAuth module's own diagnosis.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import crypto from 'node:crypto';
@@ -87,14 +88,15 @@ describe('relay to Microsoft 365 through OAuth (XOAUTH2)', () => {
     expect(upstream.authAttempts.slice(-2).map((a) => a.ok)).toEqual([false, true]);
   });
 
-  it('defers with the OAuth diagnosis when the sign-in is revoked, and keeps tokens out of every record', async () => {
+  it('waits for a sign-in, spending no try, with the OAuth diagnosis when the sign-in is revoked, and keeps tokens out of every record', async () => {
     await restartSender();
     idp.revokeAll();
     const id = await submit('Invoice 2026-0003');
-    await expect.poll(() => engine.outbox.get(id).status, { timeout: 15_000 }).toBe('deferred');
+    await expect.poll(() => engine.outbox.get(id).status, { timeout: 15_000 }).toBe('waiting-sign-in');
     const m = engine.outbox.get(id);
-    expect(m.lastError!.code).toMatch(/^OAUTH_|SIGN_IN/);
-    expect(m.lastError!.hint).toBeTruthy();
+    expect(m.attempts).toBe(0);
+    expect(m.lastError!.code).toBe('OAUTH_SIGN_IN_REQUIRED');
+    expect(m.lastError!.hint).toContain('Sign in again');
     expect(m.lastError!.stage).toBe('AUTH');
     const records = JSON.stringify([m, engine.log.query({}, 2000)]);
     for (const token of [...idp.issuedAccessTokens(), ...idp.issuedRefreshTokens()]) expect(records).not.toContain(token);

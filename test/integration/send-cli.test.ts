@@ -93,11 +93,11 @@ describe('mailroom send / outbox / engine run', () => {
     expect(ok.json.queued).toBe(3);
   });
 
-  it('engine run --until-idle sends everything and ends with exactly { sent, deferred, failed, ms }', async () => {
+  it('engine run --until-idle sends everything and ends with exactly { sent, deferred, failed, waitingForSignIn, ms }', async () => {
     await cli('send', '--mailbox', 'Support', '--to', 'nobody@example.net', '--subject', 'Refused', '--text', 'x');
     const r = await cli('engine', 'run', '--until-idle', '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(Object.keys(r.json).sort()).toEqual(['deferred', 'failed', 'ms', 'sent']);
+    expect(Object.keys(r.json).sort()).toEqual(['deferred', 'failed', 'ms', 'sent', 'waitingForSignIn']);
     expect(r.json).toMatchObject({ sent: 5, deferred: 0, failed: 1 });
     expect(r.json.ms).toBeGreaterThanOrEqual(0);
     expect(server.messages).toHaveLength(5);

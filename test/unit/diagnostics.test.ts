@@ -14,6 +14,8 @@ import { createSession, allowedInBundleView, type Session } from '../../src-main
 import { contract, channelNames } from '../../src-main/shared/contract/index';
 import { tempDir } from '../helpers/temp';
 import { seedLog } from '../helpers/log-seed';
+import { OAuthRepo } from '../../src-main/store/oauth-repo';
+import { InboxRepo } from '../../src-main/store/inbox-repo';
 
 const KEY = crypto.randomBytes(32);
 let engine: Mailroom;
@@ -174,5 +176,77 @@ describe('viewing a bundle read-only', () => {
       if (names.includes(blocked)) expect(allowedInBundleView(blocked), blocked).toBe(false);
     }
     for (const name of allowed) expect(name).toMatch(/\.(info|list|get|presets|exportSettings|history|query|tail|retention|versions|checklist|registrySql|states|polls|raw|status|health)$/);
+  });
+});
+
+describe('the sign-in section', () => {
+  const TENANT = '7d2f1c4e-8a9b-4c3d-9e1f-0a1b2c3d4e5f';
+  const CLIENT = '0b7c1a2d-1234-4cde-8f90-1a2b3c4d5e6f';
+
+  /** Support needs a sign-in again (a revoked refresh token) after its inbox last polled fine; Sales is signed in. */
+  async function bundleWithSignIns(): Promise<{ files: Map<string, Buffer>; supportId: number }> {
+    engine.oauth.saveSettings({ tenant: TENANT, clientId: CLIENT });
+    const support = engine.mailboxes.create({ name: 'Support', address: 'support@contoso.test', preset: 'microsoft365' });
+    const sales = engine.mailboxes.create({ name: 'Sales', address: 'sales@contoso.test', preset: 'microsoft365' });
+    const repo = new OAuthRepo(engine.db);
+    for (const m of [support, sales]) {
+      repo.saveSignIn({ mailboxId: m.id, homeAccountId: `uid.${TENANT}`, username: m.address, displayName: null, tenantId: TENANT, scopes: ['https://outlook.office.com/SMTP.Send'], clientId: CLIENT, authority: `https://login.microsoftonline.com/${TENANT}`, otherAccountAllowed: false, accessExpiresAt: Date.now() + 3_600_000 });
+    }
+    // The inbox's last poll worked; since then the refresh token was revoked.
+    const inbox = new InboxRepo(engine.db);
+    inbox.recordFailure(support.id, Date.now() - 60_000, 'OAUTH_SIGN_IN_REQUIRED', 'Microsoft no longer accepts the stored sign-in.', 'Sign in again.');
+    inbox.recordSuccess(support.id, Date.now() - 30_000);
+    repo.recordError(support.id, { code: 'OAUTH_SIGN_IN_REQUIRED', message: 'Microsoft no longer accepts the stored sign-in: it was revoked.', hint: 'Sign in again.' }, true);
+    await engine.outbox.compose({ mailboxId: support.id, to: ['customer@example.net'], subject: 'Waits', text: 'x' });
+    const made = await engine.diagnostics.createBundle(path.join(dir, 'sign-in.zip'), { runtime: 'console' });
+    return { files: await unzip(made.path), supportId: support.id };
+  }
+
+  it('holds each mailbox\'s sign-in: signed in or needed since when, last refresh, last error, what waits', async () => {
+    const { files, supportId } = await bundleWithSignIns();
+    const section = JSON.parse(files.get('sections/sign-in.json')!.toString());
+    expect(section.registration).toMatchObject({ configured: true, authorityHost: 'https://login.microsoftonline.com', tenant: '7d2f...4e5f', clientId: '0b7c...5e6f' });
+    const support = section.mailboxes.find((m: { mailboxId: number }) => m.mailboxId === supportId);
+    expect(support).toMatchObject({ state: 'sign-in-required', signInNeeded: { code: 'OAUTH_SIGN_IN_REQUIRED' }, lastError: { code: 'OAUTH_SIGN_IN_REQUIRED' }, waitingMessages: 1, tenantId: '7d2f...4e5f' });
+    expect(support.signInNeeded.since).toBeGreaterThan(0);
+    expect(section.mailboxes.find((m: { mailboxName: string }) => m.mailboxName === 'Sales')).toMatchObject({ state: 'signed-in', signInNeeded: null, account: 'sales@contoso.test' });
+  });
+
+  it('shortens the tenant and client id in every file, and the summary never calls a mailbox that needs a sign-in healthy', async () => {
+    const { files } = await bundleWithSignIns();
+    for (const [name, bytes] of files) {
+      for (const id of [TENANT, CLIENT]) expect(bytes.includes(Buffer.from(id)), `${id} in ${name}`).toBe(false);
+    }
+    expect(files.get('logs.jsonl')!.toString()).toContain('tenant 7d2f...4e5f, client id 0b7c...5e6f');
+    const html = files.get('summary.html')!.toString();
+    expect(html).toContain('Microsoft 365 sign-in (per mailbox');
+    expect(html).toMatch(/Support: SIGN-IN NEEDED since \d{4}-\d\d-\d\dT[^<]*OAUTH_SIGN_IN_REQUIRED[^<]*1 outgoing message wait/);
+    expect(html).toMatch(/Sales: signed in as sales@contoso\.test since/);
+    expect(html).toMatch(/<li>Support: sign-in needed \(OAUTH_SIGN_IN_REQUIRED since [^)]*\): nothing is imported until someone signs in<\/li>/);
+    for (const line of html.split('<li>')) if (/OAUTH_SIGN_IN_REQUIRED/.test(line)) expect(line).not.toMatch(/\bhealthy\b/);
+  });
+
+  it('shows "Sign-in needed" in the read-only view of the bundle', async () => {
+    const { files } = await bundleWithSignIns();
+    const viewer = openMailroom({ dataDir: tempDir(), keyProvider: staticKeyProvider(crypto.randomBytes(32)) });
+    const session = createSession(viewer, { runtime: 'console' });
+    const bundlePath = path.join(dir, 'sign-in-view.zip');
+    const zip = new (await import('yazl')).default.ZipFile();
+    for (const [name, bytes] of files) zip.addBuffer(bytes, name);
+    zip.end();
+    const chunks: Buffer[] = [];
+    for await (const c of zip.outputStream) chunks.push(c as Buffer);
+    fs.writeFileSync(bundlePath, Buffer.concat(chunks));
+    const ctx = { transport: 'console' as const };
+    await session.router.invoke('diagnostics.importBundle', { fileName: 'sign-in-view.zip', dataBase64: fs.readFileSync(bundlePath).toString('base64') }, ctx);
+    const states = await session.router.invoke('oauth.states', {}, ctx);
+    expect(states.ok).toBe(true);
+    const byName = new Map(((states as { value: { mailboxId: number; state: string; needed: { code: string } | null }[] }).value).map((s) => [s.mailboxId, s]));
+    expect([...byName.values()].map((s) => [s.state, s.needed?.code ?? null]).sort()).toEqual([
+      ['sign-in-required', 'OAUTH_SIGN_IN_REQUIRED'],
+      ['signed-in', null],
+    ]);
+    session.close();
+    viewer.close();
   });
 });

@@ -36,12 +36,15 @@ function tables(db: Db): Map<string, { strict: boolean }> {
   return new Map(rows.map((r) => [r.name, { strict: r.strict === 1 }]));
 }
 
-/** The tables a list of migrations leaves, read from their SQL: created, minus those a later one drops. */
+/** The tables a list of migrations leaves, read from their SQL: created, minus those a later one drops or renames away (a rebuild's temporary copy). */
 function tablesCreatedBy(migrations: readonly Migration[]): string[] {
   const tables = new Set<string>();
   for (const m of migrations) {
-    for (const x of m.sql.matchAll(/(CREATE|DROP) TABLE\s+(?:IF (?:NOT )?EXISTS\s+)?["`]?(\w+)/gi)) {
-      if (x[1]!.toUpperCase() === 'CREATE') tables.add(x[2]!);
+    for (const x of m.sql.matchAll(/(CREATE|DROP) TABLE\s+(?:IF (?:NOT )?EXISTS\s+)?["`]?(\w+)|ALTER TABLE\s+["`]?(\w+)["`]?\s+RENAME TO\s+["`]?(\w+)/gi)) {
+      if (x[3]) {
+        tables.delete(x[3]);
+        tables.add(x[4]!);
+      } else if (x[1]!.toUpperCase() === 'CREATE') tables.add(x[2]!);
       else tables.delete(x[2]!);
     }
   }
@@ -87,9 +90,7 @@ describe('a fresh database', () => {
   });
 
   it('numbers its migrations 1, 2, 3... in order, with unique names', () => {
-    // Strictly increasing from 1; branches merged side by side reserve numbers (007 and 008 beside 009).
-    expect(MIGRATIONS[0]!.version).toBe(1);
-    for (let i = 1; i < MIGRATIONS.length; i++) expect(MIGRATIONS[i]!.version).toBeGreaterThan(MIGRATIONS[i - 1]!.version);
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
     for (const m of MIGRATIONS) expect(m.name).toMatch(new RegExp(`^${String(m.version).padStart(3, '0')}-[a-z0-9-]+$`));
   });
 
@@ -432,6 +433,104 @@ describe('009-relay-from', () => {
       expect(JSON.stringify(db.prepare('SELECT * FROM log_entries').all())).not.toContain('Sup3r-Secret-Pa55');
     } finally {
       db.close();
+    }
+  });
+});
+
+describe('migration 008-outbox-wait-sign-in (a table rebuild for a new status)', () => {
+  const before008 = MIGRATIONS.filter((m) => m.version < 8);
+  const m008 = MIGRATIONS.find((m) => m.name === '008-outbox-wait-sign-in')!;
+
+  /** A store just before 008 with two messages (one deferred for a sign-in) and their bodies, recipients, history and tries. */
+  function storeBefore008(): string {
+    const file = dbFile();
+    const db = openDatabase(file, { migrations: before008 });
+    db.prepare(
+      `INSERT INTO mailboxes (id, name, address, imap_host, imap_port, imap_security, imap_username, imap_auth, smtp_host, smtp_port, smtp_security, smtp_username, smtp_auth, created_at, updated_at)
+       VALUES (1, 'Support', 'support@contoso.test', 'outlook.office365.com', 993, 'tls', 'support@contoso.test', 'oauth2', 'smtp.office365.com', 587, 'starttls', 'support@contoso.test', 'oauth2', 1, 1)`,
+    ).run();
+    const insert = db.prepare(
+      `INSERT INTO outbox_messages (id, mailbox_id, status, source, message_id, envelope_from, subject, recipients_preview, recipient_count, size, attempts, max_attempts,
+         next_attempt_at, created_at, updated_at, last_error_code, last_error_message)
+       VALUES (?, 1, ?, 'cli', ?, 'support@contoso.test', ?, 'a@example.net', 1, 10, ?, 8, ?, 1, 1, ?, ?)`,
+    );
+    insert.run(1, 'deferred', 'm1@x', 'Waits for a sign-in', 3, 5_000_000, 'OAUTH_SIGN_IN_REQUIRED', 'Microsoft no longer accepts the stored sign-in.');
+    insert.run(2, 'deferred', 'm2@x', 'Server busy', 1, 6_000_000, 'SERVER_TEMPORARY', '451 busy');
+    insert.run(3, 'sent', 'm3@x', 'Sent', 1, null, null, null);
+    for (const id of [1, 2, 3]) {
+      db.prepare('INSERT INTO outbox_bodies (outbox_id, raw) VALUES (?, ?)').run(id, Buffer.from(`body ${id}`));
+      db.prepare("INSERT INTO outbox_recipients (outbox_id, position, address) VALUES (?, 0, 'a@example.net')").run(id);
+      db.prepare("INSERT INTO outbox_history (outbox_id, at, status, note) VALUES (?, 1, 'queued', 'queued')").run(id);
+      db.prepare("INSERT INTO outbox_attempts (outbox_id, number, started_at, finished_at, outcome) VALUES (?, 1, 1, 2, 'deferred')").run(id);
+    }
+    db.close();
+    return file;
+  }
+
+  const indexes = (db: Db) => db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox_messages' AND sql IS NOT NULL ORDER BY name").all();
+
+  it('keeps every message with its body, recipients, history and tries, and the same indexes', () => {
+    const file = storeBefore008();
+    const old = openDatabase(file, { migrations: before008 });
+    const indexesBefore = indexes(old);
+    const rowsBefore = old.prepare('SELECT id, subject, attempts FROM outbox_messages ORDER BY id').all();
+    old.close();
+
+    const db = openDatabase(file, { migrations: [...before008, m008] });
+    try {
+      expect(userVersion(db)).toBe(8);
+      expect(db.prepare('SELECT id, subject, attempts FROM outbox_messages ORDER BY id').all()).toEqual(rowsBefore);
+      for (const table of ['outbox_bodies', 'outbox_recipients', 'outbox_attempts']) expect(db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get(), table).toBe(3);
+      expect(db.prepare('SELECT raw FROM outbox_bodies WHERE outbox_id = 2').pluck().get()).toEqual(Buffer.from('body 2'));
+      expect(indexes(db)).toEqual(indexesBefore);
+      expect(db.pragma('foreign_key_check')).toEqual([]);
+      expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+      // The children still point at the rebuilt table: deleting a message still deletes its body.
+      db.prepare('DELETE FROM outbox_messages WHERE id = 3').run();
+      expect(db.prepare('SELECT COUNT(*) FROM outbox_bodies WHERE outbox_id = 3').pluck().get()).toBe(0);
+      expect((db.prepare("SELECT sql FROM sqlite_master WHERE name = 'outbox_bodies'").pluck().get() as string)).toMatch(/REFERENCES outbox_messages\(id\)/);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('accepts the new status, and moves what waited only for a sign-in into it with its tries kept', () => {
+    const db = openDatabase(storeBefore008(), { migrations: [...before008, m008] });
+    try {
+      expect(db.prepare('SELECT id, status, attempts, next_attempt_at FROM outbox_messages ORDER BY id').all()).toEqual([
+        { id: 1, status: 'waiting-sign-in', attempts: 3, next_attempt_at: null },
+        { id: 2, status: 'deferred', attempts: 1, next_attempt_at: 6_000_000 },
+        { id: 3, status: 'sent', attempts: 1, next_attempt_at: null },
+      ]);
+      expect(db.prepare('SELECT status, note FROM outbox_history WHERE outbox_id = 1 ORDER BY id DESC LIMIT 1').get()).toEqual({
+        status: 'waiting-sign-in',
+        note: 'waiting for a Microsoft sign-in (was deferred for OAUTH_SIGN_IN_REQUIRED)',
+      });
+      db.prepare("UPDATE outbox_messages SET status = 'waiting-sign-in' WHERE id = 2").run();
+      expect(() => db.prepare("UPDATE outbox_messages SET status = 'lost' WHERE id = 2").run()).toThrow(/CHECK constraint/);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('runs with foreign keys off and checks them before its commit: a migration that leaves a dangling row rolls back', () => {
+    const file = dbFile();
+    openDatabase(file, { migrations: [NOTES_V1] }).close();
+    const DANGLING: Migration = {
+      version: 2,
+      name: '002-dangling',
+      sql: 'CREATE TABLE tags (note_id INTEGER NOT NULL REFERENCES notes(id), tag TEXT NOT NULL) STRICT; INSERT INTO tags VALUES (42, \'orphan\');',
+    };
+    const error = catchAppError(() => openDatabase(file, { migrations: [NOTES_V1, DANGLING] }));
+    expect(error.code).toBe('DATABASE_UPGRADE_FAILED');
+    expect(error.message).toContain('pointing at rows that do not exist');
+    const after = openDatabase(file, { migrations: [NOTES_V1] });
+    try {
+      expect(userVersion(after)).toBe(1);
+      expect(tables(after).has('tags')).toBe(false);
+      expect(after.pragma('foreign_keys', { simple: true })).toBe(1);
+    } finally {
+      after.close();
     }
   });
 });

@@ -3,8 +3,14 @@
  * (error codes and the first sentence of error_description, as msal passes
  * them on), plus the SASL XOAUTH2 string builder.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { classifyTokenError } from '../../src-main/engine/auth/token-errors';
+import * as msalNode from '@azure/msal-node';
+import * as msalCommon from '@azure/msal-common';
+import { MSAL_ERROR_MEANINGS, classifyTokenError } from '../../src-main/engine/auth/token-errors';
+import { NetworkFailureLog } from '../../src-main/engine/auth/http';
 import { buildXOAuth2, decodeXOAuth2Challenge, parseXOAuth2 } from '../../src-main/engine/auth/xoauth2';
 import { isAppError } from '../../src-main/shared/errors';
 
@@ -47,6 +53,97 @@ describe('token error rules', () => {
     expect(result.error.code).toBe('OAUTH_SIGN_IN_FAILED');
     expect(result.signInRequired).toBe(false);
     expect(isAppError(result.error)).toBe(true);
+  });
+});
+
+/** Every error code string defined in one of msal's dist files (the ones its packages do not export). */
+function codesInDistFile(pkg: string, file: string): string[] {
+  const require = createRequire(import.meta.url);
+  const dist = path.join(path.dirname(require.resolve(`${pkg}/package.json`)), 'dist');
+  const text = fs.readFileSync(path.join(dist, file), 'utf8');
+  return [...text.matchAll(/(?:const \w+ = |code: )"([a-zA-Z_]+)"/g)].map((m) => m[1]!);
+}
+
+/** msal's own error codes: exported lists of msal-node and msal-common, and the lists only their dist files hold. */
+const MSAL_CODES: Array<[string, string[]]> = [
+  ['msal-common ClientAuthErrorCodes', Object.values(msalNode.ClientAuthErrorCodes)],
+  ['msal-common ClientConfigurationErrorCodes', Object.values(msalNode.ClientConfigurationErrorCodes)],
+  ['msal-common InteractionRequiredAuthErrorCodes', Object.values(msalNode.InteractionRequiredAuthErrorCodes)],
+  ['msal-common AuthErrorCodes', Object.values(msalNode.AuthErrorCodes)],
+  ['msal-common CacheErrorCodes', Object.values(msalCommon.CacheErrorCodes)],
+  ['msal-common JoseHeaderErrorCodes', codesInDistFile('@azure/msal-common', 'error/JoseHeaderErrorCodes.mjs')],
+  ['msal-node NodeAuthError', codesInDistFile('@azure/msal-node', 'error/NodeAuthError.mjs')],
+  ['msal-node ClientAuthErrorCodes', codesInDistFile('@azure/msal-node', 'error/ClientAuthErrorCodes.mjs')],
+  ['msal-node ManagedIdentityErrorCodes', codesInDistFile('@azure/msal-node', 'error/ManagedIdentityErrorCodes.mjs')],
+];
+
+/** What msal's own errors look like: the code, then "See https://aka.ms/msal.js.errors#<code> for details". */
+const msalError = (code: string) => ({ name: 'ClientAuthError', errorCode: code, errorMessage: `See https://aka.ms/msal.js.errors#${code} for details`, message: `${code}: See https://aka.ms/msal.js.errors#${code} for details` });
+
+describe('every msal error code has a meaning in plain words', () => {
+  it('the code lists were found (the dist layout did not change)', () => {
+    for (const [list, codes] of MSAL_CODES) expect(codes.length, list).toBeGreaterThan(0);
+    expect(MSAL_CODES.flatMap(([, codes]) => codes)).toEqual(expect.arrayContaining(['endpoints_resolution_error', 'network_error', 'no_tokens_found', 'loopback_server_timeout', 'missing_kid_error']));
+  });
+
+  for (const [list, codes] of MSAL_CODES) {
+    describe(list, () => {
+      it.each(codes.map((c) => [c]))('%s', (code) => {
+        expect(MSAL_ERROR_MEANINGS[code], `${code} is missing from MSAL_ERROR_MEANINGS`).toBeDefined();
+        const { error } = classifyTokenError(msalError(code), { authorityHost: 'https://login.microsoftonline.com' });
+        expect(error.code).toMatch(/^OAUTH_[A-Z_]+$/);
+        // msal's words may follow as detail, never as the message.
+        expect(error.message).not.toContain('aka.ms/msal.js.errors');
+        expect(error.message).not.toContain(code);
+        expect(error.detail).toContain(code);
+        expect(error.hint).toBeTruthy();
+      });
+    });
+  }
+
+  it('OAuth 2.0 and OpenID Connect server errors (RFC 6749 5.2, 4.1.2.1; OIDC 3.1.2.6) have meanings too', () => {
+    for (const code of ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'access_denied', 'unsupported_response_type', 'server_error', 'temporarily_unavailable', 'interaction_required', 'login_required', 'account_selection_required', 'consent_required']) {
+      expect(MSAL_ERROR_MEANINGS[code], code).toBeDefined();
+    }
+  });
+});
+
+describe('an unreachable sign-in server', () => {
+  it('is OAUTH_NETWORK naming the host and the reason msal dropped (endpoints_resolution_error after a refused connection)', async () => {
+    const log = new NetworkFailureLog();
+    const started = Date.now();
+    const refused = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }) });
+    log.record('https://127.0.0.1:9/tenant/v2.0/.well-known/openid-configuration', refused, 30_000);
+    const { error, signInRequired } = classifyTokenError(msalError('endpoints_resolution_error'), { authorityHost: 'https://127.0.0.1:9', networkFailure: log.since(started)! });
+    expect(error.code).toBe('OAUTH_NETWORK');
+    expect(signInRequired).toBe(false);
+    expect(error.message).toBe('Microsoft\'s sign-in service at 127.0.0.1:9 could not be reached: the connection was refused (ECONNREFUSED).');
+    expect(error.hint).toContain('proxy and firewall');
+    expect(error.hint).toContain('https://127.0.0.1:9');
+    expect(error.detail).toBe('msal-node: endpoints_resolution_error: See https://aka.ms/msal.js.errors#endpoints_resolution_error for details');
+  });
+
+  it('names the authority host even when the network module saw nothing (msal\'s own network_error)', () => {
+    const { error } = classifyTokenError(msalError('network_error'), { authorityHost: 'https://login.microsoftonline.com' });
+    expect(error.code).toBe('OAUTH_NETWORK');
+    expect(error.message).toBe('Microsoft\'s sign-in service at login.microsoftonline.com could not be reached.');
+  });
+
+  it('tells DNS, timeouts and refused TLS apart', () => {
+    const log = new NetworkFailureLog();
+    const cases: Array<[unknown, RegExp]> = [
+      [Object.assign(new TypeError('fetch failed'), { cause: { code: 'ENOTFOUND' } }), /host name could not be resolved \(ENOTFOUND\)/],
+      [Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' }), /no answer within 30 s/],
+      [Object.assign(new TypeError('fetch failed'), { cause: { code: 'SELF_SIGNED_CERT_IN_CHAIN' } }), /TLS certificate was not accepted/],
+    ];
+    for (const [failure, reason] of cases) {
+      const started = Date.now();
+      log.record('https://login.microsoftonline.com/organizations/oauth2/v2.0/token', failure, 30_000);
+      const { error } = classifyTokenError(msalError('network_error'), { networkFailure: log.since(started)! });
+      expect(error.code).toBe('OAUTH_NETWORK');
+      expect(error.message).toMatch(reason);
+      expect(error.message).toContain('login.microsoftonline.com');
+    }
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { openDatabase, SCHEMA_VERSION, type Db } from '../../src-main/store/db';
+import { openDatabase, type Db } from '../../src-main/store/db';
 import { MIGRATIONS } from '../../src-main/store/migrations/index';
 import { OutboxRepo } from '../../src-main/store/outbox-repo';
 import { tempDir } from '../helpers/temp';
@@ -55,8 +55,8 @@ describe('migration 006-outbox', () => {
     const old = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 5) });
     old.prepare("INSERT INTO app_settings (key, value) VALUES ('k', 'v')").run();
     old.close();
-    const upgraded = openDatabase(file);
-    expect(upgraded.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    const upgraded = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 6) });
+    expect(upgraded.pragma('user_version', { simple: true })).toBe(6);
     expect(upgraded.prepare('SELECT value FROM app_settings WHERE key = ?').pluck().get('k')).toBe('v');
     upgraded.close();
   });

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src-main/store/db';
 import { ConnectionTestService } from '../../src-main/engine/connection-test/service';
 import { Redactor, secretVariants, Transcript } from '../../src-main/engine/connection-test/transcript';
+import { ImapTranscriptRecorder } from '../../src-main/engine/inbox/transcript-capture';
 import type { DnsResolver } from '../../src-main/engine/connection-test/dns-resolver';
 import { makeTestCerts, type TestCerts } from '../helpers/certs';
 import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
@@ -215,5 +216,74 @@ describe('Redactor', () => {
     expect(lines[0]!.text.length).toBeLessThan(2100);
     expect(lines.length).toBe(401);
     expect(lines[lines.length - 1]!.text).toMatch(/more lines were not kept/);
+  });
+});
+
+describe('one credential redaction for every transcript', () => {
+  const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+  // nodemailer builds its logged AUTH lines around a placeholder: base64 that looks like a credential.
+  const NODEMAILER_XOAUTH2 = b64(`user=${USER}\u0001auth=Bearer /* secret */\u0001\u0001`);
+
+  it('replaces SMTP SASL initial responses and continuations, whatever they hold', () => {
+    const t = new Transcript(0, new Redactor(), () => 0);
+    t.server('220 mail.example.test ESMTP');
+    t.client(`AUTH XOAUTH2 ${NODEMAILER_XOAUTH2}`);
+    t.server('235 2.7.0 Accepted');
+    t.client(`AUTH PLAIN ${b64(`\0${USER}\0/* secret */`)}`);
+    t.server('235 2.7.0 Accepted');
+    t.client('AUTH LOGIN');
+    t.server('334 VXNlcm5hbWU6');
+    t.client(b64(USER));
+    t.server('334 UGFzc3dvcmQ6');
+    t.client(b64('/* secret */'));
+    t.server('235 2.7.0 Accepted');
+    t.client('MAIL FROM:<support@example.test>');
+    expect(t.toJSON().filter((l) => l.dir === 'C').map((l) => l.text)).toEqual([
+      'AUTH XOAUTH2 [redacted XOAUTH2]',
+      'AUTH PLAIN [redacted PLAIN]',
+      'AUTH LOGIN',
+      '[redacted LOGIN]',
+      '[redacted LOGIN]',
+      'MAIL FROM:<support@example.test>',
+    ]);
+  });
+
+  it('keeps the empty line that ends an XOAUTH2 error exchange, and a probe\'s own placeholders', () => {
+    const t = new Transcript(0, new Redactor(), () => 0);
+    t.client(`AUTH XOAUTH2 [redacted: base64 of user "${USER}" and the access token]`);
+    t.server('334 eyJzdGF0dXMiOiI0MDEifQ==');
+    t.client('(empty line: ends the XOAUTH2 exchange)');
+    t.client('');
+    t.server('535 5.7.3 Authentication unsuccessful');
+    t.client('QUIT');
+    expect(t.toJSON().filter((l) => l.dir === 'C').map((l) => l.text)).toEqual([
+      `AUTH XOAUTH2 [redacted: base64 of user "${USER}" and the access token]`,
+      '(empty line: ends the XOAUTH2 exchange)',
+      '',
+      'QUIT',
+    ]);
+  });
+
+  it('replaces IMAP AUTHENTICATE responses and the LOGIN password, in the inbox transcript too', () => {
+    const rec = new ImapTranscriptRecorder(0, new Redactor(), () => 0);
+    const log = rec.logger();
+    const write = (text: string) => log.trace!({ src: 'c', msg: 'write to socket', data: b64(`${text}\r\n`) });
+    const read = (text: string) => log.trace!({ src: 's', msg: 'read from socket', data: b64(`${text}\r\n`) });
+    write(`A1 AUTHENTICATE XOAUTH2 ${NODEMAILER_XOAUTH2}`);
+    read('A1 OK Logged in');
+    write('A2 AUTHENTICATE PLAIN');
+    read('+ ');
+    write(b64(`\0${USER}\0hunter2-password`));
+    read('A2 OK Logged in');
+    write(`A3 LOGIN "${USER}" "hunter2-password"`);
+    read('A3 OK Logged in');
+    write('A4 SELECT INBOX');
+    expect(rec.lines().filter((l) => l.dir === 'C').map((l) => l.text)).toEqual([
+      'A1 AUTHENTICATE XOAUTH2 [redacted XOAUTH2]',
+      'A2 AUTHENTICATE PLAIN',
+      '[redacted PLAIN]',
+      `A3 LOGIN "${USER}" [redacted password]`,
+      'A4 SELECT INBOX',
+    ]);
   });
 });

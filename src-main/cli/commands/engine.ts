@@ -1,7 +1,7 @@
 /**
  * `mailroom engine run [--until-idle]`: the engine headless. With
  * --until-idle it sends what is queued or due and exits, printing
- * `{ "sent", "deferred", "failed", "ms" }`; without it, it also runs the
+ * `{ "sent", "deferred", "failed", "waitingForSignIn", "ms" }`; without it, it also runs the
  * local relay (when enabled) and the inbox import until Ctrl+C.
  */
 import type { EngineRunSummary } from '../../shared/outbox.js';
@@ -11,7 +11,8 @@ import { dataDirOf, untilInterrupted, type CommonOptions } from '../context.js';
 import { printJson, reportError } from '../output.js';
 
 function summaryLine(s: EngineRunSummary): string {
-  return `${s.sent} sent, ${s.deferred} deferred, ${s.failed} failed in ${s.ms} ms`;
+  const waiting = s.waitingForSignIn ? `; ${s.waitingForSignIn} waiting for a Microsoft sign-in (mailroom oauth login <mailbox>, then run again)` : '';
+  return `${s.sent} sent, ${s.deferred} deferred, ${s.failed} failed in ${s.ms} ms${waiting}`;
 }
 
 function logLine(e: LogEntry): string {
@@ -58,7 +59,7 @@ export async function runCommand(f: CommonOptions & { untilIdle?: boolean }): Pr
     await interrupted.signal;
     const counters = engine.outbox.runCounters();
     await runtime.stop();
-    const summary: EngineRunSummary = { ...counters, ms: Date.now() - started };
+    const summary: EngineRunSummary = { ...counters, waitingForSignIn: engine.outbox.counts()['waiting-sign-in'], ms: Date.now() - started };
     if (f.json) printJson(summary);
     else process.stdout.write(`Stopped: ${summaryLine(summary)}.\n`);
   } catch (error) {

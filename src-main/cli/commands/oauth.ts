@@ -18,7 +18,8 @@ function describeHealth(name: string, h: TokenHealth): string {
   if (h.state !== 'not-signed-in') {
     lines.push(`  scopes         ${h.scopes.join(' ') || '(none)'}`);
     if (h.missingScopes.length) lines.push(`  missing        ${h.missingScopes.join(' ')}`);
-    lines.push(`  token expires  ${when(h.accessTokenExpiresAt)} (refreshed automatically)`);
+    // Only a working sign-in refreshes its tokens; after a failure nothing does until someone signs in again.
+    lines.push(`  token expires  ${when(h.accessTokenExpiresAt)}${h.state === 'signed-in' ? ' (refreshed automatically)' : ' (not refreshed: sign in again)'}`);
     lines.push(`  signed in      ${when(h.signedInAt)}`);
     lines.push(`  last refresh   ${when(h.lastRefreshAt)}`);
   }
@@ -27,6 +28,7 @@ function describeHealth(name: string, h: TokenHealth): string {
     if (h.lastError.hint) lines.push(`  what to do     ${h.lastError.hint}`);
   }
   if (h.state === 'not-signed-in') lines.push(`  sign in with   mailroom oauth login "${name}"`);
+  if (h.state === 'sign-in-required') lines.push(`  sign in again  mailroom oauth login "${name}" (mail waiting for it is sent at once after)`);
   return lines.join('\n') + '\n';
 }
 
@@ -65,22 +67,29 @@ export async function oauthLogin(idOrName: string, f: LoginOptions): Promise<voi
     }
     if (final.state !== 'succeeded') {
       const e = final.error ?? { code: 'OAUTH_SIGN_IN_FAILED', message: 'The sign-in did not complete.' };
-      throw new AppError(e.code, e.message, e.hint ? { hint: e.hint } : {});
+      throw new AppError(e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}), ...(e.detail ? { detail: e.detail } : {}) });
     }
     const health = engine.oauth.health(mailbox.id);
-    if (f.json) printJson({ signIn: { ...final, url: undefined }, health });
-    else process.stdout.write(`Signed in as ${final.account}. Tokens are stored encrypted and refresh themselves.\n${describeHealth(mailbox.name, health)}`);
+    const released = engine.oauth.releasedMessages(started.signInId);
+    if (f.json) printJson({ signIn: { ...final, url: undefined }, health, releasedMessages: released });
+    else {
+      const due = released
+        ? `${released} outgoing message${released === 1 ? '' : 's'} that waited for this sign-in ${released === 1 ? 'is' : 'are'} due now: a running Mailroom sends ${released === 1 ? 'it' : 'them'} within seconds, or run: mailroom engine run --until-idle\n`
+        : '';
+      process.stdout.write(`Signed in as ${final.account}. Tokens are stored encrypted and refresh themselves.\n${due}${describeHealth(mailbox.name, health)}`);
+    }
   });
 }
 
 export async function oauthStatus(idOrName: string, f: CommonOptions & { check?: boolean }): Promise<void> {
   await withEngine(f, async (engine) => {
     const mailbox = engine.mailboxes.resolve(idOrName);
+    const checked = Date.now();
     const health = f.check ? await engine.oauth.checkToken(mailbox.id) : engine.oauth.health(mailbox.id);
     if (f.json) printJson(health);
     else process.stdout.write(describeHealth(mailbox.name, health));
-    // A mailbox that must sign in again is a failed state for scripts.
-    if (health.state === 'sign-in-required') process.exitCode = 1;
+    // A mailbox that must sign in again, or a check that failed (the server unreachable), is a failed state for scripts.
+    if (health.state === 'sign-in-required' || (f.check && health.lastError && health.lastError.at >= checked)) process.exitCode = 1;
   });
 }
 

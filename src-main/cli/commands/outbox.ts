@@ -35,7 +35,7 @@ function clip(text: string | null | undefined, max: number): string {
 }
 
 function statusWord(m: OutboxSummary): string {
-  return m.status === 'sent' && m.lastError ? 'sent (some refused)' : m.status;
+  return m.status === 'sent' && m.lastError ? 'sent (some refused)' : m.status === 'waiting-sign-in' ? 'waiting for sign-in' : m.status;
 }
 
 /** `mailroom outbox list [--mailbox M] [--status S] [--text T] [--limit N]`: JSON is an array of messages, newest first. */
@@ -57,7 +57,7 @@ export async function listCommand(f: CommonOptions & { mailbox?: string; status?
           clip(m.to, 28) + (m.recipientCount > 1 ? ` (+${m.recipientCount - 1})` : ''),
           clip(m.subject, 30),
           `${m.attempts}/${m.maxAttempts}`,
-          m.status === 'sent' ? when(m.sentAt) : when(m.nextAttemptAt),
+          m.status === 'sent' ? when(m.sentAt) : m.status === 'waiting-sign-in' ? 'after sign-in' : when(m.nextAttemptAt),
           m.lastError ? `${m.lastError.code}` : '',
         ]),
       ),
@@ -77,6 +77,10 @@ function printDetail(m: OutboxDetail): void {
     `  Tries:       ${m.attempts} of ${m.maxAttempts}${m.nextAttemptAt !== null ? `; next ${when(m.nextAttemptAt)}` : ''}`,
   ];
   if (m.status === 'sent') lines.push(`  Sent:        ${when(m.sentAt)}: ${m.acceptedReply ?? ''}${m.serverQueueId ? ` (queue id ${m.serverQueueId})` : ''}`);
+  if (m.status === 'waiting-sign-in') {
+    lines.push(`  Waiting:     for ${m.mailboxName}'s Microsoft sign-in; no tries are spent until then, and it is sent at once after it.`);
+    lines.push(`               Sign in: mailroom oauth login "${m.mailboxName}" (or "Sign in again" on the mailbox in Mailroom).`);
+  }
   lines.push('  Recipients:');
   for (const r of m.recipients) lines.push(`    ${r.status.padEnd(8)} ${r.address}${r.reply ? `  ${r.reply}` : ''}`);
   if (m.lastError) {

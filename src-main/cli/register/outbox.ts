@@ -11,7 +11,7 @@ export function registerOutboxCommands(program: Command): void {
       .command('list')
       .description('list messages, newest first')
       .option('--mailbox <mailbox>', 'only this mailbox (id or name)')
-      .option('--status <status>', 'only this status (queued, sending, sent, deferred, failed, cancelled; several separated by commas; "pending" for all not yet sent)')
+      .option('--status <status>', 'only this status (queued, sending, waiting-sign-in, sent, deferred, failed, cancelled; several separated by commas; "pending" for all not yet sent)')
       .option('--text <text>', 'only messages whose subject, recipients or Message-ID contain this')
       .option('--limit <n>', 'at most this many (default 50, at most 1000)'),
   ), { statuses: '--status' }).action(async (opts) => {
@@ -22,9 +22,9 @@ export function registerOutboxCommands(program: Command): void {
   for (const [name, description] of [
     ['show', 'show one message: recipients, status history, tries, last error with its fix, transcript'],
     ['retry', 'queue a failed, deferred or cancelled message again, with a fresh set of tries'],
-    ['cancel', 'stop a queued, deferred or failed message from being sent'],
+    ['cancel', 'stop a queued, deferred, failed or waiting message from being sent'],
     ['delete', 'delete a message and its history for good'],
-    ['send-now', 'make a queued or deferred message due now'],
+    ['send-now', 'make a queued or deferred message due now (refused, with the reason, while its mailbox needs a sign-in)'],
   ] as const) {
     common(outbox.command(name).argument('<id>', 'outbox message id (from "mailroom outbox list")').description(description)).action(async (id, opts) => {
       const { actionCommand } = await import('../commands/outbox.js');

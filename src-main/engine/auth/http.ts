@@ -26,6 +26,8 @@ export interface NetworkFailure {
   kind: 'timeout' | 'dns' | 'refused' | 'tls' | 'offline' | 'other';
   /** Plain words, without the URL's query (which may carry an address). */
   message: string;
+  /** The reason alone, without the host: "the connection was refused (ECONNREFUSED)". */
+  reason: string;
 }
 
 function causeCode(error: unknown): string | undefined {
@@ -40,19 +42,56 @@ function causeCode(error: unknown): string | undefined {
 
 /** Classifies a fetch failure (timeout, DNS, refused, TLS) in plain words. */
 export function describeNetworkFailure(error: unknown, what: string, timeoutMs?: number): NetworkFailure {
+  const failure = (kind: NetworkFailure['kind'], reason: string, message = `${what}: ${reason}.`): NetworkFailure => ({ kind, reason, message });
   const name = (error as { name?: string } | null)?.name;
   if (name === 'TimeoutError' || name === 'AbortError') {
-    return { kind: 'timeout', message: `${what} did not answer within ${timeoutMs ? `${(timeoutMs / 1000).toFixed(timeoutMs % 1000 ? 1 : 0)} s` : 'the time allowed'}.` };
+    const reason = `no answer within ${timeoutMs ? `${(timeoutMs / 1000).toFixed(timeoutMs % 1000 ? 1 : 0)} s` : 'the time allowed'}`;
+    return failure('timeout', reason, `${what} did not answer within ${timeoutMs ? `${(timeoutMs / 1000).toFixed(timeoutMs % 1000 ? 1 : 0)} s` : 'the time allowed'}.`);
   }
   const code = causeCode(error) ?? '';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') return { kind: 'dns', message: `${what}: the host name could not be resolved (${code}).` };
-  if (code === 'ECONNREFUSED') return { kind: 'refused', message: `${what}: the connection was refused (${code}).` };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') return failure('dns', `the host name could not be resolved (${code})`);
+  if (code === 'ECONNREFUSED') return failure('refused', `the connection was refused (${code})`);
   if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return { kind: 'offline', message: `${what}: the network is unreachable (${code}).` };
+    return failure('offline', `the network is unreachable (${code})`);
   }
-  if (/CERT|SELF_SIGNED|TLS|SSL/i.test(code)) return { kind: 'tls', message: `${what}: the TLS certificate was not accepted (${code}).` };
+  if (/CERT|SELF_SIGNED|TLS|SSL/i.test(code)) return failure('tls', `the TLS certificate was not accepted (${code})`);
   const text = error instanceof Error ? error.message : String(error);
-  return { kind: 'other', message: `${what} failed: ${code ? `${code} ` : ''}${text}`.trim() };
+  const reason = `${code ? `${code} ` : ''}${text}`.trim();
+  return failure('other', reason, `${what} failed: ${reason}`);
+}
+
+/** A request that failed on the network, as the msal network module saw it (msal keeps only its own code). */
+export interface ObservedNetworkFailure {
+  /** host[:port] of the URL that failed. */
+  host: string;
+  failure: NetworkFailure;
+  /** ms UTC. */
+  at: number;
+}
+
+/**
+ * Remembers the last network failure of msal's requests. msal turns any
+ * failure of its network module into `endpoints_resolution_error` or
+ * `network_error` without the cause; this keeps the cause and the host, so
+ * that the error can say which host could not be reached and why.
+ */
+export class NetworkFailureLog {
+  private last: ObservedNetworkFailure | undefined;
+
+  record(url: string, error: unknown, timeoutMs: number): void {
+    let host = url;
+    try {
+      host = new URL(url).host;
+    } catch {
+      // keep the text
+    }
+    this.last = { host, failure: describeNetworkFailure(error, host, timeoutMs), at: Date.now() };
+  }
+
+  /** The last failure at or after `since` (ms UTC), if any. */
+  since(since: number): ObservedNetworkFailure | undefined {
+    return this.last && this.last.at >= since ? this.last : undefined;
+  }
 }
 
 /** A signal that aborts after `timeoutMs` or when `outer` aborts. */
@@ -80,14 +119,20 @@ function headerRecord(response: HttpResponse): Record<string, string> {
  * msal-node's network module over an HttpFetch, with a timeout on every
  * request (msal's own client has none on token requests).
  */
-export function msalNetworkModule(httpFetch: HttpFetch, timeoutMs: number): INetworkModule {
+export function msalNetworkModule(httpFetch: HttpFetch, timeoutMs: number, failures?: NetworkFailureLog): INetworkModule {
   const send = async <T>(url: string, method: 'GET' | 'POST', options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> => {
-    const response = await httpFetch(url, {
-      method,
-      headers: options?.headers ?? {},
-      ...(method === 'POST' ? { body: options?.body ?? '' } : {}),
-      signal: AbortSignal.timeout(timeout ?? timeoutMs),
-    });
+    let response: HttpResponse;
+    try {
+      response = await httpFetch(url, {
+        method,
+        headers: options?.headers ?? {},
+        ...(method === 'POST' ? { body: options?.body ?? '' } : {}),
+        signal: AbortSignal.timeout(timeout ?? timeoutMs),
+      });
+    } catch (error) {
+      failures?.record(url, error, timeout ?? timeoutMs);
+      throw error;
+    }
     const text = await response.text();
     let body: unknown;
     try {

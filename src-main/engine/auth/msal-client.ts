@@ -6,7 +6,7 @@
  */
 import type { Configuration, ICachePlugin, PublicClientApplication } from '@azure/msal-node';
 import type { SecretRepo } from '../../store/secret-repo.js';
-import { msalNetworkModule, type HttpFetch } from './http.js';
+import { msalNetworkModule, type HttpFetch, type NetworkFailureLog } from './http.js';
 
 /** Sign-in hosts of Microsoft's clouds: msal discovers their metadata itself. */
 export const MICROSOFT_AUTHORITY_HOSTS: ReadonlySet<string> = new Set([
@@ -31,7 +31,7 @@ export function authorityOf(s: { authorityHost: string; tenant: string }): strin
 }
 
 /** The msal configuration for an app registration. */
-export function msalConfiguration(settings: ClientSettings, httpFetch: HttpFetch, requestTimeoutMs: number, cachePlugin?: ICachePlugin): Configuration {
+export function msalConfiguration(settings: ClientSettings, httpFetch: HttpFetch, requestTimeoutMs: number, cachePlugin?: ICachePlugin, failures?: NetworkFailureLog): Configuration {
   const host = new URL(settings.authorityHost).host;
   return {
     auth: {
@@ -41,7 +41,7 @@ export function msalConfiguration(settings: ClientSettings, httpFetch: HttpFetch
     },
     ...(cachePlugin ? { cache: { cachePlugin } } : {}),
     system: {
-      networkClient: msalNetworkModule(httpFetch, requestTimeoutMs),
+      networkClient: msalNetworkModule(httpFetch, requestTimeoutMs, failures),
       // msal's own log is off: it can carry account names, and Mailroom reports failures itself.
       // 0 is msal's LogLevel.Error; the enum is not imported so msal loads only when a client is made.
       loggerOptions: { logLevel: 0, piiLoggingEnabled: false, loggerCallback: () => undefined },
@@ -71,13 +71,13 @@ export function loadMsal(): Promise<typeof import('@azure/msal-node')> {
 }
 
 /** A public client whose cache lives in memory only (a sign-in before it is accepted). */
-export async function ephemeralClient(settings: ClientSettings, httpFetch: HttpFetch, requestTimeoutMs: number): Promise<PublicClientApplication> {
+export async function ephemeralClient(settings: ClientSettings, httpFetch: HttpFetch, requestTimeoutMs: number, failures?: NetworkFailureLog): Promise<PublicClientApplication> {
   const { PublicClientApplication } = await loadMsal();
-  return new PublicClientApplication(msalConfiguration(settings, httpFetch, requestTimeoutMs));
+  return new PublicClientApplication(msalConfiguration(settings, httpFetch, requestTimeoutMs, undefined, failures));
 }
 
 /** A public client over a mailbox's sealed cache. */
-export async function mailboxClient(settings: ClientSettings, httpFetch: HttpFetch, requestTimeoutMs: number, secrets: SecretRepo, mailboxId: number): Promise<PublicClientApplication> {
+export async function mailboxClient(settings: ClientSettings, httpFetch: HttpFetch, requestTimeoutMs: number, secrets: SecretRepo, mailboxId: number, failures?: NetworkFailureLog): Promise<PublicClientApplication> {
   const { PublicClientApplication } = await loadMsal();
-  return new PublicClientApplication(msalConfiguration(settings, httpFetch, requestTimeoutMs, sealedCachePlugin(secrets, mailboxId)));
+  return new PublicClientApplication(msalConfiguration(settings, httpFetch, requestTimeoutMs, sealedCachePlugin(secrets, mailboxId), failures));
 }

@@ -23,6 +23,7 @@ import {
   isGuid,
   type OAuthSettings,
   type OAuthSettingsValidation,
+  type MailboxSignIn,
   type SettingsCheck,
   type SignInStatus,
   type TokenHealth,
@@ -34,12 +35,14 @@ import type { SecretRepo } from '../../store/secret-repo.js';
 import type { EventBus } from '../events.js';
 import type { LogInput } from '../../shared/activity-log.js';
 import type { MailboxService } from '../mailboxes.js';
-import { describeNetworkFailure, globalHttpFetch, readLimited, timeoutSignal, type HttpFetch } from './http.js';
+import { NetworkFailureLog, describeNetworkFailure, globalHttpFetch, readLimited, timeoutSignal, type HttpFetch } from './http.js';
 import { KeyedLock } from './keyed-lock.js';
 import { startLoopbackListener, type AuthorizationResponse, type LoopbackListener } from './loopback-listener.js';
 import { authorityOf, ephemeralClient, loadMsal, mailboxClient, type ClientSettings } from './msal-client.js';
 import type { ResultPage } from './pages.js';
-import { classifyTokenError } from './token-errors.js';
+import { classifyTokenError, type TokenErrorContext } from './token-errors.js';
+import { SignInStates, signInHint, usesOAuth } from './sign-in-requirement.js';
+import { OutboxRepo } from '../../store/outbox-repo.js';
 
 /** Opens a URL in the system browser (Electron's shell.openExternal in the desktop app). */
 export type OpenExternal = (url: string) => Promise<void> | void;
@@ -73,8 +76,13 @@ export interface OAuthServiceOptions {
   secrets: SecretRepo;
   mailboxes: MailboxService;
   events?: EventBus;
-  /** The activity log: sign-ins, refreshes and failures appear there (direction `auth`), never a token. */
-  log?: { write(input: LogInput): unknown };
+  /**
+   * The activity log: every sign-in attempt, refresh and failure appears
+   * there (direction `auth`), never a token. Required, so that no surface
+   * (the app, the console, `engine run`, `send`, `inbox poll`) can build a
+   * token provider whose refreshes go unlogged.
+   */
+  log: { write(input: LogInput): unknown };
   /** HTTP for msal and the settings check. Default: the global fetch. */
   fetch?: HttpFetch;
   /** Opens the sign-in page in the system browser (desktop app only). */
@@ -111,6 +119,10 @@ export class OAuthService implements TokenProvider {
   private readonly signInTimeoutMs: number;
   private readonly requestTimeoutMs: number;
   private readonly checkTimeoutMs: number;
+  private outboxRepo: OutboxRepo | undefined;
+  /** What msal's requests saw fail on the network (msal itself keeps only its own code). */
+  private readonly network = new NetworkFailureLog();
+  private readonly releasedBySignIn = new Map<string, number>();
 
   constructor(private readonly options: OAuthServiceOptions) {
     this.repo = new OAuthRepo(options.db);
@@ -122,7 +134,7 @@ export class OAuthService implements TokenProvider {
 
   private record(input: LogInput): void {
     try {
-      this.options.log?.write(input);
+      this.options.log.write(input);
     } catch {
       // The log must never break a sign-in or a token request.
     }
@@ -233,11 +245,32 @@ export class OAuthService implements TokenProvider {
   // -------------------------------------------------------------------------
   // Sign-in
 
-  /** Starts a sign-in for a mailbox and returns the URL to open. */
+  /** What a token error is judged with: the sign-in host, and what the network module saw fail since `since`. */
+  private errorContext(settings: { authorityHost: string } | undefined, since: number): TokenErrorContext {
+    const networkFailure = this.network.since(since);
+    return { ...(settings ? { authorityHost: settings.authorityHost } : {}), ...(networkFailure ? { networkFailure } : {}) };
+  }
+
+  /**
+   * Starts a sign-in for a mailbox and returns the URL to open. Every
+   * attempt is in the activity log: its start, and how it ended (or why it
+   * could not start).
+   */
   async beginSignIn(input: unknown): Promise<SignInStatus> {
     const parsed = parseOrThrow(BeginSignInInput, input, 'sign-in request');
     const mailbox = this.options.mailboxes.get(parsed.mailboxId);
+    try {
+      return await this.startSignIn(parsed, mailbox);
+    } catch (error) {
+      const info = error instanceof AppError ? error : new AppError('OAUTH_SIGN_IN_FAILED', `The sign-in could not start: ${(error as Error).message}`);
+      this.record({ mailboxId: mailbox.id, direction: 'auth', level: 'error', code: info.code, message: `Microsoft sign-in of ${mailbox.name} could not start: ${info.message}`, detail: [info.hint, info.detail].filter(Boolean).join('\n') || null });
+      throw error;
+    }
+  }
+
+  private async startSignIn(parsed: ReturnType<typeof BeginSignInInput.parse>, mailbox: Mailbox): Promise<SignInStatus> {
     const settings = this.requireSettings();
+    const attemptStarted = Date.now();
     this.pruneSessions();
     for (const session of this.sessions.values()) {
       if (session.status.mailboxId === mailbox.id && !TERMINAL.has(session.status.state)) {
@@ -247,7 +280,7 @@ export class OAuthService implements TokenProvider {
 
     const state = crypto.randomBytes(32).toString('base64url');
     const pkce = await new (await loadMsal()).CryptoProvider().generatePkceCodes();
-    const client = await ephemeralClient(settings, this.fetch, this.requestTimeoutMs);
+    const client = await ephemeralClient(settings, this.fetch, this.requestTimeoutMs, this.network);
     const signInId = crypto.randomBytes(12).toString('base64url');
     const listener = await startLoopbackListener({ expectedState: state, onRejected: () => this.emitSignInUpdate(signInId) });
     const redirectUri = `http://${settings.redirectHost}:${listener.port}`;
@@ -266,14 +299,8 @@ export class OAuthService implements TokenProvider {
       });
     } catch (error) {
       await listener.close();
-      const { error: classified } = classifyTokenError(error);
-      if (classified.code === 'OAUTH_NETWORK') {
-        throw new AppError('OAUTH_AUTHORITY_UNREACHABLE', `Microsoft's sign-in service (${new URL(settings.authorityHost).host}) could not be reached, so the sign-in cannot start.`, {
-          hint: classified.hint ?? 'Check the internet connection and the authority in the OAuth settings.',
-          cause: error,
-        });
-      }
-      throw classified;
+      // An unreachable sign-in server is OAUTH_NETWORK naming the host, with the proxy/firewall fix.
+      throw classifyTokenError(error, this.errorContext(settings, attemptStarted)).error;
     }
 
     const timeoutMs = parsed.timeoutSeconds !== undefined ? parsed.timeoutSeconds * 1000 : this.signInTimeoutMs;
@@ -308,6 +335,13 @@ export class OAuthService implements TokenProvider {
     };
     session.timer.unref();
     this.sessions.set(signInId, session);
+    this.record({
+      mailboxId: mailbox.id,
+      direction: 'auth',
+      level: 'info',
+      message: `Microsoft sign-in of ${mailbox.name} started: waiting for the browser until ${new Date(startedAt + timeoutMs).toISOString()} (expected account ${mailbox.imap.username || mailbox.address}${parsed.allowOtherAccount ? ', or another one allowed' : ''}).`,
+      detail: `Sign-in server ${new URL(settings.authorityHost).host}; answers come back to ${redirectUri}.`,
+    });
 
     listener.response.then(
       (response) => this.completeSignIn(session, response, mailbox, settings, client, pkce.verifier, parsed.allowOtherAccount ?? false),
@@ -373,6 +407,7 @@ export class OAuthService implements TokenProvider {
       return;
     }
     session.status.state = 'exchanging';
+    const exchangeStarted = Date.now();
     let result: AuthenticationResult;
     try {
       result = await client.acquireTokenByCode(
@@ -380,8 +415,13 @@ export class OAuthService implements TokenProvider {
         { code: response.code, state: response.state },
       );
     } catch (error) {
-      const { error: classified } = classifyTokenError(error);
-      await this.finishSession(session, 'failed', { code: classified.code === 'OAUTH_SIGN_IN_REQUIRED' ? 'OAUTH_SIGN_IN_FAILED' : classified.code, message: classified.message, ...(classified.hint ? { hint: classified.hint } : {}) });
+      const { error: classified } = classifyTokenError(error, this.errorContext(settings, exchangeStarted));
+      await this.finishSession(session, 'failed', {
+        code: classified.code === 'OAUTH_SIGN_IN_REQUIRED' ? 'OAUTH_SIGN_IN_FAILED' : classified.code,
+        message: classified.message,
+        ...(classified.hint ? { hint: classified.hint } : {}),
+        ...(classified.detail ? { detail: classified.detail } : {}),
+      });
       return;
     }
     if (TERMINAL.has(session.status.state)) return; // cancelled or timed out while exchanging: store nothing
@@ -409,6 +449,7 @@ export class OAuthService implements TokenProvider {
 
     const scopes = result.scopes ?? [];
     const serialized = client.getTokenCache().serialize();
+    let released: number[] = [];
     try {
       await this.lock.run(mailbox.id, async () => {
         this.options.db.transaction(() => {
@@ -425,6 +466,10 @@ export class OAuthService implements TokenProvider {
             otherAccountAllowed: !matches,
             accessExpiresAt: result.expiresOn ? result.expiresOn.getTime() : null,
           });
+          // Mail that waited for this sign-in is due now, in the same commit: whichever
+          // process sends (this one, the app, a scheduled engine run) sees it in the store.
+          this.outboxRepo ??= new OutboxRepo(this.options.db);
+          released = this.outboxRepo.releaseSignInWait(mailbox.id, Date.now(), `due now: signed in with Microsoft as ${username}`);
         })();
         this.clients.delete(mailbox.id);
       });
@@ -437,7 +482,14 @@ export class OAuthService implements TokenProvider {
       return;
     }
     session.status.account = username;
+    this.releasedBySignIn.set(session.status.signInId, released.length);
     await this.finishSession(session, 'succeeded', null);
+    if (released.length) this.options.events?.emit('outbox.changed', { ids: released, mailboxIds: [mailbox.id] });
+  }
+
+  /** How many waiting outbox messages a finished sign-in made due. */
+  releasedMessages(signInId: string): number {
+    return this.releasedBySignIn.get(signInId) ?? 0;
   }
 
   private async finishSession(session: SignInSession, state: SignInStatus['state'], error: SignInStatus['error']): Promise<void> {
@@ -464,14 +516,20 @@ export class OAuthService implements TokenProvider {
     await session.listener.finish(page);
     this.record(
       state === 'succeeded'
-        ? { mailboxId: session.status.mailboxId, direction: 'auth', level: 'success', message: `Signed in with Microsoft as ${session.status.account}.` }
+        ? {
+            mailboxId: session.status.mailboxId,
+            direction: 'auth',
+            level: 'success',
+            message: `Signed in with Microsoft as ${session.status.account}.`,
+            detail: this.releasedBySignIn.get(session.status.signInId) ? `${this.releasedBySignIn.get(session.status.signInId)} outgoing message(s) that waited for this sign-in are due now.` : null,
+          }
         : {
             mailboxId: session.status.mailboxId,
             direction: 'auth',
             level: state === 'cancelled' ? 'info' : 'error',
             code: error?.code ?? null,
             message: `Microsoft sign-in ${state === 'timed-out' ? 'timed out' : state}: ${error?.message ?? ''}`.trim(),
-            detail: error?.hint ?? null,
+            detail: [error?.hint, error?.detail].filter(Boolean).join('\n') || null,
           },
     );
     const snapshot = { ...session.status };
@@ -533,14 +591,21 @@ export class OAuthService implements TokenProvider {
     const key = `${settings.clientId}|${authorityOf(settings)}`;
     const cached = this.clients.get(mailboxId);
     if (cached && cached.key === key) return cached.client;
-    const client = await mailboxClient(settings, this.fetch, this.requestTimeoutMs, this.options.secrets, mailboxId);
+    const client = await mailboxClient(settings, this.fetch, this.requestTimeoutMs, this.options.secrets, mailboxId, this.network);
     this.clients.set(mailboxId, { key, client });
     return client;
   }
 
-  private fail(mailboxId: number, error: AppError, signInRequired: boolean): never {
+  private fail(mailboxId: number, error: AppError, signInRequired: boolean, what?: string): never {
     this.repo.recordError(mailboxId, error.toInfo(), signInRequired);
-    this.record({ mailboxId, direction: 'auth', level: 'error', code: error.code, message: error.message, detail: error.hint ?? null });
+    this.record({
+      mailboxId,
+      direction: 'auth',
+      level: 'error',
+      code: error.code,
+      message: what ? `${what} failed: ${error.message}` : error.message,
+      detail: [error.hint ? `What to change: ${error.hint}` : null, error.detail ?? null, signInRequired ? 'Mail of this mailbox waits for the sign-in and spends no tries.' : null].filter(Boolean).join('\n') || null,
+    });
     this.options.events?.emit('oauth.changed', { mailboxId });
     throw error;
   }
@@ -548,27 +613,32 @@ export class OAuthService implements TokenProvider {
   private async acquire(mailboxId: number, forceRefresh: boolean): Promise<AccessToken> {
     const mailbox = this.options.mailboxes.get(mailboxId);
     const row = this.repo.getAccount(mailboxId);
-    if (!row || !this.options.secrets.has(mailboxId, 'oauth-token-cache')) {
+    if (!row) {
       throw new AppError('OAUTH_NOT_SIGNED_IN', `Mailbox "${mailbox.name}" has not signed in with Microsoft yet.`, {
-        hint: `Use "Sign in with Microsoft" on the mailbox, or run: mailroom oauth login "${mailbox.name}".`,
+        hint: `Use "Sign in with Microsoft" on the mailbox, or run: mailroom oauth login "${mailbox.name}". Mail waiting for it is sent at once after the sign-in.`,
       });
+    }
+    if (!this.options.secrets.has(mailboxId, 'oauth-token-cache')) {
+      // A record without its tokens can never refresh: say so once, in the store, so that mail waits for the sign-in.
+      this.fail(mailboxId, new AppError('OAUTH_SIGN_IN_REQUIRED', `The stored sign-in of "${mailbox.name}" is missing.`, { hint: signInHint(mailbox.name) }), true);
     }
     const settings = this.requireSettings();
     if (row.clientId !== settings.clientId || row.authority !== authorityOf(settings)) {
       this.fail(
         mailboxId,
         new AppError('OAUTH_SIGN_IN_REQUIRED', `The OAuth settings (client id or tenant) changed since "${mailbox.name}" signed in.`, {
-          hint: `Sign in again with the new app registration: "Change OAuth" on the mailbox, or mailroom oauth login "${mailbox.name}".`,
+          hint: signInHint(mailbox.name, 'Sign in again with the new app registration'),
         }),
         true,
       );
     }
     if (row.state === 'sign-in-required') {
       throw new AppError('OAUTH_SIGN_IN_REQUIRED', row.lastError?.message ?? `Mailbox "${mailbox.name}" must sign in with Microsoft again.`, {
-        hint: row.lastError?.hint ?? `Sign in again: "Change OAuth" on the mailbox, or mailroom oauth login "${mailbox.name}".`,
+        hint: row.lastError?.hint ?? signInHint(mailbox.name),
       });
     }
     const client = await this.clientFor(mailboxId, settings);
+    const requestStarted = Date.now();
     let result: AuthenticationResult;
     try {
       const account = await client.getTokenCache().getAccountByHomeId(row.homeAccountId);
@@ -576,7 +646,7 @@ export class OAuthService implements TokenProvider {
         this.fail(
           mailboxId,
           new AppError('OAUTH_SIGN_IN_REQUIRED', `The stored sign-in of "${mailbox.name}" is missing or unreadable.`, {
-            hint: `Sign in again: "Change OAuth" on the mailbox, or mailroom oauth login "${mailbox.name}".`,
+            hint: signInHint(mailbox.name),
           }),
           true,
         );
@@ -584,8 +654,8 @@ export class OAuthService implements TokenProvider {
       result = await client.acquireTokenSilent({ account, scopes: [...OAUTH_RESOURCE_SCOPES], forceRefresh });
     } catch (error) {
       if (error instanceof AppError && error.code.startsWith('OAUTH_')) throw error;
-      const { error: classified, signInRequired } = classifyTokenError(error);
-      this.fail(mailboxId, classified, signInRequired);
+      const { error: classified, signInRequired } = classifyTokenError(error, this.errorContext(settings, requestStarted));
+      this.fail(mailboxId, classified, signInRequired, forceRefresh ? 'Token refresh' : 'Getting a token');
     }
     const refreshed = !result.fromCache;
     this.repo.recordToken(mailboxId, { scopes: result.scopes ?? [], accessExpiresAt: result.expiresOn ? result.expiresOn.getTime() : null, refreshed });
@@ -601,6 +671,26 @@ export class OAuthService implements TokenProvider {
 
   // -------------------------------------------------------------------------
   // Health and sign-out
+
+  /** The sign-in state of every mailbox that uses OAuth 2.0, with what waits for it. */
+  states(): MailboxSignIn[] {
+    const states = new SignInStates(this.options.db);
+    this.outboxRepo ??= new OutboxRepo(this.options.db);
+    const outbox = this.outboxRepo;
+    return this.options.mailboxes
+      .list()
+      .filter((m) => usesOAuth(m))
+      .map((m) => {
+        const { requirement } = states.of(m);
+        const row = this.repo.getAccount(m.id);
+        return {
+          mailboxId: m.id,
+          state: !row ? 'not-signed-in' : requirement ? 'sign-in-required' : row.state,
+          needed: requirement,
+          waitingMessages: outbox.countWaitingForSignIn(m.id),
+        };
+      });
+  }
 
   /** Account, scopes, expiry, last refresh and last error of a mailbox. */
   health(mailboxId: number): TokenHealth {

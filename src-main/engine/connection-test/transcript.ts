@@ -62,10 +62,62 @@ export class Redactor {
   }
 }
 
+const SMTP_AUTH = /^(AUTH)(\s+)([A-Za-z0-9_-]+)(?:(\s+)(.*))?$/i;
+const IMAP_AUTHENTICATE = /^(\S+\s+AUTHENTICATE)(\s+)([A-Za-z0-9_-]+)(?:(\s+)(.*))?$/i;
+const IMAP_LOGIN = /^(\S+\s+LOGIN\s+)("(?:[^"\\]|\\.)*"|\S+)(?:\s+(.*))?$/i;
+
+/**
+ * The one credential redaction every transcript applies to the lines
+ * Mailroom sends (connection tests, the outbox, the inbox; the relay sends
+ * upstream through the outbox): SASL initial responses and continuations
+ * (`AUTH XOAUTH2 dXNlcj1...` becomes `AUTH XOAUTH2 [redacted XOAUTH2]`) and
+ * the IMAP LOGIN password. It needs no secret to know: even a blob a library
+ * built around a placeholder ("/* secret *\/") looks like a credential and
+ * is replaced. Stateful, one per session: a continuation line answers the
+ * server's 334 (SMTP) or "+" (IMAP) challenge of the mechanism in progress.
+ */
+export class CredentialRedaction {
+  /** The SASL mechanism whose continuation lines are credentials, while one is in progress. */
+  private mechanism: string | null = null;
+
+  /** A line Mailroom sends, with any credential replaced. */
+  client(line: string): string {
+    // Lines the probes already wrote as placeholders stay as they are.
+    if (line.includes('[redacted')) {
+      const smtp = SMTP_AUTH.exec(line) ?? IMAP_AUTHENTICATE.exec(line);
+      if (smtp) this.mechanism = smtp[3]!.toUpperCase();
+      return line;
+    }
+    const sasl = SMTP_AUTH.exec(line) ?? IMAP_AUTHENTICATE.exec(line);
+    if (sasl) {
+      const mechanism = sasl[3]!.toUpperCase();
+      this.mechanism = mechanism;
+      // "=" is an empty initial response: nothing to hide.
+      if (sasl[5] === undefined || sasl[5] === '' || sasl[5] === '=') return line;
+      return `${sasl[1]}${sasl[2]}${sasl[3]}${sasl[4]}[redacted ${mechanism}]`;
+    }
+    const login = IMAP_LOGIN.exec(line);
+    if (login) return `${login[1]}${login[2]}${login[3] !== undefined ? ' [redacted password]' : ''}`;
+    if (this.mechanism) {
+      // An empty line ends an XOAUTH2 error exchange, "*" cancels; a probe's own note is
+      // in parentheses (a credential is base64: never that): none carries a secret.
+      if (line === '' || line === '*' || /^\(.*\)$/.test(line)) return line;
+      return `[redacted ${this.mechanism}]`;
+    }
+    return line;
+  }
+
+  /** A line the server sends: a final reply ends the exchange (334 and "+" continue it). */
+  server(line: string): void {
+    if (this.mechanism && !/^334[ -]/.test(line) && !/^\+( |$)/.test(line)) this.mechanism = null;
+  }
+}
+
 /** Collects transcript lines for one test. */
 export class Transcript {
   private readonly lines: TranscriptLine[] = [];
   private dropped = 0;
+  private readonly credentials = new CredentialRedaction();
 
   constructor(private readonly startedAt: number, readonly redactor: Redactor, private readonly clock: () => number = Date.now) {}
 
@@ -79,13 +131,14 @@ export class Transcript {
     this.lines.push({ dir, t: Math.max(0, Math.round(this.clock() - this.startedAt)), text: clean });
   }
 
-  /** A line sent by Mailroom. Pass the already-redacted form of secret-bearing commands. */
+  /** A line sent by Mailroom. Credentials in it are redacted (CredentialRedaction), and every registered secret. */
   client(text: string): void {
-    this.push('C', text);
+    this.push('C', this.credentials.client(text.replace(/\r?\n$/, '')));
   }
 
   /** A line received from the server. */
   server(text: string): void {
+    this.credentials.server(text.replace(/\r?\n$/, ''));
     this.push('S', text);
   }
 

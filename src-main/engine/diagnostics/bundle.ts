@@ -19,7 +19,7 @@ import { localTimestamp } from '../log-export.js';
 import type { MailboxService } from '../mailboxes.js';
 import { toSettingsEntry } from '../mailboxes.js';
 import { APP_VERSION } from '../version.js';
-import { scrubText } from './scrub.js';
+import { redactIdentifiers, scrubText } from './scrub.js';
 
 /** One part of a bundle, contributed by an area of the engine. */
 export interface SectionProvider {
@@ -37,6 +37,12 @@ export interface DiagnosticsDeps {
   mailboxes: MailboxService;
   /** Every secret stored anywhere, in plaintext, to scrub from the bundle. */
   secrets: () => string[];
+  /**
+   * Identifiers of the organisation that are not secrets (the tenant id, the
+   * app registration's client id): shown everywhere in the bundle only as
+   * their first and last four characters.
+   */
+  identifiers?: () => string[];
 }
 
 const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
@@ -69,11 +75,12 @@ export class DiagnosticsService {
   async createBundle(target: string, options: { runtime: string; logLimit?: number; now?: number }): Promise<BundleResult> {
     const createdAt = options.now ?? Date.now();
     const secrets = this.deps.secrets();
+    const identifiers = this.deps.identifiers?.() ?? [];
     let scrubbed = 0;
     const clean = (value: unknown): string => {
       const { text, count } = scrubText(JSON.stringify(value, null, 2), secrets);
       scrubbed += count;
-      return text;
+      return redactIdentifiers(text, identifiers);
     };
 
     const sections: { provider: SectionProvider; json: string }[] = [];
@@ -106,6 +113,7 @@ export class DiagnosticsService {
     };
     const summary = this.summaryPage(manifest, sections, logs);
     const summaryClean = scrubText(summary, secrets);
+    summaryClean.text = redactIdentifiers(summaryClean.text, identifiers);
     scrubbed += summaryClean.count;
     manifest.secretsScrubbed = scrubbed;
 

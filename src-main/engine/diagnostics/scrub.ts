@@ -49,3 +49,24 @@ export function scrubText(text: string, secrets: string[]): { text: string; coun
   }
   return { text: out, count };
 }
+
+const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+const IS_GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * An identifier that is not a secret but names the organisation's tenant or
+ * app registration (a GUID): its first and last four characters, enough to
+ * compare with the Entra admin center, not enough to reuse.
+ */
+export function redactIdentifier(value: string): string {
+  return value.replace(GUID, (g) => `${g.slice(0, 4)}...${g.slice(-4)}`);
+}
+
+/** Replaces each identifier (tenant id, client id) wherever it appears in `text` with its redacted form. */
+export function redactIdentifiers(text: string, identifiers: string[]): string {
+  let out = text;
+  for (const id of identifiers.filter((i) => IS_GUID.test(i))) {
+    for (const form of new Set([id, id.toLowerCase(), id.toUpperCase()])) if (out.includes(form)) out = out.split(form).join(redactIdentifier(id.toLowerCase()));
+  }
+  return out;
+}

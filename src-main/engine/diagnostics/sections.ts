@@ -5,13 +5,91 @@
  */
 import { ConnectionTestResult } from '../../shared/contract/connection-tests.js';
 import { ConnectionTestRepo } from '../../store/connection-test-repo.js';
+import { OAuthRepo } from '../../store/oauth-repo.js';
 import type { Mailroom } from '../mailroom.js';
 import { registerSectionImporter } from './viewer.js';
+import { redactIdentifier } from './scrub.js';
+
+/** The sign-in section: the app registration (identifiers redacted) and each OAuth mailbox's sign-in. */
+export interface SignInSection {
+  registration: { configured: boolean; authorityHost: string; tenant: string; clientId: string; redirectHost: string };
+  mailboxes: {
+    mailboxId: number;
+    mailboxName: string;
+    state: 'signed-in' | 'sign-in-required' | 'not-signed-in';
+    /** Why it cannot get tokens, and since when (null while it can). */
+    signInNeeded: { code: string; message: string; since: number | null } | null;
+    account: string | null;
+    tenantId: string | null;
+    scopes: string[];
+    signedInAt: number | null;
+    lastRefreshAt: number | null;
+    accessTokenExpiresAt: number | null;
+    lastError: { code: string; message: string; hint?: string; at: number } | null;
+    waitingMessages: number;
+  }[];
+}
+
+const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? 'never' : new Date(ms).toISOString());
+
+/** Plain-words lines of the sign-in section for the summary page. */
+export function summarizeSignIn(data: SignInSection): string[] {
+  const r = data.registration;
+  const lines = [r.configured ? `App registration: tenant ${r.tenant}, client id ${r.clientId}, at ${r.authorityHost} (redirect host ${r.redirectHost})` : 'Microsoft 365 sign-in is not set up (no app registration).'];
+  for (const m of data.mailboxes) {
+    if (m.signInNeeded) {
+      lines.push(
+        `${m.mailboxName}: SIGN-IN NEEDED${m.signInNeeded.since !== null ? ` since ${iso(m.signInNeeded.since)}` : ''} (${m.signInNeeded.code}: ${m.signInNeeded.message})` +
+          `${m.waitingMessages ? `; ${m.waitingMessages} outgoing message${m.waitingMessages === 1 ? '' : 's'} wait for it` : ''}; last refresh ${iso(m.lastRefreshAt)}`,
+      );
+    } else {
+      lines.push(
+        `${m.mailboxName}: signed in as ${m.account ?? '?'} since ${iso(m.signedInAt)}, last refresh ${iso(m.lastRefreshAt)}` +
+          `${m.lastError ? `; last error ${m.lastError.code} at ${iso(m.lastError.at)}: ${m.lastError.message}` : ''}`,
+      );
+    }
+  }
+  return lines;
+}
 
 /** Full results kept per mailbox in a bundle (the list screen shows the newest). */
 const TESTS_PER_MAILBOX = 10;
 
-export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'mailboxes' | 'connectionTests' | 'outbox' | 'inbox'>): void {
+export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'mailboxes' | 'connectionTests' | 'outbox' | 'inbox' | 'oauth'>): void {
+  engine.diagnostics.register({
+    name: 'sign-in',
+    title: 'Microsoft 365 sign-in (per mailbox; no tokens, tenant and client id shortened)',
+    collect: (): SignInSection => {
+      const settings = engine.oauth.getSettings();
+      return {
+        registration: {
+          configured: settings.configured,
+          authorityHost: settings.authorityHost,
+          tenant: redactIdentifier(settings.tenant),
+          clientId: redactIdentifier(settings.clientId),
+          redirectHost: settings.redirectHost,
+        },
+        mailboxes: engine.oauth.states().map((s) => {
+          const h = engine.oauth.health(s.mailboxId);
+          return {
+            mailboxId: s.mailboxId,
+            mailboxName: engine.mailboxes.get(s.mailboxId).name,
+            state: s.state,
+            signInNeeded: s.needed ? { code: s.needed.code, message: s.needed.message, since: s.needed.since } : null,
+            account: h.account,
+            tenantId: h.tenantId ? redactIdentifier(h.tenantId) : null,
+            scopes: h.scopes,
+            signedInAt: h.signedInAt,
+            lastRefreshAt: h.lastRefreshAt,
+            accessTokenExpiresAt: h.accessTokenExpiresAt,
+            lastError: h.lastError,
+            waitingMessages: s.waitingMessages,
+          };
+        }),
+      };
+    },
+    summarize: (data) => summarizeSignIn(data as SignInSection),
+  });
   engine.diagnostics.register({
     name: 'connection-tests',
     title: 'Recent connection tests (transcripts redacted)',
@@ -38,16 +116,32 @@ export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'm
     name: 'inbox',
     title: 'Inbox import (receive state per mailbox, recent polls)',
     collect: () => {
-      const states = engine.inbox.states();
+      // A mailbox that needs a Microsoft sign-in imports nothing, whatever its last poll said.
+      const needed = new Map(engine.oauth.states().map((s) => [s.mailboxId, s.needed]));
+      const states = engine.inbox.states().map((s) => {
+        const mailbox = engine.mailboxes.get(s.mailboxId);
+        const signIn = mailbox.imap.auth === 'oauth2' ? needed.get(s.mailboxId) : null;
+        return { ...s, signInNeeded: signIn ? { code: signIn.code, since: signIn.since } : null };
+      });
       return {
         states,
         polls: Object.fromEntries(engine.mailboxes.list().map((m) => [m.id, engine.inbox.polls(m.id, undefined, 20)])),
       };
     },
     summarize: (data) =>
-      ((data as { states: { mailboxName?: string; mailboxId?: number; health?: string; lastError?: { code?: string } | null }[] }).states ?? []).map(
-        (s) => `${s.mailboxName ?? `#${s.mailboxId}`}: ${s.health ?? 'unknown'}${s.lastError?.code ? `, last error ${s.lastError.code}` : ''}`,
-      ),
+      (
+        (data as {
+          states: { mailboxName?: string; mailboxId?: number; health?: string; lastSuccessAt?: number | null; lastError?: { code?: string; at?: number } | null; signInNeeded?: { code: string; since: number | null } | null }[];
+        }).states ?? []
+      ).map((s) => {
+        const name = s.mailboxName ?? `#${s.mailboxId}`;
+        if (s.signInNeeded) return `${name}: sign-in needed (${s.signInNeeded.code}${s.signInNeeded.since ? ` since ${iso(s.signInNeeded.since)}` : ''}): nothing is imported until someone signs in`;
+        // "healthy" beside a last error only when a later poll worked, and then it says so.
+        if (s.health === 'healthy' && s.lastError?.code) {
+          return `${name}: healthy, last poll worked ${iso(s.lastSuccessAt)}; the earlier error ${s.lastError.code} (${iso(s.lastError.at)}) was followed by a successful poll`;
+        }
+        return `${name}: ${s.health ?? 'unknown'}${s.lastError?.code ? `, last error ${s.lastError.code} at ${iso(s.lastError.at)}` : ''}`;
+      }),
   });
 }
 
@@ -60,5 +154,48 @@ registerSectionImporter('connection-tests', (engine, data) => {
     const { id: _id, ...rest } = parsed.data;
     if (rest.mailboxId !== null && !engine.mailboxes.list().some((m) => m.id === rest.mailboxId)) continue;
     repo.insert(rest);
+  }
+});
+
+// In a bundle's read-only view, each mailbox's sign-in state shows on the Mailboxes screen ("Sign-in needed").
+registerSectionImporter('sign-in', (engine, data) => {
+  const section = data as Partial<SignInSection> | null;
+  const r = section?.registration;
+  if (!r || !Array.isArray(section?.mailboxes)) return;
+  const db = engine.db;
+  if (r.configured) {
+    db.prepare(`INSERT OR REPLACE INTO oauth_settings (id, tenant, client_id, authority_host, redirect_host, updated_at) VALUES (1, ?, ?, ?, ?, 0)`).run(
+      String(r.tenant),
+      String(r.clientId),
+      String(r.authorityHost),
+      r.redirectHost === '127.0.0.1' ? '127.0.0.1' : 'localhost',
+    );
+  }
+  const authority = `${String(r.authorityHost).replace(/\/+$/, '')}/${String(r.tenant)}`;
+  const repo = new OAuthRepo(db);
+  for (const m of section.mailboxes) {
+    if (!m || typeof m.mailboxId !== 'number' || m.state === 'not-signed-in' || !engine.mailboxes.list().some((x) => x.id === m.mailboxId)) continue;
+    if (repo.getAccount(m.mailboxId)) continue;
+    db.prepare(
+      `INSERT INTO oauth_accounts (mailbox_id, state, home_account_id, username, display_name, tenant_id, scopes, client_id, authority, other_account_allowed,
+         access_expires_at, signed_in_at, last_refresh_at, last_error_code, last_error_message, last_error_hint, last_error_at, updated_at)
+       VALUES (?, ?, '', ?, NULL, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      m.mailboxId,
+      m.state === 'sign-in-required' ? 'sign-in-required' : 'signed-in',
+      String(m.account ?? ''),
+      m.tenantId ?? null,
+      Array.isArray(m.scopes) ? m.scopes.join(' ') : '',
+      String(r.clientId),
+      authority,
+      m.accessTokenExpiresAt ?? null,
+      m.signedInAt ?? 0,
+      m.lastRefreshAt ?? null,
+      m.lastError?.code ?? null,
+      m.lastError?.message ?? null,
+      m.lastError?.hint ?? null,
+      m.lastError?.at ?? null,
+      m.signedInAt ?? 0,
+    );
   }
 });

@@ -43,7 +43,7 @@ export function openInboxEngine(options: {
   let oauth: Promise<{ getAccessToken: InboxTokenProvider['getAccessToken']; close(): Promise<void> | void }> | undefined;
   const tokens: InboxTokenProvider = {
     async getAccessToken(mailboxId, tokenOptions) {
-      oauth ??= import('../auth/index.js').then(({ OAuthService }) => new OAuthService({ db, secrets, mailboxes, events }));
+      oauth ??= import('../auth/index.js').then(({ OAuthService }) => new OAuthService({ db, secrets, mailboxes, events, log }));
       return (await oauth).getAccessToken(mailboxId, tokenOptions);
     },
   };

@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'imapflow';
 import type { TranscriptLine } from '../../shared/diagnosis.js';
-import { Redactor } from '../connection-test/transcript.js';
+import { CredentialRedaction, Redactor } from '../connection-test/transcript.js';
 import { groupDigits } from '../../shared/number-format.js';
 
 /** Literals up to this size are shown (folder names, short values); larger ones are summarised. */
@@ -44,6 +44,8 @@ export class ImapTranscriptRecorder {
   private skippingLongLine = false;
   /** The next line is the rest of a response after a literal (often empty). */
   private afterLiteral = false;
+  /** The same credential redaction as every other transcript (for frames imapflow does not hide). */
+  private readonly credentials = new CredentialRedaction();
 
   constructor(
     private readonly startedAt: number,
@@ -84,7 +86,7 @@ export class ImapTranscriptRecorder {
         return;
       }
       const text = Buffer.from(entry.data, 'base64').toString('utf8');
-      for (const line of text.split('\r\n')) if (line) this.push('C', line);
+      for (const line of text.split('\r\n')) if (line) this.push('C', this.credentials.client(line));
       return;
     }
     if (entry.msg === 'read from socket') this.onServerBytes(Buffer.from(entry.data, 'base64'));
@@ -129,6 +131,7 @@ export class ImapTranscriptRecorder {
       }
       const continues = this.afterLiteral;
       this.afterLiteral = false;
+      this.credentials.server(line);
       if (line || !continues) this.push('S', line);
       const literal = /\{(\d+)\+?\}$/.exec(line);
       if (literal) {

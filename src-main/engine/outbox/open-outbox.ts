@@ -44,7 +44,7 @@ export function openOutboxEngine(options: { dataDir: string; keyProvider?: KeyPr
   let oauth: Promise<{ getAccessToken: OutboxTokenProvider['getAccessToken']; close(): Promise<void> | void }> | undefined;
   const tokens: OutboxTokenProvider = {
     async getAccessToken(mailboxId, tokenOptions) {
-      oauth ??= import('../auth/index.js').then(({ OAuthService }) => new OAuthService({ db, secrets, mailboxes, events }));
+      oauth ??= import('../auth/index.js').then(({ OAuthService }) => new OAuthService({ db, secrets, mailboxes, events, log }));
       return (await oauth).getAccessToken(mailboxId, tokenOptions);
     },
   };

@@ -76,15 +76,16 @@ export function openSender(options: { dataDir: string; keyProvider?: KeyProvider
   const secrets = new SecretRepo(db, new SecretBox(options.keyProvider ?? defaultKeyProvider(options.dataDir)));
   const mailboxes = storeMailboxes(db, secrets);
   let oauth: Promise<{ getAccessToken: OutboxTokenProvider['getAccessToken']; close(): Promise<void> | void }> | undefined;
+  const log = storeLog(db, events);
   const tokens: OutboxTokenProvider = {
     async getAccessToken(mailboxId, tokenOptions) {
       oauth ??= Promise.all([import('../auth/index.js'), import('../mailboxes.js')]).then(
-        ([{ OAuthService }, { MailboxService }]) => new OAuthService({ db, secrets, mailboxes: new MailboxService(db, secrets, events), events }),
+        ([{ OAuthService }, { MailboxService }]) => new OAuthService({ db, secrets, mailboxes: new MailboxService(db, secrets, events), events, log }),
       );
       return (await oauth).getAccessToken(mailboxId, tokenOptions);
     },
   };
-  const sender = new OutboxSender({ db, mailboxes, log: storeLog(db, events), events, tokens });
+  const sender = new OutboxSender({ db, mailboxes, log, events, tokens });
   return {
     dataDir: options.dataDir,
     db,

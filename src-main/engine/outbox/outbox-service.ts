@@ -27,6 +27,7 @@ import { OutboxRepo } from '../../store/outbox-repo.js';
 import type { LeaseHolder } from './lease.js';
 import { composeMessage, headerBlock, prepareRawMessage, type PreparedMessage } from './message-source.js';
 import { OutboxSender, busyError, type OutboxSenderOptions } from './sender.js';
+import { SignInStates, type SignInRequirement } from '../auth/sign-in-requirement.js';
 
 export { busyError };
 
@@ -50,11 +51,18 @@ export class OutboxService {
   /** The sending machinery (workers, lease, commits). */
   readonly sender: OutboxSender;
   private readonly clock: () => number;
+  private readonly signIn: SignInStates;
 
   constructor(private readonly options: OutboxServiceOptions) {
     this.repo = new OutboxRepo(options.db);
     this.clock = options.clock ?? Date.now;
     this.sender = new OutboxSender({ ...options, repo: this.repo });
+    this.signIn = new SignInStates(options.db);
+  }
+
+  /** Why the mailbox cannot send until someone signs in with Microsoft, or null. */
+  signInRequirement(mailbox: Mailbox): SignInRequirement | null {
+    return this.signIn.of(mailbox, 'smtp').requirement;
   }
 
   // ---- Queueing ----------------------------------------------------------
@@ -64,9 +72,16 @@ export class OutboxService {
     const now = this.clock();
     const who = submittedBy && SUBMITTER.test(submittedBy) ? submittedBy : null;
     const note = `queued from ${source === 'compose' ? 'the compose form' : source === 'cli' ? 'the command line' : source === 'eml' ? 'an .eml file' : 'the local relay'}${who ? ` by ${who}` : ''}`;
+    // Mail of a mailbox that needs a sign-in waits for it from the start, whichever process sends.
+    const requirement = this.signInRequirement(mailbox);
+    const wait = requirement ? { code: requirement.code, message: requirement.message, hint: requirement.hint } : undefined;
     const ids = this.repo.transaction(() =>
       prepared.map((p) =>
-        this.repo.insert({ mailboxId: mailbox.id, source, messageId: p.messageId, envelopeFrom: mailbox.address, subject: p.subject, recipients: p.recipients, raw: p.raw, maxAttempts, submittedBy: who }, now, note),
+        this.repo.insert(
+          { mailboxId: mailbox.id, source, messageId: p.messageId, envelopeFrom: mailbox.address, subject: p.subject, recipients: p.recipients, raw: p.raw, maxAttempts, submittedBy: who, ...(wait ? { waitingForSignIn: wait } : {}) },
+          now,
+          note,
+        ),
       ),
     );
     this.sender.changed(ids, mailbox.id);
@@ -85,7 +100,8 @@ export class OutboxService {
     const prepared = await composeMessage(mailbox, parsed, this.clock());
     const ids = this.insertPrepared(mailbox, [prepared], source, submittedBy);
     if (source === 'compose') {
-      this.options.log.write({ mailboxId: mailbox.id, direction: 'send', level: 'info', code: null, message: `Queued "${prepared.subject}" to ${prepared.recipients.slice(0, 3).join(', ')}${prepared.recipients.length > 3 ? ', ...' : ''}`, detail: `Message-ID <${prepared.messageId}>`, refKind: 'outbox', refId: ids[0]! });
+      const waits = this.repo.get(ids[0]!)?.status === 'waiting-sign-in';
+      this.options.log.write({ mailboxId: mailbox.id, direction: 'send', level: 'info', code: null, message: `Queued "${prepared.subject}" to ${prepared.recipients.slice(0, 3).join(', ')}${prepared.recipients.length > 3 ? ', ...' : ''}${waits ? `; it waits for ${mailbox.name}'s Microsoft sign-in` : ''}`, detail: `Message-ID <${prepared.messageId}>`, refKind: 'outbox', refId: ids[0]! });
     }
     return { queued: ids.length, messages: this.summaries(ids) };
   }
@@ -101,12 +117,13 @@ export class OutboxService {
       prepareRawMessage(mailbox, s.raw, { ...(s.sourceName ? { sourceName: s.sourceName } : {}), ...(s.envelopeTo ? { envelopeTo: s.envelopeTo } : {}), now: this.clock() }),
     );
     const ids = this.insertPrepared(mailbox, prepared, source, submittedBy);
+    const waits = this.repo.get(ids[0]!)?.status === 'waiting-sign-in' ? `; ${ids.length === 1 ? 'it waits' : 'they wait'} for ${mailbox.name}'s Microsoft sign-in` : '';
     this.options.log.write({
       mailboxId: mailbox.id,
       direction: 'send',
       level: 'info',
       code: null,
-      message: ids.length === 1 ? `Queued "${prepared[0]!.subject}" from ${submissions[0]!.sourceName ?? 'a raw message'}` : `Queued ${ids.length} messages from ${source === 'eml' ? '.eml files' : 'raw messages'}`,
+      message: (ids.length === 1 ? `Queued "${prepared[0]!.subject}" from ${submissions[0]!.sourceName ?? 'a raw message'}` : `Queued ${ids.length} messages from ${source === 'eml' ? '.eml files' : 'raw messages'}`) + waits,
       detail: ids.length === 1 ? `Message-ID <${prepared[0]!.messageId}>` : `Outbox ids ${ids[0]}-${ids[ids.length - 1]}`,
       refKind: 'outbox',
       refId: ids[0]!,
@@ -188,9 +205,26 @@ export class OutboxService {
     this.sender.changed([summary.id], summary.mailboxId);
   }
 
+  /** The refusal of Send now (or Retry) while the message's mailbox needs a sign-in: says why and what to do. */
+  private waitingError(m: OutboxSummary, requirement: SignInRequirement | null): AppError {
+    return new AppError(
+      'OUTBOX_WAITING_FOR_SIGN_IN',
+      `Message ${m.id} cannot be sent now: ${m.mailboxName} needs a Microsoft sign-in${requirement ? ` (${requirement.code})` : ''}. It keeps its tries (${m.attempts} of ${m.maxAttempts} used) and is sent as soon as someone signs in.`,
+      {
+        hint: requirement?.hint ?? `Sign in again: "Sign in again" on the mailbox in Mailroom, or mailroom oauth login "${m.mailboxName}". It is sent at once after the sign-in.`,
+        ...(requirement ? { detail: requirement.message } : {}),
+      },
+    );
+  }
+
   /** Makes a queued or deferred message due now (and ends a pause of its mailbox). */
   sendNow(id: number): OutboxSummary {
     const m = this.mustGet(id);
+    if (m.status === 'waiting-sign-in' || m.status === 'queued' || m.status === 'deferred') {
+      // Never a silent try: a mailbox that needs a sign-in cannot send, and the admin is told why.
+      const requirement = this.signInRequirement(this.options.mailboxes.get(m.mailboxId));
+      if (requirement || m.status === 'waiting-sign-in') throw this.waitingError(m, requirement);
+    }
     if (m.status !== 'queued' && m.status !== 'deferred') {
       throw this.conflict(m, 'sent now', m.status === 'failed' || m.status === 'cancelled' ? 'Use Retry to queue it again.' : m.status === 'sending' ? 'It is being sent right now.' : 'It was already sent.');
     }
@@ -205,14 +239,18 @@ export class OutboxService {
     const m = this.mustGet(id);
     const recipients = this.repo.recipients(id);
     const sentWithRefusals = m.status === 'sent' && recipients.some((r) => r.status === 'rejected');
+    if (m.status === 'waiting-sign-in') throw this.waitingError(m, this.signInRequirement(this.options.mailboxes.get(m.mailboxId)));
     if (m.status !== 'failed' && m.status !== 'deferred' && m.status !== 'cancelled' && !sentWithRefusals) {
       throw this.conflict(m, 'retried', m.status === 'sending' ? 'It is being sent right now.' : m.status === 'queued' ? 'It is already queued; use Send now to send it at once.' : 'It was sent to every recipient.');
     }
     const now = this.clock();
     const tries = this.repo.settings(m.mailboxId).maxAttempts;
+    const requirement = this.signInRequirement(this.options.mailboxes.get(m.mailboxId));
     this.repo.transaction(() => {
       this.options.db.prepare(`UPDATE outbox_recipients SET status = 'pending', updated_at = ? WHERE outbox_id = ? AND status IN ('rejected', 'deferred')`).run(now, id);
       this.repo.setStatus(id, 'queued', now, m.attempts + tries, now, sentWithRefusals ? 'Retry of the refused recipients, by an admin' : `Retry, by an admin (${tries} more tries)`);
+      // Its mailbox cannot send yet: it waits for the sign-in with the others.
+      if (requirement) this.repo.holdForSignIn(m.mailboxId, [], { code: requirement.code, message: requirement.message, hint: requirement.hint }, now, `waiting for a Microsoft sign-in (${requirement.code}); no try is spent until then`);
     });
     this.announce(m);
     this.sender.resume(m.mailboxId);
@@ -222,7 +260,7 @@ export class OutboxService {
   /** Stops a message from being sent. */
   cancel(id: number): OutboxSummary {
     const m = this.mustGet(id);
-    if (m.status !== 'queued' && m.status !== 'deferred' && m.status !== 'failed') {
+    if (m.status !== 'queued' && m.status !== 'deferred' && m.status !== 'failed' && m.status !== 'waiting-sign-in') {
       throw this.conflict(m, 'cancelled', m.status === 'sending' ? 'It is on the wire right now; wait for the try to end (at most the send timeout), then cancel it if it was deferred.' : m.status === 'sent' ? 'It was already sent.' : 'It is already cancelled.');
     }
     this.repo.transaction(() => this.repo.setStatus(id, 'cancelled', null, m.maxAttempts, this.clock(), 'cancelled by an admin'));

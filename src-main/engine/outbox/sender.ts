@@ -21,6 +21,7 @@ import { EngineLease, type LeaseHolder } from './lease.js';
 import type { OutboxTokenProvider } from './smtp-lane.js';
 import { MailboxWorker, POLL_INTERVAL_MS, type TryOutcome, type WorkerConfig, type WorkerHost } from './worker.js';
 import { formatWait, isoTime } from './format.js';
+import { SignInStates, type SignInRequirement } from '../auth/sign-in-requirement.js';
 
 /**
  * The longest an outcome waits for others to share its transaction, ms. No
@@ -83,12 +84,14 @@ export class OutboxSender implements WorkerHost {
   private idleWaiters: (() => void)[] = [];
   private counters = { sent: 0, deferred: 0, failed: 0 };
   private closed = false;
+  private readonly signIn: SignInStates;
 
   constructor(private readonly options: OutboxSenderOptions) {
     this.repo = options.repo ?? new OutboxRepo(options.db);
     this.clock = options.clock ?? Date.now;
     this.random = options.random ?? Math.random;
     this.lease = new EngineLease(options.db, 'outbox', this.clock);
+    this.signIn = new SignInStates(options.db);
   }
 
   /** Announces changed messages (batched with the next commit). */
@@ -134,6 +137,8 @@ export class OutboxSender implements WorkerHost {
       ...(this.options.tls ? { tls: this.options.tls } : {}),
       ...(this.options.clientName ? { clientName: this.options.clientName } : {}),
     };
+    // Read from the store on every look, so that a sign-in made by another process counts within seconds.
+    if (mailbox.smtp.auth === 'oauth2') config.signIn = this.signIn.of(mailbox, 'smtp');
     if (mailbox.smtp.auth === 'password') {
       try {
         const password = this.options.mailboxes.password(mailbox.id);
@@ -199,7 +204,13 @@ export class OutboxSender implements WorkerHost {
       });
       for (const id of recovered) this.changedIds.add(id);
     }
-    this.unsubscribe = this.options.events?.on('mailboxes.changed', () => this.refreshWorkers());
+    const offMailboxes = this.options.events?.on('mailboxes.changed', () => this.refreshWorkers());
+    // A sign-in (or a token failure that asks for one) in this process counts at once.
+    const offOAuth = this.options.events?.on('oauth.changed', () => this.refreshWorkers());
+    this.unsubscribe = () => {
+      offMailboxes?.();
+      offOAuth?.();
+    };
     this.refreshTimer = setInterval(() => this.refreshWorkers(), POLL_INTERVAL_MS);
     this.refreshTimer.unref();
     this.refreshWorkers();
@@ -238,7 +249,7 @@ export class OutboxSender implements WorkerHost {
       this.checkIdle();
     });
     await this.stopSending();
-    return { ...this.counters, ms: Math.max(0, Math.round(this.clock() - started)) };
+    return { ...this.counters, waitingForSignIn: this.repo.countWaitingForSignIn(), ms: Math.max(0, Math.round(this.clock() - started)) };
   }
 
   /** Counts of this run (since startSending). */
@@ -280,9 +291,50 @@ export class OutboxSender implements WorkerHost {
     this.scheduleFlush();
   }
 
+  holdForSignIn(mailbox: Mailbox, claimed: ClaimedMessage[], requirement: SignInRequirement, first: boolean): number {
+    if (this.closed) return 0;
+    const now = this.clock();
+    const ids = this.repo.transaction(() =>
+      this.repo.holdForSignIn(mailbox.id, claimed.map((c) => c.id), { code: requirement.code, message: requirement.message, hint: requirement.hint }, now, `waiting for a Microsoft sign-in (${requirement.code}); no try is spent until then`),
+    );
+    if (!ids.length) return 0;
+    this.changed(ids, mailbox.id);
+    const count = `${ids.length} message${ids.length === 1 ? '' : 's'}`;
+    this.logWorker(
+      mailbox,
+      first ? 'warning' : 'info',
+      requirement.code,
+      first ? `Sending from ${mailbox.name} waits for a Microsoft sign-in: ${count} wait${ids.length === 1 ? 's' : ''}, spending no tries` : `${count} more of ${mailbox.name} wait${ids.length === 1 ? 's' : ''} for its Microsoft sign-in`,
+      [requirement.message, `What to change: ${requirement.hint}`].join('\n'),
+    );
+    return ids.length;
+  }
+
+  releaseSignInWait(mailbox: Mailbox): number {
+    if (this.closed) return 0;
+    const now = this.clock();
+    const ids = this.repo.transaction(() => this.repo.releaseSignInWait(mailbox.id, now, 'due now: the mailbox can sign in again'));
+    if (!ids.length) return 0;
+    this.changed(ids, mailbox.id);
+    this.logWorker(mailbox, 'info', null, `${mailbox.name} can sign in again: ${ids.length} message${ids.length === 1 ? '' : 's'} that waited for it ${ids.length === 1 ? 'is' : 'are'} due now`, null);
+    return ids.length;
+  }
+
+  signInRequirement(mailbox: Mailbox): SignInRequirement | null {
+    return this.signIn.of(mailbox, 'smtp').requirement;
+  }
+
   makeDueNow(mailboxId: number, note: string): void {
     if (this.closed) return;
     const now = this.clock();
+    // Outcomes decided under the old settings but not yet committed are due now as
+    // well: the UPDATE below cannot see them (their messages are still 'sending').
+    for (const o of this.outcomes) {
+      if (o.mailbox.id === mailboxId && o.record.status === 'deferred' && o.record.nextAttemptAt !== null && o.record.nextAttemptAt > now) {
+        o.record.nextAttemptAt = now;
+        o.record.note = `${o.record.note}; ${note}`;
+      }
+    }
     const ids = this.repo.transaction(() => this.repo.makeDueNow(mailboxId, now, note));
     if (ids.length) this.changed(ids, mailboxId);
   }
@@ -381,6 +433,7 @@ export class OutboxSender implements WorkerHost {
     const level = record.status === 'failed' ? 'error' : 'warning';
     const verb = record.outcome === 'partial' ? (record.status === 'deferred' ? 'Partly sent, rest deferred' : 'Partly sent') : record.status === 'failed' ? 'Failed' : 'Deferred';
     const detail = [
+      o.stale ? 'This try used the mailbox\'s previous settings (they changed while it was on the wire); it does not pause the mailbox.' : null,
       failure?.message,
       failure?.hint ? `What to change: ${failure.hint}` : null,
       failure?.serverReply ? `Server reply (${failure.stage}): ${failure.serverReply}` : failure ? `Stage: ${failure.stage}` : null,

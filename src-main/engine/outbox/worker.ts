@@ -3,7 +3,9 @@
  * its lanes (one SMTP connection each), turns each outcome into an attempt
  * record, and pauses itself when the session breaks (a refused sign-in, a
  * server that does not answer) so that one broken setting does not burn a
- * try of every message.
+ * try of every message. While its mailbox needs a Microsoft sign-in it does
+ * not try at all: its mail waits for the sign-in (`waiting-sign-in`) and is
+ * due the moment the sign-in's generation changes.
  */
 import crypto from 'node:crypto';
 import type { Mailbox } from '../../shared/mailbox.js';
@@ -14,6 +16,7 @@ import { classifyRefusals, classifySendFailure, explainRelaySendAs, recipientRef
 import { LANE_DEPTH, SmtpLane, type LaneConfig, type LaneResult, type OutboxTokenProvider } from './smtp-lane.js';
 import { firstReplyLine, queueIdFromReply } from './smtp-reply.js';
 import { formatWait } from './format.js';
+import type { SignInRequirement, SignInState } from '../auth/sign-in-requirement.js';
 
 /** What a worker reports back to the service. */
 export interface WorkerHost {
@@ -34,6 +37,17 @@ export interface WorkerHost {
   stateChanged(worker: MailboxWorker): void;
   /** Writes a log entry about the worker itself. */
   logWorker(mailbox: Mailbox, level: 'warning' | 'info' | 'success', code: string | null, message: string, detail: string | null): void;
+  /**
+   * Holds the mailbox's mail for a sign-in: its queued and deferred
+   * messages, and these claimed ones, wait without spending tries. `first`:
+   * the worker has just started waiting (the log says so once). Returns how
+   * many were held.
+   */
+  holdForSignIn(mailbox: Mailbox, claimed: ClaimedMessage[], requirement: SignInRequirement, first: boolean): number;
+  /** Makes the mailbox's mail that waited for a sign-in due now; returns how many. */
+  releaseSignInWait(mailbox: Mailbox): number;
+  /** The mailbox's sign-in requirement as the store says it now (after a token failure). */
+  signInRequirement(mailbox: Mailbox): SignInRequirement | null;
 }
 
 /** A finished try, ready to be recorded. */
@@ -45,6 +59,12 @@ export interface TryOutcome {
   failure: SendFailure | null;
   /** The worker paused the mailbox because of this try, until then. */
   pausedUntil: number | null;
+  /**
+   * True when the try ran on a connection opened with settings that have
+   * since changed: its failure says nothing about the new settings, so it
+   * neither paused the mailbox nor deferred the message into a backoff.
+   */
+  stale: boolean;
 }
 
 /** How often a running worker looks for work queued by another process, ms. */
@@ -60,17 +80,35 @@ export interface WorkerConfig {
   clientName?: string;
   /** Why the mailbox cannot sign in (see LaneConfig.credentialError). */
   credentialError?: unknown;
+  /** The Microsoft sign-in's state, for a mailbox that sends with OAuth 2.0. */
+  signIn?: SignInState;
 }
 
 /** What identifies a configuration: a change of any of it replaces the lanes. The password only as a digest. */
 function configKey(c: WorkerConfig): string {
   const password = c.password === undefined ? null : crypto.createHash('sha256').update(c.password).digest('base64');
-  return JSON.stringify([c.mailbox.updatedAt, c.mailbox.smtp, c.mailbox.address, c.settings, password, c.credentialError === undefined ? null : String((c.credentialError as Error).message)]);
+  return JSON.stringify([
+    c.mailbox.updatedAt,
+    c.mailbox.smtp,
+    c.mailbox.address,
+    c.settings,
+    password,
+    c.credentialError === undefined ? null : String((c.credentialError as Error).message),
+    c.signIn?.generation ?? null,
+  ]);
 }
 
 /** One mailbox's sender. */
 export class MailboxWorker {
-  private lanes: { lane: SmtpLane; key: string }[] = [];
+  /**
+   * Each lane with the generation of the configuration it was opened with.
+   * A try's outcome is judged against the generation of its lane, never the
+   * current one: a try still signing in with an old password must not pause
+   * the mailbox after the password was corrected.
+   */
+  private lanes: { lane: SmtpLane; key: string; generation: number }[] = [];
+  /** Goes up by one with every change of configuration. */
+  private generation = 0;
   /**
    * Outcomes of each lane not yet committed. They occupy the lane's slots
    * (LANE_DEPTH, with the messages on it), so a crash leaves at most
@@ -88,10 +126,15 @@ export class MailboxWorker {
   private config: WorkerConfig;
   private key: string;
   private drained: (() => void)[] = [];
+  /** Set while the mailbox needs a Microsoft sign-in: nothing is tried until it changes. */
+  private signInWait: SignInRequirement | null;
+  /** The log has said that this wait began. */
+  private signInWaitAnnounced = false;
 
   constructor(config: WorkerConfig, private readonly host: WorkerHost) {
     this.config = config;
     this.key = configKey(config);
+    this.signInWait = config.signIn?.requirement ?? null;
   }
 
   get mailboxId(): number {
@@ -101,7 +144,7 @@ export class MailboxWorker {
   /** Idle: nothing claimed, nothing on the wire, and nothing due (or paused). */
   get idle(): boolean {
     if (this.inFlight > 0 || this.claimed.length > 0) return false;
-    if (this.isPaused()) return true;
+    if (this.isPaused() || this.signInWait) return true;
     const due = this.host.repo.earliestDue(this.mailboxId);
     return due === null || due > this.host.clock();
   }
@@ -112,12 +155,14 @@ export class MailboxWorker {
 
   /** The state shown on the Outbox screen. */
   state(): OutboxWorkerState {
+    const busy = this.inFlight > 0 || this.claimed.length > 0;
+    const wait = this.signInWait;
     return {
       mailboxId: this.mailboxId,
       mailboxName: this.config.mailbox.name,
-      state: !this.running ? 'stopped' : this.isPaused() ? 'paused' : this.inFlight > 0 || this.claimed.length > 0 ? 'sending' : 'idle',
-      pausedUntil: this.isPaused() ? this.pausedUntil : null,
-      lastError: this.lastError,
+      state: !this.running ? 'stopped' : wait && !busy ? 'waiting-sign-in' : this.isPaused() ? 'paused' : busy ? 'sending' : 'idle',
+      pausedUntil: this.isPaused() && !wait ? this.pausedUntil : null,
+      lastError: wait ? { code: wait.code, message: wait.message, hint: wait.hint, serverReply: null, stage: 'AUTH', at: wait.since ?? this.host.clock() } : this.lastError,
     };
   }
 
@@ -130,11 +175,19 @@ export class MailboxWorker {
     }
     this.config = config;
     this.key = key;
-    // A changed setting (a new password, another port) deserves a try at
-    // once: of the pause, and of the messages it deferred.
+    this.generation++;
+    const wait = config.signIn?.requirement ?? null;
+    if (!wait || !this.signInWait || wait.code !== this.signInWait.code) this.signInWaitAnnounced = false;
+    this.signInWait = wait;
+    // A changed setting (a new password, another port, a new sign-in)
+    // deserves a try at once: of the pause, of the messages it deferred, and
+    // of the ones that waited for the sign-in.
     this.pausedUntil = null;
     this.sessionFailures = 0;
-    this.host.makeDueNow(this.mailboxId, 'due now: the mailbox\'s settings changed');
+    if (!wait) {
+      this.host.releaseSignInWait(this.config.mailbox);
+      this.host.makeDueNow(this.mailboxId, 'due now: the mailbox\'s settings changed');
+    }
     for (const entry of this.lanes) if (!entry.lane.busy) entry.lane.close();
     this.lanes = this.lanes.filter((e) => e.lane.busy);
     this.kick();
@@ -143,13 +196,16 @@ export class MailboxWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
+    // Mail held for a sign-in that happened meanwhile (in another process, or
+    // before this one started) is due now.
+    if (!this.signInWait) this.host.releaseSignInWait(this.config.mailbox);
     this.kick();
   }
 
   /** Looks for due work now (a message was queued, Send now was pressed). */
   kick(): void {
     if (!this.running) return;
-    if (this.isPaused() && this.claimed.length === 0) {
+    if (this.isPaused() && this.claimed.length === 0 && !this.signInWait) {
       this.schedule();
       return;
     }
@@ -197,8 +253,18 @@ export class MailboxWorker {
       ...(this.config.credentialError !== undefined ? { credentialError: this.config.credentialError } : {}),
     };
     const lane = new SmtpLane(laneConfig, this.host.clock);
-    this.lanes.push({ lane, key: this.key });
+    this.lanes.push({ lane, key: this.key, generation: this.generation });
     return lane;
+  }
+
+  /** Holds the mailbox's mail (and what this worker claimed) until the sign-in. */
+  private holdForSignIn(extra: ClaimedMessage[] = []): void {
+    const wait = this.signInWait;
+    if (!wait) return;
+    // Messages queued behind others on the lanes come back untried, and are held then.
+    for (const { lane } of this.lanes) lane.abortQueued();
+    const held = this.host.holdForSignIn(this.config.mailbox, [...this.claimed.splice(0), ...extra], wait, !this.signInWaitAnnounced);
+    if (held > 0) this.signInWaitAnnounced = true;
   }
 
   /** Hands claimed messages to free lanes; claims more while there is room. */
@@ -207,6 +273,16 @@ export class MailboxWorker {
     this.pumping = true;
     try {
       for (;;) {
+        // A sign-in made in another process is seen in the store before the sender's next refresh.
+        if (this.signInWait && !this.host.signInRequirement(this.config.mailbox)) {
+          this.signInWait = null;
+          this.signInWaitAnnounced = false;
+          this.host.releaseSignInWait(this.config.mailbox);
+        }
+        if (this.signInWait) {
+          this.holdForSignIn();
+          break;
+        }
         if (!this.claimed.length && !this.isPaused()) {
           // A few rounds of work per connection: fewer claim transactions, and a
           // crash returns them to the queue untried (they never reached a lane).
@@ -231,11 +307,13 @@ export class MailboxWorker {
   private dispatch(lane: SmtpLane, message: ClaimedMessage): void {
     this.inFlight++;
     const { mailbox } = this.config;
+    const generation = this.lanes.find((e) => e.lane === lane)?.generation ?? this.generation;
     lane.send({ from: mailbox.address, to: message.recipients }, message.raw, message.messageId).then(
       (result) => {
         this.inFlight--;
-        if (result.untried) this.host.release([message], this.pausedUntil ?? this.host.clock(), `not tried: sending from this mailbox is paused${this.lastError ? ` after ${this.lastError.code}` : ''}`);
-        else this.finish(message, result, lane);
+        if (result.untried && this.signInWait) this.holdForSignIn([message]);
+        else if (result.untried) this.host.release([message], this.pausedUntil ?? this.host.clock(), `not tried: sending from this mailbox is paused${this.lastError ? ` after ${this.lastError.code}` : ''}`);
+        else if (!this.waitsForSignInAfter(message, result)) this.finish(message, result, lane, generation);
         this.pump();
         if (this.inFlight === 0 && this.claimed.length === 0) this.notifyDrained();
       },
@@ -249,9 +327,29 @@ export class MailboxWorker {
     );
   }
 
-  /** Turns a lane's result into an attempt record. */
-  private finish(message: ClaimedMessage, result: LaneResult, lane: SmtpLane): void {
+  /**
+   * A try that could not get a token because the mailbox needs a sign-in
+   * (the store says so now) is no try: the message waits for the sign-in
+   * with its tries untouched, and so does the rest of the mailbox's mail.
+   */
+  private waitsForSignInAfter(message: ClaimedMessage, result: LaneResult): boolean {
+    if (result.ok || result.tokenError === undefined) return false;
+    const requirement = this.host.signInRequirement(this.config.mailbox);
+    if (!requirement) return false;
+    if (!this.signInWait || this.signInWait.code !== requirement.code) this.signInWaitAnnounced = false;
+    this.signInWait = requirement;
+    this.holdForSignIn([message]);
+    return true;
+  }
+
+  /**
+   * Turns a lane's result into an attempt record. `generation` is the one
+   * the lane was opened with: when the configuration changed since, a
+   * failure is the old settings' and is judged as such (see `stale`).
+   */
+  private finish(message: ClaimedMessage, result: LaneResult, lane: SmtpLane, generation: number): void {
     const { mailbox, settings } = this.config;
+    const stale = generation !== this.generation;
     const now = result.finishedAt;
     const transcript = result.transcript ? JSON.stringify(result.transcript) : null;
     const base = { id: message.id, startedAt: result.startedAt, finishedAt: now, transcript };
@@ -262,7 +360,7 @@ export class MailboxWorker {
     const attemptNumber = message.attempts + 1;
 
     if (result.ok) {
-      this.sessionFailures = 0;
+      if (!stale) this.sessionFailures = 0;
       const reply = firstReplyLine(result.info?.response);
       const refusals = recipientRefusals(result.info?.rejectedErrors, result.info?.rejected);
       const accepted = result.info?.accepted ?? message.recipients;
@@ -296,22 +394,30 @@ export class MailboxWorker {
       failure = explainRelaySendAs(refusals.length ? classifyRefusals(refusals, ctx) : classifySendFailure(result.error, ctx), message.submittedBy, mailbox);
       const errorFields = { code: failure.code, message: failure.message, hint: failure.hint, reply: failure.serverReply, stage: failure.stage };
       const recipients = refusals.map((r) => ({ address: r.address, status: r.status, reply: r.reply }));
-      if (!failure.temporary) {
+      // A failure of the old settings (not a refusal of this message's
+      // recipients) is tried again at once with the new ones: no pause, no backoff.
+      const retryNow = stale && !refusals.length;
+      if (!failure.temporary && !retryNow) {
         record = { ...base, outcome: 'failed', status: 'failed', nextAttemptAt: null, error: errorFields, acceptedReply: null, serverQueueId: null, recipients, note: `refused for good: ${failure.code}` };
       } else {
         const decision = decideRetry(settings, attemptNumber, message.maxAttempts, now, this.host.random);
-        if (decision.retry) {
+        if (decision.retry && retryNow) {
+          record = { ...base, outcome: 'deferred', status: 'deferred', nextAttemptAt: now, error: errorFields, acceptedReply: null, serverQueueId: null, recipients, note: `${failure.code} with the mailbox's previous settings; tried again now with the new ones` };
+        } else if (decision.retry) {
           record = { ...base, outcome: 'deferred', status: 'deferred', nextAttemptAt: decision.nextAttemptAt, error: errorFields, acceptedReply: null, serverQueueId: null, recipients, note: `${failure.code}; next try in ${formatWait(decision.delayMs)}` };
         } else {
           record = { ...base, outcome: 'failed', status: 'failed', nextAttemptAt: null, error: errorFields, acceptedReply: null, serverQueueId: null, recipients: recipients.map((r) => (r.status === 'deferred' ? { ...r, status: 'rejected' as const } : r)), note: `${failure.code}; ${decision.reason}` };
         }
       }
-      if (failure.pauseMailbox) pausedUntil = this.pause(failure, now);
+      if (failure.pauseMailbox && !stale) pausedUntil = this.pause(failure, now);
     }
-    if (failure) this.lastError = { code: failure.code, message: failure.message, hint: failure.hint, serverReply: failure.serverReply, stage: failure.stage, at: now };
-    else if (this.lastError && this.sessionFailures === 0) this.lastError = null;
+    // The worker's state (its last error, its run of session failures) is the current settings' only.
+    if (!stale) {
+      if (failure) this.lastError = { code: failure.code, message: failure.message, hint: failure.hint, serverReply: failure.serverReply, stage: failure.stage, at: now };
+      else if (this.lastError && this.sessionFailures === 0) this.lastError = null;
+    }
     this.uncommitted.set(lane, (this.uncommitted.get(lane) ?? 0) + 1);
-    this.host.record({ mailbox, message, record, failure, pausedUntil }, () => {
+    this.host.record({ mailbox, message, record, failure, pausedUntil, stale }, () => {
       const left = (this.uncommitted.get(lane) ?? 1) - 1;
       if (left > 0) this.uncommitted.set(lane, left);
       else this.uncommitted.delete(lane);

@@ -9,6 +9,7 @@ import { EmailAddress, MailboxId } from '../mailbox.js';
 import {
   BeginSignInInput,
   DetectResult,
+  MailboxSignIn,
   OAuthSettings,
   OAuthSettingsInput,
   OAuthSettingsValidation,
@@ -34,6 +35,8 @@ export const oauth = {
   beginSignIn: channel(BeginSignInInput, SignInStatus),
   signInStatus: channel(z.object({ signInId: SignInId }).strict(), SignInStatus),
   cancelSignIn: channel(z.object({ signInId: SignInId }).strict(), SignInStatus),
+  /** The sign-in state of every mailbox that uses OAuth 2.0: what the Mailboxes list shows as "Sign-in needed". */
+  states: channel(z.object({}).strict(), z.array(MailboxSignIn)),
   /** Account, scopes, expiry, last refresh, last error of one mailbox. */
   health: channel(z.object({ mailboxId: MailboxId }).strict(), TokenHealth),
   /** Gets a token now (refreshing when needed) and reports the health: never returns the token. */

@@ -10,6 +10,7 @@ import m004 from './004-activity-log.sql';
 import m005 from './005-inbox.sql';
 import m006 from './006-outbox.sql';
 import m007 from './007-inbox-identity.sql';
+import m008 from './008-outbox-wait-sign-in.sql';
 import m009 from './009-relay-from.sql';
 
 export interface Migration {
@@ -26,5 +27,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: '005-inbox', sql: m005 },
   { version: 6, name: '006-outbox', sql: m006 },
   { version: 7, name: '007-inbox-identity', sql: m007 },
+  { version: 8, name: '008-outbox-wait-sign-in', sql: m008 },
   { version: 9, name: '009-relay-from', sql: m009 },
 ];

@@ -34,8 +34,9 @@ import {
 } from '@fluentui/react-components';
 import { AddRegular, ArrowDownloadRegular, ArrowUploadRegular, DeleteRegular, EditRegular, PlugConnectedRegular } from '@fluentui/react-icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { PRESETS, type Mailbox } from '../../../src-main/shared/mailbox.js';
+import type { MailboxSignIn } from '../../../src-main/shared/oauth.js';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -54,7 +55,8 @@ const useStyles = makeStyles({
   selected: { backgroundColor: tokens.colorNeutralBackground1Selected },
   server: { display: 'flex', flexDirection: 'column', minWidth: 0, padding: '4px 0' },
   ellipsis: { display: 'block', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
-  badges: { display: 'flex', gap: '4px', flexWrap: 'wrap' },
+  // In a narrow column a badge's words wrap and the badge grows with them, instead of spilling over its border.
+  badges: { display: 'flex', gap: '4px', flexWrap: 'wrap', '& .fui-Badge': { height: 'auto', minHeight: '20px', whiteSpace: 'normal', paddingTop: '1px', paddingBottom: '1px' } },
   panel: { borderLeft: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1, padding: '16px', display: 'flex', flexDirection: 'column', gap: '12px', overflow: 'auto' },
   dl: { display: 'grid', gridTemplateColumns: '110px 1fr', gap: '4px 8px', margin: 0 },
   dt: { color: tokens.colorNeutralForeground3 },
@@ -80,13 +82,16 @@ function ServerCell({ host, port, security }: { host: string; port: number; secu
   );
 }
 
-/** The badges that describe a mailbox's state. */
-export function mailboxBadges(m: Mailbox) {
+/** The badges that describe a mailbox's state; `signIn` is its Microsoft sign-in, when it uses OAuth 2.0. */
+export function mailboxBadges(m: Mailbox, signIn?: MailboxSignIn) {
   const badges = [];
   badges.push(m.enabled ? <StatusBadge key="state" kind="success" label="Enabled" /> : <StatusBadge key="state" kind="disabled" label="Disabled" />);
   const oauth = m.imap.auth === 'oauth2' || m.smtp.auth === 'oauth2';
   const needsPassword = m.imap.auth === 'password' || m.smtp.auth === 'password';
-  if (oauth) badges.push(<StatusBadge key="oauth" kind="info" label="OAuth 2.0" title="Signs in with Microsoft 365 OAuth 2.0" />);
+  if (oauth && signIn?.needed) {
+    const waiting = signIn.waitingMessages ? ` ${signIn.waitingMessages} outgoing message${signIn.waitingMessages === 1 ? '' : 's'} wait for it.` : '';
+    badges.push(<StatusBadge key="sign-in" kind="error" label="Sign-in needed" title={`${signIn.needed.message}${waiting} ${signIn.needed.hint}`} />);
+  } else if (oauth) badges.push(<StatusBadge key="oauth" kind="info" label="OAuth 2.0" title="Signs in with Microsoft 365 OAuth 2.0" />);
   if (needsPassword && !m.passwordSet) badges.push(<StatusBadge key="pw" kind="warning" label="No password" title="Password sign-in is chosen but no password is stored" />);
   if (needsPassword && m.passwordSet) badges.push(<StatusBadge key="pw" kind="info" label="Password set" />);
   return badges;
@@ -106,6 +111,29 @@ export function MailboxesPage() {
   const s = useStyles();
   const queryClient = useQueryClient();
   const list = useQuery({ queryKey: ['mailboxes'], queryFn: () => api.mailboxes.list({}) });
+  const signIns = useQuery({ queryKey: ['oauth.states'], queryFn: () => api.oauth.states({}) });
+  const signInOf = useMemo(() => new Map((signIns.data ?? []).map((x) => [x.mailboxId, x])), [signIns.data]);
+  // A sign-in, a refresh that failed, or mail that started or stopped waiting changes what the list says.
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // At most once a second, however busy the senders are.
+    const refreshSignIns = () => {
+      if (timer) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        void queryClient.invalidateQueries({ queryKey: ['oauth.states'] });
+      }, 1000);
+    };
+    const offOAuth = api.transport.on('oauth.changed', refreshSignIns);
+    const offOutbox = api.transport.on('outbox.changed', refreshSignIns);
+    const offMailboxes = api.transport.on('mailboxes.changed', refreshSignIns);
+    return () => {
+      offOAuth();
+      offOutbox();
+      offMailboxes();
+      if (timer) clearTimeout(timer);
+    };
+  }, [queryClient]);
   const [selectedId, setSelectedId] = useState<number>();
   const [editing, setEditing] = useState<Mailbox | 'new'>();
   const [confirmDelete, setConfirmDelete] = useState<Mailbox>();
@@ -274,7 +302,7 @@ export function MailboxesPage() {
                       <ServerCell host={m.smtp.host} port={m.smtp.port} security={m.smtp.security} />
                     </TableCell>
                     <TableCell>
-                      <div className={s.badges}>{mailboxBadges(m)}</div>
+                      <div className={s.badges}>{mailboxBadges(m, signInOf.get(m.id))}</div>
                     </TableCell>
                   </TableRow>
                 ))}
@@ -288,7 +316,7 @@ export function MailboxesPage() {
       {selected && (
         <aside className={s.panel} aria-label={`Mailbox ${selected.name}`}>
           <Subtitle2>{selected.name}</Subtitle2>
-          <div className={s.badges}>{mailboxBadges(selected)}</div>
+          <div className={s.badges}>{mailboxBadges(selected, signInOf.get(selected.id))}</div>
           <div className={s.actions}>
             <Button icon={<EditRegular />} onClick={() => setEditing(selected)}>
               Edit

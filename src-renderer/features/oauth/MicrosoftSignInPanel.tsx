@@ -1,7 +1,9 @@
 /**
  * The Microsoft sign-in panel of a mailbox: token health (account, scopes,
- * expiry, last refresh, last error), "Sign in with Microsoft" / "Change
- * OAuth" with progress and cancel, a token check, and sign-out.
+ * expiry, last refresh, last error), "Sign in with Microsoft" (the first
+ * time) or "Sign in again" (the one name of the action everywhere: hints,
+ * the CLI, the README) with progress and cancel, what waits for the sign-in,
+ * a token check, and sign-out.
  * The browser console opens the sign-in page in a new tab; the desktop app
  * asks the engine to open the system browser.
  */
@@ -42,11 +44,14 @@ const useStyles = makeStyles({
   dd: { margin: 0, wordBreak: 'break-word' },
   scopes: { fontFamily: tokens.fontFamilyMonospace, fontSize: tokens.fontSizeBase200 },
   muted: { color: tokens.colorNeutralForeground3 },
+  // Long error texts (a URL, a host name with a port) wrap instead of running off the panel.
+  message: { overflowWrap: 'anywhere', minWidth: 0 },
+  detail: { display: 'block', overflowWrap: 'anywhere' },
 });
 
 const HEALTH_LOOK: Record<TokenHealth['state'], { kind: StatusKind; label: string }> = {
   'signed-in': { kind: 'success', label: 'Signed in' },
-  'sign-in-required': { kind: 'error', label: 'Sign in again' },
+  'sign-in-required': { kind: 'error', label: 'Sign-in needed' },
   'not-signed-in': { kind: 'warning', label: 'Not signed in' },
 };
 
@@ -66,6 +71,8 @@ export function MicrosoftSignInPanel({ mailbox }: { mailbox: Mailbox }) {
   const s = useStyles();
   const queryClient = useQueryClient();
   const health = useQuery({ queryKey: ['oauth.health', mailbox.id], queryFn: () => api.oauth.health({ mailboxId: mailbox.id }) });
+  const states = useQuery({ queryKey: ['oauth.states'], queryFn: () => api.oauth.states({}) });
+  const waitingMessages = states.data?.find((x) => x.mailboxId === mailbox.id)?.waitingMessages ?? 0;
   const settings = useQuery({ queryKey: ['oauth.settings'], queryFn: () => api.oauth.settingsGet({}) });
   const [signIn, setSignIn] = useState<SignInStatus>();
   const [allowOther, setAllowOther] = useState(false);
@@ -76,7 +83,10 @@ export function MicrosoftSignInPanel({ mailbox }: { mailbox: Mailbox }) {
   const [now, setNow] = useState(Date.now());
   const tab = useRef<Window | null>(null);
 
-  const refresh = () => queryClient.invalidateQueries({ queryKey: ['oauth.health', mailbox.id] });
+  const refresh = () => {
+    void queryClient.invalidateQueries({ queryKey: ['oauth.states'] });
+    return queryClient.invalidateQueries({ queryKey: ['oauth.health', mailbox.id] });
+  };
 
   // Live updates: the engine announces the end of a sign-in and every change of token health.
   useEffect(() => {
@@ -199,8 +209,10 @@ export function MicrosoftSignInPanel({ mailbox }: { mailbox: Mailbox }) {
                 </>
               )}
               <dt className={s.dt}>Token expires</dt>
-              <dd className={s.dd}>
-                <LocalTime ms={h.accessTokenExpiresAt} /> <Caption1 className={s.muted}>(refreshed automatically)</Caption1>
+              <dd className={s.dd} data-testid="oauth-token-expires">
+                <LocalTime ms={h.accessTokenExpiresAt} />{' '}
+                {/* Only a working sign-in refreshes its tokens: after a failure nothing does until someone signs in again. */}
+                <Caption1 className={s.muted}>{h.state === 'signed-in' ? '(refreshed automatically)' : '(not refreshed until someone signs in again)'}</Caption1>
               </dd>
               <dt className={s.dt}>Last refresh</dt>
               <dd className={s.dd}>
@@ -215,9 +227,17 @@ export function MicrosoftSignInPanel({ mailbox }: { mailbox: Mailbox }) {
         </dl>
       )}
 
+      {h && h.state !== 'signed-in' && waitingMessages > 0 && (
+        <MessageBar intent="warning" layout="multiline" data-testid="oauth-waiting-mail">
+          <MessageBarBody className={s.message}>
+            {waitingMessages} outgoing message{waitingMessages === 1 ? '' : 's'} wait{waitingMessages === 1 ? 's' : ''} for this sign-in, spending no tries. {waitingMessages === 1 ? 'It is' : 'They are'} sent as soon as the mailbox is signed in.
+          </MessageBarBody>
+        </MessageBar>
+      )}
+
       {h?.lastError && (
         <MessageBar intent={h.state === 'sign-in-required' ? 'error' : 'warning'} layout="multiline" role="alert">
-          <MessageBarBody>
+          <MessageBarBody className={s.message}>
             <MessageBarTitle>{h.lastError.message}</MessageBarTitle>
             {h.lastError.hint && <div>{h.lastError.hint}</div>}
             <Caption1>
@@ -255,10 +275,11 @@ export function MicrosoftSignInPanel({ mailbox }: { mailbox: Mailbox }) {
       )}
       {signIn && signIn.error && !waiting && (
         <MessageBar intent={signIn.state === 'cancelled' ? 'info' : 'error'} layout="multiline" role="alert">
-          <MessageBarBody>
+          <MessageBarBody className={s.message}>
             <MessageBarTitle>{signIn.error.message}</MessageBarTitle>
             {signIn.error.hint && <div>{signIn.error.hint}</div>}
             <Caption1>Code: {signIn.error.code}</Caption1>
+            {signIn.error.detail && <Caption1 className={s.detail}>Detail: {signIn.error.detail}</Caption1>}
           </MessageBarBody>
         </MessageBar>
       )}
@@ -269,7 +290,7 @@ export function MicrosoftSignInPanel({ mailbox }: { mailbox: Mailbox }) {
           <Button onClick={() => void cancel()}>Cancel sign-in</Button>
         ) : (
           <Button appearance="primary" icon={<PersonArrowRightRegular />} onClick={() => void begin()} disabled={!configured}>
-            {h?.state === 'signed-in' ? 'Change OAuth' : h?.state === 'sign-in-required' ? 'Sign in again' : 'Sign in with Microsoft'}
+            {h && h.state !== 'not-signed-in' ? 'Sign in again' : 'Sign in with Microsoft'}
           </Button>
         )}
         {h?.state !== 'not-signed-in' && !waiting && (

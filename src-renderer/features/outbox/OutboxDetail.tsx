@@ -35,7 +35,8 @@ import { TranscriptPanel } from '../connection-test/TranscriptPanel';
 import { STATUS_HELP, STATUS_KIND, STATUS_WORD, errorTitle, partlyRefused, relative, size } from './outbox-format';
 
 const useStyles = makeStyles({
-  panel: { borderLeft: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1, padding: '16px', display: 'flex', flexDirection: 'column', gap: '12px', overflow: 'auto', minWidth: 0 },
+  // A scrolling column: its parts keep their height (a message bar would otherwise be squeezed until its text overlaps the next).
+  panel: { borderLeft: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1, padding: '16px', display: 'flex', flexDirection: 'column', gap: '12px', overflow: 'auto', minWidth: 0, '& > *': { flexShrink: 0 } },
   head: { display: 'flex', alignItems: 'flex-start', gap: '8px' },
   title: { flex: 1, wordBreak: 'break-word' },
   actions: { display: 'flex', gap: '6px', flexWrap: 'wrap' },
@@ -139,9 +140,10 @@ export function OutboxDetailPanel({ id, onClose, onDelete, onNotice }: { id: num
   }
 
   const refused = partlyRefused(m);
-  const canSendNow = m.status === 'queued' || m.status === 'deferred';
+  // Send now stays offered while the message waits for a sign-in: the engine answers why it cannot send.
+  const canSendNow = m.status === 'queued' || m.status === 'deferred' || m.status === 'waiting-sign-in';
   const canRetry = m.status === 'failed' || m.status === 'deferred' || m.status === 'cancelled' || (m.status === 'sent' && m.recipients.some((r) => r.status === 'rejected'));
-  const canCancel = m.status === 'queued' || m.status === 'deferred' || m.status === 'failed';
+  const canCancel = m.status === 'queued' || m.status === 'deferred' || m.status === 'failed' || m.status === 'waiting-sign-in';
   return (
     <aside className={s.panel} aria-label="Outbox message" data-outbox-detail={m.id}>
       <div className={s.head}>
@@ -175,6 +177,13 @@ export function OutboxDetailPanel({ id, onClose, onDelete, onNotice }: { id: num
         </MessageBar>
       )}
 
+      {m.status === 'waiting-sign-in' && (
+        <MessageBar intent="warning" layout="multiline" data-testid="outbox-waiting-sign-in">
+          <MessageBarBody>
+            Waiting for {m.mailboxName}’s Microsoft sign-in: no tries are spent until then ({m.attempts} of {m.maxAttempts} used). Sign in again on the Mailboxes screen, or run mailroom oauth login "{m.mailboxName}"; it is sent at once after the sign-in.
+          </MessageBarBody>
+        </MessageBar>
+      )}
       {m.lastError && <ErrorCard m={m} />}
 
       <dl className={s.dl}>

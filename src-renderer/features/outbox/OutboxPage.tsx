@@ -65,6 +65,7 @@ const useStyles = makeStyles({
   sending: { borderLeftColor: tokens.colorBrandStroke1 },
   queued: { borderLeftColor: tokens.colorNeutralStroke1 },
   cancelled: { borderLeftColor: tokens.colorNeutralStrokeDisabled },
+  'waiting-sign-in': { borderLeftColor: tokens.colorPaletteMarigoldBorderActive },
   num: { fontVariantNumeric: 'tabular-nums' },
   errorCell: { overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap', color: tokens.colorPaletteRedForeground1 },
   warnCell: { overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap', color: tokens.colorPaletteMarigoldForeground1 },
@@ -84,6 +85,13 @@ function WhenCell({ m, className, mailboxDisabled }: { m: OutboxSummary; classNa
     return (
       <span role="gridcell" className={className} title="The mailbox is disabled: the message waits until it is enabled.">
         Mailbox disabled
+      </span>
+    );
+  }
+  if (m.status === 'waiting-sign-in') {
+    return (
+      <span role="gridcell" className={className} title="Sent as soon as someone signs the mailbox in with Microsoft: no tries are spent until then.">
+        After sign-in
       </span>
     );
   }
@@ -222,10 +230,12 @@ export function OutboxPage() {
     column === 'created' ? (sort === 'created-desc' ? 'descending' : sort === 'created-asc' ? 'ascending' : 'none') : sort === 'nextAttempt-asc' ? 'ascending' : 'none';
 
   const paused = engine.data?.workers.filter((w) => w.state === 'paused') ?? [];
+  const signInNeeded = engine.data?.workers.filter((w) => w.state === 'waiting-sign-in') ?? [];
   // With the detail panel open the list keeps what tells messages apart; the panel has the rest.
   const compact = selectedId !== undefined;
-  const columns = compact ? '118px 56px minmax(100px, 1fr) minmax(100px, 1.2fr) minmax(100px, 1fr)' : '118px 64px 120px minmax(150px, 1.2fr) minmax(160px, 1.5fr) 56px 190px minmax(150px, 1.2fr)';
-  const pendingCount = counts.data ? counts.data.queued + counts.data.sending + counts.data.deferred + counts.data.failed : undefined;
+  // The status column fits the longest status word ("Waiting for sign-in") on one line.
+  const columns = compact ? '150px 56px minmax(100px, 1fr) minmax(100px, 1.2fr) minmax(100px, 1fr)' : '150px 64px 120px minmax(150px, 1.2fr) minmax(160px, 1.5fr) 56px 190px minmax(150px, 1.2fr)';
+  const pendingCount = counts.data ? counts.data.queued + counts.data.sending + counts.data['waiting-sign-in'] + counts.data.deferred + counts.data.failed : undefined;
 
   return (
     <div className={mergeClasses(s.page, selectedId === undefined && s.pageNoPanel)}>
@@ -288,6 +298,15 @@ export function OutboxPage() {
             <MessageBarBody>
               <WarningRegular aria-hidden /> Sending from <strong>{w.mailboxName}</strong> is paused{w.pausedUntil ? ` until ${formatTime(w.pausedUntil)}` : ''}
               {w.lastError ? ` after ${w.lastError.code}: ${w.lastError.message}` : ''} {w.lastError?.hint ? `What to change: ${w.lastError.hint}` : ''} Send now on a message tries at once.
+            </MessageBarBody>
+          </MessageBar>
+        ))}
+
+        {signInNeeded.map((w) => (
+          <MessageBar key={w.mailboxId} intent="warning" layout="multiline" data-testid="outbox-sign-in-needed">
+            <MessageBarBody>
+              <WarningRegular aria-hidden /> <strong>{w.mailboxName}</strong> needs a Microsoft sign-in: its messages wait for it and spend no tries
+              {w.lastError ? ` (${w.lastError.code}: ${w.lastError.message})` : ''}. Sign in again on the Mailboxes screen (or mailroom oauth login "{w.mailboxName}"); they are sent at once after it.
             </MessageBarBody>
           </MessageBar>
         ))}

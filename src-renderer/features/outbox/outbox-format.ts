@@ -10,6 +10,7 @@ export const STATUS_KIND: Record<OutboxStatus, StatusKind> = {
   deferred: 'warning',
   failed: 'error',
   cancelled: 'disabled',
+  'waiting-sign-in': 'warning',
 };
 
 export const STATUS_WORD: Record<OutboxStatus, string> = {
@@ -19,6 +20,7 @@ export const STATUS_WORD: Record<OutboxStatus, string> = {
   deferred: 'Deferred',
   failed: 'Failed',
   cancelled: 'Cancelled',
+  'waiting-sign-in': 'Waiting for sign-in',
 };
 
 /** What each status means, for the badge's tooltip. */
@@ -29,11 +31,24 @@ export const STATUS_HELP: Record<OutboxStatus, string> = {
   deferred: 'A temporary problem: it is tried again at the next try time.',
   failed: 'Refused for good, or out of tries. Retry queues it again.',
   cancelled: 'Stopped by an admin; it will not be sent.',
+  'waiting-sign-in': 'Its mailbox needs a Microsoft sign-in. It spends no tries, and is sent as soon as someone signs in (Mailboxes > the mailbox > Sign in again).',
 };
 
-/** The short title of an error code (a diagnosis title, or the code itself). */
+/** Titles of the Microsoft sign-in codes a message can carry (the diagnosis titles cover the server's). */
+const SIGN_IN_TITLES: Record<string, string> = {
+  OAUTH_SIGN_IN_REQUIRED: 'Microsoft sign-in needed',
+  OAUTH_NOT_SIGNED_IN: 'Not signed in with Microsoft',
+  OAUTH_NOT_CONFIGURED: 'Microsoft 365 sign-in not set up',
+  OAUTH_CONSENT_REQUIRED: 'Consent needed in Entra',
+  OAUTH_TENANT_NOT_FOUND: 'Tenant not found',
+  OAUTH_NETWORK: 'Sign-in server unreachable',
+  OAUTH_TOKEN_REJECTED: 'Token refused by the server',
+  OAUTH_SIGN_IN_FAILED: 'Getting a token failed',
+};
+
+/** The short title of an error code (a diagnosis title, a sign-in title, or the code itself). */
 export function errorTitle(code: string): string {
-  return (DIAGNOSIS_TITLES as Record<string, string | undefined>)[code as DiagnosisCode] ?? code.replace(/_/g, ' ').toLowerCase().replace(/^./, (c) => c.toUpperCase());
+  return (DIAGNOSIS_TITLES as Record<string, string | undefined>)[code as DiagnosisCode] ?? SIGN_IN_TITLES[code] ?? code.replace(/_/g, ' ').toLowerCase().replace(/^./, (c) => c.toUpperCase());
 }
 
 /** Sent to some recipients while others were refused. */

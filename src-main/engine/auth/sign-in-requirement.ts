@@ -1,0 +1,115 @@
+/**
+ * Whether a mailbox can use its Microsoft sign-in right now, read from the
+ * store alone (no msal, no network): the app registration and the mailbox's
+ * sign-in record. Every process reads the same SQLite file, so a sign-in
+ * made by `mailroom oauth login` in a terminal is seen by the app, the
+ * console and `mailroom engine run` within one look.
+ *
+ * The outbox holds a mailbox's mail while a sign-in is needed (it spends no
+ * tries), and releases it as soon as the sign-in generation changes.
+ */
+import type { Mailbox } from '../../shared/mailbox.js';
+import { OAuthRepo } from '../../store/oauth-repo.js';
+import type { Db } from '../../store/db.js';
+import { authorityOf } from './msal-client.js';
+
+/** The one name of the action, in every hint, screen and the README. */
+export const SIGN_IN_AGAIN_ACTION = 'Sign in again';
+
+/** Why a mailbox cannot get a token until someone signs in. */
+export interface SignInRequirement {
+  /** OAUTH_NOT_CONFIGURED, OAUTH_NOT_SIGNED_IN, OAUTH_SIGN_IN_REQUIRED, or the code of the failure that asked for a new sign-in (OAUTH_CONSENT_REQUIRED, ...). */
+  code: string;
+  /** Plain words. */
+  message: string;
+  /** What to do: who signs in, where, and what happens to waiting mail. */
+  hint: string;
+  /** Since when (ms UTC), when known. */
+  since: number | null;
+}
+
+/** The sign-in state of a mailbox as the sender keys its configuration by. */
+export interface SignInState {
+  /** Null when the mailbox can get tokens (or does not use OAuth at all). */
+  requirement: SignInRequirement | null;
+  /**
+   * Changes with every sign-in and every change of requirement: a sender
+   * whose connections were opened under another generation treats their
+   * failures as stale.
+   */
+  generation: string;
+}
+
+/** The hint that names the one action, the mailbox and the command. */
+export function signInHint(mailboxName: string, lead = SIGN_IN_AGAIN_ACTION): string {
+  return `${lead}: "${SIGN_IN_AGAIN_ACTION}" on the mailbox in Mailroom (Mailboxes > ${mailboxName}), or mailroom oauth login "${mailboxName}". Mail waiting for it is sent at once after the sign-in.`;
+}
+
+/** True when the mailbox signs in to IMAP or SMTP with OAuth 2.0. */
+export function usesOAuth(mailbox: Pick<Mailbox, 'imap' | 'smtp'>, protocol: 'smtp' | 'imap' | 'any' = 'any'): boolean {
+  if (protocol === 'smtp') return mailbox.smtp.auth === 'oauth2';
+  if (protocol === 'imap') return mailbox.imap.auth === 'oauth2';
+  return mailbox.smtp.auth === 'oauth2' || mailbox.imap.auth === 'oauth2';
+}
+
+/** Reads the sign-in state of mailboxes from the store. */
+export class SignInStates {
+  private readonly repo: OAuthRepo;
+
+  constructor(db: Db) {
+    this.repo = new OAuthRepo(db);
+  }
+
+  /** The state of one mailbox's Microsoft sign-in (null requirement for a mailbox without OAuth on `protocol`). */
+  of(mailbox: Pick<Mailbox, 'id' | 'name' | 'imap' | 'smtp'>, protocol: 'smtp' | 'imap' | 'any' = 'any'): SignInState {
+    if (!usesOAuth(mailbox, protocol)) return { requirement: null, generation: 'no-oauth' };
+    const settings = this.repo.getSettings();
+    const account = this.repo.getAccount(mailbox.id);
+    const requirement = requirementOf(mailbox.name, settings ? { clientId: settings.clientId, authority: authorityOf(settings) } : undefined, account);
+    return { requirement, generation: `${account?.signedInAt ?? 0}:${requirement?.code ?? 'ok'}` };
+  }
+}
+
+/** The requirement from the registration and the sign-in record (pure). */
+export function requirementOf(
+  mailboxName: string,
+  registration: { clientId: string; authority: string } | undefined,
+  account: { state: 'signed-in' | 'sign-in-required'; clientId: string; authority: string; lastError: { code: string; message: string; hint?: string; at: number } | null; updatedAt: number } | undefined,
+): SignInRequirement | null {
+  if (!registration) {
+    return {
+      code: 'OAUTH_NOT_CONFIGURED',
+      message: `Mailbox "${mailboxName}" signs in with Microsoft, but Microsoft 365 sign-in is not set up in Mailroom.`,
+      hint: `Enter the app registration (Mailboxes > ${mailboxName} > App registration, or mailroom oauth settings --tenant <tenant-id> --client-id <client-id>), then sign in: mailroom oauth login "${mailboxName}". Mail waiting for it is sent at once after the sign-in.`,
+      since: null,
+    };
+  }
+  if (!account) {
+    return {
+      code: 'OAUTH_NOT_SIGNED_IN',
+      message: `Mailbox "${mailboxName}" has not signed in with Microsoft yet.`,
+      hint: signInHint(mailboxName, 'Sign in'),
+      since: null,
+    };
+  }
+  if (account.clientId !== registration.clientId || account.authority !== registration.authority) {
+    return {
+      code: 'OAUTH_SIGN_IN_REQUIRED',
+      message: `The OAuth settings (client id or tenant) changed since "${mailboxName}" signed in.`,
+      hint: signInHint(mailboxName, 'Sign in again with the new app registration'),
+      since: account.updatedAt,
+    };
+  }
+  if (account.state === 'sign-in-required') {
+    // The failure that put it there may need an admin's step first (consent, a blocked account): keep its code and hint.
+    const code = account.lastError?.code ?? 'OAUTH_SIGN_IN_REQUIRED';
+    const own = code !== 'OAUTH_SIGN_IN_REQUIRED' && account.lastError?.hint;
+    return {
+      code,
+      message: account.lastError?.message ?? `Mailbox "${mailboxName}" must sign in with Microsoft again.`,
+      hint: own ? `${own} Then: ${signInHint(mailboxName, SIGN_IN_AGAIN_ACTION.toLowerCase())}` : signInHint(mailboxName),
+      since: account.lastError?.at ?? account.updatedAt,
+    };
+  }
+  return null;
+}
