@@ -173,6 +173,47 @@ describe('diagnosis rules', () => {
     expect(diagnose(CASES['port-speaks-tls-only']!).hint).toContain('Set security to "tls" for port 465');
   });
 
+  it('SMTP AUTH off: the hint says OAuth needs it on too (it is no way around it)', () => {
+    for (const id of ['m365-smtp-auth-disabled-tenant', 'm365-smtp-auth-disabled-mailbox']) {
+      const d = diagnose(CASES[id]!);
+      expect(d.hint).toContain('OAuth sign-in needs');
+      expect(d.hint).not.toMatch(/Better still, sign in with OAuth/);
+    }
+  });
+
+  it('an old TLS server: named version and cipher, the fix on the server, never a lower minimum', () => {
+    const d = diagnose(CASES['tls-version-unsupported']!);
+    expect(d.summary).toBe('The server on smtp.example.test port 465 speaks only TLS 1.0 (cipher TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA), an old TLS version Mailroom does not use: it requires TLS 1.2 or later.');
+    expect(d.hint).toContain('upgraded or reconfigured to offer TLS 1.2 or later');
+    expect(d.hint).toContain('does not lower its minimum');
+    // Without the diagnostic handshake's answer it still says what kind of server it is.
+    expect(diagnose({ ...CASES['tls-version-unsupported']!, serverTls: undefined }).summary).toContain('speaks only TLS 1.0 or 1.1');
+  });
+
+  it('a temporary refusal of XOAUTH2 is temporary, not a rejected token (Microsoft 365 451 4.7.0 PRX4, Dovecot UNAVAILABLE)', () => {
+    expect(diagnose(base({ auth: 'xoauth2', replyCode: 451, reply: '451 4.7.0 Temporary server error. Please try again later. PRX4  [server.prod.outlook.com]' })).code).toBe('SERVER_TEMPORARY');
+    expect(diagnose(CASES['dovecot-auth-temporary']!).code).toBe('SERVER_TEMPORARY');
+  });
+
+  it('a plaintext refusal of XOAUTH2 asks for encryption, not a new token', () => {
+    expect(diagnose(base({ auth: 'xoauth2', security: 'none', replyCode: 538, reply: '538 Error: Must issue a STARTTLS command first' })).code).toBe('AUTH_REQUIRES_TLS');
+  });
+
+  it('Exchange\'s older sender-thread-limit text and the STOREDRV send-as refusal', () => {
+    expect(findRule(base({ step: 'mail-from', replyCode: 432, reply: '432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded [Hostname=DM5SPR00MB2471.namprd08.prod.outlook.com]' })).id).toBe('m365-concurrent-connections');
+    expect(diagnose(base({ step: 'data', replyCode: 554, reply: '554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception' })).code).toBe('SENDER_REJECTED');
+  });
+
+  it('a password refused after 5.7.30 is retirement, not a wrong password; "basic authentication is disabled" stays BASIC_AUTH_DISABLED', () => {
+    expect(diagnose(CASES['m365-basic-auth-retired']!).code).toBe('BASIC_AUTH_RETIRED');
+    expect(diagnose(CASES['m365-basic-auth-disabled']!).code).toBe('BASIC_AUTH_DISABLED');
+  });
+
+  it('"authenticated but not connected": the app\'s mailbox permission for an app-only token, the account\'s access otherwise', () => {
+    expect(diagnose(CASES['m365-app-not-connected']!).hint).toContain('New-ServicePrincipal -AppId 11111111-2222-3333-4444-555555555555');
+    expect(diagnose({ ...CASES['m365-app-not-connected']!, tokenKind: 'delegated' }).code).toBe('OAUTH_WRONG_ACCOUNT');
+  });
+
   it('fills unknown placeholders with readable defaults', () => {
     expect(fillTemplate('{from} to {to} in {folder}', base({ user: undefined }))).toBe('the sender to the recipient in INBOX');
   });
