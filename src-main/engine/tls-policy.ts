@@ -10,17 +10,12 @@
  * TLS_VERSION_UNSUPPORTED, and the fix is on the server, never here.
  */
 import type { SecureVersion } from 'node:tls';
+import { MINIMUM_TLS_VERSION as MINIMUM, tlsVersionLabel } from '../shared/diagnosis-vocabulary.js';
 
 /** The oldest TLS version Mailroom accepts from a mail server. Never lowered. */
-export const MINIMUM_TLS_VERSION: SecureVersion = 'TLSv1.2';
+export const MINIMUM_TLS_VERSION: SecureVersion = MINIMUM;
 
-/** Readable names of TLS versions as Node reports them (`getProtocol()`). */
-export function tlsVersionLabel(protocol: string | null | undefined): string {
-  if (!protocol) return 'an unknown TLS version';
-  const match = /^TLSv1(?:\.(\d))?$/.exec(protocol);
-  if (match) return `TLS 1.${match[1] ?? '0'}`;
-  return protocol.replace(/^SSLv/, 'SSL ');
-}
+export { tlsVersionLabel };
 
 /** True for versions below the minimum (what a diagnostic handshake may find). */
 export function isRetiredTlsVersion(protocol: string | null | undefined): boolean {

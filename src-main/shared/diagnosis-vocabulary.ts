@@ -111,3 +111,18 @@ export const TEST_DEFAULT_PORTS = {
   imap: { tls: 993, starttls: 143, none: 143 },
   smtp: { tls: 465, starttls: 587, none: 25 },
 } as const satisfies (typeof import('./mailbox.js'))['DEFAULT_PORTS'];
+
+/**
+ * The oldest TLS version Mailroom speaks to a mail server (Node's name for
+ * it). TLS 1.0 and 1.1 are retired (RFC 8996); a server that offers nothing
+ * newer gets TLS_VERSION_UNSUPPORTED.
+ */
+export const MINIMUM_TLS_VERSION = 'TLSv1.2' as const;
+
+/** A TLS version as people write it: `TLSv1.3` -> `TLS 1.3`, `TLSv1` -> `TLS 1.0`. */
+export function tlsVersionLabel(protocol: string | null | undefined): string {
+  if (!protocol) return 'an unknown TLS version';
+  const match = /^TLSv1(?:\.(\d))?$/.exec(protocol);
+  if (match) return `TLS 1.${match[1] ?? '0'}`;
+  return protocol.replace(/^SSLv/, 'SSL ');
+}
