@@ -377,7 +377,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     reply: /Temporary authentication failure|\[SYS\/TEMP\]/i,
     summary: 'The server could not check the sign-in of {user} right now: its authentication service failed (temporary failure).',
     hint: 'Retry in a few minutes; nothing is wrong with the credentials as far as the server knows. If it persists, tell the server\'s admin the time of this test: the server\'s own sign-in back end (for Dovecot: its passdb, such as LDAP, SQL or the OAuth token check) did not answer.',
-    source: 'Dovecot IMAP "NO [UNAVAILABLE] Temporary authentication failure. [host:2026-01-01 ...]" (produced in this project\'s tests by a Dovecot oauth2 passdb whose token check cannot be reached); Dovecot POP3 "-ERR [SYS/TEMP] Temporary authentication failure." (RFC 3206 SYS/TEMP)',
+    source: 'Dovecot IMAP "NO [UNAVAILABLE] Temporary authentication failure. [host:2026-01-01 ...]" (produced in this project\'s tests by a Dovecot oauth2 passdb whose token check cannot be reached); POP3 "-ERR [SYS/TEMP] ...", RFC 3206\'s temporary-failure code, which Dovecot\'s pop3-login reads as an authentication tempfail (dovecot/core src/pop3-login/pop3-proxy.c); for POP once Mailroom speaks it',
   },
   {
     id: 'auth-temporary',
