@@ -21,18 +21,23 @@ export const DIAGNOSIS_CODES = [
   'TLS_CERT_UNTRUSTED',
   'TLS_CERT_HOSTNAME',
   'TLS_CERT_EXPIRED',
+  'TLS_VERSION_UNSUPPORTED',
   'STARTTLS_UNAVAILABLE',
   'AUTH_REQUIRES_TLS',
   'AUTH_METHOD_UNSUPPORTED',
   'AUTH_FAILED',
   'SMTP_AUTH_DISABLED',
   'BASIC_AUTH_DISABLED',
+  'BASIC_AUTH_RETIRED',
   'SECURITY_DEFAULTS_BLOCKED',
   'OAUTH_TOKEN_REJECTED',
   'OAUTH_WRONG_ACCOUNT',
+  'OAUTH_APP_NO_MAILBOX_ACCESS',
   'SENDER_REJECTED',
   'RECIPIENT_REJECTED',
   'MESSAGE_REJECTED',
+  'SENDING_LIMIT_EXCEEDED',
+  'SENDING_BLOCKED',
   'SERVER_TEMPORARY',
   'CONNECTION_DROPPED',
   'FOLDER_NOT_FOUND',
@@ -54,18 +59,23 @@ export const DIAGNOSIS_TITLES: Record<DiagnosisCode, string> = {
   TLS_CERT_UNTRUSTED: 'Certificate not trusted',
   TLS_CERT_HOSTNAME: 'Certificate is for another name',
   TLS_CERT_EXPIRED: 'Certificate expired',
+  TLS_VERSION_UNSUPPORTED: 'Server speaks only old TLS (1.0/1.1)',
   STARTTLS_UNAVAILABLE: 'STARTTLS not offered',
   AUTH_REQUIRES_TLS: 'Sign-in needs an encrypted connection',
   AUTH_METHOD_UNSUPPORTED: 'Sign-in method not offered',
   AUTH_FAILED: 'User name or password rejected',
   SMTP_AUTH_DISABLED: 'SMTP AUTH turned off',
   BASIC_AUTH_DISABLED: 'Password sign-in blocked; OAuth needed',
+  BASIC_AUTH_RETIRED: 'Password sign-in retired by Microsoft; OAuth needed',
   SECURITY_DEFAULTS_BLOCKED: 'Blocked by security defaults',
   OAUTH_TOKEN_REJECTED: 'OAuth token rejected',
   OAUTH_WRONG_ACCOUNT: 'Token is for another account',
+  OAUTH_APP_NO_MAILBOX_ACCESS: 'App has no access to this mailbox',
   SENDER_REJECTED: 'Sender address refused',
   RECIPIENT_REJECTED: 'Recipient refused',
   MESSAGE_REJECTED: 'Message refused',
+  SENDING_LIMIT_EXCEEDED: 'Sending limit reached',
+  SENDING_BLOCKED: 'Sending blocked by the provider',
   SERVER_TEMPORARY: 'Temporary server problem',
   CONNECTION_DROPPED: 'Server closed the connection',
   FOLDER_NOT_FOUND: 'Folder not found',
@@ -101,3 +111,18 @@ export const TEST_DEFAULT_PORTS = {
   imap: { tls: 993, starttls: 143, none: 143 },
   smtp: { tls: 465, starttls: 587, none: 25 },
 } as const satisfies (typeof import('./mailbox.js'))['DEFAULT_PORTS'];
+
+/**
+ * The oldest TLS version Mailroom speaks to a mail server (Node's name for
+ * it). TLS 1.0 and 1.1 are retired (RFC 8996); a server that offers nothing
+ * newer gets TLS_VERSION_UNSUPPORTED.
+ */
+export const MINIMUM_TLS_VERSION = 'TLSv1.2' as const;
+
+/** A TLS version as people write it: `TLSv1.3` -> `TLS 1.3`, `TLSv1` -> `TLS 1.0`. */
+export function tlsVersionLabel(protocol: string | null | undefined): string {
+  if (!protocol) return 'an unknown TLS version';
+  const match = /^TLSv1(?:\.(\d))?$/.exec(protocol);
+  if (match) return `TLS 1.${match[1] ?? '0'}`;
+  return protocol.replace(/^SSLv/, 'SSL ');
+}

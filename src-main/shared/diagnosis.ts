@@ -13,6 +13,21 @@ import { DIAGNOSIS_CODES, STEP_STATUSES, TEST_PROTOCOLS, TEST_STEP_NAMES } from 
 // The plain constants (codes, titles, steps, methods, ports) live in a zod-free module.
 export * from './diagnosis-vocabulary.js';
 
+/**
+ * The TLS session a `tls` or `starttls` step negotiated, or, when the
+ * handshake failed on the version, what the server offered instead.
+ */
+export const StepTls = z.object({
+  /** As Node names it: `TLSv1.3`, `TLSv1.2`, `TLSv1`... Null when unknown. */
+  version: z.string().nullable(),
+  /** The cipher suite (IANA name when known), e.g. `TLS_AES_256_GCM_SHA384`. */
+  cipher: z.string().nullable(),
+  /** False when the version is older than Mailroom's minimum (TLS 1.2): Mailroom refused it. */
+  supported: z.boolean(),
+});
+/** The TLS session of a step. */
+export type StepTls = z.infer<typeof StepTls>;
+
 /** One step of a finished test. */
 export const TestStep = z.object({
   name: z.enum(TEST_STEP_NAMES),
@@ -21,6 +36,8 @@ export const TestStep = z.object({
   ms: z.number().int().nonnegative(),
   /** A short human-readable detail: addresses found, TLS version and certificate, the server's reply. */
   detail: z.string(),
+  /** Only on `tls` and `starttls` steps that got as far as a version: the negotiated (or refused) version and cipher. */
+  tls: StepTls.optional(),
 });
 /** One step of a finished test. */
 export type TestStep = z.infer<typeof TestStep>;

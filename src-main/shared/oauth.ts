@@ -41,6 +41,9 @@ export const OAUTH_ERROR_CODES = [
   'OAUTH_TENANT_NOT_FOUND',
   /** No longer raised: an unreachable sign-in server is OAUTH_NETWORK (naming the host) everywhere. Kept so old log entries keep their meaning. */
   'OAUTH_AUTHORITY_UNREACHABLE',
+  'OAUTH_CLIENT_SECRET_INVALID',
+  'OAUTH_CLIENT_SECRET_EXPIRED',
+  'OAUTH_CLIENT_CERTIFICATE_INVALID',
   'DETECT_INVALID_ADDRESS',
   /** Send now or Retry of a message whose mailbox needs a Microsoft sign-in: it waits, keeping its tries. */
   'OUTBOX_WAITING_FOR_SIGN_IN',

@@ -27,6 +27,8 @@ export interface OutboxEnvOptions {
   random?: () => number;
   tokens?: OutboxServiceOptions['tokens'];
   address?: string;
+  /** SMTP security of the mailbox; default none (smtp-server without TLS). */
+  security?: 'tls' | 'starttls' | 'none';
 }
 
 /** Opens the engine and creates the mailbox `Support`. */
@@ -41,7 +43,7 @@ export function openOutboxEnv(dataDir: string, options: OutboxEnvOptions): Outbo
     smtp: {
       host: '127.0.0.1',
       port: options.port,
-      security: 'none',
+      security: options.security ?? 'none',
       auth: auth.mode,
       ...(auth.mode !== 'none' ? { username: auth.user } : {}),
     },

@@ -44,6 +44,17 @@ export interface ScriptedServerOptions {
   implicitTls?: CertPair;
   /** Certificate for `startTls` steps. */
   starttlsCert?: CertPair;
+  /**
+   * Speak only this old TLS version (implicit TLS and STARTTLS alike), as
+   * an old appliance does: minVersion = maxVersion, and OpenSSL's security
+   * level 0 so that TLS 1.0/1.1 ciphers are allowed at all.
+   */
+  onlyTls?: 'TLSv1' | 'TLSv1.1';
+}
+
+/** TLS options of a server that speaks only one old TLS version. */
+export function oldTlsOptions(version: 'TLSv1' | 'TLSv1.1'): tls.TlsOptions {
+  return { minVersion: version, maxVersion: version, ciphers: 'DEFAULT@SECLEVEL=0' };
 }
 
 class LineQueue {
@@ -125,7 +136,11 @@ export async function startScriptedServer(options: ScriptedServerOptions): Promi
         socket.off('end', onEnd);
         socket.off('close', onEnd);
         lines.reset();
-        const secure = new tls.TLSSocket(socket, { isServer: true, key: options.starttlsCert.key, cert: options.starttlsCert.cert });
+        const secure = new tls.TLSSocket(socket, {
+          isServer: true,
+          ...(options.onlyTls ? { secureContext: tls.createSecureContext({ key: options.starttlsCert.key, cert: options.starttlsCert.cert, ...oldTlsOptions(options.onlyTls) }) } : { key: options.starttlsCert.key, cert: options.starttlsCert.cert }),
+        });
+        secure.on('error', () => undefined);
         sockets.add(secure);
         socket = secure;
         attach(socket);
@@ -150,7 +165,7 @@ export async function startScriptedServer(options: ScriptedServerOptions): Promi
   };
 
   const server = options.implicitTls
-    ? tls.createServer({ key: options.implicitTls.key, cert: options.implicitTls.cert }, onConnection)
+    ? tls.createServer({ key: options.implicitTls.key, cert: options.implicitTls.cert, ...(options.onlyTls ? oldTlsOptions(options.onlyTls) : {}) }, onConnection)
     : net.createServer(onConnection);
   server.on('tlsClientError', () => undefined);
   await new Promise<void>((resolve, reject) => {

@@ -6,20 +6,34 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startOutboxSmtp, type OutboxSmtp, type OutboxSmtpOptions } from '../helpers/outbox-smtp';
+import { startScriptedServer, type ScriptStep, type ScriptedServer } from '../helpers/scripted-server';
+import { makeTestCerts } from '../helpers/certs';
 import { manualClock, openOutboxEnv, type OutboxEnvOptions, type OutboxTestEnv } from '../helpers/outbox-engine';
 import { tempDir } from '../helpers/temp';
 import { nominalRetryDelayMs } from '../../src-main/engine/outbox/backoff';
 import { DEFAULT_OUTBOX_SETTINGS } from '../../src-main/shared/outbox';
 
 let server: OutboxSmtp | undefined;
+let scripted: ScriptedServer | undefined;
 let env: OutboxTestEnv | undefined;
 
 afterEach(async () => {
   await env?.close();
   await server?.stop();
+  await scripted?.stop();
   env = undefined;
   server = undefined;
+  scripted = undefined;
 });
+
+/** A scripted server (for replies smtp-server cannot give: old TLS, multi-line refusals) and an outbox pointing at it. */
+async function setupScripted(script: ScriptStep[], serverOptions: { onlyTls?: 'TLSv1' | 'TLSv1.1'; implicitTls?: boolean } = {}, envOptions: Partial<OutboxEnvOptions> = {}): Promise<OutboxTestEnv> {
+  const certs = makeTestCerts();
+  scripted = await startScriptedServer({ script, ...(serverOptions.implicitTls ? { implicitTls: certs.leaf } : {}), ...(serverOptions.onlyTls ? { onlyTls: serverOptions.onlyTls } : {}) });
+  certs.remove();
+  env = openOutboxEnv(tempDir(), { port: scripted.port, clock: clock.now, random: () => 0.5, ...envOptions });
+  return env;
+}
 
 const clock = manualClock();
 
@@ -196,5 +210,67 @@ describe('outbox against a real SMTP server', () => {
     expect(text).toContain('C AUTH PLAIN [redacted PLAIN]');
     expect(text).not.toContain('S3cret-Pa55word');
     expect(text).not.toContain(Buffer.from('\0support@example.test\0S3cret-Pa55word').toString('base64'));
+  });
+
+  it('a server that speaks only TLS 1.0: deferred as TLS_VERSION_UNSUPPORTED (the code the connection test gives), mailbox paused, nothing sent', async () => {
+    const e = await setupScripted([{ send: '220 old.example.test ESMTP' }, { expect: true }], { implicitTls: true, onlyTls: 'TLSv1' }, { security: 'tls', auth: { mode: 'password', user: 'support@example.test', password: 'Old-Server-Pa55' } });
+    const id = await queue(e);
+    await e.outbox.runUntilIdle('test');
+    const m = e.outbox.get(id);
+    expect(m.status).toBe('deferred');
+    expect(m.lastError).toMatchObject({ code: 'TLS_VERSION_UNSUPPORTED', stage: 'TLS' });
+    expect(m.lastError!.hint).toContain('upgraded or reconfigured');
+    expect(scripted!.received).toEqual([]);
+    expect(e.engine.log.query({ code: 'TLS_VERSION_UNSUPPORTED' }).some((l) => /paused/.test(l.message))).toBe(true);
+  });
+
+  it('Gmail\'s multi-line daily limit to MAIL FROM: read whole, SENDING_LIMIT_EXCEEDED, deferred (not failed) and the mailbox paused', async () => {
+    const e = await setupScripted(
+      [
+        { send: '220 smtp.gmail.com ESMTP d2e1a72fcca58-76e7d551493sm9728466b3a.112 - gsmtp' },
+        { expect: /^EHLO / },
+        { send: ['250-smtp.gmail.com at your service', '250 ENHANCEDSTATUSCODES'] },
+        { expect: /^MAIL FROM/ },
+        { send: ['550-5.4.5 Daily user sending limit exceeded. For more information on Gmail', '550-5.4.5 sending limits go to', '550 5.4.5  https://support.google.com/a/answer/166852 d2e1a72fcca58-76e7d551493sm9728466b3a.112 - gsmtp'] },
+        { expect: true },
+        { close: true },
+      ],
+      {},
+      { settings: { connections: 1 } },
+    );
+    const ids = [await queue(e), await queue(e)];
+    await e.outbox.runUntilIdle('test');
+    const [first, second] = ids.map((id) => e.outbox.get(id));
+    expect(first!.status).toBe('deferred');
+    expect(first!.lastError).toMatchObject({ code: 'SENDING_LIMIT_EXCEEDED', stage: 'MAIL FROM' });
+    expect(first!.lastError!.serverReply!.split('\n')).toEqual([
+      '550-5.4.5 Daily user sending limit exceeded. For more information on Gmail',
+      '550-5.4.5 sending limits go to',
+      '550 5.4.5  https://support.google.com/a/answer/166852 d2e1a72fcca58-76e7d551493sm9728466b3a.112 - gsmtp',
+    ]);
+    // The other message waits untried: every message would get the same answer until the limit resets.
+    expect(second!).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(second!.history.at(-1)!.note).toContain('paused after SENDING_LIMIT_EXCEEDED');
+  });
+
+  it('Gmail\'s multi-line 534-5.7.9 to AUTH: read whole, BASIC_AUTH_DISABLED', async () => {
+    const e = await setupScripted(
+      [
+        { send: '220 smtp.gmail.com ESMTP n18sm8811765wru.2 - gsmtp' },
+        { expect: /^EHLO / },
+        { send: ['250-smtp.gmail.com at your service', '250-AUTH LOGIN PLAIN', '250 ENHANCEDSTATUSCODES'] },
+        { expect: /^AUTH PLAIN/ },
+        { send: ['534-5.7.9 Application-specific password required. Learn more at', '534 5.7.9 https://support.google.com/mail/?p=InvalidSecondFactor n18sm8811765wru.2 - gsmtp'] },
+        { expect: true },
+        { close: true },
+      ],
+      {},
+      { auth: { mode: 'password', user: 'support@example.test', password: 'account-password' } },
+    );
+    const id = await queue(e);
+    await e.outbox.runUntilIdle('test');
+    const m = e.outbox.get(id);
+    expect(m.lastError).toMatchObject({ code: 'BASIC_AUTH_DISABLED', stage: 'AUTH' });
+    expect(m.lastError!.serverReply).toBe('534-5.7.9 Application-specific password required. Learn more at\n534 5.7.9 https://support.google.com/mail/?p=InvalidSecondFactor n18sm8811765wru.2 - gsmtp');
   });
 });

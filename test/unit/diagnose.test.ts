@@ -36,7 +36,11 @@ const CASES: Record<string, FailureFacts> = {
   'tls-cert-not-yet-valid': base({ step: 'starttls', kind: 'tls', errorCode: 'CERT_NOT_YET_VALID' }),
   'tls-cert-hostname': base({ step: 'tls', kind: 'tls', security: 'tls', port: 465, errorCode: 'ERR_TLS_CERT_ALTNAME_INVALID', certificateNames: ['wrong.example.test'] }),
   'tls-cert-untrusted': base({ step: 'tls', kind: 'tls', security: 'tls', port: 993, errorCode: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
-  'tls-no-shared-version': base({ step: 'tls', kind: 'tls', security: 'tls', errorCode: 'ERR_SSL_UNSUPPORTED_PROTOCOL' }),
+  // What an engine (no first bytes kept) sees when security tls meets a plaintext port.
+  'tls-answered-in-plaintext': base({ protocol: 'imap', step: 'tls', kind: 'tls', security: 'tls', port: 143, errorCode: 'ERR_SSL_WRONG_VERSION_NUMBER' }),
+  // Node's TLS client against Node's tls server limited to TLSv1 (measured in this project's tests).
+  'tls-version-unsupported': base({ step: 'tls', kind: 'tls', security: 'tls', port: 465, errorCode: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', serverTls: { version: 'TLSv1', cipher: 'TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA' } }),
+  'tls-no-shared-cipher': base({ step: 'tls', kind: 'tls', security: 'tls', errorCode: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' }),
   'tls-handshake-dropped': base({ step: 'starttls', kind: 'closed', errorCode: 'ECONNRESET' }),
   'tls-handshake-timeout': base({ step: 'tls', kind: 'timeout', security: 'tls' }),
   'greeting-timeout-on-tls-port': base({ step: 'greeting', kind: 'timeout', security: 'starttls', port: 993, protocol: 'imap' }),
@@ -48,15 +52,30 @@ const CASES: Record<string, FailureFacts> = {
   'greeting-dropped': base({ step: 'greeting', kind: 'closed' }),
   'greeting-not-protocol': base({ step: 'greeting', kind: 'unexpected', reply: 'garbage' }),
   'starttls-not-offered': base({ step: 'starttls', kind: 'missing', missing: 'STARTTLS' }),
-  'm365-smtp-auth-disabled': base({
+  'm365-smtp-auth-disabled-tenant': base({
     replyCode: 535,
     reply: '535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information. [TY1PR01CA0183.jpnprd01.prod.outlook.com]',
   }),
+  'm365-smtp-auth-disabled-mailbox': base({
+    auth: 'xoauth2',
+    replyCode: 535,
+    reply: '535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox. Visit https://aka.ms/smtp_auth_disabled for more information. [AM0PR02CA0123.eurprd02.prod.outlook.com]',
+  }),
+  // Microsoft's announcement (techcommunity ba-p/4114750, quoted in OpenCTI-Platform/opencti#12069).
+  'm365-basic-auth-retired': base({ replyCode: 550, reply: '550 5.7.30 Basic authentication is not supported for Client Submission.' }),
   'm365-security-defaults': base({ replyCode: 535, reply: "535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy." }),
   'm365-conditional-access': base({ replyCode: 535, reply: '535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. Contact your administrator.' }),
   'm365-basic-auth-disabled': base({ replyCode: 535, reply: '535 5.7.139 Authentication unsuccessful, basic authentication is disabled. [PN0PR01CA0024.INDPRD01.PROD.OUTLOOK.COM 2025-01-26T18:54:30.055Z 08DD3DD7D75D7743]' }),
   'google-app-password-required': base({ replyCode: 534, reply: '534-5.7.9 Application-specific password required. Learn more at\n534 5.7.9 https://support.google.com/mail/?p=InvalidSecondFactor n18sm8811765wru.2 - gsmtp' }),
+  // An application token without mailbox permission (javanile/php-imap2#55).
+  'm365-app-not-connected': base({ protocol: 'imap', step: 'select', auth: 'xoauth2', tokenKind: 'app', tokenAppId: '11111111-2222-3333-4444-555555555555', reply: 'M3 BAD User is authenticated but not connected.' }),
   'm365-authenticated-not-connected': base({ protocol: 'imap', step: 'select', auth: 'xoauth2', reply: 'M5 BAD User is authenticated but not connected.' }),
+  // Exchange's refusal of a token (Microsoft's OAuth page: "535 5.7.3 Authentication unsuccessful [SN2PR00CA0018.namprd00.prod.outlook.com]").
+  'oauth-token-graph-audience': base({ auth: 'xoauth2', tokenKind: 'delegated', tokenProblem: 'graph-audience', tokenAudience: '00000003-0000-0000-c000-000000000000', replyCode: 535, reply: '535 5.7.3 Authentication unsuccessful [SN2PR00CA0018.namprd00.prod.outlook.com]' }),
+  'oauth-token-wrong-audience': base({ protocol: 'imap', auth: 'xoauth2', tokenKind: 'delegated', tokenProblem: 'wrong-audience', tokenAudience: 'https://management.azure.com', reply: 'A1 NO AUTHENTICATE failed.' }),
+  'oauth-app-permission-missing': base({ auth: 'xoauth2', tokenKind: 'app', tokenProblem: 'permission-missing', tokenPermission: 'SMTP.SendAsApp', replyCode: 535, reply: '535 5.7.3 Authentication unsuccessful [SN2PR00CA0018.namprd00.prod.outlook.com]' }),
+  'oauth-token-permission-missing': base({ auth: 'xoauth2', tokenKind: 'delegated', tokenProblem: 'permission-missing', tokenPermission: 'SMTP.Send', replyCode: 535, reply: '535 5.7.3 Authentication unsuccessful [SN2PR00CA0018.namprd00.prod.outlook.com]' }),
+  'oauth-app-token-rejected': base({ protocol: 'imap', auth: 'xoauth2', tokenKind: 'app', tokenAppId: '11111111-2222-3333-4444-555555555555', reply: 'A1 NO AUTHENTICATE failed.' }),
   'oauth-token-other-account': base({ auth: 'xoauth2', tokenProblem: 'other-account', tokenAccount: 'someone.else@example.test', replyCode: 535, reply: '535 5.7.3 Authentication unsuccessful [SN4PR0201CA0065.namprd02.prod.outlook.com]' }),
   'oauth-token-expired': base({ auth: 'xoauth2', tokenProblem: 'expired', tokenExpiredAt: '2024-01-01T10:00:00.000Z', replyCode: 535, reply: '535 5.7.3 Authentication unsuccessful' }),
   // Microsoft 365 IMAP's answer to a bad token (MicrosoftDocs/office-developer-exchange-docs#87).
@@ -65,6 +84,8 @@ const CASES: Record<string, FailureFacts> = {
   'auth-logindisabled': base({ protocol: 'imap', security: 'none', kind: 'missing', missing: 'LOGINDISABLED' }),
   'auth-method-missing': base({ kind: 'missing', missing: 'XOAUTH2', auth: 'xoauth2' }),
   'auth-method-rejected': base({ replyCode: 504, reply: '504 Error: Unrecognized authentication type' }),
+  // A Dovecot whose oauth2 passdb cannot reach its token check (produced by this project's tests).
+  'dovecot-auth-temporary': base({ protocol: 'imap', auth: 'xoauth2', reply: 'M3 NO [UNAVAILABLE] Temporary authentication failure. [mail.example.test:2026-11-25 10:00:00]' }),
   'auth-temporary': base({ protocol: 'imap', reply: 'A1 NO [UNAVAILABLE] Maximum number of connections from user+IP exceeded (mail_max_userip_connections=16)' }),
   'google-bad-credentials': base({ replyCode: 535, reply: '535-5.7.8 Username and Password not accepted. For more information, go to\n535 5.7.8  https://support.google.com/mail/?p=BadCredentials' }),
   'm365-auth-unsuccessful': base({ replyCode: 535, reply: '535 5.7.139 Authentication unsuccessful, the user credentials were incorrect. [PH0PR07CA0004.namprd07.prod.outlook.com]' }),
@@ -74,6 +95,15 @@ const CASES: Record<string, FailureFacts> = {
   'not-signed-in': base({ step: 'mail-from', auth: 'none', replyCode: 530, reply: '530 5.7.57 Client not authenticated to send mail. [DM6PR11CA0001.namprd11.prod.outlook.com]' }),
   'relay-denied': base({ step: 'rcpt-to', replyCode: 554, reply: '554 5.7.1 <someone@example.org>: Relay access denied', to: 'someone@example.org' }),
   'm365-concurrent-connections': base({ step: 'data', replyCode: 432, reply: '432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information. [Hostname=OS0PR01MB6099.jpnprd01.prod.outlook.com]' }),
+  'm365-temporary-server-error': base({ step: 'data', replyCode: 451, reply: '451 4.7.0 Temporary server error. Please try again later. PRX4 [AM5PR0701CA0008.eurprd07.prod.outlook.com]' }),
+  'gmail-daily-limit': base({
+    step: 'mail-from',
+    replyCode: 550,
+    reply: '550-5.4.5 Daily user sending limit exceeded. For more information on Gmail\n550-5.4.5 sending limits go to\n550 5.4.5  https://support.google.com/a/answer/166852 d2e1a72fcca58-76e7d551493sm9728466b3a.112 - gsmtp',
+  }),
+  'm365-bad-outbound-sender': base({ step: 'data', replyCode: 550, reply: '550 5.1.8 Access denied, bad outbound sender AS(42004)' }),
+  'm365-tenant-blocked': base({ step: 'mail-from', replyCode: 550, reply: '550 5.7.708 Service unavailable. Access denied, traffic not accepted from this IP. For more information please go to http://go.microsoft.com/fwlink/?LinkId=526653 AS(7171)' }),
+  'm365-unregistered-domain': base({ step: 'data', replyCode: 550, reply: '550 5.7.750 Service unavailable. Client blocked from sending from unregistered domains. For more information please go to http://go.microsoft.com/fwlink/?LinkId=526653', from: 'news@unregistered.example' }),
   'm365-submission-quota': base({ step: 'data', replyCode: 554, reply: '554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException' }),
   'm365-outbound-spam': base({ step: 'data', replyCode: 554, reply: '554 5.2.0 STOREDRV.Submission.Exception:OutboundSpamException;' }),
   // Postgrey behind Postfix (greylisting).
@@ -133,7 +163,7 @@ describe('diagnosis rules', () => {
   });
 
   it('names the Microsoft 365 setting to change for SMTP AUTH, not a generic password hint', () => {
-    const d = diagnose(CASES['m365-smtp-auth-disabled']!);
+    const d = diagnose(CASES['m365-smtp-auth-disabled-tenant']!);
     expect(d.hint).toContain('Authenticated SMTP');
     expect(d.hint).toContain('Set-CASMailbox -Identity support@example.test -SmtpClientAuthenticationDisabled $false');
   });
@@ -141,6 +171,47 @@ describe('diagnosis rules', () => {
   it('points a plaintext port under security tls to starttls, and the reverse to tls', () => {
     expect(diagnose(CASES['port-speaks-plaintext']!).hint).toContain('"starttls"');
     expect(diagnose(CASES['port-speaks-tls-only']!).hint).toContain('Set security to "tls" for port 465');
+  });
+
+  it('SMTP AUTH off: the hint says OAuth needs it on too (it is no way around it)', () => {
+    for (const id of ['m365-smtp-auth-disabled-tenant', 'm365-smtp-auth-disabled-mailbox']) {
+      const d = diagnose(CASES[id]!);
+      expect(d.hint).toContain('OAuth sign-in needs');
+      expect(d.hint).not.toMatch(/Better still, sign in with OAuth/);
+    }
+  });
+
+  it('an old TLS server: named version and cipher, the fix on the server, never a lower minimum', () => {
+    const d = diagnose(CASES['tls-version-unsupported']!);
+    expect(d.summary).toBe('The server on smtp.example.test port 465 speaks only TLS 1.0 (cipher TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA), an old TLS version Mailroom does not use: it requires TLS 1.2 or later.');
+    expect(d.hint).toContain('upgraded or reconfigured to offer TLS 1.2 or later');
+    expect(d.hint).toContain('does not lower its minimum');
+    // Without the diagnostic handshake's answer it still says what kind of server it is.
+    expect(diagnose({ ...CASES['tls-version-unsupported']!, serverTls: undefined }).summary).toContain('speaks only TLS 1.0 or 1.1');
+  });
+
+  it('a temporary refusal of XOAUTH2 is temporary, not a rejected token (Microsoft 365 451 4.7.0 PRX4, Dovecot UNAVAILABLE)', () => {
+    expect(diagnose(base({ auth: 'xoauth2', replyCode: 451, reply: '451 4.7.0 Temporary server error. Please try again later. PRX4  [server.prod.outlook.com]' })).code).toBe('SERVER_TEMPORARY');
+    expect(diagnose(CASES['dovecot-auth-temporary']!).code).toBe('SERVER_TEMPORARY');
+  });
+
+  it('a plaintext refusal of XOAUTH2 asks for encryption, not a new token', () => {
+    expect(diagnose(base({ auth: 'xoauth2', security: 'none', replyCode: 538, reply: '538 Error: Must issue a STARTTLS command first' })).code).toBe('AUTH_REQUIRES_TLS');
+  });
+
+  it('Exchange\'s older sender-thread-limit text and the STOREDRV send-as refusal', () => {
+    expect(findRule(base({ step: 'mail-from', replyCode: 432, reply: '432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded [Hostname=DM5SPR00MB2471.namprd08.prod.outlook.com]' })).id).toBe('m365-concurrent-connections');
+    expect(diagnose(base({ step: 'data', replyCode: 554, reply: '554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception' })).code).toBe('SENDER_REJECTED');
+  });
+
+  it('a password refused after 5.7.30 is retirement, not a wrong password; "basic authentication is disabled" stays BASIC_AUTH_DISABLED', () => {
+    expect(diagnose(CASES['m365-basic-auth-retired']!).code).toBe('BASIC_AUTH_RETIRED');
+    expect(diagnose(CASES['m365-basic-auth-disabled']!).code).toBe('BASIC_AUTH_DISABLED');
+  });
+
+  it('"authenticated but not connected": the app\'s mailbox permission for an app-only token, the account\'s access otherwise', () => {
+    expect(diagnose(CASES['m365-app-not-connected']!).hint).toContain('New-ServicePrincipal -AppId 11111111-2222-3333-4444-555555555555');
+    expect(diagnose({ ...CASES['m365-app-not-connected']!, tokenKind: 'delegated' }).code).toBe('OAUTH_WRONG_ACCOUNT');
   });
 
   it('fills unknown placeholders with readable defaults', () => {

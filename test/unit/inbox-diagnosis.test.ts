@@ -53,6 +53,14 @@ describe('import diagnosis', () => {
     ['missing folder', 'select', err('Command failed', { responseStatus: 'NO', responseText: "Mailbox doesn't exist: Support", serverResponseCode: 'NONEXISTENT', mailboxMissing: true }), 'FOLDER_NOT_FOUND'],
     ['move to a missing folder', 'action', err('Command failed', { responseStatus: 'NO', responseText: "Mailbox doesn't exist: Archive", serverResponseCode: 'TRYCREATE' }), 'FOLDER_NOT_FOUND'],
     ['connection cut mid-download', 'fetch', err('Connection not available', { code: 'NoConnection' }), 'CONNECTION_DROPPED'],
+    ['a server that speaks only TLS 1.0', 'connect', err('C0D7:error:0A00042E:SSL routines:ssl3_read_bytes:tlsv1 alert protocol version', { code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' }), 'TLS_VERSION_UNSUPPORTED'],
+    ['security tls against a plaintext port', 'connect', err('C0D7:error:0A00010B:SSL routines:ssl3_get_record:wrong version number', { code: 'ERR_SSL_WRONG_VERSION_NUMBER' }), 'TLS_MODE_MISMATCH'],
+    [
+      'Dovecot cannot check a token right now',
+      'connect',
+      err('Authentication failed.', { authenticationFailed: true, serverResponseCode: 'UNAVAILABLE', response: 'Temporary authentication failure. [mail:2026-11-25 10:00:00]' }),
+      'SERVER_TEMPORARY',
+    ],
     ['server silent mid-download', 'fetch', err('Socket timeout', { code: 'ETIMEOUT' }), 'TIMEOUT'],
   ] as const)('%s -> %s', (_name, phase, error, code) => {
     expect(diagnoseImportError(error, phase, mailbox).code).toBe(code);
@@ -74,6 +82,16 @@ describe('import diagnosis', () => {
   it('describes the sign-in step with the user and the security mode', () => {
     const facts = importFailureFacts(err('Authentication failed.', { authenticationFailed: true, response: 'Authentication failed.' }), 'connect', mailbox);
     expect(facts).toMatchObject({ protocol: 'imap', step: 'auth', kind: 'reply', auth: 'password', security: 'tls', user: 'support@example.test', reply: 'NO Authentication failed.' });
+  });
+
+  it('Microsoft 365 will not open the mailbox for an app-only token: the hint is the app\'s mailbox permission, not another account', () => {
+    const oauthBox: Mailbox = { ...mailbox, imap: { ...mailbox.imap, auth: 'oauth2' } };
+    const error = err('Command failed', { responseStatus: 'BAD', responseText: 'User is authenticated but not connected.' });
+    const app = diagnoseImportError(error, 'select', oauthBox, undefined, { token: { tokenKind: 'app', tokenAppId: '6731de76-14a6-49ae-97bc-6eba6914391e' } });
+    expect(app.code).toBe('OAUTH_APP_NO_MAILBOX_ACCESS');
+    expect(app.hint).toContain('Add-MailboxPermission -Identity support@example.test');
+    // The same reply to a person's token is about that person's access.
+    expect(diagnoseImportError(error, 'select', oauthBox, undefined, { token: { tokenKind: 'delegated' } }).code).toBe('OAUTH_WRONG_ACCOUNT');
   });
 
   it('keeps the code of Mailroom\'s own errors', () => {

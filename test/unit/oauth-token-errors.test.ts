@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import * as msalNode from '@azure/msal-node';
 import * as msalCommon from '@azure/msal-common';
-import { MSAL_ERROR_MEANINGS, classifyTokenError } from '../../src-main/engine/auth/token-errors';
+import { MSAL_ERROR_MEANINGS, aadstsCode, classifyTokenError } from '../../src-main/engine/auth/token-errors';
 import { NetworkFailureLog } from '../../src-main/engine/auth/http';
 import { buildXOAuth2, decodeXOAuth2Challenge, parseXOAuth2 } from '../../src-main/engine/auth/xoauth2';
 import { isAppError } from '../../src-main/shared/errors';
@@ -41,6 +41,37 @@ describe('token error rules', () => {
       expect(result.error.message).not.toMatch(/Trace ID/);
     });
   }
+
+  // App-only access (client credentials): Microsoft's texts from "Microsoft Entra authentication and authorization error codes".
+  const CONFIDENTIAL: Array<[string, { errorCode: string; errorMessage: string }, string]> = [
+    ['wrong client secret', { errorCode: 'invalid_client', errorMessage: 'AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app \'6731de76-14a6-49ae-97bc-6eba6914391e\'.' }, 'OAUTH_CLIENT_SECRET_INVALID'],
+    ['expired client secret', { errorCode: 'invalid_client', errorMessage: 'AADSTS7000222: The provided client secret keys for app \'6731de76-14a6-49ae-97bc-6eba6914391e\' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.' }, 'OAUTH_CLIENT_SECRET_EXPIRED'],
+    ['certificate not on the app', { errorCode: 'invalid_client', errorMessage: 'AADSTS700027: Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: \'0123456789ABCDEF\']' }, 'OAUTH_CLIENT_CERTIFICATE_INVALID'],
+    ['app disabled', { errorCode: 'unauthorized_client', errorMessage: 'AADSTS7000112: Application \'6731de76-14a6-49ae-97bc-6eba6914391e\'(Mailroom) is disabled.' }, 'OAUTH_NOT_CONFIGURED'],
+    ['named scope in client credentials', { errorCode: 'invalid_scope', errorMessage: 'AADSTS1002012: The provided value for scope IMAP.AccessAsApp is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).' }, 'OAUTH_NOT_CONFIGURED'],
+    ['no consent (app-only)', { errorCode: 'invalid_grant', errorMessage: 'AADSTS65001: The user or administrator has not consented to use the application with ID \'x\' named \'Mailroom\'.' }, 'OAUTH_CONSENT_REQUIRED'],
+    ['unknown client id (app-only)', { errorCode: 'unauthorized_client', errorMessage: 'AADSTS700016: Application with identifier \'x\' was not found in the directory \'Contoso\'.' }, 'OAUTH_NOT_CONFIGURED'],
+    ['unknown tenant (app-only)', { errorCode: 'invalid_request', errorMessage: 'AADSTS90002: Tenant \'contoso.test\' not found.' }, 'OAUTH_TENANT_NOT_FOUND'],
+  ];
+  for (const [what, reply, code] of CONFIDENTIAL) {
+    it(`app-only: ${what} -> ${code}`, () => {
+      const result = classifyTokenError(reply, { client: 'confidential' });
+      expect(result.error.code).toBe(code);
+      expect(result.error.hint).toBeTruthy();
+    });
+  }
+
+  it('AADSTS7000215 means a wrong secret for app-only access, but a web-app registration for a person\'s sign-in', () => {
+    const reply = { errorCode: 'invalid_client', errorMessage: 'AADSTS7000215: Invalid client secret provided.' };
+    expect(classifyTokenError(reply, { client: 'confidential' }).error.hint).toContain('Value');
+    expect(classifyTokenError(reply).error).toMatchObject({ code: 'OAUTH_NOT_CONFIGURED' });
+    expect(classifyTokenError(reply).error.hint).toContain('Allow public client flows');
+  });
+
+  it('names the AADSTS code a failure carries', () => {
+    expect(aadstsCode({ errorCode: 'invalid_client', errorMessage: 'AADSTS7000222: The provided client secret keys are expired.' })).toBe('AADSTS7000222');
+    expect(aadstsCode({ errorCode: 'network_error', errorMessage: 'fetch failed' })).toBeUndefined();
+  });
 
   it('keeps trace ids out of the message and says what Microsoft said', () => {
     const { error } = classifyTokenError({ errorCode: 'invalid_grant', errorMessage: 'AADSTS50173: The provided grant has expired due to it being revoked. Trace ID: abc Correlation ID: def Timestamp: 2026-01-01' });

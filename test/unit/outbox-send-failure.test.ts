@@ -82,6 +82,35 @@ describe('send failures', () => {
     expect(f).toMatchObject({ temporary: false, code: 'MESSAGE_INVALID' });
   });
 
+  it('Gmail\'s daily sending limit (550 5.4.5 to MAIL FROM): SENDING_LIMIT_EXCEEDED, deferred and paused, not failed', () => {
+    const response = '550-5.4.5 Daily user sending limit exceeded. For more information on Gmail\n550-5.4.5 sending limits go to\n550 5.4.5  https://support.google.com/a/answer/166852 d2e1a72fcca58-76e7d551493sm9728466b3a.112 - gsmtp';
+    const f = classifySendFailure(err({ code: 'EENVELOPE', command: 'MAIL FROM', response, responseCode: 550 }), ctx('mail-from'));
+    expect(f).toMatchObject({ temporary: true, pauseMailbox: true, code: 'SENDING_LIMIT_EXCEEDED', stage: 'MAIL FROM' });
+    // The whole multi-line reply is kept.
+    expect(f.serverReply).toBe(response);
+  });
+
+  it('Microsoft 365\'s bad outbound sender (550 5.1.8 after DATA): SENDING_BLOCKED, deferred and paused', () => {
+    const f = classifySendFailure(err({ code: 'EMESSAGE', command: 'DATA', response: '550 5.1.8 Access denied, bad outbound sender AS(42004)', responseCode: 550 }), ctx('data'));
+    expect(f).toMatchObject({ temporary: true, pauseMailbox: true, code: 'SENDING_BLOCKED', stage: 'DATA' });
+  });
+
+  it('an app-only token refused at AUTH: the hint follows from its claims (service principal and mailbox permission)', () => {
+    const xoauth = { ...mailbox, smtp: { ...mailbox.smtp, auth: 'oauth2' as const } };
+    const f = classifySendFailure(
+      err({ code: 'EAUTH', command: 'AUTH XOAUTH2', response: '535 5.7.3 Authentication unsuccessful [SN2PR00CA0018.namprd00.prod.outlook.com]', responseCode: 535 }),
+      { mailbox: xoauth, phase: 'auth', recipients: ['alice@example.net'], token: { tokenKind: 'app', tokenAppId: '6731de76-14a6-49ae-97bc-6eba6914391e' } },
+    );
+    expect(f.code).toBe('OAUTH_TOKEN_REJECTED');
+    expect(f.hint).toContain('New-ServicePrincipal -AppId 6731de76-14a6-49ae-97bc-6eba6914391e');
+    // A person's token refused the same way gets the delegated hint.
+    const person = classifySendFailure(
+      err({ code: 'EAUTH', command: 'AUTH XOAUTH2', response: '535 5.7.3 Authentication unsuccessful', responseCode: 535 }),
+      { mailbox: xoauth, phase: 'auth', recipients: [], token: { tokenKind: 'delegated', tokenProblem: 'graph-audience', tokenAudience: 'https://graph.microsoft.com' } },
+    );
+    expect(person.hint).toContain('without their resource');
+  });
+
   it('reads the facts the rules need from the error', () => {
     const facts = failureFacts(err({ code: 'EENVELOPE', command: 'RCPT TO', response: '550 5.1.1 User unknown', responseCode: 550 }), ctx('rcpt-to'));
     expect(facts).toMatchObject({ protocol: 'smtp', step: 'rcpt-to', kind: 'reply', replyCode: 550, auth: 'password', security: 'starttls', to: 'alice@example.net', from: 'support@example.test' });
@@ -101,5 +130,17 @@ describe('recipients refused one by one', () => {
     const f = classifyRefusals(refusals, ctx('rcpt-to'));
     expect(f).toMatchObject({ code: 'RECIPIENT_REJECTED', temporary: true, pauseMailbox: false, stage: 'RCPT TO' });
     expect(f.message).toContain('1 refused, 1 deferred: nobody@example.net, full@example.net');
+  });
+
+  it('keeps a multi-line refusal whole', () => {
+    const [refusal] = recipientRefusals([{ recipient: 'x@example.net', response: '550-5.1.1 The email account that you tried to reach does not exist.\n550 5.1.1 https://support.google.com/mail/?p=NoSuchUser - gsmtp', responseCode: 550 }], ['x@example.net']);
+    expect(refusal!.reply).toBe('550-5.1.1 The email account that you tried to reach does not exist.\n550 5.1.1 https://support.google.com/mail/?p=NoSuchUser - gsmtp');
+  });
+
+  it('a refusal that stops the whole account is no verdict on the recipient: deferred, and the mailbox pauses', () => {
+    const refusals = recipientRefusals([{ recipient: 'x@example.net', response: '550 5.4.5 Daily user sending quota exceeded. o65sm25351206pga.71 - gsmtp', responseCode: 550 }], ['x@example.net']);
+    const f = classifyRefusals(refusals, ctx('rcpt-to'));
+    expect(f).toMatchObject({ code: 'SENDING_LIMIT_EXCEEDED', temporary: true, pauseMailbox: true });
+    expect(refusals[0]!.status).toBe('deferred');
   });
 });

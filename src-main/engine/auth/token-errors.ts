@@ -19,10 +19,21 @@
  *
  * `signInRequired` meanings move the mailbox to the "sign in again" state, so
  * workers stop retrying a dead refresh token.
+ *
+ * Some codes mean different things for Mailroom's two kinds of client: the
+ * public client of a person's sign-in (no secret: AADSTS7000218 means the
+ * registration is a web app) and the confidential client of app-only access
+ * (client secret or certificate: AADSTS7000215 means the secret is wrong).
+ * A rule may name the clients it is for. Texts are Microsoft's own, from
+ * "Microsoft Entra authentication and authorization error codes"
+ * (learn.microsoft.com/entra/identity-platform/reference-error-codes).
  */
 import { AppError } from '../../shared/errors.js';
 import { SIGN_IN_AGAIN_ACTION } from './sign-in-requirement.js';
 import { describeNetworkFailure, type ObservedNetworkFailure } from './http.js';
+
+/** Which client asked for the token: a person's sign-in (public, no secret) or app-only access (confidential: secret or certificate). */
+export type TokenClientKind = 'public' | 'confidential';
 
 /** One rule: what a failure looks like, and what it means. */
 export interface TokenErrorRule {
@@ -33,12 +44,59 @@ export interface TokenErrorRule {
   summary: string;
   hint: string;
   signInRequired: boolean;
+  /** The clients this rule is for; all when absent. */
+  clients?: readonly TokenClientKind[];
 }
 
 const SIGN_IN_AGAIN = `Sign in with Microsoft again on the mailbox ("${SIGN_IN_AGAIN_ACTION}" in Mailroom, or: mailroom oauth login <mailbox>). Mail waiting for it is sent at once after the sign-in.`;
 
 /** The AADSTS rules, most specific first. */
 export const TOKEN_ERROR_RULES: readonly TokenErrorRule[] = [
+  // ---- App-only access (client credentials) ------------------------------
+  {
+    // "AADSTS7000222: InvalidClientSecretExpiredKeysProvided - The provided client secret keys are expired."
+    pattern: /AADSTS7000222/,
+    code: 'OAUTH_CLIENT_SECRET_EXPIRED',
+    summary: 'The client secret of the app registration has expired.',
+    hint: 'In the app registration > Certificates & secrets, create a new client secret, enter its Value in Mailroom and note its expiry date (Mailroom warns 30 days ahead); or use a certificate instead of a secret.',
+    signInRequired: true,
+  },
+  {
+    // "AADSTS7000215: Invalid client secret is provided."
+    pattern: /AADSTS7000215/,
+    code: 'OAUTH_CLIENT_SECRET_INVALID',
+    summary: 'Microsoft refused the client secret: it is not a secret of this app registration.',
+    hint: 'Enter the secret\'s Value (shown once, when it is created), not its Secret ID; check that it belongs to the app registration whose client id is configured; or create a new secret (app registration > Certificates & secrets).',
+    signInRequired: true,
+    clients: ['confidential'],
+  },
+  {
+    // "AADSTS700027: Client assertion contains an invalid signature."; AADSTS700024: "Client assertion is not within its valid time range."
+    pattern: /AADSTS700027|AADSTS700024/,
+    code: 'OAUTH_CLIENT_CERTIFICATE_INVALID',
+    summary: 'Microsoft refused the certificate Mailroom signed in with.',
+    hint: 'Upload this certificate (its public part, .cer or .pem) to the app registration > Certificates & secrets > Certificates, or choose the certificate that is there; check that it has not expired and that this PC\'s clock is right.',
+    signInRequired: true,
+    clients: ['confidential'],
+  },
+  {
+    // "AADSTS7000112: UnauthorizedClientApplicationDisabled - The application is disabled."
+    pattern: /AADSTS7000112/,
+    code: 'OAUTH_NOT_CONFIGURED',
+    summary: 'The app registration is disabled in this tenant.',
+    hint: 'In the Entra admin center > Enterprise applications > the app > Properties, set "Enabled for users to sign-in?" to Yes.',
+    signInRequired: true,
+  },
+  {
+    // "AADSTS1002012: The provided value for scope ... is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier."
+    pattern: /AADSTS1002012/,
+    code: 'OAUTH_NOT_CONFIGURED',
+    summary: 'App-only access asked for named scopes; client credentials take only the resource\'s .default scope.',
+    hint: 'Ask for https://outlook.office365.com/.default; the application permissions (IMAP.AccessAsApp, POP.AccessAsApp, SMTP.SendAsApp) come from the app registration and its admin consent.',
+    signInRequired: true,
+    clients: ['confidential'],
+  },
+
   {
     pattern: /AADSTS50173|AADSTS50133|AADSTS50089/,
     code: 'OAUTH_SIGN_IN_REQUIRED',
@@ -103,7 +161,8 @@ export const TOKEN_ERROR_RULES: readonly TokenErrorRule[] = [
     signInRequired: true,
   },
   {
-    pattern: /AADSTS7000218|AADSTS7000215/,
+    pattern: /AADSTS7000218|AADSTS7000215|client_assertion|client_secret/,
+    clients: ['public'],
     code: 'OAUTH_NOT_CONFIGURED',
     summary: 'The app registration is set up as a web app, so Microsoft wants a client secret that a desktop app must not hold.',
     hint: 'In the app registration > Authentication, add the platform "Mobile and desktop applications" with redirect URI http://localhost and set "Allow public client flows" to Yes.',
@@ -317,12 +376,21 @@ export interface TokenErrorContext {
   authorityHost?: string;
   /** The network failure msal's network module saw during this request, if any. */
   networkFailure?: ObservedNetworkFailure;
+  /** Who asked: a person's sign-in (`public`, the default) or app-only access with a secret or certificate (`confidential`). */
+  client?: TokenClientKind;
 }
 
 /** The server's first sentence, without trace and correlation ids. */
 function firstSentence(text: string): string {
   const cleaned = text.replace(/\s+/g, ' ').replace(/\s*Trace ID:.*$/i, '').trim();
   return cleaned.length > 300 ? `${cleaned.slice(0, 297)}...` : cleaned;
+}
+
+/** The AADSTS code a failure names (AADSTS7000222...), when it names one. */
+export function aadstsCode(error: unknown): string | undefined {
+  const e = error as { errorCode?: string; errorMessage?: string; message?: string } | null;
+  const text = `${e?.errorCode ?? ''} ${e?.errorMessage ?? ''} ${e?.message ?? (typeof error === 'string' ? error : '')}`;
+  return /\bAADSTS\d+\b/.exec(text)?.[0];
 }
 
 /** msal's own words, kept as the detail (never a token: msal's messages carry codes and descriptions only). */
@@ -366,7 +434,8 @@ export function classifyTokenError(error: unknown, context: TokenErrorContext = 
   const detail = detailOf(code, message);
 
   // Entra's own diagnosis (AADSTS...) is the most specific: its sentence is quoted.
-  const rule = TOKEN_ERROR_RULES.find((r) => r.pattern.test(text));
+  const client = context.client ?? 'public';
+  const rule = TOKEN_ERROR_RULES.find((r) => (!r.clients || r.clients.includes(client)) && (r.pattern.test(text) || r.pattern.test(code)));
   if (rule) {
     const server = firstSentence(message);
     return {

@@ -6,10 +6,27 @@
  */
 import { detectProtocol } from './detect-protocol.js';
 import { SocketFailure, type StepLimits } from './line-socket.js';
-import { commandFailure, type ProbeConnection } from './probe-connection.js';
+import { commandFailure, type ProbeConnection, type StarttlsPreamble } from './probe-connection.js';
 import { decodeChallenge, plainBlob, xoauth2Blob } from './sasl.js';
 import { StepError, type StepRecorder } from './step-recorder.js';
-import { describeTls } from './tls-details.js';
+import { describeTls, stepTlsOf } from './tls-details.js';
+
+/** The plaintext commands before an IMAP server's STARTTLS handshake (the probe's own order), for a diagnostic second connection. */
+export const imapStarttlsPreamble: StarttlsPreamble = async (reader, limits) => {
+  if (!/^\* (OK|PREAUTH)\b/i.test(await reader.readLine(limits, 'waiting for the greeting'))) throw new Error('no greeting');
+  for (const [tag, command] of [['P1', 'CAPABILITY'], ['P2', 'STARTTLS']] as const) {
+    reader.write(`${tag} ${command}\r\n`);
+    let answered = false;
+    for (let count = 0; count < 100 && !answered; count++) {
+      const line = await reader.readLine(limits, `after ${command}`);
+      if (line.startsWith(`${tag} `)) {
+        if (!/^\w+ OK\b/i.test(line)) throw new Error(`${command} refused`);
+        answered = true;
+      }
+    }
+    if (!answered) throw new Error(`no answer to ${command}`);
+  }
+};
 
 /** Credentials of a test. Secrets only ever reach the socket and the redactor. */
 export interface ProbeCredentials {
@@ -157,10 +174,10 @@ export async function runImapSteps(conn: ProbeConnection, rec: StepRecorder, opt
         if (!caps.has('STARTTLS')) throw new StepError({ kind: 'missing', missing: 'STARTTLS' }, 'the server does not offer STARTTLS');
         const response = await command(conn, tags, limits, 'STARTTLS');
         if (response.status !== 'OK') fail(response);
-        const details = await conn.upgradeToTls(limits);
+        const details = await conn.upgradeToTls(limits, imapStarttlsPreamble);
         // Capabilities before TLS must not be trusted after it (RFC 3501 6.2.1).
         const after = await capabilityStep(limits);
-        return { detail: describeTls(details), value: after };
+        return { detail: describeTls(details), value: after, tls: stepTlsOf(details) };
       },
       onSocket('during STARTTLS'),
     );

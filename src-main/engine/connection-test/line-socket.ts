@@ -14,6 +14,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Duplex } from 'node:stream';
+import { tlsErrorCodeFromMessage } from '../diagnose/socket-errors.js';
+import { MINIMUM_TLS_VERSION } from '../tls-policy.js';
 
 /** How a socket operation failed. */
 export type SocketFailureKind = 'timeout' | 'closed' | 'error' | 'cancelled';
@@ -160,6 +162,8 @@ export function startTls(stream: net.Socket | Duplex, options: TlsHandshakeOptio
     // SNI must not carry an IP address (RFC 6066).
     ...(isIp ? {} : { servername: options.host }),
     rejectUnauthorized: false,
+    // Explicit, so that `--tls-min-v1.0` in NODE_OPTIONS cannot lower it (see tls-policy.ts).
+    minVersion: MINIMUM_TLS_VERSION,
     ...(options.ca?.length ? { secureContext: contextTrusting(options.ca) } : {}),
   });
   const handshake = new Promise<tls.TLSSocket>((resolve, reject) => {
@@ -167,7 +171,7 @@ export function startTls(stream: net.Socket | Duplex, options: TlsHandshakeOptio
       secure.removeAllListeners('error');
       resolve(secure);
     });
-    secure.once('error', (error: NodeJS.ErrnoException) => reject(new SocketFailure('error', error.message, error.code ?? tlsErrorCode(error.message), { cause: error })));
+    secure.once('error', (error: NodeJS.ErrnoException) => reject(new SocketFailure('error', error.message, tlsErrorCode(error), { cause: error })));
     secure.once('close', () => reject(new SocketFailure('closed', 'The server closed the connection during the TLS handshake.', 'ECONNRESET')));
   });
   return withLimits(handshake, limits, 'negotiating TLS', () => secure.destroy());
@@ -196,18 +200,59 @@ function contextTrusting(ca: string[]): tls.SecureContext {
   let context = contexts.get(key);
   if (!context) {
     if (contexts.size >= 8) contexts.clear();
-    context = tls.createSecureContext({ ca: [...tls.rootCertificates, ...extraCaFromEnvironment(), ...ca] });
+    // A secureContext replaces the connection's own minVersion: the minimum goes here as well.
+    context = tls.createSecureContext({ ca: [...tls.rootCertificates, ...extraCaFromEnvironment(), ...ca], minVersion: MINIMUM_TLS_VERSION });
     contexts.set(key, context);
   }
   return context;
 }
 
-/** OpenSSL errors without a Node code carry their reason in the message. */
-function tlsErrorCode(message: string): string | undefined {
-  if (/wrong version number/i.test(message)) return 'ERR_SSL_WRONG_VERSION_NUMBER';
-  if (/packet length too long/i.test(message)) return 'ERR_SSL_PACKET_LENGTH_TOO_LONG';
-  if (/unsupported protocol|protocol version/i.test(message)) return 'ERR_SSL_UNSUPPORTED_PROTOCOL';
-  return undefined;
+/** Node's code, or (for OpenSSL errors that have none, or only EPROTO) the one its reason text names. */
+function tlsErrorCode(error: NodeJS.ErrnoException): string | undefined {
+  if (error.code && error.code !== 'EPROTO') return error.code;
+  return tlsErrorCodeFromMessage(error.message) ?? error.code;
+}
+
+/** What a diagnostic handshake learned: the TLS version and cipher the server chose. */
+export interface ServerTlsOffer {
+  /** As Node names it: `TLSv1`, `TLSv1.1`... */
+  version: string;
+  cipher: string | null;
+}
+
+/**
+ * A handshake that allows TLS 1.0 and 1.1 and the weak ciphers they need,
+ * only to learn which version an old server speaks after the real handshake
+ * refused it. Nothing is sent over it (no command, no credential): the
+ * socket is closed as soon as the handshake completes. Undefined when even
+ * this handshake fails.
+ */
+export async function diagnosticHandshake(stream: net.Socket | Duplex, host: string, limits: StepLimits): Promise<ServerTlsOffer | undefined> {
+  const bare = host.replace(/^\[|\]$/g, '');
+  const probe = tls.connect({
+    socket: stream as net.Socket,
+    host: bare,
+    ...(net.isIP(bare) ? {} : { servername: host }),
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1',
+    // OpenSSL 3 refuses TLS 1.0/1.1 at its default security level.
+    ciphers: 'DEFAULT@SECLEVEL=0',
+  });
+  const done = new Promise<ServerTlsOffer | undefined>((resolve) => {
+    probe.once('secureConnect', () => {
+      const cipher = probe.getCipher();
+      resolve({ version: probe.getProtocol() ?? 'unknown', cipher: cipher?.standardName ?? cipher?.name ?? null });
+    });
+    probe.once('error', () => resolve(undefined));
+    probe.once('close', () => resolve(undefined));
+  });
+  try {
+    return await withLimits(done, limits, 'checking which TLS version the server speaks', () => probe.destroy());
+  } catch {
+    return undefined;
+  } finally {
+    probe.destroy();
+  }
 }
 
 /**

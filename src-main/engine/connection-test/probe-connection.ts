@@ -7,11 +7,13 @@ import net from 'node:net';
 import type tls from 'node:tls';
 import type { TlsDetails } from '../../shared/diagnosis.js';
 import type { DetectedProtocol } from '../diagnose/diagnose.js';
+import { NOT_TLS_ERROR_CODES, readSocketError } from '../diagnose/socket-errors.js';
 import { detectProtocol } from './detect-protocol.js';
-import { connectTcp, LineReader, SocketFailure, startTls, TappedStream, withLimits, type StepLimits } from './line-socket.js';
+import { connectTcp, diagnosticHandshake, LineReader, SocketFailure, startTls, TappedStream, withLimits, type ServerTlsOffer, type StepLimits } from './line-socket.js';
 import { StepError } from './step-recorder.js';
-import { describeTls, readTlsDetails } from './tls-details.js';
+import { describeRefusedVersion, describeTls, readTlsDetails, stepTlsOf } from './tls-details.js';
 import type { Transcript } from './transcript.js';
+import { tlsVersionLabel } from '../tls-policy.js';
 
 /** Where the connection goes, and what to trust. */
 export interface ConnectionTarget {
@@ -24,14 +26,71 @@ export interface ConnectionTarget {
   ca?: string[];
 }
 
-/** A TLS handshake that failed, as step facts. */
-export function tlsFailure(error: SocketFailure, detected?: DetectedProtocol): StepError {
+/**
+ * A TLS handshake that failed, as step facts. The error is read by the
+ * same function the outbox and the inbox use (diagnose/socket-errors.ts).
+ * `serverTls` is what a diagnostic handshake learned after a refusal on the
+ * version (see learnServerTls).
+ */
+export function tlsFailure(error: SocketFailure, detected?: DetectedProtocol, serverTls?: ServerTlsOffer): StepError {
   if (error.kind === 'timeout') return new StepError({ kind: 'timeout' }, 'no answer to the TLS handshake');
+  const reading = readSocketError({ code: error.errorCode, message: error.message });
+  const errorCode = reading?.errorCode ?? error.errorCode;
   if (detected && detected !== 'tls') {
-    return new StepError({ kind: 'tls', ...(error.errorCode ? { errorCode: error.errorCode } : {}), detected }, `not TLS: the server answered like ${detected === 'unknown' ? 'something else' : detected.toUpperCase()} (${error.errorCode ?? error.message})`);
+    return new StepError({ kind: 'tls', ...(errorCode ? { errorCode } : {}), detected }, `not TLS: the server answered like ${detected === 'unknown' ? 'something else' : detected.toUpperCase()} (${errorCode ?? error.message})`);
+  }
+  if (reading?.tls === 'version') {
+    return new StepError(
+      { kind: 'tls', errorCode: reading.errorCode, ...(serverTls ? { serverTls } : {}) },
+      describeRefusedVersion(serverTls),
+      { version: serverTls?.version ?? null, cipher: serverTls?.cipher ?? null, supported: false },
+    );
   }
   if (error.kind === 'closed') return new StepError({ kind: 'closed', errorCode: error.errorCode ?? 'ECONNRESET' }, 'the server closed the connection during the TLS handshake');
-  return new StepError({ kind: 'tls', ...(error.errorCode ? { errorCode: error.errorCode } : {}) }, `TLS handshake failed: ${error.errorCode ?? error.message}`);
+  return new StepError({ kind: reading?.kind ?? 'tls', ...(errorCode ? { errorCode } : {}) }, `TLS handshake failed: ${errorCode ?? error.message}`);
+}
+
+/** True when a failed handshake was refused on the TLS version (worth a diagnostic handshake). */
+export function refusedOnVersion(error: SocketFailure): boolean {
+  return readSocketError({ code: error.errorCode, message: error.message })?.tls === 'version';
+}
+
+/**
+ * Plaintext commands that lead a new connection up to its TLS handshake
+ * (greeting, EHLO, STARTTLS for SMTP; greeting, STARTTLS for IMAP). None
+ * for implicit TLS.
+ */
+export type StarttlsPreamble = (reader: LineReader, limits: StepLimits) => Promise<void>;
+
+/**
+ * After a handshake was refused on the version: a second connection offers
+ * TLS 1.0 and 1.1 as well, only to learn which version and cipher the
+ * server speaks, so the diagnosis can name them. Nothing but the handshake
+ * (and, for STARTTLS, the plaintext commands before it) goes over it; it is
+ * closed at once. Bounded by the step's deadline and at most 10 seconds.
+ */
+export async function learnServerTls(target: ConnectionTarget, limits: StepLimits, transcript: Transcript, preamble?: StarttlsPreamble): Promise<ServerTlsOffer | undefined> {
+  const bounded: StepLimits = { deadline: Math.min(limits.deadline, Date.now() + 10_000), ...(limits.signal ? { signal: limits.signal } : {}) };
+  let socket: net.Socket | undefined;
+  try {
+    socket = await connectTcp(target.address, target.port, bounded);
+    if (preamble) {
+      const reader = new LineReader(socket);
+      await preamble(reader, bounded);
+      reader.release();
+    }
+    const offer = await diagnosticHandshake(socket, target.host, bounded);
+    transcript.info(
+      offer
+        ? `A second connection, allowed to use old TLS only to find out, saw the server choose ${tlsVersionLabel(offer.version)} (${offer.version}${offer.cipher ? `, cipher ${offer.cipher}` : ''}); it was closed at once, nothing was sent over it.`
+        : 'A second connection, allowed to use old TLS only to find out, could not complete a handshake either.',
+    );
+    return offer;
+  } catch {
+    return undefined;
+  } finally {
+    socket?.destroy();
+  }
 }
 
 /** A socket failure in a plain command step, as step facts. */
@@ -41,7 +100,7 @@ export function commandFailure(error: SocketFailure, what: string): StepError {
 }
 
 const SIDE_PROBE_DELAY_MS = 1500;
-const NOT_TLS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_HTTP_REQUEST', 'ERR_SSL_UNKNOWN_PROTOCOL']);
+const NOT_TLS = new Set<string>(NOT_TLS_ERROR_CODES);
 
 /** An open connection of a probe. */
 export class ProbeConnection {
@@ -82,7 +141,7 @@ export class ProbeConnection {
    * Upgrades the connection after STARTTLS. The certificate must verify:
    * otherwise the step fails here, before any credential is sent.
    */
-  async upgradeToTls(limits: StepLimits): Promise<TlsDetails> {
+  async upgradeToTls(limits: StepLimits, preamble?: StarttlsPreamble): Promise<TlsDetails> {
     const socket = this.reader.release();
     let secure: tls.TLSSocket;
     try {
@@ -91,7 +150,9 @@ export class ProbeConnection {
       socket.destroy();
       if (error instanceof SocketFailure) {
         if (error.kind === 'cancelled') throw error;
-        throw tlsFailure(error);
+        this.transcript.info(`TLS handshake failed: ${error.errorCode ?? error.message}`);
+        const offer = refusedOnVersion(error) ? await learnServerTls(this.target, limits, this.transcript, preamble) : undefined;
+        throw tlsFailure(error, undefined, offer);
       }
       throw error;
     }
@@ -165,7 +226,7 @@ export class ProbeConnection {
 /** Fails the step when a certificate did not verify. */
 export function verifyOrFail(details: TlsDetails): void {
   if (details.trusted) return;
-  throw new StepError({ kind: 'tls', errorCode: details.verificationError ?? 'UNKNOWN_VERIFICATION_ERROR' }, `certificate not accepted (${details.verificationError}): ${describeTls(details)}`);
+  throw new StepError({ kind: 'tls', errorCode: details.verificationError ?? 'UNKNOWN_VERIFICATION_ERROR' }, `certificate not accepted (${details.verificationError}): ${describeTls(details)}`, stepTlsOf(details));
 }
 
 /**

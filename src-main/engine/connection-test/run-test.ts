@@ -13,11 +13,11 @@ import { curlCommand } from './curl-command.js';
 import type { DnsResolver, ResolvedAddress } from './dns-resolver.js';
 import { runImapSteps } from './imap-probe.js';
 import { connectTcp, SocketFailure, startTls, TappedStream, withLimits } from './line-socket.js';
-import { ProbeConnection, tlsFailure, verifyOrFail } from './probe-connection.js';
-import { readAccessToken } from './sasl.js';
+import { learnServerTls, ProbeConnection, refusedOnVersion, tlsFailure, verifyOrFail } from './probe-connection.js';
+import { tokenFailureFacts } from '../diagnose/token-facts.js';
 import { runSmtpSteps } from './smtp-probe.js';
 import { StepError, StepRecorder, TestCancelled, type StepProgress } from './step-recorder.js';
-import { certificateNames, describeTls, readTlsDetails } from './tls-details.js';
+import { certificateNames, describeTls, readTlsDetails, stepTlsOf } from './tls-details.js';
 import { detectProtocol } from './detect-protocol.js';
 import { Redactor, Transcript } from './transcript.js';
 
@@ -32,6 +32,8 @@ export interface TestSpec {
   user: string;
   password?: string;
   token?: string;
+  /** The admin allowed the token's account to differ from `user` (a person with Full Access to a shared mailbox). */
+  allowOtherAccount?: boolean;
   /** IMAP folder to select. */
   folder?: string;
   /** SMTP envelope sender; with `to`, a test message is sent. */
@@ -178,15 +180,17 @@ export async function runConnectionTest(spec: TestSpec, env: TestEnvironment): P
               tlsSocket.destroy();
               throw error;
             }
-            return { detail: describeTls(tlsDetails), value: tlsSocket };
+            return { detail: describeTls(tlsDetails), value: tlsSocket, tls: stepTlsOf(tlsDetails) };
           } catch (error) {
             if (!(error instanceof SocketFailure)) throw error;
             tapped.destroy();
             if (error.kind === 'cancelled') throw error;
             const first = tapped.firstBytes;
             const detected = first.length && error.errorCode && /WRONG_VERSION|PACKET_LENGTH|HTTP_REQUEST|UNKNOWN_PROTOCOL/.test(error.errorCode) ? detectProtocol(first) : undefined;
-            if (first.length) transcript.server(first.toString('latin1').split(/\r?\n/)[0]!.replace(/[^\x20-\x7e]/g, '.'));
-            const failure = tlsFailure(error, detected);
+            if (first.length && detected) transcript.server(first.toString('latin1').split(/\r?\n/)[0]!.replace(/[^\x20-\x7e]/g, '.'));
+            if (!detected) transcript.info(`TLS handshake failed: ${error.errorCode ?? error.message}`);
+            const offer = refusedOnVersion(error) ? await learnServerTls(target, limits, transcript) : undefined;
+            const failure = tlsFailure(error, detected, offer);
             if (detected && detected !== 'tls') failure.facts.reply = first.toString('latin1').split(/\r?\n/)[0]!.replace(/[^\x20-\x7e]/g, '.');
             throw failure;
           }
@@ -256,14 +260,8 @@ export async function runConnectionTest(spec: TestSpec, env: TestEnvironment): P
       if (tlsDetails.validTo) facts.certificateValidTo = tlsDetails.validTo;
     }
     if (spec.auth === 'xoauth2' && spec.token) {
-      const token = readAccessToken(spec.token);
-      if (token.account && spec.user && token.account.toLowerCase() !== spec.user.toLowerCase()) {
-        facts.tokenProblem = 'other-account';
-        facts.tokenAccount = token.account;
-      } else if (token.expiresAt !== undefined && token.expiresAt < startedAt) {
-        facts.tokenProblem = 'expired';
-        facts.tokenExpiredAt = new Date(token.expiresAt).toISOString();
-      }
+      // The hint follows from the token's claims: whose token, for which service, with which permissions.
+      Object.assign(facts, tokenFailureFacts(spec.token, { protocol: spec.protocol, ...(spec.user ? { user: spec.user } : {}), at: startedAt, ...(spec.allowOtherAccount ? { allowOtherAccount: true } : {}) }));
     }
     const found = diagnose(facts);
     diagnosis = {

@@ -1,7 +1,6 @@
 /**
- * SASL pieces the probes send (PLAIN, LOGIN, XOAUTH2) and what Mailroom can
- * read from an OAuth access token without sending it anywhere, to tell an
- * expired token or one for another account from other refusals.
+ * SASL pieces the probes send (PLAIN, LOGIN, XOAUTH2). What an access token
+ * says about itself is read by engine/auth/token-claims.ts.
  */
 
 /** base64 of the SASL PLAIN message: authorization id (empty), user, password. */
@@ -28,31 +27,4 @@ export function decodeChallenge(encoded: string): string | undefined {
   if (!text || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return undefined;
   const decoded = Buffer.from(text, 'base64').toString('utf8');
   return /^[\x20-\x7e\t]+$/.test(decoded) ? decoded : undefined;
-}
-
-/** What an access token says about itself, when it is a readable JWT. */
-export interface AccessTokenFacts {
-  /** The account it was issued to (upn, preferred_username, unique_name or email claim). */
-  account?: string;
-  /** Expiry, ms UTC. */
-  expiresAt?: number;
-}
-
-/**
- * Reads the claims of a JWT access token without verifying it (Mailroom is
- * not the audience; the mail server verifies). Opaque tokens give {}.
- */
-export function readAccessToken(token: string): AccessTokenFacts {
-  const parts = token.split('.');
-  if (parts.length !== 3 || !parts[1]) return {};
-  try {
-    const claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as Record<string, unknown>;
-    const account = [claims.upn, claims.preferred_username, claims.unique_name, claims.email].find((v): v is string => typeof v === 'string' && v.includes('@'));
-    const facts: AccessTokenFacts = {};
-    if (account) facts.account = account;
-    if (typeof claims.exp === 'number') facts.expiresAt = claims.exp * 1000;
-    return facts;
-  } catch {
-    return {};
-  }
 }

@@ -30,7 +30,12 @@ import type { StepProgress } from './step-recorder.js';
 
 /** Gives the engine an OAuth access token for a mailbox (the auth service implements it). */
 export interface AccessTokenSource {
-  getAccessToken(mailboxId: number): Promise<{ accessToken: string; user?: string; account?: string }>;
+  /**
+   * `otherAccountAllowed`: the admin let another account sign in for this
+   * mailbox (a person with Full Access to a shared mailbox), so a token of
+   * another account is no finding.
+   */
+  getAccessToken(mailboxId: number): Promise<{ accessToken: string; user?: string; account?: string; otherAccountAllowed?: boolean }>;
 }
 
 /** Where results are logged (the activity log implements it). */
@@ -211,7 +216,7 @@ export class ConnectionTestService {
     const timeoutMs = input.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
     const mxDomain = domainOf(mailbox.address);
     const specs: TestSpec[] = [];
-    const credentials = async (auth: 'password' | 'oauth2' | 'none', username: string): Promise<Pick<TestSpec, 'auth' | 'user' | 'password' | 'token'>> => {
+    const credentials = async (auth: 'password' | 'oauth2' | 'none', username: string): Promise<Pick<TestSpec, 'auth' | 'user' | 'password' | 'token' | 'allowOtherAccount'>> => {
       if (auth === 'none') return { auth: 'none', user: '' };
       if (auth === 'password') {
         const password = this.mailboxService().password(mailbox.id);
@@ -228,7 +233,7 @@ export class ConnectionTestService {
         });
       }
       const token = await this.options.tokens.getAccessToken(mailbox.id);
-      return { auth: 'xoauth2', user: token.user || username, token: token.accessToken };
+      return { auth: 'xoauth2', user: token.user || username, token: token.accessToken, ...(token.otherAccountAllowed ? { allowOtherAccount: true } : {}) };
     };
     if (input.direction === 'outgoing' || input.direction === 'both') {
       specs.push({

@@ -7,11 +7,11 @@ import os from 'node:os';
 import crypto from 'node:crypto';
 import net from 'node:net';
 import { detectProtocol } from './detect-protocol.js';
-import { SocketFailure, type StepLimits } from './line-socket.js';
-import { commandFailure, type ProbeConnection } from './probe-connection.js';
+import { SocketFailure, type LineReader, type StepLimits } from './line-socket.js';
+import { commandFailure, type ProbeConnection, type StarttlsPreamble } from './probe-connection.js';
 import { base64, decodeChallenge, plainBlob, xoauth2Blob } from './sasl.js';
 import { StepError, type StepRecorder } from './step-recorder.js';
-import { describeTls } from './tls-details.js';
+import { describeTls, stepTlsOf } from './tls-details.js';
 import type { ProbeCredentials } from './imap-probe.js';
 
 /** One SMTP reply: its code and every line (without the code). */
@@ -50,6 +50,27 @@ export async function readSmtpReply(conn: ProbeConnection, limits: StepLimits, w
     line = await conn.readLine(limits, what);
   }
   throw new StepError({ kind: 'unexpected', reply: raw.join('\n') }, 'the server sent an endless reply');
+}
+
+/** Reads one whole reply on a bare reader (no transcript) and returns its code. */
+async function replyCodeOn(reader: LineReader, limits: StepLimits): Promise<number> {
+  for (let count = 0; count < 200; count++) {
+    const match = /^(\d{3})([ -])?/.exec(await reader.readLine(limits, 'reading a reply'));
+    if (!match) return 0;
+    if (match[2] !== '-') return Number(match[1]);
+  }
+  return 0;
+}
+
+/** The plaintext commands before an SMTP server's STARTTLS handshake, for a diagnostic second connection. */
+export function smtpStarttlsPreamble(ehloName: string): StarttlsPreamble {
+  return async (reader, limits) => {
+    if ((await replyCodeOn(reader, limits)) !== 220) throw new Error('no greeting');
+    reader.write(`EHLO ${ehloName}\r\n`);
+    if ((await replyCodeOn(reader, limits)) !== 250) throw new Error('EHLO refused');
+    reader.write('STARTTLS\r\n');
+    if ((await replyCodeOn(reader, limits)) !== 220) throw new Error('STARTTLS refused');
+  };
 }
 
 /** Sends a command and reads the reply, turning socket failures into step failures. */
@@ -149,10 +170,10 @@ export async function runSmtpSteps(conn: ProbeConnection, rec: StepRecorder, opt
         if (!extensions.has('STARTTLS')) throw new StepError({ kind: 'missing', missing: 'STARTTLS' }, 'the server does not offer STARTTLS');
         const reply = await command(conn, limits, 'STARTTLS');
         if (reply.code !== 220) fail(reply);
-        const details = await conn.upgradeToTls(limits);
+        const details = await conn.upgradeToTls(limits, smtpStarttlsPreamble(ehloName));
         const again = await command(conn, limits, `EHLO ${ehloName}`);
         if (again.code !== 250) fail(again);
-        return { detail: describeTls(details), value: parseExtensions(again) };
+        return { detail: describeTls(details), value: parseExtensions(again), tls: stepTlsOf(details) };
       },
       onSocket('during STARTTLS'),
     );

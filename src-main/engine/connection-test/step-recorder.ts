@@ -3,7 +3,7 @@
  * deadline, reports it as it starts and ends, and leaves the steps after a
  * failure as `skipped`.
  */
-import type { StepStatus, TestStep, TestStepName } from '../../shared/diagnosis.js';
+import type { StepStatus, StepTls, TestStep, TestStepName } from '../../shared/diagnosis.js';
 import type { DetectedProtocol, FailureKind } from '../diagnose/diagnose.js';
 import { SocketFailure, type StepLimits } from './line-socket.js';
 
@@ -13,6 +13,8 @@ export interface StepProgress {
   status: StepStatus | 'running';
   ms: number;
   detail: string;
+  /** The TLS version and cipher, on a `tls` or `starttls` step that got that far. */
+  tls?: StepTls;
 }
 
 /** Why a step failed, as the probe saw it; the runner adds the context and asks the diagnosis rules. */
@@ -24,11 +26,13 @@ export interface StepFailureFacts {
   missing?: string;
   detected?: DetectedProtocol;
   serverError?: string;
+  /** The TLS version (and cipher) an old server offered, learned by a diagnostic handshake after Mailroom's own was refused. */
+  serverTls?: { version: string; cipher: string | null };
 }
 
-/** A step failed; `detail` is what the step list shows. */
+/** A step failed; `detail` is what the step list shows, `tls` what it learned of the TLS session. */
 export class StepError extends Error {
-  constructor(readonly facts: StepFailureFacts, readonly detail: string) {
+  constructor(readonly facts: StepFailureFacts, readonly detail: string, readonly tls?: StepTls) {
     super(detail);
     this.name = 'StepError';
   }
@@ -77,17 +81,18 @@ export class StepRecorder {
    * (and a value); a StepError or SocketFailure marks the step failed and is
    * re-thrown as a StepError (or TestCancelled).
    */
-  async run<T>(name: TestStepName, body: (limits: StepLimits) => Promise<{ detail: string; value: T }>, onSocketFailure: (failure: SocketFailure) => StepError): Promise<T> {
+  async run<T>(name: TestStepName, body: (limits: StepLimits) => Promise<{ detail: string; value: T; tls?: StepTls }>, onSocketFailure: (failure: SocketFailure) => StepError): Promise<T> {
     const step = this.entry(name);
     if (this.signal?.aborted) throw this.cancelled(step, 0);
     const started = performance.now();
     this.onProgress?.({ name, status: 'running', ms: 0, detail: '' });
     const limits: StepLimits = { deadline: Date.now() + this.timeoutMs, ...(this.signal ? { signal: this.signal } : {}) };
     try {
-      const { detail, value } = await body(limits);
+      const { detail, value, tls } = await body(limits);
       step.status = 'ok';
       step.ms = Math.round(performance.now() - started);
       step.detail = detail;
+      if (tls) step.tls = tls;
       this.onProgress?.({ ...step });
       return value;
     } catch (error) {
@@ -97,6 +102,7 @@ export class StepRecorder {
       step.status = 'failed';
       step.ms = ms;
       step.detail = failure.detail;
+      if (failure.tls) step.tls = failure.tls;
       this.failure = { step: name, facts: failure.facts };
       this.onProgress?.({ ...step });
       throw failure;

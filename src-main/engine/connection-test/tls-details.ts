@@ -3,7 +3,8 @@
  * whether it verified. Also the one-line form shown as the step detail.
  */
 import type tls from 'node:tls';
-import type { TlsDetails } from '../../shared/diagnosis.js';
+import type { StepTls, TlsDetails } from '../../shared/diagnosis.js';
+import { isRetiredTlsVersion, MINIMUM_TLS_VERSION, tlsVersionLabel } from '../tls-policy.js';
 
 function distinguishedName(name: tls.Certificate | undefined): string | null {
   if (!name || typeof name !== 'object') return null;
@@ -57,4 +58,16 @@ export function describeTls(details: TlsDetails): string {
     details.trusted ? 'trusted' : `NOT trusted (${details.verificationError})`,
   ];
   return parts.filter(Boolean).join('; ');
+}
+
+/** The version and cipher of a completed handshake, as a step carries them. */
+export function stepTlsOf(details: TlsDetails): StepTls {
+  return { version: details.protocol, cipher: details.cipher, supported: !isRetiredTlsVersion(details.protocol) };
+}
+
+/** The step detail of a handshake refused because the server speaks only an old TLS version. */
+export function describeRefusedVersion(offer: { version: string; cipher: string | null } | undefined): string {
+  const minimum = tlsVersionLabel(MINIMUM_TLS_VERSION);
+  if (!offer) return `TLS handshake refused: the server offers no TLS version Mailroom accepts (${minimum} or later), and did not say which one it speaks`;
+  return `TLS handshake refused: the server speaks only ${tlsVersionLabel(offer.version)} (${offer.version}${offer.cipher ? `, cipher ${offer.cipher}` : ''}); Mailroom requires ${minimum} or later`;
 }

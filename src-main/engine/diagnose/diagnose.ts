@@ -11,6 +11,9 @@
  */
 import type { Diagnosis, DiagnosisCode, TestAuthMethod, TestProtocol, TestStepName } from '../../shared/diagnosis.js';
 import type { SecurityMode } from '../../shared/mailbox.js';
+import { MINIMUM_TLS_VERSION, tlsVersionLabel } from '../tls-policy.js';
+import { CERT_UNTRUSTED_CODES, NOT_TLS_ERROR_CODES, TLS_VERSION_ERROR_CODES } from './socket-errors.js';
+import { EXCHANGE_SCOPE_HINT, GRAPH_AUDIENCE_HINT } from '../auth/token-claims.js';
 
 /** How a step failed, mechanically. */
 export type FailureKind =
@@ -61,12 +64,25 @@ export interface FailureFacts {
   certificateNames?: string[];
   /** When the server's certificate stops (stopped) being valid, ISO 8601. */
   certificateValidTo?: string;
-  /** What is wrong with the OAuth token, when Mailroom can tell by reading it. */
-  tokenProblem?: 'expired' | 'other-account';
+  /**
+   * What is wrong with the OAuth token, when Mailroom can tell by reading its
+   * claims (engine/auth/token-claims.ts; see diagnose/token-facts.ts).
+   */
+  tokenProblem?: 'graph-audience' | 'wrong-audience' | 'expired' | 'permission-missing' | 'other-account';
+  /** Whose token it is: a person's (`delegated`) or the app's own (`app`, client credentials: no user, `roles`). */
+  tokenKind?: 'delegated' | 'app' | 'unknown';
   /** The account the token was issued to, when readable. */
   tokenAccount?: string;
   /** When the token expired, ISO 8601. */
   tokenExpiredAt?: string;
+  /** The token's audience (`aud`). */
+  tokenAudience?: string;
+  /** The permission(s) the token lacks, e.g. `SMTP.Send` or `IMAP.AccessAsApp`. */
+  tokenPermission?: string;
+  /** The client (`appid`/`azp`) the token was issued to. */
+  tokenAppId?: string;
+  /** The TLS version (and cipher) an old server offered, learned by a diagnostic handshake after Mailroom refused it. */
+  serverTls?: { version: string; cipher: string | null };
   /** The server's decoded XOAUTH2 error (JSON), when it sent one. */
   serverError?: string;
   /** Where names were resolved ("the system resolver", "DNS server 10.0.0.53"). */
@@ -91,6 +107,7 @@ export interface DiagnosisRule {
   auth?: readonly TestAuthMethod[];
   security?: readonly SecurityMode[];
   tokenProblem?: readonly NonNullable<FailureFacts['tokenProblem']>[];
+  tokenKinds?: readonly NonNullable<FailureFacts['tokenKind']>[];
   /** Ports this rule is about (e.g. the implicit-TLS ports). */
   ports?: readonly number[];
   /** One sentence; `{placeholders}` are filled from the facts. */
@@ -101,30 +118,22 @@ export interface DiagnosisRule {
   source?: string;
 }
 
-const SMTP_AUTH_STEPS = ['auth'] as const;
 const TLS_STEPS = ['tls', 'starttls'] as const;
 const ENVELOPE_STEPS = ['mail-from', 'rcpt-to', 'data'] as const;
 const IMPLICIT_TLS_PORTS = [465, 993] as const;
-const CERT_UNTRUSTED_CODES = [
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_UNTRUSTED',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_REJECTED',
-  'INVALID_CA',
-  'CERT_REVOKED',
-] as const;
-const NOT_TLS_CODES = ['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_HTTP_REQUEST', 'ERR_SSL_UNKNOWN_PROTOCOL'] as const;
+const NOT_TLS_CODES = NOT_TLS_ERROR_CODES;
 
 /** Where each trusted-CA instruction points; Node does not read the Windows certificate store. */
 const TRUST_HINT =
   'If the server uses a certificate from your own certificate authority, save that CA certificate as a PEM file and set the environment variable NODE_EXTRA_CA_CERTS to its path (for all users: System Properties > Environment Variables), then restart Mailroom. Otherwise ask the mail server\'s admin to install a certificate from a public authority (for example Let\'s Encrypt). Do not switch security to "none" to get around it.';
 
-const M365_SMTP_AUTH_HINT =
-  'Turn SMTP AUTH on for this mailbox: Microsoft 365 admin center > Users > Active users > {user} > Mail > Manage email apps > tick "Authenticated SMTP" (or PowerShell: Set-CASMailbox -Identity {user} -SmtpClientAuthenticationDisabled $false). If it is off for the whole organisation: Exchange admin center > Settings > Mail flow > untick "Turn off SMTP AUTH protocol for your organization". Changes take up to an hour. Better still, sign in with OAuth (Microsoft 365 preset).';
+/** Where a Microsoft 365 admin turns SMTP AUTH on for one mailbox. */
+const M365_MAILBOX_SMTP_AUTH =
+  'Microsoft 365 admin center > Users > Active users > {user} > Mail > Manage email apps > tick "Authenticated SMTP" (PowerShell: Set-CASMailbox -Identity {user} -SmtpClientAuthenticationDisabled $false)';
+
+/** What Exchange Online needs on its side for app-only access to one mailbox. */
+const APP_SERVICE_PRINCIPAL_STEPS =
+  'In Exchange Online PowerShell, register the app once: New-ServicePrincipal -AppId {tokenAppId} -ObjectId <the Object ID shown under Enterprise applications for this app, not the one under App registrations>; then give it this mailbox: Add-MailboxPermission -Identity {user} -User <that service principal> -AccessRights FullAccess. Permissions take up to an hour to apply.';
 
 /**
  * The rules, in order. Specific texts of specific servers come first, then
@@ -209,6 +218,18 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     hint: '{PROTOCOL} uses port {tlsPort} (security tls) or {starttlsPort} (security starttls). Check the port number and that the host name is the mail server, not a web or other server.',
   },
 
+  {
+    // The engines (nodemailer, imapflow) do not keep the bytes a server sent, so they cannot
+    // tell a mail greeting from HTTP: OpenSSL's code alone says the answer was not TLS.
+    id: 'tls-answered-in-plaintext',
+    code: 'TLS_MODE_MISMATCH',
+    steps: ['tls'],
+    kinds: ['tls'],
+    errorCodes: NOT_TLS_CODES,
+    summary: 'Port {port} answered the TLS handshake in plaintext, but security "tls" expects TLS from the first byte.',
+    hint: 'Set security to "starttls" for port {port} (the server offers encryption after the greeting), or keep "tls" and use port {tlsPort}.',
+  },
+
   // ---- TLS ---------------------------------------------------------------
   {
     id: 'tls-cert-expired',
@@ -243,12 +264,21 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     hint: TRUST_HINT,
   },
   {
-    id: 'tls-no-shared-version',
+    id: 'tls-version-unsupported',
+    code: 'TLS_VERSION_UNSUPPORTED',
+    kinds: ['tls'],
+    errorCodes: TLS_VERSION_ERROR_CODES,
+    summary: 'The server on {host} port {port} speaks only {serverTls}{serverTlsCipher}, an old TLS version Mailroom does not use: it requires {minimumTls} or later.',
+    hint: 'The mail server must be upgraded or reconfigured to offer {minimumTls} or later: TLS 1.0 and 1.1 are retired (RFC 8996), and Microsoft 365 and Gmail accept nothing older than TLS 1.2. Ask the server\'s admin (for an appliance or a scanner, its vendor for a firmware update). Mailroom does not lower its minimum, and setting security to "none" would send the password unencrypted.',
+    source: 'Node\'s TLS client against Node\'s tls server with minVersion and maxVersion TLSv1 and ciphers DEFAULT@SECLEVEL=0: "ssl3_read_bytes:tlsv1 alert protocol version" (ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION), measured in this project\'s tests; OpenSSL\'s "unsupported protocol" for a server that picks TLS 1.0 in its ServerHello',
+  },
+  {
+    id: 'tls-no-shared-cipher',
     code: 'CONNECTION_DROPPED',
     kinds: ['tls'],
-    errorCodes: ['ERR_SSL_UNSUPPORTED_PROTOCOL', 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'ERR_SSL_NO_PROTOCOLS_AVAILABLE', 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE'],
-    summary: 'The TLS handshake failed: the server and Mailroom share no TLS version or cipher ({error}).',
-    hint: 'The server offers only old TLS (1.0/1.1) or old ciphers. Its admin must enable TLS 1.2 or later; Microsoft 365 and Gmail already do.',
+    errorCodes: ['ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'ERR_SSL_NO_SHARED_CIPHER'],
+    summary: 'The TLS handshake failed: the server and Mailroom share no cipher ({error}).',
+    hint: 'The server offers only old ciphers (or demands a client certificate). Its admin must enable current TLS 1.2 or 1.3 cipher suites (ECDHE with AES-GCM); Microsoft 365 and Gmail already do.',
   },
   {
     id: 'tls-handshake-dropped',
@@ -336,88 +366,28 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     source: 'Postfix "454 4.7.0 TLS not available due to local problem" (RFC 3207 454 reply); smtp-server with hideSTARTTLS (no STARTTLS in EHLO)',
   },
 
-  // ---- Sign-in: Microsoft 365 and Google texts ---------------------------
+  // ---- Sign-in: temporary, and what the connection allows ---------------
+  // These come before the texts of specific servers and before the OAuth
+  // rules: a temporary failure or a refusal to sign in over plaintext is
+  // not a bad token or a bad password, whichever method was used.
   {
-    id: 'm365-smtp-auth-disabled',
-    code: 'SMTP_AUTH_DISABLED',
-    reply: /SmtpClientAuthentication is disabled for the (Tenant|Mailbox)/i,
-    summary: 'Microsoft 365 has SMTP AUTH turned off for this mailbox or for the whole organisation.',
-    hint: M365_SMTP_AUTH_HINT,
-    source: 'Microsoft 365 "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information." (nodemailer/nodemailer#1484)',
-  },
-  {
-    id: 'm365-security-defaults',
-    code: 'SECURITY_DEFAULTS_BLOCKED',
-    reply: /locked by your organization's security defaults policy/i,
-    summary: 'Microsoft 365 security defaults block password sign-in for {user}.',
-    hint: 'Sign in with OAuth instead (Microsoft 365 preset: auth oauth2), which security defaults allow. Only if a password sign-in is unavoidable: a Global Administrator turns security defaults off (Microsoft Entra admin center > Identity > Overview > Properties > Manage security defaults) and replaces them with Conditional Access policies.',
-    source: 'Microsoft 365 "535 5.7.139 Authentication unsuccessful, user is locked by your organization\'s security defaults policy." (docs.bookyourpto.com/features/smtp-troubleshoot)',
-  },
-  {
-    id: 'm365-conditional-access',
-    code: 'SECURITY_DEFAULTS_BLOCKED',
-    reply: /did not meet the criteria to be authenticated successfully/i,
-    summary: 'A Microsoft 365 sign-in policy (Conditional Access) blocked this sign-in for {user}.',
-    hint: 'Ask the Microsoft 365 admin to check the sign-in logs for {user} (Microsoft Entra admin center > Identity > Monitoring > Sign-in logs) for the policy that blocked it, and to allow this client or location; signing in with OAuth usually satisfies such policies.',
-    source: 'Microsoft 365 "535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. Contact your administrator." (docs.bookyourpto.com/features/smtp-troubleshoot)',
-  },
-  {
-    id: 'm365-basic-auth-disabled',
-    code: 'BASIC_AUTH_DISABLED',
-    reply: /basic authentication is disabled/i,
-    summary: 'Microsoft 365 no longer accepts a password for {user} here: basic authentication is disabled.',
-    hint: 'Switch the mailbox to OAuth: choose the Microsoft 365 preset (auth oauth2) and sign in. App passwords go through the same blocked path and do not help.',
-    source: 'Microsoft 365 "535 5.7.139 Authentication unsuccessful, basic authentication is disabled. [PN0PR01CA0024.INDPRD01.PROD.OUTLOOK.COM ...]" (nodemailer/nodemailer#1714, rpremraj/mailR#107)',
-  },
-  {
-    id: 'google-app-password-required',
-    code: 'BASIC_AUTH_DISABLED',
-    reply: /Application-specific password required/i,
-    summary: 'Google does not accept the account\'s own password here: it needs an app password.',
-    hint: 'Create an app password for {user} (Google Account > Security > 2-Step Verification > App passwords; 2-Step Verification must be on) and use it as the password, or sign in with OAuth.',
-    source: 'Gmail SMTP "534-5.7.9 Application-specific password required. Learn more at 534 5.7.9 https://support.google.com/mail/?p=InvalidSecondFactor" (iiuni/projektzapisy#727); Gmail IMAP "[ALERT] Application-specific password required: https://support.google.com/accounts/answer/185833 (Failure)" (LukeSmithxyz/mutt-wizard#831)',
-  },
-  {
-    id: 'm365-authenticated-not-connected',
-    code: 'OAUTH_WRONG_ACCOUNT',
-    protocols: ['imap'],
-    reply: /User is authenticated but not connected/i,
-    summary: 'Microsoft 365 accepted the sign-in but will not open the mailbox {user} for it: the token (or password) belongs to an account without access to this mailbox.',
-    hint: 'Sign in again as {user} itself, or grant the signed-in account Full Access to this mailbox (Exchange admin center > Mailboxes > {user} > Delegation). The user name must be the mailbox\'s address, and the token must carry the IMAP.AccessAsUser.All permission.',
-    source: 'Microsoft 365 "BAD User is authenticated but not connected." (simonrob/email-oauth2-proxy#275, jstedfast/MailKit#1494, getmail6/getmail6#214)',
-  },
-
-  // ---- Sign-in: OAuth ---------------------------------------------------
-  {
-    id: 'oauth-token-other-account',
-    code: 'OAUTH_WRONG_ACCOUNT',
-    steps: ['auth', 'select'],
-    auth: ['xoauth2'],
-    tokenProblem: ['other-account'],
-    summary: 'The OAuth token was issued to {tokenAccount}, but the test signs in as {user}.',
-    hint: 'Sign in again with the account {user}, or set the user name to {tokenAccount} if that is the mailbox to use.',
-  },
-  {
-    id: 'oauth-token-expired',
-    code: 'OAUTH_TOKEN_REJECTED',
+    id: 'dovecot-auth-temporary',
+    code: 'SERVER_TEMPORARY',
     steps: ['auth'],
-    auth: ['xoauth2'],
-    tokenProblem: ['expired'],
-    summary: 'The server rejected the OAuth token: it expired at {tokenExpiredAt}.',
-    hint: 'Get a new access token (sign in again, or let Mailroom refresh it); access tokens last about an hour.',
+    reply: /Temporary authentication failure|\[SYS\/TEMP\]/i,
+    summary: 'The server could not check the sign-in of {user} right now: its authentication service failed (temporary failure).',
+    hint: 'Retry in a few minutes; nothing is wrong with the credentials as far as the server knows. If it persists, tell the server\'s admin the time of this test: the server\'s own sign-in back end (for Dovecot: its passdb, such as LDAP, SQL or the OAuth token check) did not answer.',
+    source: 'Dovecot IMAP "NO [UNAVAILABLE] Temporary authentication failure. [host:2026-01-01 ...]" (produced in this project\'s tests by a Dovecot oauth2 passdb whose token check cannot be reached); POP3 "-ERR [SYS/TEMP] ...", RFC 3206\'s temporary-failure code, which Dovecot\'s pop3-login reads as an authentication tempfail (dovecot/core src/pop3-login/pop3-proxy.c); for POP once Mailroom speaks it',
   },
   {
-    id: 'oauth-token-rejected',
-    code: 'OAUTH_TOKEN_REJECTED',
+    id: 'auth-temporary',
+    code: 'SERVER_TEMPORARY',
     steps: ['auth'],
-    auth: ['xoauth2'],
-    kinds: ['reply'],
-    summary: 'The server rejected the OAuth token for {user}{serverErrorNote}.',
-    hint: 'Sign in again to get a fresh token. For Microsoft 365 the token must be for https://outlook.office.com with IMAP.AccessAsUser.All (incoming) or SMTP.Send (outgoing), the user name must be the mailbox\'s address, and for SMTP, SMTP AUTH must be on for the mailbox. For Google the scope is https://mail.google.com/.',
-    source: 'Microsoft 365 IMAP "NO AUTHENTICATE failed." (MicrosoftDocs/office-developer-exchange-docs#87); smtp-server "535 Error: Username and Password not accepted" after a base64 JSON error (smtp-server sasl.js)',
+    reply: /^4\d\d\b|\[UNAVAILABLE\]|Temporary server error/im,
+    summary: 'The server could not check the sign-in right now (temporary failure).',
+    hint: 'Retry in a few minutes. If it persists, the server\'s directory or authentication service is failing: tell its admin the time of this test.',
+    source: 'RFC 4954 "454 4.7.0 Temporary authentication failure"; Microsoft 365 "451 4.7.0 Temporary server error. Please try again later. PRX4" in response to AUTH XOAUTH2 (harishkrupo/oauth2ms#5, jstedfast/MailKit#566); Dovecot "NO [UNAVAILABLE] Maximum number of connections from user+IP exceeded" (mscdex/node-imap#606)',
   },
-
-  // ---- Sign-in: generic --------------------------------------------------
   {
     id: 'auth-requires-tls',
     code: 'AUTH_REQUIRES_TLS',
@@ -454,15 +424,164 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     hint: 'For auth "password" the server must offer PLAIN or LOGIN; for "xoauth2" it must offer XOAUTH2. Check the auth setting against the capabilities in the transcript.',
     source: 'smtp-server "504 Error: Unrecognized authentication type"; Dovecot "NO Unsupported authentication mechanism."',
   },
+
+  // ---- Sign-in: Microsoft 365 and Google texts ---------------------------
   {
-    id: 'auth-temporary',
-    code: 'SERVER_TEMPORARY',
-    steps: ['auth'],
-    reply: /^4\d\d\b|\[UNAVAILABLE\]|Temporary authentication failure/im,
-    summary: 'The server could not check the sign-in right now (temporary failure).',
-    hint: 'Retry in a few minutes. If it persists, the server\'s directory or authentication service is failing: tell its admin the time of this test.',
-    source: 'RFC 4954 "454 4.7.0 Temporary authentication failure"; Dovecot "NO [UNAVAILABLE] Maximum number of connections from user+IP exceeded" (mscdex/node-imap#606)',
+    id: 'm365-smtp-auth-disabled-tenant',
+    code: 'SMTP_AUTH_DISABLED',
+    reply: /SmtpClientAuthentication is disabled for the Tenant/i,
+    summary: 'Microsoft 365 has SMTP AUTH turned off for the whole organisation, so {user} cannot send through its SMTP server, with a password or with OAuth.',
+    hint: `Turn SMTP AUTH on for this mailbox only (the mailbox setting overrides the organisation's): ${M365_MAILBOX_SMTP_AUTH}. Or for everyone: Exchange admin center > Settings > Mail flow > untick "Turn off SMTP AUTH protocol for your organization" (Set-TransportConfig -SmtpClientAuthenticationDisabled $false). OAuth sign-in needs SMTP AUTH on as well. Changes take up to an hour.`,
+    source: 'Microsoft 365 "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information." (nodemailer/nodemailer#1484, simonrob/email-oauth2-proxy#193: OAuth gets the same reply)',
   },
+  {
+    id: 'm365-smtp-auth-disabled-mailbox',
+    code: 'SMTP_AUTH_DISABLED',
+    reply: /SmtpClientAuthentication is disabled for the Mailbox/i,
+    summary: 'Microsoft 365 has SMTP AUTH turned off for the mailbox {user}, so it cannot send through Microsoft\'s SMTP server, with a password or with OAuth.',
+    hint: `Turn it on for this mailbox: ${M365_MAILBOX_SMTP_AUTH}. OAuth sign-in needs it on as well. Changes take up to an hour.`,
+    source: 'Microsoft 365 "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox. Visit https://aka.ms/smtp_auth_disabled for more information." (quoted in public projects\' troubleshooting notes, for OAuth XOAUTH2 as for passwords; the per-mailbox setting is SmtpClientAuthenticationDisabled of Set-CASMailbox, michev.info "Controlling SMTP authentication for Office 365 mailboxes")',
+  },
+  {
+    id: 'm365-basic-auth-retired',
+    code: 'BASIC_AUTH_RETIRED',
+    reply: /5\.7\.30 Basic authentication is not supported for Client Submission/i,
+    summary: 'Microsoft 365 no longer accepts a password for sending as {user}: basic authentication for SMTP AUTH (Client Submission) is retired for this organisation.',
+    hint: 'Sign the mailbox in with OAuth: the Microsoft 365 preset (auth oauth2) for a person\'s sign-in, or app-only access for a shared mailbox nobody signs in to. Devices and programs that can only send with a password can submit to Mailroom\'s local relay instead, which sends with the mailbox\'s OAuth sign-in. Turning basic authentication back on is possible only for a while before Microsoft removes it for good, so it is no fix.',
+    source: 'Microsoft\'s Exchange Team blog "Exchange Online to retire Basic auth for Client Submission (SMTP AUTH)" (techcommunity.microsoft.com, ba-p/4114750): "550 5.7.30 Basic authentication is not supported for Client Submission."; quoted in OpenCTI-Platform/opencti#12069',
+  },
+  {
+    id: 'm365-security-defaults',
+    code: 'SECURITY_DEFAULTS_BLOCKED',
+    reply: /locked by your organization's security defaults policy/i,
+    summary: 'Microsoft 365 security defaults block password sign-in for {user}.',
+    hint: 'Sign in with OAuth instead (Microsoft 365 preset: auth oauth2), which security defaults allow. Only if a password sign-in is unavoidable: a Global Administrator turns security defaults off (Microsoft Entra admin center > Identity > Overview > Properties > Manage security defaults) and replaces them with Conditional Access policies.',
+    source: 'Microsoft 365 "535 5.7.139 Authentication unsuccessful, user is locked by your organization\'s security defaults policy." (docs.bookyourpto.com/features/smtp-troubleshoot)',
+  },
+  {
+    id: 'm365-conditional-access',
+    code: 'SECURITY_DEFAULTS_BLOCKED',
+    reply: /did not meet the criteria to be authenticated successfully/i,
+    summary: 'A Microsoft 365 sign-in policy (Conditional Access) blocked this sign-in for {user}.',
+    hint: 'Ask the Microsoft 365 admin to check the sign-in logs for {user} (Microsoft Entra admin center > Identity > Monitoring > Sign-in logs) for the policy that blocked it, and to allow this client or location; signing in with OAuth usually satisfies such policies.',
+    source: 'Microsoft 365 "535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. Contact your administrator." (docs.bookyourpto.com/features/smtp-troubleshoot)',
+  },
+  {
+    id: 'm365-basic-auth-disabled',
+    code: 'BASIC_AUTH_DISABLED',
+    reply: /basic authentication is disabled/i,
+    summary: 'Microsoft 365 no longer accepts a password for {user} here: basic authentication is disabled.',
+    hint: 'Switch the mailbox to OAuth: choose the Microsoft 365 preset (auth oauth2) and sign in. App passwords go through the same blocked path and do not help.',
+    source: 'Microsoft 365 "535 5.7.139 Authentication unsuccessful, basic authentication is disabled. [PN0PR01CA0024.INDPRD01.PROD.OUTLOOK.COM ...]" (nodemailer/nodemailer#1714, rpremraj/mailR#107)',
+  },
+  {
+    id: 'google-app-password-required',
+    code: 'BASIC_AUTH_DISABLED',
+    // The phrase is on the reply's first line, the link (p=InvalidSecondFactor) on its last: the rule reads the whole reply.
+    reply: /Application-specific password required|p=InvalidSecondFactor/i,
+    summary: 'Google does not accept the account\'s own password here: it needs an app password.',
+    hint: 'Create an app password for {user} (Google Account > Security > 2-Step Verification > App passwords; 2-Step Verification must be on) and use it as the password, or sign in with OAuth.',
+    source: 'Gmail SMTP "534-5.7.9 Application-specific password required. Learn more at\\n534 5.7.9 https://support.google.com/mail/?p=InvalidSecondFactor" (iiuni/projektzapisy#727); Gmail IMAP "[ALERT] Application-specific password required: https://support.google.com/accounts/answer/185833 (Failure)" (LukeSmithxyz/mutt-wizard#831)',
+  },
+  {
+    id: 'm365-app-not-connected',
+    code: 'OAUTH_APP_NO_MAILBOX_ACCESS',
+    protocols: ['imap'],
+    tokenKinds: ['app'],
+    reply: /User is authenticated but not connected/i,
+    summary: 'Microsoft 365 accepted the app-only token but will not open the mailbox {user} for it: the app\'s service principal has no permission on this mailbox.',
+    hint: `${APP_SERVICE_PRINCIPAL_STEPS} The user name must be the mailbox's address.`,
+    source: 'Microsoft 365 "BAD User is authenticated but not connected." for an application token without mailbox permission (javanile/php-imap2#55, simonrob/email-oauth2-proxy#74); New-ServicePrincipal and Add-MailboxPermission from Microsoft\'s "Authenticate an IMAP, POP or SMTP connection using OAuth"',
+  },
+  {
+    id: 'm365-authenticated-not-connected',
+    code: 'OAUTH_WRONG_ACCOUNT',
+    protocols: ['imap'],
+    reply: /User is authenticated but not connected/i,
+    summary: 'Microsoft 365 accepted the sign-in but will not open the mailbox {user} for it: the token (or password) belongs to an account without access to this mailbox.',
+    hint: 'Sign in again as {user} itself, or grant the signed-in account Full Access to this mailbox (Exchange admin center > Mailboxes > {user} > Delegation). The user name must be the mailbox\'s address, and the token must carry the IMAP.AccessAsUser.All permission.',
+    source: 'Microsoft 365 "BAD User is authenticated but not connected." (simonrob/email-oauth2-proxy#275, jstedfast/MailKit#1494, getmail6/getmail6#214)',
+  },
+
+  // ---- Sign-in: OAuth, from what the token's claims say ------------------
+  {
+    id: 'oauth-token-graph-audience',
+    code: 'OAUTH_TOKEN_REJECTED',
+    steps: ['auth', 'select'],
+    auth: ['xoauth2'],
+    tokenProblem: ['graph-audience'],
+    summary: 'The server refused the OAuth token: it is for Microsoft Graph ({tokenAudience}), not for Exchange Online.',
+    hint: GRAPH_AUDIENCE_HINT,
+  },
+  {
+    id: 'oauth-token-wrong-audience',
+    code: 'OAUTH_TOKEN_REJECTED',
+    steps: ['auth', 'select'],
+    auth: ['xoauth2'],
+    tokenProblem: ['wrong-audience'],
+    summary: 'The server refused the OAuth token: it is for {tokenAudience}, not for the mail server.',
+    hint: EXCHANGE_SCOPE_HINT,
+  },
+  {
+    id: 'oauth-token-expired',
+    code: 'OAUTH_TOKEN_REJECTED',
+    steps: ['auth'],
+    auth: ['xoauth2'],
+    tokenProblem: ['expired'],
+    summary: 'The server rejected the OAuth token: it expired at {tokenExpiredAt}.',
+    hint: 'Get a new access token (sign in again, or let Mailroom refresh it); access tokens last about an hour.',
+  },
+  {
+    id: 'oauth-app-permission-missing',
+    code: 'OAUTH_TOKEN_REJECTED',
+    steps: ['auth', 'select'],
+    auth: ['xoauth2'],
+    tokenKinds: ['app'],
+    tokenProblem: ['permission-missing'],
+    summary: 'The server refused the app-only token: it lacks the application permission {tokenPermission}.',
+    hint: 'In the app registration > API permissions > Add a permission > APIs my organization uses > Office 365 Exchange Online > Application permissions, add {tokenPermission}, then "Grant admin consent". A token issued before the consent does not carry it: get a new one.',
+  },
+  {
+    id: 'oauth-token-permission-missing',
+    code: 'OAUTH_TOKEN_REJECTED',
+    steps: ['auth', 'select'],
+    auth: ['xoauth2'],
+    tokenProblem: ['permission-missing'],
+    summary: 'The server refused the OAuth token: it lacks the permission {tokenPermission}.',
+    hint: 'In the app registration > API permissions, add {tokenPermission} from Office 365 Exchange Online (Delegated permissions), grant admin consent, then sign in again so the new token carries it.',
+  },
+  {
+    id: 'oauth-token-other-account',
+    code: 'OAUTH_WRONG_ACCOUNT',
+    steps: ['auth', 'select'],
+    auth: ['xoauth2'],
+    tokenProblem: ['other-account'],
+    summary: 'The OAuth token was issued to {tokenAccount}, but the test signs in as {user}.',
+    hint: 'Sign in again with the account {user}, or set the user name to {tokenAccount} if that is the mailbox to use.',
+  },
+  {
+    id: 'oauth-app-token-rejected',
+    code: 'OAUTH_TOKEN_REJECTED',
+    steps: ['auth'],
+    auth: ['xoauth2'],
+    kinds: ['reply'],
+    tokenKinds: ['app'],
+    summary: 'Exchange Online refused the app-only token for {user}{serverErrorNote}: the app\'s service principal is not registered in Exchange Online (or was registered with the app registration\'s object id instead of the enterprise application\'s), or it has no permission on this mailbox.',
+    hint: `${APP_SERVICE_PRINCIPAL_STEPS} For SMTP, SMTP AUTH must also be on for the mailbox (Set-CASMailbox -Identity {user} -SmtpClientAuthenticationDisabled $false).`,
+    source: 'Microsoft 365 "535 5.7.3 Authentication unsuccessful" and IMAP "NO AUTHENTICATE failed." to an application token (Microsoft\'s "Authenticate an IMAP, POP or SMTP connection using OAuth", MicrosoftDocs/office-developer-exchange-docs#283 and #332: "Using the incorrect Object ID will cause an authentication failure")',
+  },
+  {
+    id: 'oauth-token-rejected',
+    code: 'OAUTH_TOKEN_REJECTED',
+    steps: ['auth'],
+    auth: ['xoauth2'],
+    kinds: ['reply'],
+    summary: 'The server rejected the OAuth token for {user}{serverErrorNote}.',
+    hint: 'Sign in again to get a fresh token. For Microsoft 365 the token must be for https://outlook.office.com with IMAP.AccessAsUser.All (incoming) or SMTP.Send (outgoing), the user name must be the mailbox\'s address (or UPN), IMAP must be on for the mailbox, and for SMTP, SMTP AUTH must be on for the mailbox. For Google the scope is https://mail.google.com/.',
+    source: 'Microsoft 365 IMAP "NO AUTHENTICATE failed." (MicrosoftDocs/office-developer-exchange-docs#87); smtp-server "535 Error: Username and Password not accepted" after a base64 JSON error (smtp-server sasl.js)',
+  },
+
+  // ---- Sign-in: passwords ------------------------------------------------
   {
     id: 'google-bad-credentials',
     code: 'AUTH_FAILED',
@@ -522,26 +641,66 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
   {
     id: 'm365-concurrent-connections',
     code: 'SERVER_TEMPORARY',
-    reply: /4\.3\.2 Concurrent connections limit exceeded/i,
+    reply: /4\.3\.2 Concurrent connections limit exceeded|STOREDRV\.ClientSubmit; sender thread limit exceeded/i,
     summary: 'Microsoft 365 refused another connection: at most three connections may send for one mailbox at the same time.',
     hint: 'Lower the outbox connections of this mailbox to 3 or fewer (Outbox > Retry settings, or: mailroom outbox settings <mailbox> --connections 3), and check that no other program or server sends as {user} at the same time. Waiting a few minutes releases connections left open.',
-    source: 'Microsoft 365 "432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information." (sabuhish/fastapi-mail#75, nodemailer/nodemailer#1613)',
+    source: 'Microsoft 365 "432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information." (sabuhish/fastapi-mail#75, nodemailer/nodemailer#1613); its earlier text "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded [Hostname=DM5SPR00MB2471.namprd08.prod.outlook.com]" (timeoff-management/timeoff-management-application#308, v2board/v2board#148; michev.info: three concurrent connections per mailbox)',
+  },
+  {
+    id: 'm365-temporary-server-error',
+    code: 'SERVER_TEMPORARY',
+    reply: /Temporary server error\. Please try again later/i,
+    summary: 'Microsoft 365 reported a temporary error of its own ({reply}).',
+    hint: 'Nothing to change on this side: retry in a few minutes (the outbox does so by itself). If it persists for hours, check Microsoft 365\'s service health in the admin center, and that the user name is the mailbox\'s address or UPN.',
+    source: 'Microsoft 365 "451 4.7.0 Temporary server error. Please try again later. PRX4 [AM5PR0701CA0008.eurprd07.prod.outlook.com]" (jstedfast/MailKit#566, harishkrupo/oauth2ms#5); "4.3.111 Temporary server error. Please try again later MRH1" after DATA (datalust/seq-app-htmlemail#101)',
+  },
+  {
+    id: 'gmail-daily-limit',
+    code: 'SENDING_LIMIT_EXCEEDED',
+    reply: /5\.4\.5 Daily (user )?sending (quota|limit) exceeded/i,
+    summary: 'Google has stopped {user} from sending for now: it reached its daily sending limit.',
+    hint: 'The limit resets within 24 hours (a rolling window); until then nothing sends from this account, so Mailroom keeps the messages queued and tries later. For more volume, spread the mail over the day, use a Google Workspace account (higher limits) or a bulk-mail service.',
+    source: 'Gmail "550-5.4.5 Daily user sending limit exceeded. For more information on Gmail\n550-5.4.5 sending limits go to\n550 5.4.5  https://support.google.com/a/answer/166852 d2e1a72fcca58-76e7d551493sm9728466b3a.112 - gsmtp" (woowacourse-teams/2025-ah-madda#635); "550 5.4.5 Daily user sending quota exceeded. o65sm25351206pga.71 - gsmtp" (gen-smtp/gen_smtp#140)',
   },
   {
     id: 'm365-submission-quota',
-    code: 'MESSAGE_REJECTED',
+    code: 'SENDING_LIMIT_EXCEEDED',
     reply: /SubmissionQuotaExceededException/i,
     summary: 'Microsoft 365 has stopped {user} from sending: it reached the limit of 10,000 recipients a day.',
-    hint: 'The block lifts by itself after 24 hours; the messages will not go before then. Spread large mailings over several days or send them through a bulk-mail service; a Microsoft 365 admin can check the account under Restricted entities in the Microsoft Defender portal.',
+    hint: 'The block lifts by itself after 24 hours; Mailroom keeps the messages queued and tries later. Spread large mailings over several days or send them through a bulk-mail service; a Microsoft 365 admin can check the account under Restricted entities in the Microsoft Defender portal.',
     source: 'Microsoft 365 "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException" (MicrosoftDocs/OfficeDocs-Support#1150 and PR #1488: the recipients-per-day limit)',
   },
   {
+    id: 'm365-bad-outbound-sender',
+    code: 'SENDING_BLOCKED',
+    reply: /5\.1\.8 Access denied, bad outbound sender/i,
+    summary: 'Microsoft 365 has blocked {user} from sending: the account is listed as a restricted (bad outbound) sender, usually after it sent spam or was compromised.',
+    hint: 'A Microsoft 365 admin must first secure the account (reset its password, check sign-ins, inbox rules and forwarding), then release it: Microsoft Defender portal > Email & collaboration > Review > Restricted entities (or Remove-BlockedSenderAddress). Sending resumes within about an hour; Mailroom keeps the messages queued meanwhile.',
+    source: 'Microsoft 365 "550 5.1.8 Access denied, bad outbound sender" (Microsoft\'s "Removing a user from the Restricted Users portal after sending spam email"; "550 5.1.8 Access denied, bad outbound sender AS(42004)" in support.uidaho.edu KB 2233)',
+  },
+  {
     id: 'm365-outbound-spam',
-    code: 'MESSAGE_REJECTED',
+    code: 'SENDING_BLOCKED',
     reply: /OutboundSpamException/i,
-    summary: 'Microsoft 365 treated the message, or the account {user}, as outbound spam and refused it.',
-    hint: 'Ask a Microsoft 365 admin to check whether {user} is listed under Restricted entities in the Microsoft Defender portal and release it; review what the mailbox sent recently (large volumes or link-heavy messages trigger this).',
-    source: 'Microsoft 365 "554 5.2.0 STOREDRV.Submission.Exception:OutboundSpamException" (nodemailer/nodemailer#1486)',
+    summary: 'Microsoft 365 treated the mail of {user} as outbound spam and suspended the account from sending.',
+    hint: 'Ask a Microsoft 365 admin to check whether {user} is listed under Restricted entities in the Microsoft Defender portal and release it; review what the mailbox sent recently (large volumes or link-heavy messages trigger this). Mailroom keeps the messages queued meanwhile.',
+    source: 'Microsoft 365 "554 5.2.0 STOREDRV.Submission.Exception:OutboundSpamException; ... WASCL UserAction verdict is not None. Actual verdict is Suspend, ShowTierUpgrade." (nodemailer/nodemailer#1486)',
+  },
+  {
+    id: 'm365-tenant-blocked',
+    code: 'SENDING_BLOCKED',
+    reply: /5\.7\.70[58]\b/,
+    summary: 'Microsoft 365 is refusing mail from the whole organisation of {user} ({reply}).',
+    hint: 'Only a Microsoft 365 admin can fix this. 5.7.705: the tenant sent too much spam or bulk mail (often a compromised account or connector): clean it up, then ask Microsoft Support to lift the block. 5.7.708: the tenant has no sending reputation yet (new or trial tenants) or its traffic looked suspicious: ask Microsoft Support, and check Restricted entities in the Microsoft Defender portal. Mailroom keeps the messages queued meanwhile.',
+    source: 'Microsoft\'s "Fix email delivery issues for error codes 5.7.700 through 5.7.750 in Exchange Online": "5.7.705 Access denied, tenant has exceeded threshold", "550 5.7.708 Service unavailable. Access denied, traffic not accepted from this IP."',
+  },
+  {
+    id: 'm365-unregistered-domain',
+    code: 'SENDING_BLOCKED',
+    reply: /5\.7\.750\b|Client blocked from sending from unregistered domains?/i,
+    summary: 'Microsoft 365 refuses to send for {user} from a domain the organisation has not registered (the sender {from}).',
+    hint: 'Send from an address in one of the organisation\'s accepted domains, or have a Microsoft 365 admin add and verify the sender\'s domain (Microsoft 365 admin center > Settings > Domains). If the domain is registered, ask Microsoft Support to lift the block.',
+    source: 'Microsoft\'s "Fix email delivery issues for error codes 5.7.700 through 5.7.750 in Exchange Online": "550 5.7.750 Service unavailable. Client blocked from sending from unregistered domains"',
   },
   {
     id: 'sender-temporary',
@@ -674,6 +833,7 @@ export function ruleMatches(rule: DiagnosisRule, facts: FailureFacts): boolean {
   if (rule.detected && (!facts.detected || !rule.detected.includes(facts.detected))) return false;
   if (rule.missing && (!facts.missing || !rule.missing.includes(facts.missing))) return false;
   if (rule.tokenProblem && (!facts.tokenProblem || !rule.tokenProblem.includes(facts.tokenProblem))) return false;
+  if (rule.tokenKinds && (!facts.tokenKind || !rule.tokenKinds.includes(facts.tokenKind))) return false;
   if (rule.errorCodes && (!facts.errorCode || !rule.errorCodes.includes(facts.errorCode))) return false;
   if (rule.replyCodes) {
     if (facts.replyCode === undefined || facts.replyCode < rule.replyCodes[0] || facts.replyCode > rule.replyCodes[1]) return false;
@@ -711,6 +871,12 @@ export function fillTemplate(text: string, facts: FailureFacts): string {
     resolver: facts.resolver || 'the resolver',
     tokenAccount: facts.tokenAccount || 'another account',
     tokenExpiredAt: facts.tokenExpiredAt || 'an earlier time',
+    tokenAudience: facts.tokenAudience || 'another service',
+    tokenPermission: facts.tokenPermission || 'the permission for this protocol',
+    tokenAppId: facts.tokenAppId || '<Application (client) ID>',
+    serverTls: facts.serverTls ? tlsVersionLabel(facts.serverTls.version) : 'TLS 1.0 or 1.1',
+    serverTlsCipher: facts.serverTls?.cipher ? ` (cipher ${facts.serverTls.cipher})` : '',
+    minimumTls: tlsVersionLabel(MINIMUM_TLS_VERSION),
     serverErrorNote: facts.serverError ? ` (server said ${facts.serverError})` : '',
   };
   return text.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole);

@@ -10,6 +10,7 @@ import { AppError } from '../../shared/errors.js';
 import type { Mailbox } from '../../shared/mailbox.js';
 import { APP_VERSION } from '../version.js';
 import { nodeRequire } from '../node-require.js';
+import { MINIMUM_TLS_VERSION } from '../tls-policy.js';
 
 /**
  * IDLE is restarted this often. Servers drop an IDLE session after about
@@ -123,7 +124,8 @@ export function imapOptions(mailbox: Mailbox, credentials: ImapCredentials, opti
     connectionTimeout: 30_000,
     greetingTimeout: 16_000,
     socketTimeout: 5 * 60_000,
-    ...(options.tls ? { tls: options.tls } : {}),
+    // The minimum goes last, so that no option lowers it (see tls-policy.ts).
+    tls: { ...(options.tls ?? {}), minVersion: MINIMUM_TLS_VERSION },
   };
 }
 

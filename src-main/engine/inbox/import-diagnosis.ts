@@ -8,6 +8,8 @@ import { AppError, isAppError } from '../../shared/errors.js';
 import type { Mailbox } from '../../shared/mailbox.js';
 import type { TestStepName } from '../../shared/diagnosis.js';
 import { diagnose, type FailureFacts, type FailureKind } from '../diagnose/diagnose.js';
+import { readSocketError } from '../diagnose/socket-errors.js';
+import type { TokenFailureFacts } from '../diagnose/token-facts.js';
 
 /** Where in a poll an error happened. */
 export type ImportPhase = 'connect' | 'select' | 'fetch' | 'action';
@@ -38,14 +40,9 @@ interface ImapErrorLike {
   _err?: unknown;
 }
 
-const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_NODATA', 'ENODATA', 'NXDOMAIN']);
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EACCES']);
-const CLOSED_CODES = new Set(['NoConnection', 'EConnectionClosed', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'StateLogout', 'ERR_STREAM_DESTROYED']);
+// imapflow's own codes for a connection that is gone or never answered.
+const CLOSED_CODES = new Set(['NoConnection', 'EConnectionClosed', 'StateLogout']);
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ETIMEOUT', 'CONNECT_TIMEOUT', 'UPGRADE_TIMEOUT', 'LockTimeout']);
-
-function isTlsCode(code: string | undefined): boolean {
-  return Boolean(code && (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|HOSTNAME|ALTNAME/.test(code)));
-}
 
 /** The server's reply as one line, e.g. `NO [AUTHENTICATIONFAILED] Authentication failed.` */
 function replyText(e: ImapErrorLike): string | undefined {
@@ -60,11 +57,19 @@ function testAuth(mailbox: Mailbox): FailureFacts['auth'] {
   return mailbox.imap.auth === 'oauth2' ? 'xoauth2' : 'password';
 }
 
+/** What else the import knows when an error happens. */
+export interface ImportFailureContext {
+  /** What the OAuth token of the connection said about itself (claims only, never the token). */
+  token?: TokenFailureFacts;
+}
+
 /** The diagnosis rules' facts for an error in a phase of the import. */
-export function importFailureFacts(error: unknown, phase: ImportPhase, mailbox: Mailbox, folder = mailbox.imap.folder): FailureFacts {
+export function importFailureFacts(error: unknown, phase: ImportPhase, mailbox: Mailbox, folder = mailbox.imap.folder, context: ImportFailureContext = {}): FailureFacts {
   const e = (error ?? {}) as ImapErrorLike;
   const inner = (e._err ?? {}) as ImapErrorLike;
-  const code = e.code ?? inner.code;
+  // Socket and TLS errors are read by the same function as the connection tests' and the outbox's.
+  const socket = readSocketError(e) ?? readSocketError(inner);
+  const code = socket?.errorCode ?? e.code ?? inner.code;
   const reply = replyText(e);
   let step: TestStepName = phase === 'connect' ? 'greeting' : 'select';
   let kind: FailureKind = 'reply';
@@ -72,18 +77,19 @@ export function importFailureFacts(error: unknown, phase: ImportPhase, mailbox: 
 
   if (phase === 'connect') {
     if (e.authenticationFailed) step = 'auth';
-    else if (code && DNS_CODES.has(code)) (step = 'dns'), (kind = 'dns');
-    else if (code && CONNECT_CODES.has(code)) (step = 'tcp'), (kind = 'connect');
+    else if (socket?.kind === 'dns') (step = 'dns'), (kind = 'dns');
+    else if (socket?.kind === 'connect') (step = 'tcp'), (kind = 'connect');
     else if (code === 'CONNECT_TIMEOUT' || code === 'ETIMEDOUT') (step = 'tcp'), (kind = 'timeout');
     else if (code === 'GREETING_TIMEOUT') (step = 'greeting'), (kind = 'timeout');
     else if (code === 'UPGRADE_TIMEOUT') (step = 'starttls'), (kind = 'timeout');
-    else if (e.tlsFailed || isTlsCode(code)) (step = mailbox.imap.security === 'starttls' ? 'starttls' : 'tls'), (kind = 'tls');
-    else if (/STARTTLS/i.test(e.message ?? '') && /support|offer|available/i.test(e.message ?? '')) (step = 'starttls'), (kind = 'missing'), (missing = 'STARTTLS');
+    // imapflow marks "Server does not support STARTTLS" as a TLS failure too: it is a missing capability.
+    else if (!socket && /STARTTLS/i.test(e.message ?? '') && /support|offer|available/i.test(e.message ?? '')) (step = 'starttls'), (kind = 'missing'), (missing = 'STARTTLS');
+    else if (socket?.kind === 'tls' || e.tlsFailed) (step = mailbox.imap.security === 'starttls' ? 'starttls' : 'tls'), (kind = 'tls');
     else if (code === 'ClosedAfterConnectTLS' || code === 'ClosedAfterConnectText') (step = 'greeting'), (kind = 'closed');
-    else if (code && CLOSED_CODES.has(code)) kind = 'closed';
+    else if (socket?.kind === 'closed' || (code && CLOSED_CODES.has(code))) kind = 'closed';
     else if (code && TIMEOUT_CODES.has(code)) kind = 'timeout';
     else if (!reply) kind = 'unexpected';
-  } else if (code && CLOSED_CODES.has(code)) kind = 'closed';
+  } else if (socket?.kind === 'closed' || (code && CLOSED_CODES.has(code))) kind = 'closed';
   else if (code && TIMEOUT_CODES.has(code)) kind = 'timeout';
   else if (!reply) kind = code?.startsWith('ParserError') ? 'unexpected' : code === 'CommandFailed' ? 'reply' : 'closed';
 
@@ -103,6 +109,7 @@ export function importFailureFacts(error: unknown, phase: ImportPhase, mailbox: 
   if (code) facts.errorCode = code;
   if (missing) facts.missing = missing;
   if (e.oauthError) facts.serverError = typeof e.oauthError === 'string' ? e.oauthError : JSON.stringify(e.oauthError);
+  if (context.token && facts.auth === 'xoauth2') Object.assign(facts, context.token);
   return facts;
 }
 
@@ -117,12 +124,12 @@ const PHASE_WORDS: Record<ImportPhase, string> = {
  * The diagnosis of an import error. AppErrors raised by Mailroom itself
  * (a missing password, a token that cannot be had) keep their own code.
  */
-export function diagnoseImportError(error: unknown, phase: ImportPhase, mailbox: Mailbox, folder?: string): ImportDiagnosis {
+export function diagnoseImportError(error: unknown, phase: ImportPhase, mailbox: Mailbox, folder?: string, context: ImportFailureContext = {}): ImportDiagnosis {
   if (isAppError(error)) {
     const app = error as AppError;
     return { code: app.code, message: app.message, hint: app.hint ?? null, serverReply: null };
   }
-  const facts = importFailureFacts(error, phase, mailbox, folder);
+  const facts = importFailureFacts(error, phase, mailbox, folder, context);
   const d = diagnose(facts);
   // The rules speak of connection-test steps; after sign-in, say what the import was doing.
   const message = phase === 'connect' || phase === 'select' ? d.summary : d.summary.replace(/during the select step/g, `while ${PHASE_WORDS[phase]}`).replace(/the select step/g, PHASE_WORDS[phase]);

@@ -36,7 +36,8 @@ import type { MailboxService } from '../mailboxes.js';
 import { Redactor } from '../connection-test/transcript.js';
 import { buildXOAuth2 } from '../auth/xoauth2.js';
 import { closeClient, credentialsFor, openClient, type ConnectOptions, type ImapCredentials, type InboxTokenProvider } from './imap-client.js';
-import { diagnoseImportError, type ImportDiagnosis } from './import-diagnosis.js';
+import { diagnoseImportError, type ImportDiagnosis, type ImportFailureContext } from './import-diagnosis.js';
+import { tokenFailureFacts } from '../diagnose/token-facts.js';
 import { emptyStats, importFolder, type ImportContext } from './importer.js';
 import { MailboxImporter, type ImporterHost, type ImporterSession } from './mailbox-importer.js';
 import { DEFAULT_PARSE_TIMEOUT_MS, WorkerParser, defaultWorkerCount, type MessageParser } from './message-parser.js';
@@ -221,12 +222,17 @@ export class InboxService {
     return next;
   }
 
-  /** Opens a client for a mailbox, retrying once with a fresh token when an OAuth token is refused. */
-  private async connect(mailbox: Mailbox, connect: ConnectOptions, redactor: Redactor | undefined): Promise<ImapFlow> {
+  /**
+   * Opens a client for a mailbox, retrying once with a fresh token when an
+   * OAuth token is refused. `seen.token` receives the claims of the token
+   * used (never the token), for the diagnosis of a refusal.
+   */
+  private async connect(mailbox: Mailbox, connect: ConnectOptions, redactor: Redactor | undefined, seen: ImportFailureContext = {}): Promise<ImapFlow> {
     const password = (id: number) => this.options.mailboxes.password(id);
     const attempt = async (forceRefresh: boolean) => {
       const credentials = await credentialsFor(mailbox, password, this.options.tokens, forceRefresh);
       registerSecrets(redactor, credentials);
+      if (credentials.accessToken) seen.token = tokenFailureFacts(credentials.accessToken, { protocol: 'imap', user: credentials.user, at: this.clock() });
       return openClient(mailbox, credentials, { ...connect, ...(this.options.tls ? { tls: this.options.tls } : {}) });
     };
     try {
@@ -273,6 +279,7 @@ export class InboxService {
       this.parser.warm?.();
       let ownClient: ImapFlow | undefined;
       let failure: unknown;
+      const seen: ImportFailureContext = {};
       try {
         let client = options.session?.client;
         if (!client?.usable) {
@@ -280,7 +287,7 @@ export class InboxService {
             await closeClient(options.session.client);
             options.session.client = undefined;
           }
-          client = await this.connect(current, { idle: Boolean(options.session), ...(recorder ? { logger: recorder.logger(), logRaw: true } : {}) }, redactor);
+          client = await this.connect(current, { idle: Boolean(options.session), ...(recorder ? { logger: recorder.logger(), logRaw: true } : {}) }, redactor, seen);
           if (options.session) {
             options.session.client = client;
             options.session.onClient?.(client);
@@ -301,7 +308,7 @@ export class InboxService {
           await closeClient(broken);
         }
       }
-      return this.finishPoll(current, pollId, trigger, startedAt, ctx, failure, recorder, redactor);
+      return this.finishPoll(current, pollId, trigger, startedAt, ctx, failure, recorder, redactor, seen);
     });
   }
 
@@ -327,11 +334,12 @@ export class InboxService {
     failure: unknown,
     recorder: ImapTranscriptRecorder | undefined,
     redactor: Redactor,
+    seen: ImportFailureContext = {},
   ): PollDetail {
     const finishedAt = this.clock();
     const ms = Math.max(0, finishedAt - startedAt);
     const stats = ctx.stats;
-    const diagnosis: ImportDiagnosis | null = failure !== undefined ? diagnoseImportError(failure, ctx.phase, mailbox) : stats.actionError ?? stats.handoffError;
+    const diagnosis: ImportDiagnosis | null = failure !== undefined ? diagnoseImportError(failure, ctx.phase, mailbox, undefined, seen) : stats.actionError ?? stats.handoffError;
     const redact = (text: string | null) => (text ? redactor.redact(text) : text);
     const transcript = recorder?.lines() ?? null;
     this.options.db.transaction(() => {

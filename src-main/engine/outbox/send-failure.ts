@@ -12,13 +12,21 @@
  * - anything that breaks the session (DNS, connect, TLS, greeting,
  *   sign-in, a dropped connection, a server that stops answering) defers the
  *   message and pauses the mailbox, so that one broken setting does not burn
- *   a try of every queued message or lock the account with failed sign-ins.
+ *   a try of every queued message or lock the account with failed sign-ins;
+ * - a reply that stops the whole account from sending for a while (a daily
+ *   sending limit, an account or organisation blocked as a spam source)
+ *   defers the message and pauses the mailbox too, even when it is a 5xx to
+ *   MAIL FROM or DATA: every other message would get the same answer, and
+ *   none of them is wrong; they go once the limit resets or an admin lifts
+ *   the block.
  */
 import type { Mailbox } from '../../shared/mailbox.js';
 import type { TestAuthMethod, TestStepName } from '../../shared/diagnosis.js';
 import { isAppError } from '../../shared/errors.js';
 import { diagnose, type FailureFacts, type FailureKind } from '../diagnose/diagnose.js';
-import { firstReplyLine } from './smtp-reply.js';
+import { readSocketError } from '../diagnose/socket-errors.js';
+import type { TokenFailureFacts } from '../diagnose/token-facts.js';
+import { wholeReply } from './smtp-reply.js';
 
 /**
  * Where one lane's session stood when something failed: the SMTP step whose
@@ -71,6 +79,9 @@ const STAGE_LABEL: Record<TestStepName, string> = {
 
 const ENVELOPE_STEPS: readonly TestStepName[] = ['mail-from', 'rcpt-to', 'data'];
 
+/** Codes that stop the whole account, not one message: defer and pause, never fail the message for good. */
+export const ACCOUNT_WIDE_CODES: ReadonlySet<string> = new Set(['SENDING_LIMIT_EXCEEDED', 'SENDING_BLOCKED']);
+
 /** The SASL method the mailbox's settings sign in with, in the diagnosis rules' terms. */
 export function authMethodOf(mailbox: Pick<Mailbox, 'smtp'>): TestAuthMethod {
   return mailbox.smtp.auth === 'oauth2' ? 'xoauth2' : mailbox.smtp.auth === 'password' ? 'password' : 'none';
@@ -93,9 +104,6 @@ function stepOfPhase(phase: LanePhase): TestStepName {
   return phase;
 }
 
-const TLS_ERROR = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|HOSTNAME_MISMATCH|ALTNAME/;
-const DNS_ERRORS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_NODATA', 'ENODATA', 'ESERVFAIL']);
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENETDOWN', 'EHOSTDOWN']);
 
 /**
  * The wording of the shared rules is written for connection tests; the
@@ -119,6 +127,8 @@ export interface FailureContext {
   recipients: string[];
   /** An error the token provider raised while the lane asked for an OAuth token, if any. */
   tokenError?: unknown;
+  /** What the OAuth token of this try said about itself (its claims, never the token). */
+  token?: TokenFailureFacts;
 }
 
 /** Builds the rules' facts from nodemailer's error. */
@@ -126,18 +136,20 @@ export function failureFacts(error: unknown, ctx: FailureContext): FailureFacts 
   const e = (error ?? {}) as NodemailerError;
   const errorCode = e.originalCode ?? (e.code && !/^E[A-Z]+$/.test(e.code) ? e.code : e.code === 'ETIMEDOUT' ? undefined : e.code);
   const reply = typeof e.response === 'string' && e.response.trim() ? e.response.trim() : undefined;
+  // Socket and TLS errors are read by the same function as the connection tests' and the import's.
+  const socket = reply && /^\d{3}/.test(reply) ? undefined : readSocketError(e);
   let kind: FailureKind;
   let step: TestStepName;
   if (reply && /^\d{3}/.test(reply)) {
     kind = 'reply';
     step = stepOfCommand(e.command) ?? stepOfPhase(ctx.phase);
-  } else if (e.code === 'EDNS' || (errorCode && DNS_ERRORS.has(errorCode))) {
+  } else if (e.code === 'EDNS' || socket?.kind === 'dns') {
     kind = 'dns';
     step = 'dns';
-  } else if (errorCode && CONNECT_ERRORS.has(errorCode)) {
+  } else if (socket?.kind === 'connect') {
     kind = 'connect';
     step = 'tcp';
-  } else if (e.code === 'ETLS' || (errorCode && TLS_ERROR.test(errorCode))) {
+  } else if (socket?.kind === 'tls') {
     kind = 'tls';
     step = ctx.mailbox.smtp.security === 'tls' ? 'tls' : 'starttls';
   } else if (e.code === 'ETIMEDOUT' || errorCode === 'ETIMEDOUT') {
@@ -163,9 +175,11 @@ export function failureFacts(error: unknown, ctx: FailureContext): FailureFacts 
     const code = Number(reply.slice(0, 3));
     if (Number.isInteger(code)) facts.replyCode = code;
   } else if (typeof e.responseCode === 'number') facts.replyCode = e.responseCode;
-  if (errorCode) facts.errorCode = errorCode;
+  const readCode = socket?.errorCode ?? errorCode;
+  if (readCode) facts.errorCode = readCode;
   const to = ctx.recipients.length === 1 ? ctx.recipients[0] : undefined;
   if (to) facts.to = to;
+  if (ctx.token && facts.auth === 'xoauth2') Object.assign(facts, ctx.token);
   return facts;
 }
 
@@ -205,9 +219,10 @@ export function classifySendFailure(error: unknown, ctx: FailureContext): SendFa
   const diagnosis = diagnose(facts);
   const replyCode = facts.replyCode;
   const envelopeReply = facts.kind === 'reply' && ENVELOPE_STEPS.includes(facts.step);
-  const permanent = envelopeReply && replyCode !== undefined && replyCode >= 500;
+  const accountWide = ACCOUNT_WIDE_CODES.has(diagnosis.code);
+  const permanent = envelopeReply && replyCode !== undefined && replyCode >= 500 && !accountWide;
   // 421 means the server is closing the session: a session problem, not this message's.
-  const pauseMailbox = !envelopeReply || replyCode === 421;
+  const pauseMailbox = !envelopeReply || replyCode === 421 || accountWide;
   return {
     temporary: !permanent,
     pauseMailbox,
@@ -236,7 +251,8 @@ export function recipientRefusals(rejectedErrors: NodemailerError['rejectedError
     if (!r.recipient) continue;
     const code = r.responseCode ?? Number((r.response ?? '').slice(0, 3));
     seen.add(r.recipient.toLowerCase());
-    out.push({ address: r.recipient, status: code >= 400 && code < 500 ? 'deferred' : 'rejected', reply: firstReplyLine(r.response) });
+    // The whole reply: a multi-line refusal may say why only on a later line.
+    out.push({ address: r.recipient, status: code >= 400 && code < 500 ? 'deferred' : 'rejected', reply: wholeReply(r.response) });
   }
   for (const address of rejected ?? []) {
     if (!seen.has(address.toLowerCase())) out.push({ address, status: 'rejected', reply: null });
@@ -244,7 +260,12 @@ export function recipientRefusals(rejectedErrors: NodemailerError['rejectedError
   return out;
 }
 
-/** The diagnosis of recipients the server refused, one rule lookup on the first refusal's reply. */
+/**
+ * The diagnosis of recipients the server refused, one rule lookup on the
+ * first refusal's reply. When that reply stops the whole account (a daily
+ * limit, a block), the refusals are turned into deferrals here (the caller
+ * reads their status) and the mailbox pauses.
+ */
 export function classifyRefusals(refusals: RecipientRefusal[], ctx: FailureContext): SendFailure {
   const first = refusals.find((r) => r.status === 'rejected') ?? refusals[0]!;
   const facts: FailureFacts = {
@@ -264,13 +285,17 @@ export function classifyRefusals(refusals: RecipientRefusal[], ctx: FailureConte
     const code = Number(first.reply.slice(0, 3));
     if (Number.isInteger(code)) facts.replyCode = code;
   }
+  if (ctx.token && facts.auth === 'xoauth2') Object.assign(facts, ctx.token);
   const diagnosis = diagnose(facts);
+  // A refusal that stops the whole account (a sending limit, a block) is no verdict on these recipients.
+  const accountWide = ACCOUNT_WIDE_CODES.has(diagnosis.code);
+  if (accountWide) for (const r of refusals) r.status = 'deferred';
   const rejected = refusals.filter((r) => r.status === 'rejected').length;
   const deferred = refusals.length - rejected;
   const counts = [rejected ? `${rejected} refused` : '', deferred ? `${deferred} deferred` : ''].filter(Boolean).join(', ');
   return {
     temporary: deferred > 0,
-    pauseMailbox: false,
+    pauseMailbox: accountWide,
     code: diagnosis.code,
     message: `${forSending(diagnosis.summary)} (${counts}: ${refusals.map((r) => r.address).slice(0, 5).join(', ')}${refusals.length > 5 ? ', ...' : ''})`,
     hint: forSending(diagnosis.hint),

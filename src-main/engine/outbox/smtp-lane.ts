@@ -15,6 +15,8 @@ import { Redactor, Transcript } from '../connection-test/transcript.js';
 import type { LanePhase } from './send-failure.js';
 import { AppError, isAppError } from '../../shared/errors.js';
 import { RawMessage, smtpEnvelope } from './raw-message.js';
+import { tokenFailureFacts, type TokenFailureFacts } from '../diagnose/token-facts.js';
+import { MINIMUM_TLS_VERSION } from '../tls-policy.js';
 
 /** The step a client line starts (AUTH continuation lines belong to the step before). */
 function stepOfCommand(line: string, previous: LanePhase): LanePhase {
@@ -70,6 +72,8 @@ export interface LaneResult {
   phase: LanePhase;
   /** An error the token provider raised during this try. */
   tokenError?: unknown;
+  /** What the OAuth token of this session said about itself (claims only), for the diagnosis of a refusal. */
+  token?: TokenFailureFacts;
   /** The redacted transcript of this try, when debug is on. */
   transcript: TranscriptLine[] | null;
   /** True when the message never reached the wire (it was pulled back from the lane's queue): not a try. */
@@ -110,6 +114,8 @@ export class SmtpLane {
   private greeted = false;
   private pending: PendingSend[] = [];
   private tokenError: unknown;
+  /** The claims of the token this session signed in with (never the token). */
+  private tokenFacts: TokenFailureFacts | undefined;
   private closed = false;
 
   constructor(private readonly config: LaneConfig, private readonly clock: () => number = Date.now) {
@@ -144,7 +150,8 @@ export class SmtpLane {
       socketTimeout: timeout,
       dnsTimeout: Math.min(timeout, 30_000),
       ...(config.clientName ? { name: config.clientName } : {}),
-      tls: { servername: /^[\d.]+$|:/.test(smtp.host) ? undefined : smtp.host, ...(config.tls ?? {}) },
+      // The minimum is set here, after any test options, so nothing lowers it (see tls-policy.ts).
+      tls: { servername: /^[\d.]+$|:/.test(smtp.host) ? undefined : smtp.host, ...(config.tls ?? {}), minVersion: MINIMUM_TLS_VERSION },
       logger: this.logger(),
       // Commands and replies, never the message itself: what the session
       // tracking and the transcript read.
@@ -167,6 +174,7 @@ export class SmtpLane {
         config.tokens.getAccessToken(mailbox.id, { forceRefresh: renew }).then(
           (token) => {
             this.redactor.add(token.accessToken);
+            this.tokenFacts = tokenFailureFacts(token.accessToken, { protocol: 'smtp', user, at: this.clock() });
             callback(null, token.accessToken, token.expiresAt ?? undefined);
           },
           (error: unknown) => {
@@ -287,10 +295,10 @@ export class SmtpLane {
     const tokenError = head ? this.tokenError : undefined;
     if (head) this.tokenError = undefined;
     if (error && head) this.awaiting = [];
-    entry.resolve(this.outcome(entry, error ?? undefined, info, head ? this.phase : 'tcp', tokenError));
+    entry.resolve(this.outcome(entry, error ?? undefined, info, head ? this.phase : 'tcp', tokenError, head ? this.tokenFacts : undefined));
   }
 
-  private outcome(entry: PendingSend, error: unknown, info: LaneResult['info'], phase: LanePhase, tokenError: unknown): LaneResult {
+  private outcome(entry: PendingSend, error: unknown, info: LaneResult['info'], phase: LanePhase, tokenError: unknown, token?: TokenFailureFacts): LaneResult {
     const aborted = (error as { code?: string } | undefined)?.code === 'EABORT';
     return {
       ok: error === undefined,
@@ -298,6 +306,7 @@ export class SmtpLane {
       ...(error !== undefined ? { error } : {}),
       phase,
       ...(tokenError !== undefined ? { tokenError } : {}),
+      ...(token ? { token } : {}),
       transcript: entry.transcript ? entry.transcript.toJSON() : null,
       untried: aborted && !entry.onWire,
       startedAt: entry.startedAt,

@@ -35,3 +35,21 @@ export function firstReplyLine(reply: string | null | undefined, max = 500): str
   const line = reply.split(/\r?\n/).find((l) => l.trim())?.trim() ?? '';
   return line ? line.slice(0, max) : null;
 }
+
+/**
+ * A whole (possibly multi-line) reply, trimmed and bounded: every line, in
+ * order, joined with line breaks. The diagnosis rules read all of it, since
+ * a multi-line reply may name the reason only on a later line (Gmail's
+ * "534-5.7.9 Application-specific password required. Learn more at" is
+ * followed by "534 5.7.9 https://support.google.com/mail/?p=InvalidSecondFactor").
+ */
+export function wholeReply(reply: string | null | undefined, max = 2000): string | null {
+  if (!reply) return null;
+  const text = reply
+    .split(/\r?\n/)
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim())
+    .join('\n')
+    .trim();
+  return text ? text.slice(0, max) : null;
+}

@@ -353,7 +353,7 @@ export class MailboxWorker {
     const now = result.finishedAt;
     const transcript = result.transcript ? JSON.stringify(result.transcript) : null;
     const base = { id: message.id, startedAt: result.startedAt, finishedAt: now, transcript };
-    const ctx = { mailbox, phase: result.phase, recipients: message.recipients, ...(result.tokenError !== undefined ? { tokenError: result.tokenError } : {}) };
+    const ctx = { mailbox, phase: result.phase, recipients: message.recipients, ...(result.tokenError !== undefined ? { tokenError: result.tokenError } : {}), ...(result.token ? { token: result.token } : {}) };
     let record: AttemptRecord;
     let failure: SendFailure | null = null;
     let pausedUntil: number | null = null;
@@ -386,6 +386,8 @@ export class MailboxWorker {
           recipients,
           note: `sent to ${accepted.length} of ${accepted.length + refusals.length} recipients; ${refusals.length} refused${decision?.retry ? `, tried again in ${formatWait(decision.delayMs)}` : ''}`,
         };
+        // A refusal that stops the account (a sending limit) holds the mailbox's other messages back too.
+        if (failure.pauseMailbox) pausedUntil = this.pause(failure, now);
       }
     } else {
       const error = result.error as { rejectedErrors?: { recipient?: string; response?: string; responseCode?: number }[]; rejected?: string[] } | undefined;

@@ -11,6 +11,7 @@ import {
   Diagnosis,
   DnsDetails,
   STEP_STATUSES,
+  StepTls,
   TEST_AUTH_METHODS,
   TEST_PROTOCOLS,
   TEST_STEP_NAMES,
@@ -188,7 +189,7 @@ export const connectionTestEvents = {
       runId: z.string(),
       mailboxId: z.number().int().nullable(),
       protocol: z.enum(TEST_PROTOCOLS),
-      step: z.object({ name: z.enum(TEST_STEP_NAMES), status: ProgressStepStatus, ms: z.number().int().nonnegative(), detail: z.string() }),
+      step: z.object({ name: z.enum(TEST_STEP_NAMES), status: ProgressStepStatus, ms: z.number().int().nonnegative(), detail: z.string(), tls: StepTls.optional() }),
     }),
   ),
   /** A run ended (passed, failed or cancelled); carries its results. */

@@ -50,12 +50,17 @@ const useStyles = makeStyles({
   column: { display: 'flex', flexDirection: 'column', gap: '12px', minWidth: 0 },
   card: { backgroundColor: tokens.colorNeutralBackground1, borderRadius: tokens.borderRadiusMedium, boxShadow: tokens.shadow2, padding: '14px 16px', display: 'flex', flexDirection: 'column', gap: '10px', minWidth: 0 },
   row: { display: 'flex', gap: '8px', alignItems: 'center', flexWrap: 'wrap' },
-  grid2: { display: 'grid', gridTemplateColumns: '1fr 1fr', gap: '10px' },
-  grid3: { display: 'grid', gridTemplateColumns: '2fr 1fr', gap: '10px' },
+  // minmax(0, …) and full-width inputs: an input's intrinsic width must not push it out of the form (it overlapped the result card).
+  grid2: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) minmax(0, 1fr)', gap: '10px', '& .fui-Input': { width: '100%', minWidth: 0 } },
+  grid3: { display: 'grid', gridTemplateColumns: 'minmax(0, 2fr) minmax(0, 1fr)', gap: '10px', '& .fui-Input': { width: '100%', minWidth: 0 } },
+  // Columns sized by their content, so a long code (TLS_VERSION_UNSUPPORTED) keeps its badge inside the card.
+  history: { tableLayout: 'auto' },
+  nowrap: { whiteSpace: 'nowrap' },
   muted: { color: tokens.colorNeutralForeground3 },
   resultHead: { display: 'flex', alignItems: 'center', gap: '8px', flexWrap: 'wrap' },
   spacer: { flex: 1 },
-  results: { display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(420px, 1fr))', gap: '12px' },
+  // min(420px, 100%): at 1024 px the column is narrower than 420 px, and a fixed minimum pushed the card off the window.
+  results: { display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(min(420px, 100%), 1fr))', gap: '12px' },
   historyRow: { cursor: 'pointer' },
   selected: { backgroundColor: tokens.colorNeutralBackground1Selected },
   dl: { display: 'grid', gridTemplateColumns: '130px 1fr', gap: '2px 8px', margin: 0 },
@@ -114,7 +119,7 @@ export function ConnectionTestsPage() {
         setRun((current) => {
           if (!current || current.runId !== event.runId || !current.running) return current;
           const steps = current.live[event.protocol] ?? pendingSteps(event.protocol, true);
-          const next = steps.map((st) => (st.name === event.step.name ? { ...st, status: event.step.status, ms: event.step.ms, detail: event.step.detail } : st));
+          const next = steps.map((st) => (st.name === event.step.name ? { ...st, status: event.step.status, ms: event.step.ms, detail: event.step.detail, ...(event.step.tls ? { tls: event.step.tls } : {}) } : st));
           return { ...current, live: { ...current.live, [event.protocol]: next } };
         });
       }),
@@ -301,7 +306,7 @@ export function ConnectionTestsPage() {
         <section className={s.card} aria-label="Recent results">
           <Subtitle2>Recent results {mode === 'adhoc' ? '(ad-hoc tests)' : ''}</Subtitle2>
           {history.data?.length ? (
-            <Table size="extra-small" aria-label="Recent results">
+            <Table size="extra-small" aria-label="Recent results" className={s.history}>
               <TableHeader>
                 <TableRow>
                   <TableHeaderCell>When</TableHeaderCell>
@@ -318,7 +323,9 @@ export function ConnectionTestsPage() {
                     onClick={() => void openHistory(h)}
                     onKeyDown={(e) => e.key === 'Enter' && void openHistory(h)}
                   >
-                    <TableCell title={timeTitle(h.startedAt)}>{formatShortTime(h.startedAt)}</TableCell>
+                    <TableCell title={timeTitle(h.startedAt)} className={s.nowrap}>
+                      {formatShortTime(h.startedAt)}
+                    </TableCell>
                     <TableCell>{h.protocol.toUpperCase()}</TableCell>
                     <TableCell>
                       {h.ok ? (

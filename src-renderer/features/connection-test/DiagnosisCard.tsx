@@ -15,6 +15,8 @@ const useStyles = makeStyles({
     display: 'flex',
     flexDirection: 'column',
     gap: '8px',
+    // Summaries name long tokens (cipher suites, host names): they wrap rather than leave the card.
+    overflowWrap: 'anywhere',
   },
   head: { display: 'flex', alignItems: 'center', gap: '8px', flexWrap: 'wrap' },
   icon: { color: tokens.colorPaletteRedForeground1, fontSize: '20px' },

@@ -1,8 +1,9 @@
 /** The steps of one protocol's test, live: pending, running, ok, failed, skipped. */
 import { Caption1, Spinner, Text, makeStyles, tokens, mergeClasses } from '@fluentui/react-components';
 import { CheckmarkCircleFilled, DismissCircleFilled, CircleRegular, SubtractCircleRegular } from '@fluentui/react-icons';
-import { IMAP_STEPS, SMTP_STEPS, type TestProtocol, type TestStepName } from '../../../src-main/shared/diagnosis.js';
+import { IMAP_STEPS, MINIMUM_TLS_VERSION, SMTP_STEPS, tlsVersionLabel, type StepTls, type TestProtocol, type TestStepName } from '../../../src-main/shared/diagnosis.js';
 import { formatDuration } from '../../components/format';
+import { StatusBadge } from '../../components/StatusBadge';
 
 export type LiveStatus = 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
 export interface LiveStep {
@@ -10,6 +11,8 @@ export interface LiveStep {
   status: LiveStatus;
   ms: number;
   detail: string;
+  /** The negotiated (or refused) TLS version and cipher, on the encryption steps. */
+  tls?: StepTls;
 }
 
 /** The label of each step, in the admin's words. */
@@ -52,7 +55,26 @@ const useStyles = makeStyles({
   failedRow: { backgroundColor: tokens.colorPaletteRedBackground1 },
   detail: { display: 'block', color: tokens.colorNeutralForeground2, wordBreak: 'break-word', whiteSpace: 'pre-wrap' },
   ms: { color: tokens.colorNeutralForeground3, fontVariantNumeric: 'tabular-nums' },
+  tls: { display: 'flex', flexWrap: 'wrap', alignItems: 'center', columnGap: '6px', rowGap: '2px', marginTop: '2px' },
+  cipher: { color: tokens.colorNeutralForeground2, fontFamily: tokens.fontFamilyMonospace, wordBreak: 'break-all' },
 });
+
+/** The TLS version as a status badge (green when Mailroom accepts it, red when it refused it) and the cipher. */
+function TlsSession({ tls }: { tls: StepTls }) {
+  const s = useStyles();
+  const version = tls.version ? tlsVersionLabel(tls.version) : 'Old TLS';
+  const minimum = tlsVersionLabel(MINIMUM_TLS_VERSION);
+  return (
+    <span className={s.tls} data-tls={tls.supported ? 'supported' : 'refused'}>
+      {tls.supported ? (
+        <StatusBadge kind="success" label={version} title={`Negotiated ${version}${tls.cipher ? ` with ${tls.cipher}` : ''}`} />
+      ) : (
+        <StatusBadge kind="error" label={`${version} refused`} title={`The server offers only ${version}; Mailroom requires ${minimum} or later`} />
+      )}
+      {tls.cipher && <Caption1 className={s.cipher}>{tls.cipher}</Caption1>}
+    </span>
+  );
+}
 
 const WORD: Record<LiveStatus, string> = { pending: 'waiting', running: 'running', ok: 'passed', failed: 'failed', skipped: 'skipped' };
 
@@ -72,6 +94,7 @@ export function StepList({ steps }: { steps: LiveStep[] }) {
           <span>
             <Text className={mergeClasses(s.name, (step.status === 'skipped' || step.status === 'pending') && s.muted)}>{STEP_LABELS[step.name]}</Text>
             <Caption1 className={s.muted}> · {WORD[step.status]}</Caption1>
+            {step.tls && <TlsSession tls={step.tls} />}
             {step.detail && <Caption1 className={s.detail}>{step.detail}</Caption1>}
           </span>
           <Caption1 className={s.ms}>{step.status === 'ok' || step.status === 'failed' ? formatDuration(step.ms) : ''}</Caption1>
