@@ -4,6 +4,7 @@
  * stdout; errors print `{ ok: false, error }` there as well.
  */
 import { AppError, isAppError, type ErrorInfo } from '../shared/errors.js';
+import { toCliWords, withCliWords } from '../shared/setting-words.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -56,8 +57,9 @@ export function exitCodeFor(info: ErrorInfo): number {
   return USAGE_CODES.has(info.code) ? EXIT_USAGE : EXIT_FAILED;
 }
 
+/** Prints one JSON value; hints and summaries name settings by the CLI's values (`"tls"`), not the screen's labels. */
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  process.stdout.write(JSON.stringify(withCliWords(value), null, 2) + '\n');
 }
 
 /** Prints an error in the chosen format and sets the exit code. */
@@ -66,7 +68,7 @@ export function reportError(error: unknown, json: boolean): void {
   if (json) printJson({ ok: false, error: info });
   else {
     process.stderr.write(`error [${info.code}]: ${info.message}\n`);
-    if (info.hint) process.stderr.write(`hint: ${info.hint}\n`);
+    if (info.hint) process.stderr.write(`hint: ${toCliWords(info.hint)}\n`);
   }
   process.exitCode = exitCodeFor(info);
 }

@@ -10,6 +10,7 @@ import { commandFailure, type ProbeConnection } from './probe-connection.js';
 import { decodeChallenge, plainBlob, xoauth2Blob } from './sasl.js';
 import { StepError, type StepRecorder } from './step-recorder.js';
 import { describeTls } from './tls-details.js';
+import { renderWords } from '../../shared/setting-words.js';
 
 /** Credentials of a test. Secrets only ever reach the socket and the redactor. */
 export interface ProbeCredentials {
@@ -165,7 +166,7 @@ export async function runImapSteps(conn: ProbeConnection, rec: StepRecorder, opt
       onSocket('during STARTTLS'),
     );
   } else {
-    rec.notUsed('starttls', options.security === 'tls' ? 'not used: the connection is already encrypted (security tls)' : 'not used: security none (no encryption)');
+    rec.notUsed('starttls', renderWords(options.security === 'tls' ? 'not used: the connection is already encrypted (security {sec:tls})' : 'not used: security {sec:none}'));
   }
 
   if (options.auth === 'none') {
