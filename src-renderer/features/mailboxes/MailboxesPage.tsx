@@ -21,14 +21,9 @@ import {
   Body1,
   Caption1,
   Spinner,
-  Toolbar,
-  ToolbarButton,
-  ToolbarDivider,
-  Tooltip,
   makeStyles,
   tokens,
   mergeClasses,
-  useArrowNavigationGroup,
   MessageBar,
   MessageBarBody,
 } from '@fluentui/react-components';
@@ -36,9 +31,11 @@ import { AddRegular, ArrowDownloadRegular, ArrowUploadRegular, DeleteRegular, Ed
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { PRESETS, type Mailbox } from '../../../src-main/shared/mailbox.js';
+import { SECURITY_LABELS } from '../../../src-main/shared/setting-words.js';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
+import { arrowKeys } from '../../components/arrow-keys';
 import { MailboxForm, type toInput } from './MailboxForm';
 import { MicrosoftSignInPanel } from '../oauth/MicrosoftSignInPanel';
 
@@ -50,7 +47,9 @@ const useStyles = makeStyles({
   muted: { color: tokens.colorNeutralForeground3 },
   tableWrap: { backgroundColor: tokens.colorNeutralBackground1, borderRadius: tokens.borderRadiusMedium, boxShadow: tokens.shadow2, overflow: 'auto' },
   headerCell: { position: 'sticky', top: 0, backgroundColor: tokens.colorNeutralBackground1, zIndex: 1, fontWeight: tokens.fontWeightSemibold },
-  row: { cursor: 'pointer' },
+  toolbar: { display: 'flex', alignItems: 'center', gap: '4px', flexWrap: 'wrap' },
+  divider: { width: '1px', alignSelf: 'stretch', margin: '4px', backgroundColor: tokens.colorNeutralStroke2 },
+  row: { cursor: 'pointer', ':focus-visible': { outline: `2px solid ${tokens.colorStrokeFocus2}`, outlineOffset: '-2px' } },
   selected: { backgroundColor: tokens.colorNeutralBackground1Selected },
   server: { display: 'flex', flexDirection: 'column', minWidth: 0, padding: '4px 0' },
   ellipsis: { display: 'block', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
@@ -65,7 +64,7 @@ const useStyles = makeStyles({
 
 type SortKey = 'name' | 'address' | 'incoming' | 'outgoing';
 
-const SECURITY_LABEL = { tls: 'SSL/TLS', starttls: 'STARTTLS', none: 'no encryption' } as const;
+const SECURITY_LABEL = SECURITY_LABELS;
 
 /** A server as two lines: host, then port and security. */
 function ServerCell({ host, port, security }: { host: string; port: number; security: keyof typeof SECURITY_LABEL }) {
@@ -113,7 +112,6 @@ export function MailboxesPage() {
   const [error, setError] = useState<unknown>();
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'name', dir: 1 });
   const fileInput = useRef<HTMLInputElement>(null);
-  const rowKeys = useArrowNavigationGroup({ axis: 'vertical' });
 
   const rows = useMemo(() => {
     const value = (m: Mailbox) =>
@@ -181,7 +179,11 @@ export function MailboxesPage() {
   );
 
   const onRowKey = (m: Mailbox) => (e: KeyboardEvent) => {
-    if (e.key === 'Enter') setEditing(m);
+    if (e.key === 'Enter') {
+      // Only opens the editor: without preventDefault the same key press went on to the editor's first field and submitted the form.
+      e.preventDefault();
+      setEditing(m);
+    }
     if (e.key === 'Delete') setConfirmDelete(m);
     if (e.key === ' ') {
       e.preventDefault();
@@ -196,17 +198,17 @@ export function MailboxesPage() {
           <Title3 as="h1" id="mailboxes-title">Mailboxes</Title3>
           <Caption1 className={s.muted}>{list.data ? `${list.data.length} mailbox${list.data.length === 1 ? '' : 'es'}` : ''}</Caption1>
         </div>
-        <Toolbar aria-label="Mailbox actions">
-          <ToolbarButton appearance="primary" icon={<AddRegular />} onClick={() => setEditing('new')}>
+        <div role="toolbar" aria-label="Mailbox actions" className={s.toolbar} onKeyDown={arrowKeys('horizontal')}>
+          <Button appearance="primary" icon={<AddRegular />} onClick={() => setEditing('new')}>
             New mailbox
-          </ToolbarButton>
-          <ToolbarDivider />
-          <ToolbarButton icon={<ArrowUploadRegular />} onClick={() => fileInput.current?.click()}>
+          </Button>
+          <span className={s.divider} aria-hidden />
+          <Button appearance="subtle" icon={<ArrowUploadRegular />} onClick={() => fileInput.current?.click()}>
             Import settings
-          </ToolbarButton>
-          <ToolbarButton icon={<ArrowDownloadRegular />} onClick={exportSettings} disabled={!list.data?.length}>
+          </Button>
+          <Button appearance="subtle" icon={<ArrowDownloadRegular />} onClick={exportSettings} disabled={!list.data?.length}>
             Export settings
-          </ToolbarButton>
+          </Button>
           <input
             ref={fileInput}
             type="file"
@@ -219,7 +221,7 @@ export function MailboxesPage() {
               if (file) void importSettings(file);
             }}
           />
-        </Toolbar>
+        </div>
         {notice && (
           <MessageBar intent="success" role="status">
             <MessageBarBody>{notice}</MessageBarBody>
@@ -238,7 +240,7 @@ export function MailboxesPage() {
         )}
         {rows.length > 0 && (
           <div className={s.tableWrap}>
-            <Table size="small" aria-label="Mailboxes" {...rowKeys}>
+            <Table size="small" aria-label="Mailboxes" onKeyDown={arrowKeys('vertical', 'tbody tr')}>
               <TableHeader>
                 <TableRow>
                   {header('name', 'Name')}
@@ -252,7 +254,8 @@ export function MailboxesPage() {
                 {rows.map((m) => (
                   <TableRow
                     key={m.id}
-                    tabIndex={0}
+                    // One Tab stop for the list (the selected row, else the first); the arrow keys move between rows.
+                    tabIndex={m.id === (selected ?? rows[0])?.id ? 0 : -1}
                     className={mergeClasses(s.row, m.id === selectedId && s.selected)}
                     aria-selected={m.id === selectedId}
                     onClick={() => setSelectedId(m.id)}
@@ -282,7 +285,7 @@ export function MailboxesPage() {
             </Table>
           </div>
         )}
-        <Caption1 className={s.muted}>Keyboard: arrows move, Enter edits, Delete removes.</Caption1>
+        <Caption1 className={s.muted}>Keyboard: Tab to the list, arrows move, Enter opens the editor, Delete removes.</Caption1>
       </section>
 
       {selected && (
