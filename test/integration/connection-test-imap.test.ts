@@ -121,7 +121,7 @@ describe('IMAP connection tests against Dovecot', () => {
   it('passes without TLS (security none) against a Dovecot without ssl', async () => {
     const result = await run({ port: plain.port, security: 'none', password: PASSWORD });
     expect(result.ok, JSON.stringify(result.diagnosis)).toBe(true);
-    expect(result.steps.find((s) => s.name === 'starttls')!.detail).toBe('not used: security none (no encryption)');
+    expect(result.steps.find((s) => s.name === 'starttls')!.detail).toBe('not used: security "None (plain text)"');
   });
 
   it('says AUTH_REQUIRES_TLS when the server disables plaintext sign-in (LOGINDISABLED), without sending the password', async () => {
