@@ -67,14 +67,13 @@ const useStyles = makeStyles({
   skipLink: {
     position: 'absolute',
     left: '8px',
-    top: '-48px',
+    top: '-100px',
     zIndex: 100,
     padding: '8px 12px',
     borderRadius: tokens.borderRadiusMedium,
     backgroundColor: tokens.colorNeutralBackground1,
     color: tokens.colorBrandForegroundLink,
-    boxShadow: tokens.shadow16,
-    ':focus': { top: '8px', outline: `2px solid ${tokens.colorStrokeFocus2}` },
+    ':focus': { top: '8px', outline: `2px solid ${tokens.colorStrokeFocus2}`, boxShadow: tokens.shadow16 },
   },
   themeButton: { color: tokens.colorNeutralForegroundOnBrand },
 });

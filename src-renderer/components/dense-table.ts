@@ -27,6 +27,8 @@ export const useDenseTableStyles = makeStyles({
     fontWeight: tokens.fontWeightSemibold,
     borderBottom: `1px solid ${tokens.colorNeutralStroke2}`,
     backgroundColor: tokens.colorNeutralBackground1,
+    // A heading stays on its one line in a narrow column, as the cells below it do.
+    '& > [role="columnheader"]': { minWidth: 0, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
   },
   scroller: {
     flex: 1,

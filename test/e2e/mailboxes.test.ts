@@ -147,6 +147,7 @@ describe('mailboxes screen in the browser console', () => {
 
   it('has a skip link first, every section and toolbar button in the Tab order, and arrow keys in the list', async () => {
     await page.goto(`http://127.0.0.1:${consoleHandle.server.port}/#/mailboxes`);
+    await page.reload();
     await expect.poll(() => page.locator('tr[data-mailbox]').count()).toBe(2);
     const focused = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label') || document.activeElement?.textContent?.trim() || document.activeElement?.tagName);
     await page.keyboard.press('Tab');

@@ -63,9 +63,7 @@ const useStyles = makeStyles({
   results: { display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(min(420px, 100%), 1fr))', gap: '12px' },
   historyTable: { tableLayout: 'fixed', width: '100%' },
   historyRow: { cursor: 'pointer', ':focus-visible': { outline: `2px solid ${tokens.colorStrokeFocus2}`, outlineOffset: '-2px' } },
-  historyWhen: { display: 'flex', flexDirection: 'column', minWidth: 0, padding: '2px 0' },
-  historyResult: { width: '42%' },
-  ellipsis: { overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
+  historyLine: { display: 'flex', flexWrap: 'wrap', alignItems: 'center', justifyContent: 'space-between', gap: '2px 8px', paddingTop: '4px' },
   selected: { backgroundColor: tokens.colorNeutralBackground1Selected },
   dl: { display: 'grid', gridTemplateColumns: '130px 1fr', gap: '2px 8px', margin: 0 },
   dt: { color: tokens.colorNeutralForeground3 },
@@ -318,8 +316,7 @@ export function ConnectionTestsPage() {
             <Table size="extra-small" aria-label="Recent results" className={s.historyTable} onKeyDown={arrowKeys('vertical', 'tbody tr')}>
               <TableHeader>
                 <TableRow>
-                  <TableHeaderCell>When and what</TableHeaderCell>
-                  <TableHeaderCell className={s.historyResult}>Result</TableHeaderCell>
+                  <TableHeaderCell>When, test and result</TableHeaderCell>
                 </TableRow>
               </TableHeader>
               <TableBody>
@@ -340,23 +337,20 @@ export function ConnectionTestsPage() {
                     }}
                   >
                     <TableCell>
-                      <div className={s.historyWhen}>
-                        <span className={s.ellipsis} title={timeTitle(h.startedAt)}>
-                          {formatDateTime(h.startedAt)}
-                        </span>
-                        <Caption1 className={mergeClasses(s.muted, s.ellipsis)} title={`${h.target.host}:${h.target.port} · ${SECURITY_LABEL[h.target.security]}`}>
-                          {h.protocol.toUpperCase()} · port {h.target.port} · {SECURITY_LABEL[h.target.security]}
-                        </Caption1>
+                      {/* Date and result on one line when they fit (the result wraps below otherwise), then the test. */}
+                      <div className={s.historyLine}>
+                        <span title={timeTitle(h.startedAt)}>{formatDateTime(h.startedAt)}</span>
+                        {h.ok ? (
+                          <StatusBadge kind="success" label="Passed" />
+                        ) : h.cancelled ? (
+                          <StatusBadge kind="disabled" label="Cancelled" />
+                        ) : (
+                          <StatusBadge kind="error" label={h.diagnosis?.code ?? 'Failed'} title={h.diagnosis ? `${h.diagnosis.code}: ${DIAGNOSIS_TITLES[h.diagnosis.code]}` : undefined} />
+                        )}
                       </div>
-                    </TableCell>
-                    <TableCell className={s.historyResult}>
-                      {h.ok ? (
-                        <StatusBadge kind="success" label="Passed" />
-                      ) : h.cancelled ? (
-                        <StatusBadge kind="disabled" label="Cancelled" />
-                      ) : (
-                        <StatusBadge kind="error" label={h.diagnosis?.code ?? 'Failed'} title={h.diagnosis ? `${h.diagnosis.code}: ${DIAGNOSIS_TITLES[h.diagnosis.code]}` : undefined} />
-                      )}
+                      <Caption1 className={s.muted} block title={`${h.target.host}:${h.target.port}`}>
+                        {h.protocol.toUpperCase()} · port {h.target.port} · {SECURITY_LABEL[h.target.security]}
+                      </Caption1>
                     </TableCell>
                   </TableRow>
                 ))}

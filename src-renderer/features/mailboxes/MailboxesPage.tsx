@@ -36,6 +36,7 @@ import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
 import { arrowKeys } from '../../components/arrow-keys';
+import { useElementWidth } from '../../components/use-element-width';
 import { MailboxForm, type toInput } from './MailboxForm';
 import { MicrosoftSignInPanel } from '../oauth/MicrosoftSignInPanel';
 
@@ -57,7 +58,7 @@ const useStyles = makeStyles({
   panel: { borderLeft: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1, padding: '16px', display: 'flex', flexDirection: 'column', gap: '12px', overflow: 'auto' },
   dl: { display: 'grid', gridTemplateColumns: '110px 1fr', gap: '4px 8px', margin: 0 },
   dt: { color: tokens.colorNeutralForeground3 },
-  dd: { margin: 0, wordBreak: 'break-all' },
+  dd: { margin: 0, overflowWrap: 'anywhere' },
   actions: { display: 'flex', gap: '8px', flexWrap: 'wrap' },
   empty: { padding: '48px', textAlign: 'center', display: 'flex', flexDirection: 'column', alignItems: 'center', gap: '12px' },
 });
@@ -70,7 +71,7 @@ const SECURITY_LABEL = SECURITY_LABELS;
 function ServerCell({ host, port, security }: { host: string; port: number; security: keyof typeof SECURITY_LABEL }) {
   const s = useStyles();
   return (
-    <div className={s.server} title={`${host}:${port} (${SECURITY_LABEL[security]})`}>
+    <div className={s.server} title={`${host}:${port} · ${SECURITY_LABEL[security]}`}>
       <span className={s.ellipsis}>{host}</span>
       <Caption1 className={s.muted}>
         port {port} · {SECURITY_LABEL[security]}
@@ -112,6 +113,9 @@ export function MailboxesPage() {
   const [error, setError] = useState<unknown>();
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'name', dir: 1 });
   const fileInput = useRef<HTMLInputElement>(null);
+  const listPane = useRef<HTMLElement>(null);
+  // In a narrow list (1024 pixels with the detail open) the address goes under the name, so the status badges keep their words.
+  const narrow = (useElementWidth(listPane) ?? Infinity) < 720;
 
   const rows = useMemo(() => {
     const value = (m: Mailbox) =>
@@ -193,7 +197,7 @@ export function MailboxesPage() {
 
   return (
     <div className={mergeClasses(s.page, !selected && s.pageNoPanel)}>
-      <section className={s.listPane} aria-labelledby="mailboxes-title">
+      <section ref={listPane} className={s.listPane} aria-labelledby="mailboxes-title">
         <div className={s.titleRow}>
           <Title3 as="h1" id="mailboxes-title">Mailboxes</Title3>
           <Caption1 className={s.muted}>{list.data ? `${list.data.length} mailbox${list.data.length === 1 ? '' : 'es'}` : ''}</Caption1>
@@ -243,8 +247,8 @@ export function MailboxesPage() {
             <Table size="small" aria-label="Mailboxes" onKeyDown={arrowKeys('vertical', 'tbody tr')}>
               <TableHeader>
                 <TableRow>
-                  {header('name', 'Name')}
-                  {header('address', 'Address')}
+                  {header('name', narrow ? 'Name and address' : 'Name')}
+                  {!narrow && header('address', 'Address')}
                   {header('incoming', 'Incoming (IMAP)')}
                   {header('outgoing', 'Outgoing (SMTP)')}
                   <TableHeaderCell className={s.headerCell}>Status</TableHeaderCell>
@@ -264,12 +268,25 @@ export function MailboxesPage() {
                     onFocus={() => setSelectedId(m.id)}
                     data-mailbox={m.name}
                   >
-                    <TableCell>{m.name}</TableCell>
                     <TableCell>
-                      <span className={s.ellipsis} title={m.address}>
-                        {m.address}
-                      </span>
+                      {narrow ? (
+                        <div className={s.server}>
+                          <span>{m.name}</span>
+                          <Caption1 className={mergeClasses(s.muted, s.ellipsis)} title={m.address}>
+                            {m.address}
+                          </Caption1>
+                        </div>
+                      ) : (
+                        m.name
+                      )}
                     </TableCell>
+                    {!narrow && (
+                      <TableCell>
+                        <span className={s.ellipsis} title={m.address}>
+                          {m.address}
+                        </span>
+                      </TableCell>
+                    )}
                     <TableCell>
                       <ServerCell host={m.imap.host} port={m.imap.port} security={m.imap.security} />
                     </TableCell>
@@ -310,7 +327,7 @@ export function MailboxesPage() {
             <dd className={s.dd}>{PRESETS[selected.preset].label}</dd>
             <dt className={s.dt}>IMAP</dt>
             <dd className={s.dd}>
-              {selected.imap.host}:{selected.imap.port} ({SECURITY_LABEL[selected.imap.security]})
+              {selected.imap.host}:{selected.imap.port} · {SECURITY_LABEL[selected.imap.security]}
             </dd>
             <dt className={s.dt}>IMAP user</dt>
             <dd className={s.dd}>{selected.imap.username}</dd>
@@ -324,7 +341,7 @@ export function MailboxesPage() {
             <dd className={s.dd}>{selected.imap.pollIntervalSeconds} s</dd>
             <dt className={s.dt}>SMTP</dt>
             <dd className={s.dd}>
-              {selected.smtp.host}:{selected.smtp.port} ({SECURITY_LABEL[selected.smtp.security]})
+              {selected.smtp.host}:{selected.smtp.port} · {SECURITY_LABEL[selected.smtp.security]}
             </dd>
             <dt className={s.dt}>SMTP user</dt>
             <dd className={s.dd}>{selected.smtp.username}</dd>
