@@ -45,7 +45,10 @@ const NAV: { id: Route; label: string; icon: ReactElement }[] = [
 ];
 
 const useStyles = makeStyles({
-  root: { height: '100vh', display: 'grid', gridTemplateColumns: '220px 1fr', gridTemplateRows: '48px 1fr', backgroundColor: tokens.colorNeutralBackground2 },
+  // Header; then the navigation beside an open bundle's banner (when there is one) over the screen. The banner has a row
+  // of its own: inside the scrolling screen it covered what scrolled under it.
+  root: { height: '100vh', display: 'grid', gridTemplateColumns: '220px minmax(0, 1fr)', gridTemplateRows: '48px auto minmax(0, 1fr)', backgroundColor: tokens.colorNeutralBackground2 },
+  banner: { gridColumn: '2', gridRow: '2', minWidth: 0 },
   header: {
     gridColumn: '1 / 3',
     display: 'flex',
@@ -59,10 +62,10 @@ const useStyles = makeStyles({
   spacer: { flex: 1 },
   // Full white on the brand colour: at 85 % opacity small text fell below 4.5:1.
   headerMeta: { color: tokens.colorNeutralForegroundOnBrand, minWidth: 0, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
-  nav: { display: 'flex', flexDirection: 'column', gap: '2px', padding: '8px', borderRight: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1 },
+  nav: { gridRow: '2 / 4', display: 'flex', flexDirection: 'column', gap: '2px', padding: '8px', borderRight: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1 },
   navItem: { justifyContent: 'flex-start', fontWeight: tokens.fontWeightRegular },
   navActive: { backgroundColor: tokens.colorNeutralBackground1Selected, fontWeight: tokens.fontWeightSemibold },
-  main: { overflow: 'auto', minWidth: 0, outline: 'none' },
+  main: { gridColumn: '2', gridRow: '3', overflow: 'auto', minWidth: 0, outline: 'none' },
   // Off screen until focused: the first Tab stop of every screen (WCAG 2.4.1).
   skipLink: {
     position: 'absolute',
@@ -148,8 +151,10 @@ function Shell({ themeName, setTheme }: { themeName: 'light' | 'dark'; setTheme:
           </Button>
         ))}
       </nav>
-      <main className={s.main} id="main-content" tabIndex={-1}>
+      <div className={s.banner}>
         <BundleBanner />
+      </div>
+      <main className={s.main} id="main-content" tabIndex={-1}>
         {route === 'mailboxes' && <MailboxesPage />}
         {route === 'tests' && <ConnectionTestsPage key={location.hash} />}
         {route === 'outbox' && <OutboxPage />}
