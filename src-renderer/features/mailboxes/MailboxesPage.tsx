@@ -37,6 +37,7 @@ import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
 import { arrowKeys } from '../../components/arrow-keys';
 import { useElementWidth } from '../../components/use-element-width';
+import { describeAction } from '../inbox/inbox-format';
 import { MailboxForm, type toInput } from './MailboxForm';
 import { MicrosoftSignInPanel } from '../oauth/MicrosoftSignInPanel';
 
@@ -66,6 +67,8 @@ const useStyles = makeStyles({
 type SortKey = 'name' | 'address' | 'incoming' | 'outgoing';
 
 const SECURITY_LABEL = SECURITY_LABELS;
+/** The sign-in choices as the mailbox form names them. */
+const SIGN_IN_LABEL = { password: 'Password or app password', oauth2: 'Microsoft 365 OAuth 2.0', none: 'None (relay without sign-in)' } as const;
 
 /** A server as two lines: host, then port and security. */
 function ServerCell({ host, port, security }: { host: string; port: number; security: keyof typeof SECURITY_LABEL }) {
@@ -332,11 +335,11 @@ export function MailboxesPage() {
             <dt className={s.dt}>IMAP user</dt>
             <dd className={s.dd}>{selected.imap.username}</dd>
             <dt className={s.dt}>IMAP sign-in</dt>
-            <dd className={s.dd}>{selected.imap.auth}</dd>
+            <dd className={s.dd}>{SIGN_IN_LABEL[selected.imap.auth]}</dd>
             <dt className={s.dt}>Folder</dt>
             <dd className={s.dd}>{selected.imap.folder}</dd>
             <dt className={s.dt}>After import</dt>
-            <dd className={s.dd}>{selected.imap.afterImport}</dd>
+            <dd className={s.dd}>{describeAction(selected.imap.afterImport)}</dd>
             <dt className={s.dt}>Checks every</dt>
             <dd className={s.dd}>{selected.imap.pollIntervalSeconds} s</dd>
             <dt className={s.dt}>SMTP</dt>
@@ -346,7 +349,7 @@ export function MailboxesPage() {
             <dt className={s.dt}>SMTP user</dt>
             <dd className={s.dd}>{selected.smtp.username}</dd>
             <dt className={s.dt}>SMTP sign-in</dt>
-            <dd className={s.dd}>{selected.smtp.auth}</dd>
+            <dd className={s.dd}>{SIGN_IN_LABEL[selected.smtp.auth]}</dd>
             <dt className={s.dt}>Created</dt>
             <dd className={s.dd} title={new Date(selected.createdAt).toISOString()}>{new Date(selected.createdAt).toLocaleString()}</dd>
             <dt className={s.dt}>Changed</dt>
