@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { AppError, isAppError, type ErrorInfo } from '../shared/errors.js';
 import { isFileSystemError, unexpectedFileError } from './files.js';
 import { withFlagNames } from './flag-names.js';
+import { toCliWords, withCliWords } from '../shared/setting-words.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -87,10 +88,10 @@ export function normalizeExitCode(code: unknown): ExitCode {
   return n === EXIT_OK || n === EXIT_FAILED || n === EXIT_USAGE ? n : EXIT_FAILED;
 }
 
-/** Prints the one JSON value of this invocation. */
+/** Prints the one JSON value of this invocation; hints and summaries name settings by the CLI's values (`"tls"`), not the screen's labels. */
 export function printJson(value: unknown, options: { compact?: boolean } = {}): void {
   invocation.jsonPrinted = true;
-  process.stdout.write(JSON.stringify(value, null, options.compact ? undefined : 2) + '\n');
+  process.stdout.write(JSON.stringify(withCliWords(value), null, options.compact ? undefined : 2) + '\n');
 }
 
 const MAX_MESSAGE = 4000;
@@ -127,7 +128,7 @@ export function reportError(error: unknown, json: boolean): void {
   if ((json || invocation.json) && !invocation.jsonPrinted) printJson({ ok: false, error: info });
   else {
     process.stderr.write(`error [${info.code}]: ${plainText(info.message)}\n`);
-    if (info.hint) process.stderr.write(`hint: ${plainText(info.hint)}\n`);
+    if (info.hint) process.stderr.write(`hint: ${plainText(toCliWords(info.hint))}\n`);
     if (info.detail) process.stderr.write(`detail: ${plainText(info.detail)}\n`);
   }
   process.exitCode = exitCodeFor(info);

@@ -221,6 +221,17 @@ export const WebConfigEditPlan = z.object({
 });
 export type WebConfigEditPlan = z.infer<typeof WebConfigEditPlan>;
 
+/**
+ * How a web.config backup is named, next to the file: the file's name, then
+ * `.mailroom-`, the local date and time of the save (`YYYYMMDD-HHMMSS`) and
+ * `.bak`. Before a save, screens name it with this pattern; the exact name is
+ * the one the write reports (`WebConfigApplyResult.backupPath`), never one
+ * computed again from another reading of the clock.
+ */
+export function webConfigBackupName(fileName: string, stamp = 'YYYYMMDD-HHMMSS'): string {
+  return `${fileName}.mailroom-${stamp}.bak`;
+}
+
 /** Input of applying the fix to a file. */
 export const WebConfigApplyInput = z
   .object({

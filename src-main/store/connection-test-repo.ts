@@ -58,10 +58,14 @@ export class ConnectionTestRepo {
     return row ? parseRow(row) : undefined;
   }
 
-  /** The newest results of a mailbox (null: the ad-hoc ones), newest first. */
+  /**
+   * The newest results of a mailbox (null: the ad-hoc ones), newest first by
+   * when they started: rows are not always inserted in that order (a bundle's
+   * results are imported newest first, a CLI test is kept after it ran).
+   */
   list(mailboxId: number | null, limit: number): ConnectionTestSummary[] {
     const rows = this.db
-      .prepare('SELECT id, result_json FROM connection_tests WHERE mailbox_id IS ? ORDER BY id DESC LIMIT ?')
+      .prepare('SELECT id, result_json FROM connection_tests WHERE mailbox_id IS ? ORDER BY started_at DESC, id DESC LIMIT ?')
       .all(mailboxId, Math.max(1, Math.min(limit, this.keep))) as Row[];
     return rows.flatMap((row) => {
       const r = parseRow(row);

@@ -8,7 +8,6 @@ import {
   makeStyles,
   tokens,
   mergeClasses,
-  useArrowNavigationGroup,
 } from '@fluentui/react-components';
 import {
   MailMultipleRegular,
@@ -21,7 +20,7 @@ import {
   WeatherSunnyRegular,
 } from '@fluentui/react-icons';
 import { QueryClient, QueryClientProvider, useQuery } from '@tanstack/react-query';
-import { useEffect, useState, type ReactElement } from 'react';
+import { useEffect, useState, type MouseEvent, type ReactElement } from 'react';
 import { api } from '../api/client';
 import { useThemeChoice } from './theme';
 import { MailboxesPage } from '../features/mailboxes/MailboxesPage';
@@ -32,6 +31,7 @@ import { ComingSoon } from '../features/placeholder/ComingSoon';
 import { InboxPage } from '../features/inbox/InboxPage';
 import { SiteSetupPage } from '../features/site-setup/SiteSetupPage';
 import { OutboxPage } from '../features/outbox/OutboxPage';
+import { arrowKeys } from '../components/arrow-keys';
 
 type Route = 'mailboxes' | 'tests' | 'outbox' | 'inbox' | 'logs' | 'site';
 
@@ -45,7 +45,10 @@ const NAV: { id: Route; label: string; icon: ReactElement }[] = [
 ];
 
 const useStyles = makeStyles({
-  root: { height: '100vh', display: 'grid', gridTemplateColumns: '220px 1fr', gridTemplateRows: '48px 1fr', backgroundColor: tokens.colorNeutralBackground2 },
+  // Header; then the navigation beside an open bundle's banner (when there is one) over the screen. The banner has a row
+  // of its own: inside the scrolling screen it covered what scrolled under it.
+  root: { height: '100vh', display: 'grid', gridTemplateColumns: '220px minmax(0, 1fr)', gridTemplateRows: '48px auto minmax(0, 1fr)', backgroundColor: tokens.colorNeutralBackground2 },
+  banner: { gridColumn: '2', gridRow: '2', minWidth: 0 },
   header: {
     gridColumn: '1 / 3',
     display: 'flex',
@@ -57,11 +60,24 @@ const useStyles = makeStyles({
   },
   brand: { fontWeight: tokens.fontWeightSemibold, fontSize: tokens.fontSizeBase400 },
   spacer: { flex: 1 },
-  headerMeta: { color: tokens.colorNeutralForegroundOnBrand, opacity: 0.85 },
-  nav: { display: 'flex', flexDirection: 'column', gap: '2px', padding: '8px', borderRight: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1 },
+  // Full white on the brand colour: at 85 % opacity small text fell below 4.5:1.
+  headerMeta: { color: tokens.colorNeutralForegroundOnBrand, minWidth: 0, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
+  nav: { gridRow: '2 / 4', display: 'flex', flexDirection: 'column', gap: '2px', padding: '8px', borderRight: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1 },
   navItem: { justifyContent: 'flex-start', fontWeight: tokens.fontWeightRegular },
   navActive: { backgroundColor: tokens.colorNeutralBackground1Selected, fontWeight: tokens.fontWeightSemibold },
-  main: { overflow: 'auto', minWidth: 0 },
+  main: { gridColumn: '2', gridRow: '3', overflow: 'auto', minWidth: 0, outline: 'none' },
+  // Off screen until focused: the first Tab stop of every screen (WCAG 2.4.1).
+  skipLink: {
+    position: 'absolute',
+    left: '8px',
+    top: '-100px',
+    zIndex: 100,
+    padding: '8px 12px',
+    borderRadius: tokens.borderRadiusMedium,
+    backgroundColor: tokens.colorNeutralBackground1,
+    color: tokens.colorBrandForegroundLink,
+    ':focus': { top: '8px', outline: `2px solid ${tokens.colorStrokeFocus2}`, boxShadow: tokens.shadow16 },
+  },
   themeButton: { color: tokens.colorNeutralForegroundOnBrand },
 });
 
@@ -75,7 +91,6 @@ const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false,
 function Shell({ themeName, setTheme }: { themeName: 'light' | 'dark'; setTheme: (t: 'light' | 'dark') => void }) {
   const s = useStyles();
   const [route, setRoute] = useState<Route>(currentRoute);
-  const navKeys = useArrowNavigationGroup({ axis: 'vertical', circular: true });
   const info = useQuery({ queryKey: ['app.info'], queryFn: () => api.app.info({}) });
   const view = useViewState();
 
@@ -93,8 +108,16 @@ function Shell({ themeName, setTheme }: { themeName: 'light' | 'dark'; setTheme:
     setRoute(id);
   };
 
+  const skipToMain = (event: MouseEvent) => {
+    event.preventDefault();
+    document.getElementById('main-content')?.focus();
+  };
+
   return (
     <div className={s.root}>
+      <a className={s.skipLink} href="#main-content" onClick={skipToMain} data-region="skip">
+        Skip to main content
+      </a>
       <header className={s.header}>
         <Text className={s.brand}>Mailroom</Text>
         <Caption1 className={s.headerMeta}>
@@ -114,7 +137,7 @@ function Shell({ themeName, setTheme }: { themeName: 'light' | 'dark'; setTheme:
           />
         </Tooltip>
       </header>
-      <nav className={s.nav} aria-label="Sections" {...navKeys}>
+      <nav className={s.nav} aria-label="Sections" onKeyDown={arrowKeys('vertical')}>
         {NAV.map((item) => (
           <Button
             key={item.id}
@@ -128,8 +151,10 @@ function Shell({ themeName, setTheme }: { themeName: 'light' | 'dark'; setTheme:
           </Button>
         ))}
       </nav>
-      <main className={s.main}>
+      <div className={s.banner}>
         <BundleBanner />
+      </div>
+      <main className={s.main} id="main-content" tabIndex={-1}>
         {route === 'mailboxes' && <MailboxesPage />}
         {route === 'tests' && <ConnectionTestsPage key={location.hash} />}
         {route === 'outbox' && <OutboxPage />}

@@ -2,7 +2,7 @@
  * The one status vocabulary of every screen: a colour, an icon and a word,
  * so nothing depends on colour alone.
  */
-import { Badge, Tooltip } from '@fluentui/react-components';
+import { Badge, Tooltip, makeStyles } from '@fluentui/react-components';
 import {
   CheckmarkCircleRegular,
   WarningRegular,
@@ -24,11 +24,20 @@ const LOOK: Record<StatusKind, { color: 'success' | 'warning' | 'danger' | 'bran
   disabled: { color: 'subtle', icon: <CircleRegular /> },
 };
 
+// A badge never grows past its container: a long label (a diagnosis code in a narrow column) ends in an
+// ellipsis and is shown whole on hover, instead of spilling out of its card.
+const useStyles = makeStyles({
+  // Wraps to the next line in a row of badges rather than squeezing; capped at its container's width.
+  badge: { maxWidth: '100%', minWidth: 0, flexShrink: 0 },
+  label: { minWidth: 0, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
+});
+
 export function StatusBadge({ kind, label, title }: { kind: StatusKind; label: string; title?: string }) {
   const look = LOOK[kind];
+  const s = useStyles();
   const badge = (
-    <Badge appearance="tint" color={look.color} icon={look.icon} shape="rounded" data-status={kind}>
-      {label}
+    <Badge appearance="tint" color={look.color} icon={look.icon} shape="rounded" data-status={kind} className={s.badge} title={title ? undefined : label}>
+      <span className={s.label}>{label}</span>
     </Badge>
   );
   return title ? <Tooltip content={title} relationship="description">{badge}</Tooltip> : badge;

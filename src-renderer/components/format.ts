@@ -30,3 +30,8 @@ export function formatShortTime(ms: number, now = Date.now()): string {
   const sameDay = new Date(now).toDateString() === d.toDateString();
   return sameDay ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) : d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
+
+/** Date and time, always with the date: for lists that span days (test history). */
+export function formatDateTime(ms: number): string {
+  return new Date(ms).toLocaleString([], { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}

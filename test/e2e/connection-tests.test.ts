@@ -48,6 +48,13 @@ describe('connection tests screen in the browser console', () => {
       smtp: { host: '127.0.0.1', port: smtp.port, security: 'none' },
       password: PASSWORD,
     });
+    consoleHandle.engine.mailboxes.create({
+      name: 'Billing',
+      address: 'billing@example.test',
+      imap: { host: '127.0.0.1', port: dovecot.port, security: 'none' },
+      smtp: { host: '127.0.0.1', port: smtp.port, security: 'starttls' },
+      password: PASSWORD,
+    });
     browserHandle = await launchBrowser();
     page = await browserHandle.browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.setDefaultTimeout(15_000);
@@ -93,6 +100,30 @@ describe('connection tests screen in the browser console', () => {
     await expect.poll(() => history.locator('tbody tr').count()).toBe(2);
     await history.locator('tbody tr').filter({ hasText: 'SMTP_AUTH_DISABLED' }).click();
     await expect.poll(() => page.getByText(/Stored result from/).count()).toBe(1);
+  });
+
+  it('lists results newest first, with date, port and security, after a run and after choosing the mailbox again', async () => {
+    const engine = consoleHandle.engine;
+    const support = engine.mailboxes.resolve('Support');
+    const history = page.getByRole('table', { name: 'Recent results' });
+    const shownIds = async () => (await history.locator('tbody tr').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-test-id')))));
+    // A result kept after later ones (as a CLI --keep or a bundle import does) still sorts by when it ran.
+    const [latest] = engine.connectionTests.history(support.id, 1);
+    const older = engine.connectionTests.keepResult({ ...engine.connectionTests.get(latest!.id), startedAt: latest!.startedAt - 86_400_000 });
+    await page.getByRole('button', { name: 'Run test' }).click();
+    await expect.poll(() => history.locator('tbody tr').count(), { timeout: 30_000 }).toBe(5);
+    const newestFirst = () => engine.connectionTests.history(support.id, 50).sort((a, b) => b.startedAt - a.startedAt || b.id - a.id).map((h) => h.id);
+    expect(await shownIds()).toEqual(newestFirst());
+    expect((await shownIds()).at(-1)).toBe(older.id);
+    await page.locator('select[name="mailbox"]').selectOption({ label: 'Billing (billing@example.test)' });
+    await expect.poll(() => history.locator('tbody tr').count()).toBe(0);
+    await page.locator('select[name="mailbox"]').selectOption({ label: 'Support (support@example.test)' });
+    await expect.poll(() => history.locator('tbody tr').count()).toBe(5);
+    expect(await shownIds()).toEqual(newestFirst());
+    // Each line has the date, the port and the security as the form names it.
+    const first = (await history.locator('tbody tr').first().textContent()) ?? '';
+    expect(first).toContain(String(new Date().getFullYear()));
+    expect(first).toMatch(new RegExp(`port (${smtp.port}|${dovecot.port}) · None \\(plain text\\)`));
   });
 
   it('runs an ad-hoc test with the password typed for this run only', async () => {

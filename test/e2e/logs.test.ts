@@ -72,17 +72,20 @@ describe('logs screen in the browser console', () => {
     consoleHandle.engine.log.write({ direction: 'system', level: 'info', message: 'Live entry one' });
     await expect.poll(() => rows().first().textContent()).toContain('Live entry one');
 
-    await page.locator('[role="grid"] [tabindex="0"]').evaluate((el) => el.scrollTo({ top: 3000 }));
-    const topBefore = await page.locator('[role="grid"] [tabindex="0"]').evaluate((el) => el.scrollTop);
+    await page.locator('[role="grid"] [role="rowgroup"]').evaluate((el) => el.scrollTo({ top: 3000 }));
+    const topBefore = await page.locator('[role="grid"] [role="rowgroup"]').evaluate((el) => el.scrollTop);
     consoleHandle.engine.log.write({ direction: 'system', level: 'warning', message: 'Live entry two' });
     const banner = page.getByRole('button', { name: /1 new entry/ });
     await expect.poll(() => banner.count()).toBe(1);
-    expect(await page.locator('[role="grid"] [tabindex="0"]').evaluate((el) => el.scrollTop)).toBe(topBefore);
+    expect(await page.locator('[role="grid"] [role="rowgroup"]').evaluate((el) => el.scrollTop)).toBe(topBefore);
     await banner.click();
     await expect.poll(() => rows().first().textContent()).toContain('Live entry two');
   });
 
   it('exports the current filter to Excel and offers the download', async () => {
+    // The list shows every column again once the entry is closed.
+    await page.getByRole('complementary', { name: 'Log entry' }).getByRole('button', { name: 'Close the entry' }).click();
+    await expect.poll(() => page.getByRole('complementary', { name: 'Log entry' }).count()).toBe(0);
     await page.locator('select[name="direction"]').selectOption('send');
     await expect.poll(async () => (await rows().allTextContents()).every((t) => t.includes('Send'))).toBe(true);
     await page.getByRole('button', { name: 'Export' }).click();

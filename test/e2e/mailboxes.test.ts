@@ -8,8 +8,19 @@ import { launchBrowser, screenshot, type BrowserHandle } from '../helpers/browse
 import { startTestConsole, type ConsoleHandle } from '../helpers/console';
 import { tempDir } from '../helpers/temp';
 import fs from 'node:fs';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+
+/** A loopback port nothing listens on: detection runs offline, at once and the same every time. */
+async function closedPort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
 
 describe('mailboxes screen in the browser console', () => {
   let browserHandle: BrowserHandle;
@@ -19,7 +30,10 @@ describe('mailboxes screen in the browser console', () => {
 
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailroom-e2e-'));
-    consoleHandle = await startTestConsole(dataDir);
+    const offline = await closedPort();
+    consoleHandle = await startTestConsole(dataDir, {
+      detector: { dnsServers: [`127.0.0.1:${offline}`], userRealmUrl: `https://127.0.0.1:${offline}/getuserrealm.srf`, autoconfigUrls: [], stepTimeoutMs: 1000 },
+    });
     browserHandle = await launchBrowser();
     page = await browserHandle.browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.setDefaultTimeout(10_000);
@@ -97,6 +111,100 @@ describe('mailboxes screen in the browser console', () => {
     await dialog.getByRole('textbox', { name: 'Name', exact: true }).fill('Gmail desk');
     await dialog.getByRole('button', { name: 'Create mailbox' }).click();
     await expect.poll(() => page.locator('tr[data-mailbox]').count()).toBe(2);
+  });
+
+  it('opens the editor on Enter without saving, with focus in the editor; only Save saves', async () => {
+    const support = consoleHandle.engine.mailboxes.resolve('Support');
+    const calls: string[] = [];
+    const onRequest = (request: { url(): string; postData(): string | null }) => {
+      if (request.url().endsWith('/api/invoke')) calls.push(JSON.parse(request.postData() ?? '{}').channel);
+    };
+    page.on('request', onRequest);
+    try {
+      await page.locator('tr[data-mailbox="Support"]').focus();
+      await page.keyboard.press('Enter');
+      const dialog = page.getByRole('dialog', { name: 'Edit mailbox Support' });
+      await expect.poll(() => dialog.isVisible()).toBe(true);
+      await expect.poll(() => page.evaluate(() => Boolean(document.activeElement?.closest('[role="dialog"]')))).toBe(true);
+      // Escape closes it: had the Enter saved, the update call would have been sent before this.
+      await page.keyboard.press('Escape');
+      await expect.poll(() => dialog.count()).toBe(0);
+      expect(calls).not.toContain('mailboxes.update');
+      expect(consoleHandle.engine.mailboxes.get(support.id).updatedAt).toBe(support.updatedAt);
+      expect(await page.getByText('Saved mailbox Support.').count()).toBe(0);
+
+      await page.locator('tr[data-mailbox="Support"]').focus();
+      await page.keyboard.press('Enter');
+      await dialog.getByRole('textbox', { name: 'Folder' }).fill('INBOX/Help desk');
+      await dialog.getByRole('button', { name: 'Save changes' }).click();
+      await expect.poll(() => page.getByText('Saved mailbox Support.').count()).toBe(1);
+      expect(calls.filter((c) => c === 'mailboxes.update')).toHaveLength(1);
+      expect(consoleHandle.engine.mailboxes.get(support.id).imap.folder).toBe('INBOX/Help desk');
+    } finally {
+      page.off('request', onRequest);
+    }
+  });
+
+  it('has a skip link first, every section and toolbar button in the Tab order, and arrow keys in the list', async () => {
+    await page.goto(`http://127.0.0.1:${consoleHandle.server.port}/#/mailboxes`);
+    await page.reload();
+    await expect.poll(() => page.locator('tr[data-mailbox]').count()).toBe(2);
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label') || document.activeElement?.textContent?.trim() || document.activeElement?.tagName);
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Skip to main content');
+    const order: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press('Tab');
+      order.push((await focused()) ?? '');
+    }
+    expect(order.slice(0, 11)).toEqual(['Diagnostics', 'Switch to dark theme', 'Mailboxes', 'Connection tests', 'Outbox', 'Inbox', 'Logs', 'Site setup', 'New mailbox', 'Import settings', 'Export settings']);
+    // The skip link takes focus to the main content, past the header and the navigation.
+    await page.keyboard.press('Shift+Tab');
+    for (let i = 0; i < 11; i++) await page.keyboard.press('Shift+Tab');
+    expect(await focused()).toBe('Skip to main content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main-content');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('New mailbox');
+    // The list is one Tab stop; the arrow keys go from row to row and the detail follows.
+    const first = page.locator('tr[data-mailbox]').first();
+    await first.focus();
+    await page.keyboard.press('ArrowDown');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-mailbox'))).toBe(await page.locator('tr[data-mailbox]').nth(1).getAttribute('data-mailbox'));
+    await expect.poll(() => page.getByRole('complementary').getAttribute('aria-label')).toBe(`Mailbox ${await page.locator('tr[data-mailbox]').nth(1).getAttribute('data-mailbox')}`);
+  });
+
+  it('lets the provider follow detection, and a preset switch replaces only what a preset filled in', async () => {
+    await page.getByRole('button', { name: 'New mailbox' }).first().click();
+    const dialog = page.getByRole('dialog');
+    const provider = dialog.getByRole('combobox', { name: 'Provider' });
+    const value = (name: string) => dialog.locator(`[name="${name}"]`).inputValue();
+    // It starts as Other, with no servers, until the address says more.
+    expect(await provider.inputValue()).toBe('generic');
+    expect(await value('imapHost')).toBe('');
+    await dialog.locator('input[name="name"]').fill('Desk');
+    await dialog.locator('input[name="address"]').fill('desk@contoso.onmicrosoft.com');
+    await expect.poll(() => provider.inputValue(), { timeout: 15_000 }).toBe('microsoft365');
+    expect(await value('imapHost')).toBe('outlook.office365.com');
+    expect(await value('smtpHost')).toBe('smtp.office365.com');
+    // What the admin types is theirs.
+    await dialog.locator('input[name="smtpUsername"]').fill('relay-upn@contoso.test');
+    await dialog.locator('input[name="address"]').fill('desk@unknown-provider.test');
+    await expect.poll(() => dialog.getByTestId('detect-panel').textContent(), { timeout: 15_000 }).toContain('No provider was recognised');
+    await expect.poll(() => provider.inputValue()).toBe('generic');
+    expect(await value('imapHost')).toBe('');
+    expect(await value('smtpHost')).toBe('');
+    expect(await value('smtpUsername')).toBe('relay-upn@contoso.test');
+    // Chosen by hand: Microsoft 365 fills the servers; a typed server survives the switch back to Other.
+    await provider.selectOption('microsoft365');
+    expect(await value('smtpHost')).toBe('smtp.office365.com');
+    await dialog.locator('input[name="imapHost"]').fill('imap.internal.test');
+    await provider.selectOption('generic');
+    expect(await value('imapHost')).toBe('imap.internal.test');
+    expect(await value('smtpHost')).toBe('');
+    expect(await value('imapPort')).toBe('993');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
   });
 
   it('takes a screenshot of the list with the detail panel', async () => {

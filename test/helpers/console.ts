@@ -17,8 +17,9 @@ export interface ConsoleHandle {
   close(): Promise<void>;
 }
 
-export async function startTestConsole(dataDir: string, options: Pick<MailroomOptions, 'keyProvider' | 'fetch'> = {}): Promise<ConsoleHandle> {
-  const engine = openMailroom({ dataDir, keyProvider: options.keyProvider ?? staticKeyProvider(crypto.randomBytes(32), 'test key'), ...(options.fetch ? { fetch: options.fetch } : {}) });
+/** `options` passes further options to the engine (a key provider, a fetch that trusts a test IdP, an offline detector). */
+export async function startTestConsole(dataDir: string, options: Pick<MailroomOptions, 'keyProvider' | 'fetch' | 'detector'> = {}): Promise<ConsoleHandle> {
+  const engine = openMailroom({ dataDir, ...options, keyProvider: options.keyProvider ?? staticKeyProvider(crypto.randomBytes(32), 'test key') });
   const session = createSession(engine, { runtime: 'console' });
   const router = session.router;
   const server = await startConsoleServer({ router, events: engine.events, rendererDir: RENDERER_DIR, downloadsDir: path.join(dataDir, 'exports') });

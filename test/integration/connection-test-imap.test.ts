@@ -121,13 +121,13 @@ describe('IMAP connection tests against Dovecot', () => {
   it('passes without TLS (security none) against a Dovecot without ssl', async () => {
     const result = await run({ port: plain.port, security: 'none', password: PASSWORD });
     expect(result.ok, JSON.stringify(result.diagnosis)).toBe(true);
-    expect(result.steps.find((s) => s.name === 'starttls')!.detail).toBe('not used: security none (no encryption)');
+    expect(result.steps.find((s) => s.name === 'starttls')!.detail).toBe('not used: security "None (plain text)"');
   });
 
   it('says AUTH_REQUIRES_TLS when the server disables plaintext sign-in (LOGINDISABLED), without sending the password', async () => {
     const result = await run({ port: loginDisabled.port, security: 'none', password: PASSWORD });
     expect(result.diagnosis).toMatchObject({ code: 'AUTH_REQUIRES_TLS', step: 'auth' });
-    expect(result.diagnosis!.hint).toContain('"starttls" (port 143)');
+    expect(result.diagnosis!.hint).toContain('"STARTTLS" (port 143)');
     // The password was never sent.
     expect(result.transcript.some((l) => l.dir === 'C' && /LOGIN|AUTHENTICATE/.test(l.text))).toBe(false);
   });

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { DIAGNOSIS_CODES } from '../../src-main/shared/diagnosis';
 import { DIAGNOSIS_RULES, diagnose, fillTemplate, findRule, type FailureFacts } from '../../src-main/engine/diagnose/diagnose';
+import { toCliWords } from '../../src-main/shared/setting-words';
 
 const base = (over: Partial<FailureFacts>): FailureFacts => ({
   protocol: 'smtp',
@@ -168,9 +169,25 @@ describe('diagnosis rules', () => {
     expect(d.hint).toContain('Set-CASMailbox -Identity support@example.test -SmtpClientAuthenticationDisabled $false');
   });
 
-  it('points a plaintext port under security tls to starttls, and the reverse to tls', () => {
-    expect(diagnose(CASES['port-speaks-plaintext']!).hint).toContain('"starttls"');
-    expect(diagnose(CASES['port-speaks-tls-only']!).hint).toContain('Set security to "tls" for port 465');
+  it('points a plaintext port under security tls to starttls, and the reverse to tls, in the words of the screen', () => {
+    expect(diagnose(CASES['port-speaks-plaintext']!).hint).toContain('"STARTTLS"');
+    expect(diagnose(CASES['port-speaks-tls-only']!).hint).toContain('Set security to "SSL/TLS" for port 465');
+  });
+
+  it('names settings by the labels the screen shows, never by the CLI values, in every rule (the CLI turns them back)', () => {
+    // Every rule rendered with facts that fill every placeholder, for each security mode.
+    for (const rule of DIAGNOSIS_RULES) {
+      for (const security of ['tls', 'starttls', 'none'] as const) {
+        const facts = base({ security });
+        for (const text of [fillTemplate(rule.summary, facts), fillTemplate(rule.hint, facts)]) {
+          expect(text, rule.id).not.toMatch(/\{[a-z]+:[a-z0-9]+\}|\{m365OAuth\}|\{moreTime\}|\{threeConnections\}/);
+          expect(text, rule.id).not.toMatch(/security (tls|starttls|none)\b|"(tls|starttls|none|password|xoauth2)"|--timeout-ms|auth oauth2/);
+          // The CLI's wording of the same text has no screen label left.
+          expect(toCliWords(text), rule.id).not.toMatch(/"SSL\/TLS"|"STARTTLS"|"None \(plain text\)"|"Password"|"OAuth 2\.0"|Retry settings/);
+        }
+      }
+    }
+    expect(toCliWords(diagnose(CASES['port-speaks-tls-only']!).hint)).toContain('Set security to "tls" for port 465');
   });
 
   it('SMTP AUTH off: the hint says OAuth needs it on too (it is no way around it)', () => {

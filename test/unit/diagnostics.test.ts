@@ -84,6 +84,14 @@ describe('a bundle made from a store full of secrets', () => {
     expect(html).not.toMatch(/<script/i);
   });
 
+  it('summarizes every section in words, never as raw JSON (issue 13: outbox counts were shown as JSON)', async () => {
+    const html = (await unzip(bundlePath)).get('summary.html')!.toString();
+    expect(html).toContain('Messages by status: 0 queued, 0 sending, 0 sent, 0 deferred, 0 failed, 0 cancelled');
+    // JSON in the page text would be escaped as &quot;: neither a quoted key nor a brace-quote pair may appear.
+    const text = html.replace(/<[^>]+>/g, ' ');
+    expect(text).not.toMatch(/\{\s*(&quot;|")|(&quot;|")\w+(&quot;|")\s*:/);
+  });
+
   it('contains none of the secrets, in any encoding, in any file or in the raw zip', async () => {
     const files = await unzip(bundlePath);
     const everything = [...files.values(), fs.readFileSync(bundlePath)];

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { checklistForRange, parseSiteVersion, siteChecklist, SITE_VERSION_CHOICES } from '../../src-main/engine/site-setup/index';
 import { SITE_VERSION_RANGES, type SiteVersionRange } from '../../src-main/shared/site-setup';
+import { OAUTH_TOGGLE_VERSIONS, SITE_VERSIONS } from '../../src-main/shared/site-versions';
 
 describe('parseSiteVersion', () => {
   it.each<[string, SiteVersionRange, string]>([
@@ -110,5 +111,36 @@ describe('site checklist', () => {
     expect(checklist.version).toMatchObject({ input: '10.1.4', range: '10.0.3', numbers: [10, 1, 4] });
     expect(checklist.rangeLabel).toBe('10.0.3 to 10.1.4');
     expect(checklist.items).toHaveLength(7);
+  });
+});
+
+describe('one version table for every screen (issue 13, item 9)', () => {
+  // Every version a text names, in the vendor's spellings: 10.0.3, G9 9.2 R10, 8.0 SR2, 8.1.
+  const VERSION = /\b(?:G9 )?\d{1,2}\.\d(?:\.\d{1,2}| SR\d| R\d{1,2})?\b/g;
+  const known = new Set<string>([...Object.values(SITE_VERSIONS).flatMap((v) => [v.display, v.lastBefore]), '8.0', '8.0 R26', '2.0', '9.2']);
+
+  it('matches the source document: the toggle from G9 9.2 R10 to 10.0.2, generally available from 10.0.3', () => {
+    expect(OAUTH_TOGGLE_VERSIONS).toBe('G9 9.2 R10 to 10.0.2');
+    expect(SITE_VERSIONS.oauthGeneral.display).toBe('10.0.3');
+    expect(parseSiteVersion('10.0.2').range).toBe('9.2-r10');
+    expect(parseSiteVersion('10.0.3').range).toBe('10.0.3');
+    expect(SITE_VERSION_CHOICES.find((c) => c.range === '9.2-r10')!.label).toBe(OAUTH_TOGGLE_VERSIONS);
+  });
+
+  it('says the same versions in the checklist as in the picker: no "up to 10.0.3 ... pilot"', () => {
+    const oauth = checklistForRange('9.2-r10').find((i) => i.id === 'oauth-microsoft-365')!;
+    expect(oauth.explanation).toContain(`From ${OAUTH_TOGGLE_VERSIONS}, OAuth 2.0 for Microsoft 365 is a pilot feature`);
+    expect(oauth.explanation).not.toMatch(/up to 10\.0\.3/);
+  });
+
+  it('names only versions of the table in every text of every range', () => {
+    for (const range of SITE_VERSION_RANGES) {
+      for (const item of checklistForRange(range)) {
+        for (const text of [item.title, item.summary, item.explanation, item.hint ?? '']) {
+          for (const version of text.match(VERSION) ?? []) expect(known, `${range} ${item.id}: "${version}" in "${text}"`).toContain(version);
+        }
+      }
+    }
+    for (const choice of SITE_VERSION_CHOICES) for (const version of choice.label.match(VERSION) ?? []) expect(known).toContain(version);
   });
 });

@@ -5,6 +5,7 @@ import type { TranscriptLine } from '../../shared/diagnosis.js';
 import { dataDirOf, type CommonOptions } from '../context.js';
 import type { InboxEngine } from '../../engine/inbox/open-inbox.js';
 import { EXIT_FAILED, printJson, reportError, table, usageError } from '../output.js';
+import { toCliWords } from '../../shared/setting-words.js';
 
 /**
  * Runs a command body over the lean inbox engine (see open-inbox.ts): the
@@ -52,7 +53,7 @@ export async function pollCommand(mailbox: string, f: CommonOptions & { debug?: 
       const summary = `${poll.fetched} fetched, ${poll.imported} imported, ${poll.duplicates} duplicate(s) skipped, ${poll.failed} failed in ${poll.ms} ms`;
       if (ok) process.stdout.write(`Polled ${poll.folder}: ${summary}.\n${poll.resynced ? 'The folder was renumbered on the server and was resynchronised (see "mailroom logs --direction receive").\n' : ''}`);
       else {
-        process.stderr.write(`error [${poll.code}]: ${poll.message}\n${poll.hint ? `hint: ${poll.hint}\n` : ''}`);
+        process.stderr.write(`error [${poll.code}]: ${poll.message}\n${poll.hint ? `hint: ${toCliWords(poll.hint)}\n` : ''}`);
         process.stdout.write(`Poll of ${poll.folder} stopped: ${summary}.\n`);
       }
     }

@@ -7,6 +7,7 @@ import { AppError } from '../../shared/errors.js';
 import type { OAuthSettings, OAuthSettingsValidation, TokenHealth } from '../../shared/oauth.js';
 import { withEngine, type CommonOptions } from '../context.js';
 import { printJson, usageError } from '../output.js';
+import { toCliWords } from '../../shared/setting-words.js';
 
 const when = (ms: number | null) => (ms === null ? 'never' : `${new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`);
 
@@ -25,7 +26,7 @@ function describeHealth(name: string, h: TokenHealth): string {
   }
   if (h.lastError) {
     lines.push(`  last error     [${h.lastError.code}] ${h.lastError.message} (${when(h.lastError.at)})`);
-    if (h.lastError.hint) lines.push(`  what to do     ${h.lastError.hint}`);
+    if (h.lastError.hint) lines.push(`  what to do     ${toCliWords(h.lastError.hint)}`);
   }
   if (h.state === 'not-signed-in') lines.push(`  sign in with   mailroom oauth login "${name}"`);
   if (h.state === 'sign-in-required') lines.push(`  sign in again  mailroom oauth login "${name}" (mail waiting for it is sent at once after)`);

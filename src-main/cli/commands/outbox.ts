@@ -3,6 +3,7 @@ import { OUTBOX_STATUSES, PENDING_STATUSES, type OutboxDetail, type OutboxStatus
 import type { CommonOptions } from '../context.js';
 import { printJson, table, usageError } from '../output.js';
 import { withOutboxEngine } from './send.js';
+import { toCliWords } from '../../shared/setting-words.js';
 
 function positiveInt(value: string | undefined, flag: string, max: number): number | undefined {
   if (value === undefined) return undefined;
@@ -85,7 +86,7 @@ function printDetail(m: OutboxDetail): void {
   for (const r of m.recipients) lines.push(`    ${r.status.padEnd(8)} ${r.address}${r.reply ? `  ${r.reply}` : ''}`);
   if (m.lastError) {
     lines.push(`  Last error:  [${m.lastError.code}] ${m.lastError.message}`);
-    if (m.lastError.hint) lines.push(`  What to change: ${m.lastError.hint}`);
+    if (m.lastError.hint) lines.push(`  What to change: ${toCliWords(m.lastError.hint)}`);
     if (m.lastError.serverReply) lines.push(`  Server said (${m.lastError.stage}): ${m.lastError.serverReply}`);
   }
   lines.push('  History:');

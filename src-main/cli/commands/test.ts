@@ -17,6 +17,7 @@ import type { StepProgress } from '../../engine/connection-test/step-recorder.js
 import { CURL_MESSAGE_FILE } from '../../engine/connection-test/curl-command.js';
 import { dataDirOf, readPasswordOption, secretFromEnv, withEngine, type CommonOptions } from '../context.js';
 import { printJson, reportError, usageError, EXIT_FAILED, EXIT_OK } from '../output.js';
+import { toCliWords } from '../../shared/setting-words.js';
 
 interface TargetFlags extends CommonOptions {
   keep?: boolean;
@@ -58,7 +59,7 @@ function report(result: ConnectionTestResult): ConnectionTestReport {
 const STATUS_WORD: Record<string, string> = { ok: 'ok', failed: 'FAILED', skipped: 'skipped', running: '...' };
 
 function stepLine(step: StepProgress | ConnectionTestResult['steps'][number]): string {
-  return `  ${STATUS_WORD[step.status]!.padEnd(8)} ${step.name.padEnd(10)} ${`${step.ms} ms`.padStart(8)}  ${step.detail}`;
+  return `  ${STATUS_WORD[step.status]!.padEnd(8)} ${step.name.padEnd(10)} ${`${step.ms} ms`.padStart(8)}  ${toCliWords(step.detail)}`;
 }
 
 function printHuman(result: ConnectionTestResult, live: boolean): void {
@@ -71,7 +72,7 @@ function printHuman(result: ConnectionTestResult, live: boolean): void {
     out.push(`PASSED in ${result.durationMs} ms.`);
   } else if (result.diagnosis) {
     const d = result.diagnosis;
-    out.push(`FAILED: ${d.code} at step ${d.step}`, `  ${d.summary}`, `  What to change: ${d.hint}`);
+    out.push(`FAILED: ${d.code} at step ${d.step}`, `  ${toCliWords(d.summary)}`, `  What to change: ${toCliWords(d.hint)}`);
     if (d.serverReply) out.push(`  Server said: ${d.serverReply.split('\n').join('\n               ')}`);
   }
   for (const w of result.warnings ?? []) out.push(`WARNING: ${w.code}`, `  ${w.message}`, `  What to change: ${w.hint}`);

@@ -13,6 +13,7 @@ import dns from 'node:dns';
 import { AppError } from '../../shared/errors.js';
 import { EmailAddress, PRESETS } from '../../shared/mailbox.js';
 import type { DetectEvidence, DetectProposal, DetectResult, DetectStepName, UserRealm } from '../../shared/oauth.js';
+import { SECURITY_LABELS } from '../../shared/setting-words.js';
 import { describeNetworkFailure, globalHttpFetch, readLimited, timeoutSignal, type HttpFetch } from '../auth/http.js';
 import { AutoconfigParseError, DEFAULT_AUTOCONFIG_URLS, autoconfigUrl, parseAutoconfig, type AutoconfigResult } from './autoconfig.js';
 import { isMicrosoftMx, providerByDomain, providerByMx, type ProviderEntry } from './providers.js';
@@ -285,7 +286,7 @@ export class Detector {
       if (response.status === 404 || response.status === 410) return { evidence: evidence('info', 'No autoconfig file is published here.') };
       if (response.status !== 200) return { evidence: evidence('info', `The server answered HTTP ${response.status}: no usable autoconfig file.`) };
       const config = parseAutoconfig(body, address);
-      const details = [...config.incoming, ...config.outgoing].map((s) => `${s.protocol} ${s.host}:${s.port} ${s.security} ${s.auth}`);
+      const details = [...config.incoming, ...config.outgoing].map((s) => `${s.protocol} ${s.host}:${s.port} ${SECURITY_LABELS[s.security]} ${s.auth}`);
       return { evidence: evidence('success', `Autoconfig file found${config.displayName ? ` (${config.displayName})` : ''}.`, details), value: config };
     } catch (error) {
       if (error instanceof AutoconfigParseError) return { evidence: evidence('warning', `An autoconfig file was found but cannot be used: ${error.message}`) };
@@ -304,7 +305,7 @@ export class Detector {
       status: entry ? 'success' : 'info',
       title: 'Built-in provider table',
       summary: entry ? `${byDomain ? `${domain} belongs to` : 'The MX records belong to'} ${entry.label}.` : `${domain} is not in the built-in provider table.`,
-      details: entry ? [`IMAP ${entry.imap.host}:${entry.imap.port} ${entry.imap.security}`, `SMTP ${entry.smtp.host}:${entry.smtp.port} ${entry.smtp.security}`] : [],
+      details: entry ? [`IMAP ${entry.imap.host}:${entry.imap.port} ${SECURITY_LABELS[entry.imap.security]}`, `SMTP ${entry.smtp.host}:${entry.smtp.port} ${SECURITY_LABELS[entry.smtp.security]}`] : [],
       durationMs: 0,
     };
   }

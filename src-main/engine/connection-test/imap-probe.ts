@@ -10,6 +10,7 @@ import { commandFailure, type ProbeConnection, type StarttlsPreamble } from './p
 import { decodeChallenge, plainBlob, xoauth2Blob } from './sasl.js';
 import { StepError, type StepRecorder } from './step-recorder.js';
 import { describeTls, stepTlsOf } from './tls-details.js';
+import { renderWords } from '../../shared/setting-words.js';
 
 /** The plaintext commands before an IMAP server's STARTTLS handshake (the probe's own order), for a diagnostic second connection. */
 export const imapStarttlsPreamble: StarttlsPreamble = async (reader, limits) => {
@@ -182,7 +183,7 @@ export async function runImapSteps(conn: ProbeConnection, rec: StepRecorder, opt
       onSocket('during STARTTLS'),
     );
   } else {
-    rec.notUsed('starttls', options.security === 'tls' ? 'not used: the connection is already encrypted (security tls)' : 'not used: security none (no encryption)');
+    rec.notUsed('starttls', renderWords(options.security === 'tls' ? 'not used: the connection is already encrypted (security {sec:tls})' : 'not used: security {sec:none}'));
   }
 
   if (options.auth === 'none') {

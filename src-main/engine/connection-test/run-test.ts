@@ -20,6 +20,7 @@ import { StepError, StepRecorder, TestCancelled, type StepProgress } from './ste
 import { certificateNames, describeTls, readTlsDetails, stepTlsOf } from './tls-details.js';
 import { detectProtocol } from './detect-protocol.js';
 import { Redactor, Transcript } from './transcript.js';
+import { renderWords } from '../../shared/setting-words.js';
 
 /** Everything one test needs. Secrets are used for this run only. */
 export interface TestSpec {
@@ -199,7 +200,7 @@ export async function runConnectionTest(spec: TestSpec, env: TestEnvironment): P
       );
       conn = new ProbeConnection(secure, target, transcript, tlsDetails);
     } else {
-      rec.notUsed('tls', spec.security === 'starttls' ? 'not used: security starttls (encryption starts after the greeting)' : 'not used: security none (no encryption)');
+      rec.notUsed('tls', renderWords(spec.security === 'starttls' ? 'not used: security {sec:starttls} (encryption starts after the greeting)' : 'not used: security {sec:none}'));
       conn = new ProbeConnection(socket, target, transcript, undefined);
     }
 

@@ -13,6 +13,7 @@ import { base64, decodeChallenge, plainBlob, xoauth2Blob } from './sasl.js';
 import { StepError, type StepRecorder } from './step-recorder.js';
 import { describeTls, stepTlsOf } from './tls-details.js';
 import type { ProbeCredentials } from './imap-probe.js';
+import { renderWords } from '../../shared/setting-words.js';
 
 /** One SMTP reply: its code and every line (without the code). */
 export interface SmtpReply {
@@ -178,7 +179,7 @@ export async function runSmtpSteps(conn: ProbeConnection, rec: StepRecorder, opt
       onSocket('during STARTTLS'),
     );
   } else {
-    rec.notUsed('starttls', options.security === 'tls' ? 'not used: the connection is already encrypted (security tls)' : 'not used: security none (no encryption)');
+    rec.notUsed('starttls', renderWords(options.security === 'tls' ? 'not used: the connection is already encrypted (security {sec:tls})' : 'not used: security {sec:none}'));
   }
 
   if (options.auth === 'none') {

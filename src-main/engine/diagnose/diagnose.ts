@@ -14,6 +14,7 @@ import type { SecurityMode } from '../../shared/mailbox.js';
 import { MINIMUM_TLS_VERSION, tlsVersionLabel } from '../tls-policy.js';
 import { CERT_UNTRUSTED_CODES, NOT_TLS_ERROR_CODES, TLS_VERSION_ERROR_CODES } from './socket-errors.js';
 import { EXCHANGE_SCOPE_HINT, GRAPH_AUDIENCE_HINT } from '../auth/token-claims.js';
+import { phrase, renderWords, securityToken } from '../../shared/setting-words.js';
 
 /** How a step failed, mechanically. */
 export type FailureKind =
@@ -125,7 +126,7 @@ const NOT_TLS_CODES = NOT_TLS_ERROR_CODES;
 
 /** Where each trusted-CA instruction points; Node does not read the Windows certificate store. */
 const TRUST_HINT =
-  'If the server uses a certificate from your own certificate authority, save that CA certificate as a PEM file and set the environment variable NODE_EXTRA_CA_CERTS to its path (for all users: System Properties > Environment Variables), then restart Mailroom. Otherwise ask the mail server\'s admin to install a certificate from a public authority (for example Let\'s Encrypt). Do not switch security to "none" to get around it.';
+  'If the server uses a certificate from your own certificate authority, save that CA certificate as a PEM file and set the environment variable NODE_EXTRA_CA_CERTS to its path (for all users: System Properties > Environment Variables), then restart Mailroom. Otherwise ask the mail server\'s admin to install a certificate from a public authority (for example Let\'s Encrypt). Do not switch security to {sec:none} to get around it.';
 
 /** Where a Microsoft 365 admin turns SMTP AUTH on for one mailbox. */
 const M365_MAILBOX_SMTP_AUTH =
@@ -165,7 +166,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     kinds: ['connect'],
     errorCodes: ['ECONNREFUSED'],
     summary: '{host} refused the connection on port {port}: nothing accepts {PROTOCOL} connections there.',
-    hint: 'Check the port. {PROTOCOL} normally uses {tlsPort} (security tls) or {starttlsPort} (security starttls). If the port is right, the mail service is stopped or a firewall on the server rejects this PC.',
+    hint: 'Check the port. {PROTOCOL} normally uses {tlsPort} (security {sec:tls}) or {starttlsPort} (security {sec:starttls}). If the port is right, the mail service is stopped or a firewall on the server rejects this PC.',
   },
   {
     id: 'tcp-timeout',
@@ -199,7 +200,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     steps: ['greeting'],
     detected: ['tls'],
     summary: 'Port {port} expects TLS from the first byte (implicit TLS), but the test waited for a plaintext greeting (security {security}).',
-    hint: 'Set security to "tls" for port {port}, or keep "{security}" and use port {starttlsPort}.',
+    hint: 'Set security to {sec:tls} for port {port}, or keep {security} and use port {starttlsPort}.',
   },
   {
     id: 'port-speaks-plaintext',
@@ -207,15 +208,15 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     steps: ['tls'],
     detected: ['smtp', 'imap', 'pop3'],
     errorCodes: NOT_TLS_CODES,
-    summary: 'Port {port} answered in plaintext, but security "tls" expects the TLS handshake first.',
-    hint: 'Set security to "starttls" for port {port} (the server offers encryption after the greeting), or keep "tls" and use port {tlsPort}.',
+    summary: 'Port {port} answered in plaintext, but security {sec:tls} expects the TLS handshake first.',
+    hint: 'Set security to {sec:starttls} for port {port} (the server offers encryption after the greeting), or keep {sec:tls} and use port {tlsPort}.',
   },
   {
     id: 'port-speaks-other-protocol',
     code: 'PROTOCOL_MISMATCH',
     detected: ['http', 'ssh', 'ftp', 'pop3', 'smtp', 'imap', 'unknown'],
     summary: 'Port {port} on {host} is not a {PROTOCOL} port: it answered like {detected}.',
-    hint: '{PROTOCOL} uses port {tlsPort} (security tls) or {starttlsPort} (security starttls). Check the port number and that the host name is the mail server, not a web or other server.',
+    hint: '{PROTOCOL} uses port {tlsPort} (security {sec:tls}) or {starttlsPort} (security {sec:starttls}). Check the port number and that the host name is the mail server, not a web or other server.',
   },
 
   {
@@ -226,8 +227,8 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     steps: ['tls'],
     kinds: ['tls'],
     errorCodes: NOT_TLS_CODES,
-    summary: 'Port {port} answered the TLS handshake in plaintext, but security "tls" expects TLS from the first byte.',
-    hint: 'Set security to "starttls" for port {port} (the server offers encryption after the greeting), or keep "tls" and use port {tlsPort}.',
+    summary: 'Port {port} answered the TLS handshake in plaintext, but security {sec:tls} expects TLS from the first byte.',
+    hint: 'Set security to {sec:starttls} for port {port} (the server offers encryption after the greeting), or keep {sec:tls} and use port {tlsPort}.',
   },
 
   // ---- TLS ---------------------------------------------------------------
@@ -237,7 +238,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     kinds: ['tls'],
     errorCodes: ['CERT_HAS_EXPIRED'],
     summary: 'The server\'s certificate expired on {validTo}.',
-    hint: 'The mail server\'s admin must renew the certificate. If the date looks wrong, check this PC\'s clock and time zone. Do not switch security to "none" to get around it.',
+    hint: 'The mail server\'s admin must renew the certificate. If the date looks wrong, check this PC\'s clock and time zone. Do not switch security to {sec:none} to get around it.',
   },
   {
     id: 'tls-cert-not-yet-valid',
@@ -269,7 +270,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     kinds: ['tls'],
     errorCodes: TLS_VERSION_ERROR_CODES,
     summary: 'The server on {host} port {port} speaks only {serverTls}{serverTlsCipher}, an old TLS version Mailroom does not use: it requires {minimumTls} or later.',
-    hint: 'The mail server must be upgraded or reconfigured to offer {minimumTls} or later: TLS 1.0 and 1.1 are retired (RFC 8996), and Microsoft 365 and Gmail accept nothing older than TLS 1.2. Ask the server\'s admin (for an appliance or a scanner, its vendor for a firmware update). Mailroom does not lower its minimum, and setting security to "none" would send the password unencrypted.',
+    hint: 'The mail server must be upgraded or reconfigured to offer {minimumTls} or later: TLS 1.0 and 1.1 are retired (RFC 8996), and Microsoft 365 and Gmail accept nothing older than TLS 1.2. Ask the server\'s admin (for an appliance or a scanner, its vendor for a firmware update). Mailroom does not lower its minimum, and setting security to {sec:none} would send the password unencrypted.',
     source: 'Node\'s TLS client against Node\'s tls server with minVersion and maxVersion TLSv1 and ciphers DEFAULT@SECLEVEL=0: "ssl3_read_bytes:tlsv1 alert protocol version" (ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION), measured in this project\'s tests; OpenSSL\'s "unsupported protocol" for a server that picks TLS 1.0 in its ServerHello',
   },
   {
@@ -286,7 +287,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     kinds: ['tls', 'closed'],
     steps: TLS_STEPS,
     summary: 'The server closed the connection during the TLS handshake.',
-    hint: 'Check the security mode for port {port} (tls for {tlsPort}, starttls for {starttlsPort}). If it is right, a firewall or TLS-inspecting proxy is interfering, or the server refuses this PC\'s address.',
+    hint: 'Check the security mode for port {port} ({sec:tls} for {tlsPort}, {sec:starttls} for {starttlsPort}). If it is right, a firewall or TLS-inspecting proxy is interfering, or the server refuses this PC\'s address.',
   },
   {
     id: 'tls-handshake-timeout',
@@ -294,7 +295,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     kinds: ['timeout'],
     steps: ['tls'],
     summary: 'The server accepted the connection on port {port} but never answered the TLS handshake.',
-    hint: 'Port {port} may not speak TLS: try security "starttls" with port {starttlsPort}. If it should, a firewall is holding the connection.',
+    hint: 'Port {port} may not speak TLS: try security {sec:starttls} with port {starttlsPort}. If it should, a firewall is holding the connection.',
   },
 
   // ---- Greeting ----------------------------------------------------------
@@ -306,7 +307,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     security: ['starttls', 'none'],
     ports: IMPLICIT_TLS_PORTS,
     summary: 'Port {port} normally expects TLS from the first byte, and it sent no plaintext greeting (security {security}).',
-    hint: 'Set security to "tls" for port {port}, or use port {starttlsPort} with "starttls".',
+    hint: 'Set security to {sec:tls} for port {port}, or use port {starttlsPort} with {sec:starttls}.',
   },
   {
     id: 'greeting-timeout',
@@ -314,7 +315,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     kinds: ['timeout'],
     steps: ['greeting'],
     summary: '{host} accepted the connection on port {port} but sent no {PROTOCOL} greeting in time.',
-    hint: 'The server is overloaded, or something else listens on port {port} (a proxy or a filtering firewall). Check the port and security ({PROTOCOL}: {tlsPort} tls, {starttlsPort} starttls) and try again later; raise --timeout-ms if the server is known to be slow.',
+    hint: 'The server is overloaded, or something else listens on port {port} (a proxy or a filtering firewall). Check the port and security ({PROTOCOL}: {tlsPort} {sec:tls}, {starttlsPort} {sec:starttls}) and try again later; allow {moreTime} if the server is known to be slow.',
   },
   {
     id: 'smtp-greeting-rejected',
@@ -344,7 +345,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     kinds: ['closed'],
     steps: ['greeting'],
     summary: '{host} closed the connection on port {port} before sending a greeting.',
-    hint: 'The server refuses this PC (address blocked, too many connections) or expects TLS first. Check the security mode ({PROTOCOL}: {tlsPort} tls, {starttlsPort} starttls) and ask the server\'s admin whether this PC\'s address is allowed.',
+    hint: 'The server refuses this PC (address blocked, too many connections) or expects TLS first. Check the security mode ({PROTOCOL}: {tlsPort} {sec:tls}, {starttlsPort} {sec:starttls}) and ask the server\'s admin whether this PC\'s address is allowed.',
   },
   {
     id: 'greeting-not-protocol',
@@ -352,7 +353,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     kinds: ['unexpected'],
     steps: ['greeting', 'tls'],
     summary: 'Port {port} on {host} answered, but not with a {PROTOCOL} greeting.',
-    hint: '{PROTOCOL} uses port {tlsPort} (security tls) or {starttlsPort} (security starttls). Check the port and the host name.',
+    hint: '{PROTOCOL} uses port {tlsPort} (security {sec:tls}) or {starttlsPort} (security {sec:starttls}). Check the port and the host name.',
   },
 
   // ---- STARTTLS ----------------------------------------------------------
@@ -362,7 +363,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     steps: ['starttls'],
     kinds: ['missing', 'reply'],
     summary: 'The server on port {port} does not offer STARTTLS, so the connection cannot be encrypted.',
-    hint: 'Use security "tls" with port {tlsPort} if the server offers it, or ask its admin to enable STARTTLS. Use security "none" only on a trusted internal network with a server that accepts it.',
+    hint: 'Use security {sec:tls} with port {tlsPort} if the server offers it, or ask its admin to enable STARTTLS. Use security {sec:none} only on a trusted internal network with a server that accepts it.',
     source: 'Postfix "454 4.7.0 TLS not available due to local problem" (RFC 3207 454 reply); smtp-server with hideSTARTTLS (no STARTTLS in EHLO)',
   },
 
@@ -394,7 +395,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     steps: ['auth'],
     reply: /Must issue a STARTTLS command first|PRIVACYREQUIRED|Plaintext authentication (not allowed|disallowed)|Encryption required for requested authentication mechanism|\b5\.7\.11\b|^538\b/im,
     summary: 'The server only accepts a sign-in over an encrypted connection, and this one is not encrypted (security {security}).',
-    hint: 'Set security to "starttls" (port {starttlsPort}) or "tls" (port {tlsPort}).',
+    hint: 'Set security to {sec:starttls} (port {starttlsPort}) or {sec:tls} (port {tlsPort}).',
     source: 'smtp-server "538 Error: Must issue a STARTTLS command first"; Postfix "530 5.7.0 Must issue a STARTTLS command first"; Dovecot "NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections." (seen in this project\'s Dovecot tests)',
   },
   {
@@ -404,7 +405,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     kinds: ['missing'],
     missing: ['LOGINDISABLED', 'AUTH-AFTER-STARTTLS'],
     summary: 'The server does not allow a password sign-in before the connection is encrypted (security {security}).',
-    hint: 'Set security to "starttls" (port {starttlsPort}) or "tls" (port {tlsPort}).',
+    hint: 'Set security to {sec:starttls} (port {starttlsPort}) or {sec:tls} (port {tlsPort}).',
     source: 'IMAP LOGINDISABLED capability (RFC 3501 section 6.2.3), as Dovecot advertises it without TLS',
   },
   {
@@ -413,7 +414,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     steps: ['auth'],
     kinds: ['missing'],
     summary: 'The server does not offer the sign-in method this test needs ({missing}).',
-    hint: 'For auth "password" the server must offer PLAIN or LOGIN; for "xoauth2" it must offer XOAUTH2. Check the auth setting against what the server supports (the capability line in the transcript), or whether this is the right port: some servers offer sign-in only on {starttlsPort}/{tlsPort}.',
+    hint: 'For sign-in {auth:password} the server must offer PLAIN or LOGIN; for {auth:xoauth2} it must offer XOAUTH2. Check the sign-in setting against what the server supports (the capability line in the transcript), or whether this is the right port: some servers offer sign-in only on {starttlsPort}/{tlsPort}.',
   },
   {
     id: 'auth-method-rejected',
@@ -421,7 +422,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     steps: ['auth'],
     reply: /Unrecognized authentication type|Unsupported authentication mechanism|mechanism not supported|^504\b/im,
     summary: 'The server rejected the sign-in method.',
-    hint: 'For auth "password" the server must offer PLAIN or LOGIN; for "xoauth2" it must offer XOAUTH2. Check the auth setting against the capabilities in the transcript.',
+    hint: 'For sign-in {auth:password} the server must offer PLAIN or LOGIN; for {auth:xoauth2} it must offer XOAUTH2. Check the sign-in setting against the capabilities in the transcript.',
     source: 'smtp-server "504 Error: Unrecognized authentication type"; Dovecot "NO Unsupported authentication mechanism."',
   },
 
@@ -447,7 +448,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     code: 'BASIC_AUTH_RETIRED',
     reply: /5\.7\.30 Basic authentication is not supported for Client Submission/i,
     summary: 'Microsoft 365 no longer accepts a password for sending as {user}: basic authentication for SMTP AUTH (Client Submission) is retired for this organisation.',
-    hint: 'Sign the mailbox in with OAuth: the Microsoft 365 preset (auth oauth2) for a person\'s sign-in, or app-only access for a shared mailbox nobody signs in to. Devices and programs that can only send with a password can submit to Mailroom\'s local relay instead, which sends with the mailbox\'s OAuth sign-in. Turning basic authentication back on is possible only for a while before Microsoft removes it for good, so it is no fix.',
+    hint: 'Sign the mailbox in with OAuth: {m365OAuth} for a person\'s sign-in, or app-only access for a shared mailbox nobody signs in to. Devices and programs that can only send with a password can submit to Mailroom\'s local relay instead, which sends with the mailbox\'s OAuth sign-in. Turning basic authentication back on is possible only for a while before Microsoft removes it for good, so it is no fix.',
     source: 'Microsoft\'s Exchange Team blog "Exchange Online to retire Basic auth for Client Submission (SMTP AUTH)" (techcommunity.microsoft.com, ba-p/4114750): "550 5.7.30 Basic authentication is not supported for Client Submission."; quoted in OpenCTI-Platform/opencti#12069',
   },
   {
@@ -455,7 +456,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     code: 'SECURITY_DEFAULTS_BLOCKED',
     reply: /locked by your organization's security defaults policy/i,
     summary: 'Microsoft 365 security defaults block password sign-in for {user}.',
-    hint: 'Sign in with OAuth instead (Microsoft 365 preset: auth oauth2), which security defaults allow. Only if a password sign-in is unavoidable: a Global Administrator turns security defaults off (Microsoft Entra admin center > Identity > Overview > Properties > Manage security defaults) and replaces them with Conditional Access policies.',
+    hint: 'Sign in with OAuth instead ({m365OAuth}), which security defaults allow. Only if a password sign-in is unavoidable: a Global Administrator turns security defaults off (Microsoft Entra admin center > Identity > Overview > Properties > Manage security defaults) and replaces them with Conditional Access policies.',
     source: 'Microsoft 365 "535 5.7.139 Authentication unsuccessful, user is locked by your organization\'s security defaults policy." (docs.bookyourpto.com/features/smtp-troubleshoot)',
   },
   {
@@ -471,7 +472,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     code: 'BASIC_AUTH_DISABLED',
     reply: /basic authentication is disabled/i,
     summary: 'Microsoft 365 no longer accepts a password for {user} here: basic authentication is disabled.',
-    hint: 'Switch the mailbox to OAuth: choose the Microsoft 365 preset (auth oauth2) and sign in. App passwords go through the same blocked path and do not help.',
+    hint: 'Switch the mailbox to OAuth ({m365OAuth}) and sign in. App passwords go through the same blocked path and do not help.',
     source: 'Microsoft 365 "535 5.7.139 Authentication unsuccessful, basic authentication is disabled. [PN0PR01CA0024.INDPRD01.PROD.OUTLOOK.COM ...]" (nodemailer/nodemailer#1714, rpremraj/mailR#107)',
   },
   {
@@ -597,7 +598,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     reply: /5\.7\.(3|139) Authentication unsuccessful|AUTHENTICATE failed|LOGIN failed/i,
     auth: ['password'],
     summary: 'The server rejected the sign-in for {user}.',
-    hint: 'Check the user name (the full address; for Microsoft 365 the UPN) and the password. Microsoft 365 also answers this way when SMTP AUTH or IMAP is turned off for the mailbox or basic authentication is blocked: sign in with OAuth (Microsoft 365 preset) instead of a password.',
+    hint: 'Check the user name (the full address; for Microsoft 365 the UPN) and the password. Microsoft 365 also answers this way when SMTP AUTH or IMAP is turned off for the mailbox or basic authentication is blocked: sign in with OAuth ({m365OAuth}) instead of a password.',
     source: 'Microsoft 365 "535 5.7.139 Authentication unsuccessful, the user credentials were incorrect." (codassassin/email-bomber-v2.0#1); "535 5.7.3 Authentication unsuccessful" (emailwarmup.com 535 5.7.3 guide); IMAP "NO LOGIN failed." (imapsync/imapsync#395)',
   },
   {
@@ -626,7 +627,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     steps: ENVELOPE_STEPS,
     reply: /5\.7\.57|Client not authenticated|authentication Required|Authentication required/i,
     summary: 'The server refuses to send for a client that has not signed in.',
-    hint: 'Set auth to "password" or "xoauth2" with the mailbox\'s credentials; this server does not relay anonymously.',
+    hint: 'Set sign-in to {auth:password} or {auth:xoauth2} with the mailbox\'s credentials; this server does not relay anonymously.',
     source: 'Microsoft 365 "530 5.7.57 Client not authenticated to send mail" (inboxreadyapp.com SMTP AUTH guide); smtp-server "530 Error: authentication Required"',
   },
   {
@@ -635,7 +636,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     steps: ['rcpt-to'],
     reply: /Relay access denied|Unable to relay|relaying denied|Relay not permitted/i,
     summary: 'The server will not relay mail to {to} for this client.',
-    hint: 'Sign in (auth "password" or "xoauth2") so the server relays for you, or send to an address in a domain this server hosts.',
+    hint: 'Sign in (sign-in {auth:password} or {auth:xoauth2}) so the server relays for you, or send to an address in a domain this server hosts.',
     source: 'Postfix "554 5.7.1 <x@example.com>: Relay access denied" (antionline thread on 554 relay access denied); Microsoft 365 "550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain"',
   },
   {
@@ -643,7 +644,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     code: 'SERVER_TEMPORARY',
     reply: /4\.3\.2 Concurrent connections limit exceeded|STOREDRV\.ClientSubmit; sender thread limit exceeded/i,
     summary: 'Microsoft 365 refused another connection: at most three connections may send for one mailbox at the same time.',
-    hint: 'Lower the outbox connections of this mailbox to 3 or fewer (Outbox > Retry settings, or: mailroom outbox settings <mailbox> --connections 3), and check that no other program or server sends as {user} at the same time. Waiting a few minutes releases connections left open.',
+    hint: 'Lower the outbox connections of this mailbox to 3 or fewer ({threeConnections}), and check that no other program or server sends as {user} at the same time. Waiting a few minutes releases connections left open.',
     source: 'Microsoft 365 "432 4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information." (sabuhish/fastapi-mail#75, nodemailer/nodemailer#1613); its earlier text "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded [Hostname=DM5SPR00MB2471.namprd08.prod.outlook.com]" (timeoff-management/timeoff-management-application#308, v2board/v2board#148; michev.info: three concurrent connections per mailbox)',
   },
   {
@@ -781,7 +782,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     code: 'TIMEOUT',
     kinds: ['timeout'],
     summary: 'The server stopped answering during the {step} step.',
-    hint: 'The server or the network is slow or holding the connection. Retry; raise --timeout-ms for a slow server; check for a proxy or firewall that inspects mail traffic.',
+    hint: 'The server or the network is slow or holding the connection. Retry; allow {moreTime} for a slow server; check for a proxy or firewall that inspects mail traffic.',
   },
   {
     id: 'connection-dropped',
@@ -852,7 +853,7 @@ export function fillTemplate(text: string, facts: FailureFacts): string {
   const values: Record<string, string> = {
     host: facts.host,
     port: String(facts.port),
-    security: facts.security,
+    security: phrase(securityToken(facts.security), 'screen'),
     step: facts.step,
     protocol: facts.protocol,
     PROTOCOL: PROTOCOL_LABEL[facts.protocol],
@@ -879,7 +880,8 @@ export function fillTemplate(text: string, facts: FailureFacts): string {
     minimumTls: tlsVersionLabel(MINIMUM_TLS_VERSION),
     serverErrorNote: facts.serverError ? ` (server said ${facts.serverError})` : '',
   };
-  return text.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole);
+  // Facts first, then the setting words in the screen's vocabulary (the CLI turns them into its values when it prints).
+  return renderWords(text.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole), 'screen');
 }
 
 /** The first rule that matches the facts (the last rules match anything). */

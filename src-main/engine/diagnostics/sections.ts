@@ -8,6 +8,8 @@ import { ConnectionTestRepo } from '../../store/connection-test-repo.js';
 import { OAuthRepo } from '../../store/oauth-repo.js';
 import type { Mailroom } from '../mailroom.js';
 import { registerSectionImporter } from './viewer.js';
+import { SECURITY_LABELS } from '../../shared/setting-words.js';
+import { OUTBOX_STATUSES } from '../../shared/outbox.js';
 import { redactIdentifier } from './scrub.js';
 
 /** The sign-in section: the app registration (identifiers redacted) and each OAuth mailbox's sign-in. */
@@ -50,6 +52,12 @@ export function summarizeSignIn(data: SignInSection): string[] {
     }
   }
   return lines;
+}
+
+/** "2 queued, 0 sending, 120 sent, 1 deferred, 0 failed, 0 cancelled". */
+export function outboxCountWords(counts: Record<string, number> | undefined): string {
+  if (!counts) return 'not collected';
+  return OUTBOX_STATUSES.map((status) => `${counts[status] ?? 0} ${status}`).join(', ');
 }
 
 /** Full results kept per mailbox in a bundle (the list screen shows the newest). */
@@ -99,7 +107,8 @@ export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'm
     },
     summarize: (data) =>
       (data as ConnectionTestResult[]).map(
-        (r) => `${new Date(r.startedAt).toISOString()} ${r.protocol.toUpperCase()} ${r.target.host}:${r.target.port} ${r.target.security}: ${r.ok ? 'passed' : r.cancelled ? 'cancelled' : `failed, ${r.diagnosis?.code ?? ''} at ${r.diagnosis?.step ?? ''}`}`,
+        (r) =>
+          `${new Date(r.startedAt).toISOString()} ${r.protocol.toUpperCase()} ${r.target.host}:${r.target.port} ${SECURITY_LABELS[r.target.security]}: ${r.ok ? 'passed' : r.cancelled ? 'cancelled' : `failed, ${r.diagnosis?.code ?? ''} at ${r.diagnosis?.step ?? ''}`}`,
       ),
   });
   engine.diagnostics.register({
@@ -110,7 +119,8 @@ export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'm
       counts: engine.outbox.counts(),
       pending: engine.outbox.list({ limit: 200 }),
     }),
-    summarize: (data) => [`Counts by status: ${JSON.stringify((data as { counts: unknown }).counts)}`],
+    // In words, as the Outbox screen counts them, not the section's JSON.
+    summarize: (data) => [`Messages by status: ${outboxCountWords((data as { counts?: Record<string, number> }).counts)}`],
   });
   engine.diagnostics.register({
     name: 'inbox',
@@ -148,7 +158,8 @@ export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'm
 // In a bundle's read-only view, its connection tests show on the Connection tests screen.
 registerSectionImporter('connection-tests', (engine, data) => {
   const repo = new ConnectionTestRepo(engine.db);
-  for (const raw of Array.isArray(data) ? data : []) {
+  // The bundle lists each mailbox's results newest first; stored oldest first they keep their order by id too.
+  for (const raw of (Array.isArray(data) ? data : []).slice().reverse()) {
     const parsed = ConnectionTestResult.safeParse(raw);
     if (!parsed.success) continue;
     const { id: _id, ...rest } = parsed.data;

@@ -6,6 +6,7 @@
  * one function per item, each deciding from the version range alone.
  */
 import type { ChecklistItem, SiteChecklist, SiteVersionRange } from '../../shared/site-setup.js';
+import { ADDRESS_CAVEAT_LAST, ONLINE_CURL_DEFAULT, OAUTH_TOGGLE_VERSIONS, SITE_VERSIONS as V } from '../../shared/site-versions.js';
 import { parseSiteVersion, rangeLabel } from './versions.js';
 
 type Rule = (range: SiteVersionRange) => ChecklistItem;
@@ -21,8 +22,8 @@ const curlMail: Rule = (range) => {
         ...base,
         status: 'action',
         summary: 'Not available',
-        explanation: 'cURL mail arrived with SuperOffice 8.0 SR2. Older versions use the previous mail library, with fewer protocols and certificate options.',
-        hint: 'Upgrade to 8.1 or newer (cURL mail on by default), or at least to 8.0 SR2 and set the registry switch.',
+        explanation: `cURL mail arrived with SuperOffice ${V.curlAvailable.display}. Older versions use the previous mail library, with fewer protocols and certificate options.`,
+        hint: `Upgrade to ${V.curlDefault.display} or newer (cURL mail on by default), or at least to ${V.curlAvailable.display} and set the registry switch.`,
       };
     case '8.0-sr2':
       return {
@@ -30,7 +31,7 @@ const curlMail: Rule = (range) => {
         status: 'action',
         summary: 'Set the registry switch',
         explanation:
-          "From 8.0 SR2 up to 8.1, cURL mail is available but is chosen by the value of reg_id 320 in the registry table: '0' uses cURL, 2 does not. The row exists only after the Mail setup dialog in Service has been saved once.",
+          `From ${V.curlAvailable.display} until ${V.curlDefault.display}, cURL mail is available but is chosen by the value of reg_id 320 in the registry table: '0' uses cURL, 2 does not. The row exists only after the Mail setup dialog in Service has been saved once.`,
         hint: "Open Mail setup in Service and save it once, then run the registry SQL (Site setup, or mailroom site registry-sql) to read the value and set it to '0'.",
         action: 'registry-sql',
       };
@@ -39,14 +40,14 @@ const curlMail: Rule = (range) => {
         ...base,
         status: 'not-needed',
         summary: 'On by default',
-        explanation: 'cURL mail is on by default for every SuperOffice Online site (from CRM Online 8.0 R26).',
+        explanation: `cURL mail is on by default for every SuperOffice Online site (from ${ONLINE_CURL_DEFAULT}).`,
       };
     default:
       return {
         ...base,
         status: 'not-needed',
         summary: 'On by default',
-        explanation: 'cURL mail is on by default from 8.1. The registry switch (reg_id 320) is only needed between 8.0 SR2 and 8.1.',
+        explanation: `cURL mail is on by default from ${V.curlDefault.display}. The registry switch (reg_id 320) is only needed from ${V.curlAvailable.display} until ${V.curlDefault.display}.`,
         hint: 'If mail behaves as with the old library, read reg_id 320 with the registry SQL to confirm it is not set to 2.',
         action: 'registry-sql',
       };
@@ -64,8 +65,8 @@ const oauth: Rule = (range) => {
         status: 'action',
         summary: 'Not available',
         explanation:
-          'Onsite OAuth 2.0 for Microsoft 365 (Exchange Online) starts with G9 9.2 R10. Before that, Microsoft 365 mailboxes can only sign in with a password or app password, which works only where the tenant still allows basic authentication.',
-        hint: 'Upgrade to 10.0.3 or newer, where OAuth 2.0 is generally available, or to G9 9.2 R10 and add the feature toggle.',
+          `Onsite OAuth 2.0 for Microsoft 365 (Exchange Online) starts with ${V.oauthPilot.display}. Before that, Microsoft 365 mailboxes can only sign in with a password or app password, which works only where the tenant still allows basic authentication.`,
+        hint: `Upgrade to ${V.oauthGeneral.display} or newer, where OAuth 2.0 is generally available, or to ${V.oauthPilot.display} and add the feature toggle.`,
       };
     case '9.2-r10':
       return {
@@ -73,7 +74,7 @@ const oauth: Rule = (range) => {
         status: 'action',
         summary: 'Needs the feature toggle',
         explanation:
-          'From G9 9.2 R10 up to 10.0.3, OAuth 2.0 for Microsoft 365 is a pilot feature: it is on only when web.config declares the FeatureToggles section and sets NewAuthentication to True.',
+          `From ${OAUTH_TOGGLE_VERSIONS}, OAuth 2.0 for Microsoft 365 is a pilot feature: it is on only when web.config declares the FeatureToggles section and sets NewAuthentication to True. From ${V.oauthGeneral.display} it is generally available and needs no toggle.`,
         hint: 'Check the web.config of the SuperOffice web application with Mailroom and let it add what is missing (it writes a backup first). Ask your installation partner if you do not manage that server.',
         action: 'web-config',
       };
@@ -83,7 +84,7 @@ const oauth: Rule = (range) => {
         ...base,
         status: 'applies',
         summary: 'Generally available',
-        explanation: 'OAuth 2.0 for Microsoft 365 is generally available from 10.0.3: no feature toggle is needed. New mailboxes on Microsoft 365 are sent to Microsoft to sign in; existing ones switch with "Change OAuth" in Mailbox properties, without being deleted.',
+        explanation: `OAuth 2.0 for Microsoft 365 is generally available from ${V.oauthGeneral.display}: no feature toggle is needed. New mailboxes on Microsoft 365 are sent to Microsoft to sign in; existing ones switch with "Change OAuth" in Mailbox properties, without being deleted.`,
       };
     case 'online':
       return {
@@ -98,7 +99,7 @@ const oauth: Rule = (range) => {
 const serialNumber: Rule = (range) => {
   const base = { id: 'serial-number', title: 'A unique serial number for each site and database' };
   if (!OAUTH_RANGES.has(range)) {
-    return { ...base, status: 'not-needed', summary: 'Not needed', explanation: range === 'online' ? 'Online sites are registered by SuperOffice.' : 'Only onsite OAuth 2.0 (G9 9.2 R10 and newer) registers the serial number.' };
+    return { ...base, status: 'not-needed', summary: 'Not needed', explanation: range === 'online' ? 'Online sites are registered by SuperOffice.' : `Only onsite OAuth 2.0 (${V.oauthPilot.display} and newer) registers the serial number.` };
   }
   return {
     ...base,
@@ -112,7 +113,7 @@ const serialNumber: Rule = (range) => {
 
 const microsoft365: Rule = (range) => {
   const base = { id: 'exchange-online', title: 'Mailboxes hosted in Microsoft 365 (Exchange Online)' };
-  if (!OAUTH_RANGES.has(range)) return { ...base, status: 'not-needed', summary: 'Not needed', explanation: 'Only relevant where onsite OAuth 2.0 is available (G9 9.2 R10 and newer).' };
+  if (!OAUTH_RANGES.has(range)) return { ...base, status: 'not-needed', summary: 'Not needed', explanation: `Only relevant where onsite OAuth 2.0 is available (${V.oauthPilot.display} and newer).` };
   return {
     ...base,
     status: 'applies',
@@ -123,7 +124,7 @@ const microsoft365: Rule = (range) => {
 
 const mxRecord: Rule = (range) => {
   const base = { id: 'mx-record', title: 'MX record of the mail domain points to Exchange Online' };
-  if (!OAUTH_RANGES.has(range)) return { ...base, status: 'not-needed', summary: 'Not needed', explanation: 'Only relevant where onsite OAuth 2.0 is available (G9 9.2 R10 and newer).' };
+  if (!OAUTH_RANGES.has(range)) return { ...base, status: 'not-needed', summary: 'Not needed', explanation: `Only relevant where onsite OAuth 2.0 is available (${V.oauthPilot.display} and newer).` };
   return {
     ...base,
     status: 'applies',
@@ -135,22 +136,23 @@ const mxRecord: Rule = (range) => {
 };
 
 const addressRecognition: Rule = (range) => {
-  const base = { id: 'address-recognition', title: 'Address-recognition caveat (up to 10.1.4)' };
+  const base = { id: 'address-recognition', title: `Address-recognition caveat (up to ${ADDRESS_CAVEAT_LAST})` };
   if (range === '9.2-r10' || range === '10.0.3') {
     return {
       ...base,
       status: 'applies',
       summary: 'Caveat applies',
       explanation:
-        'Up to 10.1.4, when the help-desk system does not recognise the address as a Microsoft 365 account, or has lost the id of an existing mailbox, it returns to Mailbox properties instead of sending you to Microsoft, and the mailbox does not behave correctly.',
-      hint: 'Make sure the MX record points to Exchange Online before adding the mailbox. From 10.1.5 on this caveat no longer applies.',
+        `Up to ${ADDRESS_CAVEAT_LAST}, when the help-desk system does not recognise the address as a Microsoft 365 account, or has lost the id of an existing mailbox, it returns to Mailbox properties instead of sending you to Microsoft, and the mailbox does not behave correctly.`,
+      hint: `Make sure the MX record points to Exchange Online before adding the mailbox. From ${V.addressCaveatFixed.display} on this caveat no longer applies.`,
     };
   }
   return {
     ...base,
     status: 'not-needed',
     summary: 'Does not apply',
-    explanation: range === '10.1.5' ? 'Fixed from 10.1.5.' : range === 'online' ? 'Does not apply to Online.' : 'Only relevant where onsite OAuth 2.0 is available (G9 9.2 R10 to 10.1.4).',
+    explanation:
+      range === '10.1.5' ? `Fixed from ${V.addressCaveatFixed.display}.` : range === 'online' ? 'Does not apply to Online.' : `Only relevant where onsite OAuth 2.0 is available (${V.oauthPilot.display} to ${ADDRESS_CAVEAT_LAST}).`,
   };
 };
 

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../../shared/errors.js';
+import { webConfigBackupName } from '../../shared/site-setup.js';
 
 /** Largest config file accepted: real web.config files are a few hundred KB at most. */
 export const MAX_CONFIG_BYTES = 10 * 1024 * 1024;
@@ -69,7 +70,7 @@ function stamp(date: Date): string {
 
 /** The backup name: `web.config.mailroom-YYYYMMDD-HHMMSS.bak` in local time, next to the file. */
 export function backupPathFor(file: string, date: Date): string {
-  return path.join(path.dirname(file), `${path.basename(file)}.mailroom-${stamp(date)}.bak`);
+  return path.join(path.dirname(file), webConfigBackupName(path.basename(file), stamp(date)));
 }
 
 function fsyncFile(file: string, bytes: Buffer, flag: string): void {

@@ -10,18 +10,19 @@ import {
   type SiteVersionChoice,
   type SiteVersionRange,
 } from '../../shared/site-setup.js';
+import { SITE_VERSIONS as V, OAUTH_TOGGLE_VERSIONS } from '../../shared/site-versions.js';
 
 /** [major, minor, release]: the service release (SR) or release (R) number, or the third part of x.y.z. */
 export type VersionNumbers = [number, number, number];
 
-/** The picker's choices, oldest first, Online last. */
+/** The picker's choices, oldest first, Online last; every version in them comes from the one version table. */
 export const SITE_VERSION_CHOICES: readonly SiteVersionChoice[] = [
-  { range: 'before-8.0-sr2', label: 'Before 8.0 SR2', description: 'No cURL mail and no OAuth 2.0.' },
-  { range: '8.0-sr2', label: '8.0 SR2 to 8.1', description: 'cURL mail is available but off until the registry switch is set.' },
-  { range: '8.1', label: '8.1 to G9 9.2 R9', description: 'cURL mail is on by default; no OAuth 2.0 for Microsoft 365.' },
-  { range: '9.2-r10', label: 'G9 9.2 R10 to 10.0.2', description: 'OAuth 2.0 for Microsoft 365 needs the NewAuthentication feature toggle in web.config.' },
-  { range: '10.0.3', label: '10.0.3 to 10.1.4', description: 'OAuth 2.0 is generally available; the address-recognition caveat applies.' },
-  { range: '10.1.5', label: '10.1.5 and newer', description: 'OAuth 2.0 is generally available.' },
+  { range: 'before-8.0-sr2', label: `Before ${V.curlAvailable.display}`, description: 'No cURL mail and no OAuth 2.0.' },
+  { range: '8.0-sr2', label: `${V.curlAvailable.display} and later 8.0 releases`, description: 'cURL mail is available but off until the registry switch is set.' },
+  { range: '8.1', label: `${V.curlDefault.display} to ${V.oauthPilot.lastBefore}`, description: 'cURL mail is on by default; no OAuth 2.0 for Microsoft 365.' },
+  { range: '9.2-r10', label: OAUTH_TOGGLE_VERSIONS, description: 'OAuth 2.0 for Microsoft 365 needs the NewAuthentication feature toggle in web.config.' },
+  { range: '10.0.3', label: `${V.oauthGeneral.display} to ${V.addressCaveatFixed.lastBefore}`, description: 'OAuth 2.0 is generally available; the address-recognition caveat applies.' },
+  { range: '10.1.5', label: `${V.addressCaveatFixed.display} and newer`, description: 'OAuth 2.0 is generally available.' },
   { range: 'online', label: 'SuperOffice Online (CRM Online)', description: 'Hosted by SuperOffice: mail features are on; nothing to change on a server.' },
 ];
 
@@ -30,13 +31,13 @@ export function rangeLabel(range: SiteVersionRange): string {
   return SITE_VERSION_CHOICES.find((c) => c.range === range)!.label;
 }
 
-/** Where each range starts, by comparable numbers. */
+/** Where each range starts, newest first. */
 const RANGE_STARTS: [SiteVersionRange, VersionNumbers][] = [
-  ['10.1.5', [10, 1, 5]],
-  ['10.0.3', [10, 0, 3]],
-  ['9.2-r10', [9, 2, 10]],
-  ['8.1', [8, 1, 0]],
-  ['8.0-sr2', [8, 0, 2]],
+  ['10.1.5', [...V.addressCaveatFixed.numbers]],
+  ['10.0.3', [...V.oauthGeneral.numbers]],
+  ['9.2-r10', [...V.oauthPilot.numbers]],
+  ['8.1', [...V.curlDefault.numbers]],
+  ['8.0-sr2', [...V.curlAvailable.numbers]],
 ];
 
 /** Compares two versions: negative when a is older. */
@@ -123,10 +124,12 @@ export function parseSiteVersion(text: string): ParsedSiteVersion {
     throw ambiguous(input, `${major} alone covers releases that behave differently.`, major === 10 ? 'Give all three numbers, e.g. 10.0.3 or 10.1.4.' : major === 9 ? 'Give the release, e.g. 9.1 or G9 9.2 R10.' : 'Give the minor version and service release, e.g. 8.0 SR2 or 8.1.');
   }
   if (third === undefined) {
-    if (major === 8 && minor === 0) throw ambiguous(input, '8.0 before SR2 has no cURL mail, from SR2 on it has.', 'Give the service release, e.g. 8.0 SR2 (see Help > About).');
-    if (major === 9 && minor === 2) throw ambiguous(input, '9.2 before R10 has no OAuth 2.0, from R10 on it has.', 'Give the release, e.g. G9 9.2 R10 (see Help > About).');
-    if (major === 10 && minor === 0) throw ambiguous(input, '10.0 before 10.0.3 needs the OAuth feature toggle, from 10.0.3 on it does not.', 'Give all three numbers, e.g. 10.0.2 or 10.0.3.');
-    if (major === 10 && minor === 1) throw ambiguous(input, 'up to 10.1.4 the address-recognition caveat applies, from 10.1.5 on it does not.', 'Give all three numbers, e.g. 10.1.4 or 10.1.5.');
+    if (major === 8 && minor === 0) throw ambiguous(input, `8.0 before SR2 has no cURL mail, from ${V.curlAvailable.display} on it has.`, `Give the service release, e.g. ${V.curlAvailable.display} (see Help > About).`);
+    if (major === 9 && minor === 2) throw ambiguous(input, `9.2 before R10 has no OAuth 2.0, from ${V.oauthPilot.display} on it has.`, `Give the release, e.g. ${V.oauthPilot.display} (see Help > About).`);
+    if (major === 10 && minor === 0)
+      throw ambiguous(input, `up to ${V.oauthGeneral.lastBefore} OAuth needs the feature toggle, from ${V.oauthGeneral.display} on it does not.`, `Give all three numbers, e.g. ${V.oauthGeneral.lastBefore} or ${V.oauthGeneral.display}.`);
+    if (major === 10 && minor === 1)
+      throw ambiguous(input, `up to ${V.addressCaveatFixed.lastBefore} the address-recognition caveat applies, from ${V.addressCaveatFixed.display} on it does not.`, `Give all three numbers, e.g. ${V.addressCaveatFixed.lastBefore} or ${V.addressCaveatFixed.display}.`);
   }
   const numbers: VersionNumbers = [major, minor, third ?? 0];
   return { input, range: rangeOf(numbers), display, numbers };

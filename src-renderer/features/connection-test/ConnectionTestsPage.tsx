@@ -33,35 +33,37 @@ import {
 } from '@fluentui/react-components';
 import { DismissRegular, PlayRegular } from '@fluentui/react-icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import type { ConnectionTestProgressEvent, ConnectionTestResult, ConnectionTestSummary } from '../../../src-main/shared/contract/connection-tests.js';
 import { DIAGNOSIS_TITLES, type TestProtocol } from '../../../src-main/shared/diagnosis.js';
-import { defaultPort, type SecurityMode } from '../../../src-main/shared/mailbox.js';
+import { SECURITY_MODES, defaultPort, type SecurityMode } from '../../../src-main/shared/mailbox.js';
+import { SECURITY_LABELS, SECURITY_OPTIONS } from '../../../src-main/shared/setting-words.js';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
-import { formatDuration, formatShortTime, formatTime, timeTitle } from '../../components/format';
+import { formatDateTime, formatDuration, formatTime, timeTitle } from '../../components/format';
+import { arrowKeys } from '../../components/arrow-keys';
 import { DiagnosisCard } from './DiagnosisCard';
 import { StepList, pendingSteps, type LiveStep } from './StepList';
 import { TranscriptPanel } from './TranscriptPanel';
 
 const useStyles = makeStyles({
-  page: { display: 'grid', gridTemplateColumns: '380px minmax(0, 1fr)', gap: '16px', padding: '16px 20px', alignItems: 'start', minHeight: '100%' },
+  // The form column gives way on a 1024-pixel screen, so the results keep room for their cards.
+  page: { display: 'grid', gridTemplateColumns: 'clamp(300px, 30vw, 380px) minmax(0, 1fr)', gap: '16px', padding: '16px 20px', alignItems: 'start', minHeight: '100%' },
   column: { display: 'flex', flexDirection: 'column', gap: '12px', minWidth: 0 },
   card: { backgroundColor: tokens.colorNeutralBackground1, borderRadius: tokens.borderRadiusMedium, boxShadow: tokens.shadow2, padding: '14px 16px', display: 'flex', flexDirection: 'column', gap: '10px', minWidth: 0 },
   row: { display: 'flex', gap: '8px', alignItems: 'center', flexWrap: 'wrap' },
-  // minmax(0, …) and full-width inputs: an input's intrinsic width must not push it out of the form (it overlapped the result card).
+  // Tracks and inputs may shrink below an input's natural width, so fields never run past the card.
   grid2: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) minmax(0, 1fr)', gap: '10px', '& .fui-Input': { width: '100%', minWidth: 0 } },
   grid3: { display: 'grid', gridTemplateColumns: 'minmax(0, 2fr) minmax(0, 1fr)', gap: '10px', '& .fui-Input': { width: '100%', minWidth: 0 } },
-  // Columns sized by their content, so a long code (TLS_VERSION_UNSUPPORTED) keeps its badge inside the card.
-  history: { tableLayout: 'auto' },
-  nowrap: { whiteSpace: 'nowrap' },
+  input: { minWidth: 0, width: '100%' },
   muted: { color: tokens.colorNeutralForeground3 },
   resultHead: { display: 'flex', alignItems: 'center', gap: '8px', flexWrap: 'wrap' },
   spacer: { flex: 1 },
-  // min(420px, 100%): at 1024 px the column is narrower than 420 px, and a fixed minimum pushed the card off the window.
   results: { display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(min(420px, 100%), 1fr))', gap: '12px' },
-  historyRow: { cursor: 'pointer' },
+  historyTable: { tableLayout: 'fixed', width: '100%' },
+  historyRow: { cursor: 'pointer', ':focus-visible': { outline: `2px solid ${tokens.colorStrokeFocus2}`, outlineOffset: '-2px' } },
+  historyLine: { display: 'flex', flexWrap: 'wrap', alignItems: 'center', justifyContent: 'space-between', gap: '2px 8px', paddingTop: '4px' },
   selected: { backgroundColor: tokens.colorNeutralBackground1Selected },
   dl: { display: 'grid', gridTemplateColumns: '130px 1fr', gap: '2px 8px', margin: 0 },
   dt: { color: tokens.colorNeutralForeground3 },
@@ -70,7 +72,7 @@ const useStyles = makeStyles({
 });
 
 const PROTOCOL_LABEL: Record<TestProtocol, string> = { smtp: 'Outgoing (SMTP)', imap: 'Incoming (IMAP)' };
-const SECURITY_LABEL: Record<SecurityMode, string> = { tls: 'SSL/TLS', starttls: 'STARTTLS', none: 'no encryption' };
+const SECURITY_LABEL: Record<SecurityMode, string> = SECURITY_LABELS;
 
 interface RunState {
   runId: string;
@@ -195,6 +197,9 @@ export function ConnectionTestsPage() {
     }
   }
 
+  // Newest first, whatever order results were stored or imported in (a bundle's, a CLI --keep).
+  const historyRows = useMemo(() => [...(history.data ?? [])].sort((a, b) => b.startedAt - a.startedAt || b.id - a.id), [history.data]);
+
   const setA = <K extends keyof typeof adhoc>(key: K, value: (typeof adhoc)[K]) => setAdhoc((a) => ({ ...a, [key]: value }));
   const adhocPortPlaceholder = String(defaultPort(adhoc.protocol, adhoc.security));
 
@@ -202,7 +207,7 @@ export function ConnectionTestsPage() {
     <div className={s.page}>
       <div className={s.column}>
         <Title3 as="h1">Connection tests</Title3>
-        <form className={s.card} onSubmit={start} aria-label="Test settings">
+        <form className={s.card} onSubmit={start} aria-label="Test settings" data-region="toolbar">
           <TabList selectedValue={mode} onTabSelect={(_e, d) => setMode(d.value as 'mailbox' | 'adhoc')} size="small">
             <Tab value="mailbox">Saved mailbox</Tab>
             <Tab value="adhoc">Ad-hoc settings</Tab>
@@ -210,7 +215,7 @@ export function ConnectionTestsPage() {
           {mode === 'mailbox' ? (
             <>
               <Field label="Mailbox">
-                <Select name="mailbox" value={mailboxId} onChange={(_e, d) => setMailboxId(d.value)}>
+                <Select className={s.input} name="mailbox" value={mailboxId} onChange={(_e, d) => setMailboxId(d.value)}>
                   {!mailboxes.data?.length && <option value="">No mailboxes yet</option>}
                   {mailboxes.data?.map((m) => (
                     <option key={m.id} value={m.id}>
@@ -228,7 +233,7 @@ export function ConnectionTestsPage() {
               </Field>
               {direction !== 'incoming' && (
                 <Field label="Send a test message to (optional)" hint="Also checks that the server accepts the sender, the recipient and a message.">
-                  <Input name="to" type="email" value={to} placeholder="you@example.com" onChange={(_e, d) => setTo(d.value)} />
+                  <Input className={s.input} name="to" type="email" value={to} placeholder="you@example.com" onChange={(_e, d) => setTo(d.value)} />
                 </Field>
               )}
             </>
@@ -236,55 +241,57 @@ export function ConnectionTestsPage() {
             <>
               <div className={s.grid2}>
                 <Field label="Protocol">
-                  <Select name="protocol" value={adhoc.protocol} onChange={(_e, d) => setA('protocol', d.value as TestProtocol)}>
+                  <Select className={s.input} name="protocol" value={adhoc.protocol} onChange={(_e, d) => setA('protocol', d.value as TestProtocol)}>
                     <option value="smtp">SMTP (outgoing)</option>
                     <option value="imap">IMAP (incoming)</option>
                   </Select>
                 </Field>
                 <Field label="Security">
-                  <Select name="security" value={adhoc.security} onChange={(_e, d) => setA('security', d.value as SecurityMode)}>
-                    <option value="tls">SSL/TLS (implicit)</option>
-                    <option value="starttls">STARTTLS</option>
-                    <option value="none">None</option>
+                  <Select className={s.input} name="security" value={adhoc.security} onChange={(_e, d) => setA('security', d.value as SecurityMode)}>
+                    {SECURITY_MODES.map((mode) => (
+                      <option key={mode} value={mode}>
+                        {SECURITY_OPTIONS[mode]}
+                      </option>
+                    ))}
                   </Select>
                 </Field>
               </div>
               <div className={s.grid3}>
                 <Field label="Server">
-                  <Input name="host" value={adhoc.host} placeholder="smtp.example.com" onChange={(_e, d) => setA('host', d.value)} />
+                  <Input className={s.input} name="host" value={adhoc.host} placeholder="smtp.example.com" onChange={(_e, d) => setA('host', d.value)} />
                 </Field>
                 <Field label="Port">
-                  <Input name="port" value={adhoc.port} placeholder={adhocPortPlaceholder} onChange={(_e, d) => setA('port', d.value)} />
+                  <Input className={s.input} name="port" value={adhoc.port} placeholder={adhocPortPlaceholder} onChange={(_e, d) => setA('port', d.value)} />
                 </Field>
               </div>
               <div className={s.grid2}>
                 <Field label="Sign-in">
-                  <Select name="auth" value={adhoc.auth} onChange={(_e, d) => setA('auth', d.value as typeof adhoc.auth)}>
+                  <Select className={s.input} name="auth" value={adhoc.auth} onChange={(_e, d) => setA('auth', d.value as typeof adhoc.auth)}>
                     <option value="password">Password</option>
                     <option value="xoauth2">OAuth 2.0 token</option>
                     <option value="none">None</option>
                   </Select>
                 </Field>
                 <Field label="User name">
-                  <Input name="user" value={adhoc.user} onChange={(_e, d) => setA('user', d.value)} autoComplete="off" />
+                  <Input className={s.input} name="user" value={adhoc.user} onChange={(_e, d) => setA('user', d.value)} autoComplete="off" />
                 </Field>
               </div>
               {adhoc.auth !== 'none' && (
                 <Field label={adhoc.auth === 'password' ? 'Password' : 'Access token'} hint="Used for this test only; never stored.">
-                  <Input name="secret" type="password" value={adhoc.secret} onChange={(_e, d) => setA('secret', d.value)} autoComplete="off" />
+                  <Input className={s.input} name="secret" type="password" value={adhoc.secret} onChange={(_e, d) => setA('secret', d.value)} autoComplete="off" />
                 </Field>
               )}
               {adhoc.protocol === 'imap' ? (
                 <Field label="Folder">
-                  <Input name="folder" value={adhoc.folder} onChange={(_e, d) => setA('folder', d.value)} />
+                  <Input className={s.input} name="folder" value={adhoc.folder} onChange={(_e, d) => setA('folder', d.value)} />
                 </Field>
               ) : (
                 <div className={s.grid2}>
                   <Field label="From (optional)">
-                    <Input name="from" value={adhoc.from} onChange={(_e, d) => setA('from', d.value)} />
+                    <Input className={s.input} name="from" value={adhoc.from} onChange={(_e, d) => setA('from', d.value)} />
                   </Field>
                   <Field label="To (optional)">
-                    <Input name="adhocTo" value={adhoc.to} onChange={(_e, d) => setA('to', d.value)} />
+                    <Input className={s.input} name="adhocTo" value={adhoc.to} onChange={(_e, d) => setA('to', d.value)} />
                   </Field>
                 </div>
               )}
@@ -305,36 +312,45 @@ export function ConnectionTestsPage() {
 
         <section className={s.card} aria-label="Recent results">
           <Subtitle2>Recent results {mode === 'adhoc' ? '(ad-hoc tests)' : ''}</Subtitle2>
-          {history.data?.length ? (
-            <Table size="extra-small" aria-label="Recent results" className={s.history}>
+          {historyRows.length ? (
+            <Table size="extra-small" aria-label="Recent results" className={s.historyTable} onKeyDown={arrowKeys('vertical', 'tbody tr')}>
               <TableHeader>
                 <TableRow>
-                  <TableHeaderCell>When</TableHeaderCell>
-                  <TableHeaderCell>Test</TableHeaderCell>
-                  <TableHeaderCell>Result</TableHeaderCell>
+                  <TableHeaderCell>When, test and result</TableHeaderCell>
                 </TableRow>
               </TableHeader>
               <TableBody>
-                {history.data.map((h) => (
+                {historyRows.map((h) => (
                   <TableRow
                     key={h.id}
-                    tabIndex={0}
+                    // One Tab stop for the list (the result shown, else the newest); the arrow keys move between rows.
+                    tabIndex={h.id === (historyRows.find((r) => run?.fromHistory && run.results?.[0]?.id === r.id) ?? historyRows[0])?.id ? 0 : -1}
+                    data-test-id={h.id}
+                    aria-selected={run?.fromHistory === true && run.results?.[0]?.id === h.id}
                     className={mergeClasses(s.historyRow, run?.fromHistory && run.results?.[0]?.id === h.id && s.selected)}
                     onClick={() => void openHistory(h)}
-                    onKeyDown={(e) => e.key === 'Enter' && void openHistory(h)}
+                    onKeyDown={(e) => {
+                      if (e.key === 'Enter') {
+                        e.preventDefault();
+                        void openHistory(h);
+                      }
+                    }}
                   >
-                    <TableCell title={timeTitle(h.startedAt)} className={s.nowrap}>
-                      {formatShortTime(h.startedAt)}
-                    </TableCell>
-                    <TableCell>{h.protocol.toUpperCase()}</TableCell>
                     <TableCell>
-                      {h.ok ? (
-                        <StatusBadge kind="success" label="Passed" />
-                      ) : h.cancelled ? (
-                        <StatusBadge kind="disabled" label="Cancelled" />
-                      ) : (
-                        <StatusBadge kind="error" label={h.diagnosis?.code ?? 'Failed'} title={h.diagnosis ? DIAGNOSIS_TITLES[h.diagnosis.code] : undefined} />
-                      )}
+                      {/* Date and result on one line when they fit (the result wraps below otherwise), then the test. */}
+                      <div className={s.historyLine}>
+                        <span title={timeTitle(h.startedAt)}>{formatDateTime(h.startedAt)}</span>
+                        {h.ok ? (
+                          <StatusBadge kind="success" label="Passed" />
+                        ) : h.cancelled ? (
+                          <StatusBadge kind="disabled" label="Cancelled" />
+                        ) : (
+                          <StatusBadge kind="error" label={h.diagnosis?.code ?? 'Failed'} title={h.diagnosis ? `${h.diagnosis.code}: ${DIAGNOSIS_TITLES[h.diagnosis.code]}` : undefined} />
+                        )}
+                      </div>
+                      <Caption1 className={s.muted} block title={`${h.target.host}:${h.target.port}`}>
+                        {h.protocol.toUpperCase()} · port {h.target.port} · {SECURITY_LABEL[h.target.security]}
+                      </Caption1>
                     </TableCell>
                   </TableRow>
                 ))}
@@ -346,7 +362,7 @@ export function ConnectionTestsPage() {
         </section>
       </div>
 
-      <div className={s.column} aria-live="polite">
+      <div className={s.column} aria-live="polite" data-region="detail">
         {!run && (
           <div className={mergeClasses(s.card, s.empty)}>
             <Subtitle2>Why does mail not flow?</Subtitle2>

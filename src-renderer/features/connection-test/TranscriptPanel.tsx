@@ -51,7 +51,8 @@ export function TranscriptPanel({ title, lines, curlCommand }: { title: string; 
           </CopyButton>
         )}
       </div>
-      <div className={s.pre} role="log" aria-label={`${title} lines`}>
+      {/* Focusable, so the keyboard can scroll a long transcript. */}
+      <div className={s.pre} role="log" aria-label={`${title} lines`} tabIndex={0}>
         {lines.map((l, i) => (
           <div key={i} className={s.line}>
             <span className={s.t}>{l.t} ms</span>

@@ -26,6 +26,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent }
 import { INBOX_STATUSES, type InboxStatus, type PollDetail, type ReceiveState } from '../../../src-main/shared/inbox.js';
 import { DenseRow } from '../../components/DenseRow';
 import { useDenseTableStyles } from '../../components/dense-table';
+import { useListFocus } from '../../components/use-list-focus';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -40,10 +41,11 @@ const ROW_HEIGHT = 34;
 const PAGE = 200;
 /** Columns of the list: all of them, and a narrower set while the detail panel is open. */
 const COLUMNS_WIDE = '104px 110px 120px minmax(140px, 0.8fr) minmax(200px, 1.6fr) 64px 96px';
-const COLUMNS_NARROW = '104px 84px minmax(100px, 0.7fr) minmax(150px, 1.3fr) 92px';
+const COLUMNS_NARROW = '96px 72px minmax(72px, 0.7fr) minmax(96px, 1.3fr)';
 
 const useStyles = makeStyles({
-  page: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) 400px', height: '100%' },
+  // The detail panel takes less of a 1024-pixel screen, so the lists keep their columns.
+  page: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) clamp(320px, 32vw, 400px)', height: '100%' },
   pageNoPanel: { gridTemplateColumns: 'minmax(0, 1fr)' },
   main: { display: 'flex', flexDirection: 'column', minWidth: 0, minHeight: 0, padding: '16px 20px', gap: '10px' },
   titleRow: { display: 'flex', alignItems: 'baseline', gap: '12px', flexWrap: 'wrap' },
@@ -130,6 +132,7 @@ export function InboxPage() {
 
   const virtualizer = useVirtualizer({ count: rows.length, getScrollElement: () => scrollRef.current, estimateSize: () => ROW_HEIGHT, overscan: 12 });
   const items = virtualizer.getVirtualItems();
+  const listFocus = useListFocus(scrollRef, selectedId, items.map((item) => rows[item.index]!.id));
   useEffect(() => {
     const last = items[items.length - 1];
     if (last && last.index >= rows.length - 40 && pages.hasNextPage && !pages.isFetchingNextPage) void pages.fetchNextPage();
@@ -169,11 +172,12 @@ export function InboxPage() {
       const next = e.key === 'Home' ? 0 : e.key === 'End' ? rows.length - 1 : Math.max(0, Math.min(rows.length - 1, index + (e.key === 'ArrowDown' ? 1 : -1)));
       const row = rows[next];
       if (row) {
+        listFocus.followSelection();
         select(row.id);
         virtualizer.scrollToIndex(next, { align: 'auto' });
       }
     },
-    [rows, selectedId, virtualizer],
+    [rows, selectedId, virtualizer, listFocus],
   );
 
   const stateList = states.data ?? [];
@@ -229,6 +233,7 @@ export function InboxPage() {
             onPoll={(st) => void runPoll(st, false)}
             onDebug={(st) => void runPoll(st, true)}
             onHandoff={setHandoff}
+            compact={selectedId !== undefined}
           />
         )}
         <div className={s.filters} role="search" aria-label="Message filters">
@@ -269,9 +274,9 @@ export function InboxPage() {
                 Size
               </span>
             )}
-            <span role="columnheader">After import</span>
+            {wide && <span role="columnheader">After import</span>}
           </div>
-          <div ref={scrollRef} className={t.scroller} tabIndex={0} onKeyDown={onKeyDown} aria-label="Imported messages, use the arrow keys to move">
+          <div ref={scrollRef} className={t.scroller} role="rowgroup" onKeyDown={onKeyDown} aria-label="Imported messages, use the arrow keys to move">
             {!pages.isLoading && rows.length === 0 && <div className={s.empty}>No imported messages{filter.mailboxId !== undefined || filter.status ? ' match these filters' : ' yet: use Poll now, or start the engine'}.</div>}
             <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
               {items.map((item) => {
@@ -284,6 +289,8 @@ export function InboxPage() {
                     top={item.start}
                     height={ROW_HEIGHT}
                     selected={m.id === selectedId}
+                    tabbable={m.id === listFocus.tabbableId}
+                    rowKey={m.id}
                     className={s[m.status]}
                     onSelect={() => select(m.id)}
                     data-message-id={m.id}
@@ -317,16 +324,18 @@ export function InboxPage() {
                         {formatSize(m.size)}
                       </span>
                     )}
-                    <span role="gridcell" className={t.cell}>
-                      <StatusBadge kind={action.kind} label={action.word} title={`${m.action}${m.actionState === 'failed' ? ': the server refused it; tried again on the next poll' : ''}`} />
-                    </span>
+                    {wide && (
+                      <span role="gridcell" className={t.cell}>
+                        <StatusBadge kind={action.kind} label={action.word} title={`${m.action}${m.actionState === 'failed' ? ': the server refused it; tried again on the next poll' : ''}`} />
+                      </span>
+                    )}
                   </DenseRow>
                 );
               })}
             </div>
           </div>
         </div>
-        <Caption1 className={s.muted}>Keyboard: click the list, then arrows, Home and End; Escape closes the message.</Caption1>
+        <Caption1 className={s.muted}>Keyboard: Tab to the list, then arrows, Home and End; Escape closes the message.</Caption1>
       </section>
       {selectedId !== undefined && <MessageDetail key={selectedId} id={selectedId} onClose={() => select(undefined)} />}
       {handoff && (

@@ -27,12 +27,15 @@ import { describeAction, healthLook, shortTime } from './inbox-format';
 const useStyles = makeStyles({
   wrap: { backgroundColor: tokens.colorNeutralBackground1, borderRadius: tokens.borderRadiusMedium, boxShadow: tokens.shadow2, overflow: 'auto', maxHeight: '240px', flexShrink: 0 },
   table: { tableLayout: 'fixed', minWidth: '600px' },
+  tableCompact: { minWidth: '420px' },
   head: { position: 'sticky', top: 0, backgroundColor: tokens.colorNeutralBackground1, zIndex: 1, fontWeight: tokens.fontWeightSemibold },
   row: { cursor: 'pointer' },
   selected: { backgroundColor: tokens.colorNeutralBackground1Selected },
   stack: { display: 'flex', flexDirection: 'column', minWidth: 0, padding: '4px 0' },
   muted: { color: tokens.colorNeutralForeground3 },
-  ellipsis: { overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
+  ellipsis: { display: 'block', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
+  // The last error never reaches into the action buttons: it ends in an ellipsis, and the whole text is on hover.
+  errorCell: { overflow: 'hidden' },
   error: { color: tokens.colorPaletteRedForeground1 },
   code: { fontFamily: tokens.fontFamilyMonospace, fontSize: tokens.fontSizeBase200 },
   actions: { display: 'flex', gap: '4px' },
@@ -53,8 +56,11 @@ export function ReceiveStates({
   onDebug,
   onHandoff,
   busy,
+  compact = false,
 }: {
   states: ReceiveState[];
+  /** Narrow (the detail panel is open): the last success and last try move into the state column's hover text. */
+  compact?: boolean;
   selectedId: number | undefined;
   onSelect(id: number | undefined): void;
   onPoll(state: ReceiveState): void;
@@ -66,15 +72,15 @@ export function ReceiveStates({
   const s = useStyles();
   return (
     <div className={s.wrap}>
-      <Table size="small" aria-label="Receive state of each mailbox" className={s.table}>
+      <Table size="small" aria-label="Receive state of each mailbox" className={mergeClasses(s.table, compact && s.tableCompact)}>
         <TableHeader>
           <TableRow>
-            <TableHeaderCell className={s.head} style={{ width: '25%' }}>Mailbox</TableHeaderCell>
-            <TableHeaderCell className={s.head} style={{ width: '20%' }}>State</TableHeaderCell>
-            <TableHeaderCell className={s.head} style={{ width: '13%' }}>Last success</TableHeaderCell>
-            <TableHeaderCell className={s.head} style={{ width: '13%' }}>Last try</TableHeaderCell>
-            <TableHeaderCell className={s.head} style={{ width: '17%' }}>Last error</TableHeaderCell>
-            <TableHeaderCell className={s.head} style={{ width: '108px' }}>
+            <TableHeaderCell className={s.head} style={{ width: compact ? '32%' : '24%' }}>Mailbox</TableHeaderCell>
+            <TableHeaderCell className={s.head} style={{ width: compact ? '28%' : '19%' }}>State</TableHeaderCell>
+            {!compact && <TableHeaderCell className={s.head} style={{ width: '12%' }}>Last success</TableHeaderCell>}
+            {!compact && <TableHeaderCell className={s.head} style={{ width: '12%' }}>Last try</TableHeaderCell>}
+            <TableHeaderCell className={s.head}>Last error</TableHeaderCell>
+            <TableHeaderCell className={s.head} style={{ width: '112px' }}>
               <span className={s.muted}>Actions</span>
             </TableHeaderCell>
           </TableRow>
@@ -114,24 +120,32 @@ export function ReceiveStates({
                 <TableCell>
                   <div className={s.stack}>
                     <span>
-                      <StatusBadge kind={look.kind} label={look.word} title={look.title} />
+                      <StatusBadge
+                        kind={look.kind}
+                        label={look.word}
+                        title={compact ? `${look.title ?? look.word}. Last success: ${st.lastSuccessAt === null ? 'never' : shortTime(st.lastSuccessAt)}; last try: ${st.lastTryAt === null ? 'never' : shortTime(st.lastTryAt)}.` : look.title}
+                      />
                     </span>
                     <Caption1 className={mergeClasses(s.num, st.consecutiveFailures ? s.error : s.muted)} data-failures={st.consecutiveFailures}>
                       {st.consecutiveFailures ? `${st.consecutiveFailures} failure${st.consecutiveFailures === 1 ? '' : 's'} in a row` : 'No failures'}
                     </Caption1>
                   </div>
                 </TableCell>
-                <TableCell>
-                  <When ms={st.lastSuccessAt} />
-                </TableCell>
-                <TableCell>
-                  <When ms={st.lastTryAt} />
-                </TableCell>
-                <TableCell>
+                {!compact && (
+                  <TableCell>
+                    <When ms={st.lastSuccessAt} />
+                  </TableCell>
+                )}
+                {!compact && (
+                  <TableCell>
+                    <When ms={st.lastTryAt} />
+                  </TableCell>
+                )}
+                <TableCell className={s.errorCell}>
                   {st.lastError ? (
                     <Tooltip content={st.lastError.hint ? `${st.lastError.message} — ${st.lastError.hint}` : st.lastError.message} relationship="description">
                       <div className={s.stack}>
-                        <span className={mergeClasses(s.code, st.health === 'failing' && s.error)}>{st.lastError.code}</span>
+                        <span className={mergeClasses(s.code, s.ellipsis, st.health === 'failing' && s.error)}>{st.lastError.code}</span>
                         <Caption1 className={mergeClasses(s.muted, s.ellipsis)}>
                           <span title={timeTitle(st.lastError.at)}>{shortTime(st.lastError.at)}</span> · {st.lastError.message}
                         </Caption1>
@@ -143,20 +157,15 @@ export function ReceiveStates({
                 </TableCell>
                 <TableCell>
                   <div className={s.actions} onClick={(e) => e.stopPropagation()}>
-                    <Tooltip content="Poll now" relationship="description">
-                      <Button size="small" icon={<ArrowSyncRegular />} disabled={busy.has(st.mailboxId)} onClick={() => onPoll(st)} aria-label={`Poll ${st.mailboxName} now`} />
+                    {/* Each icon's tooltip is its name, for the eye and for screen readers alike. */}
+                    <Tooltip content={`Poll ${st.mailboxName} now`} relationship="label">
+                      <Button size="small" icon={<ArrowSyncRegular />} disabled={busy.has(st.mailboxId)} onClick={() => onPoll(st)} />
                     </Tooltip>
-                    <Tooltip content="Import with debug: one poll with the full IMAP conversation kept (passwords and tokens hidden), to see exactly where it goes wrong." relationship="description">
-                      <Button size="small" icon={<BugRegular />} disabled={busy.has(st.mailboxId)} onClick={() => onDebug(st)} aria-label={`Import ${st.mailboxName} with debug`} />
+                    <Tooltip content={`Import ${st.mailboxName} with debug: one poll that keeps the whole IMAP conversation (passwords and tokens hidden)`} relationship="label">
+                      <Button size="small" icon={<BugRegular />} disabled={busy.has(st.mailboxId)} onClick={() => onDebug(st)} />
                     </Tooltip>
-                    <Tooltip content={st.handoffDir ? `Handoff folder: ${st.handoffDir}` : 'Handoff folder: off'} relationship="description">
-                      <Button
-                        size="small"
-                        appearance={st.handoffDir ? 'primary' : 'secondary'}
-                        icon={<FolderArrowRightRegular />}
-                        onClick={() => onHandoff(st)}
-                        aria-label={`Handoff folder of ${st.mailboxName}`}
-                      />
+                    <Tooltip content={`Handoff folder of ${st.mailboxName}: ${st.handoffDir ?? 'off'}`} relationship="label">
+                      <Button size="small" appearance={st.handoffDir ? 'primary' : 'secondary'} icon={<FolderArrowRightRegular />} onClick={() => onHandoff(st)} />
                     </Tooltip>
                   </div>
                 </TableCell>

@@ -32,7 +32,7 @@ import {
   MessageBar,
   MessageBarBody,
 } from '@fluentui/react-components';
-import { ArrowDownloadRegular, ArrowUpRegular, SettingsRegular, DocumentTableRegular } from '@fluentui/react-icons';
+import { ArrowDownloadRegular, ArrowUpRegular, DismissRegular, SettingsRegular, DocumentTableRegular } from '@fluentui/react-icons';
 import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
@@ -41,22 +41,25 @@ import type { LogExportFormat, LogExportResult, LogFilterInput } from '../../../
 import { DenseRow } from '../../components/DenseRow';
 import { useDenseTableStyles } from '../../components/dense-table';
 import { useDebounced } from '../../components/use-debounced';
+import { useListFocus } from '../../components/use-list-focus';
 import { api } from '../../api/client';
 import { CopyButton } from '../../components/CopyButton';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge, type StatusKind } from '../../components/StatusBadge';
-import { formatTime, timeTitle } from '../../components/format';
+import { formatShortTime, formatTime, timeTitle } from '../../components/format';
 
 const ROW_HEIGHT = 34;
 const PAGE = 200;
 
 const useStyles = makeStyles({
-  page: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) 380px', height: '100%' },
+  // The detail panel takes less of a 1024-pixel screen, so the list keeps its Message column.
+  page: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) clamp(300px, 30vw, 380px)', height: '100%' },
   pageNoPanel: { gridTemplateColumns: 'minmax(0, 1fr)' },
   main: { display: 'flex', flexDirection: 'column', minWidth: 0, minHeight: 0, padding: '16px 20px', gap: '10px' },
   titleRow: { display: 'flex', alignItems: 'center', gap: '12px', flexWrap: 'wrap' },
   spacer: { flex: 1 },
-  filters: { display: 'grid', gridTemplateColumns: 'repeat(6, minmax(120px, 1fr))', gap: '8px', alignItems: 'end' },
+  // As many filters per line as fit, so a narrow list (detail open, 1024 pixels) wraps them instead of pushing them under the panel.
+  filters: { display: 'grid', gridTemplateColumns: 'repeat(auto-fill, minmax(140px, 1fr))', gap: '8px', alignItems: 'end' },
   muted: { color: tokens.colorNeutralForeground3 },
   success: { borderLeftColor: tokens.colorPaletteGreenBorderActive },
   warning: { borderLeftColor: tokens.colorPaletteMarigoldBorderActive },
@@ -65,7 +68,9 @@ const useStyles = makeStyles({
   code: { fontFamily: tokens.fontFamilyMonospace, fontSize: tokens.fontSizeBase200 },
   newBanner: { position: 'sticky', top: '4px', zIndex: 2, display: 'flex', justifyContent: 'center', height: 0 },
   panel: { borderLeft: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1, padding: '16px', display: 'flex', flexDirection: 'column', gap: '10px', overflow: 'auto' },
-  dl: { display: 'grid', gridTemplateColumns: '90px 1fr', gap: '4px 8px', margin: 0 },
+  panelHead: { display: 'flex', alignItems: 'flex-start', gap: '8px' },
+  panelTitle: { flex: 1, minWidth: 0, overflowWrap: 'anywhere' },
+  dl: { display: 'grid', gridTemplateColumns: '90px minmax(0, 1fr)', gap: '4px 8px', margin: 0 },
   dt: { color: tokens.colorNeutralForeground3 },
   dd: { margin: 0, wordBreak: 'break-word' },
   detail: {
@@ -162,6 +167,7 @@ export function LogsPage() {
 
   const virtualizer = useVirtualizer({ count: rows.length, getScrollElement: () => scrollRef.current, estimateSize: () => ROW_HEIGHT, overscan: 12 });
   const items = virtualizer.getVirtualItems();
+  const listFocus = useListFocus(scrollRef, selectedId, items.map((item) => rows[item.index]!.id));
 
   // Load the next page when the end of the list comes into view.
   useEffect(() => {
@@ -219,20 +225,24 @@ export function LogsPage() {
 
   const onKeyDown = useCallback(
     (e: KeyboardEvent) => {
+      if (e.key === 'Escape') return setSelectedId(undefined);
       if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp' && e.key !== 'Home' && e.key !== 'End') return;
       e.preventDefault();
       const index = rows.findIndex((r) => r.id === selectedId);
       const next = e.key === 'Home' ? 0 : e.key === 'End' ? rows.length - 1 : Math.max(0, Math.min(rows.length - 1, index + (e.key === 'ArrowDown' ? 1 : -1)));
       const row = rows[next];
       if (row) {
+        listFocus.followSelection();
         setSelectedId(row.id);
         virtualizer.scrollToIndex(next, { align: 'auto' });
       }
     },
-    [rows, selectedId, virtualizer],
+    [rows, selectedId, virtualizer, listFocus],
   );
 
-  const columns = '96px 176px 130px 80px 190px minmax(200px, 1fr)';
+  // With the detail panel open the list keeps level, time and message; the panel has the rest.
+  const compact = selected !== undefined;
+  const columns = compact ? '96px 92px minmax(120px, 1fr)' : '96px 110px minmax(80px, 130px) 72px minmax(100px, 180px) minmax(160px, 1fr)';
 
   return (
     <div className={mergeClasses(s.page, !selected && s.pageNoPanel)}>
@@ -330,12 +340,12 @@ export function LogsPage() {
           <div className={t.header} role="row">
             <span role="columnheader">Level</span>
             <span role="columnheader">Time</span>
-            <span role="columnheader">Mailbox</span>
-            <span role="columnheader">Direction</span>
-            <span role="columnheader">Code</span>
+            {!compact && <span role="columnheader">Mailbox</span>}
+            {!compact && <span role="columnheader">Direction</span>}
+            {!compact && <span role="columnheader">Code</span>}
             <span role="columnheader">Message</span>
           </div>
-          <div ref={scrollRef} className={t.scroller} tabIndex={0} onKeyDown={onKeyDown} aria-label="Log entries, use the arrow keys to move">
+          <div ref={scrollRef} className={t.scroller} role="rowgroup" onKeyDown={onKeyDown} aria-label="Log entries, use the arrow keys to move">
             {pending > 0 && (
               <div className={s.newBanner}>
                 <Button size="small" appearance="primary" icon={<ArrowUpRegular />} onClick={showPending}>
@@ -353,6 +363,8 @@ export function LogsPage() {
                     top={item.start}
                     height={ROW_HEIGHT}
                     selected={e.id === selectedId}
+                    tabbable={e.id === listFocus.tabbableId}
+                    rowKey={e.id}
                     className={s[e.level]}
                     onSelect={() => setSelectedId(e.id)}
                     data-log-id={e.id}
@@ -361,19 +373,26 @@ export function LogsPage() {
                     <span role="gridcell">
                       <StatusBadge kind={LEVEL_KIND[e.level]} label={LEVEL_WORD[e.level]} />
                     </span>
-                    <span role="gridcell" className={mergeClasses(t.cell, t.time)} title={timeTitle(e.at)}>
-                      {formatTime(e.at)}
+                    <span role="gridcell" className={mergeClasses(t.cell, t.time)} title={`${formatTime(e.at)} · ${timeTitle(e.at)}`}>
+                      {formatShortTime(e.at)}
                     </span>
-                    <span role="gridcell" className={t.cell}>
-                      {e.mailboxName ?? (e.mailboxId !== null ? `#${e.mailboxId}` : '—')}
-                    </span>
-                    <span role="gridcell" className={t.cell}>
-                      {DIRECTION_WORD[e.direction]}
-                    </span>
-                    <span role="gridcell" className={mergeClasses(t.cell, s.code)}>
-                      {e.code ?? ''}
-                    </span>
-                    <span role="gridcell" className={t.cell} title={e.message}>
+                    {!compact && (
+                      <span role="gridcell" className={t.cell}>
+                        {e.mailboxName ?? (e.mailboxId !== null ? `#${e.mailboxId}` : '—')}
+                      </span>
+                    )}
+                    {!compact && (
+                      <span role="gridcell" className={t.cell}>
+                        {DIRECTION_WORD[e.direction]}
+                      </span>
+                    )}
+                    {!compact && (
+                      <span role="gridcell" className={mergeClasses(t.cell, s.code)} title={e.code ?? undefined}>
+                        {e.code ?? ''}
+                      </span>
+                    )}
+                    <span role="gridcell" className={t.cell} title={e.code ? `${e.code}: ${e.message}` : e.message}>
+                      {compact && e.code ? <span className={s.code}>{e.code} · </span> : null}
                       {e.message}
                     </span>
                   </DenseRow>
@@ -383,13 +402,16 @@ export function LogsPage() {
           </div>
         </div>
         <Caption1 className={s.muted}>
-          {rows.length} shown{pages.hasNextPage ? ' (more load as you scroll)' : ''} · Keyboard: click the list, then arrows, Home and End.
+          {rows.length} shown{pages.hasNextPage ? ' (more load as you scroll)' : ''} · Keyboard: Tab to the list, then arrows, Home and End; Escape closes the entry.
         </Caption1>
       </section>
 
       {selected && (
         <aside className={s.panel} aria-label="Log entry">
-          <Subtitle2>{selected.message}</Subtitle2>
+          <div className={s.panelHead}>
+            <Subtitle2 className={s.panelTitle}>{selected.message}</Subtitle2>
+            <Button appearance="subtle" size="small" icon={<DismissRegular />} aria-label="Close the entry" onClick={() => setSelectedId(undefined)} />
+          </div>
           <div>
             <StatusBadge kind={LEVEL_KIND[selected.level]} label={LEVEL_WORD[selected.level]} />{' '}
             {selected.code && (

@@ -22,7 +22,7 @@ import {
   MessageBar,
   MessageBarBody,
 } from '@fluentui/react-components';
-import { useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import {
   DEFAULT_POLL_SECONDS,
   MailboxCreateInput,
@@ -37,6 +37,8 @@ import { ApiError } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { DetectPanel, useDetect } from '../oauth/DetectPanel';
 import type { DetectProposal } from '../../../src-main/shared/oauth.js';
+import { SECURITY_OPTIONS } from '../../../src-main/shared/setting-words.js';
+import { PRESET_FIELDS, fillAll, presetServerFields, proposalServerFields, refill, typedInto, type PresetField } from './preset-fill';
 
 const useStyles = makeStyles({
   surface: { maxWidth: '760px', width: '100%' },
@@ -188,9 +190,18 @@ export interface MailboxFormProps {
   onSubmit(input: ReturnType<typeof toInput>): Promise<void>;
 }
 
+/** The fields of an existing mailbox that still hold its preset's values (a preset switch may replace them). */
+function filledByPreset(m: Mailbox, values: FormValues): Set<PresetField> {
+  const preset = presetServerFields(m.preset);
+  return new Set(PRESET_FIELDS.filter((f) => values[f] === preset[f]));
+}
+
 export function MailboxForm({ open, existing, onCancel, onSubmit }: MailboxFormProps) {
   const s = useStyles();
-  const [values, setValues] = useState<FormValues>(() => (existing ? fromMailbox(existing) : presetValues('microsoft365', {})));
+  // A new mailbox starts as Other, with no servers: the preset follows what detection finds for the address.
+  const [values, setValues] = useState<FormValues>(() => (existing ? fromMailbox(existing) : presetValues('generic', {})));
+  const [filled, setFilled] = useState<Set<PresetField>>(() => (existing ? filledByPreset(existing, fromMailbox(existing)) : new Set(PRESET_FIELDS)));
+  const [presetChosen, setPresetChosen] = useState(Boolean(existing));
   const [touched, setTouched] = useState<Partial<Record<keyof FormValues, boolean>>>({});
   const [serverErrors, setServerErrors] = useState<Partial<Record<keyof FormValues, string>>>({});
   const [submitError, setSubmitError] = useState<unknown>();
@@ -200,23 +211,38 @@ export function MailboxForm({ open, existing, onCancel, onSubmit }: MailboxFormP
 
   const set = <K extends keyof FormValues>(key: K, value: FormValues[K]) => {
     setValues((v) => ({ ...v, [key]: value }));
+    setFilled((f) => typedInto(f, key));
     setServerErrors((e) => ({ ...e, [key]: undefined }));
   };
   const errorOf = (key: keyof FormValues) => serverErrors[key] ?? (touched[key] || submitted ? clientErrors[key] : undefined);
   const blur = (key: keyof FormValues) => () => setTouched((t) => ({ ...t, [key]: true }));
 
-  const changePreset = (preset: PresetId) => setValues((v) => ({ ...presetValues(preset, v), password: v.password }));
-  // New mailboxes: detect the provider from the address and offer its settings.
+  /** Switches the preset: what the previous preset (or detection) filled is replaced, what the admin typed stays. */
+  const switchPreset = (preset: PresetId, servers = presetServerFields(preset)) => {
+    const next = refill({ ...values, preset }, filled, servers);
+    setValues(next.values);
+    setFilled(next.filled);
+  };
+  const changePreset = (preset: PresetId) => {
+    setPresetChosen(true);
+    switchPreset(preset);
+  };
+  // New mailboxes: detect the provider from the address; until the admin picks a preset, the preset follows detection.
   const detected = useDetect(values.address, !existing);
-  const applyProposal = (p: DetectProposal) =>
-    setValues((v) => {
-      const next = { ...presetValues(p.preset, v), password: v.password };
-      const user = (u: string) => (u.toLowerCase() === v.address.trim().toLowerCase() ? '' : u);
-      if (p.imap) Object.assign(next, { imapHost: p.imap.host, imapPort: String(p.imap.port), imapSecurity: p.imap.security, imapAuth: p.imap.auth === 'oauth2' ? 'oauth2' : 'password', imapUsername: user(p.imap.username) });
-      if (p.smtp) Object.assign(next, { smtpHost: p.smtp.host, smtpPort: String(p.smtp.port), smtpSecurity: p.smtp.security, smtpAuth: p.smtp.auth, smtpUsername: user(p.smtp.username) });
-      return next;
-    });
-  const changeSecurity = (protocol: 'imap' | 'smtp', security: SecurityMode) =>
+  useEffect(() => {
+    if (!detected.result || presetChosen) return;
+    switchPreset(detected.result.proposal.preset, proposalServerFields(detected.result.proposal, values.address));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [detected.result]);
+  // "Use these settings": the admin asked for exactly what detection proposes.
+  const applyProposal = (p: DetectProposal) => {
+    setPresetChosen(true);
+    const next = fillAll({ ...values, preset: p.preset }, proposalServerFields(p, values.address));
+    setValues(next.values);
+    setFilled(next.filled);
+  };
+  const changeSecurity = (protocol: 'imap' | 'smtp', security: SecurityMode) => {
+    setFilled((f) => typedInto(f, protocol === 'imap' ? 'imapSecurity' : 'smtpSecurity'));
     setValues((v) => {
       const portKey = protocol === 'imap' ? 'imapPort' : 'smtpPort';
       const securityKey = protocol === 'imap' ? 'imapSecurity' : 'smtpSecurity';
@@ -225,6 +251,7 @@ export function MailboxForm({ open, existing, onCancel, onSubmit }: MailboxFormP
       const port = v[portKey] === '' || v[portKey] === String(defaultPort(protocol, old)) ? String(defaultPort(protocol, security)) : v[portKey];
       return { ...v, [securityKey]: security, [portKey]: port };
     });
+  };
 
   const usesPassword = values.imapAuth === 'password' || values.smtpAuth === 'password';
 
@@ -272,9 +299,9 @@ export function MailboxForm({ open, existing, onCancel, onSubmit }: MailboxFormP
         value={protocol === 'imap' ? values.imapSecurity : values.smtpSecurity}
         onChange={(_e, d) => changeSecurity(protocol, d.value as SecurityMode)}
       >
-        <option value="tls">SSL/TLS (implicit)</option>
-        <option value="starttls">STARTTLS</option>
-        <option value="none">None (plain text)</option>
+        <option value="tls">{SECURITY_OPTIONS.tls}</option>
+        <option value="starttls">{SECURITY_OPTIONS.starttls}</option>
+        <option value="none">{SECURITY_OPTIONS.none}</option>
       </Select>
     </Field>
   );

@@ -21,14 +21,9 @@ import {
   Body1,
   Caption1,
   Spinner,
-  Toolbar,
-  ToolbarButton,
-  ToolbarDivider,
-  Tooltip,
   makeStyles,
   tokens,
   mergeClasses,
-  useArrowNavigationGroup,
   MessageBar,
   MessageBarBody,
 } from '@fluentui/react-components';
@@ -37,9 +32,13 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { PRESETS, type Mailbox } from '../../../src-main/shared/mailbox.js';
 import type { MailboxSignIn } from '../../../src-main/shared/oauth.js';
+import { SECURITY_LABELS } from '../../../src-main/shared/setting-words.js';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
+import { arrowKeys } from '../../components/arrow-keys';
+import { useElementWidth } from '../../components/use-element-width';
+import { describeAction } from '../inbox/inbox-format';
 import { MailboxForm, type toInput } from './MailboxForm';
 import { MicrosoftSignInPanel } from '../oauth/MicrosoftSignInPanel';
 
@@ -51,7 +50,9 @@ const useStyles = makeStyles({
   muted: { color: tokens.colorNeutralForeground3 },
   tableWrap: { backgroundColor: tokens.colorNeutralBackground1, borderRadius: tokens.borderRadiusMedium, boxShadow: tokens.shadow2, overflow: 'auto' },
   headerCell: { position: 'sticky', top: 0, backgroundColor: tokens.colorNeutralBackground1, zIndex: 1, fontWeight: tokens.fontWeightSemibold },
-  row: { cursor: 'pointer' },
+  toolbar: { display: 'flex', alignItems: 'center', gap: '4px', flexWrap: 'wrap' },
+  divider: { width: '1px', alignSelf: 'stretch', margin: '4px', backgroundColor: tokens.colorNeutralStroke2 },
+  row: { cursor: 'pointer', ':focus-visible': { outline: `2px solid ${tokens.colorStrokeFocus2}`, outlineOffset: '-2px' } },
   selected: { backgroundColor: tokens.colorNeutralBackground1Selected },
   server: { display: 'flex', flexDirection: 'column', minWidth: 0, padding: '4px 0' },
   ellipsis: { display: 'block', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
@@ -60,20 +61,22 @@ const useStyles = makeStyles({
   panel: { borderLeft: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1, padding: '16px', display: 'flex', flexDirection: 'column', gap: '12px', overflow: 'auto' },
   dl: { display: 'grid', gridTemplateColumns: '110px 1fr', gap: '4px 8px', margin: 0 },
   dt: { color: tokens.colorNeutralForeground3 },
-  dd: { margin: 0, wordBreak: 'break-all' },
+  dd: { margin: 0, overflowWrap: 'anywhere' },
   actions: { display: 'flex', gap: '8px', flexWrap: 'wrap' },
   empty: { padding: '48px', textAlign: 'center', display: 'flex', flexDirection: 'column', alignItems: 'center', gap: '12px' },
 });
 
 type SortKey = 'name' | 'address' | 'incoming' | 'outgoing';
 
-const SECURITY_LABEL = { tls: 'SSL/TLS', starttls: 'STARTTLS', none: 'no encryption' } as const;
+const SECURITY_LABEL = SECURITY_LABELS;
+/** The sign-in choices as the mailbox form names them. */
+const SIGN_IN_LABEL = { password: 'Password or app password', oauth2: 'Microsoft 365 OAuth 2.0', none: 'None (relay without sign-in)' } as const;
 
 /** A server as two lines: host, then port and security. */
 function ServerCell({ host, port, security }: { host: string; port: number; security: keyof typeof SECURITY_LABEL }) {
   const s = useStyles();
   return (
-    <div className={s.server} title={`${host}:${port} (${SECURITY_LABEL[security]})`}>
+    <div className={s.server} title={`${host}:${port} · ${SECURITY_LABEL[security]}`}>
       <span className={s.ellipsis}>{host}</span>
       <Caption1 className={s.muted}>
         port {port} · {SECURITY_LABEL[security]}
@@ -141,7 +144,9 @@ export function MailboxesPage() {
   const [error, setError] = useState<unknown>();
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'name', dir: 1 });
   const fileInput = useRef<HTMLInputElement>(null);
-  const rowKeys = useArrowNavigationGroup({ axis: 'vertical' });
+  const listPane = useRef<HTMLElement>(null);
+  // In a narrow list (1024 pixels with the detail open) the address goes under the name, so the status badges keep their words.
+  const narrow = (useElementWidth(listPane) ?? Infinity) < 720;
 
   const rows = useMemo(() => {
     const value = (m: Mailbox) =>
@@ -209,7 +214,11 @@ export function MailboxesPage() {
   );
 
   const onRowKey = (m: Mailbox) => (e: KeyboardEvent) => {
-    if (e.key === 'Enter') setEditing(m);
+    if (e.key === 'Enter') {
+      // Only opens the editor: without preventDefault the same key press went on to the editor's first field and submitted the form.
+      e.preventDefault();
+      setEditing(m);
+    }
     if (e.key === 'Delete') setConfirmDelete(m);
     if (e.key === ' ') {
       e.preventDefault();
@@ -219,22 +228,22 @@ export function MailboxesPage() {
 
   return (
     <div className={mergeClasses(s.page, !selected && s.pageNoPanel)}>
-      <section className={s.listPane} aria-labelledby="mailboxes-title">
+      <section ref={listPane} className={s.listPane} aria-labelledby="mailboxes-title">
         <div className={s.titleRow}>
           <Title3 as="h1" id="mailboxes-title">Mailboxes</Title3>
           <Caption1 className={s.muted}>{list.data ? `${list.data.length} mailbox${list.data.length === 1 ? '' : 'es'}` : ''}</Caption1>
         </div>
-        <Toolbar aria-label="Mailbox actions">
-          <ToolbarButton appearance="primary" icon={<AddRegular />} onClick={() => setEditing('new')}>
+        <div role="toolbar" aria-label="Mailbox actions" className={s.toolbar} onKeyDown={arrowKeys('horizontal')}>
+          <Button appearance="primary" icon={<AddRegular />} onClick={() => setEditing('new')}>
             New mailbox
-          </ToolbarButton>
-          <ToolbarDivider />
-          <ToolbarButton icon={<ArrowUploadRegular />} onClick={() => fileInput.current?.click()}>
+          </Button>
+          <span className={s.divider} aria-hidden />
+          <Button appearance="subtle" icon={<ArrowUploadRegular />} onClick={() => fileInput.current?.click()}>
             Import settings
-          </ToolbarButton>
-          <ToolbarButton icon={<ArrowDownloadRegular />} onClick={exportSettings} disabled={!list.data?.length}>
+          </Button>
+          <Button appearance="subtle" icon={<ArrowDownloadRegular />} onClick={exportSettings} disabled={!list.data?.length}>
             Export settings
-          </ToolbarButton>
+          </Button>
           <input
             ref={fileInput}
             type="file"
@@ -247,7 +256,7 @@ export function MailboxesPage() {
               if (file) void importSettings(file);
             }}
           />
-        </Toolbar>
+        </div>
         {notice && (
           <MessageBar intent="success" role="status">
             <MessageBarBody>{notice}</MessageBarBody>
@@ -266,11 +275,11 @@ export function MailboxesPage() {
         )}
         {rows.length > 0 && (
           <div className={s.tableWrap}>
-            <Table size="small" aria-label="Mailboxes" {...rowKeys}>
+            <Table size="small" aria-label="Mailboxes" onKeyDown={arrowKeys('vertical', 'tbody tr')}>
               <TableHeader>
                 <TableRow>
-                  {header('name', 'Name')}
-                  {header('address', 'Address')}
+                  {header('name', narrow ? 'Name and address' : 'Name')}
+                  {!narrow && header('address', 'Address')}
                   {header('incoming', 'Incoming (IMAP)')}
                   {header('outgoing', 'Outgoing (SMTP)')}
                   <TableHeaderCell className={s.headerCell}>Status</TableHeaderCell>
@@ -280,7 +289,8 @@ export function MailboxesPage() {
                 {rows.map((m) => (
                   <TableRow
                     key={m.id}
-                    tabIndex={0}
+                    // One Tab stop for the list (the selected row, else the first); the arrow keys move between rows.
+                    tabIndex={m.id === (selected ?? rows[0])?.id ? 0 : -1}
                     className={mergeClasses(s.row, m.id === selectedId && s.selected)}
                     aria-selected={m.id === selectedId}
                     onClick={() => setSelectedId(m.id)}
@@ -289,12 +299,25 @@ export function MailboxesPage() {
                     onFocus={() => setSelectedId(m.id)}
                     data-mailbox={m.name}
                   >
-                    <TableCell>{m.name}</TableCell>
                     <TableCell>
-                      <span className={s.ellipsis} title={m.address}>
-                        {m.address}
-                      </span>
+                      {narrow ? (
+                        <div className={s.server}>
+                          <span>{m.name}</span>
+                          <Caption1 className={mergeClasses(s.muted, s.ellipsis)} title={m.address}>
+                            {m.address}
+                          </Caption1>
+                        </div>
+                      ) : (
+                        m.name
+                      )}
                     </TableCell>
+                    {!narrow && (
+                      <TableCell>
+                        <span className={s.ellipsis} title={m.address}>
+                          {m.address}
+                        </span>
+                      </TableCell>
+                    )}
                     <TableCell>
                       <ServerCell host={m.imap.host} port={m.imap.port} security={m.imap.security} />
                     </TableCell>
@@ -310,7 +333,7 @@ export function MailboxesPage() {
             </Table>
           </div>
         )}
-        <Caption1 className={s.muted}>Keyboard: arrows move, Enter edits, Delete removes.</Caption1>
+        <Caption1 className={s.muted}>Keyboard: Tab to the list, arrows move, Enter opens the editor, Delete removes.</Caption1>
       </section>
 
       {selected && (
@@ -335,26 +358,26 @@ export function MailboxesPage() {
             <dd className={s.dd}>{PRESETS[selected.preset].label}</dd>
             <dt className={s.dt}>IMAP</dt>
             <dd className={s.dd}>
-              {selected.imap.host}:{selected.imap.port} ({SECURITY_LABEL[selected.imap.security]})
+              {selected.imap.host}:{selected.imap.port} · {SECURITY_LABEL[selected.imap.security]}
             </dd>
             <dt className={s.dt}>IMAP user</dt>
             <dd className={s.dd}>{selected.imap.username}</dd>
             <dt className={s.dt}>IMAP sign-in</dt>
-            <dd className={s.dd}>{selected.imap.auth}</dd>
+            <dd className={s.dd}>{SIGN_IN_LABEL[selected.imap.auth]}</dd>
             <dt className={s.dt}>Folder</dt>
             <dd className={s.dd}>{selected.imap.folder}</dd>
             <dt className={s.dt}>After import</dt>
-            <dd className={s.dd}>{selected.imap.afterImport}</dd>
+            <dd className={s.dd}>{describeAction(selected.imap.afterImport)}</dd>
             <dt className={s.dt}>Checks every</dt>
             <dd className={s.dd}>{selected.imap.pollIntervalSeconds} s</dd>
             <dt className={s.dt}>SMTP</dt>
             <dd className={s.dd}>
-              {selected.smtp.host}:{selected.smtp.port} ({SECURITY_LABEL[selected.smtp.security]})
+              {selected.smtp.host}:{selected.smtp.port} · {SECURITY_LABEL[selected.smtp.security]}
             </dd>
             <dt className={s.dt}>SMTP user</dt>
             <dd className={s.dd}>{selected.smtp.username}</dd>
             <dt className={s.dt}>SMTP sign-in</dt>
-            <dd className={s.dd}>{selected.smtp.auth}</dd>
+            <dd className={s.dd}>{SIGN_IN_LABEL[selected.smtp.auth]}</dd>
             <dt className={s.dt}>Created</dt>
             <dd className={s.dd} title={new Date(selected.createdAt).toISOString()}>{new Date(selected.createdAt).toLocaleString()}</dd>
             <dt className={s.dt}>Changed</dt>

@@ -10,6 +10,10 @@ import type { DetectProposal, DetectResult } from '../../../src-main/shared/oaut
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge, type StatusKind } from '../../components/StatusBadge';
+import { SECURITY_LABELS } from '../../../src-main/shared/setting-words.js';
+
+/** The sign-in choices as the mailbox form names them. */
+const AUTH_WORDS = { password: 'password or app password', oauth2: 'Microsoft 365 OAuth 2.0', none: 'no sign-in' } as const;
 
 const useStyles = makeStyles({
   box: { display: 'flex', flexDirection: 'column', gap: '6px', padding: '10px 12px', borderRadius: tokens.borderRadiusMedium, backgroundColor: tokens.colorNeutralBackground2 },
@@ -98,9 +102,9 @@ export function DetectPanel({ result, error, loading, onUse }: DetectPanelProps)
       {(p.imap || p.smtp) && (
         <div className={s.row}>
           <Caption1 className={s.muted}>
-            {p.imap ? `IMAP ${p.imap.host}:${p.imap.port} (${p.imap.security}, ${p.imap.auth})` : ''}
+            {p.imap ? `IMAP ${p.imap.host}:${p.imap.port} (${SECURITY_LABELS[p.imap.security]}, ${AUTH_WORDS[p.imap.auth]})` : ''}
             {p.imap && p.smtp ? ' · ' : ''}
-            {p.smtp ? `SMTP ${p.smtp.host}:${p.smtp.port} (${p.smtp.security}, ${p.smtp.auth})` : ''}
+            {p.smtp ? `SMTP ${p.smtp.host}:${p.smtp.port} (${SECURITY_LABELS[p.smtp.security]}, ${AUTH_WORDS[p.smtp.auth]})` : ''}
           </Caption1>
           {onUse && (
             <Button size="small" icon={<CheckmarkRegular />} onClick={() => onUse(p)}>

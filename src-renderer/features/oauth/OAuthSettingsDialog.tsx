@@ -31,13 +31,14 @@ import { StatusBadge } from '../../components/StatusBadge';
 
 const useStyles = makeStyles({
   surface: { maxWidth: '820px', width: '100%' },
-  content: { display: 'grid', gridTemplateColumns: '1fr 1fr', gap: '20px', maxHeight: '70vh', overflowY: 'auto' },
+  content: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) minmax(0, 1fr)', gap: '20px', maxHeight: '70vh', overflowY: 'auto' },
   guide: { display: 'flex', flexDirection: 'column', gap: '6px', fontSize: tokens.fontSizeBase300 },
   steps: { margin: 0, paddingLeft: '20px', display: 'flex', flexDirection: 'column', gap: '6px' },
   form: { display: 'flex', flexDirection: 'column', gap: '12px' },
   code: { fontFamily: tokens.fontFamilyMonospace, backgroundColor: tokens.colorNeutralBackground3, padding: '0 4px', borderRadius: tokens.borderRadiusSmall },
   checks: { display: 'flex', flexDirection: 'column', gap: '6px' },
-  check: { display: 'flex', gap: '8px', alignItems: 'flex-start' },
+  // Each check's badge in a column of its own, so badges line up and never run into the text.
+  check: { display: 'grid', gridTemplateColumns: 'minmax(0, 120px) minmax(0, 1fr)', gap: '8px', alignItems: 'start' },
   muted: { color: tokens.colorNeutralForeground3 },
 });
 

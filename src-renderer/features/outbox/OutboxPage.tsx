@@ -30,6 +30,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent }
 import { OUTBOX_STATUSES, type OutboxListInput, type OutboxStatus, type OutboxSummary } from '../../../src-main/shared/outbox.js';
 import { DenseRow } from '../../components/DenseRow';
 import { useDenseTableStyles } from '../../components/dense-table';
+import { useListFocus } from '../../components/use-list-focus';
 import { useDebounced } from '../../components/use-debounced';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
@@ -47,7 +48,8 @@ type RangeKey = keyof typeof RANGES;
 type SortKey = 'created-desc' | 'created-asc' | 'nextAttempt-asc';
 
 const useStyles = makeStyles({
-  page: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) 420px', height: '100%' },
+  // The detail panel takes less of a 1024-pixel screen, so the list keeps its columns.
+  page: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) clamp(320px, 33vw, 420px)', height: '100%' },
   pageNoPanel: { gridTemplateColumns: 'minmax(0, 1fr)' },
   main: { display: 'flex', flexDirection: 'column', minWidth: 0, minHeight: 0, padding: '16px 20px', gap: '10px' },
   titleRow: { display: 'flex', alignItems: 'center', gap: '12px', flexWrap: 'wrap' },
@@ -68,7 +70,8 @@ const useStyles = makeStyles({
   'waiting-sign-in': { borderLeftColor: tokens.colorPaletteMarigoldBorderActive },
   num: { fontVariantNumeric: 'tabular-nums' },
   errorCell: { overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap', color: tokens.colorPaletteRedForeground1 },
-  warnCell: { overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap', color: tokens.colorPaletteMarigoldForeground1 },
+  // The darker amber: the lighter one fell to 2.2:1 on a selected row.
+  warnCell: { overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap', color: tokens.colorPaletteMarigoldForeground2 },
   empty: { padding: '40px', textAlign: 'center', color: tokens.colorNeutralForeground3 },
   engine: { display: 'flex', gap: '8px', alignItems: 'center', flexWrap: 'wrap' },
 });
@@ -188,6 +191,7 @@ export function OutboxPage() {
 
   const virtualizer = useVirtualizer({ count: rows.length, getScrollElement: () => scrollRef.current, estimateSize: () => ROW_HEIGHT, overscan: 12 });
   const items = virtualizer.getVirtualItems();
+  const listFocus = useListFocus(scrollRef, selectedId, items.map((item) => rows[item.index]!.id));
   useEffect(() => {
     const last = items[items.length - 1];
     if (last && last.index >= rows.length - 40 && pages.hasNextPage && !pages.isFetchingNextPage) void pages.fetchNextPage();
@@ -215,11 +219,12 @@ export function OutboxPage() {
         e.key === 'Home' ? 0 : e.key === 'End' ? rows.length - 1 : Math.max(0, Math.min(rows.length - 1, index + (e.key === 'ArrowDown' || e.key === 'PageDown' ? step : -step)));
       const row = rows[next];
       if (row) {
+        listFocus.followSelection();
         select(row.id);
         virtualizer.scrollToIndex(next, { align: 'auto' });
       }
     },
-    [rows, selectedId, selectedRow, select, virtualizer],
+    [rows, selectedId, selectedRow, select, virtualizer, listFocus],
   );
 
   const toggleSort = (column: 'created' | 'nextAttempt') =>
@@ -234,7 +239,9 @@ export function OutboxPage() {
   // With the detail panel open the list keeps what tells messages apart; the panel has the rest.
   const compact = selectedId !== undefined;
   // The status column fits the longest status word ("Waiting for sign-in") on one line.
-  const columns = compact ? '150px 56px minmax(100px, 1fr) minmax(100px, 1.2fr) minmax(100px, 1fr)' : '150px 64px 120px minmax(150px, 1.2fr) minmax(160px, 1.5fr) 56px 190px minmax(150px, 1.2fr)';
+  const columns = compact
+    ? '140px 52px minmax(64px, 1fr) minmax(72px, 1.2fr) minmax(60px, 0.8fr)'
+    : '140px 64px minmax(80px, 120px) minmax(120px, 1.2fr) minmax(140px, 1.5fr) 56px minmax(150px, 190px) minmax(120px, 1.2fr)';
   const pendingCount = counts.data ? counts.data.queued + counts.data.sending + counts.data['waiting-sign-in'] + counts.data.deferred + counts.data.failed : undefined;
 
   return (
@@ -374,7 +381,7 @@ export function OutboxPage() {
             )}
             <span role="columnheader">Last error</span>
           </div>
-          <div ref={scrollRef} className={t.scroller} tabIndex={0} onKeyDown={onKeyDown} aria-label="Outbox messages: arrow keys move, Delete deletes, Escape closes the detail">
+          <div ref={scrollRef} className={t.scroller} role="rowgroup" onKeyDown={onKeyDown} aria-label="Outbox messages: arrow keys move, Delete deletes, Escape closes the detail">
             {!pages.isLoading && rows.length === 0 && (
               <div className={s.empty}>{showSent ? 'No messages match these filters.' : 'Nothing waits to be sent. Switch on "Show sent emails" to see what went out.'}</div>
             )}
@@ -388,6 +395,8 @@ export function OutboxPage() {
                     top={item.start}
                     height={ROW_HEIGHT}
                     selected={m.id === selectedId}
+                    tabbable={m.id === listFocus.tabbableId}
+                    rowKey={m.id}
                     className={s[m.status]}
                     onSelect={() => select(m.id)}
                     data-outbox-id={m.id}
@@ -427,7 +436,7 @@ export function OutboxPage() {
           </div>
         </div>
         <Caption1 className={s.muted}>
-          {rows.length} shown{pages.hasNextPage ? ' (more load as you scroll)' : ''} · Keyboard: click the list, then arrows, Page Up/Down, Home, End; Delete deletes.
+          {rows.length} shown{pages.hasNextPage ? ' (more load as you scroll)' : ''} · Keyboard: Tab to the list, then arrows, Page Up/Down, Home, End; Delete deletes.
           <Badge appearance="ghost" size="small">
             updates live
           </Badge>

@@ -3,6 +3,7 @@ import { Body1, Button, Caption1, Field, Input, MessageBar, MessageBarBody, Radi
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState, type Ref } from 'react';
 import { DEFAULT_REGISTRY_TABLE } from '../../../src-main/shared/site-setup.js';
+import { SITE_VERSIONS } from '../../../src-main/shared/site-versions.js';
 import { api } from '../../api/client';
 import { CopyButton } from '../../components/CopyButton';
 import { ErrorBar } from '../../components/ErrorBar';
@@ -33,7 +34,8 @@ export function RegistrySqlCard({ ref, suggestedSchema }: { ref?: Ref<HTMLElemen
         )}
       </div>
       <Body1>
-        Needed only from 8.0 SR2 up to 8.1; from 8.1 cURL mail is on by default. Value <Text font="monospace">'0'</Text> uses cURL mail, <Text font="monospace">'2'</Text> does not.
+        Needed only from {SITE_VERSIONS.curlAvailable.display} until {SITE_VERSIONS.curlDefault.display}; from {SITE_VERSIONS.curlDefault.display} cURL mail is on by default. Value{' '}
+        <Text font="monospace">'0'</Text> uses cURL mail, <Text font="monospace">'2'</Text> does not.
       </Body1>
       <div className={s.row}>
         <Field label="Set the value to">
@@ -62,7 +64,7 @@ export function RegistrySqlCard({ ref, suggestedSchema }: { ref?: Ref<HTMLElemen
           <Caption1 className={s.muted} block>
             {statement.explanation}
           </Caption1>
-          <pre className={s.code} aria-label={statement.title}>
+          <pre className={s.code} aria-label={statement.title} tabIndex={0}>
             {statement.sql}
           </pre>
         </div>

@@ -13,11 +13,10 @@ import { WebConfigCard } from './WebConfigPanel';
 const VERSION_KEY = 'mailroom.site.version';
 
 const useStyles = makeStyles({
-  page: { display: 'flex', flexDirection: 'column', gap: '12px', padding: '16px 20px', minHeight: '100%' },
+  // One column of cards: side by side, the web.config diff was squeezed into a narrow column beside an empty one.
+  page: { display: 'flex', flexDirection: 'column', gap: '12px', padding: '16px 20px', minHeight: '100%', maxWidth: '1100px' },
   titleRow: { display: 'flex', flexDirection: 'column', gap: '2px' },
   muted: { color: tokens.colorNeutralForeground3 },
-  columns: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) minmax(0, 1fr)', gap: '16px', alignItems: 'start' },
-  column: { display: 'flex', flexDirection: 'column', gap: '12px', minWidth: 0 },
 });
 
 export function SiteSetupPage() {
@@ -48,16 +47,10 @@ export function SiteSetupPage() {
           SuperOffice Service: what your version needs for mail. Mailroom never connects to the help-desk database; it edits web.config only after you have seen the diff.
         </Body1>
       </div>
-      <div className={s.columns}>
-        <div className={s.column}>
-          <VersionCard version={version} onChange={chooseVersion} />
-          <ChecklistCard version={version} onAction={goTo} />
-        </div>
-        <div className={s.column}>
-          <WebConfigCard ref={webConfigRef} onTablePrefix={setTablePrefix} />
-          <RegistrySqlCard ref={registryRef} suggestedSchema={tablePrefix} />
-        </div>
-      </div>
+      <VersionCard version={version} onChange={chooseVersion} />
+      <ChecklistCard version={version} onAction={goTo} />
+      <WebConfigCard ref={webConfigRef} onTablePrefix={setTablePrefix} />
+      <RegistrySqlCard ref={registryRef} suggestedSchema={tablePrefix} />
     </div>
   );
 }

@@ -32,7 +32,8 @@ import {
 } from '@fluentui/react-components';
 import { ArrowDownloadRegular, DocumentSearchRegular, SaveRegular } from '@fluentui/react-icons';
 import { useState, type Ref } from 'react';
-import type { DiffHunk, WebConfigApplyResult, WebConfigCheck, WebConfigEditPlan, WebConfigPart } from '../../../src-main/shared/site-setup.js';
+import { webConfigBackupName, type DiffHunk, type WebConfigApplyResult, type WebConfigCheck, type WebConfigEditPlan, type WebConfigPart } from '../../../src-main/shared/site-setup.js';
+import { OAUTH_TOGGLE_VERSIONS, SITE_VERSIONS } from '../../../src-main/shared/site-versions.js';
 import { api } from '../../api/client';
 import { CopyButton } from '../../components/CopyButton';
 import { ErrorBar } from '../../components/ErrorBar';
@@ -101,11 +102,8 @@ export function DiffView({ hunks, label }: { hunks: DiffHunk[]; label: string })
   );
 }
 
-function backupNameNow(filePath: string): string {
-  const base = filePath.split(/[\\/]/).pop() || 'web.config';
-  const now = new Date();
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${base}.mailroom-${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}.bak`;
+function fileNameOf(filePath: string): string {
+  return filePath.split(/[\\/]/).pop() || 'web.config';
 }
 
 function folderOf(filePath: string): string {
@@ -213,7 +211,8 @@ export function WebConfigCard({ ref, onTablePrefix }: { ref?: Ref<HTMLElement>; 
         {check && (check.complete ? <StatusBadge kind="success" label="Toggle is on" /> : <StatusBadge kind="warning" label="Toggle incomplete" />)}
       </div>
       <Body1>
-        G9 9.2 R10 up to 10.0.2 needs this toggle for OAuth 2.0 with Microsoft 365; from 10.0.3 it is not needed. Mailroom adds only what is missing and keeps every other line as it is.
+        {OAUTH_TOGGLE_VERSIONS} needs this toggle for OAuth 2.0 with Microsoft 365; from {SITE_VERSIONS.oauthGeneral.display} it is not needed. Mailroom adds only what is missing
+        and keeps every other line as it is.
       </Body1>
       <TabList
         size="small"
@@ -341,8 +340,12 @@ export function WebConfigCard({ ref, onTablePrefix }: { ref?: Ref<HTMLElement>; 
               {plan?.check.path && (
                 <>
                   <Body1 block>
-                    Mailroom first copies the current file to <Text weight="semibold">{backupNameNow(plan.check.path)}</Text> in <span className={d.breakAll}>{folderOf(plan.check.path)}</span>
-                    , then saves the {plan.changes.length} change{plan.changes.length === 1 ? '' : 's'} shown. Nothing else in the file changes.
+                    Mailroom first copies the current file to a backup in <span className={d.breakAll}>{folderOf(plan.check.path)}</span>, named{' '}
+                    <Text weight="semibold" className={d.breakAll}>
+                      {webConfigBackupName(fileNameOf(plan.check.path))}
+                    </Text>{' '}
+                    with the date and time of the save, then saves the {plan.changes.length} change{plan.changes.length === 1 ? '' : 's'} shown. Nothing else in the file
+                    changes. The exact name of the backup is shown once it is written.
                   </Body1>
                   <Body1 block style={{ marginTop: 8 }}>
                     ASP.NET restarts the site when web.config changes, so users may have to sign in again: prefer a quiet moment. To undo, copy the backup over web.config.
