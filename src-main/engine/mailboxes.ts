@@ -148,6 +148,7 @@ export class MailboxService {
     const id = this.db.transaction(() => {
       const newId = this.repo.insert(fields);
       if (parsed.password) this.secrets.set(newId, 'password', parsed.password);
+      if (parsed.smtpPassword) this.secrets.set(newId, 'smtp-password', parsed.smtpPassword);
       return newId;
     })();
     this.events?.emit('mailboxes.changed', { id });
@@ -192,6 +193,8 @@ export class MailboxService {
       this.repo.update(existing.id, fields);
       if (parsed.password === null) this.secrets.remove(existing.id, 'password');
       else if (parsed.password) this.secrets.set(existing.id, 'password', parsed.password);
+      if (parsed.smtpPassword === null) this.secrets.remove(existing.id, 'smtp-password');
+      else if (parsed.smtpPassword) this.secrets.set(existing.id, 'smtp-password', parsed.smtpPassword);
     })();
     this.events?.emit('mailboxes.changed', { id: existing.id });
     return this.get(existing.id);
@@ -203,9 +206,18 @@ export class MailboxService {
     return removed;
   }
 
-  /** The stored password of a mailbox, for the engine's own connections only. */
+  /** The stored (incoming, IMAP) password of a mailbox, for the engine's own connections only. */
   password(id: number): string | undefined {
     return this.secrets.get(id, 'password');
+  }
+
+  /**
+   * The password SMTP signs in with, for the engine's own connections only:
+   * SMTP's own when one is set, else the incoming password (data folders from
+   * before SMTP had its own keep working unchanged).
+   */
+  smtpPassword(id: number): string | undefined {
+    return this.secrets.smtpPassword(id);
   }
 
   exportSettings(ids?: number[]): SettingsExport {

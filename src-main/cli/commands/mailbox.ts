@@ -1,6 +1,6 @@
 /** `mailroom mailbox ...` commands. */
 import type { Mailbox } from '../../shared/mailbox.js';
-import { withEngine, readPasswordOption, type CommonOptions } from '../context.js';
+import { withEngine, readPasswordOption, secretFromEnv, secretFromStdin, type CommonOptions } from '../context.js';
 import { printJson, reportError, table, usageError } from '../output.js';
 import { checkOutputPath, readInputFile, writeOutputFile } from '../files.js';
 
@@ -26,8 +26,13 @@ interface MailboxFlags extends CommonOptions {
   smtpAuth?: string;
   passwordEnv?: string;
   passwordStdin?: boolean;
+  smtpPasswordEnv?: string;
+  smtpPasswordStdin?: boolean;
+  smtpPasswordSame?: boolean;
   /** Declared only to be refused: secrets never go on the command line. */
   password?: string;
+  /** Declared only to be refused, like `password`. */
+  smtpPassword?: string;
   disabled?: boolean;
   enabled?: boolean;
 }
@@ -63,6 +68,7 @@ function describe(m: Mailbox): string {
     `  incoming  imap ${m.imap.host}:${m.imap.port} ${m.imap.security}  user ${m.imap.username}  auth ${m.imap.auth}  folder ${m.imap.folder}  after import ${m.imap.afterImport}  every ${m.imap.pollIntervalSeconds}s`,
     `  outgoing  smtp ${m.smtp.host}:${m.smtp.port} ${m.smtp.security}  user ${m.smtp.username}  auth ${m.smtp.auth}`,
     `  password  ${m.passwordSet ? 'set (stored encrypted)' : 'not set'}`,
+    `  smtp password  ${m.smtpPasswordSet ? "SMTP's own, set (stored encrypted)" : 'same as incoming'}`,
   ].join('\n') + '\n';
 }
 
@@ -70,7 +76,10 @@ function describe(m: Mailbox): string {
  * Checks the flags that need no data (required, exclusive, refused) and reads
  * the password, before the data folder is opened: a usage error touches nothing.
  */
-async function checkUsage(f: MailboxFlags, required: Array<'name' | 'address'>): Promise<{ input: Record<string, unknown>; password?: string } | undefined> {
+async function checkUsage(
+  f: MailboxFlags,
+  required: Array<'name' | 'address'>,
+): Promise<{ input: Record<string, unknown>; password?: string; smtpPassword?: string | null } | undefined> {
   try {
     if (f.password !== undefined) {
       // Never repeat the value: it is the secret.
@@ -81,20 +90,47 @@ async function checkUsage(f: MailboxFlags, required: Array<'name' | 'address'>):
     }
     if (required.includes('name') && !f.name) throw usageError('--name is required: give the mailbox a short name such as Support.');
     if (required.includes('address') && !f.address) throw usageError('--address is required: the email address of the mailbox.');
+    if (f.smtpPassword !== undefined) {
+      throw usageError(
+        '--smtp-password is not accepted: a password on the command line is visible to other programs and kept in the shell history.',
+        'Use --smtp-password-env NAME (the name of an environment variable that holds it) or --smtp-password-stdin (pipe it in, or type it at the prompt).',
+      );
+    }
     const input = flagsToInput(f);
+    if (f.passwordStdin && f.smtpPasswordStdin) {
+      throw usageError('Standard input can carry one password only: use either --password-stdin or --smtp-password-stdin.', 'Give the other one with --password-env NAME or --smtp-password-env NAME.');
+    }
+    const smtpSources = [f.smtpPasswordEnv !== undefined, Boolean(f.smtpPasswordStdin), Boolean(f.smtpPasswordSame)].filter(Boolean).length;
+    if (smtpSources > 1) throw usageError('Use only one of --smtp-password-env, --smtp-password-stdin and --smtp-password-same.');
     const password = await readPasswordOption(f);
-    return password ? { input, password } : { input };
+    const smtpPassword = f.smtpPasswordEnv !== undefined
+      ? secretFromEnv(f.smtpPasswordEnv, '--smtp-password-env')
+      : f.smtpPasswordStdin
+        ? await secretFromStdin('SMTP password: ', '--smtp-password-stdin')
+        : f.smtpPasswordSame
+          ? null
+          : undefined;
+    return { input, ...(password ? { password } : {}), ...(smtpPassword !== undefined ? { smtpPassword } : {}) };
   } catch (error) {
     reportError(error, Boolean(f.json));
     return undefined;
   }
 }
 
+/** The engine input with the secrets read from their flags. */
+function withSecrets(checked: { input: Record<string, unknown>; password?: string; smtpPassword?: string | null }): Record<string, unknown> {
+  return {
+    ...checked.input,
+    ...(checked.password ? { password: checked.password } : {}),
+    ...(checked.smtpPassword !== undefined ? { smtpPassword: checked.smtpPassword } : {}),
+  };
+}
+
 export async function addMailbox(f: MailboxFlags): Promise<void> {
   const checked = await checkUsage(f, ['name', 'address']);
   if (!checked) return;
   await withEngine(f, async (engine) => {
-    const created = engine.mailboxes.create({ ...checked.input, ...(checked.password ? { password: checked.password } : {}) });
+    const created = engine.mailboxes.create(withSecrets(checked));
     if (f.json) printJson(created);
     else process.stdout.write(`Created mailbox:\n${describe(created)}`);
   });
@@ -105,7 +141,7 @@ export async function updateMailbox(idOrName: string, f: MailboxFlags): Promise<
   if (!checked) return;
   await withEngine(f, async (engine) => {
     const existing = engine.mailboxes.resolve(idOrName);
-    const updated = engine.mailboxes.update({ id: existing.id, ...checked.input, ...(checked.password ? { password: checked.password } : {}) });
+    const updated = engine.mailboxes.update({ id: existing.id, ...withSecrets(checked) });
     if (f.json) printJson(updated);
     else process.stdout.write(`Updated mailbox:\n${describe(updated)}`);
   });

@@ -216,10 +216,11 @@ export class ConnectionTestService {
     const timeoutMs = input.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
     const mxDomain = domainOf(mailbox.address);
     const specs: TestSpec[] = [];
-    const credentials = async (auth: 'password' | 'oauth2' | 'none', username: string): Promise<Pick<TestSpec, 'auth' | 'user' | 'password' | 'token' | 'allowOtherAccount'>> => {
+    const credentials = async (protocol: 'imap' | 'smtp', auth: 'password' | 'oauth2' | 'none', username: string): Promise<Pick<TestSpec, 'auth' | 'user' | 'password' | 'token' | 'allowOtherAccount'>> => {
       if (auth === 'none') return { auth: 'none', user: '' };
       if (auth === 'password') {
-        const password = this.mailboxService().password(mailbox.id);
+        // SMTP signs in with its own password when one is set, else with the incoming one.
+        const password = protocol === 'smtp' ? this.mailboxService().smtpPassword(mailbox.id) : this.mailboxService().password(mailbox.id);
         if (!password) {
           throw new AppError('PASSWORD_NOT_SET', `Mailbox "${mailbox.name}" has no password stored, so it cannot sign in.`, {
             hint: `Set it: mailroom mailbox update "${mailbox.name}" --password-stdin (or in the mailbox's settings).`,
@@ -241,7 +242,7 @@ export class ConnectionTestService {
         host: mailbox.smtp.host,
         port: mailbox.smtp.port,
         security: mailbox.smtp.security,
-        ...(await credentials(mailbox.smtp.auth, mailbox.smtp.username)),
+        ...(await credentials('smtp', mailbox.smtp.auth, mailbox.smtp.username)),
         ...(input.to ? { to: input.to, from: mailbox.address } : {}),
         timeoutMs,
         ...(mxDomain ? { mxDomain } : {}),
@@ -253,7 +254,7 @@ export class ConnectionTestService {
         host: mailbox.imap.host,
         port: mailbox.imap.port,
         security: mailbox.imap.security,
-        ...(await credentials(mailbox.imap.auth, mailbox.imap.username)),
+        ...(await credentials('imap', mailbox.imap.auth, mailbox.imap.username)),
         folder: mailbox.imap.folder,
         timeoutMs,
         ...(mxDomain ? { mxDomain } : {}),

@@ -378,6 +378,12 @@ export function MailboxesPage() {
             <dd className={s.dd}>{selected.smtp.username}</dd>
             <dt className={s.dt}>SMTP sign-in</dt>
             <dd className={s.dd}>{SIGN_IN_LABEL[selected.smtp.auth]}</dd>
+            {selected.smtp.auth === 'password' && (
+              <>
+                <dt className={s.dt}>SMTP password</dt>
+                <dd className={s.dd}>{selected.smtpPasswordSet ? 'Its own (set)' : 'Same as incoming'}</dd>
+              </>
+            )}
             <dt className={s.dt}>Created</dt>
             <dd className={s.dd} title={new Date(selected.createdAt).toISOString()}>{new Date(selected.createdAt).toLocaleString()}</dd>
             <dt className={s.dt}>Changed</dt>
