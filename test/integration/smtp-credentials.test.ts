@@ -96,6 +96,18 @@ describe('SMTP with its own user and password, from the CLI', () => {
     expect(both.json.results.map((r: { protocol: string; ok: boolean }) => [r.protocol, r.ok]).sort()).toEqual([['imap', true], ['smtp', true]]);
     expect(peer.authAttempts.at(-1)).toMatchObject({ username: SMTP_USER });
     expectNoSecret(both.stdout + both.stderr, 'test mailbox');
+    // Both sign-ins crossed the network unencrypted: passed (exit 0), with a warning in the JSON and the text (issue 13.8).
+    for (const result of both.json.results) {
+      expect(result.warnings).toEqual([expect.objectContaining({ code: 'PLAINTEXT_SIGN_IN', step: 'auth', message: expect.stringContaining('crossed the network unencrypted') })]);
+      expect(result.warnings[0].hint).toContain('Set security to "starttls" or "tls"');
+    }
+    const text = await cli(['test', 'mailbox', 'Support', '--outgoing']);
+    expect(text.code, text.stdout).toBe(0);
+    expect(text.stdout).toContain('PASSED WITH A WARNING');
+    expect(text.stdout).toContain('WARNING: PLAINTEXT_SIGN_IN at step auth');
+    expect(text.stdout).toContain('What to change: Set security to "starttls" or "tls"');
+    const logged = await cli(['logs', '--code', 'PLAINTEXT_SIGN_IN', '--json']);
+    expect(logged.json.length ?? logged.json.entries?.length).toBeGreaterThan(0);
 
     // The outbox sends with SMTP's own account.
     await cli(['mailbox', 'update', 'Support', '--enabled']);

@@ -184,17 +184,10 @@ export class ConnectionTestService {
       curlCommand: outcome.curlCommand,
       tls: outcome.tls,
       dns: outcome.dns,
-      ...(warnings.length ? { warnings } : {}),
+      ...(outcome.warnings?.length || warnings.length ? { warnings: [...(outcome.warnings ?? []), ...warnings] } : {}),
     };
     const stored = store && this.repo ? this.repo.insert(result) : { id: 0, ...result };
     if (stored.id) this.writeLog(stored);
-    for (const warning of stored.id ? warnings : []) {
-      try {
-        this.options.log?.write({ mailboxId, direction: 'test', level: 'warning', code: warning.code, message: warning.message, detail: `What to change: ${warning.hint}`, refKind: 'connection-test', refId: stored.id });
-      } catch {
-        // As for writeLog: the log must not fail the test.
-      }
-    }
     return stored;
   }
 
@@ -203,10 +196,15 @@ export class ConnectionTestService {
     const entry = result.cancelled
       ? { level: 'info' as const, message: `${what} cancelled` }
       : result.ok
-        ? { level: 'success' as const, message: `${what} passed in ${result.durationMs} ms` }
+        ? result.warnings?.length
+          ? { level: 'warning' as const, message: `${what} passed with ${result.warnings.length === 1 ? 'a warning' : `${result.warnings.length} warnings`} in ${result.durationMs} ms` }
+          : { level: 'success' as const, message: `${what} passed in ${result.durationMs} ms` }
         : { level: 'error' as const, code: result.diagnosis?.code ?? null, message: `${what} failed at ${result.diagnosis?.step}: ${result.diagnosis?.summary}`, detail: [result.diagnosis?.hint, result.diagnosis?.serverReply ? `Server said: ${result.diagnosis.serverReply}` : ''].filter(Boolean).join('\n') };
     try {
       this.options.log?.write({ mailboxId: result.mailboxId, direction: 'test', refKind: 'connection-test', refId: result.id, ...entry });
+      for (const warning of result.warnings ?? []) {
+        this.options.log?.write({ mailboxId: result.mailboxId, direction: 'test', level: 'warning', code: warning.code, message: warning.message, detail: `What to change: ${warning.hint}`, refKind: 'connection-test', refId: result.id });
+      }
     } catch {
       // The log is a convenience; a failure to write it must not fail the test.
     }
