@@ -1,6 +1,9 @@
 /** `mailroom mailbox ...` commands. */
 import type { Mailbox } from '../../shared/mailbox.js';
 import { withEngine, readPasswordOption, secretFromEnv, secretFromStdin, type CommonOptions } from '../context.js';
+import type { Mailroom } from '../../engine/mailroom.js';
+import { AppError } from '../../shared/errors.js';
+import { afterImportWords, type FirstImportLook } from '../../shared/inbox.js';
 import { printJson, reportError, table, usageError } from '../output.js';
 import { checkOutputPath, readInputFile, writeOutputFile } from '../files.js';
 
@@ -29,6 +32,7 @@ interface MailboxFlags extends CommonOptions {
   smtpPasswordEnv?: string;
   smtpPasswordStdin?: boolean;
   smtpPasswordSame?: boolean;
+  importExisting?: string;
   /** Declared only to be refused: secrets never go on the command line. */
   password?: string;
   /** Declared only to be refused, like `password`. */
@@ -79,7 +83,7 @@ function describe(m: Mailbox): string {
 async function checkUsage(
   f: MailboxFlags,
   required: Array<'name' | 'address'>,
-): Promise<{ input: Record<string, unknown>; password?: string; smtpPassword?: string | null } | undefined> {
+): Promise<Checked | undefined> {
   try {
     if (f.password !== undefined) {
       // Never repeat the value: it is the secret.
@@ -97,6 +101,10 @@ async function checkUsage(
       );
     }
     const input = flagsToInput(f);
+    if (f.importExisting !== undefined && f.importExisting !== 'yes' && f.importExisting !== 'no') {
+      throw usageError(`--import-existing takes yes or no; it is "${f.importExisting}".`, 'yes: import the mail already in the folder; no: only mail that arrives from now on.');
+    }
+    if (f.importExisting !== undefined && f.disabled) throw usageError('--import-existing is for enabling a mailbox; it does not go with --disabled.');
     if (f.passwordStdin && f.smtpPasswordStdin) {
       throw usageError('Standard input can carry one password only: use either --password-stdin or --smtp-password-stdin.', 'Give the other one with --password-env NAME or --smtp-password-env NAME.');
     }
@@ -110,15 +118,28 @@ async function checkUsage(
         : f.smtpPasswordSame
           ? null
           : undefined;
-    return { input, ...(password ? { password } : {}), ...(smtpPassword !== undefined ? { smtpPassword } : {}) };
+    return {
+      input,
+      ...(password ? { password } : {}),
+      ...(smtpPassword !== undefined ? { smtpPassword } : {}),
+      ...(f.importExisting ? { importExisting: f.importExisting as 'yes' | 'no' } : {}),
+    };
   } catch (error) {
     reportError(error, Boolean(f.json));
     return undefined;
   }
 }
 
+/** What checkUsage read: the engine input, the secrets and the first-import choice. */
+interface Checked {
+  input: Record<string, unknown>;
+  password?: string;
+  smtpPassword?: string | null;
+  importExisting?: 'yes' | 'no';
+}
+
 /** The engine input with the secrets read from their flags. */
-function withSecrets(checked: { input: Record<string, unknown>; password?: string; smtpPassword?: string | null }): Record<string, unknown> {
+function withSecrets(checked: Checked): Record<string, unknown> {
   return {
     ...checked.input,
     ...(checked.password ? { password: checked.password } : {}),
@@ -126,11 +147,76 @@ function withSecrets(checked: { input: Record<string, unknown>; password?: strin
   };
 }
 
+/**
+ * Saves a mailbox that this save enables for the first time (its folder has
+ * no import position), so that mail already in the folder is never imported
+ * and marked, moved or deleted without a choice (issue 13, item 13):
+ *
+ * - `--import-existing no`: saved disabled, the folder's end recorded as the
+ *   import position (a connection to the server), then enabled. If the
+ *   folder cannot be reached the mailbox stays saved but disabled (exit 1).
+ * - `--import-existing yes`: saved as asked; the first poll imports everything.
+ * - neither: Mailroom looks into the folder first (when it can sign in). A
+ *   folder that holds mail is refused with IMPORT_CHOICE_REQUIRED (exit 2)
+ *   and nothing is saved; an empty one is saved; a folder it cannot look
+ *   into is saved with a warning that says what the first poll will do.
+ */
+async function saveWithFirstImport(engine: Mailroom, checked: Checked, preview: Mailbox, save: (enabled?: boolean) => Mailbox): Promise<Mailbox> {
+  const folder = preview.imap.folder;
+  const action = afterImportWords(preview.imap.afterImport);
+  if (!preview.enabled || checked.importExisting === 'yes') {
+    const saved = save();
+    if (saved.enabled) note(`${saved.name}: the first poll imports every message already in ${folder}; each is then ${action}.`);
+    return saved;
+  }
+  if (checked.importExisting === 'no') {
+    const saved = save(false);
+    try {
+      const start = await engine.inbox.startFromNow(saved.id);
+      note(`${saved.name}: only mail that arrives from now on is imported; the ${start.leftAlone} message${start.leftAlone === 1 ? '' : 's'} already in ${folder} ${start.leftAlone === 1 ? 'is' : 'are'} left as they are.`);
+    } catch (error) {
+      const e = error as { code?: string; message?: string; hint?: string };
+      throw new AppError(e.code ?? 'IMPORT_START_FAILED', `${saved.name} was saved but left disabled: Mailroom could not look into ${folder} to start after the mail already there. ${e.message ?? String(error)}`, {
+        hint: `${e.hint ? `${e.hint} ` : ''}Then run: mailroom mailbox update "${saved.name}" --enabled --import-existing no`,
+        cause: error,
+      });
+    }
+    return engine.mailboxes.update({ id: saved.id, enabled: true });
+  }
+  let look: FirstImportLook | undefined;
+  let why = '';
+  try {
+    look = await engine.inbox.lookIntoFolder(preview, checked.password !== undefined ? { password: checked.password } : {});
+  } catch (error) {
+    why = (error as { message?: string }).message ?? String(error);
+  }
+  if (look && look.messages > 0) {
+    throw new AppError(
+      'IMPORT_CHOICE_REQUIRED',
+      `${folder} holds ${look.messages} message${look.messages === 1 ? '' : 's'}${look.unseen ? ` (${look.unseen} unread)` : ''}. Enabling the mailbox would import ${look.messages === 1 ? 'it' : 'them all'} at once, and each would be ${action}. Nothing was saved.`,
+      { hint: 'Choose: --import-existing yes (import them) or --import-existing no (only mail that arrives from now on; they are left as they are).' },
+    );
+  }
+  const saved = save();
+  if (!look) {
+    note(`warning: could not look into ${folder} (${why.replace(/\.$/, '')}). The first poll imports every message already in it; each is then ${action}. To import only mail that arrives from now on: mailroom mailbox update "${saved.name}" --import-existing no`);
+  }
+  return saved;
+}
+
+/** A line for the person (or the log of a script) on stderr: stdout stays the one result, JSON or text. */
+function note(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
 export async function addMailbox(f: MailboxFlags): Promise<void> {
   const checked = await checkUsage(f, ['name', 'address']);
   if (!checked) return;
   await withEngine(f, async (engine) => {
-    const created = engine.mailboxes.create(withSecrets(checked));
+    const input = withSecrets(checked);
+    const created = await saveWithFirstImport(engine, checked, engine.mailboxes.preview(input, 'create'), (enabled) =>
+      engine.mailboxes.create(enabled === undefined ? input : { ...input, enabled }),
+    );
     if (f.json) printJson(created);
     else process.stdout.write(`Created mailbox:\n${describe(created)}`);
   });
@@ -141,7 +227,12 @@ export async function updateMailbox(idOrName: string, f: MailboxFlags): Promise<
   if (!checked) return;
   await withEngine(f, async (engine) => {
     const existing = engine.mailboxes.resolve(idOrName);
-    const updated = engine.mailboxes.update({ id: existing.id, ...withSecrets(checked) });
+    const input = { id: existing.id, ...withSecrets(checked) };
+    const preview = engine.mailboxes.preview(input, 'update');
+    const firstEnable = preview.enabled && engine.inbox.firstImportNeeded(existing.id, preview.imap.folder);
+    const updated = firstEnable
+      ? await saveWithFirstImport(engine, checked, preview, (enabled) => engine.mailboxes.update(enabled === undefined ? input : { ...input, enabled }))
+      : engine.mailboxes.update(input);
     if (f.json) printJson(updated);
     else process.stdout.write(`Updated mailbox:\n${describe(updated)}`);
   });
