@@ -40,6 +40,7 @@ import { arrowKeys } from '../../components/arrow-keys';
 import { useElementWidth } from '../../components/use-element-width';
 import { describeAction } from '../inbox/inbox-format';
 import { MailboxForm, type toInput } from './MailboxForm';
+import { FirstEnableDialog } from './FirstEnableDialog';
 import { MicrosoftSignInPanel } from '../oauth/MicrosoftSignInPanel';
 
 const useStyles = makeStyles({
@@ -140,6 +141,8 @@ export function MailboxesPage() {
   const [selectedId, setSelectedId] = useState<number>();
   const [editing, setEditing] = useState<Mailbox | 'new'>();
   const [confirmDelete, setConfirmDelete] = useState<Mailbox>();
+  /** A mailbox saved disabled because this save would have started its first import: the dialog asks first. */
+  const [firstEnable, setFirstEnable] = useState<Mailbox>();
   const [notice, setNotice] = useState<string>();
   const [error, setError] = useState<unknown>();
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'name', dir: 1 });
@@ -158,10 +161,17 @@ export function MailboxesPage() {
   const refresh = () => queryClient.invalidateQueries({ queryKey: ['mailboxes'] });
   const save = async (input: ReturnType<typeof toInput>) => {
     const target = editing;
-    const saved = target && target !== 'new' ? await api.mailboxes.update({ id: target.id, ...input }) : await api.mailboxes.create(input);
+    const existing = target && target !== 'new' ? target : undefined;
+    // A save that enables a folder with no import position would import (and mark, move or delete) all its mail at
+    // once: save it disabled, and let the first-enable dialog say how much and offer "only mail from now on".
+    const folder = input.imap.folder;
+    const first = input.enabled && (existing ? (await api.inbox.firstImportNeeded({ mailboxId: existing.id, ...(folder ? { folder } : {}) })).needed : true);
+    const payload = first ? { ...input, enabled: false } : input;
+    const saved = existing ? await api.mailboxes.update({ id: existing.id, ...payload }) : await api.mailboxes.create(payload);
     setEditing(undefined);
     setSelectedId(saved.id);
-    setNotice(`${target === 'new' ? 'Created' : 'Saved'} mailbox ${saved.name}.`);
+    if (first) setFirstEnable(saved);
+    else setNotice(`${target === 'new' ? 'Created' : 'Saved'} mailbox ${saved.name}.`);
     await refresh();
   };
   const remove = useMutation({
@@ -400,6 +410,18 @@ export function MailboxesPage() {
           {...(editing !== 'new' ? { existing: editing } : {})}
           onCancel={() => setEditing(undefined)}
           onSubmit={save}
+        />
+      )}
+
+      {firstEnable && (
+        <FirstEnableDialog
+          key={firstEnable.id}
+          mailbox={firstEnable}
+          onDone={(text) => {
+            setFirstEnable(undefined);
+            setNotice(text);
+            void refresh();
+          }}
         />
       )}
 
