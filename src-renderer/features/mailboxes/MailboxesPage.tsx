@@ -96,8 +96,10 @@ export function mailboxBadges(m: Mailbox, signIn?: MailboxSignIn) {
     const waiting = signIn.waitingMessages ? ` ${signIn.waitingMessages} outgoing message${signIn.waitingMessages === 1 ? '' : 's'} wait for it.` : '';
     badges.push(<StatusBadge key="sign-in" kind="error" label="Sign-in needed" title={`${signIn.needed.message}${waiting} ${signIn.needed.hint}`} />);
   } else if (oauth) badges.push(<StatusBadge key="oauth" kind="info" label="OAuth 2.0" title="Signs in with Microsoft 365 OAuth 2.0" />);
-  if (needsPassword && !m.passwordSet) badges.push(<StatusBadge key="pw" kind="warning" label="No password" title="Password sign-in is chosen but no password is stored" />);
-  if (needsPassword && m.passwordSet) badges.push(<StatusBadge key="pw" kind="info" label="Password set" />);
+  // SMTP signs in with its own password when it has one, else with the incoming one.
+  const missing = (m.imap.auth === 'password' && !m.passwordSet) || (m.smtp.auth === 'password' && !m.passwordSet && !m.smtpPasswordSet);
+  if (needsPassword && missing) badges.push(<StatusBadge key="pw" kind="warning" label="No password" title="Password sign-in is chosen but no password is stored" />);
+  if (needsPassword && !missing) badges.push(<StatusBadge key="pw" kind="info" label="Password set" />);
   return badges;
 }
 
