@@ -19,6 +19,8 @@ import { startDovecot, type Dovecot } from '../helpers/dovecot';
 import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
 import { startTestConsole, invokeConsole, type ConsoleHandle } from '../helpers/console';
 import { tempDir } from '../helpers/temp';
+import nodemailer from 'nodemailer';
+import { EngineRuntime } from '../../src-main/engine/runtime';
 
 const IMAP_USER = 'support@example.test';
 const IMAP_PASSWORD = 'Imap-Only-Secret-7431';
@@ -223,5 +225,36 @@ describe('SMTP with its own password, over IPC (the form)', () => {
     await call('mailboxes.get', { id });
     await call('mailboxes.exportSettings', {});
     expectNoSecret(JSON.stringify(answers), 'IPC answers');
+  }, 60_000);
+});
+
+describe('the local relay upstream signs in with SMTP\'s own account', () => {
+  it('relays a scanner\'s message through the mailbox with the SMTP user and password', async () => {
+    const engine = openMailroom({ dataDir: tempDir() });
+    const runtime = new EngineRuntime(engine, { runtime: 'test', relay: false, inbox: false });
+    try {
+      const m = engine.mailboxes.create({
+        name: 'Relay desk',
+        address: IMAP_USER,
+        preset: 'generic',
+        imap: { host: '127.0.0.1', port: dovecot.port, security: 'none' },
+        smtp: { host: '127.0.0.1', port: peer.port, security: 'none', username: SMTP_USER },
+        password: IMAP_PASSWORD,
+        smtpPassword: SMTP_PASSWORD,
+      });
+      await engine.relay.saveSettings({ enabled: true, port: 2525, addAccounts: [{ username: 'scanner', mailboxId: m.id, password: 'Scanner-Relay-Pw-1' }] });
+      await runtime.start();
+      const relayPort = (await engine.relay.start(0)).port;
+      const before = peer.messages.length;
+      const client = nodemailer.createTransport({ host: '127.0.0.1', port: relayPort, secure: false, ignoreTLS: true, auth: { user: 'scanner', pass: 'Scanner-Relay-Pw-1' } });
+      await client.sendMail({ from: IMAP_USER, to: 'accounts@example.net', subject: 'Relayed with the SMTP account', text: 'scan' });
+      await expect.poll(() => peer.messages.length, { timeout: 30_000 }).toBeGreaterThan(before);
+      expect(peer.messages.at(-1)).toMatchObject({ user: SMTP_USER });
+      expect(peer.messages.at(-1)!.data).toContain('Relayed with the SMTP account');
+    } finally {
+      await runtime.stop(1000);
+      await engine.relay.stop();
+      engine.close();
+    }
   }, 60_000);
 });

@@ -145,7 +145,7 @@ export class OutboxSender implements WorkerHost {
         if (password) config.password = password;
         else {
           config.credentialError = new AppError('PASSWORD_NOT_SET', `Mailbox ${mailbox.name} signs in to SMTP with a password, but none is stored.`, {
-            hint: 'Enter the password or app password (Mailboxes > Edit, or mailroom mailbox update --password-stdin), or set SMTP sign-in to OAuth or none.',
+            hint: 'Enter the password or app password (Mailboxes > Edit, or mailroom mailbox update --password-stdin; SMTP\'s own: --smtp-password-stdin), or set SMTP sign-in to OAuth or none.',
           });
         }
       } catch (error) {
