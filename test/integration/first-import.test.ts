@@ -90,6 +90,9 @@ describe('first enable from the CLI', () => {
     const added = await runCli(addArgs(dir, 'all@example.test', ['--import-existing', 'yes']), { env });
     expect(added.code, added.stdout + added.stderr).toBe(0);
     expect(added.stderr).toContain('the first poll imports every message already in INBOX; each is then marked as read on the server');
+    // A later change that does not enable it asks nothing (it is enabled, and not polled yet).
+    const renamed = await runCli(['mailbox', 'update', 'all', '--poll-seconds', '90', '--json', '--data-dir', dir], { env });
+    expect(renamed.code, renamed.stdout + renamed.stderr).toBe(0);
     const polled = await runCli(['inbox', 'poll', 'all', '--json', '--data-dir', dir], { env });
     expect(polled.json).toMatchObject({ imported: 3 });
   });

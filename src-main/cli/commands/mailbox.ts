@@ -229,7 +229,10 @@ export async function updateMailbox(idOrName: string, f: MailboxFlags): Promise<
     const existing = engine.mailboxes.resolve(idOrName);
     const input = { id: existing.id, ...withSecrets(checked) };
     const preview = engine.mailboxes.preview(input, 'update');
-    const firstEnable = preview.enabled && engine.inbox.firstImportNeeded(existing.id, preview.imap.folder);
+    // A first enable: this update enables the mailbox (--enabled, or it was disabled) or moves it to another folder,
+    // and that folder has no import position. Other changes of an enabled mailbox (a rename) ask nothing.
+    const enabling = f.enabled === true || !existing.enabled || preview.imap.folder !== existing.imap.folder;
+    const firstEnable = preview.enabled && enabling && engine.inbox.firstImportNeeded(existing.id, preview.imap.folder);
     const updated = firstEnable
       ? await saveWithFirstImport(engine, checked, preview, (enabled) => engine.mailboxes.update(enabled === undefined ? input : { ...input, enabled }))
       : engine.mailboxes.update(input);
