@@ -228,7 +228,7 @@ try {
   const template = path.join(base, 'data-template');
   timed(
     process.execPath,
-    [cli, 'mailbox', 'add', '--data-dir', template, '--name', 'Bench', '--address', USER, '--preset', 'generic', '--imap-host', '127.0.0.1', '--imap-port', String(port), '--imap-security', 'none', '--after-import', 'mark-seen', '--smtp-host', '127.0.0.1', '--smtp-security', 'none', '--password-env', 'BENCH_PASSWORD', '--json'],
+    [cli, 'mailbox', 'add', '--data-dir', template, '--name', 'Bench', '--address', USER, '--preset', 'generic', '--imap-host', '127.0.0.1', '--imap-port', String(port), '--imap-security', 'none', '--after-import', 'mark-seen', '--smtp-host', '127.0.0.1', '--smtp-security', 'none', '--password-env', 'BENCH_PASSWORD', '--import-existing', 'yes', '--json'],
     env,
     'mailroom mailbox add',
   );

@@ -84,13 +84,13 @@ export function secretFromEnv(name: string, flag: string): string {
 }
 
 /** Reads a secret from stdin: all of it, without the trailing line break. Prompts without echo on a terminal. */
-export async function secretFromStdin(prompt = 'Password: '): Promise<string> {
+export async function secretFromStdin(prompt = 'Password: ', flag = '--password-stdin'): Promise<string> {
   const stdin = process.stdin;
   if (stdin.isTTY) return promptHidden(prompt);
   const chunks: Buffer[] = [];
   for await (const chunk of stdin) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-  if (!text) throw usageError('--password-stdin: nothing was read from standard input.', 'Pipe the secret in, e.g. from a password manager.');
+  if (!text) throw usageError(`${flag}: nothing was read from standard input.`, 'Pipe the secret in, e.g. from a password manager.');
   return text;
 }
 

@@ -17,6 +17,8 @@ export type ExitCode = typeof EXIT_OK | typeof EXIT_FAILED | typeof EXIT_USAGE;
 /** Codes that mean "what was typed (a flag, an argument, the file it names) cannot be used": exit 2. */
 const USAGE_CODES = new Set([
   'VALIDATION_FAILED',
+  // A first enable of a folder that holds mail, without --import-existing yes|no: a choice is missing.
+  'IMPORT_CHOICE_REQUIRED',
   'USAGE',
   'SETTINGS_FILE_INVALID',
   'INVALID_PAYLOAD',

@@ -148,15 +148,47 @@ export class MailboxService {
     const id = this.db.transaction(() => {
       const newId = this.repo.insert(fields);
       if (parsed.password) this.secrets.set(newId, 'password', parsed.password);
+      if (parsed.smtpPassword) this.secrets.set(newId, 'smtp-password', parsed.smtpPassword);
       return newId;
     })();
     this.events?.emit('mailboxes.changed', { id });
     return this.get(id);
   }
 
+  /**
+   * The mailbox as a create or an update would leave it, without saving
+   * anything (id 0 for a new one): the CLI looks into its folder before the
+   * first enable. Validation errors are the same as on saving.
+   */
+  preview(input: unknown, mode: 'create' | 'update'): Mailbox {
+    if (mode === 'create') {
+      const parsed = parseOrThrow(MailboxCreateInput, input, 'mailbox');
+      const preset = parsed.preset ?? guessPreset(parsed.address);
+      const fields = resolveSettings({ ...parsed, preset, enabled: parsed.enabled ?? true });
+      return { id: 0, ...fields, passwordSet: Boolean(parsed.password), smtpPasswordSet: Boolean(parsed.smtpPassword), createdAt: 0, updatedAt: 0 };
+    }
+    const parsed: UpdateParsed = parseOrThrow(MailboxUpdateInput, input, 'mailbox');
+    const existing = this.get(parsed.id);
+    return { ...existing, ...this.updatedFields(parsed, existing) };
+  }
+
   update(input: unknown): Mailbox {
     const parsed: UpdateParsed = parseOrThrow(MailboxUpdateInput, input, 'mailbox');
     const existing = this.get(parsed.id);
+    const fields = this.updatedFields(parsed, existing);
+    this.db.transaction(() => {
+      this.repo.update(existing.id, fields);
+      if (parsed.password === null) this.secrets.remove(existing.id, 'password');
+      else if (parsed.password) this.secrets.set(existing.id, 'password', parsed.password);
+      if (parsed.smtpPassword === null) this.secrets.remove(existing.id, 'smtp-password');
+      else if (parsed.smtpPassword) this.secrets.set(existing.id, 'smtp-password', parsed.smtpPassword);
+    })();
+    this.events?.emit('mailboxes.changed', { id: existing.id });
+    return this.get(existing.id);
+  }
+
+  /** The complete settings an update leaves: the existing ones, the input, and the preset's when it changes. */
+  private updatedFields(parsed: UpdateParsed, existing: Mailbox): MailboxFields {
     const presetChanged = parsed.preset !== undefined && parsed.preset !== existing.preset;
     const preset = parsed.preset ?? existing.preset;
     const address = parsed.address ?? existing.address;
@@ -176,7 +208,7 @@ export class MailboxService {
         base.smtp = { ...existing.smtp, security: parsed.smtp.security, port: wasDefault ? defaultPort('smtp', parsed.smtp.security) : existing.smtp.port };
       }
     }
-    const fields = resolveSettings(
+    return resolveSettings(
       {
         name: parsed.name ?? existing.name,
         address,
@@ -188,13 +220,6 @@ export class MailboxService {
       base,
       existing.address,
     );
-    this.db.transaction(() => {
-      this.repo.update(existing.id, fields);
-      if (parsed.password === null) this.secrets.remove(existing.id, 'password');
-      else if (parsed.password) this.secrets.set(existing.id, 'password', parsed.password);
-    })();
-    this.events?.emit('mailboxes.changed', { id: existing.id });
-    return this.get(existing.id);
   }
 
   remove(id: number): boolean {
@@ -203,9 +228,18 @@ export class MailboxService {
     return removed;
   }
 
-  /** The stored password of a mailbox, for the engine's own connections only. */
+  /** The stored (incoming, IMAP) password of a mailbox, for the engine's own connections only. */
   password(id: number): string | undefined {
     return this.secrets.get(id, 'password');
+  }
+
+  /**
+   * The password SMTP signs in with, for the engine's own connections only:
+   * SMTP's own when one is set, else the incoming password (data folders from
+   * before SMTP had its own keep working unchanged).
+   */
+  smtpPassword(id: number): string | undefined {
+    return this.secrets.smtpPassword(id);
   }
 
   exportSettings(ids?: number[]): SettingsExport {

@@ -147,6 +147,9 @@ function inboxHandlers(engine: Mailroom): Handlers<MailroomContract>['inbox'] {
     poll: ({ id }) => engine.inbox.poll(id),
     settings: ({ mailboxId }) => engine.inbox.settings(mailboxId),
     saveSettings: (input) => engine.inbox.saveSettings(input),
+    firstImportNeeded: ({ mailboxId, folder }) => ({ needed: engine.inbox.firstImportNeeded(mailboxId, folder) }),
+    firstImport: ({ mailboxId }) => engine.inbox.lookIntoFolder(engine.mailboxes.get(mailboxId)),
+    startFromNow: ({ mailboxId }) => engine.inbox.startFromNow(mailboxId),
   };
 }
 

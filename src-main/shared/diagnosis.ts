@@ -57,6 +57,28 @@ export const Diagnosis = z.object({
 /** Why a test failed and what to change. */
 export type Diagnosis = z.infer<typeof Diagnosis>;
 
+/**
+ * Something a test found that does not fail it but must not stay as it is,
+ * with what to change: a sign-in over an unencrypted connection
+ * (`PLAINTEXT_SIGN_IN`), a relay account that keeps the application's From on
+ * Microsoft 365 (`RELAY_FROM_NOT_ALLOWED`). A test with warnings is still
+ * `ok` (the CLI exits 0); the screens show it amber, never green.
+ */
+export const TestWarning = z.object({
+  code: z.string(),
+  /** One sentence: what is wrong. */
+  message: z.string(),
+  /** What to change. */
+  hint: z.string(),
+  /** The step it concerns, when it is one step's. */
+  step: z.enum(TEST_STEP_NAMES).optional(),
+});
+/** A finding of a test that passed. */
+export type TestWarning = z.infer<typeof TestWarning>;
+
+/** The warning code of a password or token sent over an unencrypted connection. */
+export const PLAINTEXT_SIGN_IN = 'PLAINTEXT_SIGN_IN';
+
 /** One line of the protocol transcript. Secrets are always redacted. */
 export const TranscriptLine = z.object({
   /** `C` sent by Mailroom, `S` sent by the server, `info` a note by Mailroom. */
@@ -124,6 +146,8 @@ export const ConnectionTestReport = z.object({
   steps: z.array(TestStep),
   diagnosis: Diagnosis.nullable(),
   transcript: z.array(TranscriptLine),
+  /** Findings that do not fail the test (present only when there are any). */
+  warnings: z.array(TestWarning).optional(),
 });
 /** The report of one test of one protocol, as the CLI prints it. */
 export type ConnectionTestReport = z.infer<typeof ConnectionTestReport>;

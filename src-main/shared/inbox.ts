@@ -370,3 +370,46 @@ export const InboxChangedEvent = z.object({
 });
 /** Payload of `inbox.changed`. */
 export type InboxChangedEvent = z.infer<typeof InboxChangedEvent>;
+
+/**
+ * What the first import of a mailbox would do: how many messages its folder
+ * holds now and what the after-import action would do to them (issue 13,
+ * item 13: saving an enabled mailbox imported all its mail and marked it
+ * read before anyone had tested it).
+ */
+export const FirstImportLook = z.object({
+  mailboxId: z.number().int(),
+  folder: z.string(),
+  /** Messages in the folder now. */
+  messages: z.number().int().nonnegative(),
+  /** Unread ones among them, when the server says. */
+  unseen: z.number().int().nonnegative().nullable(),
+  /** The after-import action the import would run on each (`mark-seen`, `delete`, `move:<folder>`). */
+  afterImport: z.string(),
+  /** What that means, in the form's words: "marked as read on the server". */
+  afterImportWords: z.string(),
+  /** Whether the folder already has an import position (then nothing is imported at once). */
+  started: z.boolean(),
+});
+/** What the first import of a mailbox would do. */
+export type FirstImportLook = z.infer<typeof FirstImportLook>;
+
+/** The import position set by "only mail that arrives from now on". */
+export const StartFromNowResult = z.object({
+  mailboxId: z.number().int(),
+  folder: z.string(),
+  uidValidity: z.number().int(),
+  /** The import starts with UIDs above this one (the folder's UIDNEXT - 1). */
+  startAfterUid: z.number().int().nonnegative(),
+  /** Messages left as they are on the server (never imported). */
+  leftAlone: z.number().int().nonnegative(),
+});
+/** The import position set by "only mail that arrives from now on". */
+export type StartFromNowResult = z.infer<typeof StartFromNowResult>;
+
+/** The after-import action in words, for "what will happen to them". */
+export function afterImportWords(action: string): string {
+  if (action === 'delete') return 'deleted from the server';
+  if (action.startsWith('move:')) return `moved to the folder ${action.slice('move:'.length)} on the server`;
+  return 'marked as read on the server';
+}

@@ -134,6 +134,11 @@ export const Mailbox = z.object({
   smtp: SmtpSettings,
   /** Whether a password (or app password) is stored. The value never leaves the engine. */
   passwordSet: z.boolean(),
+  /**
+   * Whether SMTP has a password of its own (another account, or an app password
+   * for sending). When false, SMTP signs in with the incoming password.
+   */
+  smtpPasswordSet: z.boolean(),
   createdAt: z.number().int(),
   updatedAt: z.number().int(),
 });
@@ -182,6 +187,8 @@ export const MailboxCreateInput = z
     imap: ImapInput.optional(),
     smtp: SmtpInput.optional(),
     password: PasswordInput,
+    /** SMTP's own password; absent or null: SMTP uses `password`. */
+    smtpPassword: PasswordInput,
   })
   .strict();
 export type MailboxCreateInput = z.input<typeof MailboxCreateInput>;
@@ -197,6 +204,8 @@ export const MailboxUpdateInput = z
     imap: ImapInput.optional(),
     smtp: SmtpInput.optional(),
     password: PasswordInput,
+    /** SMTP's own password: a string sets it, null removes it (SMTP uses `password` again), absent keeps it. */
+    smtpPassword: PasswordInput,
   })
   .strict();
 export type MailboxUpdateInput = z.input<typeof MailboxUpdateInput>;

@@ -70,7 +70,7 @@ export class ConnectionTestRepo {
     return rows.flatMap((row) => {
       const r = parseRow(row);
       if (!r) return [];
-      return [{ id: r.id, runId: r.runId, mailboxId: r.mailboxId, protocol: r.protocol, target: r.target, ok: r.ok, cancelled: r.cancelled, diagnosis: r.diagnosis, startedAt: r.startedAt, durationMs: r.durationMs }];
+      return [{ id: r.id, runId: r.runId, mailboxId: r.mailboxId, protocol: r.protocol, target: r.target, ok: r.ok, cancelled: r.cancelled, diagnosis: r.diagnosis, warningCodes: (r.warnings ?? []).map((w) => w.code), startedAt: r.startedAt, durationMs: r.durationMs }];
     });
   }
 

@@ -29,12 +29,16 @@ interface MailboxRow {
   created_at: number;
   updated_at: number;
   password_set: number;
+  smtp_password_set: number;
 }
 
 /** Mailbox fields the repository writes (no id, timestamps or secrets). */
-export type MailboxFields = Omit<Mailbox, 'id' | 'createdAt' | 'updatedAt' | 'passwordSet'>;
+export type MailboxFields = Omit<Mailbox, 'id' | 'createdAt' | 'updatedAt' | 'passwordSet' | 'smtpPasswordSet'>;
 
-const SELECT = `SELECT m.*, EXISTS (SELECT 1 FROM mailbox_secrets s WHERE s.mailbox_id = m.id AND s.name = 'password') AS password_set FROM mailboxes m`;
+const SELECT = `SELECT m.*,
+  EXISTS (SELECT 1 FROM mailbox_secrets s WHERE s.mailbox_id = m.id AND s.name = 'password') AS password_set,
+  EXISTS (SELECT 1 FROM mailbox_secrets s WHERE s.mailbox_id = m.id AND s.name = 'smtp-password') AS smtp_password_set
+  FROM mailboxes m`;
 
 function toMailbox(row: MailboxRow): Mailbox {
   return {
@@ -61,6 +65,7 @@ function toMailbox(row: MailboxRow): Mailbox {
       auth: row.smtp_auth as Mailbox['smtp']['auth'],
     },
     passwordSet: row.password_set === 1,
+    smtpPasswordSet: row.smtp_password_set === 1,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -5,8 +5,11 @@ import type { Db } from './db.js';
 import { now } from './db.js';
 import type { SecretBox } from './secret-box.js';
 
-/** Names of the secrets a mailbox can hold. */
-export type SecretName = 'password' | 'oauth-token-cache';
+/**
+ * Names of the secrets a mailbox can hold. `password` signs in to IMAP, and to
+ * SMTP unless `smtp-password` (SMTP's own account or app password) is set.
+ */
+export type SecretName = 'password' | 'smtp-password' | 'oauth-token-cache';
 
 export class SecretRepo {
   constructor(private readonly db: Db, private readonly box: SecretBox) {}
@@ -31,6 +34,15 @@ export class SecretRepo {
       | { ciphertext: Buffer }
       | undefined;
     return row ? this.box.open(row.ciphertext, this.context(mailboxId, name)) : undefined;
+  }
+
+  /**
+   * The password SMTP signs in with: SMTP's own (`smtp-password`) when set,
+   * else the incoming one (`password`), so data folders from before SMTP had
+   * a password of its own keep working unchanged.
+   */
+  smtpPassword(mailboxId: number): string | undefined {
+    return this.get(mailboxId, 'smtp-password') ?? this.get(mailboxId, 'password');
   }
 
   has(mailboxId: number, name: SecretName): boolean {

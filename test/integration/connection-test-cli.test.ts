@@ -47,7 +47,9 @@ function expectNoSecrets(result: CliResult, dataDir: string, label: string): voi
 }
 
 function expectReportShape(json: any): void {
-  expect(Object.keys(json).sort()).toEqual(['diagnosis', 'ok', 'protocol', 'steps', 'target', 'transcript']);
+  // `warnings` only when there are any (a sign-in over an unencrypted connection: PLAINTEXT_SIGN_IN).
+  expect(Object.keys(json).filter((k) => k !== 'warnings').sort()).toEqual(['diagnosis', 'ok', 'protocol', 'steps', 'target', 'transcript']);
+  for (const warning of json.warnings ?? []) expect(Object.keys(warning).sort()).toEqual(expect.arrayContaining(['code', 'hint', 'message']));
   expect(Object.keys(json.target).sort()).toEqual(['host', 'port', 'security']);
   for (const step of json.steps) {
     // `tls` only on the encryption steps that got as far as a version.

@@ -260,7 +260,7 @@ describe('inbox import against Dovecot', () => {
     const dataDir = path.join(tempDir(), 'cli-data');
     const env = { MAILROOM_SECRET_KEY: KEY.toString('hex'), IMAP_PASSWORD: PASSWORD };
     const user = USERS[8]!;
-    const add = await runCli(['mailbox', 'add', '--data-dir', dataDir, '--name', 'Desk', '--address', user, '--preset', 'generic', '--imap-host', '127.0.0.1', '--imap-port', String(dovecot.port), '--imap-security', 'none', '--smtp-host', '127.0.0.1', '--smtp-security', 'none', '--after-import', 'mark-seen', '--password-env', 'IMAP_PASSWORD', '--json'], { env });
+    const add = await runCli(['mailbox', 'add', '--data-dir', dataDir, '--name', 'Desk', '--address', user, '--preset', 'generic', '--imap-host', '127.0.0.1', '--imap-port', String(dovecot.port), '--imap-security', 'none', '--smtp-host', '127.0.0.1', '--smtp-security', 'none', '--after-import', 'mark-seen', '--password-env', 'IMAP_PASSWORD', '--import-existing', 'yes', '--json'], { env });
     expect(add.code).toBe(0);
 
     const poll = await runCli(['inbox', 'poll', 'Desk', '--data-dir', dataDir, '--json'], { env, timeoutMs: 60_000 });

@@ -19,6 +19,7 @@ const mailbox: Mailbox = {
   imap: { host: 'imap.example.test', port: 993, security: 'tls', username: 'support@example.test', auth: 'password', folder: 'INBOX', afterImport: 'mark-seen', pollIntervalSeconds: 60 },
   smtp: { host: 'smtp.example.test', port: 587, security: 'starttls', username: 'support@example.test', auth: 'password' },
   passwordSet: true,
+  smtpPasswordSet: false,
   createdAt: 0,
   updatedAt: 0,
 };

@@ -25,6 +25,7 @@ const mailbox: Mailbox = {
   imap: { host: 'mail.example.test', port: 993, security: 'tls', username: 'support@example.test', auth: 'password', folder: 'INBOX', afterImport: 'mark-seen', pollIntervalSeconds: 60 },
   smtp: { host: 'mail.example.test', port: 465, security: 'tls', username: 'support@example.test', auth: 'password' },
   passwordSet: true,
+  smtpPasswordSet: false,
   createdAt: 0,
   updatedAt: 0,
 };

@@ -1,6 +1,9 @@
 /** `mailroom mailbox ...` commands. */
 import type { Mailbox } from '../../shared/mailbox.js';
-import { withEngine, readPasswordOption, type CommonOptions } from '../context.js';
+import { withEngine, readPasswordOption, secretFromEnv, secretFromStdin, type CommonOptions } from '../context.js';
+import type { Mailroom } from '../../engine/mailroom.js';
+import { AppError } from '../../shared/errors.js';
+import { afterImportWords, type FirstImportLook } from '../../shared/inbox.js';
 import { printJson, reportError, table, usageError } from '../output.js';
 import { checkOutputPath, readInputFile, writeOutputFile } from '../files.js';
 
@@ -26,8 +29,14 @@ interface MailboxFlags extends CommonOptions {
   smtpAuth?: string;
   passwordEnv?: string;
   passwordStdin?: boolean;
+  smtpPasswordEnv?: string;
+  smtpPasswordStdin?: boolean;
+  smtpPasswordSame?: boolean;
+  importExisting?: string;
   /** Declared only to be refused: secrets never go on the command line. */
   password?: string;
+  /** Declared only to be refused, like `password`. */
+  smtpPassword?: string;
   disabled?: boolean;
   enabled?: boolean;
 }
@@ -63,6 +72,7 @@ function describe(m: Mailbox): string {
     `  incoming  imap ${m.imap.host}:${m.imap.port} ${m.imap.security}  user ${m.imap.username}  auth ${m.imap.auth}  folder ${m.imap.folder}  after import ${m.imap.afterImport}  every ${m.imap.pollIntervalSeconds}s`,
     `  outgoing  smtp ${m.smtp.host}:${m.smtp.port} ${m.smtp.security}  user ${m.smtp.username}  auth ${m.smtp.auth}`,
     `  password  ${m.passwordSet ? 'set (stored encrypted)' : 'not set'}`,
+    `  smtp password  ${m.smtpPasswordSet ? "SMTP's own, set (stored encrypted)" : 'same as incoming'}`,
   ].join('\n') + '\n';
 }
 
@@ -70,7 +80,10 @@ function describe(m: Mailbox): string {
  * Checks the flags that need no data (required, exclusive, refused) and reads
  * the password, before the data folder is opened: a usage error touches nothing.
  */
-async function checkUsage(f: MailboxFlags, required: Array<'name' | 'address'>): Promise<{ input: Record<string, unknown>; password?: string } | undefined> {
+async function checkUsage(
+  f: MailboxFlags,
+  required: Array<'name' | 'address'>,
+): Promise<Checked | undefined> {
   try {
     if (f.password !== undefined) {
       // Never repeat the value: it is the secret.
@@ -81,20 +94,129 @@ async function checkUsage(f: MailboxFlags, required: Array<'name' | 'address'>):
     }
     if (required.includes('name') && !f.name) throw usageError('--name is required: give the mailbox a short name such as Support.');
     if (required.includes('address') && !f.address) throw usageError('--address is required: the email address of the mailbox.');
+    if (f.smtpPassword !== undefined) {
+      throw usageError(
+        '--smtp-password is not accepted: a password on the command line is visible to other programs and kept in the shell history.',
+        'Use --smtp-password-env NAME (the name of an environment variable that holds it) or --smtp-password-stdin (pipe it in, or type it at the prompt).',
+      );
+    }
     const input = flagsToInput(f);
+    if (f.importExisting !== undefined && f.importExisting !== 'yes' && f.importExisting !== 'no') {
+      throw usageError(`--import-existing takes yes or no; it is "${f.importExisting}".`, 'yes: import the mail already in the folder; no: only mail that arrives from now on.');
+    }
+    if (f.importExisting !== undefined && f.disabled) throw usageError('--import-existing is for enabling a mailbox; it does not go with --disabled.');
+    if (f.passwordStdin && f.smtpPasswordStdin) {
+      throw usageError('Standard input can carry one password only: use either --password-stdin or --smtp-password-stdin.', 'Give the other one with --password-env NAME or --smtp-password-env NAME.');
+    }
+    const smtpSources = [f.smtpPasswordEnv !== undefined, Boolean(f.smtpPasswordStdin), Boolean(f.smtpPasswordSame)].filter(Boolean).length;
+    if (smtpSources > 1) throw usageError('Use only one of --smtp-password-env, --smtp-password-stdin and --smtp-password-same.');
     const password = await readPasswordOption(f);
-    return password ? { input, password } : { input };
+    const smtpPassword = f.smtpPasswordEnv !== undefined
+      ? secretFromEnv(f.smtpPasswordEnv, '--smtp-password-env')
+      : f.smtpPasswordStdin
+        ? await secretFromStdin('SMTP password: ', '--smtp-password-stdin')
+        : f.smtpPasswordSame
+          ? null
+          : undefined;
+    return {
+      input,
+      ...(password ? { password } : {}),
+      ...(smtpPassword !== undefined ? { smtpPassword } : {}),
+      ...(f.importExisting ? { importExisting: f.importExisting as 'yes' | 'no' } : {}),
+    };
   } catch (error) {
     reportError(error, Boolean(f.json));
     return undefined;
   }
 }
 
+/** What checkUsage read: the engine input, the secrets and the first-import choice. */
+interface Checked {
+  input: Record<string, unknown>;
+  password?: string;
+  smtpPassword?: string | null;
+  importExisting?: 'yes' | 'no';
+}
+
+/** The engine input with the secrets read from their flags. */
+function withSecrets(checked: Checked): Record<string, unknown> {
+  return {
+    ...checked.input,
+    ...(checked.password ? { password: checked.password } : {}),
+    ...(checked.smtpPassword !== undefined ? { smtpPassword: checked.smtpPassword } : {}),
+  };
+}
+
+/**
+ * Saves a mailbox that this save enables for the first time (its folder has
+ * no import position), so that mail already in the folder is never imported
+ * and marked, moved or deleted without a choice (issue 13, item 13):
+ *
+ * - `--import-existing no`: saved disabled, the folder's end recorded as the
+ *   import position (a connection to the server), then enabled. If the
+ *   folder cannot be reached the mailbox stays saved but disabled (exit 1).
+ * - `--import-existing yes`: saved as asked; the first poll imports everything.
+ * - neither: Mailroom looks into the folder first (when it can sign in). A
+ *   folder that holds mail is refused with IMPORT_CHOICE_REQUIRED (exit 2)
+ *   and nothing is saved; an empty one is saved; a folder it cannot look
+ *   into is saved with a warning that says what the first poll will do.
+ */
+async function saveWithFirstImport(engine: Mailroom, checked: Checked, preview: Mailbox, save: (enabled?: boolean) => Mailbox): Promise<Mailbox> {
+  const folder = preview.imap.folder;
+  const action = afterImportWords(preview.imap.afterImport);
+  if (!preview.enabled || checked.importExisting === 'yes') {
+    const saved = save();
+    if (saved.enabled) note(`${saved.name}: the first poll imports every message already in ${folder}; each is then ${action}.`);
+    return saved;
+  }
+  if (checked.importExisting === 'no') {
+    const saved = save(false);
+    try {
+      const start = await engine.inbox.startFromNow(saved.id);
+      note(`${saved.name}: only mail that arrives from now on is imported; the ${start.leftAlone} message${start.leftAlone === 1 ? '' : 's'} already in ${folder} ${start.leftAlone === 1 ? 'is' : 'are'} left as they are.`);
+    } catch (error) {
+      const e = error as { code?: string; message?: string; hint?: string };
+      throw new AppError(e.code ?? 'IMPORT_START_FAILED', `${saved.name} was saved but left disabled: Mailroom could not look into ${folder} to start after the mail already there. ${e.message ?? String(error)}`, {
+        hint: `${e.hint ? `${e.hint} ` : ''}Then run: mailroom mailbox update "${saved.name}" --enabled --import-existing no`,
+        cause: error,
+      });
+    }
+    return engine.mailboxes.update({ id: saved.id, enabled: true });
+  }
+  let look: FirstImportLook | undefined;
+  let why = '';
+  try {
+    look = await engine.inbox.lookIntoFolder(preview, checked.password !== undefined ? { password: checked.password } : {});
+  } catch (error) {
+    why = (error as { message?: string }).message ?? String(error);
+  }
+  if (look && look.messages > 0) {
+    throw new AppError(
+      'IMPORT_CHOICE_REQUIRED',
+      `${folder} holds ${look.messages} message${look.messages === 1 ? '' : 's'}${look.unseen ? ` (${look.unseen} unread)` : ''}. Enabling the mailbox would import ${look.messages === 1 ? 'it' : 'them all'} at once, and each would be ${action}. Nothing was saved.`,
+      { hint: 'Choose: --import-existing yes (import them) or --import-existing no (only mail that arrives from now on; they are left as they are).' },
+    );
+  }
+  const saved = save();
+  if (!look) {
+    note(`warning: could not look into ${folder} (${why.replace(/\.$/, '')}). The first poll imports every message already in it; each is then ${action}. To import only mail that arrives from now on: mailroom mailbox update "${saved.name}" --import-existing no`);
+  }
+  return saved;
+}
+
+/** A line for the person (or the log of a script) on stderr: stdout stays the one result, JSON or text. */
+function note(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
 export async function addMailbox(f: MailboxFlags): Promise<void> {
   const checked = await checkUsage(f, ['name', 'address']);
   if (!checked) return;
   await withEngine(f, async (engine) => {
-    const created = engine.mailboxes.create({ ...checked.input, ...(checked.password ? { password: checked.password } : {}) });
+    const input = withSecrets(checked);
+    const created = await saveWithFirstImport(engine, checked, engine.mailboxes.preview(input, 'create'), (enabled) =>
+      engine.mailboxes.create(enabled === undefined ? input : { ...input, enabled }),
+    );
     if (f.json) printJson(created);
     else process.stdout.write(`Created mailbox:\n${describe(created)}`);
   });
@@ -105,7 +227,15 @@ export async function updateMailbox(idOrName: string, f: MailboxFlags): Promise<
   if (!checked) return;
   await withEngine(f, async (engine) => {
     const existing = engine.mailboxes.resolve(idOrName);
-    const updated = engine.mailboxes.update({ id: existing.id, ...checked.input, ...(checked.password ? { password: checked.password } : {}) });
+    const input = { id: existing.id, ...withSecrets(checked) };
+    const preview = engine.mailboxes.preview(input, 'update');
+    // A first enable: this update enables the mailbox (--enabled, or it was disabled) or moves it to another folder,
+    // and that folder has no import position. Other changes of an enabled mailbox (a rename) ask nothing.
+    const enabling = f.enabled === true || !existing.enabled || preview.imap.folder !== existing.imap.folder;
+    const firstEnable = preview.enabled && enabling && engine.inbox.firstImportNeeded(existing.id, preview.imap.folder);
+    const updated = firstEnable
+      ? await saveWithFirstImport(engine, checked, preview, (enabled) => engine.mailboxes.update(enabled === undefined ? input : { ...input, enabled }))
+      : engine.mailboxes.update(input);
     if (f.json) printJson(updated);
     else process.stdout.write(`Updated mailbox:\n${describe(updated)}`);
   });

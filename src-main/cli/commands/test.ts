@@ -69,13 +69,14 @@ function printHuman(result: ConnectionTestResult, live: boolean): void {
     for (const step of result.steps) out.push(stepLine(step));
   }
   if (result.ok) {
-    out.push(`PASSED in ${result.durationMs} ms.`);
+    const warned = result.warnings?.length ?? 0;
+    out.push(warned ? `PASSED WITH ${warned === 1 ? 'A WARNING' : `${warned} WARNINGS`} in ${result.durationMs} ms (see below).` : `PASSED in ${result.durationMs} ms.`);
   } else if (result.diagnosis) {
     const d = result.diagnosis;
     out.push(`FAILED: ${d.code} at step ${d.step}`, `  ${toCliWords(d.summary)}`, `  What to change: ${toCliWords(d.hint)}`);
     if (d.serverReply) out.push(`  Server said: ${d.serverReply.split('\n').join('\n               ')}`);
   }
-  for (const w of result.warnings ?? []) out.push(`WARNING: ${w.code}`, `  ${w.message}`, `  What to change: ${w.hint}`);
+  for (const w of result.warnings ?? []) out.push(`WARNING: ${w.code}${w.step ? ` at step ${w.step}` : ''}`, `  ${toCliWords(w.message)}`, `  What to change: ${toCliWords(w.hint)}`);
   out.push('', 'Transcript (secrets redacted):');
   for (const line of result.transcript) out.push(`  ${`+${line.t}ms`.padStart(8)} ${line.dir === 'info' ? '  ' : `${line.dir}:`} ${line.text}`);
   out.push('', `Same test with curl (type the secret where it says <PASSWORD> or <TOKEN>${result.protocol === 'smtp' && result.steps.some((s) => s.name === 'data') ? `; save a message as ${CURL_MESSAGE_FILE} first` : ''}):`, `  ${result.curlCommand}`, '');
@@ -195,6 +196,7 @@ export async function testProtocol(protocol: TestProtocol, flags: TargetFlags): 
       curlCommand: outcome.curlCommand,
       tls: outcome.tls,
       dns: outcome.dns,
+      ...(outcome.warnings?.length ? { warnings: outcome.warnings } : {}),
     };
     // Scripts get their answer first; the result is kept right after.
     if (json) printJson(report(ran));

@@ -15,6 +15,7 @@ export function mailboxFlags(cmd: Command): Command {
     'smtp.username': '--smtp-user',
     'imap.pollIntervalSeconds': '--poll-seconds',
     password: '--password-env / --password-stdin',
+    smtpPassword: '--smtp-password-env / --smtp-password-stdin',
     enabled: '--enabled / --disabled',
   });
   return cmd
@@ -36,6 +37,10 @@ export function mailboxFlags(cmd: Command): Command {
     .option('--smtp-auth <mode>', 'password | oauth2 | none, for SMTP only')
     .option('--password-env <NAME>', 'read the password or app password from this environment variable')
     .option('--password-stdin', 'read the password or app password from standard input')
+    .option('--smtp-password-env <NAME>', "SMTP's own password or app password, from this environment variable (default: SMTP uses the incoming password)")
+    .option('--smtp-password-stdin', "read SMTP's own password or app password from standard input")
+    .option('--smtp-password-same', 'SMTP signs in with the incoming password again (removes its own)')
+    .option('--import-existing <yes|no>', 'on the first enable: import the mail already in the folder (yes), or only mail that arrives from now on (no)')
     .option('--disabled', 'create or set the mailbox as disabled')
     .option('--enabled', 'set the mailbox as enabled');
 }

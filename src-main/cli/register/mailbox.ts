@@ -8,7 +8,9 @@ import { fieldFlags } from '../flag-names.js';
  * message: commander's "unknown option '--password=...'" would echo the secret.
  */
 function refusePasswordFlag(cmd: Command): Command {
-  return cmd.addOption(new Option('--password <secret>', 'not accepted: use --password-env or --password-stdin').hideHelp());
+  return cmd
+    .addOption(new Option('--password <secret>', 'not accepted: use --password-env or --password-stdin').hideHelp())
+    .addOption(new Option('--smtp-password <secret>', 'not accepted: use --smtp-password-env or --smtp-password-stdin').hideHelp());
 }
 
 export function registerMailboxCommands(program: Command): void {

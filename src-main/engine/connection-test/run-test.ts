@@ -21,6 +21,7 @@ import { certificateNames, describeTls, readTlsDetails, stepTlsOf } from './tls-
 import { detectProtocol } from './detect-protocol.js';
 import { Redactor, Transcript } from './transcript.js';
 import { renderWords } from '../../shared/setting-words.js';
+import { plaintextSignInWarnings } from './sign-in-warnings.js';
 
 /** Everything one test needs. Secrets are used for this run only. */
 export interface TestSpec {
@@ -275,6 +276,15 @@ export async function runConnectionTest(spec: TestSpec, env: TestEnvironment): P
     transcript.info(`Diagnosis ${found.code} (${found.rule}) at step ${found.step}: ${diagnosis.summary}`);
   }
 
+  const warnings = plaintextSignInWarnings({
+    protocol: spec.protocol,
+    auth: spec.auth,
+    encryptedAtSignIn: Boolean(conn?.secure),
+    authStep: rec.steps.find((s) => s.name === 'auth'),
+    authRefusedByServer: failure?.step === 'auth' && failure.facts.kind === 'reply',
+  });
+  for (const warning of warnings) transcript.info(`Warning ${warning.code}: ${warning.message}`);
+
   const caFile = env.caFile ?? process.env.NODE_EXTRA_CA_CERTS;
   return {
     ok: !failure && !cancelled,
@@ -283,6 +293,7 @@ export async function runConnectionTest(spec: TestSpec, env: TestEnvironment): P
     steps: rec.steps.map((s) => ({ ...s, detail: redactor.redact(s.detail) })),
     diagnosis,
     transcript: transcript.toJSON(),
+    ...(warnings.length ? { warnings } : {}),
     startedAt,
     durationMs: Math.round(performance.now() - started),
     cancelled,

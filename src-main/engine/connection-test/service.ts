@@ -184,17 +184,10 @@ export class ConnectionTestService {
       curlCommand: outcome.curlCommand,
       tls: outcome.tls,
       dns: outcome.dns,
-      ...(warnings.length ? { warnings } : {}),
+      ...(outcome.warnings?.length || warnings.length ? { warnings: [...(outcome.warnings ?? []), ...warnings] } : {}),
     };
     const stored = store && this.repo ? this.repo.insert(result) : { id: 0, ...result };
     if (stored.id) this.writeLog(stored);
-    for (const warning of stored.id ? warnings : []) {
-      try {
-        this.options.log?.write({ mailboxId, direction: 'test', level: 'warning', code: warning.code, message: warning.message, detail: `What to change: ${warning.hint}`, refKind: 'connection-test', refId: stored.id });
-      } catch {
-        // As for writeLog: the log must not fail the test.
-      }
-    }
     return stored;
   }
 
@@ -203,10 +196,15 @@ export class ConnectionTestService {
     const entry = result.cancelled
       ? { level: 'info' as const, message: `${what} cancelled` }
       : result.ok
-        ? { level: 'success' as const, message: `${what} passed in ${result.durationMs} ms` }
+        ? result.warnings?.length
+          ? { level: 'warning' as const, message: `${what} passed with ${result.warnings.length === 1 ? 'a warning' : `${result.warnings.length} warnings`} in ${result.durationMs} ms` }
+          : { level: 'success' as const, message: `${what} passed in ${result.durationMs} ms` }
         : { level: 'error' as const, code: result.diagnosis?.code ?? null, message: `${what} failed at ${result.diagnosis?.step}: ${result.diagnosis?.summary}`, detail: [result.diagnosis?.hint, result.diagnosis?.serverReply ? `Server said: ${result.diagnosis.serverReply}` : ''].filter(Boolean).join('\n') };
     try {
       this.options.log?.write({ mailboxId: result.mailboxId, direction: 'test', refKind: 'connection-test', refId: result.id, ...entry });
+      for (const warning of result.warnings ?? []) {
+        this.options.log?.write({ mailboxId: result.mailboxId, direction: 'test', level: 'warning', code: warning.code, message: warning.message, detail: `What to change: ${warning.hint}`, refKind: 'connection-test', refId: result.id });
+      }
     } catch {
       // The log is a convenience; a failure to write it must not fail the test.
     }
@@ -216,10 +214,11 @@ export class ConnectionTestService {
     const timeoutMs = input.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
     const mxDomain = domainOf(mailbox.address);
     const specs: TestSpec[] = [];
-    const credentials = async (auth: 'password' | 'oauth2' | 'none', username: string): Promise<Pick<TestSpec, 'auth' | 'user' | 'password' | 'token' | 'allowOtherAccount'>> => {
+    const credentials = async (protocol: 'imap' | 'smtp', auth: 'password' | 'oauth2' | 'none', username: string): Promise<Pick<TestSpec, 'auth' | 'user' | 'password' | 'token' | 'allowOtherAccount'>> => {
       if (auth === 'none') return { auth: 'none', user: '' };
       if (auth === 'password') {
-        const password = this.mailboxService().password(mailbox.id);
+        // SMTP signs in with its own password when one is set, else with the incoming one.
+        const password = protocol === 'smtp' ? this.mailboxService().smtpPassword(mailbox.id) : this.mailboxService().password(mailbox.id);
         if (!password) {
           throw new AppError('PASSWORD_NOT_SET', `Mailbox "${mailbox.name}" has no password stored, so it cannot sign in.`, {
             hint: `Set it: mailroom mailbox update "${mailbox.name}" --password-stdin (or in the mailbox's settings).`,
@@ -241,7 +240,7 @@ export class ConnectionTestService {
         host: mailbox.smtp.host,
         port: mailbox.smtp.port,
         security: mailbox.smtp.security,
-        ...(await credentials(mailbox.smtp.auth, mailbox.smtp.username)),
+        ...(await credentials('smtp', mailbox.smtp.auth, mailbox.smtp.username)),
         ...(input.to ? { to: input.to, from: mailbox.address } : {}),
         timeoutMs,
         ...(mxDomain ? { mxDomain } : {}),
@@ -253,7 +252,7 @@ export class ConnectionTestService {
         host: mailbox.imap.host,
         port: mailbox.imap.port,
         security: mailbox.imap.security,
-        ...(await credentials(mailbox.imap.auth, mailbox.imap.username)),
+        ...(await credentials('imap', mailbox.imap.auth, mailbox.imap.username)),
         folder: mailbox.imap.folder,
         timeoutMs,
         ...(mxDomain ? { mxDomain } : {}),

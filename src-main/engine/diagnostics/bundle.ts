@@ -57,7 +57,7 @@ export class DiagnosticsService {
     this.register({
       name: 'mailboxes',
       title: 'Mailboxes (settings, no secrets)',
-      collect: () => deps.mailboxes.list().map((m) => ({ id: m.id, ...toSettingsEntry(m), passwordSet: m.passwordSet, createdAt: m.createdAt, updatedAt: m.updatedAt })),
+      collect: () => deps.mailboxes.list().map((m) => ({ id: m.id, ...toSettingsEntry(m), passwordSet: m.passwordSet, smtpPasswordSet: m.smtpPasswordSet, createdAt: m.createdAt, updatedAt: m.updatedAt })),
       summarize: (data) =>
         (data as { name: string; address: string; imap: { host: string; port: number; security: string; auth: string }; smtp: { host: string; port: number; security: string; auth: string }; enabled: boolean }[]).map(
           (m) => `${m.name} <${m.address}>: IMAP ${m.imap.host}:${m.imap.port} ${m.imap.security} (${m.imap.auth}), SMTP ${m.smtp.host}:${m.smtp.port} ${m.smtp.security} (${m.smtp.auth})${m.enabled ? '' : ', disabled'}`,

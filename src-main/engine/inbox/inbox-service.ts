@@ -14,6 +14,9 @@ import type { ImapFlow, ImapFlowOptions } from 'imapflow';
 import { AppError } from '../../shared/errors.js';
 import type { Mailbox } from '../../shared/mailbox.js';
 import {
+  afterImportWords,
+  type FirstImportLook,
+  type StartFromNowResult,
   InboxListInput,
   InboxSettingsInput,
   type InboxMessageDetail,
@@ -35,8 +38,8 @@ import type { EventBus } from '../events.js';
 import type { MailboxService } from '../mailboxes.js';
 import { Redactor } from '../connection-test/transcript.js';
 import { buildXOAuth2 } from '../auth/xoauth2.js';
-import { closeClient, credentialsFor, openClient, type ConnectOptions, type ImapCredentials, type InboxTokenProvider } from './imap-client.js';
-import { diagnoseImportError, type ImportDiagnosis, type ImportFailureContext } from './import-diagnosis.js';
+import { checked, closeClient, credentialsFor, openClient, type ConnectOptions, type ImapCredentials, type InboxTokenProvider } from './imap-client.js';
+import { diagnoseImportError, diagnosisError, type ImportDiagnosis, type ImportFailureContext } from './import-diagnosis.js';
 import { tokenFailureFacts } from '../diagnose/token-facts.js';
 import { emptyStats, importFolder, type ImportContext } from './importer.js';
 import { MailboxImporter, type ImporterHost, type ImporterSession } from './mailbox-importer.js';
@@ -208,6 +211,89 @@ export class InboxService {
   async importWithDebug(mailboxIdOrName: number | string): Promise<PollDetail> {
     const mailbox = this.options.mailboxes.resolve(mailboxIdOrName);
     return this.runPoll(mailbox, 'debug', { debug: true });
+  }
+
+  // ---- first import ------------------------------------------------------------
+
+  /**
+   * Whether enabling the mailbox starts a first import: the folder (its own,
+   * or `folder` when a form is about to change it) has no import position, so
+   * the first poll would import every message in it and run the after-import
+   * action on each.
+   */
+  firstImportNeeded(mailboxId: number, folder?: string): boolean {
+    const mailbox = this.options.mailboxes.get(mailboxId);
+    return !this.repo.folder(mailbox.id, folder ?? mailbox.imap.folder);
+  }
+
+  /**
+   * Signs in and asks the folder's counts (IMAP STATUS), importing nothing:
+   * what a first import would do. `mailbox` may be unsaved settings (the CLI
+   * looks before it saves), with `password` when none is stored yet.
+   */
+  async lookIntoFolder(mailbox: Mailbox, options: { password?: string } = {}): Promise<FirstImportLook> {
+    const status = await this.folderStatus(mailbox, options.password);
+    return {
+      mailboxId: mailbox.id,
+      folder: mailbox.imap.folder,
+      messages: status.messages,
+      unseen: status.unseen,
+      afterImport: mailbox.imap.afterImport,
+      afterImportWords: afterImportWords(mailbox.imap.afterImport),
+      started: mailbox.id > 0 && Boolean(this.repo.folder(mailbox.id, mailbox.imap.folder)),
+    };
+  }
+
+  /**
+   * "Only mail that arrives from now on": records the folder's UIDVALIDITY
+   * and UIDNEXT - 1 as its import position, so the next poll imports only
+   * UIDs above it; the messages there now are never imported nor touched.
+   * Runs in the mailbox's poll queue, so it never races a poll of it.
+   */
+  async startFromNow(mailboxIdOrName: number | string): Promise<StartFromNowResult> {
+    const mailbox = this.options.mailboxes.resolve(mailboxIdOrName);
+    return this.exclusive(mailbox.id, async () => {
+      const folder = mailbox.imap.folder;
+      const status = await this.folderStatus(mailbox);
+      const startAfterUid = Math.max(0, status.uidNext - 1);
+      this.options.db.transaction(() => {
+        this.repo.resetFolder(mailbox.id, folder, status.uidValidity, startAfterUid, this.clock());
+        this.options.log.write({
+          mailboxId: mailbox.id,
+          direction: 'receive',
+          level: 'info',
+          message: `Import of ${folder} starts with mail that arrives from now on: the ${status.messages} message${status.messages === 1 ? '' : 's'} already there ${status.messages === 1 ? 'is' : 'are'} left as ${status.messages === 1 ? 'it is' : 'they are'}`,
+          detail: `The import position is UID ${startAfterUid} (UIDVALIDITY ${status.uidValidity}): only messages with a higher UID are imported and ${afterImportWords(mailbox.imap.afterImport)}.`,
+        });
+      })();
+      this.changed(mailbox.id, 'state', null);
+      return { mailboxId: mailbox.id, folder, uidValidity: status.uidValidity, startAfterUid, leftAlone: status.messages };
+    });
+  }
+
+  /** STATUS of the mailbox's folder on a connection of its own; errors carry the import's diagnosis. */
+  private async folderStatus(mailbox: Mailbox, password?: string): Promise<{ messages: number; unseen: number | null; uidNext: number; uidValidity: number }> {
+    const folder = mailbox.imap.folder;
+    let client: ImapFlow | undefined;
+    let phase: 'connect' | 'select' = 'connect';
+    const seen: ImportFailureContext = {};
+    try {
+      client = password !== undefined
+        ? await openClient(mailbox, { user: mailbox.imap.username, pass: password }, this.options.tls ? { tls: this.options.tls } : {})
+        : await this.connect(mailbox, {}, undefined, seen);
+      phase = 'select';
+      const opened = client;
+      const status = await checked(opened, `the STATUS of ${folder}`, () => opened.status(folder, { messages: true, unseen: true, uidNext: true, uidValidity: true }));
+      if (status.uidNext === undefined || status.uidValidity === undefined) {
+        throw new AppError('SERVER_TEMPORARY', `The server did not say where ${folder} ends (UIDNEXT and UIDVALIDITY).`, { hint: 'Try again; if it persists, import everything instead or tell the server admin.' });
+      }
+      return { messages: status.messages ?? 0, unseen: status.unseen ?? null, uidNext: Number(status.uidNext), uidValidity: Number(status.uidValidity) };
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      throw diagnosisError(diagnoseImportError(error, phase, mailbox, folder, seen), error);
+    } finally {
+      await closeClient(client);
+    }
   }
 
   /** Runs `work` after every earlier poll of the mailbox in this process has finished. */

@@ -48,7 +48,7 @@ export function storeMailboxes(db: Db, secrets: SecretRepo): OutboxMailboxes {
       return found;
     },
     list: () => repo.list(),
-    password: (id: number) => secrets.get(id, 'password'),
+    smtpPassword: (id: number) => secrets.smtpPassword(id),
   };
 }
 

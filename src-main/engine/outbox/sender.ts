@@ -37,8 +37,8 @@ export interface OutboxMailboxes {
   get(id: number): Mailbox;
   resolve(idOrName: string | number): Mailbox;
   list(): Mailbox[];
-  /** The stored password, for the engine's own connections only. */
-  password(id: number): string | undefined;
+  /** The password SMTP signs in with (SMTP's own, else the incoming one), for the engine's own connections only. */
+  smtpPassword(id: number): string | undefined;
 }
 
 /** Where log entries go (the ActivityLog, or a lean writer over the store). */
@@ -141,11 +141,11 @@ export class OutboxSender implements WorkerHost {
     if (mailbox.smtp.auth === 'oauth2') config.signIn = this.signIn.of(mailbox, 'smtp');
     if (mailbox.smtp.auth === 'password') {
       try {
-        const password = this.options.mailboxes.password(mailbox.id);
+        const password = this.options.mailboxes.smtpPassword(mailbox.id);
         if (password) config.password = password;
         else {
           config.credentialError = new AppError('PASSWORD_NOT_SET', `Mailbox ${mailbox.name} signs in to SMTP with a password, but none is stored.`, {
-            hint: 'Enter the password or app password (Mailboxes > Edit, or mailroom mailbox update --password-stdin), or set SMTP sign-in to OAuth or none.',
+            hint: 'Enter the password or app password (Mailboxes > Edit, or mailroom mailbox update --password-stdin; SMTP\'s own: --smtp-password-stdin), or set SMTP sign-in to OAuth or none.',
           });
         }
       } catch (error) {

@@ -16,6 +16,7 @@ import {
   TEST_PROTOCOLS,
   TEST_STEP_NAMES,
   TestTarget,
+  TestWarning,
   TlsDetails,
 } from '../diagnosis.js';
 
@@ -134,7 +135,7 @@ export const ConnectionTestResult = ConnectionTestReport.extend({
    * change: for the outgoing side of a Microsoft 365 mailbox, a relay account
    * that keeps the application's From (RELAY_FROM_NOT_ALLOWED).
    */
-  warnings: z.array(z.object({ code: z.string(), message: z.string(), hint: z.string() })).optional(),
+  warnings: z.array(TestWarning).optional(),
 });
 /** One stored test of one protocol. */
 export type ConnectionTestResult = z.infer<typeof ConnectionTestResult>;
@@ -149,6 +150,8 @@ export const ConnectionTestSummary = z.object({
   ok: z.boolean(),
   cancelled: z.boolean(),
   diagnosis: Diagnosis.nullable(),
+  /** The codes of the result's warnings (a passed test with any is shown amber, not green). */
+  warningCodes: z.array(z.string()).default([]),
   startedAt: z.number().int(),
   durationMs: z.number().int().nonnegative(),
 });

@@ -6,8 +6,10 @@
  */
 import { z } from 'zod';
 import { channel, eventChannel } from './channel.js';
-import { MailboxId } from '../mailbox.js';
+import { FolderName, MailboxId } from '../mailbox.js';
 import {
+  FirstImportLook,
+  StartFromNowResult,
   InboxChangedEvent,
   InboxListInput,
   InboxMessageDetail,
@@ -45,6 +47,15 @@ export const inbox = {
   settings: channel(z.object({ mailboxId: MailboxId }).strict(), InboxSettings),
   /** Changes a mailbox's import settings; `handoffDir: null` switches the handoff off. */
   saveSettings: channel(InboxSettingsInput, InboxSettings),
+  /**
+   * Whether enabling the mailbox starts a first import: its folder (or the one
+   * given, when the form changes it) has no import position yet. No network.
+   */
+  firstImportNeeded: channel(z.object({ mailboxId: MailboxId, folder: FolderName.optional() }).strict(), z.object({ needed: z.boolean() })),
+  /** Signs in and counts the folder's messages (IMAP STATUS): what a first import would do. Imports nothing. */
+  firstImport: channel(z.object({ mailboxId: MailboxId }).strict(), FirstImportLook),
+  /** "Only mail that arrives from now on": records the folder's UIDVALIDITY and UIDNEXT - 1 as the import position, importing nothing. */
+  startFromNow: channel(z.object({ mailboxId: MailboxId }).strict(), StartFromNowResult),
 } as const;
 
 /** Events of the inbox. */

@@ -7,7 +7,7 @@ export const SettingsExport = z.object({
   format: z.literal('mailroom-settings'),
   version: z.literal(1),
   exportedAt: z.string(),
-  mailboxes: z.array(MailboxCreateInput.omit({ password: true })),
+  mailboxes: z.array(MailboxCreateInput.omit({ password: true, smtpPassword: true })),
 });
 export type SettingsExport = z.infer<typeof SettingsExport>;
 

@@ -43,7 +43,7 @@ import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
 import { formatDateTime, formatDuration, formatTime, timeTitle } from '../../components/format';
 import { arrowKeys } from '../../components/arrow-keys';
-import { DiagnosisCard } from './DiagnosisCard';
+import { DiagnosisCard, WarningCard } from './DiagnosisCard';
 import { StepList, pendingSteps, type LiveStep } from './StepList';
 import { TranscriptPanel } from './TranscriptPanel';
 
@@ -340,7 +340,9 @@ export function ConnectionTestsPage() {
                       {/* Date and result on one line when they fit (the result wraps below otherwise), then the test. */}
                       <div className={s.historyLine}>
                         <span title={timeTitle(h.startedAt)}>{formatDateTime(h.startedAt)}</span>
-                        {h.ok ? (
+                        {h.ok && h.warningCodes.length ? (
+                          <StatusBadge kind="warning" label="Passed with warnings" title={`Passed with warnings: ${h.warningCodes.join(', ')}`} />
+                        ) : h.ok ? (
                           <StatusBadge kind="success" label="Passed" />
                         ) : h.cancelled ? (
                           <StatusBadge kind="disabled" label="Cancelled" />
@@ -401,7 +403,7 @@ function ResultCard({ protocol, result, live, running, fromHistory }: { protocol
         )}
         <span className={s.spacer} />
         {!result && running && <StatusBadge kind="progress" label="Testing" />}
-        {result?.ok && <StatusBadge kind="success" label="Passed" />}
+        {result?.ok && (result.warnings?.length ? <StatusBadge kind="warning" label="Passed with warnings" /> : <StatusBadge kind="success" label="Passed" />)}
         {result && !result.ok && result.cancelled && <StatusBadge kind="disabled" label="Cancelled" />}
         {result && !result.ok && !result.cancelled && <StatusBadge kind="error" label="Failed" />}
         {result && <Caption1 className={s.muted}>{formatDuration(result.durationMs)}</Caption1>}
@@ -412,7 +414,8 @@ function ResultCard({ protocol, result, live, running, fromHistory }: { protocol
         </Caption1>
       )}
       {result?.diagnosis && <DiagnosisCard diagnosis={result.diagnosis} />}
-      <StepList steps={steps} />
+      {result?.warnings?.map((warning) => <WarningCard key={warning.code} warning={warning} />)}
+      <StepList steps={steps} warnedSteps={result?.warnings?.flatMap((w) => (w.step ? [w.step] : [])) ?? []} />
       {result?.tls && (
         <Accordion collapsible>
           <AccordionItem value="tls">

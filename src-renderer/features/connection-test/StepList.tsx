@@ -1,6 +1,6 @@
 /** The steps of one protocol's test, live: pending, running, ok, failed, skipped. */
 import { Caption1, Spinner, Text, makeStyles, tokens, mergeClasses } from '@fluentui/react-components';
-import { CheckmarkCircleFilled, DismissCircleFilled, CircleRegular, SubtractCircleRegular } from '@fluentui/react-icons';
+import { CheckmarkCircleFilled, WarningFilled, DismissCircleFilled, CircleRegular, SubtractCircleRegular } from '@fluentui/react-icons';
 import { IMAP_STEPS, MINIMUM_TLS_VERSION, SMTP_STEPS, tlsVersionLabel, type StepTls, type TestProtocol, type TestStepName } from '../../../src-main/shared/diagnosis.js';
 import { formatDuration } from '../../components/format';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -49,6 +49,7 @@ const useStyles = makeStyles({
   },
   icon: { fontSize: '20px', display: 'flex', paddingTop: '1px' },
   ok: { color: tokens.colorPaletteGreenForeground1 },
+  warned: { color: tokens.colorPaletteMarigoldForeground1 },
   failed: { color: tokens.colorPaletteRedForeground1 },
   muted: { color: tokens.colorNeutralForeground3 },
   name: { fontWeight: tokens.fontWeightSemibold },
@@ -78,14 +79,21 @@ function TlsSession({ tls }: { tls: StepTls }) {
 
 const WORD: Record<LiveStatus, string> = { pending: 'waiting', running: 'running', ok: 'passed', failed: 'failed', skipped: 'skipped' };
 
-export function StepList({ steps }: { steps: LiveStep[] }) {
+/** `warnedSteps`: steps that passed with a warning of the result (shown amber, never green). */
+export function StepList({ steps, warnedSteps = [] }: { steps: LiveStep[]; warnedSteps?: readonly string[] }) {
   const s = useStyles();
   return (
     <ol className={s.list} aria-label="Steps">
       {steps.map((step) => (
-        <li key={step.name} className={mergeClasses(s.item, step.status === 'failed' && s.failedRow)} data-step={step.name} data-status={step.status}>
+        <li
+          key={step.name}
+          className={mergeClasses(s.item, step.status === 'failed' && s.failedRow)}
+          data-step={step.name}
+          data-status={step.status === 'ok' && warnedSteps.includes(step.name) ? 'warning' : step.status}
+        >
           <span className={s.icon} aria-hidden>
-            {step.status === 'ok' && <CheckmarkCircleFilled className={s.ok} />}
+            {step.status === 'ok' && warnedSteps.includes(step.name) && <WarningFilled className={s.warned} />}
+            {step.status === 'ok' && !warnedSteps.includes(step.name) && <CheckmarkCircleFilled className={s.ok} />}
             {step.status === 'failed' && <DismissCircleFilled className={s.failed} />}
             {step.status === 'skipped' && <SubtractCircleRegular className={s.muted} />}
             {step.status === 'pending' && <CircleRegular className={s.muted} />}
@@ -93,7 +101,7 @@ export function StepList({ steps }: { steps: LiveStep[] }) {
           </span>
           <span>
             <Text className={mergeClasses(s.name, (step.status === 'skipped' || step.status === 'pending') && s.muted)}>{STEP_LABELS[step.name]}</Text>
-            <Caption1 className={s.muted}> · {WORD[step.status]}</Caption1>
+            <Caption1 className={s.muted}> · {step.status === 'ok' && warnedSteps.includes(step.name) ? 'ok, with a warning' : WORD[step.status]}</Caption1>
             {step.tls && <TlsSession tls={step.tls} />}
             {step.detail && <Caption1 className={s.detail}>{step.detail}</Caption1>}
           </span>

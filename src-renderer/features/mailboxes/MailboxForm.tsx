@@ -71,6 +71,12 @@ export interface FormValues {
   smtpAuth: 'password' | 'oauth2' | 'none';
   password: string;
   clearPassword: boolean;
+  /** SMTP signs in with the incoming password ("Same as incoming"). */
+  smtpSamePassword: boolean;
+  /** SMTP's own password as typed (write-only; empty keeps a stored one). */
+  smtpPassword: string;
+  /** Whether SMTP's own password is stored already (an empty field then keeps it). */
+  smtpPasswordStored: boolean;
 }
 
 /** Maps the engine's field paths to the form's fields. */
@@ -79,6 +85,7 @@ const FIELD_OF_PATH: Record<string, keyof FormValues> = {
   address: 'address',
   preset: 'preset',
   password: 'password',
+  smtpPassword: 'smtpPassword',
   'imap.host': 'imapHost',
   'imap.port': 'imapPort',
   'imap.security': 'imapSecurity',
@@ -116,6 +123,9 @@ function presetValues(preset: PresetId, keep: Partial<FormValues>): FormValues {
     smtpAuth: p.smtp?.auth ?? 'password',
     password: '',
     clearPassword: false,
+    smtpSamePassword: true,
+    smtpPassword: '',
+    smtpPasswordStored: false,
   };
 }
 
@@ -140,6 +150,9 @@ function fromMailbox(m: Mailbox): FormValues {
     smtpAuth: m.smtp.auth,
     password: '',
     clearPassword: false,
+    smtpSamePassword: !m.smtpPasswordSet,
+    smtpPassword: '',
+    smtpPasswordStored: m.smtpPasswordSet,
   };
 }
 
@@ -163,6 +176,8 @@ export function toInput(v: FormValues) {
     },
     smtp: { host: opt(v.smtpHost), port: opt(v.smtpPort), security: v.smtpSecurity, username: opt(v.smtpUsername), auth: v.smtpAuth },
     ...(v.clearPassword ? { password: null } : v.password ? { password: v.password } : {}),
+    // "Same as incoming" removes SMTP's own password; otherwise a typed one replaces it and an empty field keeps it.
+    ...(v.smtpAuth !== 'password' ? {} : v.smtpSamePassword ? { smtpPassword: null } : v.smtpPassword ? { smtpPassword: v.smtpPassword } : {}),
   };
 }
 
@@ -178,6 +193,9 @@ function validate(v: FormValues): Partial<Record<keyof FormValues, string>> {
   }
   if (!v.imapHost.trim()) errors.imapHost = 'Enter the IMAP server, such as imap.example.com.';
   if (!v.smtpHost.trim()) errors.smtpHost = 'Enter the SMTP server, such as smtp.example.com.';
+  if (v.smtpAuth === 'password' && !v.smtpSamePassword && !v.smtpPassword && !v.smtpPasswordStored && !errors.smtpPassword) {
+    errors.smtpPassword = 'Enter the SMTP password or app password, or tick "Same as incoming".';
+  }
   return errors;
 }
 
@@ -368,6 +386,22 @@ export function MailboxForm({ open, existing, onCancel, onSubmit }: MailboxFormP
                       <option value="none">None (relay without sign-in)</option>
                     </Select>
                   </Field>
+                  {values.smtpAuth === 'password' && (
+                    <Field label="SMTP password" hint={values.smtpSamePassword ? 'SMTP signs in with the incoming password.' : undefined}>
+                      <Checkbox
+                        name="smtpSamePassword"
+                        checked={values.smtpSamePassword}
+                        label="Same as incoming"
+                        onChange={(_e, d) => set('smtpSamePassword', Boolean(d.checked))}
+                      />
+                    </Field>
+                  )}
+                  {values.smtpAuth === 'password' &&
+                    !values.smtpSamePassword &&
+                    text('smtpPassword', 'SMTP password or app password', {
+                      type: 'password',
+                      hint: values.smtpPasswordStored ? "SMTP's own password is stored (encrypted). Leave empty to keep it." : 'For another account or an app password for sending. Stored encrypted; never shown again.',
+                    })}
                 </div>
               </section>
 

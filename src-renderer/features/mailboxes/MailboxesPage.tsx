@@ -40,6 +40,7 @@ import { arrowKeys } from '../../components/arrow-keys';
 import { useElementWidth } from '../../components/use-element-width';
 import { describeAction } from '../inbox/inbox-format';
 import { MailboxForm, type toInput } from './MailboxForm';
+import { FirstEnableDialog } from './FirstEnableDialog';
 import { MicrosoftSignInPanel } from '../oauth/MicrosoftSignInPanel';
 
 const useStyles = makeStyles({
@@ -95,8 +96,10 @@ export function mailboxBadges(m: Mailbox, signIn?: MailboxSignIn) {
     const waiting = signIn.waitingMessages ? ` ${signIn.waitingMessages} outgoing message${signIn.waitingMessages === 1 ? '' : 's'} wait for it.` : '';
     badges.push(<StatusBadge key="sign-in" kind="error" label="Sign-in needed" title={`${signIn.needed.message}${waiting} ${signIn.needed.hint}`} />);
   } else if (oauth) badges.push(<StatusBadge key="oauth" kind="info" label="OAuth 2.0" title="Signs in with Microsoft 365 OAuth 2.0" />);
-  if (needsPassword && !m.passwordSet) badges.push(<StatusBadge key="pw" kind="warning" label="No password" title="Password sign-in is chosen but no password is stored" />);
-  if (needsPassword && m.passwordSet) badges.push(<StatusBadge key="pw" kind="info" label="Password set" />);
+  // SMTP signs in with its own password when it has one, else with the incoming one.
+  const missing = (m.imap.auth === 'password' && !m.passwordSet) || (m.smtp.auth === 'password' && !m.passwordSet && !m.smtpPasswordSet);
+  if (needsPassword && missing) badges.push(<StatusBadge key="pw" kind="warning" label="No password" title="Password sign-in is chosen but no password is stored" />);
+  if (needsPassword && !missing) badges.push(<StatusBadge key="pw" kind="info" label="Password set" />);
   return badges;
 }
 
@@ -140,6 +143,8 @@ export function MailboxesPage() {
   const [selectedId, setSelectedId] = useState<number>();
   const [editing, setEditing] = useState<Mailbox | 'new'>();
   const [confirmDelete, setConfirmDelete] = useState<Mailbox>();
+  /** A mailbox saved disabled because this save would have started its first import: the dialog asks first. */
+  const [firstEnable, setFirstEnable] = useState<Mailbox>();
   const [notice, setNotice] = useState<string>();
   const [error, setError] = useState<unknown>();
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'name', dir: 1 });
@@ -158,10 +163,17 @@ export function MailboxesPage() {
   const refresh = () => queryClient.invalidateQueries({ queryKey: ['mailboxes'] });
   const save = async (input: ReturnType<typeof toInput>) => {
     const target = editing;
-    const saved = target && target !== 'new' ? await api.mailboxes.update({ id: target.id, ...input }) : await api.mailboxes.create(input);
+    const existing = target && target !== 'new' ? target : undefined;
+    // A save that enables a folder with no import position would import (and mark, move or delete) all its mail at
+    // once: save it disabled, and let the first-enable dialog say how much and offer "only mail from now on".
+    const folder = input.imap.folder;
+    const first = input.enabled && (existing ? (await api.inbox.firstImportNeeded({ mailboxId: existing.id, ...(folder ? { folder } : {}) })).needed : true);
+    const payload = first ? { ...input, enabled: false } : input;
+    const saved = existing ? await api.mailboxes.update({ id: existing.id, ...payload }) : await api.mailboxes.create(payload);
     setEditing(undefined);
     setSelectedId(saved.id);
-    setNotice(`${target === 'new' ? 'Created' : 'Saved'} mailbox ${saved.name}.`);
+    if (first) setFirstEnable(saved);
+    else setNotice(`${target === 'new' ? 'Created' : 'Saved'} mailbox ${saved.name}.`);
     await refresh();
   };
   const remove = useMutation({
@@ -378,6 +390,12 @@ export function MailboxesPage() {
             <dd className={s.dd}>{selected.smtp.username}</dd>
             <dt className={s.dt}>SMTP sign-in</dt>
             <dd className={s.dd}>{SIGN_IN_LABEL[selected.smtp.auth]}</dd>
+            {selected.smtp.auth === 'password' && (
+              <>
+                <dt className={s.dt}>SMTP password</dt>
+                <dd className={s.dd}>{selected.smtpPasswordSet ? 'Its own (set)' : 'Same as incoming'}</dd>
+              </>
+            )}
             <dt className={s.dt}>Created</dt>
             <dd className={s.dd} title={new Date(selected.createdAt).toISOString()}>{new Date(selected.createdAt).toLocaleString()}</dd>
             <dt className={s.dt}>Changed</dt>
@@ -394,6 +412,18 @@ export function MailboxesPage() {
           {...(editing !== 'new' ? { existing: editing } : {})}
           onCancel={() => setEditing(undefined)}
           onSubmit={save}
+        />
+      )}
+
+      {firstEnable && (
+        <FirstEnableDialog
+          key={firstEnable.id}
+          mailbox={firstEnable}
+          onDone={(text) => {
+            setFirstEnable(undefined);
+            setNotice(text);
+            void refresh();
+          }}
         />
       )}
 
