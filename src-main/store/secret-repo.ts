@@ -6,10 +6,12 @@ import { now } from './db.js';
 import type { SecretBox } from './secret-box.js';
 
 /** Names of the secrets a mailbox can hold. */
-export type SecretName = 'password' | 'oauth-token-cache';
+/** `oauth-app-token-cache` holds the app-only (client credentials) tokens a mailbox uses. */
+export type SecretName = 'password' | 'oauth-token-cache' | 'oauth-app-token-cache';
 
 export class SecretRepo {
-  constructor(private readonly db: Db, private readonly box: SecretBox) {}
+  /** `box` is shared with the stores of organisation-wide secrets (the app-only credential). */
+  constructor(private readonly db: Db, readonly box: SecretBox) {}
 
   private context(mailboxId: number, name: SecretName): string {
     return `mailroom/mailbox/${mailboxId}/${name}`;

@@ -216,7 +216,7 @@ export class ConnectionTestService {
     const timeoutMs = input.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
     const mxDomain = domainOf(mailbox.address);
     const specs: TestSpec[] = [];
-    const credentials = async (auth: 'password' | 'oauth2' | 'none', username: string): Promise<Pick<TestSpec, 'auth' | 'user' | 'password' | 'token' | 'allowOtherAccount'>> => {
+    const credentials = async (auth: 'password' | 'oauth2' | 'oauth2-app' | 'none', username: string): Promise<Pick<TestSpec, 'auth' | 'user' | 'password' | 'token' | 'allowOtherAccount'>> => {
       if (auth === 'none') return { auth: 'none', user: '' };
       if (auth === 'password') {
         const password = this.mailboxService().password(mailbox.id);
