@@ -64,8 +64,14 @@ export function secretExpiryStatus(expiresAt: number, now: number, source: 'ente
   return { state: 'ok', expiresAt, daysLeft, source, message: `The client secret expires on ${date}.` };
 }
 
-/** A date as typed (YYYY-MM-DD), read as the end of that day in UTC. */
-export const ExpiryDate = z
+/**
+ * A date as typed (YYYY-MM-DD), read as the end of that day in UTC. A time
+ * in ms is accepted as well: what the renderer's client parsed is parsed
+ * again by the router.
+ */
+export const ExpiryDate = z.union([
+  z.number().int().positive(),
+  z
   .string({ error: 'must be a date such as 2027-06-30' })
   .trim()
   .regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date written YYYY-MM-DD, such as 2027-06-30 (the "Expires" column of the secret)' })
@@ -73,7 +79,8 @@ export const ExpiryDate = z
     const d = new Date(`${v}T00:00:00Z`);
     return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
   }, { error: 'must be a real calendar date written YYYY-MM-DD, such as 2027-06-30' })
-  .transform((v) => Date.parse(`${v}T23:59:59.999Z`));
+  .transform((v) => Date.parse(`${v}T23:59:59.999Z`)),
+], { error: 'must be a date written YYYY-MM-DD, such as 2027-06-30 (the "Expires" column of the secret)' });
 
 /** The certificate app-only access signs in with: its public facts only. */
 export const AppCertificateInfo = z.object({

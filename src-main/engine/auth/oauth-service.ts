@@ -733,7 +733,7 @@ export class OAuthService implements TokenProvider {
         const row = this.repo.getAccount(m.id);
         return {
           mailboxId: m.id,
-          state: !row ? 'not-signed-in' : requirement ? 'sign-in-required' : row.state,
+          state: usesAppOnly(m) ? (requirement ? (requirement.code === 'OAUTH_NOT_CONFIGURED' ? 'not-signed-in' : 'sign-in-required') : 'signed-in') : !row ? 'not-signed-in' : requirement ? 'sign-in-required' : row.state,
           needed: requirement,
           waitingMessages: outbox.countWaitingForSignIn(m.id),
         };

@@ -41,6 +41,7 @@ import { useElementWidth } from '../../components/use-element-width';
 import { describeAction } from '../inbox/inbox-format';
 import { MailboxForm, type toInput } from './MailboxForm';
 import { MicrosoftSignInPanel } from '../oauth/MicrosoftSignInPanel';
+import { AppOnlyPanel } from '../oauth/AppOnlyPanel';
 
 const useStyles = makeStyles({
   page: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) 360px', height: '100%' },
@@ -70,7 +71,7 @@ type SortKey = 'name' | 'address' | 'incoming' | 'outgoing';
 
 const SECURITY_LABEL = SECURITY_LABELS;
 /** The sign-in choices as the mailbox form names them. */
-const SIGN_IN_LABEL = { password: 'Password or app password', oauth2: 'Microsoft 365 OAuth 2.0', none: 'None (relay without sign-in)' } as const;
+const SIGN_IN_LABEL = { password: 'Password or app password', oauth2: 'Microsoft 365 OAuth 2.0', 'oauth2-app': 'Microsoft 365 app-only (shared mailbox)', none: 'None (relay without sign-in)' } as const;
 
 /** A server as two lines: host, then port and security. */
 function ServerCell({ host, port, security }: { host: string; port: number; security: keyof typeof SECURITY_LABEL }) {
@@ -89,12 +90,14 @@ function ServerCell({ host, port, security }: { host: string; port: number; secu
 export function mailboxBadges(m: Mailbox, signIn?: MailboxSignIn) {
   const badges = [];
   badges.push(m.enabled ? <StatusBadge key="state" kind="success" label="Enabled" /> : <StatusBadge key="state" kind="disabled" label="Disabled" />);
-  const oauth = m.imap.auth === 'oauth2' || m.smtp.auth === 'oauth2';
+  const appOnly = m.imap.auth === 'oauth2-app' || m.smtp.auth === 'oauth2-app';
+  const oauth = appOnly || m.imap.auth === 'oauth2' || m.smtp.auth === 'oauth2';
   const needsPassword = m.imap.auth === 'password' || m.smtp.auth === 'password';
   if (oauth && signIn?.needed) {
     const waiting = signIn.waitingMessages ? ` ${signIn.waitingMessages} outgoing message${signIn.waitingMessages === 1 ? '' : 's'} wait for it.` : '';
     badges.push(<StatusBadge key="sign-in" kind="error" label="Sign-in needed" title={`${signIn.needed.message}${waiting} ${signIn.needed.hint}`} />);
-  } else if (oauth) badges.push(<StatusBadge key="oauth" kind="info" label="OAuth 2.0" title="Signs in with Microsoft 365 OAuth 2.0" />);
+  } else if (appOnly) badges.push(<StatusBadge key="oauth" kind="info" label="App-only" title="Signs in as the organisation's app registration (Microsoft 365 app-only)" />);
+  else if (oauth) badges.push(<StatusBadge key="oauth" kind="info" label="OAuth 2.0" title="Signs in with Microsoft 365 OAuth 2.0" />);
   if (needsPassword && !m.passwordSet) badges.push(<StatusBadge key="pw" kind="warning" label="No password" title="Password sign-in is chosen but no password is stored" />);
   if (needsPassword && m.passwordSet) badges.push(<StatusBadge key="pw" kind="info" label="Password set" />);
   return badges;
@@ -383,7 +386,11 @@ export function MailboxesPage() {
             <dt className={s.dt}>Changed</dt>
             <dd className={s.dd} title={new Date(selected.updatedAt).toISOString()}>{new Date(selected.updatedAt).toLocaleString()}</dd>
           </dl>
-          {(selected.imap.auth === 'oauth2' || selected.smtp.auth === 'oauth2' || selected.preset === 'microsoft365') && <MicrosoftSignInPanel key={selected.id} mailbox={selected} />}
+          {selected.imap.auth === 'oauth2-app' || selected.smtp.auth === 'oauth2-app' ? (
+            <AppOnlyPanel key={selected.id} mailbox={selected} />
+          ) : (
+            (selected.imap.auth === 'oauth2' || selected.smtp.auth === 'oauth2' || selected.preset === 'microsoft365') && <MicrosoftSignInPanel key={selected.id} mailbox={selected} />
+          )}
         </aside>
       )}
 
