@@ -12,6 +12,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import nodemailer from 'nodemailer';
+import yauzl from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMailroom, type Mailroom } from '../../src-main/engine/mailroom';
 import { EngineRuntime } from '../../src-main/engine/runtime';
@@ -65,6 +67,25 @@ afterAll(async () => {
   cert?.remove();
   if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 });
+
+function unzip(file: string): Promise<Map<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(file, { lazyEntries: true }, (err, zip) => {
+      if (err || !zip) return reject(err);
+      const out = new Map<string, Buffer>();
+      zip.on('entry', (entry: yauzl.Entry) =>
+        zip.openReadStream(entry, (e, stream) => {
+          if (e || !stream) return reject(e);
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => (out.set(entry.fileName, Buffer.concat(chunks)), zip.readEntry()));
+        }),
+      );
+      zip.on('end', () => resolve(out));
+      zip.readEntry();
+    });
+  });
+}
 
 const saveSecret = (secret: string, extra: Record<string, unknown> = {}) =>
   engine.oauth.appOnly.saveSettings({ tenant: idp.tenantId, clientId: idp.clientId, authorityHost: idp.authorityHost, credential: 'secret', clientSecret: secret, ...extra });
@@ -178,6 +199,42 @@ describe('app-only access with a client secret', () => {
     for (const token of idp.issuedAccessTokens()) expect(everything).not.toContain(token);
     expect(engine.oauth.appOnly.credentialsForScrubbing()).toContain(idp.app.clientSecret);
   });
+});
+
+describe('the relay and diagnostics with app-only access', () => {
+  it('sends a relay submission upstream through the app-only mailbox (XOAUTH2 as the mailbox)', async () => {
+    saveSecret(idp.app.clientSecret);
+    await engine.relay.saveSettings({ addAccounts: [{ username: 'erp', mailboxId, password: 'Line-of-business-app-1' }] });
+    const relayPort = (await engine.relay.start(0)).port;
+    try {
+      const client = nodemailer.createTransport({ host: '127.0.0.1', port: relayPort, secure: false, ignoreTLS: true, auth: { user: 'erp', pass: 'Line-of-business-app-1' } });
+      const info = await client.sendMail({ from: 'erp@contoso.test', to: 'customer@example.net', subject: 'Invoice 2026-0001', text: 'Attached.' });
+      const id = Number(/Queued as (\d+)/.exec(info.response)![1]);
+      await expect.poll(() => engine.outbox.get(id).status, { timeout: 15_000 }).toBe('sent');
+      expect(upstream.authAttempts.at(-1)).toEqual({ method: 'XOAUTH2', username: MAILBOX, ok: true });
+    } finally {
+      await engine.relay.stop();
+    }
+  }, 60_000);
+
+  it('scrubs the client secret and the private key from a diagnostics bundle, even where a log entry carried them', async () => {
+    const bundleHolds = async (needle: string) => {
+      const bundle = path.join(dataDir, `bundle-${crypto.randomUUID()}.zip`);
+      await engine.diagnostics.createBundle(bundle, { runtime: 'test' });
+      return [...(await unzip(bundle)).entries()].filter(([, bytes]) => bytes.includes(needle)).map(([name]) => name);
+    };
+    // A secret pasted into the wrong field ends up in a message: the bundle must still not carry it.
+    engine.oauth.appOnly.saveSettings({ tenant: idp.tenantId, clientId: idp.clientId, authorityHost: idp.authorityHost, credential: 'certificate', certificatePem: cert.combinedPem });
+    const stored = engine.oauth.appOnly.credentialsForScrubbing()[0]!;
+    const keyLine = stored.split('\n')[3]!;
+    engine.log.write({ direction: 'auth', level: 'info', message: `pasted by mistake: ${keyLine}` });
+    engine.log.write({ direction: 'auth', level: 'info', message: 'control: not a secret 7f3a' });
+    expect(await bundleHolds('control: not a secret 7f3a')).not.toEqual([]); // the log is in the bundle
+    expect(await bundleHolds(keyLine)).toEqual([]);
+    saveSecret(idp.app.clientSecret);
+    engine.log.write({ direction: 'auth', level: 'info', message: `pasted by mistake: ${idp.app.clientSecret}` });
+    expect(await bundleHolds(idp.app.clientSecret)).toEqual([]);
+  }, 60_000);
 });
 
 describe('app-only access with a certificate', () => {
