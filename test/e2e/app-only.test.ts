@@ -105,6 +105,17 @@ describe('Microsoft 365 app-only set-up in the browser console', () => {
     expect(surface!.x + surface!.width).toBeLessThanOrEqual(1280);
     expect(surface!.y + surface!.height).toBeLessThanOrEqual(800);
 
+    // At 1024x768 the two columns still fit, and the dialog stays inside the window.
+    await page.setViewportSize({ width: 1024, height: 768 });
+    const small = await dialog.boundingBox();
+    expect(small!.x).toBeGreaterThanOrEqual(0);
+    expect(small!.x + small!.width).toBeLessThanOrEqual(1024);
+    expect(small!.y + small!.height).toBeLessThanOrEqual(768);
+    const smallForm = await dialog.getByRole('region', { name: 'App-only registration' }).boundingBox();
+    expect(smallForm!.x + smallForm!.width).toBeLessThanOrEqual((await steps.boundingBox())!.x);
+    await screenshot(page, 'app-only-setup-1024');
+    await page.setViewportSize({ width: 1280, height: 800 });
+
     await dialog.getByRole('button', { name: 'Save registration' }).click();
     await expect.poll(() => dialog.textContent()).toContain('Saved.');
     expect(await dialog.locator('input[name="clientSecret"]').inputValue()).toBe('');

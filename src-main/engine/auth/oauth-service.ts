@@ -825,9 +825,11 @@ export class OAuthService implements TokenProvider {
     await this.lock.run(mailboxId, async () => {
       this.options.db.transaction(() => {
         this.options.secrets.remove(mailboxId, 'oauth-token-cache');
+        this.options.secrets.remove(mailboxId, 'oauth-app-token-cache');
         this.repo.removeAccount(mailboxId);
       })();
       this.clients.delete(mailboxId);
+      this.appOnly.forget(mailboxId);
     });
     this.record({ mailboxId, direction: 'auth', level: 'info', message: 'Signed out of Microsoft: tokens deleted.' });
     this.options.events?.emit('oauth.changed', { mailboxId });
