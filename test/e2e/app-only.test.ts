@@ -123,6 +123,7 @@ describe('Microsoft 365 app-only set-up in the browser console', () => {
 
     // The panel warns that the secret expires within 30 days; the secret never comes back to the page.
     await expect.poll(() => panel.textContent()).toContain('Client secret expires in');
+    await expect.poll(() => page.locator('[data-mailbox="Support"]').textContent()).toContain('Secret expires soon');
     expect(await page.content()).not.toContain(idp.app.clientSecret);
     await screenshot(page, 'app-only-panel');
     const token = await engine.oauth.getAccessTokenForMailbox(engine.mailboxes.list()[0]!.id);

@@ -32,6 +32,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { PRESETS, type Mailbox } from '../../../src-main/shared/mailbox.js';
 import type { MailboxSignIn } from '../../../src-main/shared/oauth.js';
+import type { SecretExpiry } from '../../../src-main/shared/oauth-app.js';
 import { SECURITY_LABELS } from '../../../src-main/shared/setting-words.js';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
@@ -87,7 +88,7 @@ function ServerCell({ host, port, security }: { host: string; port: number; secu
 }
 
 /** The badges that describe a mailbox's state; `signIn` is its Microsoft sign-in, when it uses OAuth 2.0. */
-export function mailboxBadges(m: Mailbox, signIn?: MailboxSignIn) {
+export function mailboxBadges(m: Mailbox, signIn?: MailboxSignIn, secretExpiry?: SecretExpiry | null) {
   const badges = [];
   badges.push(m.enabled ? <StatusBadge key="state" kind="success" label="Enabled" /> : <StatusBadge key="state" kind="disabled" label="Disabled" />);
   const appOnly = m.imap.auth === 'oauth2-app' || m.smtp.auth === 'oauth2-app';
@@ -96,6 +97,9 @@ export function mailboxBadges(m: Mailbox, signIn?: MailboxSignIn) {
   if (oauth && signIn?.needed) {
     const waiting = signIn.waitingMessages ? ` ${signIn.waitingMessages} outgoing message${signIn.waitingMessages === 1 ? '' : 's'} wait for it.` : '';
     badges.push(<StatusBadge key="sign-in" kind="error" label="Sign-in needed" title={`${signIn.needed.message}${waiting} ${signIn.needed.hint}`} />);
+  } else if (appOnly && secretExpiry && secretExpiry.state !== 'ok') {
+    // The client secret's 30-day warning shows on the list too, not only in the mailbox's panel.
+    badges.push(<StatusBadge key="oauth" kind={secretExpiry.state === 'expired' ? 'error' : 'warning'} label={secretExpiry.state === 'expired' ? 'Secret expired' : 'Secret expires soon'} title={secretExpiry.message} />);
   } else if (appOnly) badges.push(<StatusBadge key="oauth" kind="info" label="App-only" title="Signs in as the organisation's app registration (Microsoft 365 app-only)" />);
   else if (oauth) badges.push(<StatusBadge key="oauth" kind="info" label="OAuth 2.0" title="Signs in with Microsoft 365 OAuth 2.0" />);
   if (needsPassword && !m.passwordSet) badges.push(<StatusBadge key="pw" kind="warning" label="No password" title="Password sign-in is chosen but no password is stored" />);
@@ -118,6 +122,8 @@ export function MailboxesPage() {
   const queryClient = useQueryClient();
   const list = useQuery({ queryKey: ['mailboxes'], queryFn: () => api.mailboxes.list({}) });
   const signIns = useQuery({ queryKey: ['oauth.states'], queryFn: () => api.oauth.states({}) });
+  const appSettings = useQuery({ queryKey: ['oauth.appSettings'], queryFn: () => api.oauth.appSettingsGet({}) });
+  const secretExpiry = appSettings.data?.secretExpiry ?? null;
   const signInOf = useMemo(() => new Map((signIns.data ?? []).map((x) => [x.mailboxId, x])), [signIns.data]);
   // A sign-in, a refresh that failed, or mail that started or stopped waiting changes what the list says.
   useEffect(() => {
@@ -128,6 +134,7 @@ export function MailboxesPage() {
       timer = setTimeout(() => {
         timer = undefined;
         void queryClient.invalidateQueries({ queryKey: ['oauth.states'] });
+        void queryClient.invalidateQueries({ queryKey: ['oauth.appSettings'] });
       }, 1000);
     };
     const offOAuth = api.transport.on('oauth.changed', refreshSignIns);
@@ -328,7 +335,7 @@ export function MailboxesPage() {
                       <ServerCell host={m.smtp.host} port={m.smtp.port} security={m.smtp.security} />
                     </TableCell>
                     <TableCell>
-                      <div className={s.badges}>{mailboxBadges(m, signInOf.get(m.id))}</div>
+                      <div className={s.badges}>{mailboxBadges(m, signInOf.get(m.id), secretExpiry)}</div>
                     </TableCell>
                   </TableRow>
                 ))}
@@ -342,7 +349,7 @@ export function MailboxesPage() {
       {selected && (
         <aside className={s.panel} aria-label={`Mailbox ${selected.name}`}>
           <Subtitle2>{selected.name}</Subtitle2>
-          <div className={s.badges}>{mailboxBadges(selected, signInOf.get(selected.id))}</div>
+          <div className={s.badges}>{mailboxBadges(selected, signInOf.get(selected.id), secretExpiry)}</div>
           <div className={s.actions}>
             <Button icon={<EditRegular />} onClick={() => setEditing(selected)}>
               Edit
