@@ -91,6 +91,11 @@ export function resolveSettings(
   const smtp = SmtpSettings.safeParse(candidate.smtp);
   if (candidate.imap.host && !imap.success) issues.push(...toFieldIssues(imap.error).map((i) => ({ ...i, path: `imap.${i.path}` })));
   if (candidate.smtp.host && !smtp.success) issues.push(...toFieldIssues(smtp.error).map((i) => ({ ...i, path: `smtp.${i.path}` })));
+  // One mailbox gets one kind of token: a person's (delegated) or the app's (app-only), never both.
+  const kinds = [candidate.imap.auth, candidate.smtp.auth];
+  if (kinds.includes('oauth2-app') && kinds.includes('oauth2')) {
+    issues.push({ path: candidate.smtp.auth === 'oauth2-app' ? 'imap.auth' : 'smtp.auth', message: 'must not mix oauth2 (a person\'s sign-in) with oauth2-app (app-only) in one mailbox: use oauth2-app for both IMAP and SMTP, or oauth2 for both' });
+  }
   if (issues.length || !imap.success || !smtp.success) {
     throw new AppError('VALIDATION_FAILED', `Invalid mailbox settings: ${describeIssues(issues)}`, { issues });
   }

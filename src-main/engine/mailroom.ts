@@ -87,7 +87,7 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     log,
     mailboxes,
     // Relay credentials too: the STARTTLS key and the account hashes (the relay is wired below).
-    secrets: () => [...secrets.allPlaintexts(), ...relay.credentialsForScrubbing()],
+    secrets: () => [...secrets.allPlaintexts(), ...relay.credentialsForScrubbing(), ...oauth.appOnly.credentialsForScrubbing()],
     // The tenant and the app registration, and the tenants accounts signed in from.
     identifiers: () => {
       const settings = oauthRepo.getSettings();
@@ -95,7 +95,8 @@ export function openMailroom(options: MailroomOptions): Mailroom {
         const account = oauthRepo.getAccount(m.id);
         return account ? [account.tenantId ?? '', account.clientId] : [];
       });
-      return [settings?.tenant ?? '', settings?.clientId ?? '', ...accounts].filter(Boolean);
+      const app = oauth.appOnly.getSettings();
+      return [settings?.tenant ?? '', settings?.clientId ?? '', app.tenant, app.clientId, ...accounts].filter(Boolean);
     },
   });
   const oauth = new OAuthService({

@@ -119,6 +119,8 @@ function oauthHandlers(engine: Mailroom): Handlers<MailroomContract>['oauth'] {
     health: ({ mailboxId }) => engine.oauth.health(mailboxId),
     checkToken: ({ mailboxId, forceRefresh }) => engine.oauth.checkToken(mailboxId, { forceRefresh: forceRefresh ?? false }),
     logout: ({ mailboxId }) => engine.oauth.logout(mailboxId),
+    appSettingsGet: () => engine.oauth.appOnly.getSettings(),
+    appSettingsSave: (input) => engine.oauth.appOnly.saveSettings(input),
   };
 }
 

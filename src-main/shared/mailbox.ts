@@ -8,12 +8,26 @@ import { z } from 'zod';
 export const SECURITY_MODES = ['tls', 'starttls', 'none'] as const;
 export type SecurityMode = (typeof SECURITY_MODES)[number];
 
-/** How IMAP signs in. */
-export const IMAP_AUTH_MODES = ['password', 'oauth2'] as const;
+/**
+ * How IMAP signs in: a password, Microsoft 365 OAuth 2.0 as a person
+ * (`oauth2`, delegated), or as the organisation's app registration
+ * (`oauth2-app`, client credentials: shared mailboxes nobody signs in to).
+ */
+export const IMAP_AUTH_MODES = ['password', 'oauth2', 'oauth2-app'] as const;
 export type ImapAuthMode = (typeof IMAP_AUTH_MODES)[number];
 
 /** How SMTP signs in. `none` is for relays that accept mail unauthenticated. */
-export const SMTP_AUTH_MODES = ['password', 'oauth2', 'none'] as const;
+export const SMTP_AUTH_MODES = ['password', 'oauth2', 'oauth2-app', 'none'] as const;
+
+/** True for the OAuth 2.0 modes (XOAUTH2 with a token): delegated `oauth2` and app-only `oauth2-app`. */
+export function isOAuthMode(auth: string): auth is 'oauth2' | 'oauth2-app' {
+  return auth === 'oauth2' || auth === 'oauth2-app';
+}
+
+/** True when a mailbox signs in to IMAP or SMTP as the organisation's app registration (app-only). */
+export function usesAppOnly(mailbox: { imap: { auth: string }; smtp: { auth: string } }): boolean {
+  return mailbox.imap.auth === 'oauth2-app' || mailbox.smtp.auth === 'oauth2-app';
+}
 export type SmtpAuthMode = (typeof SMTP_AUTH_MODES)[number];
 
 /** Settings presets. */
@@ -215,8 +229,8 @@ export interface Preset {
   id: PresetId;
   label: string;
   description: string;
-  imap?: { host: string; port: number; security: SecurityMode; auth: ImapAuthMode };
-  smtp?: { host: string; port: number; security: SecurityMode; auth: SmtpAuthMode };
+  imap?: { host: string; port: number; security: SecurityMode; auth: Exclude<ImapAuthMode, 'oauth2-app'> };
+  smtp?: { host: string; port: number; security: SecurityMode; auth: Exclude<SmtpAuthMode, 'oauth2-app'> };
 }
 
 /** The built-in presets. */

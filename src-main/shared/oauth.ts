@@ -44,6 +44,12 @@ export const OAUTH_ERROR_CODES = [
   'OAUTH_CLIENT_SECRET_INVALID',
   'OAUTH_CLIENT_SECRET_EXPIRED',
   'OAUTH_CLIENT_CERTIFICATE_INVALID',
+  /** The app-only client secret expires within 30 days (a warning, not a failure). */
+  'OAUTH_CLIENT_SECRET_EXPIRING',
+  /** A certificate file for app-only access cannot be read, its password is wrong, or its key is another certificate's. */
+  'CERTIFICATE_UNREADABLE',
+  'CERTIFICATE_PASSWORD_WRONG',
+  'CERTIFICATE_KEY_MISMATCH',
   'DETECT_INVALID_ADDRESS',
   /** Send now or Retry of a message whose mailbox needs a Microsoft sign-in: it waits, keeping its tries. */
   'OUTBOX_WAITING_FOR_SIGN_IN',
@@ -190,6 +196,19 @@ export const TokenHealth = z.object({
   expectedAccount: z.string(),
   /** True when the account differs from the expected one and the admin allowed it (shared mailbox, delegated access). */
   otherAccountAllowed: z.boolean(),
+  /** `app` when the mailbox signs in as the organisation's app registration (client credentials); absent or `delegated` for a person's sign-in. */
+  kind: z.enum(['delegated', 'app']).optional(),
+  /** App-only: the client id, the credential kind and the client secret's expiry (when known). */
+  appOnly: z
+    .object({
+      clientId: z.string(),
+      credential: z.enum(['secret', 'certificate']).nullable(),
+      secretExpiry: z
+        .object({ state: z.enum(['ok', 'soon', 'expired']), expiresAt: z.number().int(), daysLeft: z.number().int(), source: z.enum(['entered', 'learned']), message: z.string() })
+        .nullable(),
+      certificateNotAfter: z.number().int().nullable(),
+    })
+    .optional(),
 });
 export type TokenHealth = z.infer<typeof TokenHealth>;
 

@@ -26,6 +26,8 @@ interface MailboxRow {
   smtp_security: string;
   smtp_username: string;
   smtp_auth: string;
+  imap_app_only: number;
+  smtp_app_only: number;
   created_at: number;
   updated_at: number;
   password_set: number;
@@ -52,7 +54,8 @@ function toMailbox(row: MailboxRow): Mailbox {
       port: row.imap_port,
       security: row.imap_security as Mailbox['imap']['security'],
       username: row.imap_username,
-      auth: row.imap_auth as Mailbox['imap']['auth'],
+      // 'oauth2-app' is stored as oauth2 + imap_app_only (migration 010 keeps the old CHECK).
+      auth: (row.imap_auth === 'oauth2' && row.imap_app_only === 1 ? 'oauth2-app' : row.imap_auth) as Mailbox['imap']['auth'],
       folder: row.imap_folder,
       afterImport: row.imap_after_import,
       pollIntervalSeconds: row.imap_poll_seconds,
@@ -62,7 +65,7 @@ function toMailbox(row: MailboxRow): Mailbox {
       port: row.smtp_port,
       security: row.smtp_security as Mailbox['smtp']['security'],
       username: row.smtp_username,
-      auth: row.smtp_auth as Mailbox['smtp']['auth'],
+      auth: (row.smtp_auth === 'oauth2' && row.smtp_app_only === 1 ? 'oauth2-app' : row.smtp_auth) as Mailbox['smtp']['auth'],
     },
     passwordSet: row.password_set === 1,
     smtpPasswordSet: row.smtp_password_set === 1,
@@ -81,7 +84,8 @@ function toParams(m: MailboxFields) {
     imap_port: m.imap.port,
     imap_security: m.imap.security,
     imap_username: m.imap.username,
-    imap_auth: m.imap.auth,
+    imap_auth: m.imap.auth === 'oauth2-app' ? 'oauth2' : m.imap.auth,
+    imap_app_only: m.imap.auth === 'oauth2-app' ? 1 : 0,
     imap_folder: m.imap.folder,
     imap_after_import: m.imap.afterImport,
     imap_poll_seconds: m.imap.pollIntervalSeconds,
@@ -89,7 +93,8 @@ function toParams(m: MailboxFields) {
     smtp_port: m.smtp.port,
     smtp_security: m.smtp.security,
     smtp_username: m.smtp.username,
-    smtp_auth: m.smtp.auth,
+    smtp_auth: m.smtp.auth === 'oauth2-app' ? 'oauth2' : m.smtp.auth,
+    smtp_app_only: m.smtp.auth === 'oauth2-app' ? 1 : 0,
   };
 }
 
@@ -97,6 +102,7 @@ const COLUMNS = [
   'name', 'address', 'enabled', 'preset',
   'imap_host', 'imap_port', 'imap_security', 'imap_username', 'imap_auth', 'imap_folder', 'imap_after_import', 'imap_poll_seconds',
   'smtp_host', 'smtp_port', 'smtp_security', 'smtp_username', 'smtp_auth',
+  'imap_app_only', 'smtp_app_only',
 ] as const;
 
 export class MailboxRepo {

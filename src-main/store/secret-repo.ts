@@ -8,11 +8,13 @@ import type { SecretBox } from './secret-box.js';
 /**
  * Names of the secrets a mailbox can hold. `password` signs in to IMAP, and to
  * SMTP unless `smtp-password` (SMTP's own account or app password) is set.
+ * `oauth-app-token-cache` holds the app-only (client credentials) tokens a mailbox uses.
  */
-export type SecretName = 'password' | 'smtp-password' | 'oauth-token-cache';
+export type SecretName = 'password' | 'smtp-password' | 'oauth-token-cache' | 'oauth-app-token-cache';
 
 export class SecretRepo {
-  constructor(private readonly db: Db, private readonly box: SecretBox) {}
+  /** `box` is shared with the stores of organisation-wide secrets (the app-only credential). */
+  constructor(private readonly db: Db, readonly box: SecretBox) {}
 
   private context(mailboxId: number, name: SecretName): string {
     return `mailroom/mailbox/${mailboxId}/${name}`;

@@ -103,6 +103,117 @@ interface IssuedToken {
   expiresAt: number;
 }
 
+/** Exchange Online's resource as app-only tokens carry it in `aud`. */
+export const APP_TOKEN_AUDIENCE = 'https://outlook.office365.com';
+
+/**
+ * App-only access as the IdP and Exchange see it: the app registration's
+ * credentials (the secret and/or the certificate it accepts for
+ * client_credentials), the application permissions (`roles`) its tokens
+ * carry, and the mailbox permissions of its service principal.
+ */
+export interface IdpApp {
+  /** The client secret Entra accepts; any other is AADSTS7000215. */
+  clientSecret: string;
+  /** When true every secret is refused with AADSTS7000222 (expired). */
+  secretExpired: boolean;
+  /** The certificate whose key may sign client assertions (PEM), or null. */
+  certificatePem: string | null;
+  /** The `roles` of the next app tokens (IMAP.AccessAsApp, SMTP.SendAsApp...). */
+  roles: string[];
+  /** The `aud` of the next app tokens (default https://outlook.office365.com; a test may give Graph's). */
+  audience: string;
+  /** Mailboxes the service principal has Full Access to (IMAP, POP). */
+  fullAccess: Set<string>;
+  /** Mailboxes the service principal may send as (SMTP). */
+  sendAs: Set<string>;
+}
+
+/** What an app-only token was issued as. */
+export interface IssuedAppToken {
+  clientId: string;
+  audience: string;
+  roles: string[];
+  expiresAt: number;
+  /** How the client proved itself. */
+  via: 'secret' | 'certificate';
+}
+
+/** An RSA test certificate for app-only access: PEM (cert + key) and PFX files made by openssl. */
+export interface AppCertificate {
+  dir: string;
+  certPem: string;
+  keyPem: string;
+  /** Certificate and key in one PEM file. */
+  combinedPem: string;
+  /** PFX with the password `pfxPassword`, OpenSSL 3's default (PBES2, AES-256, PBKDF2-SHA256). */
+  pfxAes: Buffer;
+  /** PFX with the password, legacy Windows style (PKCS#12 PBE with SHA1 and 3DES, SHA-1 MAC). */
+  pfx3des: Buffer;
+  pfxPassword: string;
+  /** Hex SHA-256 thumbprint (upper case). */
+  thumbprintSha256: string;
+  remove(): void;
+}
+
+/** Makes an RSA 2048 self-signed certificate with openssl, and its PEM and PFX files. */
+export function makeAppCertificate(subject = '/CN=Mailroom app-only test'): AppCertificate {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailroom-app-cert-'));
+  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const pfxPassword = 'pfx pässword 1';
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'app.key', '-out', 'app.pem', '-days', '30', '-subj', subject]);
+  run(['pkcs12', '-export', '-in', 'app.pem', '-inkey', 'app.key', '-out', 'app-aes.pfx', '-passout', `pass:${pfxPassword}`]);
+  run(['pkcs12', '-export', '-in', 'app.pem', '-inkey', 'app.key', '-out', 'app-3des.pfx', '-passout', `pass:${pfxPassword}`, '-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1']);
+  const certPem = fs.readFileSync(path.join(dir, 'app.pem'), 'utf8');
+  const keyPem = fs.readFileSync(path.join(dir, 'app.key'), 'utf8');
+  return {
+    dir,
+    certPem,
+    keyPem,
+    combinedPem: `${keyPem}${certPem}`,
+    pfxAes: fs.readFileSync(path.join(dir, 'app-aes.pfx')),
+    pfx3des: fs.readFileSync(path.join(dir, 'app-3des.pfx')),
+    pfxPassword,
+    thumbprintSha256: new crypto.X509Certificate(certPem).fingerprint256.replace(/:/g, ''),
+    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * Checks a client assertion (RFC 7523) the way Entra does: signed (RS256 or
+ * PS256) by the key of the registered certificate, named by its SHA-256
+ * thumbprint (x5t#S256), for this client and this token endpoint, not
+ * expired. Returns why it is refused, or null.
+ */
+export function checkClientAssertion(assertion: string, certificatePem: string, clientId: string, tokenEndpoint: string): string | null {
+  const parts = assertion.split('.');
+  if (parts.length !== 3) return 'not a JWT';
+  let header: Record<string, unknown>;
+  let payload: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return 'not a JWT';
+  }
+  const certificate = new crypto.X509Certificate(certificatePem);
+  const thumbprint = Buffer.from(certificate.fingerprint256.replace(/:/g, ''), 'hex').toString('base64url');
+  if (header['x5t#S256'] !== thumbprint) return `x5t#S256 ${String(header['x5t#S256'])} is not the registered certificate's`;
+  const data = Buffer.from(`${parts[0]}.${parts[1]}`);
+  const signature = Buffer.from(parts[2]!, 'base64url');
+  const verified =
+    header.alg === 'PS256'
+      ? crypto.verify('sha256', data, { key: certificate.publicKey, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, signature)
+      : header.alg === 'RS256'
+        ? crypto.verify('sha256', data, certificate.publicKey, signature)
+        : false;
+  if (!verified) return `the signature (${String(header.alg)}) does not verify with the registered certificate`;
+  if (payload.iss !== clientId || payload.sub !== clientId) return 'iss/sub is not the client id';
+  if (payload.aud !== tokenEndpoint) return `aud ${String(payload.aud)} is not the token endpoint`;
+  if (typeof payload.exp !== 'number' || payload.exp * 1000 < Date.now()) return 'expired';
+  return null;
+}
+
 export interface TestIdp {
   /** https://127.0.0.1:<port>: the authority host to put in the OAuth settings. */
   authorityHost: string;
@@ -129,6 +240,18 @@ export interface TestIdp {
   revokeAccessTokens(): void;
   /** An RFC 7662 introspection endpoint (POST token=...) for Dovecot's oauth2 passdb. */
   introspectionUrl: string;
+  /** App-only access: credentials, roles and mailbox permissions (see IdpApp). */
+  app: IdpApp;
+  /** Every app-only token issued, with what it was issued as. */
+  issuedAppTokens(): Map<string, IssuedAppToken>;
+  /** Client-credentials requests refused, with the reason (a wrong secret, a bad assertion...). */
+  refusedClientCredentials: string[];
+  /**
+   * Exchange's check of an app-only token for a mailbox: issued here, live,
+   * audience Exchange Online, the protocol's role, and the service
+   * principal's mailbox permission. Returns why it is refused, or null.
+   */
+  checkAppToken(token: string, mailbox: string, protocol: 'imap' | 'smtp'): string | null;
   /** Follows the authorize URL like a browser with an IdP session: returns where the IdP redirects. */
   authorize(url: string): Promise<{ location: URL; code: string | null; state: string | null; error: string | null }>;
   stop(): Promise<void>;
@@ -139,6 +262,7 @@ export async function startTestIdp(options: { user?: Partial<IdpUser> } = {}): P
   const certs = makeLoopbackCertificates();
   const tenantId = crypto.randomUUID();
   const clientId = crypto.randomUUID();
+  const appObjectId = crypto.randomUUID();
   const server = new OAuth2Server(certs.keyFile, certs.certFile, { endpoints: { wellKnownDocument: `/${tenantId}/v2.0/.well-known/openid-configuration` } });
   await server.issuer.keys.generate('RS256');
   await server.start(0, '127.0.0.1');
@@ -149,6 +273,8 @@ export async function startTestIdp(options: { user?: Partial<IdpUser> } = {}): P
   const refreshTokens = new Map<string, IssuedToken>();
   const revoked = new Set<string>();
   const tokenRequests: TestIdp['tokenRequests'] = [];
+  const appTokens = new Map<string, IssuedAppToken>();
+  const refusedClientCredentials: string[] = [];
 
   const idp: TestIdp = {
     authorityHost: `https://127.0.0.1:${port}`,
@@ -165,7 +291,7 @@ export async function startTestIdp(options: { user?: Partial<IdpUser> } = {}): P
       if (!t || revoked.has(token) || t.expiresAt <= Date.now()) return undefined;
       return t.username;
     },
-    issuedAccessTokens: () => [...accessTokens.keys()],
+    issuedAccessTokens: () => [...accessTokens.keys(), ...appTokens.keys()],
     issuedRefreshTokens: () => [...refreshTokens.keys()],
     revokeAccessTokens() {
       for (const t of accessTokens.keys()) revoked.add(t);
@@ -175,6 +301,28 @@ export async function startTestIdp(options: { user?: Partial<IdpUser> } = {}): P
       for (const t of refreshTokens.keys()) revoked.add(t);
     },
     introspectionUrl: '',
+    app: {
+      clientSecret: `secret~${crypto.randomBytes(18).toString('base64url')}`,
+      secretExpired: false,
+      certificatePem: null,
+      roles: ['IMAP.AccessAsApp', 'POP.AccessAsApp', 'SMTP.SendAsApp'],
+      audience: APP_TOKEN_AUDIENCE,
+      fullAccess: new Set(),
+      sendAs: new Set(),
+    },
+    issuedAppTokens: () => appTokens,
+    refusedClientCredentials,
+    checkAppToken(token, mailbox, protocol) {
+      const t = appTokens.get(token);
+      if (!t || revoked.has(token)) return 'not a token this IdP issued';
+      if (t.expiresAt <= Date.now()) return 'expired';
+      if (t.audience.replace(/\/+$/, '') !== APP_TOKEN_AUDIENCE) return `audience ${t.audience}, not Exchange Online`;
+      const role = protocol === 'imap' ? 'IMAP.AccessAsApp' : 'SMTP.SendAsApp';
+      if (!t.roles.includes(role)) return `no ${role} role`;
+      const granted = protocol === 'imap' ? idp.app.fullAccess : idp.app.sendAs;
+      if (!granted.has(mailbox.toLowerCase())) return `the service principal has no ${protocol === 'imap' ? 'FullAccess' : 'SendAs'} permission on ${mailbox}`;
+      return null;
+    },
     async authorize(url) {
       const response = await idp.fetch(url, { method: 'GET', redirect: 'manual' });
       const location = response.headers.get('location');
@@ -199,6 +347,23 @@ export async function startTestIdp(options: { user?: Partial<IdpUser> } = {}): P
   };
 
   server.service.on('beforeTokenSigning', (token: { payload: Record<string, unknown> }, req: { body: Record<string, unknown> }) => {
+    if (req.body.grant_type === 'client_credentials') {
+      // An application token, as Entra issues it for client credentials: roles, no scp, no user.
+      const now = Math.floor(Date.now() / 1000);
+      for (const claim of ['scope', 'sub']) delete token.payload[claim];
+      Object.assign(token.payload, {
+        aud: idp.app.audience,
+        roles: [...idp.app.roles],
+        appid: String(req.body.client_id ?? ''),
+        idtyp: 'app',
+        tid: tenantId,
+        oid: appObjectId,
+        sub: appObjectId,
+        jti: crypto.randomUUID(),
+        exp: now + idp.accessTokenLifetimeSeconds,
+      });
+      return;
+    }
     const user = userFor(req.body) ?? idp.user;
     const now = Math.floor(Date.now() / 1000);
     Object.assign(token.payload, {
@@ -215,6 +380,35 @@ export async function startTestIdp(options: { user?: Partial<IdpUser> } = {}): P
   server.service.on('beforeResponse', (response: { body: Record<string, unknown>; statusCode: number }, req: { body: Record<string, unknown> }) => {
     const grantType = String(req.body.grant_type ?? '');
     tokenRequests.push({ grantType, at: Date.now() });
+    if (grantType === 'client_credentials') {
+      const refuse = (status: number, error: string, description: string) => {
+        refusedClientCredentials.push(description);
+        response.statusCode = status;
+        response.body = { error, error_description: `${description} Trace ID: 00000000-0000-0000-0000-000000000000 Correlation ID: 00000000-0000-0000-0000-000000000000 Timestamp: 2026-01-01 00:00:00Z`, error_codes: [Number(/AADSTS(\d+)/.exec(description)?.[1] ?? 0)] };
+      };
+      const body = req.body;
+      if (body.client_id !== clientId) return refuse(400, 'unauthorized_client', `AADSTS700016: Application with identifier '${String(body.client_id)}' was not found in the directory '${tenantId}'.`);
+      if (String(body.scope ?? '').split(' ').some((s) => !s.endsWith('/.default'))) {
+        return refuse(400, 'invalid_scope', `AADSTS1002012: The provided value for scope ${String(body.scope)} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+      }
+      let via: IssuedAppToken['via'];
+      if (typeof body.client_secret === 'string') {
+        if (idp.app.secretExpired) return refuse(401, 'invalid_client', `AADSTS7000222: The provided client secret keys for app '${clientId}' are expired.`);
+        if (body.client_secret !== idp.app.clientSecret) return refuse(401, 'invalid_client', `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`);
+        via = 'secret';
+      } else if (typeof body.client_assertion === 'string') {
+        const why = idp.app.certificatePem ? checkClientAssertion(body.client_assertion, idp.app.certificatePem, clientId, `${idp.authorityHost}/token`) : 'no certificate is registered';
+        if (why) return refuse(401, 'invalid_client', `AADSTS700027: Client assertion failed signature validation (${why}).`);
+        via = 'certificate';
+      } else {
+        return refuse(401, 'invalid_client', "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+      }
+      if (typeof response.body.access_token !== 'string') return;
+      response.body.expires_in = idp.accessTokenLifetimeSeconds;
+      appTokens.set(response.body.access_token, { clientId, audience: idp.app.audience, roles: [...idp.app.roles], expiresAt: Date.now() + idp.accessTokenLifetimeSeconds * 1000, via });
+      delete response.body.scope;
+      return;
+    }
     if (grantType === 'refresh_token') {
       const rt = String(req.body.refresh_token ?? '');
       if (!refreshTokens.has(rt) || revoked.has(rt)) {
@@ -249,7 +443,14 @@ export async function startTestIdp(options: { user?: Partial<IdpUser> } = {}): P
       const params = new URLSearchParams(body);
       const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
       const token = params.get('token') ?? bearer ?? '';
-      const username = idp.verifyAccessToken(token);
+      let username = idp.verifyAccessToken(token);
+      if (!username && appTokens.has(token)) {
+        // An app-only token carries no user, and Dovecot 2.3's introspection cannot name the one
+        // logging in (a %u in the URL makes its auth process panic): answer with the one mailbox
+        // the service principal may open with this token; Dovecot refuses any other login name.
+        const opens = [...idp.app.fullAccess].filter((m) => idp.checkAppToken(token, m, 'imap') === null);
+        if (opens.length === 1) username = opens[0];
+      }
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(username ? { active: true, username, scope: 'https://outlook.office.com/IMAP.AccessAsUser.All' } : { active: false }));
     });

@@ -138,7 +138,7 @@ describe('validation', () => {
     ['port 70000', { smtp: { host: 'smtp.example.com', port: 70000 } }, 'smtp.port', /1 to 65535/],
     ['a port that is not a number', { imap: { host: 'imap.example.com', port: 'imaps' } }, 'imap.port', /whole number/],
     ['security "ssl"', { imap: { host: 'imap.example.com', security: 'ssl' } }, 'imap.security', /one of: tls, starttls, none/],
-    ['SMTP auth "basic"', { smtp: { host: 'smtp.example.com', auth: 'basic' } }, 'smtp.auth', /one of: password, oauth2, none/],
+    ['SMTP auth "basic"', { smtp: { host: 'smtp.example.com', auth: 'basic' } }, 'smtp.auth', /one of: password, oauth2, oauth2-app, none/],
     ['IMAP auth "none"', { imap: { host: 'imap.example.com', auth: 'none' } }, 'imap.auth', /one of: password, oauth2/],
     ['a host with a scheme', { imap: { host: 'imaps://imap.example.com' } }, 'imap.host', /without a scheme, port or path/],
     ['a host with a port', { smtp: { host: 'smtp.example.com:587' } }, 'smtp.host', /without a scheme, port or path/],

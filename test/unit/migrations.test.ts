@@ -534,3 +534,30 @@ describe('migration 008-outbox-wait-sign-in (a table rebuild for a new status)',
     }
   });
 });
+
+describe('010-app-only', () => {
+  it('keeps every mailbox and its sign-in as it was (no app-only flag set), and stores app-only as oauth2 plus the flag', async () => {
+    const { MailboxRepo } = await import('../../src-main/store/mailbox-repo');
+    const file = dbFile();
+    const old = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version < 10) });
+    old
+      .prepare(
+        `INSERT INTO mailboxes (id, name, address, imap_host, imap_port, imap_security, imap_username, imap_auth, smtp_host, smtp_port, smtp_security, smtp_username, smtp_auth, created_at, updated_at)
+         VALUES (1, 'Support', 'support@example.test', 'outlook.office365.com', 993, 'tls', 'u', 'oauth2', 'smtp.office365.com', 587, 'starttls', 'u', 'oauth2', 0, 0)`,
+      )
+      .run();
+    old.close();
+    const db = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 10) });
+    try {
+      const repo = new MailboxRepo(db);
+      expect(repo.get(1)).toMatchObject({ imap: { auth: 'oauth2' }, smtp: { auth: 'oauth2' } });
+      db.prepare('UPDATE mailboxes SET imap_app_only = 1, smtp_app_only = 1 WHERE id = 1').run();
+      expect(repo.get(1)).toMatchObject({ imap: { auth: 'oauth2-app' }, smtp: { auth: 'oauth2-app' } });
+      expect(() => db.prepare('UPDATE mailboxes SET imap_app_only = 2').run()).toThrow(/CHECK constraint/);
+      expect(tables(db).get('oauth_app_settings')).toEqual({ strict: true });
+      expect(() => db.prepare("INSERT INTO oauth_app_settings (id, tenant, client_id, authority_host, credential, credential_sealed, updated_at) VALUES (2, 't', 'c', 'h', 'secret', x'00', 0)").run()).toThrow(/CHECK constraint/);
+    } finally {
+      db.close();
+    }
+  });
+});

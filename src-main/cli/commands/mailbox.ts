@@ -1,5 +1,6 @@
 /** `mailroom mailbox ...` commands. */
 import type { Mailbox } from '../../shared/mailbox.js';
+import { usesAppOnly } from '../../shared/mailbox.js';
 import { withEngine, readPasswordOption, secretFromEnv, secretFromStdin, type CommonOptions } from '../context.js';
 import type { Mailroom } from '../../engine/mailroom.js';
 import { AppError } from '../../shared/errors.js';
@@ -255,7 +256,7 @@ export async function listMailboxes(f: CommonOptions): Promise<void> {
           m.address,
           `${m.imap.host}:${m.imap.port} ${m.imap.security}`,
           `${m.smtp.host}:${m.smtp.port} ${m.smtp.security}`,
-          m.imap.auth === 'oauth2' ? 'oauth2' : m.passwordSet ? 'password' : 'password (missing)',
+          m.imap.auth === 'oauth2' || m.imap.auth === 'oauth2-app' ? m.imap.auth : m.passwordSet ? 'password' : 'password (missing)',
           m.enabled ? 'enabled' : 'disabled',
         ]),
       ),
@@ -266,8 +267,23 @@ export async function listMailboxes(f: CommonOptions): Promise<void> {
 export async function showMailbox(idOrName: string, f: CommonOptions): Promise<void> {
   await withEngine(f, (engine) => {
     const m = engine.mailboxes.resolve(idOrName);
-    if (f.json) printJson(m);
-    else process.stdout.write(describe(m));
+    if (!usesAppOnly(m)) {
+      if (f.json) printJson(m);
+      else process.stdout.write(describe(m));
+      return;
+    }
+    // App-only: which registration it signs in with, and the client secret's expiry warning (30 days ahead).
+    const app = engine.oauth.appOnly.getSettings();
+    const expiry = engine.oauth.appOnly.checkSecretExpiry();
+    if (f.json) {
+      printJson({ ...m, appOnly: { configured: app.configured, clientId: app.clientId, credential: app.credential, secretExpiry: expiry, credentialRequired: app.credentialRequired } });
+      return;
+    }
+    const lines = [
+      `  app-only  ${app.configured ? `signs in as app ${app.clientId} (${app.credential === 'secret' ? 'client secret' : 'certificate'})` : 'the app-only registration is not set up: mailroom oauth app --tenant <tenant-id> --client-id <client-id> --secret-env NAME'}`,
+      ...(expiry && expiry.state !== 'ok' ? [`  WARNING   ${expiry.message}`] : expiry ? [`  secret    expires ${new Date(expiry.expiresAt).toISOString().slice(0, 10)}`] : []),
+    ];
+    process.stdout.write(describe(m) + lines.join('\n') + '\n');
   });
 }
 

@@ -11,7 +11,24 @@ import { toCliWords } from '../../shared/setting-words.js';
 
 const when = (ms: number | null) => (ms === null ? 'never' : `${new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`);
 
+function describeAppHealth(name: string, h: TokenHealth): string {
+  const state = h.state === 'signed-in' ? 'app-only, ready' : h.state === 'sign-in-required' ? 'APP-ONLY CREDENTIAL REFUSED' : 'app-only, not set up';
+  const lines = [`${name}: ${state}`];
+  const expiry = h.appOnly?.secretExpiry;
+  if (expiry && expiry.state !== 'ok') lines.push(`  WARNING        ${expiry.message}`);
+  lines.push(`  signs in as    app ${h.appOnly?.clientId || '(none)'} for ${h.expectedAccount} (XOAUTH2 user)`);
+  if (h.appOnly?.credential) lines.push(`  credential     ${h.appOnly.credential === 'secret' ? `client secret${expiry ? `, expires ${new Date(expiry.expiresAt).toISOString().slice(0, 10)}` : ', expiry unknown (mailroom oauth app --secret-expires YYYY-MM-DD)'}` : `certificate${h.appOnly.certificateNotAfter ? `, valid until ${new Date(h.appOnly.certificateNotAfter).toISOString().slice(0, 10)}` : ''}`}`);
+  lines.push(`  last token     ${when(h.lastRefreshAt)}`);
+  if (h.lastError) {
+    lines.push(`  last error     [${h.lastError.code}] ${h.lastError.message} (${when(h.lastError.at)})`);
+    if (h.lastError.hint) lines.push(`  what to do     ${toCliWords(h.lastError.hint)}`);
+  }
+  if (h.state !== 'signed-in') lines.push('  set up with    mailroom oauth app --tenant <tenant-id> --client-id <client-id> (--secret-env NAME | --certificate FILE)');
+  return lines.join('\n') + '\n';
+}
+
 function describeHealth(name: string, h: TokenHealth): string {
+  if (h.kind === 'app') return describeAppHealth(name, h);
   const state = h.state === 'signed-in' ? 'signed in' : h.state === 'sign-in-required' ? 'SIGN IN AGAIN' : 'not signed in';
   const lines = [`${name}: ${state}`];
   if (h.account) lines.push(`  account        ${h.account}${h.accountName ? ` (${h.accountName})` : ''}${h.otherAccountAllowed ? `  [allowed for ${h.expectedAccount}]` : ''}`);
@@ -86,6 +103,7 @@ export async function oauthStatus(idOrName: string, f: CommonOptions & { check?:
   await withEngine(f, async (engine) => {
     const mailbox = engine.mailboxes.resolve(idOrName);
     const checked = Date.now();
+    engine.oauth.appOnly.checkSecretExpiry();
     const health = f.check ? await engine.oauth.checkToken(mailbox.id) : engine.oauth.health(mailbox.id);
     if (f.json) printJson(health);
     else process.stdout.write(describeHealth(mailbox.name, health));

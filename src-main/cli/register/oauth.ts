@@ -50,4 +50,30 @@ export function registerOAuthCommands(program: Command): void {
     const { oauthSettings } = await import('../commands/oauth.js');
     await oauthSettings(opts);
   });
+
+  fieldFlags(common(
+    oauth
+      .command('app')
+      .description('show or set the organisation\'s app-only registration (client credentials) for shared mailboxes: client secret or certificate')
+      .option('--tenant <tenant>', 'Directory (tenant) ID or a verified domain')
+      .option('--client-id <id>', 'Application (client) ID of the app registration')
+      .option('--authority <url>', 'sign-in host of the cloud (default https://login.microsoftonline.com)')
+      .option('--secret-env <name>', 'name of an environment variable holding the client secret\'s Value (never the secret itself)')
+      .option('--certificate <file>', 'a .pfx/.p12 file, or a PEM file with the certificate and its private key')
+      .option('--certificate-password-env <name>', 'name of an environment variable holding the .pfx password')
+      .option('--secret-expires <date>', 'when the client secret expires (YYYY-MM-DD): Mailroom warns 30 days ahead')
+      .addOption(new Option('--secret <secret>', 'not accepted: use --secret-env').hideHelp())
+      .addOption(new Option('--client-secret <secret>', 'not accepted: use --secret-env').hideHelp()),
+  ), {
+    clientSecret: '--secret-env',
+    certificatePem: '--certificate',
+    pfxBase64: '--certificate',
+    certificatePassword: '--certificate-password-env',
+    secretExpiresOn: '--secret-expires',
+    authorityHost: '--authority',
+    credential: '--secret-env',
+  }).action(async (opts) => {
+    const { oauthApp } = await import('../commands/oauth-app.js');
+    await oauthApp(opts);
+  });
 }

@@ -4,8 +4,8 @@
  * are declared as known authorities so msal trusts their metadata), and the
  * cache plugin that keeps each mailbox's token cache sealed in the store.
  */
-import type { Configuration, ICachePlugin, PublicClientApplication } from '@azure/msal-node';
-import type { SecretRepo } from '../../store/secret-repo.js';
+import type { ConfidentialClientApplication, Configuration, ICachePlugin, PublicClientApplication } from '@azure/msal-node';
+import type { SecretName, SecretRepo } from '../../store/secret-repo.js';
 import { msalNetworkModule, type HttpFetch, type NetworkFailureLog } from './http.js';
 
 /** Sign-in hosts of Microsoft's clouds: msal discovers their metadata itself. */
@@ -50,14 +50,14 @@ export function msalConfiguration(settings: ClientSettings, httpFetch: HttpFetch
 }
 
 /** A cache plugin over one mailbox's sealed 'oauth-token-cache' secret. */
-export function sealedCachePlugin(secrets: SecretRepo, mailboxId: number): ICachePlugin {
+export function sealedCachePlugin(secrets: SecretRepo, mailboxId: number, name: SecretName = 'oauth-token-cache'): ICachePlugin {
   return {
     async beforeCacheAccess(context) {
-      const stored = secrets.get(mailboxId, 'oauth-token-cache');
+      const stored = secrets.get(mailboxId, name);
       context.tokenCache.deserialize(stored ?? '{}');
     },
     async afterCacheAccess(context) {
-      if (context.cacheHasChanged) secrets.set(mailboxId, 'oauth-token-cache', context.tokenCache.serialize());
+      if (context.cacheHasChanged) secrets.set(mailboxId, name, context.tokenCache.serialize());
     },
   };
 }
@@ -80,4 +80,37 @@ export async function ephemeralClient(settings: ClientSettings, httpFetch: HttpF
 export async function mailboxClient(settings: ClientSettings, httpFetch: HttpFetch, requestTimeoutMs: number, secrets: SecretRepo, mailboxId: number, failures?: NetworkFailureLog): Promise<PublicClientApplication> {
   const { PublicClientApplication } = await loadMsal();
   return new PublicClientApplication(msalConfiguration(settings, httpFetch, requestTimeoutMs, sealedCachePlugin(secrets, mailboxId), failures));
+}
+
+/** The credential of app-only access: a client secret, or a certificate (msal-node's `clientCertificate`). */
+export type ConfidentialCredential =
+  | { kind: 'secret'; clientSecret: string }
+  | { kind: 'certificate'; thumbprintSha256: string; privateKeyPem: string; certificatePem: string };
+
+/**
+ * A confidential client (app-only access, client credentials) over a
+ * mailbox's sealed 'oauth-app-token-cache'. With a certificate msal signs
+ * its client assertion with the key (PS256 with the SHA-256 thumbprint as
+ * x5t#S256) and sends the chain as x5c.
+ */
+export async function confidentialMailboxClient(
+  settings: ClientSettings,
+  credential: ConfidentialCredential,
+  httpFetch: HttpFetch,
+  requestTimeoutMs: number,
+  secrets: SecretRepo,
+  mailboxId: number,
+  failures?: NetworkFailureLog,
+): Promise<ConfidentialClientApplication> {
+  const { ConfidentialClientApplication } = await loadMsal();
+  const base = msalConfiguration(settings, httpFetch, requestTimeoutMs, sealedCachePlugin(secrets, mailboxId, 'oauth-app-token-cache'), failures);
+  return new ConfidentialClientApplication({
+    ...base,
+    auth: {
+      ...base.auth,
+      ...(credential.kind === 'secret'
+        ? { clientSecret: credential.clientSecret }
+        : { clientCertificate: { thumbprintSha256: credential.thumbprintSha256, privateKey: credential.privateKeyPem, x5c: credential.certificatePem } }),
+    },
+  });
 }

@@ -43,6 +43,8 @@ import type { ResultPage } from './pages.js';
 import { classifyTokenError, type TokenErrorContext } from './token-errors.js';
 import { SignInStates, signInHint, usesOAuth } from './sign-in-requirement.js';
 import { OutboxRepo } from '../../store/outbox-repo.js';
+import { usesAppOnly } from '../../shared/mailbox.js';
+import { AppOnlyAccess } from './app-only.js';
 
 /** Opens a URL in the system browser (Electron's shell.openExternal in the desktop app). */
 export type OpenExternal = (url: string) => Promise<void> | void;
@@ -55,8 +57,10 @@ export interface AccessToken {
   expiresAt: number | null;
   /** The account the token belongs to. */
   account: string;
-  /** The XOAUTH2 user name for this mailbox (its IMAP user name). */
+  /** The XOAUTH2 user name for this mailbox: its IMAP user name (delegated), its address (app-only). */
   user: string;
+  /** `delegated`: a person's sign-in; `app`: the organisation's app registration (client credentials). */
+  kind?: 'delegated' | 'app';
 }
 
 /** What the token provider offers to the connection tests, the outbox and the inbox. */
@@ -93,6 +97,8 @@ export interface OAuthServiceOptions {
   requestTimeoutMs?: number;
   /** Timeout of the online settings check. Default 8 s. */
   checkTimeoutMs?: number;
+  /** The clock of app-only access (the secret's expiry warning). Default Date.now. */
+  now?: () => number;
 }
 
 interface SignInSession {
@@ -123,6 +129,8 @@ export class OAuthService implements TokenProvider {
   /** What msal's requests saw fail on the network (msal itself keeps only its own code). */
   private readonly network = new NetworkFailureLog();
   private readonly releasedBySignIn = new Map<string, number>();
+  /** App-only access (client credentials): the organisation's app registration signs in as itself. */
+  readonly appOnly: AppOnlyAccess;
 
   constructor(private readonly options: OAuthServiceOptions) {
     this.repo = new OAuthRepo(options.db);
@@ -130,6 +138,18 @@ export class OAuthService implements TokenProvider {
     this.signInTimeoutMs = options.signInTimeoutMs ?? DEFAULT_SIGN_IN_TIMEOUT_SECONDS * 1000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.checkTimeoutMs = options.checkTimeoutMs ?? 8_000;
+    this.appOnly = new AppOnlyAccess({
+      db: options.db,
+      box: options.secrets.box,
+      secrets: options.secrets,
+      fetch: this.fetch,
+      requestTimeoutMs: this.requestTimeoutMs,
+      network: this.network,
+      log: (input) => this.record(input),
+      mailboxes: options.mailboxes,
+      ...(options.events ? { events: options.events } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
   }
 
   private record(input: LogInput): void {
@@ -548,7 +568,19 @@ export class OAuthService implements TokenProvider {
   // -------------------------------------------------------------------------
   // Tokens
 
-  /** A valid access token for a mailbox (see TokenProvider). */
+  /**
+   * A valid access token for a mailbox, whichever way it signs in: a
+   * person's sign-in (delegated, refreshed with the stored refresh token) or
+   * app-only (client credentials of the organisation's app registration).
+   * `kind` says which. The token is a secret: never print or log it.
+   * The same as getAccessToken; named for callers outside the token
+   * provider (the token doctor).
+   */
+  getAccessTokenForMailbox(mailboxId: number, options: { forceRefresh?: boolean } = {}): Promise<AccessToken> {
+    return this.getAccessToken(mailboxId, options);
+  }
+
+  /** A valid access token for a mailbox (see TokenProvider and getAccessTokenForMailbox). */
   getAccessToken(mailboxId: number, options: { forceRefresh?: boolean } = {}): Promise<AccessToken> {
     const key = `${mailboxId}:${options.forceRefresh ? 'force' : 'cached'}`;
     const existing = this.pending.get(key);
@@ -573,6 +605,16 @@ export class OAuthService implements TokenProvider {
       return await use(fresh);
     } catch (error) {
       if (!isRejected(error)) throw error;
+      if (fresh.kind === 'app') {
+        const rejectedApp = new AppError('OAUTH_TOKEN_REJECTED', `The server rejected a fresh app-only token for ${fresh.user} (app ${fresh.account}).`, {
+          hint: `An app-only token opens a mailbox only when Exchange knows the app's service principal and it has the mailbox permission: run New-ServicePrincipal with the Object ID of the Enterprise application (not the App registration), then Add-MailboxPermission -AccessRights FullAccess (IMAP, POP) and Add-RecipientPermission -AccessRights SendAs (SMTP) for ${fresh.user}; check that the app has the application permissions IMAP.AccessAsApp / SMTP.SendAsApp with admin consent, and that IMAP / Authenticated SMTP is on for the mailbox. The App-only set-up on the mailbox has these commands filled in.`,
+          cause: error,
+        });
+        this.appOnly.repo.recordError(rejectedApp.toInfo(), false, Date.now());
+        this.record({ mailboxId, direction: 'auth', level: 'error', code: rejectedApp.code, message: rejectedApp.message, detail: rejectedApp.hint ?? null });
+        this.options.events?.emit('oauth.changed', { mailboxId });
+        throw rejectedApp;
+      }
       const rejected = new AppError('OAUTH_TOKEN_REJECTED', `The server rejected a fresh OAuth token for ${fresh.user} (signed in as ${fresh.account}).`, {
         hint:
           fresh.account.toLowerCase() === fresh.user.toLowerCase()
@@ -612,6 +654,11 @@ export class OAuthService implements TokenProvider {
 
   private async acquire(mailboxId: number, forceRefresh: boolean): Promise<AccessToken> {
     const mailbox = this.options.mailboxes.get(mailboxId);
+    if (usesAppOnly(mailbox)) {
+      const token = await this.appOnly.acquire(mailbox, forceRefresh);
+      // Exchange takes the mailbox's address as the XOAUTH2 user of an app-only token.
+      return { accessToken: token.accessToken, expiresAt: token.expiresAt, account: token.clientId, user: mailbox.address, kind: 'app' };
+    }
     const row = this.repo.getAccount(mailboxId);
     if (!row) {
       throw new AppError('OAUTH_NOT_SIGNED_IN', `Mailbox "${mailbox.name}" has not signed in with Microsoft yet.`, {
@@ -666,6 +713,7 @@ export class OAuthService implements TokenProvider {
       expiresAt: result.expiresOn ? result.expiresOn.getTime() : null,
       account: row.username,
       user: mailbox.imap.username || mailbox.address,
+      kind: 'delegated',
     };
   }
 
@@ -685,7 +733,7 @@ export class OAuthService implements TokenProvider {
         const row = this.repo.getAccount(m.id);
         return {
           mailboxId: m.id,
-          state: !row ? 'not-signed-in' : requirement ? 'sign-in-required' : row.state,
+          state: usesAppOnly(m) ? (requirement ? (requirement.code === 'OAUTH_NOT_CONFIGURED' ? 'not-signed-in' : 'sign-in-required') : 'signed-in') : !row ? 'not-signed-in' : requirement ? 'sign-in-required' : row.state,
           needed: requirement,
           waitingMessages: outbox.countWaitingForSignIn(m.id),
         };
@@ -695,6 +743,7 @@ export class OAuthService implements TokenProvider {
   /** Account, scopes, expiry, last refresh and last error of a mailbox. */
   health(mailboxId: number): TokenHealth {
     const mailbox = this.options.mailboxes.get(mailboxId);
+    if (usesAppOnly(mailbox)) return this.appHealth(mailbox);
     const row = this.repo.getAccount(mailboxId);
     const expectedAccount = mailbox.imap.username || mailbox.address;
     if (!row) {
@@ -738,6 +787,28 @@ export class OAuthService implements TokenProvider {
     };
   }
 
+  private appHealth(mailbox: Mailbox): TokenHealth {
+    const app = this.appOnly.getSettings();
+    const expiry = app.secretExpiry;
+    return {
+      mailboxId: mailbox.id,
+      state: !app.configured ? 'not-signed-in' : app.credentialRequired ? 'sign-in-required' : 'signed-in',
+      account: app.configured ? `app ${app.clientId}` : null,
+      accountName: null,
+      tenantId: app.configured ? app.tenant : null,
+      scopes: app.configured ? ['https://outlook.office365.com/.default'] : [],
+      missingScopes: [],
+      accessTokenExpiresAt: null,
+      signedInAt: app.updatedAt,
+      lastRefreshAt: app.lastTokenAt,
+      lastError: app.lastError,
+      expectedAccount: mailbox.address,
+      otherAccountAllowed: false,
+      kind: 'app',
+      appOnly: { clientId: app.clientId, credential: app.credential, secretExpiry: expiry, certificateNotAfter: app.certificate?.notAfter ?? null },
+    };
+  }
+
   /** Gets a token now (refreshing when needed) and returns the health; failures are in `lastError`. */
   async checkToken(mailboxId: number, options: { forceRefresh?: boolean } = {}): Promise<TokenHealth> {
     try {
@@ -754,9 +825,11 @@ export class OAuthService implements TokenProvider {
     await this.lock.run(mailboxId, async () => {
       this.options.db.transaction(() => {
         this.options.secrets.remove(mailboxId, 'oauth-token-cache');
+        this.options.secrets.remove(mailboxId, 'oauth-app-token-cache');
         this.repo.removeAccount(mailboxId);
       })();
       this.clients.delete(mailboxId);
+      this.appOnly.forget(mailboxId);
     });
     this.record({ mailboxId, direction: 'auth', level: 'info', message: 'Signed out of Microsoft: tokens deleted.' });
     this.options.events?.emit('oauth.changed', { mailboxId });

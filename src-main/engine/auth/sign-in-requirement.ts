@@ -9,7 +9,9 @@
  * tries), and releases it as soon as the sign-in generation changes.
  */
 import type { Mailbox } from '../../shared/mailbox.js';
+import { isOAuthMode } from '../../shared/mailbox.js';
 import { OAuthRepo } from '../../store/oauth-repo.js';
+import { OAuthAppRepo, type OAuthAppRow } from '../../store/oauth-app-repo.js';
 import type { Db } from '../../store/db.js';
 import { authorityOf } from './msal-client.js';
 
@@ -45,24 +47,65 @@ export function signInHint(mailboxName: string, lead = SIGN_IN_AGAIN_ACTION): st
   return `${lead}: "${SIGN_IN_AGAIN_ACTION}" on the mailbox in Mailroom (Mailboxes > ${mailboxName}), or mailroom oauth login "${mailboxName}". Mail waiting for it is sent at once after the sign-in.`;
 }
 
-/** True when the mailbox signs in to IMAP or SMTP with OAuth 2.0. */
+/** True when the mailbox signs in to IMAP or SMTP with OAuth 2.0 (as a person, or app-only). */
 export function usesOAuth(mailbox: Pick<Mailbox, 'imap' | 'smtp'>, protocol: 'smtp' | 'imap' | 'any' = 'any'): boolean {
-  if (protocol === 'smtp') return mailbox.smtp.auth === 'oauth2';
-  if (protocol === 'imap') return mailbox.imap.auth === 'oauth2';
-  return mailbox.smtp.auth === 'oauth2' || mailbox.imap.auth === 'oauth2';
+  if (protocol === 'smtp') return isOAuthMode(mailbox.smtp.auth);
+  if (protocol === 'imap') return isOAuthMode(mailbox.imap.auth);
+  return isOAuthMode(mailbox.smtp.auth) || isOAuthMode(mailbox.imap.auth);
+}
+
+/** True when the mailbox signs in app-only on `protocol` (any: on IMAP or SMTP). */
+export function usesAppOnlyOn(mailbox: Pick<Mailbox, 'imap' | 'smtp'>, protocol: 'smtp' | 'imap' | 'any' = 'any'): boolean {
+  if (protocol === 'smtp') return mailbox.smtp.auth === 'oauth2-app';
+  if (protocol === 'imap') return mailbox.imap.auth === 'oauth2-app';
+  return mailbox.smtp.auth === 'oauth2-app' || mailbox.imap.auth === 'oauth2-app';
+}
+
+/** The hint that names where the app-only credential is entered. */
+export function appOnlyHint(mailboxName: string, lead = 'Enter the app-only registration'): string {
+  return `${lead}: Mailboxes > ${mailboxName} > App-only set-up, or mailroom oauth app --tenant <tenant-id> --client-id <client-id> (--secret-env NAME | --certificate FILE). Mail waiting for it is sent at once after.`;
+}
+
+/** The requirement of an app-only mailbox, from the organisation's app-only registration (pure). */
+export function appRequirementOf(mailboxName: string, row: Pick<OAuthAppRow, 'credentialRequired' | 'lastError' | 'updatedAt'> | undefined): SignInRequirement | null {
+  if (!row) {
+    return {
+      code: 'OAUTH_NOT_CONFIGURED',
+      message: `Mailbox "${mailboxName}" signs in app-only, but the organisation's app-only registration is not set up in Mailroom.`,
+      hint: appOnlyHint(mailboxName),
+      since: null,
+    };
+  }
+  if (row.credentialRequired) {
+    const own = row.lastError?.hint;
+    return {
+      code: row.lastError?.code ?? 'OAUTH_CLIENT_SECRET_INVALID',
+      message: row.lastError?.message ?? 'Microsoft refused the app-only credential.',
+      hint: own ? `${own} Then: ${appOnlyHint(mailboxName, 'save it in Mailroom')}` : appOnlyHint(mailboxName, 'Enter a new client secret or certificate'),
+      since: row.lastError?.at ?? row.updatedAt,
+    };
+  }
+  return null;
 }
 
 /** Reads the sign-in state of mailboxes from the store. */
 export class SignInStates {
   private readonly repo: OAuthRepo;
+  private readonly appRepo: OAuthAppRepo;
 
   constructor(db: Db) {
     this.repo = new OAuthRepo(db);
+    this.appRepo = new OAuthAppRepo(db);
   }
 
   /** The state of one mailbox's Microsoft sign-in (null requirement for a mailbox without OAuth on `protocol`). */
   of(mailbox: Pick<Mailbox, 'id' | 'name' | 'imap' | 'smtp'>, protocol: 'smtp' | 'imap' | 'any' = 'any'): SignInState {
     if (!usesOAuth(mailbox, protocol)) return { requirement: null, generation: 'no-oauth' };
+    if (usesAppOnlyOn(mailbox, protocol)) {
+      const row = this.appRepo.get();
+      const requirement = appRequirementOf(mailbox.name, row);
+      return { requirement, generation: `app:${row?.generation ?? 0}:${requirement?.code ?? 'ok'}` };
+    }
     const settings = this.repo.getSettings();
     const account = this.repo.getAccount(mailbox.id);
     const requirement = requirementOf(mailbox.name, settings ? { clientId: settings.clientId, authority: authorityOf(settings) } : undefined, account);

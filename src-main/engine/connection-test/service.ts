@@ -214,7 +214,7 @@ export class ConnectionTestService {
     const timeoutMs = input.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
     const mxDomain = domainOf(mailbox.address);
     const specs: TestSpec[] = [];
-    const credentials = async (protocol: 'imap' | 'smtp', auth: 'password' | 'oauth2' | 'none', username: string): Promise<Pick<TestSpec, 'auth' | 'user' | 'password' | 'token' | 'allowOtherAccount'>> => {
+    const credentials = async (protocol: 'imap' | 'smtp', auth: 'password' | 'oauth2' | 'oauth2-app' | 'none', username: string): Promise<Pick<TestSpec, 'auth' | 'user' | 'password' | 'token' | 'allowOtherAccount'>> => {
       if (auth === 'none') return { auth: 'none', user: '' };
       if (auth === 'password') {
         // SMTP signs in with its own password when one is set, else with the incoming one.

@@ -6,6 +6,7 @@
 import { ConnectionTestResult } from '../../shared/contract/connection-tests.js';
 import { ConnectionTestRepo } from '../../store/connection-test-repo.js';
 import { OAuthRepo } from '../../store/oauth-repo.js';
+import { isOAuthMode } from '../../shared/mailbox.js';
 import type { Mailroom } from '../mailroom.js';
 import { registerSectionImporter } from './viewer.js';
 import { SECURITY_LABELS } from '../../shared/setting-words.js';
@@ -130,7 +131,7 @@ export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'm
       const needed = new Map(engine.oauth.states().map((s) => [s.mailboxId, s.needed]));
       const states = engine.inbox.states().map((s) => {
         const mailbox = engine.mailboxes.get(s.mailboxId);
-        const signIn = mailbox.imap.auth === 'oauth2' ? needed.get(s.mailboxId) : null;
+        const signIn = isOAuthMode(mailbox.imap.auth) ? needed.get(s.mailboxId) : null;
         return { ...s, signInNeeded: signIn ? { code: signIn.code, since: signIn.since } : null };
       });
       return {

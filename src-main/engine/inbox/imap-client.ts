@@ -8,6 +8,7 @@ import net from 'node:net';
 import type { ImapFlow, ImapFlowOptions, Logger } from 'imapflow';
 import { AppError } from '../../shared/errors.js';
 import type { Mailbox } from '../../shared/mailbox.js';
+import { isOAuthMode } from '../../shared/mailbox.js';
 import { APP_VERSION } from '../version.js';
 import { nodeRequire } from '../node-require.js';
 import { MINIMUM_TLS_VERSION } from '../tls-policy.js';
@@ -139,7 +140,7 @@ export async function credentialsFor(
   tokens: InboxTokenProvider | undefined,
   forceRefresh = false,
 ): Promise<ImapCredentials> {
-  if (mailbox.imap.auth === 'oauth2') {
+  if (isOAuthMode(mailbox.imap.auth)) {
     if (!tokens) {
       throw new AppError('OAUTH_UNAVAILABLE', `Mailbox ${mailbox.name} signs in with OAuth 2.0, but Microsoft sign-in is not available here.`, {
         hint: 'Sign the mailbox in on the Mailboxes screen (Sign in with Microsoft), then poll again.',

@@ -6,6 +6,7 @@
  */
 import { AppError, isAppError } from '../../shared/errors.js';
 import type { Mailbox } from '../../shared/mailbox.js';
+import { isOAuthMode } from '../../shared/mailbox.js';
 import type { TestStepName } from '../../shared/diagnosis.js';
 import { diagnose, type FailureFacts, type FailureKind } from '../diagnose/diagnose.js';
 import { readSocketError } from '../diagnose/socket-errors.js';
@@ -54,7 +55,7 @@ function replyText(e: ImapErrorLike): string | undefined {
 }
 
 function testAuth(mailbox: Mailbox): FailureFacts['auth'] {
-  return mailbox.imap.auth === 'oauth2' ? 'xoauth2' : 'password';
+  return isOAuthMode(mailbox.imap.auth) ? 'xoauth2' : 'password';
 }
 
 /** What else the import knows when an error happens. */

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import type { ImapFlow, ImapFlowOptions } from 'imapflow';
 import { AppError } from '../../shared/errors.js';
 import type { Mailbox } from '../../shared/mailbox.js';
+import { isOAuthMode } from '../../shared/mailbox.js';
 import {
   afterImportWords,
   type FirstImportLook,
@@ -324,7 +325,7 @@ export class InboxService {
     try {
       return await attempt(false);
     } catch (error) {
-      if (mailbox.imap.auth === 'oauth2' && (error as { authenticationFailed?: boolean }).authenticationFailed) return attempt(true);
+      if (isOAuthMode(mailbox.imap.auth) && (error as { authenticationFailed?: boolean }).authenticationFailed) return attempt(true);
       throw error;
     }
   }

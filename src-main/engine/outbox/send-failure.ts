@@ -21,6 +21,7 @@
  *   the block.
  */
 import type { Mailbox } from '../../shared/mailbox.js';
+import { isOAuthMode } from '../../shared/mailbox.js';
 import type { TestAuthMethod, TestStepName } from '../../shared/diagnosis.js';
 import { isAppError } from '../../shared/errors.js';
 import { diagnose, type FailureFacts, type FailureKind } from '../diagnose/diagnose.js';
@@ -84,7 +85,7 @@ export const ACCOUNT_WIDE_CODES: ReadonlySet<string> = new Set(['SENDING_LIMIT_E
 
 /** The SASL method the mailbox's settings sign in with, in the diagnosis rules' terms. */
 export function authMethodOf(mailbox: Pick<Mailbox, 'smtp'>): TestAuthMethod {
-  return mailbox.smtp.auth === 'oauth2' ? 'xoauth2' : mailbox.smtp.auth === 'password' ? 'password' : 'none';
+  return isOAuthMode(mailbox.smtp.auth) ? 'xoauth2' : mailbox.smtp.auth === 'password' ? 'password' : 'none';
 }
 
 function stepOfCommand(command: string | undefined): TestStepName | undefined {

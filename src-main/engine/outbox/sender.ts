@@ -12,6 +12,7 @@
  */
 import { AppError } from '../../shared/errors.js';
 import type { Mailbox } from '../../shared/mailbox.js';
+import { isOAuthMode } from '../../shared/mailbox.js';
 import type { LogInput } from '../../shared/activity-log.js';
 import type { EngineRunSummary, OutboxEngineState } from '../../shared/outbox.js';
 import type { Db } from '../../store/db.js';
@@ -138,7 +139,7 @@ export class OutboxSender implements WorkerHost {
       ...(this.options.clientName ? { clientName: this.options.clientName } : {}),
     };
     // Read from the store on every look, so that a sign-in made by another process counts within seconds.
-    if (mailbox.smtp.auth === 'oauth2') config.signIn = this.signIn.of(mailbox, 'smtp');
+    if (isOAuthMode(mailbox.smtp.auth)) config.signIn = this.signIn.of(mailbox, 'smtp');
     if (mailbox.smtp.auth === 'password') {
       try {
         const password = this.options.mailboxes.smtpPassword(mailbox.id);

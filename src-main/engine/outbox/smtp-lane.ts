@@ -127,7 +127,7 @@ export class SmtpLane {
     const auth =
       smtp.auth === 'password' && config.password !== undefined
         ? { user, pass: config.password }
-        : smtp.auth === 'oauth2'
+        : smtp.auth === 'oauth2' || smtp.auth === 'oauth2-app'
           ? { type: 'OAuth2' as const, user }
           : undefined;
     this.transport = nodemailer.createTransport({
@@ -158,7 +158,7 @@ export class SmtpLane {
       transactionLog: true,
       debug: false,
     });
-    if (smtp.auth === 'oauth2') {
+    if (smtp.auth === 'oauth2' || smtp.auth === 'oauth2-app') {
       // nodemailer asks for a token when it signs in, and once more with
       // `renew` when the server rejects it: that is the one refresh before a try counts.
       this.transport.set('oauth2_provision_cb', (_user: string, renew: boolean, callback: (err: Error | null, token?: string, expires?: number) => void) => {

@@ -17,6 +17,8 @@ import { parseOrThrow } from '../../shared/validation.js';
 import type { Db } from '../../store/db.js';
 import { RelayRepo, type RelaySettingsRow } from '../../store/relay-repo.js';
 import { OAuthRepo } from '../../store/oauth-repo.js';
+import { OAuthAppRepo } from '../../store/oauth-app-repo.js';
+import { appRequirementOf } from '../auth/sign-in-requirement.js';
 import type { SecretBox } from '../../store/secret-box.js';
 import type { ActivityLog } from '../activity-log.js';
 import type { MailboxService } from '../mailboxes.js';
@@ -204,6 +206,8 @@ export class RelayService {
    * Read from the store, so the relay needs no sign-in machinery loaded.
    */
   signInNeeded(mailbox: Mailbox): boolean {
+    // App-only: the organisation's registration must be set up and its credential not refused.
+    if (mailbox.smtp.auth === 'oauth2-app') return appRequirementOf(mailbox.name, new OAuthAppRepo(this.options.db).get()) !== null;
     if (mailbox.smtp.auth !== 'oauth2') return false;
     const account = this.oauth.getAccount(mailbox.id);
     if (!account || account.state === 'sign-in-required') return true;
@@ -471,7 +475,7 @@ export function receivedField(session: Pick<SMTPServerSession, 'hostNameAppearsA
 
 /** A mailbox that sends through Microsoft 365 (Exchange Online refuses a From it may not send as: SendAsDenied). */
 export function isMicrosoft365(mailbox: Pick<Mailbox, 'preset' | 'smtp'>): boolean {
-  return mailbox.preset === 'microsoft365' || mailbox.smtp.auth === 'oauth2' || /(^|\.)(office365\.com|outlook\.com)$/i.test(mailbox.smtp.host);
+  return mailbox.preset === 'microsoft365' || mailbox.smtp.auth === 'oauth2' || mailbox.smtp.auth === 'oauth2-app' || /(^|\.)(office365\.com|outlook\.com)$/i.test(mailbox.smtp.host);
 }
 
 /** The warning for relay accounts that keep the application's From on a Microsoft 365 mailbox. */

@@ -17,6 +17,7 @@ import {
   SignInStatus,
   TokenHealth,
 } from '../oauth.js';
+import { OAuthAppSettings, OAuthAppSettingsInput } from '../oauth-app.js';
 
 /** Autodetect channels. */
 export const detect = {
@@ -43,6 +44,10 @@ export const oauth = {
   checkToken: channel(z.object({ mailboxId: MailboxId, forceRefresh: z.boolean().optional() }).strict(), TokenHealth),
   /** Forgets the tokens of a mailbox. Its settings and queued mail are kept. */
   logout: channel(z.object({ mailboxId: MailboxId }).strict(), TokenHealth),
+  /** The organisation's app-only registration (client credentials): never its secret, key or password. */
+  appSettingsGet: channel(z.object({}).strict(), OAuthAppSettings),
+  /** Saves it: the secret or certificate is write-only (absent keeps the stored one); waiting app-only mail is released. */
+  appSettingsSave: channel(OAuthAppSettingsInput, OAuthAppSettings),
 } as const;
 
 /** Payload of `oauth.signInFinished`. */

@@ -12,6 +12,7 @@ import m006 from './006-outbox.sql';
 import m007 from './007-inbox-identity.sql';
 import m008 from './008-outbox-wait-sign-in.sql';
 import m009 from './009-relay-from.sql';
+import m010 from './010-app-only.sql';
 
 export interface Migration {
   version: number;
@@ -29,4 +30,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: '007-inbox-identity', sql: m007 },
   { version: 8, name: '008-outbox-wait-sign-in', sql: m008 },
   { version: 9, name: '009-relay-from', sql: m009 },
+  { version: 10, name: '010-app-only', sql: m010 },
 ];

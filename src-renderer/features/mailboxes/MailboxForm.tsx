@@ -60,7 +60,7 @@ export interface FormValues {
   imapPort: string;
   imapSecurity: SecurityMode;
   imapUsername: string;
-  imapAuth: 'password' | 'oauth2';
+  imapAuth: 'password' | 'oauth2' | 'oauth2-app';
   imapFolder: string;
   afterImport: string;
   pollIntervalSeconds: string;
@@ -68,7 +68,7 @@ export interface FormValues {
   smtpPort: string;
   smtpSecurity: SecurityMode;
   smtpUsername: string;
-  smtpAuth: 'password' | 'oauth2' | 'none';
+  smtpAuth: 'password' | 'oauth2' | 'oauth2-app' | 'none';
   password: string;
   clearPassword: boolean;
   /** SMTP signs in with the incoming password ("Same as incoming"). */
@@ -362,6 +362,7 @@ export function MailboxForm({ open, existing, onCancel, onSubmit }: MailboxFormP
                     <Select name="imapAuth" value={values.imapAuth} onChange={(_e, d) => set('imapAuth', d.value as FormValues['imapAuth'])}>
                       <option value="password">Password or app password</option>
                       <option value="oauth2">Microsoft 365 OAuth 2.0</option>
+                      <option value="oauth2-app">{APP_ONLY_LABEL}</option>
                     </Select>
                   </Field>
                   {text('imapFolder', 'Folder')}
@@ -383,6 +384,7 @@ export function MailboxForm({ open, existing, onCancel, onSubmit }: MailboxFormP
                     <Select name="smtpAuth" value={values.smtpAuth} onChange={(_e, d) => set('smtpAuth', d.value as FormValues['smtpAuth'])}>
                       <option value="password">Password or app password</option>
                       <option value="oauth2">Microsoft 365 OAuth 2.0</option>
+                      <option value="oauth2-app">{APP_ONLY_LABEL}</option>
                       <option value="none">None (relay without sign-in)</option>
                     </Select>
                   </Field>
@@ -417,6 +419,13 @@ export function MailboxForm({ open, existing, onCancel, onSubmit }: MailboxFormP
                   )}
                 </section>
               )}
+              {(values.imapAuth === 'oauth2-app' || values.smtpAuth === 'oauth2-app') && (
+                <MessageBar intent="info">
+                  <MessageBarBody>
+                    The mailbox signs in as your organisation's app registration (no person signs in): right for a shared mailbox. After saving, open "App-only set-up" on the mailbox for the permissions and the Exchange Online commands.
+                  </MessageBarBody>
+                </MessageBar>
+              )}
               {(values.imapAuth === 'oauth2' || values.smtpAuth === 'oauth2') && (
                 <MessageBar intent="info">
                   <MessageBarBody>Microsoft 365 mailboxes sign in with OAuth 2.0. After saving, use "Sign in with Microsoft" on the mailbox.</MessageBarBody>
@@ -439,3 +448,6 @@ export function MailboxForm({ open, existing, onCancel, onSubmit }: MailboxFormP
     </Dialog>
   );
 }
+
+/** The sign-in choice of app-only access, in the form and the mailbox detail. */
+export const APP_ONLY_LABEL = 'Microsoft 365 app-only (shared mailbox)';

@@ -32,6 +32,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { PRESETS, type Mailbox } from '../../../src-main/shared/mailbox.js';
 import type { MailboxSignIn } from '../../../src-main/shared/oauth.js';
+import type { SecretExpiry } from '../../../src-main/shared/oauth-app.js';
 import { SECURITY_LABELS } from '../../../src-main/shared/setting-words.js';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
@@ -42,6 +43,7 @@ import { describeAction } from '../inbox/inbox-format';
 import { MailboxForm, type toInput } from './MailboxForm';
 import { FirstEnableDialog } from './FirstEnableDialog';
 import { MicrosoftSignInPanel } from '../oauth/MicrosoftSignInPanel';
+import { AppOnlyPanel } from '../oauth/AppOnlyPanel';
 
 const useStyles = makeStyles({
   page: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) 360px', height: '100%' },
@@ -71,7 +73,7 @@ type SortKey = 'name' | 'address' | 'incoming' | 'outgoing';
 
 const SECURITY_LABEL = SECURITY_LABELS;
 /** The sign-in choices as the mailbox form names them. */
-const SIGN_IN_LABEL = { password: 'Password or app password', oauth2: 'Microsoft 365 OAuth 2.0', none: 'None (relay without sign-in)' } as const;
+const SIGN_IN_LABEL = { password: 'Password or app password', oauth2: 'Microsoft 365 OAuth 2.0', 'oauth2-app': 'Microsoft 365 app-only (shared mailbox)', none: 'None (relay without sign-in)' } as const;
 
 /** A server as two lines: host, then port and security. */
 function ServerCell({ host, port, security }: { host: string; port: number; security: keyof typeof SECURITY_LABEL }) {
@@ -87,15 +89,20 @@ function ServerCell({ host, port, security }: { host: string; port: number; secu
 }
 
 /** The badges that describe a mailbox's state; `signIn` is its Microsoft sign-in, when it uses OAuth 2.0. */
-export function mailboxBadges(m: Mailbox, signIn?: MailboxSignIn) {
+export function mailboxBadges(m: Mailbox, signIn?: MailboxSignIn, secretExpiry?: SecretExpiry | null) {
   const badges = [];
   badges.push(m.enabled ? <StatusBadge key="state" kind="success" label="Enabled" /> : <StatusBadge key="state" kind="disabled" label="Disabled" />);
-  const oauth = m.imap.auth === 'oauth2' || m.smtp.auth === 'oauth2';
+  const appOnly = m.imap.auth === 'oauth2-app' || m.smtp.auth === 'oauth2-app';
+  const oauth = appOnly || m.imap.auth === 'oauth2' || m.smtp.auth === 'oauth2';
   const needsPassword = m.imap.auth === 'password' || m.smtp.auth === 'password';
   if (oauth && signIn?.needed) {
     const waiting = signIn.waitingMessages ? ` ${signIn.waitingMessages} outgoing message${signIn.waitingMessages === 1 ? '' : 's'} wait for it.` : '';
     badges.push(<StatusBadge key="sign-in" kind="error" label="Sign-in needed" title={`${signIn.needed.message}${waiting} ${signIn.needed.hint}`} />);
-  } else if (oauth) badges.push(<StatusBadge key="oauth" kind="info" label="OAuth 2.0" title="Signs in with Microsoft 365 OAuth 2.0" />);
+  } else if (appOnly && secretExpiry && secretExpiry.state !== 'ok') {
+    // The client secret's 30-day warning shows on the list too, not only in the mailbox's panel.
+    badges.push(<StatusBadge key="oauth" kind={secretExpiry.state === 'expired' ? 'error' : 'warning'} label={secretExpiry.state === 'expired' ? 'Secret expired' : 'Secret expires soon'} title={secretExpiry.message} />);
+  } else if (appOnly) badges.push(<StatusBadge key="oauth" kind="info" label="App-only" title="Signs in as the organisation's app registration (Microsoft 365 app-only)" />);
+  else if (oauth) badges.push(<StatusBadge key="oauth" kind="info" label="OAuth 2.0" title="Signs in with Microsoft 365 OAuth 2.0" />);
   // SMTP signs in with its own password when it has one, else with the incoming one.
   const missing = (m.imap.auth === 'password' && !m.passwordSet) || (m.smtp.auth === 'password' && !m.passwordSet && !m.smtpPasswordSet);
   if (needsPassword && missing) badges.push(<StatusBadge key="pw" kind="warning" label="No password" title="Password sign-in is chosen but no password is stored" />);
@@ -118,6 +125,8 @@ export function MailboxesPage() {
   const queryClient = useQueryClient();
   const list = useQuery({ queryKey: ['mailboxes'], queryFn: () => api.mailboxes.list({}) });
   const signIns = useQuery({ queryKey: ['oauth.states'], queryFn: () => api.oauth.states({}) });
+  const appSettings = useQuery({ queryKey: ['oauth.appSettings'], queryFn: () => api.oauth.appSettingsGet({}) });
+  const secretExpiry = appSettings.data?.secretExpiry ?? null;
   const signInOf = useMemo(() => new Map((signIns.data ?? []).map((x) => [x.mailboxId, x])), [signIns.data]);
   // A sign-in, a refresh that failed, or mail that started or stopped waiting changes what the list says.
   useEffect(() => {
@@ -128,6 +137,7 @@ export function MailboxesPage() {
       timer = setTimeout(() => {
         timer = undefined;
         void queryClient.invalidateQueries({ queryKey: ['oauth.states'] });
+        void queryClient.invalidateQueries({ queryKey: ['oauth.appSettings'] });
       }, 1000);
     };
     const offOAuth = api.transport.on('oauth.changed', refreshSignIns);
@@ -337,7 +347,7 @@ export function MailboxesPage() {
                       <ServerCell host={m.smtp.host} port={m.smtp.port} security={m.smtp.security} />
                     </TableCell>
                     <TableCell>
-                      <div className={s.badges}>{mailboxBadges(m, signInOf.get(m.id))}</div>
+                      <div className={s.badges}>{mailboxBadges(m, signInOf.get(m.id), secretExpiry)}</div>
                     </TableCell>
                   </TableRow>
                 ))}
@@ -351,7 +361,7 @@ export function MailboxesPage() {
       {selected && (
         <aside className={s.panel} aria-label={`Mailbox ${selected.name}`}>
           <Subtitle2>{selected.name}</Subtitle2>
-          <div className={s.badges}>{mailboxBadges(selected, signInOf.get(selected.id))}</div>
+          <div className={s.badges}>{mailboxBadges(selected, signInOf.get(selected.id), secretExpiry)}</div>
           <div className={s.actions}>
             <Button icon={<EditRegular />} onClick={() => setEditing(selected)}>
               Edit
@@ -401,7 +411,11 @@ export function MailboxesPage() {
             <dt className={s.dt}>Changed</dt>
             <dd className={s.dd} title={new Date(selected.updatedAt).toISOString()}>{new Date(selected.updatedAt).toLocaleString()}</dd>
           </dl>
-          {(selected.imap.auth === 'oauth2' || selected.smtp.auth === 'oauth2' || selected.preset === 'microsoft365') && <MicrosoftSignInPanel key={selected.id} mailbox={selected} />}
+          {selected.imap.auth === 'oauth2-app' || selected.smtp.auth === 'oauth2-app' ? (
+            <AppOnlyPanel key={selected.id} mailbox={selected} />
+          ) : (
+            (selected.imap.auth === 'oauth2' || selected.smtp.auth === 'oauth2' || selected.preset === 'microsoft365') && <MicrosoftSignInPanel key={selected.id} mailbox={selected} />
+          )}
         </aside>
       )}
 

@@ -14,12 +14,12 @@ export interface ServerFields {
   imapHost: string;
   imapPort: string;
   imapSecurity: SecurityMode;
-  imapAuth: 'password' | 'oauth2';
+  imapAuth: 'password' | 'oauth2' | 'oauth2-app';
   imapUsername: string;
   smtpHost: string;
   smtpPort: string;
   smtpSecurity: SecurityMode;
-  smtpAuth: 'password' | 'oauth2' | 'none';
+  smtpAuth: 'password' | 'oauth2' | 'oauth2-app' | 'none';
   smtpUsername: string;
 }
 export type PresetField = keyof ServerFields;
