@@ -22,6 +22,8 @@ import { registerEngineSections } from './diagnostics/sections.js';
 import { SiteSetupService } from './site-setup/index.js';
 import { ConnectionTestService } from './connection-test/index.js';
 import { InboxService } from './inbox/index.js';
+import { TokenDoctor, delegatedTokenSource } from './auth/token-doctor.js';
+import { usesOAuth } from './auth/sign-in-requirement.js';
 
 export interface MailroomOptions {
   dataDir: string;
@@ -63,6 +65,8 @@ export interface Mailroom {
   readonly outbox: OutboxService;
   /** The local submission relay for legacy applications (listens only when started, on 127.0.0.1). */
   readonly relay: RelayService;
+  /** The token doctor: a mailbox's token claims, real sign-ins with it, and what is wrong. */
+  readonly doctor: TokenDoctor;
   close(): void;
 }
 
@@ -113,6 +117,14 @@ export function openMailroom(options: MailroomOptions): Mailroom {
   const inbox = new InboxService({ db, mailboxes, log, events, tokens: oauth });
   const outbox = new OutboxService({ db, mailboxes, log, events, tokens: oauth });
   const relay = new RelayService({ db, box: new SecretBox(keys), mailboxes, outbox, log });
+  const delegated = delegatedTokenSource(oauth);
+  const doctor = new TokenDoctor({
+    // App-only access plugs in here as another source (one line): the doctor reads roles instead of scopes by itself.
+    tokenSourceFor: (mailbox) => (usesOAuth(mailbox) ? delegated : null),
+    password: (id) => mailboxes.password(id),
+    relayWarnings: (mailbox) => relay.fromWarnings(mailbox),
+    log,
+  });
   const detector = new Detector({ ...detectorOptionsFromEnv(), ...(options.fetch ? { fetch: options.fetch } : {}), ...options.detector });
   const engine: Mailroom = {
     dataDir: options.dataDir,
@@ -129,6 +141,7 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     inbox,
     outbox,
     relay,
+    doctor,
     close: () => {
       connectionTests.cancelAll();
       void relay.stop();

@@ -119,6 +119,7 @@ function oauthHandlers(engine: Mailroom): Handlers<MailroomContract>['oauth'] {
     health: ({ mailboxId }) => engine.oauth.health(mailboxId),
     checkToken: ({ mailboxId, forceRefresh }) => engine.oauth.checkToken(mailboxId, { forceRefresh: forceRefresh ?? false }),
     logout: ({ mailboxId }) => engine.oauth.logout(mailboxId),
+    doctor: ({ mailboxId, probe }) => engine.doctor.examine(engine.mailboxes.get(mailboxId), probe === undefined ? {} : { probe }),
   };
 }
 

@@ -57,6 +57,12 @@ export interface AccessToken {
   account: string;
   /** The XOAUTH2 user name for this mailbox (its IMAP user name). */
   user: string;
+  /**
+   * The admin allowed this account to differ from `user` when it signed in
+   * (a person with Full Access to a shared mailbox): a token of another
+   * account is then no finding for the diagnosis rules or the doctor.
+   */
+  otherAccountAllowed: boolean;
 }
 
 /** What the token provider offers to the connection tests, the outbox and the inbox. */
@@ -666,6 +672,7 @@ export class OAuthService implements TokenProvider {
       expiresAt: result.expiresOn ? result.expiresOn.getTime() : null,
       account: row.username,
       user: mailbox.imap.username || mailbox.address,
+      otherAccountAllowed: row.otherAccountAllowed,
     };
   }
 

@@ -17,6 +17,7 @@ import {
   SignInStatus,
   TokenHealth,
 } from '../oauth.js';
+import { TokenDoctorInput, TokenDoctorReport } from '../token-doctor.js';
 
 /** Autodetect channels. */
 export const detect = {
@@ -43,6 +44,11 @@ export const oauth = {
   checkToken: channel(z.object({ mailboxId: MailboxId, forceRefresh: z.boolean().optional() }).strict(), TokenHealth),
   /** Forgets the tokens of a mailbox. Its settings and queued mail are kept. */
   logout: channel(z.object({ mailboxId: MailboxId }).strict(), TokenHealth),
+  /**
+   * The token doctor: gets a token, reads its claims (never the token), tries a real
+   * IMAP and SMTP sign-in with it, and names what is wrong as { code, summary, hint }.
+   */
+  doctor: channel(TokenDoctorInput, TokenDoctorReport),
 } as const;
 
 /** Payload of `oauth.signInFinished`. */
