@@ -169,8 +169,15 @@ function outboxHandlers(engine: Mailroom, env: HandlerEnvironment): Handlers<Mai
   };
 }
 
+function readinessHandlers(engine: Mailroom): Handlers<MailroomContract>['readiness'] {
+  return {
+    report: () => engine.readiness(),
+  };
+}
+
 export function createHandlers(engine: Mailroom, env: HandlerEnvironment): Handlers<MailroomContract> {
   return {
+    readiness: readinessHandlers(engine),
     diagnostics: env.diagnostics ?? plainDiagnosticsHandlers(engine, env),
     app: appHandlers(engine, env),
     mailboxes: mailboxHandlers(engine),
