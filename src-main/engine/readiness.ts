@@ -166,7 +166,7 @@ export async function readinessReport(sources: ReadinessSources): Promise<Readin
   }
 
   // A relay account's mail goes out through its mailbox's SMTP side; the way out may be another mailbox that signs in with OAuth.
-  const oauthSenders = mailboxes.filter((m) => m.enabled && m.smtp.auth === 'oauth2' && rows.some((r) => r.mailboxId === m.id && r.protocol === 'smtp' && r.provider === 'microsoft365' && r.risk === 'none'));
+  const oauthSenders = mailboxes.filter((m) => m.enabled && m.smtp.auth === 'oauth2' && rows.some((r) => r.mailboxId === m.id && r.protocol === 'smtp' && r.risk === 'none'));
   const relayAccounts: ReadinessRelayRow[] = sources.relayAccounts().flatMap((account) => {
     const row = rows.find((r) => r.mailboxId === account.mailboxId && r.protocol === 'smtp');
     if (!row) return [];

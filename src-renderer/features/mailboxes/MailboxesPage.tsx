@@ -41,6 +41,7 @@ import { useElementWidth } from '../../components/use-element-width';
 import { describeAction } from '../inbox/inbox-format';
 import { MailboxForm, type toInput } from './MailboxForm';
 import { MicrosoftSignInPanel } from '../oauth/MicrosoftSignInPanel';
+import { ReadinessCard } from './ReadinessCard';
 
 const useStyles = makeStyles({
   page: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) 360px', height: '100%' },
@@ -139,6 +140,12 @@ export function MailboxesPage() {
   }, [queryClient]);
   const [selectedId, setSelectedId] = useState<number>();
   const [editing, setEditing] = useState<Mailbox | 'new'>();
+  /** The editor was opened by the readiness card's "Switch to OAuth". */
+  const [switchingToOAuth, setSwitchingToOAuth] = useState(false);
+  const edit = (target: Mailbox | 'new' | undefined, toOAuth = false) => {
+    setSwitchingToOAuth(toOAuth);
+    setEditing(target);
+  };
   const [confirmDelete, setConfirmDelete] = useState<Mailbox>();
   const [notice, setNotice] = useState<string>();
   const [error, setError] = useState<unknown>();
@@ -159,10 +166,12 @@ export function MailboxesPage() {
   const save = async (input: ReturnType<typeof toInput>) => {
     const target = editing;
     const saved = target && target !== 'new' ? await api.mailboxes.update({ id: target.id, ...input }) : await api.mailboxes.create(input);
-    setEditing(undefined);
+    const toOAuth = switchingToOAuth;
+    edit(undefined);
     setSelectedId(saved.id);
-    setNotice(`${target === 'new' ? 'Created' : 'Saved'} mailbox ${saved.name}.`);
+    setNotice(toOAuth ? `Saved mailbox ${saved.name} with Microsoft 365 OAuth 2.0: sign it in with Microsoft (on the right).` : `${target === 'new' ? 'Created' : 'Saved'} mailbox ${saved.name}.`);
     await refresh();
+    void queryClient.invalidateQueries({ queryKey: ['readiness'] });
   };
   const remove = useMutation({
     mutationFn: (m: Mailbox) => api.mailboxes.remove({ id: m.id }),
@@ -263,6 +272,14 @@ export function MailboxesPage() {
           </MessageBar>
         )}
         <ErrorBar error={error ?? list.error} />
+        <ReadinessCard
+          onSwitchToOAuth={(id) => {
+            const target = list.data?.find((m) => m.id === id);
+            if (!target) return;
+            setSelectedId(id);
+            edit(target, true);
+          }}
+        />
         {list.isLoading && <Spinner label="Loading mailboxes…" />}
         {list.data && list.data.length === 0 && (
           <div className={s.empty}>
@@ -389,10 +406,11 @@ export function MailboxesPage() {
 
       {editing && (
         <MailboxForm
-          key={editing === 'new' ? 'new' : editing.id}
+          key={editing === 'new' ? 'new' : `${editing.id}:${switchingToOAuth}`}
           open
           {...(editing !== 'new' ? { existing: editing } : {})}
-          onCancel={() => setEditing(undefined)}
+          switchToOAuth={switchingToOAuth}
+          onCancel={() => edit(undefined)}
           onSubmit={save}
         />
       )}
