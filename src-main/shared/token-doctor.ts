@@ -7,6 +7,34 @@
 import { z } from 'zod';
 import { MailboxId } from './mailbox.js';
 
+/**
+ * The doctor's own finding codes, stable across versions, with a short title
+ * each: what the token's claims say (TOKEN_AUDIENCE_GRAPH ...), and what a
+ * server's refusal means for a token whose claims look right
+ * (TOKEN_APP_NOT_AUTHORIZED ...). Besides these, a finding may carry a
+ * sign-in code (OAUTH_CONSENT_REQUIRED, OAUTH_CLIENT_SECRET_INVALID, ...: no
+ * token could be had), a connection-test diagnosis code (SMTP_AUTH_DISABLED,
+ * BASIC_AUTH_RETIRED, ...: a real sign-in failed) or RELAY_FROM_NOT_ALLOWED.
+ */
+export const TOKEN_FINDING_TITLES = {
+  TOKEN_AUDIENCE_GRAPH: 'Token for Microsoft Graph, not Exchange Online',
+  TOKEN_AUDIENCE_WRONG: 'Token for another service',
+  TOKEN_EXPIRED: 'Token expired',
+  TOKEN_APP_ROLE_MISSING: 'App-only token lacks an application permission',
+  TOKEN_SCOPE_MISSING: 'Token lacks a delegated permission',
+  TOKEN_OTHER_ACCOUNT: 'Token of another account',
+  TOKEN_TENANT_MISMATCH: 'Token from another tenant',
+  TOKEN_CLIENT_MISMATCH: 'Token of another app registration',
+  TOKEN_APP_NO_MAILBOX_PERMISSION: 'App has no permission on the mailbox',
+  TOKEN_APP_NOT_AUTHORIZED: 'App not registered in Exchange Online, or no mailbox permission',
+  TOKEN_ACCOUNT_NO_MAILBOX_ACCESS: 'Account has no access to the mailbox',
+  TOKEN_REFUSED_MAILBOX_SETTINGS: 'Server refused a token that looks right',
+} as const;
+/** One of the doctor's own finding codes. */
+export type TokenFindingCode = keyof typeof TOKEN_FINDING_TITLES;
+/** The doctor's own finding codes. */
+export const TOKEN_FINDING_CODES = Object.keys(TOKEN_FINDING_TITLES) as TokenFindingCode[];
+
 /** One thing the doctor found wrong: a stable code, one sentence, what to change. */
 export const DoctorFinding = z.object({
   code: z.string(),
