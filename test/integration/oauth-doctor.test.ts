@@ -138,6 +138,19 @@ describe('token doctor, a person\'s sign-in', () => {
     expect(report.probes.find((p) => p.protocol === 'smtp')).toMatchObject({ ok: false, step: 'auth', code: 'OAUTH_TOKEN_REJECTED' });
   }, 60_000);
 
+  it('a fresh token the server refuses too: OAUTH_TOKEN_REJECTED says what its claims say', async () => {
+    idp.accessTokenClaims = { ...EXCHANGE_DELEGATED, aud: 'https://graph.microsoft.com' };
+    const error = await engine.oauth
+      .withAccessToken(support.id, async (t) => {
+        if (exchangeAccepts(t.user, t.accessToken) !== true) throw Object.assign(new Error('535 5.7.3 Authentication unsuccessful'), { responseCode: 535 });
+      }, (e) => (e as { responseCode?: number }).responseCode === 535)
+      .then(() => ({ code: 'none', message: '', hint: '' }), (e: unknown) => e as { code: string; message: string; hint: string });
+    expect(error).toMatchObject({ code: 'OAUTH_TOKEN_REJECTED' });
+    expect(error.message).toContain('Microsoft Graph');
+    expect(error.hint).toContain('without their resource');
+    expect(error.hint).toContain('mailroom oauth doctor "Support"');
+  });
+
   it('names a missing SMTP.Send scope', async () => {
     idp.accessTokenClaims = { ...EXCHANGE_DELEGATED, scp: 'IMAP.AccessAsUser.All' };
     const report = await engine.doctor.examine(support);

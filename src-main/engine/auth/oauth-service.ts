@@ -41,6 +41,7 @@ import { startLoopbackListener, type AuthorizationResponse, type LoopbackListene
 import { authorityOf, ephemeralClient, loadMsal, mailboxClient, type ClientSettings } from './msal-client.js';
 import type { ResultPage } from './pages.js';
 import { classifyTokenError, type TokenErrorContext } from './token-errors.js';
+import { decodeAccessToken, tokenFindings } from './token-claims.js';
 import { SignInStates, signInHint, usesOAuth } from './sign-in-requirement.js';
 import { OutboxRepo } from '../../store/outbox-repo.js';
 
@@ -579,9 +580,15 @@ export class OAuthService implements TokenProvider {
       return await use(fresh);
     } catch (error) {
       if (!isRejected(error)) throw error;
-      const rejected = new AppError('OAUTH_TOKEN_REJECTED', `The server rejected a fresh OAuth token for ${fresh.user} (signed in as ${fresh.account}).`, {
-        hint:
-          fresh.account.toLowerCase() === fresh.user.toLowerCase()
+      // What the token's own claims say comes first (a Graph audience, a missing scope): the same rules as the doctor.
+      const decoded = decodeAccessToken(fresh.accessToken);
+      const [claimFinding] = decoded.readable
+        ? tokenFindings(decoded.claims, { protocols: ['imap', 'smtp'], mailbox: fresh.user, ...(fresh.otherAccountAllowed ? { allowOtherAccount: true } : {}) })
+        : [];
+      const rejected = new AppError('OAUTH_TOKEN_REJECTED', `The server rejected a fresh OAuth token for ${fresh.user} (signed in as ${fresh.account}).${claimFinding ? ` ${claimFinding.summary}` : ''}`, {
+        hint: claimFinding
+          ? `${claimFinding.hint} (The token doctor shows the token's claims: mailroom oauth doctor "${this.options.mailboxes.get(mailboxId).name}".)`
+          : fresh.account.toLowerCase() === fresh.user.toLowerCase()
             ? 'Check that IMAP/SMTP AUTH is enabled for the mailbox (Microsoft 365 admin center > Users > Mail > Manage email apps) and that the app registration has IMAP.AccessAsUser.All and SMTP.Send with admin consent; then sign in again.'
             : `The token belongs to ${fresh.account}; give that account Full Access (and Send As) on ${fresh.user}, or sign in as ${fresh.user}.`,
         cause: error,
