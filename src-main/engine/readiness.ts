@@ -176,7 +176,8 @@ export async function readinessReport(sources: ReadinessSources): Promise<Readin
       action = `Send its mail through ${target.name}, which signs in with OAuth 2.0 (Outbox > Local relay > the account > Mailbox, or: mailroom relay account update ${account.username} --mailbox "${target.name}"); or ${row.action?.replace(/^Switch/, 'switch')}`;
       fix = { kind: 'relay-via-mailbox', mailboxId: account.mailboxId, account: account.username, targetMailboxId: target.id, targetMailbox: target.name };
     }
-    return [{ ...row, name: account.username, account: account.username, mailbox: account.mailboxName, reason: `Sends through ${account.mailboxName}: ${row.reason}`, action, fix }];
+    const reason = row.risk === 'none' ? `Sends through ${account.mailboxName}: ${row.reason}` : `Sends through ${account.mailboxName}, whose SMTP side ${row.risk === 'broken' ? 'Microsoft already refuses' : 'still signs in to Microsoft 365 with a password'} (see ${account.mailboxName}, SMTP).`;
+    return [{ ...row, name: account.username, account: account.username, mailbox: account.mailboxName, reason, action, fix }];
   });
   return {
     mailboxes: rows,

@@ -19,7 +19,7 @@ import { startTestConsole, type ConsoleHandle } from '../helpers/console';
 import { startDovecot, type Dovecot } from '../helpers/dovecot';
 import { startTestIdp, type TestIdp } from '../helpers/oauth-idp';
 import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
-import { checkScreen } from '../helpers/screen-checks';
+import { checkScreen, type ScreenCheck } from '../helpers/screen-checks';
 
 const SUPPORT = 'support@contoso.test';
 const EXCHANGE_DELEGATED = { aud: 'https://outlook.office.com', scp: 'IMAP.AccessAsUser.All SMTP.Send', ver: '1.0' };
@@ -108,22 +108,19 @@ afterAll(async () => {
 describe('token doctor panel', () => {
   it('shows the claims, the sign-ins tried and each finding with its code, summary and hint; the token never', async () => {
     idp.accessTokenClaims = { ...EXCHANGE_DELEGATED, aud: 'https://graph.microsoft.com' };
-    const report = await checkScreen(
-      page,
-      baseUrl,
-      {
-        name: 'token-doctor',
-        route: '#/mailboxes',
-        open: async (p) => {
-          await p.locator('tr[data-mailbox="Support"]').click();
-          await p.getByRole('button', { name: 'Token doctor' }).click();
-          await p.getByTestId('doctor-verdict').waitFor({ timeout: 30_000 });
-        },
-        tabOrder: ['dialog'],
+    const doctorScreen: ScreenCheck = {
+      name: 'token-doctor',
+      route: '#/mailboxes',
+      open: async (p) => {
+        await p.locator('tr[data-mailbox="Support"]').click();
+        await p.getByRole('button', { name: 'Token doctor' }).click();
+        await p.getByTestId('doctor-verdict').waitFor({ timeout: 30_000 });
       },
-      { width: 1280, height: 800 },
-      'light',
-    );
+      tabOrder: ['dialog'],
+    };
+    const narrow = await checkScreen(page, baseUrl, doctorScreen, { width: 1024, height: 768 }, 'light');
+    expect(narrow.faults).toEqual([]);
+    const report = await checkScreen(page, baseUrl, doctorScreen, { width: 1280, height: 800 }, 'light');
     expect(report.faults).toEqual([]);
     const dialog = page.getByRole('dialog');
     await expect.poll(() => dialog.getByTestId('doctor-verdict').textContent()).toContain('2 findings');
@@ -147,20 +144,17 @@ describe('token doctor panel', () => {
 
 describe('basic auth retirement card', () => {
   it('lists what still signs in to Microsoft 365 with a password, with one-click ways out', async () => {
-    const report = await checkScreen(
-      page,
-      baseUrl,
-      {
-        name: 'readiness',
-        route: '#/mailboxes',
-        open: async (p) => {
-          await p.getByTestId('readiness-card').waitFor({ timeout: 30_000 });
-        },
-        tabOrder: ['skip', 'header', 'navigation', 'toolbar', 'list'],
+    const readinessScreen: ScreenCheck = {
+      name: 'readiness',
+      route: '#/mailboxes',
+      open: async (p) => {
+        await p.getByTestId('readiness-card').waitFor({ timeout: 30_000 });
       },
-      { width: 1280, height: 800 },
-      'light',
-    );
+      tabOrder: ['skip', 'header', 'navigation', 'toolbar', 'list'],
+    };
+    const narrow = await checkScreen(page, baseUrl, readinessScreen, { width: 1024, height: 768 }, 'light');
+    expect(narrow.faults).toEqual([]);
+    const report = await checkScreen(page, baseUrl, readinessScreen, { width: 1280, height: 800 }, 'light');
     expect(report.faults).toEqual([]);
     const card = page.getByTestId('readiness-card');
     expect(await card.getByRole('heading', { name: 'Basic auth retirement' }).isVisible()).toBe(true);

@@ -39,6 +39,10 @@ const useStyles = makeStyles({
     flexDirection: 'column',
     gap: '8px',
     minWidth: 0,
+    // Never more than about half the pane, so the mailbox list below keeps its rows (the card scrolls).
+    flexShrink: 0,
+    maxHeight: '42vh',
+    overflowY: 'auto',
   },
   head: { display: 'flex', alignItems: 'baseline', gap: '12px', flexWrap: 'wrap' },
   muted: { color: tokens.colorNeutralForeground3 },
@@ -97,9 +101,9 @@ export function ReadinessCard({ onSwitchToOAuth }: { onSwitchToOAuth(mailboxId: 
         <TableHeader>
           <TableRow>
             <TableHeaderCell style={{ width: '22%' }}>Mailbox or relay account</TableHeaderCell>
-            <TableHeaderCell style={{ width: '10%' }}>Risk</TableHeaderCell>
-            <TableHeaderCell>What breaks, and the way out</TableHeaderCell>
-            <TableHeaderCell style={{ width: '24%' }}>Action</TableHeaderCell>
+            <TableHeaderCell style={{ width: '104px' }}>Risk</TableHeaderCell>
+            <TableHeaderCell>What breaks</TableHeaderCell>
+            <TableHeaderCell style={{ width: '24%' }}>Way out</TableHeaderCell>
           </TableRow>
         </TableHeader>
         <TableBody>
