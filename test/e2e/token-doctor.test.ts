@@ -120,6 +120,7 @@ describe('token doctor panel', () => {
     };
     const narrow = await checkScreen(page, baseUrl, doctorScreen, { width: 1024, height: 768 }, 'light');
     expect(narrow.faults).toEqual([]);
+    expect((await checkScreen(page, baseUrl, doctorScreen, { width: 1280, height: 800 }, 'dark')).faults).toEqual([]);
     const report = await checkScreen(page, baseUrl, doctorScreen, { width: 1280, height: 800 }, 'light');
     expect(report.faults).toEqual([]);
     const dialog = page.getByRole('dialog');
@@ -154,6 +155,7 @@ describe('basic auth retirement card', () => {
     };
     const narrow = await checkScreen(page, baseUrl, readinessScreen, { width: 1024, height: 768 }, 'light');
     expect(narrow.faults).toEqual([]);
+    expect((await checkScreen(page, baseUrl, readinessScreen, { width: 1280, height: 800 }, 'dark')).faults).toEqual([]);
     const report = await checkScreen(page, baseUrl, readinessScreen, { width: 1280, height: 800 }, 'light');
     expect(report.faults).toEqual([]);
     const card = page.getByTestId('readiness-card');
