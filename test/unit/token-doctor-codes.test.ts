@@ -17,3 +17,15 @@ describe('token doctor codes', () => {
     expect(mailboxSides({ imap: { auth: 'oauth2-app' }, smtp: { auth: 'password' } } as never)).toEqual({ imap: 'token', smtp: 'password' });
   });
 });
+
+describe('token doctor without a token source for the mailbox', () => {
+  it('says it cannot get a token instead of finding nothing', async () => {
+    const { TokenDoctor } = await import('../../src-main/engine/auth/token-doctor');
+    const doctor = new TokenDoctor({ tokenSourceFor: () => null, password: () => undefined });
+    const mailbox = { id: 3, name: 'Shared', address: 'shared@contoso.test', imap: { auth: 'oauth2-app' }, smtp: { auth: 'none' } } as never;
+    const report = await doctor.examine(mailbox, { probe: false });
+    expect(report.ok).toBe(false);
+    expect(report.findings.map((f) => f.code)).toEqual(['OAUTH_NOT_CONFIGURED']);
+    expect(report.findings[0]!.summary).toContain('oauth2-app');
+  });
+});

@@ -122,6 +122,14 @@ export class TokenDoctor {
     const source = sides.imap === 'token' || sides.smtp === 'token' ? this.options.tokenSourceFor(mailbox) : null;
 
     let token: DoctorToken | undefined;
+    if (!source && (sides.imap === 'token' || sides.smtp === 'token')) {
+      // A sign-in method this Mailroom has no token source for: say so rather than report a clean bill of health.
+      add({
+        code: 'OAUTH_NOT_CONFIGURED',
+        summary: `${mailbox.name} signs in with OAuth 2.0 (${[mailbox.imap.auth, mailbox.smtp.auth].filter((a) => a !== 'password' && a !== 'none').join(', ')}), but this Mailroom cannot get a token for that sign-in method.`,
+        hint: 'Choose Microsoft 365 OAuth 2.0 for the mailbox and sign in, or update Mailroom.',
+      });
+    }
     if (source) {
       try {
         token = await source.getToken(mailbox);
