@@ -272,7 +272,7 @@ describe('shared mailbox reached through a person with Full Access', () => {
     expect(smtp.authAttempts.at(-1)).toEqual({ method: 'XOAUTH2', username: SUPPORT });
   }, 60_000);
 
-  it('a refused token of an allowed account is never diagnosed as "another account" by the connection test', async () => {
+  it('a refused token of an allowed account is never diagnosed as "another account" by the connection test or the outbox', async () => {
     delete fullAccess[AGENT];
     try {
       const [result] = await engine.connectionTests.run({ mailboxId: shared.id, direction: 'outgoing' });
@@ -280,6 +280,18 @@ describe('shared mailbox reached through a person with Full Access', () => {
       // The doctor reads the refusal the same way: the account may not use the mailbox, not a wrong account.
       const report = await engine.doctor.examine(shared);
       expect(codes(report)).toEqual(['TOKEN_REFUSED_MAILBOX_SETTINGS']);
+      // The outbox reads a refused token's claims the same way.
+      const queued = await engine.outbox.compose({ mailboxId: shared.id, to: ['customer@example.test'], subject: 'Shared', text: 'Hello' });
+      const id = queued.messages[0]!.id;
+      expect(engine.outbox.startSending('test')).toBeNull();
+      try {
+        const deadline = Date.now() + 30_000;
+        while (!engine.outbox.get(id).lastError && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(engine.outbox.get(id).lastError).toMatchObject({ code: 'OAUTH_TOKEN_REJECTED' });
+      } finally {
+        await engine.outbox.stopSending(2000);
+        engine.outbox.cancel(id);
+      }
     } finally {
       fullAccess[AGENT] = [SUPPORT];
     }
