@@ -297,6 +297,19 @@ describe('shared mailbox reached through a person with Full Access', () => {
     }
   }, 60_000);
 
+  it('the inbox import reads a refused token of an allowed account the same way', async () => {
+    const inboxOnly = engine.mailboxes.create({ name: 'Shared inbox', address: SUPPORT, preset: 'microsoft365', imap: { host: '127.0.0.1', port: dovecot.port, security: 'none' }, smtp: { host: '127.0.0.1', port: smtp.port, security: 'none', auth: 'none' } });
+    try {
+      await signIn(inboxOnly.id, true);
+      // Dovecot knows no Full Access: it refuses agent@'s token for support@.
+      const poll = await engine.inbox.pollNow(inboxOnly.id);
+      expect(poll.outcome).toBe('failed');
+      expect(poll.code).toBe('OAUTH_TOKEN_REJECTED');
+    } finally {
+      engine.mailboxes.remove(inboxOnly.id);
+    }
+  }, 60_000);
+
   it('still names the other account when the admin did not allow it (the user name changed after the sign-in)', async () => {
     const other = engine.mailboxes.create({ name: 'Other', address: 'other@contoso.test', preset: 'microsoft365', imap: { host: '127.0.0.1', port: 1, security: 'none' }, smtp: { host: '127.0.0.1', port: smtp.port, security: 'none' } });
     try {
