@@ -22,6 +22,11 @@ import { registerEngineSections } from './diagnostics/sections.js';
 import { SiteSetupService } from './site-setup/index.js';
 import { ConnectionTestService } from './connection-test/index.js';
 import { InboxService } from './inbox/index.js';
+import { usesAppOnly } from '../shared/mailbox.js';
+import { TokenDoctor, appOnlyTokenSource, delegatedTokenSource } from './auth/token-doctor.js';
+import { usesOAuth } from './auth/sign-in-requirement.js';
+import { BASIC_AUTH_REFUSAL_CODES, readinessReport, type SideHistory } from './readiness.js';
+import type { ReadinessReport } from '../shared/readiness.js';
 
 export interface MailroomOptions {
   dataDir: string;
@@ -63,6 +68,10 @@ export interface Mailroom {
   readonly outbox: OutboxService;
   /** The local submission relay for legacy applications (listens only when started, on 127.0.0.1). */
   readonly relay: RelayService;
+  /** The token doctor: a mailbox's token claims, real sign-ins with it, and what is wrong. */
+  readonly doctor: TokenDoctor;
+  /** The basic-authentication retirement readiness report of every mailbox side and relay account. */
+  readiness(options?: { now?: number }): Promise<ReadinessReport>;
   close(): void;
 }
 
@@ -114,7 +123,33 @@ export function openMailroom(options: MailroomOptions): Mailroom {
   const inbox = new InboxService({ db, mailboxes, log, events, tokens: oauth });
   const outbox = new OutboxService({ db, mailboxes, log, events, tokens: oauth });
   const relay = new RelayService({ db, box: new SecretBox(keys), mailboxes, outbox, log });
+  const delegated = delegatedTokenSource(oauth);
+  const appOnlySource = appOnlyTokenSource({ getAccessToken: (id, o) => oauth.getAccessToken(id, o), appOnlySettings: () => oauth.appOnly.getSettings() });
+  const doctor = new TokenDoctor({
+    // The doctor reads roles instead of scopes by itself for an app-only token.
+    tokenSourceFor: (mailbox) => (usesAppOnly(mailbox) ? appOnlySource : usesOAuth(mailbox) ? delegated : null),
+    password: (id, protocol) => (protocol === 'smtp' ? mailboxes.smtpPassword(id) : mailboxes.password(id)),
+    relayWarnings: (mailbox) => relay.fromWarnings(mailbox),
+    log,
+  });
   const detector = new Detector({ ...detectorOptionsFromEnv(), ...(options.fetch ? { fetch: options.fetch } : {}), ...options.detector });
+  /** What the tests, sends and imports of one side saw last: its last test's code, and a refusal of its password since its last success. */
+  const sideHistory = (mailboxId: number, protocol: 'imap' | 'smtp'): SideHistory => {
+    const tests = connectionTests.history(mailboxId, 50).filter((t) => t.protocol === protocol && !t.cancelled);
+    const lastTest = tests[0];
+    const label = protocol.toUpperCase();
+    const ofSide = (e: { direction: string; message: string }) => (e.direction === 'test' ? e.message.startsWith(label) : e.direction === (protocol === 'smtp' ? 'send' : 'receive'));
+    const refusals = BASIC_AUTH_REFUSAL_CODES.flatMap((code) => log.query({ mailboxId, code }, 20).filter(ofSide));
+    const newest = refusals.sort((a, b) => b.at - a.at)[0];
+    const lastSuccess = Math.max(
+      tests.find((t) => t.ok)?.startedAt ?? 0,
+      log.query({ mailboxId, direction: protocol === 'smtp' ? 'send' : 'receive', level: 'success' }, 1)[0]?.at ?? 0,
+    );
+    return {
+      lastTestCode: lastTest && !lastTest.ok ? (lastTest.diagnosis?.code ?? null) : null,
+      refusal: newest && newest.at > lastSuccess ? { code: newest.code!, at: newest.at } : null,
+    };
+  };
   const engine: Mailroom = {
     dataDir: options.dataDir,
     db,
@@ -130,6 +165,15 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     inbox,
     outbox,
     relay,
+    doctor,
+    readiness: (options = {}) =>
+      readinessReport({
+        ...(options.now !== undefined ? { now: () => options.now! } : {}),
+        mailboxes: () => mailboxes.list(),
+        relayAccounts: () => relay.settings().accounts,
+        history: sideHistory,
+        microsoft365Signs: (address) => detector.microsoft365Signs(address),
+      }),
     close: () => {
       connectionTests.cancelAll();
       void relay.stop();

@@ -121,6 +121,7 @@ function oauthHandlers(engine: Mailroom): Handlers<MailroomContract>['oauth'] {
     logout: ({ mailboxId }) => engine.oauth.logout(mailboxId),
     appSettingsGet: () => engine.oauth.appOnly.getSettings(),
     appSettingsSave: (input) => engine.oauth.appOnly.saveSettings(input),
+    doctor: ({ mailboxId, probe }) => engine.doctor.examine(engine.mailboxes.get(mailboxId), probe === undefined ? {} : { probe }),
   };
 }
 
@@ -173,8 +174,15 @@ function outboxHandlers(engine: Mailroom, env: HandlerEnvironment): Handlers<Mai
   };
 }
 
+function readinessHandlers(engine: Mailroom): Handlers<MailroomContract>['readiness'] {
+  return {
+    report: () => engine.readiness(),
+  };
+}
+
 export function createHandlers(engine: Mailroom, env: HandlerEnvironment): Handlers<MailroomContract> {
   return {
+    readiness: readinessHandlers(engine),
     diagnostics: env.diagnostics ?? plainDiagnosticsHandlers(engine, env),
     app: appHandlers(engine, env),
     mailboxes: mailboxHandlers(engine),

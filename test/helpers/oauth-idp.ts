@@ -226,6 +226,14 @@ export interface TestIdp {
   user: IdpUser;
   /** Lifetime of the next access tokens, in seconds (msal treats < 5 min as due for refresh). */
   accessTokenLifetimeSeconds: number;
+  /**
+   * Claims written into the next access tokens (not id tokens), as Entra would
+   * for another request: `{ aud: 'https://graph.microsoft.com' }`, `{ scp: 'SMTP.Send' }`,
+   * `{ upn: 'someone@else.test' }`; a value of undefined takes the claim out.
+   */
+  accessTokenClaims: Record<string, unknown> | null;
+  /** While set, every token request is refused with this Entra answer (`AADSTS65001: ...`), HTTP 400. */
+  tokenError: { error: string; description: string } | null;
   /** Token requests seen, by grant type. */
   tokenRequests: Array<{ grantType: string; at: number }>;
   countTokenRequests(grantType?: string): number;
@@ -284,6 +292,8 @@ export async function startTestIdp(options: { user?: Partial<IdpUser> } = {}): P
     fetch: fetchTrusting(certs.caPem),
     user: { username: 'support@contoso.test', name: 'Support Desk', oid: crypto.randomUUID(), ...options.user },
     accessTokenLifetimeSeconds: 3600,
+    accessTokenClaims: null,
+    tokenError: null,
     tokenRequests,
     countTokenRequests: (grantType) => tokenRequests.filter((r) => !grantType || r.grantType === grantType).length,
     verifyAccessToken(token) {
@@ -366,6 +376,8 @@ export async function startTestIdp(options: { user?: Partial<IdpUser> } = {}): P
     }
     const user = userFor(req.body) ?? idp.user;
     const now = Math.floor(Date.now() / 1000);
+    // The id token is the one the mock gives the client's id as audience; every other token is an access token.
+    const idToken = token.payload.aud !== undefined && token.payload.aud === (req.body.client_id ?? idp.clientId);
     Object.assign(token.payload, {
       preferred_username: user.username,
       upn: user.username,
@@ -375,11 +387,27 @@ export async function startTestIdp(options: { user?: Partial<IdpUser> } = {}): P
       jti: crypto.randomUUID(),
       exp: now + idp.accessTokenLifetimeSeconds,
     });
+    if (!idToken && idp.accessTokenClaims) {
+      for (const [name, value] of Object.entries(idp.accessTokenClaims)) {
+        if (value === undefined) delete token.payload[name];
+        else token.payload[name] = value;
+      }
+    }
   });
 
   server.service.on('beforeResponse', (response: { body: Record<string, unknown>; statusCode: number }, req: { body: Record<string, unknown> }) => {
     const grantType = String(req.body.grant_type ?? '');
     tokenRequests.push({ grantType, at: Date.now() });
+    if (idp.tokenError) {
+      const code = Number(/AADSTS(\d+)/.exec(idp.tokenError.description)?.[1] ?? 0);
+      response.statusCode = 400;
+      response.body = {
+        error: idp.tokenError.error,
+        error_description: `${idp.tokenError.description} Trace ID: 00000000-0000-0000-0000-000000000000 Correlation ID: 00000000-0000-0000-0000-000000000000 Timestamp: 2026-01-01 00:00:00Z`,
+        error_codes: code ? [code] : [],
+      };
+      return;
+    }
     if (grantType === 'client_credentials') {
       const refuse = (status: number, error: string, description: string) => {
         refusedClientCredentials.push(description);

@@ -5,6 +5,7 @@
  */
 import { AppError } from '../../shared/errors.js';
 import type { OAuthSettings, OAuthSettingsValidation, TokenHealth } from '../../shared/oauth.js';
+import type { TokenDoctorReport } from '../../shared/token-doctor.js';
 import { withEngine, type CommonOptions } from '../context.js';
 import { printJson, usageError } from '../output.js';
 import { toCliWords } from '../../shared/setting-words.js';
@@ -192,5 +193,37 @@ export async function oauthSettings(f: SettingsOptions): Promise<void> {
     const saved = engine.oauth.saveSettings(input);
     if (f.json) printJson({ settings: saved, ...(validation ? { validation } : {}) });
     else process.stdout.write(`Saved.\n${validation ? describeChecks(validation) : ''}${describeSettings(saved)}`);
+  });
+}
+
+function describeDoctor(r: TokenDoctorReport): string {
+  const lines = [`Token doctor for ${r.mailbox}${r.tokenSource ? ` (${r.tokenSource === 'app' ? 'app-only token' : 'token of a person\'s sign-in'})` : ' (no OAuth token: it signs in with a password)'}`];
+  if (r.claims) {
+    lines.push('', 'Claims (the token itself is never shown):');
+    for (const [name, value] of Object.entries(r.claims)) {
+      if (value === null) continue;
+      lines.push(`  ${name.padEnd(19)}${Array.isArray(value) ? value.join(' ') : value}`);
+    }
+  } else if (r.claimsUnreadable) lines.push('', `The token is not a readable JWT (${r.claimsUnreadable}): its claims cannot be shown.`);
+  if (r.probes.length) {
+    lines.push('', 'Sign-ins tried:');
+    for (const p of r.probes) lines.push(`  ${p.protocol.toUpperCase().padEnd(5)}${`${p.host}:${p.port}`.padEnd(32)} ${p.auth.padEnd(9)} ${p.ok ? 'ok' : `failed at ${p.step} [${p.code}]${p.serverReply ? ` ${p.serverReply.split('\n')[0]}` : ''}`}`);
+  }
+  if (!r.findings.length) lines.push('', 'Nothing wrong found.');
+  else {
+    lines.push('', `${r.findings.length} finding${r.findings.length === 1 ? '' : 's'}:`);
+    for (const f of r.findings) lines.push(`  [${f.code}] ${f.summary}`, `    what to change: ${toCliWords(f.hint)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** `mailroom oauth doctor <mailbox>`: exit 0 when nothing is wrong, 1 when something is. */
+export async function oauthDoctor(idOrName: string, f: CommonOptions & { probe?: boolean }): Promise<void> {
+  await withEngine(f, async (engine) => {
+    const mailbox = engine.mailboxes.resolve(idOrName);
+    const report = await engine.doctor.examine(mailbox, f.probe === false ? { probe: false } : {});
+    if (f.json) printJson(report);
+    else process.stdout.write(describeDoctor(report));
+    if (!report.ok) process.exitCode = 1;
   });
 }

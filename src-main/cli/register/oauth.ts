@@ -30,6 +30,17 @@ export function registerOAuthCommands(program: Command): void {
     await oauthStatus(mailbox, opts);
   });
 
+  common(
+    oauth
+      .command('doctor')
+      .argument('<mailbox>', 'mailbox id or name')
+      .description('get a token, show its claims (never the token), try a real IMAP and SMTP sign-in with it, and say what is wrong (exit 1 when something is)')
+      .option('--no-probe', 'read the token\'s claims only, without signing in to the servers'),
+  ).action(async (mailbox, opts) => {
+    const { oauthDoctor } = await import('../commands/oauth.js');
+    await oauthDoctor(mailbox, opts);
+  });
+
   common(oauth.command('logout').argument('<mailbox>', 'mailbox id or name').description('forget a mailbox\'s tokens (its settings and queued mail stay)')).action(
     async (mailbox, opts) => {
       const { oauthLogout } = await import('../commands/oauth.js');

@@ -41,6 +41,7 @@ import { startLoopbackListener, type AuthorizationResponse, type LoopbackListene
 import { authorityOf, ephemeralClient, loadMsal, mailboxClient, type ClientSettings } from './msal-client.js';
 import type { ResultPage } from './pages.js';
 import { classifyTokenError, type TokenErrorContext } from './token-errors.js';
+import { decodeAccessToken, tokenFindings } from './token-claims.js';
 import { SignInStates, signInHint, usesOAuth } from './sign-in-requirement.js';
 import { OutboxRepo } from '../../store/outbox-repo.js';
 import { usesAppOnly } from '../../shared/mailbox.js';
@@ -61,6 +62,12 @@ export interface AccessToken {
   user: string;
   /** `delegated`: a person's sign-in; `app`: the organisation's app registration (client credentials). */
   kind?: 'delegated' | 'app';
+  /**
+   * The admin allowed this account to differ from `user` when it signed in
+   * (a person with Full Access to a shared mailbox): a token of another
+   * account is then no finding for the diagnosis rules or the doctor.
+   */
+  otherAccountAllowed: boolean;
 }
 
 /** What the token provider offers to the connection tests, the outbox and the inbox. */
@@ -615,9 +622,15 @@ export class OAuthService implements TokenProvider {
         this.options.events?.emit('oauth.changed', { mailboxId });
         throw rejectedApp;
       }
-      const rejected = new AppError('OAUTH_TOKEN_REJECTED', `The server rejected a fresh OAuth token for ${fresh.user} (signed in as ${fresh.account}).`, {
-        hint:
-          fresh.account.toLowerCase() === fresh.user.toLowerCase()
+      // What the token's own claims say comes first (a Graph audience, a missing scope): the same rules as the doctor.
+      const decoded = decodeAccessToken(fresh.accessToken);
+      const [claimFinding] = decoded.readable
+        ? tokenFindings(decoded.claims, { protocols: ['imap', 'smtp'], mailbox: fresh.user, ...(fresh.otherAccountAllowed ? { allowOtherAccount: true } : {}) })
+        : [];
+      const rejected = new AppError('OAUTH_TOKEN_REJECTED', `The server rejected a fresh OAuth token for ${fresh.user} (signed in as ${fresh.account}).${claimFinding ? ` ${claimFinding.summary}` : ''}`, {
+        hint: claimFinding
+          ? `${claimFinding.hint} (The token doctor shows the token's claims: mailroom oauth doctor "${this.options.mailboxes.get(mailboxId).name}".)`
+          : fresh.account.toLowerCase() === fresh.user.toLowerCase()
             ? 'Check that IMAP/SMTP AUTH is enabled for the mailbox (Microsoft 365 admin center > Users > Mail > Manage email apps) and that the app registration has IMAP.AccessAsUser.All and SMTP.Send with admin consent; then sign in again.'
             : `The token belongs to ${fresh.account}; give that account Full Access (and Send As) on ${fresh.user}, or sign in as ${fresh.user}.`,
         cause: error,
@@ -657,7 +670,7 @@ export class OAuthService implements TokenProvider {
     if (usesAppOnly(mailbox)) {
       const token = await this.appOnly.acquire(mailbox, forceRefresh);
       // Exchange takes the mailbox's address as the XOAUTH2 user of an app-only token.
-      return { accessToken: token.accessToken, expiresAt: token.expiresAt, account: token.clientId, user: mailbox.address, kind: 'app' };
+      return { accessToken: token.accessToken, expiresAt: token.expiresAt, account: token.clientId, user: mailbox.address, kind: 'app', otherAccountAllowed: false };
     }
     const row = this.repo.getAccount(mailboxId);
     if (!row) {
@@ -714,6 +727,7 @@ export class OAuthService implements TokenProvider {
       account: row.username,
       user: mailbox.imap.username || mailbox.address,
       kind: 'delegated',
+      otherAccountAllowed: row.otherAccountAllowed,
     };
   }
 

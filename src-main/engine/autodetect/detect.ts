@@ -188,6 +188,23 @@ export class Detector {
     };
   }
 
+  /**
+   * The two network signs that an address's mail is in Microsoft 365, without
+   * the autoconfig lookups: the MX records (Exchange Online's host names) and
+   * Microsoft's user realm (a managed or federated tenant). For the readiness
+   * report; each lookup has the detector's timeout, and offline is "unknown".
+   */
+  async microsoft365Signs(address: string): Promise<{ mx: string | null; realm: 'Managed' | 'Federated' | null; offline: boolean }> {
+    const domain = address.split('@').pop()!.toLowerCase();
+    const [mx, realm] = await Promise.all([this.mxStep(domain), this.realmStep(address)]);
+    const namespace = realm.value?.namespaceType;
+    return {
+      mx: (mx.value ?? []).find(isMicrosoftMx) ?? null,
+      realm: namespace === 'Managed' || namespace === 'Federated' ? namespace : null,
+      offline: Boolean(mx.offline && realm.offline),
+    };
+  }
+
   private async mxStep(domain: string): Promise<StepOutcome<string[]>> {
     const started = Date.now();
     const evidence = (status: DetectEvidence['status'], summary: string, details: string[] = []): DetectEvidence => ({

@@ -27,6 +27,8 @@ export interface InboxAccessToken {
   accessToken: string;
   /** The XOAUTH2 user name. */
   user: string;
+  /** The admin allowed the token's account to differ from `user` (a shared mailbox through a person with Full Access). */
+  otherAccountAllowed?: boolean;
 }
 
 /** Gives access tokens for XOAUTH2 (the OAuth service implements it). */
@@ -39,6 +41,8 @@ export interface ImapCredentials {
   user: string;
   pass?: string;
   accessToken?: string;
+  /** The admin allowed the token's account to differ from `user` (a shared mailbox). */
+  otherAccountAllowed?: boolean;
 }
 
 /** Options of one connection. */
@@ -147,7 +151,7 @@ export async function credentialsFor(
       });
     }
     const token = await tokens.getAccessToken(mailbox.id, { forceRefresh });
-    return { user: token.user || mailbox.imap.username, accessToken: token.accessToken };
+    return { user: token.user || mailbox.imap.username, accessToken: token.accessToken, ...(token.otherAccountAllowed ? { otherAccountAllowed: true } : {}) };
   }
   const pass = password(mailbox.id);
   if (!pass) {

@@ -319,7 +319,7 @@ export class InboxService {
     const attempt = async (forceRefresh: boolean) => {
       const credentials = await credentialsFor(mailbox, password, this.options.tokens, forceRefresh);
       registerSecrets(redactor, credentials);
-      if (credentials.accessToken) seen.token = tokenFailureFacts(credentials.accessToken, { protocol: 'imap', user: credentials.user, at: this.clock() });
+      if (credentials.accessToken) seen.token = tokenFailureFacts(credentials.accessToken, { protocol: 'imap', user: credentials.user, at: this.clock(), ...(credentials.otherAccountAllowed ? { allowOtherAccount: true } : {}) });
       return openClient(mailbox, credentials, { ...connect, ...(this.options.tls ? { tls: this.options.tls } : {}) });
     };
     try {

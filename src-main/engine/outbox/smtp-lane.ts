@@ -34,7 +34,7 @@ function stepOfCommand(line: string, previous: LanePhase): LanePhase {
 
 /** An OAuth access token source, as engine/auth's TokenProvider offers it. */
 export interface OutboxTokenProvider {
-  getAccessToken(mailboxId: number, options?: { forceRefresh?: boolean }): Promise<{ accessToken: string; expiresAt: number | null; user?: string }>;
+  getAccessToken(mailboxId: number, options?: { forceRefresh?: boolean }): Promise<{ accessToken: string; expiresAt: number | null; user?: string; otherAccountAllowed?: boolean }>;
 }
 
 /** What a lane needs to connect and sign in. */
@@ -174,7 +174,7 @@ export class SmtpLane {
         config.tokens.getAccessToken(mailbox.id, { forceRefresh: renew }).then(
           (token) => {
             this.redactor.add(token.accessToken);
-            this.tokenFacts = tokenFailureFacts(token.accessToken, { protocol: 'smtp', user, at: this.clock() });
+            this.tokenFacts = tokenFailureFacts(token.accessToken, { protocol: 'smtp', user, at: this.clock(), ...(token.otherAccountAllowed ? { allowOtherAccount: true } : {}) });
             callback(null, token.accessToken, token.expiresAt ?? undefined);
           },
           (error: unknown) => {

@@ -11,6 +11,7 @@ import { diagnostics } from './diagnostics.js';
 import { detect, oauth } from './oauth.js';
 import { outbox } from './outbox.js';
 import { inbox } from './inbox.js';
+import { readiness } from './readiness.js';
 import type { Contract } from './channel.js';
 
 export const contract = {
@@ -24,6 +25,7 @@ export const contract = {
   oauth,
   outbox,
   inbox,
+  readiness,
 } as const satisfies Contract;
 
 export type MailroomContract = typeof contract;
@@ -42,3 +44,4 @@ export * from './diagnostics.js';
 export * from './oauth.js';
 export * from './outbox.js';
 export * from './inbox.js';
+export * from './readiness.js';

@@ -18,6 +18,7 @@ import {
   TokenHealth,
 } from '../oauth.js';
 import { OAuthAppSettings, OAuthAppSettingsInput } from '../oauth-app.js';
+import { TokenDoctorInput, TokenDoctorReport } from '../token-doctor.js';
 
 /** Autodetect channels. */
 export const detect = {
@@ -48,6 +49,11 @@ export const oauth = {
   appSettingsGet: channel(z.object({}).strict(), OAuthAppSettings),
   /** Saves it: the secret or certificate is write-only (absent keeps the stored one); waiting app-only mail is released. */
   appSettingsSave: channel(OAuthAppSettingsInput, OAuthAppSettings),
+  /**
+   * The token doctor: gets a token, reads its claims (never the token), tries a real
+   * IMAP and SMTP sign-in with it, and names what is wrong as { code, summary, hint }.
+   */
+  doctor: channel(TokenDoctorInput, TokenDoctorReport),
 } as const;
 
 /** Payload of `oauth.signInFinished`. */

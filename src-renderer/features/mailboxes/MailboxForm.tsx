@@ -204,6 +204,8 @@ const sentence = (s: string) => s.charAt(0).toUpperCase() + s.slice(1) + (s.ends
 export interface MailboxFormProps {
   open: boolean;
   existing?: Mailbox;
+  /** Opens the form with Microsoft 365 OAuth 2.0 chosen for the sides that sign in with a password (the readiness report's one-click way out). */
+  switchToOAuth?: boolean;
   onCancel(): void;
   onSubmit(input: ReturnType<typeof toInput>): Promise<void>;
 }
@@ -214,10 +216,15 @@ function filledByPreset(m: Mailbox, values: FormValues): Set<PresetField> {
   return new Set(PRESET_FIELDS.filter((f) => values[f] === preset[f]));
 }
 
-export function MailboxForm({ open, existing, onCancel, onSubmit }: MailboxFormProps) {
+/** The form's values with OAuth 2.0 chosen wherever a password was. */
+function withOAuth(v: FormValues): FormValues {
+  return { ...v, imapAuth: v.imapAuth === 'password' ? 'oauth2' : v.imapAuth, smtpAuth: v.smtpAuth === 'password' ? 'oauth2' : v.smtpAuth };
+}
+
+export function MailboxForm({ open, existing, switchToOAuth, onCancel, onSubmit }: MailboxFormProps) {
   const s = useStyles();
   // A new mailbox starts as Other, with no servers: the preset follows what detection finds for the address.
-  const [values, setValues] = useState<FormValues>(() => (existing ? fromMailbox(existing) : presetValues('generic', {})));
+  const [values, setValues] = useState<FormValues>(() => (existing ? (switchToOAuth ? withOAuth(fromMailbox(existing)) : fromMailbox(existing)) : presetValues('generic', {})));
   const [filled, setFilled] = useState<Set<PresetField>>(() => (existing ? filledByPreset(existing, fromMailbox(existing)) : new Set(PRESET_FIELDS)));
   const [presetChosen, setPresetChosen] = useState(Boolean(existing));
   const [touched, setTouched] = useState<Partial<Record<keyof FormValues, boolean>>>({});
@@ -427,8 +434,12 @@ export function MailboxForm({ open, existing, onCancel, onSubmit }: MailboxFormP
                 </MessageBar>
               )}
               {(values.imapAuth === 'oauth2' || values.smtpAuth === 'oauth2') && (
-                <MessageBar intent="info">
-                  <MessageBarBody>Microsoft 365 mailboxes sign in with OAuth 2.0. After saving, use "Sign in with Microsoft" on the mailbox.</MessageBarBody>
+                <MessageBar intent="info" data-testid={switchToOAuth ? 'switch-to-oauth' : undefined}>
+                  <MessageBarBody>
+                    {switchToOAuth
+                      ? 'Microsoft 365 OAuth 2.0 is chosen instead of the password. Save, then use "Sign in with Microsoft" on the mailbox (for a shared mailbox: sign in as a person with Full Access and allow another account). Until then its mail waits for the sign-in.'
+                      : 'Microsoft 365 mailboxes sign in with OAuth 2.0. After saving, use "Sign in with Microsoft" on the mailbox.'}
+                  </MessageBarBody>
                 </MessageBar>
               )}
               <Caption1 className={s.muted}>Tip: a sign-in name (UPN) can differ from the email address; enter it as the user name when it does.</Caption1>

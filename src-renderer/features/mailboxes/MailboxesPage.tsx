@@ -44,6 +44,7 @@ import { MailboxForm, type toInput } from './MailboxForm';
 import { FirstEnableDialog } from './FirstEnableDialog';
 import { MicrosoftSignInPanel } from '../oauth/MicrosoftSignInPanel';
 import { AppOnlyPanel } from '../oauth/AppOnlyPanel';
+import { ReadinessCard } from './ReadinessCard';
 
 const useStyles = makeStyles({
   page: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) 360px', height: '100%' },
@@ -152,6 +153,12 @@ export function MailboxesPage() {
   }, [queryClient]);
   const [selectedId, setSelectedId] = useState<number>();
   const [editing, setEditing] = useState<Mailbox | 'new'>();
+  /** The editor was opened by the readiness card's "Switch to OAuth". */
+  const [switchingToOAuth, setSwitchingToOAuth] = useState(false);
+  const edit = (target: Mailbox | 'new' | undefined, toOAuth = false) => {
+    setSwitchingToOAuth(toOAuth);
+    setEditing(target);
+  };
   const [confirmDelete, setConfirmDelete] = useState<Mailbox>();
   /** A mailbox saved disabled because this save would have started its first import: the dialog asks first. */
   const [firstEnable, setFirstEnable] = useState<Mailbox>();
@@ -180,11 +187,13 @@ export function MailboxesPage() {
     const first = input.enabled && (existing ? (await api.inbox.firstImportNeeded({ mailboxId: existing.id, ...(folder ? { folder } : {}) })).needed : true);
     const payload = first ? { ...input, enabled: false } : input;
     const saved = existing ? await api.mailboxes.update({ id: existing.id, ...payload }) : await api.mailboxes.create(payload);
-    setEditing(undefined);
+    const toOAuth = switchingToOAuth;
+    edit(undefined);
     setSelectedId(saved.id);
     if (first) setFirstEnable(saved);
-    else setNotice(`${target === 'new' ? 'Created' : 'Saved'} mailbox ${saved.name}.`);
+    else setNotice(toOAuth ? `Saved mailbox ${saved.name} with Microsoft 365 OAuth 2.0: sign it in with Microsoft (on the right).` : `${target === 'new' ? 'Created' : 'Saved'} mailbox ${saved.name}.`);
     await refresh();
+    void queryClient.invalidateQueries({ queryKey: ['readiness'] });
   };
   const remove = useMutation({
     mutationFn: (m: Mailbox) => api.mailboxes.remove({ id: m.id }),
@@ -285,6 +294,14 @@ export function MailboxesPage() {
           </MessageBar>
         )}
         <ErrorBar error={error ?? list.error} />
+        <ReadinessCard
+          onSwitchToOAuth={(id) => {
+            const target = list.data?.find((m) => m.id === id);
+            if (!target) return;
+            setSelectedId(id);
+            edit(target, true);
+          }}
+        />
         {list.isLoading && <Spinner label="Loading mailboxes…" />}
         {list.data && list.data.length === 0 && (
           <div className={s.empty}>
@@ -421,10 +438,11 @@ export function MailboxesPage() {
 
       {editing && (
         <MailboxForm
-          key={editing === 'new' ? 'new' : editing.id}
+          key={editing === 'new' ? 'new' : `${editing.id}:${switchingToOAuth}`}
           open
           {...(editing !== 'new' ? { existing: editing } : {})}
-          onCancel={() => setEditing(undefined)}
+          switchToOAuth={switchingToOAuth}
+          onCancel={() => edit(undefined)}
           onSubmit={save}
         />
       )}

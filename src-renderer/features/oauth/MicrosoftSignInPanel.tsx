@@ -26,7 +26,7 @@ import {
   makeStyles,
   tokens,
 } from '@fluentui/react-components';
-import { ArrowClockwiseRegular, CopyRegular, PersonArrowRightRegular, SettingsRegular, SignOutRegular } from '@fluentui/react-icons';
+import { ArrowClockwiseRegular, CopyRegular, PersonArrowRightRegular, SettingsRegular, SignOutRegular, StethoscopeRegular } from '@fluentui/react-icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import type { Mailbox } from '../../../src-main/shared/mailbox.js';
@@ -35,6 +35,7 @@ import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge, type StatusKind } from '../../components/StatusBadge';
 import { OAuthSettingsDialog } from './OAuthSettingsDialog';
+import { TokenDoctorDialog } from './TokenDoctorDialog';
 
 const useStyles = makeStyles({
   panel: { display: 'flex', flexDirection: 'column', gap: '8px', borderTop: `1px solid ${tokens.colorNeutralStroke2}`, paddingTop: '12px' },
@@ -80,6 +81,7 @@ export function MicrosoftSignInPanel({ mailbox }: { mailbox: Mailbox }) {
   const [busy, setBusy] = useState<'check' | 'logout'>();
   const [confirmLogout, setConfirmLogout] = useState(false);
   const [settingsOpen, setSettingsOpen] = useState(false);
+  const [doctorOpen, setDoctorOpen] = useState(false);
   const [now, setNow] = useState(Date.now());
   const tab = useRef<Window | null>(null);
 
@@ -299,6 +301,11 @@ export function MicrosoftSignInPanel({ mailbox }: { mailbox: Mailbox }) {
           </Button>
         )}
         {h?.state !== 'not-signed-in' && !waiting && (
+          <Button icon={<StethoscopeRegular />} onClick={() => setDoctorOpen(true)}>
+            Token doctor
+          </Button>
+        )}
+        {h?.state !== 'not-signed-in' && !waiting && (
           <Button icon={<SignOutRegular />} onClick={() => setConfirmLogout(true)}>
             Sign out
           </Button>
@@ -333,6 +340,16 @@ export function MicrosoftSignInPanel({ mailbox }: { mailbox: Mailbox }) {
         </DialogSurface>
       </Dialog>
       {settingsOpen && <OAuthSettingsDialog open onClose={() => setSettingsOpen(false)} />}
+      {doctorOpen && (
+        <TokenDoctorDialog
+          mailbox={mailbox}
+          onClose={() => {
+            setDoctorOpen(false);
+            // The doctor asked Microsoft for a fresh token: the panel's health changed with it.
+            void refresh();
+          }}
+        />
+      )}
     </section>
   );
 }

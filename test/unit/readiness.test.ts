@@ -1,0 +1,63 @@
+/** The readiness rules one by one, with an injected clock (assessSide is pure). */
+import { describe, expect, it } from 'vitest';
+import { assessSide, isMicrosoft365Host } from '../../src-main/engine/readiness';
+import { BASIC_SMTP_AUTH_OFF_AT } from '../../src-main/shared/readiness';
+import type { Mailbox } from '../../src-main/shared/mailbox';
+
+const mailbox = (auth: 'password' | 'oauth2' | 'none'): Mailbox =>
+  ({
+    id: 7,
+    name: 'Scanner',
+    address: 'scanner@contoso.test',
+    enabled: true,
+    preset: 'generic',
+    imap: { host: 'outlook.office365.com', port: 993, security: 'tls', username: 'scanner@contoso.test', auth: auth === 'none' ? 'password' : auth, folder: 'INBOX', afterImport: 'mark-seen', pollIntervalSeconds: 60 },
+    smtp: { host: 'smtp.office365.com', port: 587, security: 'starttls', username: 'scanner@contoso.test', auth },
+    passwordSet: true,
+    createdAt: 0,
+    updatedAt: 0,
+  }) as Mailbox;
+const quiet = { lastTestCode: null, refusal: null };
+
+describe('readiness rules', () => {
+  it('recognises Exchange Online hosts, and nothing else', () => {
+    for (const host of ['outlook.office365.com', 'smtp.office365.com', 'smtp-legacy.office365.com', 'outlook.office.com', 'outlook.office365.us', 'partner.outlook.cn']) expect(isMicrosoft365Host(host), host).toBe(true);
+    for (const host of ['smtp.gmail.com', 'office365.com.evil.test', 'mail.contoso.com', 'contoso-com.mail.protection.outlook.com']) expect(isMicrosoft365Host(host), host).toBe(false);
+  });
+
+  it('SMTP with a password: soon before the end of December 2026, with the days left', () => {
+    const r = assessSide(mailbox('password'), 'smtp', 'microsoft365', quiet, BASIC_SMTP_AUTH_OFF_AT - 10 * 86_400_000);
+    expect(r.risk).toBe('soon');
+    expect(r.reason).toContain('in 10 days');
+    expect(r.fix).toEqual({ kind: 'switch-mailbox-to-oauth', mailboxId: 7, account: null, targetMailboxId: null, targetMailbox: null });
+  });
+
+  it('SMTP with a password after the date and no refusal seen: still soon, saying it can stop any day', () => {
+    const r = assessSide(mailbox('password'), 'smtp', 'microsoft365', quiet, BASIC_SMTP_AUTH_OFF_AT + 86_400_000);
+    expect(r.risk).toBe('soon');
+    expect(r.reason).toContain('any day');
+  });
+
+  it.each(['BASIC_AUTH_RETIRED', 'BASIC_AUTH_DISABLED', 'SMTP_AUTH_DISABLED'])('broken once %s was seen', (code) => {
+    const r = assessSide(mailbox('password'), 'smtp', 'microsoft365', { lastTestCode: null, refusal: { code, at: Date.UTC(2026, 10, 30) } }, Date.UTC(2026, 11, 1));
+    expect(r.risk).toBe('broken');
+    expect(r.reason).toContain(code);
+    expect(r.reason).toContain('2026-11-30');
+  });
+
+  it('IMAP with a password on Microsoft 365 is broken', () => {
+    expect(assessSide(mailbox('password'), 'imap', 'microsoft365', quiet, 0).risk).toBe('broken');
+  });
+
+  it('OAuth, no sign-in, or another provider: none', () => {
+    expect(assessSide(mailbox('oauth2'), 'smtp', 'microsoft365', quiet, 0)).toMatchObject({ risk: 'none', action: null });
+    expect(assessSide(mailbox('none'), 'smtp', 'microsoft365', quiet, 0).reason).toContain('connector or direct send');
+    expect(assessSide(mailbox('password'), 'smtp', 'other', quiet, 0).risk).toBe('none');
+  });
+
+  it('TLS 1.0/1.1 only in the last test is broken whatever the provider, and the fix is on the server', () => {
+    const r = assessSide(mailbox('password'), 'imap', 'other', { lastTestCode: 'TLS_VERSION_UNSUPPORTED', refusal: null }, 0);
+    expect(r).toMatchObject({ risk: 'broken', fix: null });
+    expect(r.action).toContain('never lowers its minimum');
+  });
+});
