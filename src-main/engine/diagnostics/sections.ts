@@ -11,6 +11,7 @@ import { registerSectionImporter } from './viewer.js';
 import { SECURITY_LABELS } from '../../shared/setting-words.js';
 import { OUTBOX_STATUSES } from '../../shared/outbox.js';
 import { redactIdentifier } from './scrub.js';
+import { STEP_LABELS } from '../../shared/step-words.js';
 
 /** The sign-in section: the app registration (identifiers redacted) and each OAuth mailbox's sign-in. */
 export interface SignInSection {
@@ -108,7 +109,7 @@ export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'm
     summarize: (data) =>
       (data as ConnectionTestResult[]).map(
         (r) =>
-          `${new Date(r.startedAt).toISOString()} ${r.protocol.toUpperCase()} ${r.target.host}:${r.target.port} ${SECURITY_LABELS[r.target.security]}: ${r.ok ? 'passed' : r.cancelled ? 'cancelled' : `failed, ${r.diagnosis?.code ?? ''} at ${r.diagnosis?.step ?? ''}`}`,
+          `${new Date(r.startedAt).toISOString()} ${r.protocol.toUpperCase()} ${r.target.host}:${r.target.port} ${SECURITY_LABELS[r.target.security]}: ${r.ok ? 'passed' : r.cancelled ? 'cancelled' : `failed, ${r.diagnosis?.code ?? ''} at step: ${r.diagnosis ? STEP_LABELS[r.diagnosis.step] : '?'}`}`,
       ),
   });
   engine.diagnostics.register({

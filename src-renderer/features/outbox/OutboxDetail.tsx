@@ -33,6 +33,7 @@ import { StatusBadge, type StatusKind } from '../../components/StatusBadge';
 import { formatTime, timeTitle } from '../../components/format';
 import { TranscriptPanel } from '../connection-test/TranscriptPanel';
 import { STATUS_HELP, STATUS_KIND, STATUS_WORD, errorTitle, partlyRefused, relative, size } from './outbox-format';
+import { stageLabel } from '../../../src-main/shared/step-words.js';
 
 const useStyles = makeStyles({
   // A scrolling column: its parts keep their height (a message bar would otherwise be squeezed until its text overlaps the next).
@@ -78,7 +79,7 @@ function ErrorCard({ m }: { m: OutboxDetail }) {
         </Badge>
         <CopyButton text={e.code} label="Copy the code" />
         <Caption1 className={s.muted} title={timeTitle(e.at)}>
-          {e.stage ? `at ${e.stage}, ` : ''}
+          {e.stage ? `at step: ${stageLabel(e.stage)}, ` : ''}
           {formatTime(e.at)}
         </Caption1>
       </div>
@@ -98,7 +99,7 @@ function ErrorCard({ m }: { m: OutboxDetail }) {
           <pre className={s.reply}>{e.serverReply}</pre>
         </div>
       )}
-      <CopyButton text={[`${e.code}: ${e.message}`, e.hint ? `What to change: ${e.hint}` : '', e.serverReply ? `Server (${e.stage}): ${e.serverReply}` : '', `Message-ID <${m.messageId}>`].filter(Boolean).join('\n')} label="Copy the error">
+      <CopyButton text={[`${e.code}: ${e.message}`, e.hint ? `What to change: ${e.hint}` : '', e.serverReply ? `Server (${e.stage ? stageLabel(e.stage) : 'reply'}): ${e.serverReply}` : '', `Message-ID <${m.messageId}>`].filter(Boolean).join('\n')} label="Copy the error">
         Copy the error
       </CopyButton>
     </section>
@@ -276,6 +277,7 @@ export function OutboxDetailPanel({ id, onClose, onDelete, onNotice }: { id: num
                   <td title={timeTitle(a.startedAt)}>{formatTime(a.startedAt)}</td>
                   <td>{a.outcome}</td>
                   <td>{a.code ?? ''}</td>
+                  <td>{a.stage ? stageLabel(a.stage) : ''}</td>
                   <td className={s.mono}>{a.serverReply ?? ''}</td>
                 </tr>
               ))}
