@@ -28,8 +28,8 @@ export interface SectionProvider {
   /** Heading on the summary page. */
   title: string;
   collect(): unknown | Promise<unknown>;
-  /** Plain-text lines for the summary page. */
-  summarize?(data: unknown): string[];
+  /** Plain-text lines for the summary page; `createdAt` is the bundle's time (ages are told from it). */
+  summarize?(data: unknown, context: { createdAt: number }): string[];
 }
 
 export interface DiagnosticsDeps {
@@ -164,7 +164,7 @@ table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #e
       parts.push(`<h2>${escapeHtml(s.provider.title)}</h2>`);
       let lines: string[] = [];
       try {
-        lines = s.provider.summarize?.(JSON.parse(s.json)) ?? [];
+        lines = s.provider.summarize?.(JSON.parse(s.json), { createdAt: manifest.createdAt }) ?? [];
       } catch {
         lines = [];
       }

@@ -12,6 +12,7 @@ import { SECURITY_LABELS } from '../../shared/setting-words.js';
 import { OUTBOX_STATUSES } from '../../shared/outbox.js';
 import { redactIdentifier } from './scrub.js';
 import { STEP_LABELS } from '../../shared/step-words.js';
+import { lastErrorWhen } from '../../shared/error-age.js';
 
 /** The sign-in section: the app registration (identifiers redacted) and each OAuth mailbox's sign-in. */
 export interface SignInSection {
@@ -139,7 +140,7 @@ export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'm
         polls: Object.fromEntries(engine.mailboxes.list().map((m) => [m.id, engine.inbox.polls(m.id, undefined, 20)])),
       };
     },
-    summarize: (data) =>
+    summarize: (data, { createdAt }) =>
       (
         (data as {
           states: { mailboxName?: string; mailboxId?: number; health?: string; lastSuccessAt?: number | null; lastError?: { code?: string; at?: number } | null; signInNeeded?: { code: string; since: number | null } | null }[];
@@ -147,11 +148,10 @@ export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'm
       ).map((s) => {
         const name = s.mailboxName ?? `#${s.mailboxId}`;
         if (s.signInNeeded) return `${name}: sign-in needed (${s.signInNeeded.code}${s.signInNeeded.since ? ` since ${iso(s.signInNeeded.since)}` : ''}): nothing is imported until someone signs in`;
-        // "healthy" beside a last error only when a later poll worked, and then it says so.
-        if (s.health === 'healthy' && s.lastError?.code) {
-          return `${name}: healthy, last poll worked ${iso(s.lastSuccessAt)}; the earlier error ${s.lastError.code} (${iso(s.lastError.at)}) was followed by a successful poll`;
-        }
-        return `${name}: ${s.health ?? 'unknown'}${s.lastError?.code ? `, last error ${s.lastError.code} at ${iso(s.lastError.at)}` : ''}`;
+        // A last error says how old it is (as of the bundle's time) and, once a later poll worked, that it was resolved.
+        const lastError = s.lastError?.code && typeof s.lastError.at === 'number' ? { code: s.lastError.code, at: s.lastError.at } : null;
+        const errorWords = lastError ? `last error ${lastError.code} at ${iso(lastError.at)} (${lastErrorWhen(lastError, s.lastSuccessAt ?? null, createdAt, iso)})` : 'no error';
+        return `${name}: ${s.health ?? 'unknown'}${s.lastSuccessAt ? `, last poll worked ${iso(s.lastSuccessAt)}` : ''}; ${errorWords}`;
       }),
   });
 }

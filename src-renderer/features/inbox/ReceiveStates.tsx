@@ -23,6 +23,7 @@ import type { ReceiveState } from '../../../src-main/shared/inbox.js';
 import { StatusBadge } from '../../components/StatusBadge';
 import { timeTitle } from '../../components/format';
 import { describeAction, healthLook, shortTime } from './inbox-format';
+import { lastErrorStanding, lastErrorWhen } from '../../../src-main/shared/error-age.js';
 
 const useStyles = makeStyles({
   wrap: { backgroundColor: tokens.colorNeutralBackground1, borderRadius: tokens.borderRadiusMedium, boxShadow: tokens.shadow2, overflow: 'auto', maxHeight: '240px', flexShrink: 0 },
@@ -46,6 +47,24 @@ function When({ ms }: { ms: number | null }) {
   const s = useStyles();
   if (ms === null) return <span className={s.muted}>never</span>;
   return <span title={timeTitle(ms)}>{shortTime(ms)}</span>;
+}
+
+/** A last error with its age, and, once a later poll worked, the poll that resolved it (an old error must not read as current). */
+function LastErrorCell({ state, lastError }: { state: ReceiveState; lastError: NonNullable<ReceiveState['lastError']> }) {
+  const s = useStyles();
+  const standing = lastErrorStanding(lastError, state.lastSuccessAt, Date.now());
+  const when = lastErrorWhen(lastError, state.lastSuccessAt, Date.now(), (ms) => shortTime(ms));
+  return (
+    <Tooltip content={`${lastError.message}${lastError.hint ? ` — ${lastError.hint}` : ''} (${shortTime(lastError.at)}, ${when})`} relationship="description">
+      <div className={s.stack} data-last-error={lastError.code} data-resolved={standing.resolved}>
+        <span className={mergeClasses(s.code, s.ellipsis, !standing.resolved && state.health === 'failing' && s.error)}>{lastError.code}</span>
+        <Caption1 className={mergeClasses(s.muted, s.ellipsis)}>
+          <span title={timeTitle(lastError.at)}>{when}</span>
+          {standing.resolved ? null : ` · ${lastError.message}`}
+        </Caption1>
+      </div>
+    </Tooltip>
+  );
 }
 
 export function ReceiveStates({
@@ -143,14 +162,7 @@ export function ReceiveStates({
                 )}
                 <TableCell className={s.errorCell}>
                   {st.lastError ? (
-                    <Tooltip content={st.lastError.hint ? `${st.lastError.message} — ${st.lastError.hint}` : st.lastError.message} relationship="description">
-                      <div className={s.stack}>
-                        <span className={mergeClasses(s.code, s.ellipsis, st.health === 'failing' && s.error)}>{st.lastError.code}</span>
-                        <Caption1 className={mergeClasses(s.muted, s.ellipsis)}>
-                          <span title={timeTitle(st.lastError.at)}>{shortTime(st.lastError.at)}</span> · {st.lastError.message}
-                        </Caption1>
-                      </div>
-                    </Tooltip>
+                    <LastErrorCell state={st} lastError={st.lastError} />
                   ) : (
                     <span className={s.muted}>none</span>
                   )}
