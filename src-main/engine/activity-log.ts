@@ -2,7 +2,7 @@
  * The engine's activity log: every send, receive, poll, test, sign-in and
  * engine event is one entry, announced live as `logs.appended`.
  */
-import type { LogEntry, LogInput } from '../shared/activity-log.js';
+import { repeatsEntry, type LogEntry, type LogInput } from '../shared/activity-log.js';
 import { DEFAULT_LOG_RETENTION, LogRetention, type LogFilterInput } from '../shared/contract/logs.js';
 import { AppSettingsRepo } from '../store/app-settings-repo.js';
 import { LogRepo, type LogFilter } from '../store/log-repo.js';
@@ -23,9 +23,18 @@ export class ActivityLog {
     this.settings = new AppSettingsRepo(db);
   }
 
-  /** Appends an entry and announces it. Messages must already be free of secrets. */
+  /**
+   * Appends an entry and announces it. Messages must already be free of
+   * secrets. A repeat of the mailbox's latest entry (see `repeatsEntry`)
+   * replaces it, counted, so an event that recurs every minute is one line
+   * with a count and its first and last time, not a screenful.
+   */
   write(input: LogInput): LogEntry {
-    const entry = this.repo.insert({ ...input, at: input.at ?? this.clock() });
+    const at = input.at ?? this.clock();
+    const entry = this.db.transaction(() => {
+      const previous = this.repo.latestOf(input.mailboxId ?? null);
+      return previous && repeatsEntry(previous, input) ? this.repo.insertRepeat(previous, { ...input, at }) : this.repo.insert({ ...input, at });
+    })();
     this.events?.emit('logs.appended', entry);
     return entry;
   }

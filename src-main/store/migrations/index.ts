@@ -12,6 +12,7 @@ import m006 from './006-outbox.sql';
 import m007 from './007-inbox-identity.sql';
 import m008 from './008-outbox-wait-sign-in.sql';
 import m009 from './009-relay-from.sql';
+import m012 from './012-log-repeats.sql';
 
 export interface Migration {
   version: number;
@@ -29,4 +30,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: '007-inbox-identity', sql: m007 },
   { version: 8, name: '008-outbox-wait-sign-in', sql: m008 },
   { version: 9, name: '009-relay-from', sql: m009 },
+  // 010 and 011 come from branches merged beside this one.
+  { version: 12, name: '012-log-repeats', sql: m012 },
 ];
