@@ -11,6 +11,7 @@ import { SecretBox } from '../../src-main/store/secret-box';
 import { readBundle } from '../../src-main/engine/diagnostics/bundle';
 import { scrubText } from '../../src-main/engine/diagnostics/scrub';
 import { createSession, allowedInBundleView, type Session } from '../../src-main/ipc/session';
+import { CHANGING_CHANNELS, READING_CHANNELS } from '../../src-main/shared/read-only';
 import { contract, channelNames } from '../../src-main/shared/contract/index';
 import { tempDir } from '../helpers/temp';
 import { seedLog } from '../helpers/log-seed';
@@ -183,7 +184,16 @@ describe('viewing a bundle read-only', () => {
     for (const blocked of ['mailboxes.create', 'mailboxes.update', 'mailboxes.remove', 'mailboxes.importSettings', 'logs.export', 'logs.prune', 'logs.setRetention', 'diagnostics.export']) {
       if (names.includes(blocked)) expect(allowedInBundleView(blocked), blocked).toBe(false);
     }
-    for (const name of allowed) expect(name).toMatch(/\.(info|list|get|presets|exportSettings|history|query|tail|retention|versions|checklist|registrySql|states|polls|raw|status|health)$/);
+    for (const name of allowed) expect(name).toMatch(/\.(info|list|get|presets|exportSettings|history|query|tail|retention|versions|checklist|registrySql|states|polls|poll|raw|status|health|counts|settings|settingsGet|signInStatus|engineState|relaySettings)$/);
+  });
+
+  it('holds every channel of the contract to one list: reading (runs on a bundle) or changing (refused, and its controls disabled)', () => {
+    const names = channelNames(contract).filter((n) => !n.startsWith('diagnostics.'));
+    const unclassified = names.filter((n) => READING_CHANNELS.has(n) === CHANGING_CHANNELS.has(n));
+    expect(unclassified, 'add each to READING_CHANNELS or CHANGING_CHANNELS in src-main/shared/read-only.ts').toEqual([]);
+    expect([...READING_CHANNELS, ...CHANGING_CHANNELS].filter((n) => !names.includes(n)), 'no longer in the contract').toEqual([]);
+    // The counters and states the screens show are reading channels (the Outbox counters stayed at "..." when they were refused).
+    for (const reading of ['outbox.counts', 'outbox.engineState', 'outbox.settings', 'outbox.relaySettings', 'oauth.settingsGet', 'inbox.states']) expect(allowedInBundleView(reading), reading).toBe(true);
   });
 });
 

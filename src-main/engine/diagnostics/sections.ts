@@ -13,6 +13,7 @@ import { OUTBOX_STATUSES } from '../../shared/outbox.js';
 import { redactIdentifier } from './scrub.js';
 import { STEP_LABELS } from '../../shared/step-words.js';
 import { lastErrorWhen } from '../../shared/error-age.js';
+import { collectScreenAnswers, type ScreensSection } from './screen-answers.js';
 
 /** The sign-in section: the app registration (identifiers redacted) and each OAuth mailbox's sign-in. */
 export interface SignInSection {
@@ -65,7 +66,15 @@ export function outboxCountWords(counts: Record<string, number> | undefined): st
 /** Full results kept per mailbox in a bundle (the list screen shows the newest). */
 const TESTS_PER_MAILBOX = 10;
 
-export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'mailboxes' | 'connectionTests' | 'outbox' | 'inbox' | 'oauth'>): void {
+export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'mailboxes' | 'connectionTests' | 'outbox' | 'inbox' | 'oauth' | 'relay'>): void {
+  engine.diagnostics.register({
+    name: 'screens',
+    title: 'What the screens showed (for the read-only view of this bundle)',
+    collect: () => collectScreenAnswers(engine),
+    summarize: (data) => [
+      `${(data as Partial<ScreensSection>).answers?.length ?? 0} screen answers and ${(data as Partial<ScreensSection>).outbox?.length ?? 0} outbox messages (no bodies), shown as they were when "Open a diagnostics bundle" opens this file.`,
+    ],
+  });
   engine.diagnostics.register({
     name: 'sign-in',
     title: 'Microsoft 365 sign-in (per mailbox; no tokens, tenant and client id shortened)',

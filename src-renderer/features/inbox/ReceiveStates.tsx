@@ -21,6 +21,7 @@ import {
 import { ArrowSyncRegular, BugRegular, FolderArrowRightRegular } from '@fluentui/react-icons';
 import type { ReceiveState } from '../../../src-main/shared/inbox.js';
 import { StatusBadge } from '../../components/StatusBadge';
+import { useChannel } from '../../components/read-only';
 import { timeTitle } from '../../components/format';
 import { describeAction, healthLook, shortTime } from './inbox-format';
 import { lastErrorStanding, lastErrorWhen } from '../../../src-main/shared/error-age.js';
@@ -89,6 +90,9 @@ export function ReceiveStates({
   busy: ReadonlySet<number>;
 }) {
   const s = useStyles();
+  const poll = useChannel('inbox.pollNow');
+  const debug = useChannel('inbox.importWithDebug');
+  const handoff = useChannel('inbox.saveSettings');
   return (
     <div className={s.wrap}>
       <Table size="small" aria-label="Receive state of each mailbox" className={mergeClasses(s.table, compact && s.tableCompact)}>
@@ -170,14 +174,21 @@ export function ReceiveStates({
                 <TableCell>
                   <div className={s.actions} onClick={(e) => e.stopPropagation()}>
                     {/* Each icon's tooltip is its name, for the eye and for screen readers alike. */}
-                    <Tooltip content={`Poll ${st.mailboxName} now`} relationship="label">
-                      <Button size="small" icon={<ArrowSyncRegular />} disabled={busy.has(st.mailboxId)} onClick={() => onPoll(st)} />
+                    {/* In a bundle's read-only view they stay (focusable, so the reason is read) but do nothing. */}
+                    <Tooltip content={`Poll ${st.mailboxName} now${poll.reason ? `. ${poll.reason}` : ''}`} relationship="label">
+                      <Button size="small" icon={<ArrowSyncRegular />} disabledFocusable={poll.blocked} disabled={busy.has(st.mailboxId)} onClick={poll.blocked ? undefined : () => onPoll(st)} />
                     </Tooltip>
-                    <Tooltip content={`Import ${st.mailboxName} with debug: one poll that keeps the whole IMAP conversation (passwords and tokens hidden)`} relationship="label">
-                      <Button size="small" icon={<BugRegular />} disabled={busy.has(st.mailboxId)} onClick={() => onDebug(st)} />
+                    <Tooltip content={`Import ${st.mailboxName} with debug: one poll that keeps the whole IMAP conversation (passwords and tokens hidden)${debug.reason ? `. ${debug.reason}` : ''}`} relationship="label">
+                      <Button size="small" icon={<BugRegular />} disabledFocusable={debug.blocked} disabled={busy.has(st.mailboxId)} onClick={debug.blocked ? undefined : () => onDebug(st)} />
                     </Tooltip>
-                    <Tooltip content={`Handoff folder of ${st.mailboxName}: ${st.handoffDir ?? 'off'}`} relationship="label">
-                      <Button size="small" appearance={st.handoffDir ? 'primary' : 'secondary'} icon={<FolderArrowRightRegular />} onClick={() => onHandoff(st)} />
+                    <Tooltip content={`Handoff folder of ${st.mailboxName}: ${st.handoffDir ?? 'off'}${handoff.reason ? `. ${handoff.reason}` : ''}`} relationship="label">
+                      <Button
+                        size="small"
+                        appearance={st.handoffDir ? 'primary' : 'secondary'}
+                        icon={<FolderArrowRightRegular />}
+                        disabledFocusable={handoff.blocked}
+                        onClick={handoff.blocked ? undefined : () => onHandoff(st)}
+                      />
                     </Tooltip>
                   </div>
                 </TableCell>

@@ -48,6 +48,7 @@ import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge, type StatusKind } from '../../components/StatusBadge';
 import { formatShortTime, formatTime, timeTitle } from '../../components/format';
 
+import { ChangeButton } from '../../components/read-only';
 const ROW_HEIGHT = 34;
 const PAGE = 200;
 
@@ -264,9 +265,9 @@ export function LogsPage() {
           <span className={s.spacer} />
           <Menu>
             <MenuTrigger disableButtonEnhancement>
-              <Button icon={<ArrowDownloadRegular />} disabled={Boolean(exporting)}>
+              <ChangeButton channel="logs.export" icon={<ArrowDownloadRegular />} disabled={Boolean(exporting)}>
                 Export
-              </Button>
+              </ChangeButton>
             </MenuTrigger>
             <MenuPopover>
               <MenuList>
@@ -278,9 +279,9 @@ export function LogsPage() {
               </MenuList>
             </MenuPopover>
           </Menu>
-          <Button icon={<SettingsRegular />} onClick={() => setRetentionOpen(true)}>
+          <ChangeButton channel="logs.setRetention" icon={<SettingsRegular />} onClick={() => setRetentionOpen(true)}>
             Retention
-          </Button>
+          </ChangeButton>
         </div>
         <div className={s.filters} role="search" aria-label="Log filters">
           <Field label="Mailbox" size="small">

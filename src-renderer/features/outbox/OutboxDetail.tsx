@@ -35,6 +35,7 @@ import { TranscriptPanel } from '../connection-test/TranscriptPanel';
 import { STATUS_HELP, STATUS_KIND, STATUS_WORD, errorTitle, partlyRefused, relative, size } from './outbox-format';
 import { stageLabel } from '../../../src-main/shared/step-words.js';
 
+import { ChangeButton } from '../../components/read-only';
 const useStyles = makeStyles({
   // A scrolling column: its parts keep their height (a message bar would otherwise be squeezed until its text overlaps the next).
   panel: { borderLeft: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1, padding: '16px', display: 'flex', flexDirection: 'column', gap: '12px', overflow: 'auto', minWidth: 0, '& > *': { flexShrink: 0 } },
@@ -158,18 +159,18 @@ export function OutboxDetailPanel({ id, onClose, onDelete, onNotice }: { id: num
         </Caption1>
       </div>
       <div className={s.actions} role="toolbar" aria-label="Message actions">
-        <Button size="small" icon={<SendRegular />} disabled={!canSendNow || Boolean(busy)} onClick={() => void act('send', () => api.outbox.sendNow({ id }), `#${id} is due now.`)}>
+        <ChangeButton channel="outbox.sendNow" size="small" icon={<SendRegular />} disabled={!canSendNow || Boolean(busy)} onClick={() => void act('send', () => api.outbox.sendNow({ id }), `#${id} is due now.`)}>
           Send now
-        </Button>
-        <Button size="small" icon={<ArrowClockwiseRegular />} disabled={!canRetry || Boolean(busy)} onClick={() => void act('retry', () => api.outbox.retry({ id }), `#${id} is queued again.`)}>
+        </ChangeButton>
+        <ChangeButton channel="outbox.retry" size="small" icon={<ArrowClockwiseRegular />} disabled={!canRetry || Boolean(busy)} onClick={() => void act('retry', () => api.outbox.retry({ id }), `#${id} is queued again.`)}>
           Retry
-        </Button>
-        <Button size="small" icon={<StopRegular />} disabled={!canCancel || Boolean(busy)} onClick={() => void act('cancel', () => api.outbox.cancel({ id }), `#${id} is cancelled and will not be sent.`)}>
+        </ChangeButton>
+        <ChangeButton channel="outbox.cancel" size="small" icon={<StopRegular />} disabled={!canCancel || Boolean(busy)} onClick={() => void act('cancel', () => api.outbox.cancel({ id }), `#${id} is cancelled and will not be sent.`)}>
           Cancel
-        </Button>
-        <Button size="small" icon={<DeleteRegular />} disabled={m.status === 'sending' || Boolean(busy)} onClick={() => onDelete(m)}>
+        </ChangeButton>
+        <ChangeButton channel="outbox.delete" size="small" icon={<DeleteRegular />} disabled={m.status === 'sending' || Boolean(busy)} onClick={() => onDelete(m)}>
           Delete
-        </Button>
+        </ChangeButton>
       </div>
       <ErrorBar error={error} />
       {(m.status === 'queued' || m.status === 'deferred') && mailboxes.data?.find((x) => x.id === m.mailboxId)?.enabled === false && (
@@ -291,13 +292,13 @@ export function OutboxDetailPanel({ id, onClose, onDelete, onNotice }: { id: num
       ) : (
         <Caption1 className={s.muted}>
           No transcript kept.{' '}
-          <Button
+          <ChangeButton channel="outbox.saveSettings"
             size="small"
             appearance="transparent"
             onClick={() => void act('debug', () => api.outbox.saveSettings({ mailboxId: m.mailboxId, debug: true }), `${m.mailboxName} now keeps the SMTP transcript of each message's next try.`)}
           >
             Keep transcripts for {m.mailboxName}
-          </Button>
+          </ChangeButton>
         </Caption1>
       )}
 
