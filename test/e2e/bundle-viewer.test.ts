@@ -135,6 +135,11 @@ beforeAll(async () => {
   await engine.inbox.pollNow(desk.id);
   await engine.inbox.pollNow(sales.id);
   expect(engine.inbox.states().find((s) => s.mailboxId === desk.id)!.counts.imported).toBe(23);
+  // An error that a later poll resolved (a wrong password, then fixed).
+  const billing = engine.mailboxes.create({ name: 'Billing', address: DESK, preset: 'generic', imap, smtp, password: 'not-yet-right' });
+  await engine.inbox.pollNow(billing.id);
+  engine.mailboxes.update({ id: billing.id, password: PASSWORD });
+  await engine.inbox.pollNow(billing.id);
   // A connection test, for the log.
   await engine.connectionTests.run({ mailboxId: sales.id, direction: 'incoming' });
 
@@ -174,6 +179,8 @@ describe('a diagnostics bundle in the read-only view', () => {
     bundleFile = (await consoleHandle.engine.diagnostics.createBundle(path.join(dataDir, 'site-diagnostics.zip'), { runtime: 'console' })).path;
     expect(live.get('mailboxes')).toContain('Password set');
     expect(live.get('inbox')).toContain('23 stored');
+    // A last error a later poll resolved says so, with its age (issue 13 item 5).
+    expect(live.get('inbox')).toMatch(/AUTH_FAILED · <age>\s*resolved by the poll at \d\d:\d\d:\d\d/);
     const bytes = fs.readFileSync(bundleFile);
     expect(bytes.includes(Buffer.from(PASSWORD))).toBe(false);
   }, 120_000);

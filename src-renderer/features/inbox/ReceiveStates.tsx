@@ -58,11 +58,14 @@ function LastErrorCell({ state, lastError }: { state: ReceiveState; lastError: N
   return (
     <Tooltip content={`${lastError.message}${lastError.hint ? ` — ${lastError.hint}` : ''} (${shortTime(lastError.at)}, ${when})`} relationship="description">
       <div className={s.stack} data-last-error={lastError.code} data-resolved={standing.resolved}>
-        <span className={mergeClasses(s.code, s.ellipsis, !standing.resolved && state.health === 'failing' && s.error)}>{lastError.code}</span>
-        <Caption1 className={mergeClasses(s.muted, s.ellipsis)}>
-          <span title={timeTitle(lastError.at)}>{when}</span>
-          {standing.resolved ? null : ` · ${lastError.message}`}
-        </Caption1>
+        <span className={s.ellipsis}>
+          <span className={mergeClasses(s.code, !standing.resolved && state.health === 'failing' && s.error)}>{lastError.code}</span>
+          <Caption1 className={s.muted} title={timeTitle(lastError.at)}>
+            {' '}
+            · {standing.age}
+          </Caption1>
+        </span>
+        <Caption1 className={mergeClasses(s.muted, s.ellipsis)}>{standing.resolvedAt !== null ? `resolved by the poll at ${shortTime(standing.resolvedAt)}` : lastError.message}</Caption1>
       </div>
     </Tooltip>
   );

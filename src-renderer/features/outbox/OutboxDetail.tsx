@@ -277,8 +277,7 @@ export function OutboxDetailPanel({ id, onClose, onDelete, onNotice }: { id: num
                   <td>#{a.number}</td>
                   <td title={timeTitle(a.startedAt)}>{formatTime(a.startedAt)}</td>
                   <td>{a.outcome}</td>
-                  <td>{a.code ?? ''}</td>
-                  <td>{a.stage ? stageLabel(a.stage) : ''}</td>
+                  <td title={a.stage ? `At step: ${stageLabel(a.stage)}` : undefined}>{a.code ?? ''}</td>
                   <td className={s.mono}>{a.serverReply ?? ''}</td>
                 </tr>
               ))}
