@@ -18,7 +18,9 @@ const SECRET_KEY = /^(secret|access_?token|refresh_?token|id_?token|password|cli
 function isPlainFact(value: string): boolean {
   return (
     /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value) ||
-    /^(https?:\/\/)?[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?(\/[a-z0-9._~\/-]*)?$/.test(value) ||
+    /^[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?$/.test(value) ||
+    // A URL without a query (an authority, a scope such as https://outlook.office.com/IMAP.AccessAsUser.All).
+    /^https?:\/\/[a-z0-9.-]+(:\d+)?(\/[\w.~\/-]*)?$/i.test(value) ||
     /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$/i.test(value) ||
     /^\d+$/.test(value)
   );
