@@ -64,6 +64,14 @@ describe('a resolved last error', () => {
     expect(state.health).toBe('healthy');
     expect(state.lastSuccessAt!).toBeGreaterThan(state.lastError!.at);
 
+    // Polls that find nothing new are one entry with a count, not a line each (issue 13 item 11).
+    for (let i = 0; i < 3; i++) expect((await engine.inbox.pollNow(m.id)).fetched).toBe(0);
+    const quiet = engine.log.query({ mailboxId: m.id, direction: 'receive' }, 50).filter((l) => l.message === 'Polled INBOX (manual): nothing new.');
+    expect(quiet).toMatchObject([{ repeats: 3, level: 'info' }]);
+    expect(quiet[0]!.firstAt).toBeLessThanOrEqual(quiet[0]!.at);
+    expect(quiet[0]!.detail).toMatch(/^0 fetched, 0 imported, .* in \d+ ms\.$/);
+    const latest = engine.inbox.states().find((s) => s.mailboxId === m.id)!;
+
     const bundle = (await engine.diagnostics.createBundle(path.join(dataDir, 'b.zip'), { runtime: 'cli' })).path;
     engine.close();
     const html = await summaryHtml(bundle);
@@ -74,7 +82,7 @@ describe('a resolved last error', () => {
     const json = await runCli(['inbox', 'status', '--data-dir', dataDir, '--json'], { env });
     expect(json.code).toBe(0);
     const row = (json.json as { mailboxName: string; health: string; lastError: { code: string; resolved: boolean; resolvedAt: number; age: string } }[]).find((r) => r.mailboxName === 'Desk')!;
-    expect(row).toMatchObject({ health: 'healthy', lastError: { code: 'AUTH_FAILED', resolved: true, resolvedAt: state.lastSuccessAt, age: 'just now' } });
+    expect(row).toMatchObject({ health: 'healthy', lastError: { code: 'AUTH_FAILED', resolved: true, resolvedAt: latest.lastSuccessAt, age: 'just now' } });
 
     const human = await runCli(['inbox', 'status', '--data-dir', dataDir], { env });
     expect(human.code).toBe(0);
