@@ -17,6 +17,8 @@ const PRUNE_CHUNK = 5000;
 export class ActivityLog {
   private readonly repo: LogRepo;
   private readonly settings: AppSettingsRepo;
+  /** The last entry this process wrote per mailbox (null: no mailbox). */
+  private readonly lastWritten = new Map<number | null, LogEntry>();
 
   constructor(private readonly db: Db, private readonly events?: EventBus, private readonly clock: () => number = Date.now) {
     this.repo = new LogRepo(db);
@@ -31,10 +33,20 @@ export class ActivityLog {
    */
   write(input: LogInput): LogEntry {
     const at = input.at ?? this.clock();
-    const entry = this.db.transaction(() => {
-      const previous = this.repo.latestOf(input.mailboxId ?? null);
-      return previous && repeatsEntry(previous, input) ? this.repo.insertRepeat(previous, { ...input, at }) : this.repo.insert({ ...input, at });
-    })();
+    const key = input.mailboxId ?? null;
+    // The store is asked for the mailbox's latest entry only when this process's own last one
+    // for it might be repeated (or is unknown): an import's thousand different entries cost one
+    // statement each. Another process's entry in between can at worst leave two entries uncounted.
+    const own = this.lastWritten.get(key);
+    const entry =
+      own && !repeatsEntry(own, input)
+        ? this.repo.insert({ ...input, at })
+        : this.db.transaction(() => {
+            const previous = this.repo.latestOf(key);
+            return previous && repeatsEntry(previous, input) ? this.repo.insertRepeat(previous, { ...input, at }) : this.repo.insert({ ...input, at });
+          })();
+    if (this.lastWritten.size > 10_000) this.lastWritten.clear();
+    this.lastWritten.set(key, entry);
     this.events?.emit('logs.appended', entry);
     return entry;
   }
