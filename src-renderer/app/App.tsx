@@ -156,7 +156,7 @@ function Shell({ themeName, setTheme }: { themeName: 'light' | 'dark'; setTheme:
         <BundleBanner />
       </div>
       <main className={s.main} id="main-content" tabIndex={-1}>
-        <ReadOnlyProvider readOnly={view.data?.mode === 'bundle'}>
+        <ReadOnlyProvider readOnly={view.data?.mode === 'bundle'} asOf={view.data?.bundle?.createdAt ?? null}>
           {route === 'mailboxes' && <MailboxesPage />}
           {route === 'tests' && <ConnectionTestsPage key={location.hash} />}
           {route === 'outbox' && <OutboxPage />}

@@ -13,13 +13,15 @@ import { READ_ONLY_REASON, allowedInBundleView } from '../../src-main/shared/rea
 export interface ReadOnlyState {
   readOnly: boolean;
   reason: string;
+  /** When a bundle is open, the time it was made: ages ("3 h ago") are told as of then, as the live screen told them. */
+  asOf: number | null;
 }
 
-const ReadOnlyContext = createContext<ReadOnlyState>({ readOnly: false, reason: READ_ONLY_REASON });
+const ReadOnlyContext = createContext<ReadOnlyState>({ readOnly: false, reason: READ_ONLY_REASON, asOf: null });
 
 /** Provided once by the shell from the view state. */
-export function ReadOnlyProvider({ readOnly, children }: { readOnly: boolean; children: ReactNode }) {
-  return <ReadOnlyContext.Provider value={{ readOnly, reason: READ_ONLY_REASON }}>{children}</ReadOnlyContext.Provider>;
+export function ReadOnlyProvider({ readOnly, asOf = null, children }: { readOnly: boolean; asOf?: number | null; children: ReactNode }) {
+  return <ReadOnlyContext.Provider value={{ readOnly, reason: READ_ONLY_REASON, asOf: readOnly ? asOf : null }}>{children}</ReadOnlyContext.Provider>;
 }
 
 /** The read-only state of the screens. */

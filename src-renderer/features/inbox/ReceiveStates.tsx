@@ -21,7 +21,7 @@ import {
 import { ArrowSyncRegular, BugRegular, FolderArrowRightRegular } from '@fluentui/react-icons';
 import type { ReceiveState } from '../../../src-main/shared/inbox.js';
 import { StatusBadge } from '../../components/StatusBadge';
-import { useChannel } from '../../components/read-only';
+import { useChannel, useReadOnly } from '../../components/read-only';
 import { timeTitle } from '../../components/format';
 import { describeAction, healthLook, shortTime } from './inbox-format';
 import { lastErrorStanding, lastErrorWhen } from '../../../src-main/shared/error-age.js';
@@ -53,8 +53,10 @@ function When({ ms }: { ms: number | null }) {
 /** A last error with its age, and, once a later poll worked, the poll that resolved it (an old error must not read as current). */
 function LastErrorCell({ state, lastError }: { state: ReceiveState; lastError: NonNullable<ReceiveState['lastError']> }) {
   const s = useStyles();
-  const standing = lastErrorStanding(lastError, state.lastSuccessAt, Date.now());
-  const when = lastErrorWhen(lastError, state.lastSuccessAt, Date.now(), (ms) => shortTime(ms));
+  // In a bundle's view, as of the time it was made (what the live screen said then).
+  const now = useReadOnly().asOf ?? Date.now();
+  const standing = lastErrorStanding(lastError, state.lastSuccessAt, now);
+  const when = lastErrorWhen(lastError, state.lastSuccessAt, now, (ms) => shortTime(ms));
   return (
     <Tooltip content={`${lastError.message}${lastError.hint ? ` — ${lastError.hint}` : ''} (${shortTime(lastError.at)}, ${when})`} relationship="description">
       <div className={s.stack} data-last-error={lastError.code} data-resolved={standing.resolved}>
