@@ -241,8 +241,7 @@ export function OutboxPage() {
   const compact = selectedId !== undefined;
   // The status column fits the longest status word ("Waiting for sign-in") on one line.
   const columns = compact
-    ? // At 1024x768 with the panel open the list has about 420 px: the minimums must fit in it (they ran 6 px over).
-      '140px 46px minmax(56px, 1fr) minmax(72px, 1.2fr) minmax(60px, 0.8fr)'
+    ? '136px 48px minmax(56px, 1fr) minmax(64px, 1.2fr) minmax(52px, 0.8fr)'
     : '140px 64px minmax(80px, 120px) minmax(120px, 1.2fr) minmax(140px, 1.5fr) 56px minmax(150px, 190px) minmax(120px, 1.2fr)';
   const pendingCount = counts.data ? counts.data.queued + counts.data.sending + counts.data['waiting-sign-in'] + counts.data.deferred + counts.data.failed : undefined;
 
