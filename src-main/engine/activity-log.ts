@@ -2,7 +2,7 @@
  * The engine's activity log: every send, receive, poll, test, sign-in and
  * engine event is one entry, announced live as `logs.appended`.
  */
-import type { LogEntry, LogInput } from '../shared/activity-log.js';
+import { repeatsEntry, type LogEntry, type LogInput } from '../shared/activity-log.js';
 import { DEFAULT_LOG_RETENTION, LogRetention, type LogFilterInput } from '../shared/contract/logs.js';
 import { AppSettingsRepo } from '../store/app-settings-repo.js';
 import { LogRepo, type LogFilter } from '../store/log-repo.js';
@@ -17,15 +17,36 @@ const PRUNE_CHUNK = 5000;
 export class ActivityLog {
   private readonly repo: LogRepo;
   private readonly settings: AppSettingsRepo;
+  /** The last entry this process wrote per mailbox (null: no mailbox). */
+  private readonly lastWritten = new Map<number | null, LogEntry>();
 
   constructor(private readonly db: Db, private readonly events?: EventBus, private readonly clock: () => number = Date.now) {
     this.repo = new LogRepo(db);
     this.settings = new AppSettingsRepo(db);
   }
 
-  /** Appends an entry and announces it. Messages must already be free of secrets. */
+  /**
+   * Appends an entry and announces it. Messages must already be free of
+   * secrets. A repeat of the mailbox's latest entry (see `repeatsEntry`)
+   * replaces it, counted, so an event that recurs every minute is one line
+   * with a count and its first and last time, not a screenful.
+   */
   write(input: LogInput): LogEntry {
-    const entry = this.repo.insert({ ...input, at: input.at ?? this.clock() });
+    const at = input.at ?? this.clock();
+    const key = input.mailboxId ?? null;
+    // The store is asked for the mailbox's latest entry only when this process's own last one
+    // for it might be repeated (or is unknown): an import's thousand different entries cost one
+    // statement each. Another process's entry in between can at worst leave two entries uncounted.
+    const own = this.lastWritten.get(key);
+    const entry =
+      own && !repeatsEntry(own, input)
+        ? this.repo.insert({ ...input, at })
+        : this.db.transaction(() => {
+            const previous = this.repo.latestOf(key);
+            return previous && repeatsEntry(previous, input) ? this.repo.insertRepeat(previous, { ...input, at }) : this.repo.insert({ ...input, at });
+          })();
+    if (this.lastWritten.size > 10_000) this.lastWritten.clear();
+    this.lastWritten.set(key, entry);
     this.events?.emit('logs.appended', entry);
     return entry;
   }

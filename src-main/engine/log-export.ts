@@ -15,7 +15,8 @@ import type { ActivityLog } from './activity-log.js';
 /** Progress of an export: rows written so far out of the total matching. */
 export type ExportProgress = (written: number, total: number) => void;
 
-const HEADERS = ['Time', 'Mailbox', 'Direction', 'Level', 'Code', 'Message', 'Description'] as const;
+/** Time is the last time an entry happened; Times and First time say how often and since when it repeated. */
+const HEADERS = ['Time', 'Mailbox', 'Direction', 'Level', 'Code', 'Message', 'Description', 'Times', 'First time'] as const;
 
 /** Fill colours per level (light, readable with black text), and the word that also says it. */
 const LEVEL_FILL: Record<LogEntry['level'], string> = { success: 'FFDFF6DD', warning: 'FFFFF4CE', error: 'FFFDE7E9', info: 'FFF3F2F1' };
@@ -31,7 +32,17 @@ export function localTimestamp(ms: number): string {
 }
 
 function cells(e: LogEntry): string[] {
-  return [localTimestamp(e.at), e.mailboxName ?? (e.mailboxId !== null ? `#${e.mailboxId}` : ''), e.direction, LEVEL_WORD[e.level], e.code ?? '', e.message, e.detail ?? ''];
+  return [
+    localTimestamp(e.at),
+    e.mailboxName ?? (e.mailboxId !== null ? `#${e.mailboxId}` : ''),
+    e.direction,
+    LEVEL_WORD[e.level],
+    e.code ?? '',
+    e.message,
+    e.detail ?? '',
+    String(e.repeats),
+    localTimestamp(e.firstAt ?? e.at),
+  ];
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -90,9 +101,11 @@ export async function exportLogs(
         { header: HEADERS[4], width: 26 },
         { header: HEADERS[5], width: 60 },
         { header: HEADERS[6], width: 80 },
+        { header: HEADERS[7], width: 8 },
+        { header: HEADERS[8], width: 27 },
       ];
       sheet.getRow(1).font = { bold: true };
-      sheet.autoFilter = { from: 'A1', to: 'G1' };
+      sheet.autoFilter = { from: 'A1', to: 'I1' };
       for (const page of log.iterate(filter)) {
         if (options.signal?.aborted) throw new AppError('EXPORT_CANCELLED', 'The export was cancelled.');
         for (const e of page) {
@@ -127,7 +140,7 @@ td.d{color:#616161;white-space:pre-wrap}
             page
               .map((e) => {
                 const c = cells(e).map(escapeHtml);
-                return `<tr class="${e.level}"><td class="t">${c[0]}</td><td>${c[1]}</td><td>${c[2]}</td><td class="l">${c[3]}</td><td>${c[4]}</td><td>${c[5]}</td><td class="d">${c[6]}</td></tr>\n`;
+                return `<tr class="${e.level}"><td class="t">${c[0]}</td><td>${c[1]}</td><td>${c[2]}</td><td class="l">${c[3]}</td><td>${c[4]}</td><td>${c[5]}</td><td class="d">${c[6]}</td><td>${c[7]}</td><td class="t">${c[8]}</td></tr>\n`;
               })
               .join(''),
           );

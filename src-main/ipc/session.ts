@@ -15,33 +15,12 @@ import type { HandlerEnvironment } from './handlers.js';
 import { createMailroomRouter } from './index.js';
 import type { CallContext, Handlers, Router } from './router.js';
 import { isTrustedSender } from './sender.js';
+import { allowedInBundleView } from '../shared/read-only.js';
+import { BundleScreenAnswers } from '../engine/diagnostics/screen-answers.js';
+import { contract } from '../shared/contract/index.js';
 
-/** Methods that only read: the only ones allowed while a bundle is open. Everything else is refused. */
-const READ_ONLY_METHODS = new Set([
-  'info',
-  'list',
-  'get',
-  'presets',
-  'exportSettings',
-  'history',
-  'query',
-  'tail',
-  'retention',
-  'versions',
-  'checklist',
-  'registrySql',
-  'states',
-  'polls',
-  'raw',
-  'status',
-  'health',
-]);
-
-/** Whether a channel may run against an opened bundle. */
-export function allowedInBundleView(channel: string): boolean {
-  const [area, method] = channel.split('.');
-  return area !== 'diagnostics' && method !== undefined && READ_ONLY_METHODS.has(method);
-}
+/** Whether a channel may run against an opened bundle: the one list in shared/read-only.ts, which the screens consult too. */
+export { allowedInBundleView };
 
 export interface Session {
   readonly router: Router;
@@ -52,6 +31,7 @@ export interface Session {
 export function createSession(live: Mailroom, env: Omit<HandlerEnvironment, 'diagnostics'>, onInternalError?: (channel: string, error: unknown) => void): Session {
   let viewer: BundleViewer | undefined;
   let viewerRouter: Router | undefined;
+  let screenAnswers: BundleScreenAnswers | undefined;
   let view: ViewState = { mode: 'live', bundle: null };
 
   const diagnostics: Handlers<MailroomContract>['diagnostics'] = {
@@ -62,6 +42,7 @@ export function createSession(live: Mailroom, env: Omit<HandlerEnvironment, 'dia
       viewer?.close();
       viewer = next;
       viewerRouter = createMailroomRouter(next.engine, { ...env, diagnostics }, onInternalError);
+      screenAnswers = new BundleScreenAnswers(bundle.sections['screens']);
       view = {
         mode: 'bundle',
         bundle: { fileName, createdAt: bundle.manifest.createdAt, appVersion: bundle.manifest.app.version, platform: bundle.manifest.app.platform, sections: bundle.manifest.sections },
@@ -73,6 +54,7 @@ export function createSession(live: Mailroom, env: Omit<HandlerEnvironment, 'dia
       viewer?.close();
       viewer = undefined;
       viewerRouter = undefined;
+      screenAnswers = undefined;
       view = { mode: 'live', bundle: null };
       return view;
     },
@@ -91,6 +73,14 @@ export function createSession(live: Mailroom, env: Omit<HandlerEnvironment, 'dia
             ok: false,
             error: { code: 'READ_ONLY_VIEW', message: 'You are viewing a diagnostics bundle, which is read-only.', hint: 'Close the bundle (the bar at the top) to work with your own mailboxes again.' },
           });
+        }
+        // What the live screen showed when the bundle was made, when the bundle holds it (checked against the contract).
+        const held = screenAnswers?.answer(channel, payload);
+        if (held) {
+          const [area, method] = channel.split('.') as [string, string];
+          const declared = (contract as unknown as Record<string, Record<string, { output: { safeParse(v: unknown): { success: boolean; data?: unknown } } }>>)[area]?.[method];
+          const parsed = declared?.output.safeParse(held.value);
+          if (parsed?.success) return Promise.resolve({ ok: true, value: parsed.data });
         }
         return viewerRouter.invoke(channel, payload, ctx);
       },

@@ -34,6 +34,10 @@ export const LogEntry = z.object({
   detail: z.string().nullable(),
   refKind: z.enum(LOG_REF_KINDS).nullable(),
   refId: z.number().int().nullable(),
+  /** How many times this event happened in a row (1: once); `at` is the last time. */
+  repeats: z.number().int().min(1).default(1),
+  /** ms UTC of the first time, when it repeated; null when it happened once. */
+  firstAt: z.number().int().nullable().default(null),
 });
 export type LogEntry = z.infer<typeof LogEntry>;
 
@@ -49,4 +53,23 @@ export interface LogInput {
   refId?: number | null;
   /** ms UTC; defaults to now. */
   at?: number;
+}
+
+/**
+ * Whether `next` repeats `previous` (the mailbox's latest entry), so the two
+ * are one entry with a count: the same mailbox, direction, level, code and
+ * message, about no particular message or test (or about the same one). A
+ * poll's entries repeat across polls; "Sent X to Y" for two outbox messages
+ * are two events.
+ */
+export function repeatsEntry(previous: Pick<LogEntry, 'mailboxId' | 'direction' | 'level' | 'code' | 'message' | 'refKind' | 'refId'>, next: LogInput): boolean {
+  const sameRef = (previous.refKind ?? null) === (next.refKind ?? null) && ((previous.refKind ?? null) === null || previous.refKind === 'poll' || (previous.refId ?? null) === (next.refId ?? null));
+  return (
+    previous.mailboxId === (next.mailboxId ?? null) &&
+    previous.direction === next.direction &&
+    previous.level === next.level &&
+    previous.code === (next.code ?? null) &&
+    previous.message === next.message &&
+    sameRef
+  );
 }

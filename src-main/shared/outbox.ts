@@ -423,3 +423,16 @@ export const OutboxEngineState = z.object({
 });
 /** Who is running the outbox. */
 export type OutboxEngineState = z.infer<typeof OutboxEngineState>;
+
+/**
+ * When a waiting message will really be tried. A paused mailbox tries nothing
+ * before its pause ends, so a message due earlier is tried when the pause
+ * ends: the one time the Outbox's banner, list and detail and the CLI all show
+ * (a message's own backoff and the mailbox's pause used to read as two
+ * different times for the same try).
+ */
+export function nextTryOf<T extends Pick<OutboxSummary, 'status' | 'nextAttemptAt'>>(message: T, pausedUntil: number | null | undefined): T {
+  if (pausedUntil === null || pausedUntil === undefined || message.nextAttemptAt === null) return message;
+  if (message.status !== 'queued' && message.status !== 'deferred') return message;
+  return message.nextAttemptAt < pausedUntil ? { ...message, nextAttemptAt: pausedUntil } : message;
+}

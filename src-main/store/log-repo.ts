@@ -17,6 +17,8 @@ interface LogRow {
   detail: string | null;
   ref_kind: string | null;
   ref_id: number | null;
+  repeat_count: number;
+  first_at: number | null;
 }
 
 function toEntry(r: LogRow): LogEntry {
@@ -32,6 +34,8 @@ function toEntry(r: LogRow): LogEntry {
     detail: r.detail,
     refKind: r.ref_kind as LogEntry['refKind'],
     refId: r.ref_id,
+    repeats: r.repeat_count ?? 1,
+    firstAt: r.first_at ?? null,
   };
 }
 
@@ -57,19 +61,42 @@ export interface LogFilter {
 
 export class LogRepo {
   private readonly insertStmt;
+  private readonly latestStmt;
+  private readonly deleteStmt;
   private getStmt: ReturnType<Db['prepare']> | undefined;
 
   constructor(private readonly db: Db) {
     this.insertStmt = db.prepare(
-      `INSERT INTO log_entries (at, mailbox_id, mailbox_name, direction, level, code, message, detail, ref_kind, ref_id)
-       VALUES (@at, @mailboxId, (SELECT name FROM mailboxes WHERE id = @mailboxId), @direction, @level, @code, @message, @detail, @refKind, @refId)
+      `INSERT INTO log_entries (at, mailbox_id, mailbox_name, direction, level, code, message, detail, ref_kind, ref_id, repeat_count, first_at)
+       VALUES (@at, @mailboxId, (SELECT name FROM mailboxes WHERE id = @mailboxId), @direction, @level, @code, @message, @detail, @refKind, @refId, @repeats, @firstAt)
        RETURNING *`,
     );
+    // The newest entry of a mailbox (or of no mailbox), from the (mailbox_id, id) index.
+    this.latestStmt = db.prepare('SELECT * FROM log_entries WHERE mailbox_id IS @mailboxId ORDER BY id DESC LIMIT 1');
+    this.deleteStmt = db.prepare('DELETE FROM log_entries WHERE id = ?');
+  }
+
+  /** The newest entry of a mailbox (null: of no mailbox). */
+  latestOf(mailboxId: number | null): LogEntry | undefined {
+    const row = this.latestStmt.get({ mailboxId }) as LogRow | undefined;
+    return row && toEntry(row);
+  }
+
+  /**
+   * Replaces `previous` by `input` as its repeat: one entry, newest by id (so
+   * keyset pages and the live tail see it as new), counting both, with the
+   * first time of `previous`. Run inside a transaction.
+   */
+  insertRepeat(previous: LogEntry, input: LogInput & { at: number }): LogEntry {
+    this.deleteStmt.run(previous.id);
+    return this.insert(input, { repeats: previous.repeats + 1, firstAt: previous.firstAt ?? previous.at });
   }
 
   /** Appends an entry and returns it as stored (one statement: the row comes back with RETURNING). */
-  insert(input: LogInput & { at: number }): LogEntry {
+  insert(input: LogInput & { at: number }, repeat: { repeats: number; firstAt: number | null } = { repeats: 1, firstAt: null }): LogEntry {
     const row = this.insertStmt.get({
+      repeats: repeat.repeats,
+      firstAt: repeat.firstAt,
       at: input.at,
       mailboxId: input.mailboxId ?? null,
       direction: input.direction,

@@ -32,6 +32,7 @@ import { InboxPage } from '../features/inbox/InboxPage';
 import { SiteSetupPage } from '../features/site-setup/SiteSetupPage';
 import { OutboxPage } from '../features/outbox/OutboxPage';
 import { arrowKeys } from '../components/arrow-keys';
+import { ReadOnlyProvider } from '../components/read-only';
 
 type Route = 'mailboxes' | 'tests' | 'outbox' | 'inbox' | 'logs' | 'site';
 
@@ -155,12 +156,14 @@ function Shell({ themeName, setTheme }: { themeName: 'light' | 'dark'; setTheme:
         <BundleBanner />
       </div>
       <main className={s.main} id="main-content" tabIndex={-1}>
-        {route === 'mailboxes' && <MailboxesPage />}
-        {route === 'tests' && <ConnectionTestsPage key={location.hash} />}
-        {route === 'outbox' && <OutboxPage />}
-        {route === 'inbox' && <InboxPage />}
-        {route === 'logs' && <LogsPage />}
-        {route === 'site' && <SiteSetupPage />}
+        <ReadOnlyProvider readOnly={view.data?.mode === 'bundle'} asOf={view.data?.bundle?.createdAt ?? null}>
+          {route === 'mailboxes' && <MailboxesPage />}
+          {route === 'tests' && <ConnectionTestsPage key={location.hash} />}
+          {route === 'outbox' && <OutboxPage />}
+          {route === 'inbox' && <InboxPage />}
+          {route === 'logs' && <LogsPage />}
+          {route === 'site' && <SiteSetupPage />}
+        </ReadOnlyProvider>
       </main>
     </div>
   );

@@ -82,6 +82,24 @@ describe('logs screen in the browser console', () => {
     await expect.poll(() => rows().first().textContent()).toContain('Live entry two');
   });
 
+  it('shows repeats of one event as one entry with a count and its first and last time, also live', async () => {
+    const support = consoleHandle.engine.mailboxes.list().find((m) => m.name === 'Support')!;
+    const failure = { mailboxId: support.id, direction: 'receive' as const, level: 'error' as const, code: 'OAUTH_NOT_SIGNED_IN', message: 'Poll of INBOX failed: Support has not signed in with Microsoft yet.' };
+    const first = Date.now() - 2 * 60_000;
+    consoleHandle.engine.log.write({ ...failure, at: first });
+    await expect.poll(() => rows().first().textContent()).toContain('has not signed in');
+    consoleHandle.engine.log.write({ ...failure, at: first + 60_000 });
+    consoleHandle.engine.log.write({ ...failure, at: first + 120_000 });
+    // One row, counted: the rows the repeats replaced are gone from the list as well.
+    await expect.poll(() => rows().first().locator('[data-repeats]').textContent()).toBe('3×');
+    expect(await rows().filter({ hasText: 'has not signed in' }).count()).toBe(1);
+    await rows().first().click();
+    const panel = page.getByRole('complementary', { name: 'Log entry' });
+    await expect.poll(() => panel.getByTestId('log-repeats').textContent()).toContain('3 times in a row');
+    expect(await panel.textContent()).toMatch(/First time.*Times/);
+    await screenshot(page, 'logs-repeats');
+  });
+
   it('exports the current filter to Excel and offers the download', async () => {
     // The list shows every column again once the entry is closed.
     await page.getByRole('complementary', { name: 'Log entry' }).getByRole('button', { name: 'Close the entry' }).click();

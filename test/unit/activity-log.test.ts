@@ -6,7 +6,7 @@ import path from 'node:path';
 import ExcelJS from 'exceljs';
 import { openMailroom, type Mailroom } from '../../src-main/engine/mailroom';
 import { staticKeyProvider } from '../../src-main/store/secret-box';
-import { exportLogs, describeFilter } from '../../src-main/engine/log-export';
+import { exportLogs, describeFilter, localTimestamp } from '../../src-main/engine/log-export';
 import { tempDir } from '../helpers/temp';
 import { seedLog } from '../helpers/log-seed';
 
@@ -39,6 +39,64 @@ describe('writing and reading', () => {
 
   it('refuses an unknown direction or level at the store', () => {
     expect(() => engine.log.write({ direction: 'nowhere' as never, level: 'info', message: 'x' })).toThrow(/CHECK constraint/);
+  });
+});
+
+describe('repeats of the same event', () => {
+  const failure = (mailboxId: number, at: number) => ({ mailboxId, direction: 'receive' as const, level: 'error' as const, code: 'OAUTH_NOT_SIGNED_IN', message: 'Poll of INBOX failed: not signed in', detail: `at ${at}`, refKind: 'poll' as const, refId: at, at });
+
+  it('collapse into one entry with a count and its first and last time, newest by id, announced each time', () => {
+    const m = engine.mailboxes.create({ name: 'Contoso', address: 'support@contoso.onmicrosoft.com', preset: 'microsoft365' });
+    const seen: { id: number; repeats: number }[] = [];
+    engine.events.on('logs.appended', (e) => seen.push(e as { id: number; repeats: number }));
+    const t0 = Date.UTC(2026, 0, 15, 9, 0, 0);
+    for (let i = 0; i < 60; i++) engine.log.write(failure(m.id, t0 + i * 60_000));
+    const entries = engine.log.query({ mailboxId: m.id });
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ repeats: 60, firstAt: t0, at: t0 + 59 * 60_000, detail: `at ${t0 + 59 * 60_000}`, refId: t0 + 59 * 60_000 });
+    expect(seen.map((e) => e.repeats)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(seen.at(-1)!.id).toBe(entries[0]!.id);
+    // Other mailboxes' entries in between do not break a mailbox's run.
+    const other = engine.mailboxes.create({ name: 'Desk', address: 'desk@gmail.com' });
+    engine.log.write({ mailboxId: other.id, direction: 'send', level: 'success', message: 'Sent "Hello" to a@example.test' });
+    engine.log.write(failure(m.id, t0 + 60 * 60_000));
+    expect(engine.log.query({ mailboxId: m.id })).toMatchObject([{ repeats: 61, firstAt: t0 }]);
+    expect(engine.log.count({})).toBe(2);
+  });
+
+  it('start a new entry after anything else of the mailbox, and never merge two different events', () => {
+    const m = engine.mailboxes.create({ name: 'Desk', address: 'desk@gmail.com' });
+    engine.log.write(failure(m.id, 1));
+    engine.log.write(failure(m.id, 2));
+    engine.log.write({ mailboxId: m.id, direction: 'receive', level: 'info', message: 'Resumed polling INBOX' });
+    engine.log.write(failure(m.id, 3));
+    // Same words about two different outbox messages are two events.
+    engine.log.write({ mailboxId: m.id, direction: 'send', level: 'success', message: 'Sent "Hello" to a@example.test', refKind: 'outbox', refId: 10 });
+    engine.log.write({ mailboxId: m.id, direction: 'send', level: 'success', message: 'Sent "Hello" to a@example.test', refKind: 'outbox', refId: 11 });
+    // Another level or code is another event.
+    engine.log.write({ mailboxId: m.id, direction: 'send', level: 'warning', message: 'Sent "Hello" to a@example.test', refKind: 'outbox', refId: 11 });
+    expect(engine.log.query({ mailboxId: m.id }).map((e) => [e.message.slice(0, 14), e.repeats]).reverse()).toEqual([
+      ['Poll of INBOX ', 2],
+      ['Resumed pollin', 1],
+      ['Poll of INBOX ', 1],
+      ['Sent "Hello" t', 1],
+      ['Sent "Hello" t', 1],
+      ['Sent "Hello" t', 1],
+    ]);
+  });
+
+  it('are exported with their count and first time', async () => {
+    const m = engine.mailboxes.create({ name: 'Desk', address: 'desk@gmail.com' });
+    const t0 = Date.UTC(2026, 0, 15, 9, 0, 0);
+    for (let i = 0; i < 3; i++) engine.log.write(failure(m.id, t0 + i * 60_000));
+    const file = path.join(dir, 'repeats.txt');
+    await exportLogs(engine.log, { mailboxId: m.id }, 'txt', file);
+    const [header, row] = fs.readFileSync(file, 'utf8').trimEnd().split('\r\n').slice(3);
+    const columns = header!.split('\t');
+    const cellsOf = row!.split('\t');
+    expect(cellsOf[columns.indexOf('Times')]).toBe('3');
+    expect(cellsOf[columns.indexOf('First time')]).toBe(localTimestamp(t0));
+    expect(cellsOf[columns.indexOf('Time')]).toBe(localTimestamp(t0 + 120_000));
   });
 });
 
@@ -141,7 +199,7 @@ describe('exports', () => {
     await wb.xlsx.readFile(file);
     const sheet = wb.getWorksheet('Log')!;
     expect(sheet.rowCount).toBe(302);
-    expect(sheet.getRow(1).values).toEqual([undefined, 'Time', 'Mailbox', 'Direction', 'Level', 'Code', 'Message', 'Description']);
+    expect(sheet.getRow(1).values).toEqual([undefined, 'Time', 'Mailbox', 'Direction', 'Level', 'Code', 'Message', 'Description', 'Times', 'First time']);
     expect(String(sheet.getRow(2).getCell(6).value)).toContain('<script>');
     expect(progress[progress.length - 1]).toBe(301);
     expect(fs.readdirSync(path.dirname(file))).toEqual(['log.xlsx']);

@@ -9,8 +9,9 @@ import { staticKeyProvider } from '../../src-main/store/secret-box';
 import { SecretRepo } from '../../src-main/store/secret-repo';
 import { SecretBox } from '../../src-main/store/secret-box';
 import { readBundle } from '../../src-main/engine/diagnostics/bundle';
-import { scrubText } from '../../src-main/engine/diagnostics/scrub';
+import { scrubText, secretFragments } from '../../src-main/engine/diagnostics/scrub';
 import { createSession, allowedInBundleView, type Session } from '../../src-main/ipc/session';
+import { CHANGING_CHANNELS, READING_CHANNELS } from '../../src-main/shared/read-only';
 import { contract, channelNames } from '../../src-main/shared/contract/index';
 import { tempDir } from '../helpers/temp';
 import { seedLog } from '../helpers/log-seed';
@@ -183,7 +184,16 @@ describe('viewing a bundle read-only', () => {
     for (const blocked of ['mailboxes.create', 'mailboxes.update', 'mailboxes.remove', 'mailboxes.importSettings', 'logs.export', 'logs.prune', 'logs.setRetention', 'diagnostics.export']) {
       if (names.includes(blocked)) expect(allowedInBundleView(blocked), blocked).toBe(false);
     }
-    for (const name of allowed) expect(name).toMatch(/\.(info|list|get|presets|exportSettings|history|query|tail|retention|versions|checklist|registrySql|states|polls|raw|status|health)$/);
+    for (const name of allowed) expect(name).toMatch(/\.(info|list|get|presets|exportSettings|history|query|tail|retention|versions|checklist|registrySql|states|polls|poll|raw|status|health|counts|settings|settingsGet|signInStatus|engineState|relaySettings)$/);
+  });
+
+  it('holds every channel of the contract to one list: reading (runs on a bundle) or changing (refused, and its controls disabled)', () => {
+    const names = channelNames(contract).filter((n) => !n.startsWith('diagnostics.'));
+    const unclassified = names.filter((n) => READING_CHANNELS.has(n) === CHANGING_CHANNELS.has(n));
+    expect(unclassified, 'add each to READING_CHANNELS or CHANGING_CHANNELS in src-main/shared/read-only.ts').toEqual([]);
+    expect([...READING_CHANNELS, ...CHANGING_CHANNELS].filter((n) => !names.includes(n)), 'no longer in the contract').toEqual([]);
+    // The counters and states the screens show are reading channels (the Outbox counters stayed at "..." when they were refused).
+    for (const reading of ['outbox.counts', 'outbox.engineState', 'outbox.settings', 'outbox.relaySettings', 'oauth.settingsGet', 'inbox.states']) expect(allowedInBundleView(reading), reading).toBe(true);
   });
 });
 
@@ -256,5 +266,26 @@ describe('the sign-in section', () => {
     ]);
     session.close();
     viewer.close();
+  });
+});
+
+describe('scrubbing a token cache', () => {
+  // The shape msal-node serializes (values shortened): tokens under "secret", facts beside them.
+  const ACCESS = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL291dGxvb2sub2ZmaWNlLmNvbSJ9.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg';
+  const REFRESH = '0.AXoAb2xkLXJlZnJlc2gtdG9rZW4tdmFsdWUtZm9yLXRlc3Rz_Ab-Cd';
+  const HOME = '8f1c6e2a-4b3d-4c5e-9f70-1a2b3c4d5e6f.7d2f1c4e-8a9b-4c3d-9e1f-0a1b2c3d4e5f';
+  const cache = JSON.stringify({
+    Account: { [`${HOME}-login.microsoftonline.com-7d2f1c4e-8a9b-4c3d-9e1f-0a1b2c3d4e5f`]: { home_account_id: HOME, environment: 'login.microsoftonline.com', username: 'support@contoso.onmicrosoft.com', name: 'Support Desk' } },
+    AccessToken: { k1: { credential_type: 'AccessToken', secret: ACCESS, token_type: 'Bearer', target: 'https://outlook.office.com/IMAP.AccessAsUser.All', home_account_id: HOME } },
+    RefreshToken: { k2: { credential_type: 'RefreshToken', secret: REFRESH, home_account_id: HOME } },
+  });
+
+  it('takes the tokens, and leaves the address, hosts, ids and words the bundle shows on purpose', () => {
+    const fragments = secretFragments(cache);
+    expect(fragments).toContain(ACCESS);
+    expect(fragments).toContain(REFRESH);
+    for (const fact of ['support@contoso.onmicrosoft.com', 'login.microsoftonline.com', HOME, 'Bearer', 'AccessToken', 'https://outlook.office.com/IMAP.AccessAsUser.All']) expect(fragments).not.toContain(fact);
+    const { text } = scrubText(`Mailbox support@contoso.onmicrosoft.com used ${ACCESS} and ${Buffer.from(REFRESH).toString('base64')}`, [cache]);
+    expect(text).toBe('Mailbox support@contoso.onmicrosoft.com used [REDACTED] and [REDACTED]');
   });
 });

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { PollDetail, PollTrigger } from '../../src-main/shared/inbox';
 import type { Mailbox } from '../../src-main/shared/mailbox';
 import { MailboxImporter, type ImporterHost, type ImporterSession } from '../../src-main/engine/inbox/mailbox-importer';
+import type { SignInRequirement } from '../../src-main/engine/auth/sign-in-requirement';
 
 const INTERVAL_S = 60;
 const mailbox = {
@@ -27,11 +28,13 @@ class FakeClient extends EventEmitter {
   idling = true;
 }
 
-function scriptedHost(outcomes: Outcome[]) {
+function scriptedHost(outcomes: Outcome[], signIn: { needed: SignInRequirement | null; waits: (string | null)[] } = { needed: null, waits: [] }) {
   const calls: { trigger: PollTrigger; at: number }[] = [];
   const clients: FakeClient[] = [];
   const host: ImporterHost = {
     mailbox: () => mailbox,
+    signInNeeded: () => signIn.needed,
+    signInWait: (_m, requirement) => void signIn.waits.push(requirement?.code ?? null),
     clock: () => Date.now(),
     changed: () => undefined,
     closeClient: async () => undefined,
@@ -66,6 +69,29 @@ async function settle(): Promise<void> {
 }
 
 describe('background importer schedule', () => {
+  it('does not poll a mailbox that needs a Microsoft sign-in: one entry when it stops, one when it resumes after the sign-in', async () => {
+    const signIn = { needed: { code: 'OAUTH_NOT_SIGNED_IN', message: 'Not signed in.', hint: 'Sign in.', since: null } as SignInRequirement | null, waits: [] as (string | null)[] };
+    const { host, calls } = scriptedHost([], signIn);
+    const importer = new MailboxImporter(host, mailbox.id);
+    importer.start();
+    await settle();
+    // Ten intervals: no poll, and the stop is said once, not once a minute.
+    await vi.advanceTimersByTimeAsync(10 * INTERVAL_S * 1000);
+    expect(calls).toEqual([]);
+    expect(signIn.waits).toEqual(['OAUTH_NOT_SIGNED_IN']);
+    expect(importer.waitingForSignInNow).toBe(true);
+    // Someone signs in: the service wakes the importer, which polls at once and says it resumed.
+    signIn.needed = null;
+    importer.request('start');
+    await settle();
+    expect(calls.map((c) => c.trigger)).toEqual(['start']);
+    expect(signIn.waits).toEqual(['OAUTH_NOT_SIGNED_IN', null]);
+    await vi.advanceTimersByTimeAsync(INTERVAL_S * 1000);
+    expect(calls.map((c) => c.trigger)).toEqual(['start', 'schedule']);
+    expect(signIn.waits).toHaveLength(2);
+    await importer.stop();
+  });
+
   it('polls at start, then on the interval', async () => {
     const { host, calls } = scriptedHost([]);
     const importer = new MailboxImporter(host, mailbox.id);

@@ -437,6 +437,27 @@ describe('009-relay-from', () => {
   });
 });
 
+describe('011-log-repeats', () => {
+  it('keeps every log entry as one that happened once, and refuses a count below 1', () => {
+    const file = dbFile();
+    const old = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version < 11) });
+    const insertLog = old.prepare("INSERT INTO log_entries (at, direction, level, code, message) VALUES (?, 'receive', 'error', 'AUTH_FAILED', 'Poll failed')");
+    for (const at of [1000, 2000, 3000]) insertLog.run(at);
+    old.close();
+    const db = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 11) });
+    try {
+      expect(db.prepare('SELECT at, repeat_count, first_at FROM log_entries ORDER BY id').all()).toEqual([
+        { at: 1000, repeat_count: 1, first_at: null },
+        { at: 2000, repeat_count: 1, first_at: null },
+        { at: 3000, repeat_count: 1, first_at: null },
+      ]);
+      expect(() => db.prepare('UPDATE log_entries SET repeat_count = 0').run()).toThrow(/CHECK constraint/);
+    } finally {
+      db.close();
+    }
+  });
+});
+
 describe('migration 008-outbox-wait-sign-in (a table rebuild for a new status)', () => {
   const before008 = MIGRATIONS.filter((m) => m.version < 8);
   const m008 = MIGRATIONS.find((m) => m.name === '008-outbox-wait-sign-in')!;

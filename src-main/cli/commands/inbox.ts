@@ -1,4 +1,4 @@
-/** `mailroom inbox poll | list | show | handoff`. */
+/** `mailroom inbox poll | status | list | show | handoff`. */
 import type { InboxMessageDetail, InboxMessageSummary, PollDetail } from '../../shared/inbox.js';
 import { INBOX_STATUSES } from '../../shared/inbox.js';
 import type { TranscriptLine } from '../../shared/diagnosis.js';
@@ -6,6 +6,7 @@ import { dataDirOf, type CommonOptions } from '../context.js';
 import type { InboxEngine } from '../../engine/inbox/open-inbox.js';
 import { EXIT_FAILED, printJson, reportError, table, usageError } from '../output.js';
 import { toCliWords } from '../../shared/setting-words.js';
+import { lastErrorStanding, lastErrorWhen } from '../../shared/error-age.js';
 
 /**
  * Runs a command body over the lean inbox engine (see open-inbox.ts): the
@@ -75,6 +76,39 @@ function clip(text: string | null, max: number): string {
 
 function size(bytes: number): string {
   return bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+const HEALTH_WORD: Record<string, string> = { healthy: 'healthy', failing: 'FAILING', disabled: 'disabled', never: 'not polled yet' };
+
+/** `mailroom inbox status [--mailbox M]`: each mailbox's receive state; a last error says how old it is and whether a later poll resolved it. */
+export async function statusCommand(f: CommonOptions & { mailbox?: string }): Promise<void> {
+  await withEngine(f, (engine) => {
+    const only = f.mailbox !== undefined ? engine.mailboxes.resolve(f.mailbox).id : undefined;
+    const now = Date.now();
+    const states = engine.inbox.states().filter((st) => only === undefined || st.mailboxId === only);
+    if (f.json) {
+      return printJson(
+        states.map((st) => ({
+          ...st,
+          lastError: st.lastError ? { ...st.lastError, ...lastErrorStanding(st.lastError, st.lastSuccessAt, now) } : null,
+        })),
+      );
+    }
+    if (!states.length) return void process.stdout.write('No mailboxes.\n');
+    process.stdout.write(
+      table(
+        ['MAILBOX', 'STATE', 'LAST SUCCESS', 'LAST TRY', 'STORED', 'LAST ERROR'],
+        states.map((st) => [
+          st.mailboxName,
+          `${HEALTH_WORD[st.health] ?? st.health}${st.consecutiveFailures ? ` (${st.consecutiveFailures} in a row)` : ''}`,
+          when(st.lastSuccessAt),
+          when(st.lastTryAt),
+          String(st.counts.imported),
+          st.lastError ? `${st.lastError.code} ${when(st.lastError.at)} (${lastErrorWhen(st.lastError, st.lastSuccessAt, now, when)})` : '-',
+        ]),
+      ),
+    );
+  });
 }
 
 /** `mailroom inbox list [--mailbox M] [--status S] [--limit N] [--before-id ID]`. */

@@ -4,6 +4,7 @@ import type { CommonOptions } from '../context.js';
 import { printJson, table, usageError } from '../output.js';
 import { withOutboxEngine } from './send.js';
 import { toCliWords } from '../../shared/setting-words.js';
+import { stageLabel } from '../../shared/step-words.js';
 
 function positiveInt(value: string | undefined, flag: string, max: number): number | undefined {
   if (value === undefined) return undefined;
@@ -85,9 +86,9 @@ function printDetail(m: OutboxDetail): void {
   lines.push('  Recipients:');
   for (const r of m.recipients) lines.push(`    ${r.status.padEnd(8)} ${r.address}${r.reply ? `  ${r.reply}` : ''}`);
   if (m.lastError) {
-    lines.push(`  Last error:  [${m.lastError.code}] ${m.lastError.message}`);
+    lines.push(`  Last error:  [${m.lastError.code}] ${m.lastError.message}${m.lastError.stage ? ` (at step: ${stageLabel(m.lastError.stage)})` : ''}`);
     if (m.lastError.hint) lines.push(`  What to change: ${toCliWords(m.lastError.hint)}`);
-    if (m.lastError.serverReply) lines.push(`  Server said (${m.lastError.stage}): ${m.lastError.serverReply}`);
+    if (m.lastError.serverReply) lines.push(`  Server said (${m.lastError.stage ? stageLabel(m.lastError.stage) : 'reply'}): ${m.lastError.serverReply}`);
   }
   lines.push('  History:');
   for (const h of m.history) lines.push(`    ${when(h.at)}  ${h.status.padEnd(9)} ${h.note ?? ''}`);

@@ -18,6 +18,7 @@ import { CURL_MESSAGE_FILE } from '../../engine/connection-test/curl-command.js'
 import { dataDirOf, readPasswordOption, secretFromEnv, withEngine, type CommonOptions } from '../context.js';
 import { printJson, reportError, usageError, EXIT_FAILED, EXIT_OK } from '../output.js';
 import { toCliWords } from '../../shared/setting-words.js';
+import { STEP_LABELS } from '../../shared/step-words.js';
 
 interface TargetFlags extends CommonOptions {
   keep?: boolean;
@@ -73,7 +74,7 @@ function printHuman(result: ConnectionTestResult, live: boolean): void {
     out.push(warned ? `PASSED WITH ${warned === 1 ? 'A WARNING' : `${warned} WARNINGS`} in ${result.durationMs} ms (see below).` : `PASSED in ${result.durationMs} ms.`);
   } else if (result.diagnosis) {
     const d = result.diagnosis;
-    out.push(`FAILED: ${d.code} at step ${d.step}`, `  ${toCliWords(d.summary)}`, `  What to change: ${toCliWords(d.hint)}`);
+    out.push(`FAILED: ${d.code} at step: ${STEP_LABELS[d.step]}`, `  ${toCliWords(d.summary)}`, `  What to change: ${toCliWords(d.hint)}`);
     if (d.serverReply) out.push(`  Server said: ${d.serverReply.split('\n').join('\n               ')}`);
   }
   for (const w of result.warnings ?? []) out.push(`WARNING: ${w.code}${w.step ? ` at step ${w.step}` : ''}`, `  ${toCliWords(w.message)}`, `  What to change: ${toCliWords(w.hint)}`);

@@ -19,6 +19,16 @@ export function registerInboxCommands(program: Command): void {
 
   common(
     inbox
+      .command('status')
+      .description('show each mailbox\'s receive state: last success, last try, and the last error with its age (and the poll that resolved it)')
+      .option('--mailbox <mailbox>', 'only this mailbox (id or name)'),
+  ).action(async (opts) => {
+    const { statusCommand } = await import('../commands/inbox.js');
+    await statusCommand(opts);
+  });
+
+  common(
+    inbox
       .command('list')
       .description('list imported messages, newest first')
       .option('--mailbox <mailbox>', 'only this mailbox (id or name)')

@@ -27,6 +27,7 @@ import type { MailboxService } from '../mailboxes.js';
 import { resolverFromEnvironment, type DnsResolver } from './dns-resolver.js';
 import { runConnectionTest, type TestOutcome, type TestSpec } from './run-test.js';
 import type { StepProgress } from './step-recorder.js';
+import { STEP_LABELS } from '../../shared/step-words.js';
 
 /** Gives the engine an OAuth access token for a mailbox (the auth service implements it). */
 export interface AccessTokenSource {
@@ -199,7 +200,7 @@ export class ConnectionTestService {
         ? result.warnings?.length
           ? { level: 'warning' as const, message: `${what} passed with ${result.warnings.length === 1 ? 'a warning' : `${result.warnings.length} warnings`} in ${result.durationMs} ms` }
           : { level: 'success' as const, message: `${what} passed in ${result.durationMs} ms` }
-        : { level: 'error' as const, code: result.diagnosis?.code ?? null, message: `${what} failed at ${result.diagnosis?.step}: ${result.diagnosis?.summary}`, detail: [result.diagnosis?.hint, result.diagnosis?.serverReply ? `Server said: ${result.diagnosis.serverReply}` : ''].filter(Boolean).join('\n') };
+        : { level: 'error' as const, code: result.diagnosis?.code ?? null, message: `${what} failed at ${result.diagnosis ? STEP_LABELS[result.diagnosis.step] : 'an unknown step'}: ${result.diagnosis?.summary}`, detail: [result.diagnosis?.hint, result.diagnosis?.serverReply ? `Server said: ${result.diagnosis.serverReply}` : ''].filter(Boolean).join('\n') };
     try {
       this.options.log?.write({ mailboxId: result.mailboxId, direction: 'test', refKind: 'connection-test', refId: result.id, ...entry });
       for (const warning of result.warnings ?? []) {

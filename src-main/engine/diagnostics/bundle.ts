@@ -28,8 +28,8 @@ export interface SectionProvider {
   /** Heading on the summary page. */
   title: string;
   collect(): unknown | Promise<unknown>;
-  /** Plain-text lines for the summary page. */
-  summarize?(data: unknown): string[];
+  /** Plain-text lines for the summary page; `createdAt` is the bundle's time (ages are told from it). */
+  summarize?(data: unknown, context: { createdAt: number }): string[];
 }
 
 export interface DiagnosticsDeps {
@@ -147,7 +147,8 @@ export class DiagnosticsService {
 
   private summaryPage(manifest: BundleManifest, sections: { provider: SectionProvider; json: string }[], logs: z.infer<typeof LogEntry>[]): string {
     const errorsByCode = new Map<string, number>();
-    for (const e of logs) if (e.level === 'error') errorsByCode.set(e.code ?? '(no code)', (errorsByCode.get(e.code ?? '(no code)') ?? 0) + 1);
+    // A repeated event is one entry that happened `repeats` times: each time counts.
+    for (const e of logs) if (e.level === 'error') errorsByCode.set(e.code ?? '(no code)', (errorsByCode.get(e.code ?? '(no code)') ?? 0) + e.repeats);
     const parts: string[] = [];
     parts.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Mailroom diagnostics ${escapeHtml(localTimestamp(manifest.createdAt))}</title>
 <style>body{font:14px/1.45 "Segoe UI",system-ui,sans-serif;margin:24px;max-width:1100px;color:#242424}h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #e0e0e0}
@@ -157,14 +158,14 @@ table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #e
     parts.push('<h2>Errors in the log</h2>');
     parts.push(
       errorsByCode.size
-        ? `<table><tr><th>Code</th><th>Entries</th></tr>${[...errorsByCode].sort((a, b) => b[1] - a[1]).map(([code, n]) => `<tr><td class="error">${escapeHtml(code)}</td><td>${n}</td></tr>`).join('')}</table>`
+        ? `<table><tr><th>Code</th><th>Times</th></tr>${[...errorsByCode].sort((a, b) => b[1] - a[1]).map(([code, n]) => `<tr><td class="error">${escapeHtml(code)}</td><td>${n}</td></tr>`).join('')}</table>`
         : '<p class="success">No errors among the entries included.</p>',
     );
     for (const s of sections) {
       parts.push(`<h2>${escapeHtml(s.provider.title)}</h2>`);
       let lines: string[] = [];
       try {
-        lines = s.provider.summarize?.(JSON.parse(s.json)) ?? [];
+        lines = s.provider.summarize?.(JSON.parse(s.json), { createdAt: manifest.createdAt }) ?? [];
       } catch {
         lines = [];
       }
@@ -172,7 +173,7 @@ table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #e
     }
     parts.push(`<h2>Latest log entries</h2><table><tr><th>Time</th><th>Level</th><th>Mailbox</th><th>Code</th><th>Message</th></tr>`);
     for (const e of logs.slice(0, 200)) {
-      parts.push(`<tr><td>${escapeHtml(localTimestamp(e.at))}</td><td class="${e.level}">${e.level}</td><td>${escapeHtml(e.mailboxName ?? '')}</td><td>${escapeHtml(e.code ?? '')}</td><td>${escapeHtml(e.message)}</td></tr>`);
+      parts.push(`<tr><td>${escapeHtml(localTimestamp(e.at))}</td><td class="${e.level}">${e.level}</td><td>${escapeHtml(e.mailboxName ?? '')}</td><td>${escapeHtml(e.code ?? '')}</td><td>${escapeHtml(e.message)}${e.repeats > 1 ? ` <em>(${e.repeats} times, first ${escapeHtml(localTimestamp(e.firstAt ?? e.at))})</em>` : ''}</td></tr>`);
     }
     parts.push('</table></body></html>\n');
     return parts.join('\n');

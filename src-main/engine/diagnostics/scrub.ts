@@ -6,16 +6,41 @@
 
 const MIN_SECRET_LENGTH = 6;
 
-/** Strings inside a secret worth scrubbing too: the values of a JSON token cache (access and refresh tokens). */
+/** Keys of a token cache whose values are secrets, whatever they look like. */
+const SECRET_KEY = /^(secret|access_?token|refresh_?token|id_?token|password|client_?secret|assertion)$/i;
+
+/**
+ * Facts a token cache also holds that are no secret and that the bundle shows
+ * on purpose: an account's address, a host or URL, a tenant or account id
+ * (GUIDs, redacted as identifiers instead). Scrubbing them turned a
+ * mailbox's address into "[REDACTED]".
+ */
+function isPlainFact(value: string): boolean {
+  return (
+    /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value) ||
+    /^[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?$/.test(value) ||
+    // A URL without a query (an authority, a scope such as https://outlook.office.com/IMAP.AccessAsUser.All).
+    /^https?:\/\/[a-z0-9.-]+(:\d+)?(\/[\w.~\/-]*)?$/i.test(value) ||
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$/i.test(value) ||
+    /^\d+$/.test(value)
+  );
+}
+
+/**
+ * Strings inside a secret worth scrubbing too: the values of a JSON token
+ * cache (access, refresh and id tokens); not the address, hosts and ids it
+ * also holds.
+ */
 export function secretFragments(secret: string): string[] {
   const out = new Set<string>([secret]);
   try {
-    const walk = (v: unknown): void => {
+    const walk = (v: unknown, key: string): void => {
       if (typeof v === 'string') {
-        if (v.length >= 16) out.add(v);
-      } else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+        if (SECRET_KEY.test(key) ? v.length >= MIN_SECRET_LENGTH : v.length >= 16 && !isPlainFact(v)) out.add(v);
+      } else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
+      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
     };
-    walk(JSON.parse(secret));
+    walk(JSON.parse(secret), '');
   } catch {
     // Not JSON: the secret itself is the fragment.
   }

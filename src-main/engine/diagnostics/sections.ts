@@ -12,6 +12,9 @@ import { registerSectionImporter } from './viewer.js';
 import { SECURITY_LABELS } from '../../shared/setting-words.js';
 import { OUTBOX_STATUSES } from '../../shared/outbox.js';
 import { redactIdentifier } from './scrub.js';
+import { STEP_LABELS } from '../../shared/step-words.js';
+import { lastErrorWhen } from '../../shared/error-age.js';
+import { collectScreenAnswers, type ScreensSection } from './screen-answers.js';
 
 /** The sign-in section: the app registration (identifiers redacted) and each OAuth mailbox's sign-in. */
 export interface SignInSection {
@@ -64,7 +67,15 @@ export function outboxCountWords(counts: Record<string, number> | undefined): st
 /** Full results kept per mailbox in a bundle (the list screen shows the newest). */
 const TESTS_PER_MAILBOX = 10;
 
-export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'mailboxes' | 'connectionTests' | 'outbox' | 'inbox' | 'oauth'>): void {
+export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'mailboxes' | 'connectionTests' | 'outbox' | 'inbox' | 'oauth' | 'relay'>): void {
+  engine.diagnostics.register({
+    name: 'screens',
+    title: 'What the screens showed (for the read-only view of this bundle)',
+    collect: () => collectScreenAnswers(engine),
+    summarize: (data) => [
+      `${(data as Partial<ScreensSection>).answers?.length ?? 0} screen answers and ${(data as Partial<ScreensSection>).outbox?.length ?? 0} outbox messages (no bodies), shown as they were when "Open a diagnostics bundle" opens this file.`,
+    ],
+  });
   engine.diagnostics.register({
     name: 'sign-in',
     title: 'Microsoft 365 sign-in (per mailbox; no tokens, tenant and client id shortened)',
@@ -109,7 +120,7 @@ export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'm
     summarize: (data) =>
       (data as ConnectionTestResult[]).map(
         (r) =>
-          `${new Date(r.startedAt).toISOString()} ${r.protocol.toUpperCase()} ${r.target.host}:${r.target.port} ${SECURITY_LABELS[r.target.security]}: ${r.ok ? 'passed' : r.cancelled ? 'cancelled' : `failed, ${r.diagnosis?.code ?? ''} at ${r.diagnosis?.step ?? ''}`}`,
+          `${new Date(r.startedAt).toISOString()} ${r.protocol.toUpperCase()} ${r.target.host}:${r.target.port} ${SECURITY_LABELS[r.target.security]}: ${r.ok ? 'passed' : r.cancelled ? 'cancelled' : `failed, ${r.diagnosis?.code ?? ''} at step: ${r.diagnosis ? STEP_LABELS[r.diagnosis.step] : '?'}`}`,
       ),
   });
   engine.diagnostics.register({
@@ -139,7 +150,7 @@ export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'm
         polls: Object.fromEntries(engine.mailboxes.list().map((m) => [m.id, engine.inbox.polls(m.id, undefined, 20)])),
       };
     },
-    summarize: (data) =>
+    summarize: (data, { createdAt }) =>
       (
         (data as {
           states: { mailboxName?: string; mailboxId?: number; health?: string; lastSuccessAt?: number | null; lastError?: { code?: string; at?: number } | null; signInNeeded?: { code: string; since: number | null } | null }[];
@@ -147,11 +158,10 @@ export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'm
       ).map((s) => {
         const name = s.mailboxName ?? `#${s.mailboxId}`;
         if (s.signInNeeded) return `${name}: sign-in needed (${s.signInNeeded.code}${s.signInNeeded.since ? ` since ${iso(s.signInNeeded.since)}` : ''}): nothing is imported until someone signs in`;
-        // "healthy" beside a last error only when a later poll worked, and then it says so.
-        if (s.health === 'healthy' && s.lastError?.code) {
-          return `${name}: healthy, last poll worked ${iso(s.lastSuccessAt)}; the earlier error ${s.lastError.code} (${iso(s.lastError.at)}) was followed by a successful poll`;
-        }
-        return `${name}: ${s.health ?? 'unknown'}${s.lastError?.code ? `, last error ${s.lastError.code} at ${iso(s.lastError.at)}` : ''}`;
+        // A last error says how old it is (as of the bundle's time) and, once a later poll worked, that it was resolved.
+        const lastError = s.lastError?.code && typeof s.lastError.at === 'number' ? { code: s.lastError.code, at: s.lastError.at } : null;
+        const errorWords = lastError ? `last error ${lastError.code} at ${iso(lastError.at)} (${lastErrorWhen(lastError, s.lastSuccessAt ?? null, createdAt, iso)})` : 'no error';
+        return `${name}: ${s.health ?? 'unknown'}${s.lastSuccessAt ? `, last poll worked ${iso(s.lastSuccessAt)}` : ''}; ${errorWords}`;
       }),
   });
 }

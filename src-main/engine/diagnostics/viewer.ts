@@ -58,8 +58,8 @@ export function openBundleViewer(bundle: ReadBundle): BundleViewer {
     engine.db.transaction(() => {
       for (const [name, data] of Object.entries(bundle.sections)) importers.get(name)?.(engine, data);
       const insert = engine.db.prepare(
-        `INSERT INTO log_entries (id, at, mailbox_id, mailbox_name, direction, level, code, message, detail, ref_kind, ref_id)
-         VALUES (@id, @at, (SELECT id FROM mailboxes WHERE id = @mailboxId), @mailboxName, @direction, @level, @code, @message, @detail, @refKind, @refId)`,
+        `INSERT INTO log_entries (id, at, mailbox_id, mailbox_name, direction, level, code, message, detail, ref_kind, ref_id, repeat_count, first_at)
+         VALUES (@id, @at, (SELECT id FROM mailboxes WHERE id = @mailboxId), @mailboxName, @direction, @level, @code, @message, @detail, @refKind, @refId, @repeats, @firstAt)`,
       );
       for (const e of bundle.logs) insert.run(e);
     })();

@@ -39,6 +39,7 @@ import type { EventBus } from '../events.js';
 import type { MailboxService } from '../mailboxes.js';
 import { Redactor } from '../connection-test/transcript.js';
 import { buildXOAuth2 } from '../auth/xoauth2.js';
+import { SignInStates } from '../auth/sign-in-requirement.js';
 import { checked, closeClient, credentialsFor, openClient, type ConnectOptions, type ImapCredentials, type InboxTokenProvider } from './imap-client.js';
 import { diagnoseImportError, diagnosisError, type ImportDiagnosis, type ImportFailureContext } from './import-diagnosis.js';
 import { tokenFailureFacts } from '../diagnose/token-facts.js';
@@ -109,6 +110,7 @@ export class InboxService {
   private readonly activePolls = new Set<number>();
   private unsubscribe: (() => void) | undefined;
   private running = false;
+  private readonly signInStates: SignInStates;
 
   constructor(private readonly options: InboxServiceOptions) {
     this.repo = new InboxRepo(options.db);
@@ -119,6 +121,7 @@ export class InboxService {
         onUnavailable: (reason) => options.log.write(parserWorkersUnavailableEntry(reason)),
       });
     this.clock = options.clock ?? Date.now;
+    this.signInStates = new SignInStates(options.db);
   }
 
   // ---- background importers ------------------------------------------------
@@ -128,10 +131,21 @@ export class InboxService {
     if (this.running) return;
     this.running = true;
     for (const mailbox of this.options.mailboxes.list()) if (mailbox.enabled) this.startImporter(mailbox.id);
-    this.unsubscribe = this.options.events?.on('mailboxes.changed', (payload) => {
+    const offMailboxes = this.options.events?.on('mailboxes.changed', (payload) => {
       const id = (payload as { id?: number })?.id;
       if (typeof id === 'number') void this.restartImporter(id);
     });
+    // A sign-in made in this process wakes an importer that waits for it at once (one made
+    // elsewhere is seen at its next look, within the poll interval).
+    const offOAuth = this.options.events?.on('oauth.changed', (payload) => {
+      const id = (payload as { mailboxId?: number })?.mailboxId;
+      const importer = typeof id === 'number' ? this.importers.get(id) : undefined;
+      if (importer?.waitingForSignInNow) importer.request('start');
+    });
+    this.unsubscribe = () => {
+      offMailboxes?.();
+      offOAuth?.();
+    };
   }
 
   /** Stops every background importer and closes their connections. */
@@ -180,6 +194,28 @@ export class InboxService {
       closeClient: (client) => closeClient(client),
       changed: (id) => this.changed(id, 'state', null),
       clock: () => this.clock(),
+      signInNeeded: (mailbox) => this.signInStates.of(mailbox, 'imap').requirement,
+      signInWait: (mailbox, requirement) => {
+        this.options.log.write(
+          requirement
+            ? {
+                mailboxId: mailbox.id,
+                direction: 'receive',
+                level: 'warning',
+                code: requirement.code,
+                message: `Stopped polling ${mailbox.imap.folder}: ${mailbox.name} needs a Microsoft sign-in`,
+                detail: `${requirement.message} ${requirement.hint} Polling resumes by itself after the sign-in; until then nothing is imported and no error is logged for each poll.`,
+              }
+            : {
+                mailboxId: mailbox.id,
+                direction: 'receive',
+                level: 'info',
+                code: null,
+                message: `Resumed polling ${mailbox.imap.folder}: ${mailbox.name} is signed in with Microsoft again`,
+              },
+        );
+        this.changed(mailbox.id, 'state', null);
+      },
     };
   }
 
@@ -465,8 +501,10 @@ export class InboxService {
           direction: 'receive',
           level: stats.failed ? 'warning' : stats.imported ? 'success' : 'info',
           code: null,
-          message: `Polled ${mailbox.imap.folder} (${trigger}): ${counts} in ${ms} ms.`,
-          detail: stats.resynced ? `The folder was renumbered on the server (UIDVALIDITY ${stats.uidValidity}) and was resynchronised.` : null,
+          // A poll that found nothing says so in the same words each time (its timing in the detail),
+          // so the log counts its repeats in one entry instead of a line a minute.
+          message: stats.fetched || stats.resynced ? `Polled ${mailbox.imap.folder} (${trigger}): ${counts} in ${ms} ms.` : `Polled ${mailbox.imap.folder} (${trigger}): nothing new.`,
+          detail: stats.resynced ? `The folder was renumbered on the server (UIDVALIDITY ${stats.uidValidity}) and was resynchronised.` : stats.fetched ? null : `${counts} in ${ms} ms.`,
           refKind: 'poll',
           refId: pollId,
         });

@@ -8,6 +8,7 @@ import type { ImapFlow } from 'imapflow';
 import type { PollDetail, PollTrigger } from '../../shared/inbox.js';
 import type { Mailbox } from '../../shared/mailbox.js';
 import { BACKOFF_FIRST_MS, reconnectDelay } from './backoff.js';
+import type { SignInRequirement } from '../auth/sign-in-requirement.js';
 
 /** The connection an importer keeps between polls. */
 export interface ImporterSession {
@@ -26,6 +27,10 @@ export interface ImporterHost {
   closeClient(client: ImapFlow | undefined): Promise<void>;
   /** The importer's state changed (connected, idling, stopped). */
   changed(mailboxId: number): void;
+  /** Why the mailbox cannot sign in to IMAP until someone signs in with Microsoft (null when it can). */
+  signInNeeded(mailbox: Mailbox): SignInRequirement | null;
+  /** Polling stopped for a sign-in (`requirement`), or resumed after one (null): one log entry each. */
+  signInWait(mailbox: Mailbox, requirement: SignInRequirement | null): void;
   clock(): number;
 }
 
@@ -45,6 +50,8 @@ export class MailboxImporter {
   private wake: (() => void) | undefined;
   private failures = 0;
   private loopDone: Promise<void> | undefined;
+  /** True while polling is stopped because the mailbox needs a Microsoft sign-in. */
+  private waitingForSignIn = false;
 
   constructor(private readonly host: ImporterHost, readonly mailboxId: number) {
     this.session = {
@@ -81,6 +88,17 @@ export class MailboxImporter {
     this.session.client = undefined;
     await this.host.closeClient(client);
     this.host.changed(this.mailboxId);
+  }
+
+  /** True while polling is stopped until someone signs in with Microsoft. */
+  get waitingForSignInNow(): boolean {
+    return this.waitingForSignIn;
+  }
+
+  private async closeSession(): Promise<void> {
+    const client = this.session.client;
+    this.session.client = undefined;
+    if (client) await this.host.closeClient(client);
   }
 
   /** Asks for a poll as soon as the current one (if any) is over. */
@@ -124,6 +142,22 @@ export class MailboxImporter {
     while (!this.stopped && trigger) {
       const mailbox = this.host.mailbox(this.mailboxId);
       if (!mailbox?.enabled) break;
+      // No poll while nobody can sign in: each would fail the same way (an error in the log every
+      // interval). The store is looked at again each interval, and a sign-in here wakes the importer.
+      const needed = this.host.signInNeeded(mailbox);
+      if (needed) {
+        if (!this.waitingForSignIn) {
+          this.waitingForSignIn = true;
+          await this.closeSession();
+          this.host.signInWait(mailbox, needed);
+        }
+        trigger = await this.waitFor(mailbox.imap.pollIntervalSeconds * 1000);
+        continue;
+      }
+      if (this.waitingForSignIn) {
+        this.waitingForSignIn = false;
+        this.host.signInWait(mailbox, null);
+      }
       this.nextPollAt = null;
       const result = await this.host.runPoll(mailbox, trigger, this.session);
       if (this.stopped) break;

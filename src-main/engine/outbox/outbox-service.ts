@@ -20,6 +20,7 @@ import {
   type OutboxSource,
   type OutboxSummary,
   type QueueResult,
+  nextTryOf,
 } from '../../shared/outbox.js';
 import { TranscriptLine } from '../../shared/diagnosis.js';
 import { parseOrThrow } from '../../shared/validation.js';
@@ -160,7 +161,9 @@ export class OutboxService {
 
   /** One page of messages (filters, order and keyset cursor as in OutboxListInput). */
   list(input: unknown = {}): OutboxPage {
-    return this.repo.list(parseOrThrow(OutboxListInput, input, 'outbox query'));
+    const page = this.repo.list(parseOrThrow(OutboxListInput, input, 'outbox query'));
+    const pauses = this.sender.pauses();
+    return pauses.size ? { ...page, items: page.items.map((m) => nextTryOf(m, pauses.get(m.mailboxId))) } : page;
   }
 
   /** How many messages are in each status, of one mailbox or all. */
@@ -176,11 +179,12 @@ export class OutboxService {
 
   /** One message with its recipients, history, tries, last error and transcript. */
   get(id: number): OutboxDetail {
-    const summary = this.mustGet(id);
+    const stored = this.mustGet(id);
+    const summary = nextTryOf(stored, this.sender.pauses().get(stored.mailboxId));
     let transcript: OutboxDetail['transcript'] = null;
-    const stored = this.repo.lastTranscript(id);
-    if (stored) {
-      const parsed = TranscriptLine.array().safeParse(JSON.parse(stored));
+    const storedTranscript = this.repo.lastTranscript(id);
+    if (storedTranscript) {
+      const parsed = TranscriptLine.array().safeParse(JSON.parse(storedTranscript));
       transcript = parsed.success ? parsed.data : null;
     }
     const raw = this.repo.body(id);

@@ -23,6 +23,7 @@ import type { OutboxTokenProvider } from './smtp-lane.js';
 import { MailboxWorker, POLL_INTERVAL_MS, type TryOutcome, type WorkerConfig, type WorkerHost } from './worker.js';
 import { formatWait, isoTime } from './format.js';
 import { SignInStates, type SignInRequirement } from '../auth/sign-in-requirement.js';
+import { stageLabel } from '../../shared/step-words.js';
 
 /**
  * The longest an outcome waits for others to share its transaction, ms. No
@@ -123,6 +124,16 @@ export class OutboxSender implements WorkerHost {
   engineState(): OutboxEngineState {
     const heldBy = this.sending ? null : this.lease.otherHolder();
     return { running: this.sending, heldBy, workers: [...this.workers.values()].map((w) => w.state()) };
+  }
+
+  /** The end of each paused mailbox's pause (ms UTC), by mailbox id: what its waiting messages wait for. */
+  pauses(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const w of this.workers.values()) {
+      const state = w.state();
+      if (state.pausedUntil !== null) out.set(state.mailboxId, state.pausedUntil);
+    }
+    return out;
   }
 
   /** True while this process sends the outbox. */
@@ -437,7 +448,7 @@ export class OutboxSender implements WorkerHost {
       o.stale ? 'This try used the mailbox\'s previous settings (they changed while it was on the wire); it does not pause the mailbox.' : null,
       failure?.message,
       failure?.hint ? `What to change: ${failure.hint}` : null,
-      failure?.serverReply ? `Server reply (${failure.stage}): ${failure.serverReply}` : failure ? `Stage: ${failure.stage}` : null,
+      failure?.serverReply ? `Server reply (${stageLabel(failure.stage)}): ${failure.serverReply}` : failure ? `At step: ${stageLabel(failure.stage)}` : null,
       record.nextAttemptAt !== null ? `Next try at ${isoTime(record.nextAttemptAt)} (in ${formatWait(record.nextAttemptAt - record.finishedAt)})` : null,
       `Try ${message.attempts + 1} of ${message.maxAttempts}; Message-ID <${message.messageId}>`,
     ]

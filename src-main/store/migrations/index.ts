@@ -13,6 +13,7 @@ import m007 from './007-inbox-identity.sql';
 import m008 from './008-outbox-wait-sign-in.sql';
 import m009 from './009-relay-from.sql';
 import m010 from './010-app-only.sql';
+import m011 from './011-log-repeats.sql';
 
 export interface Migration {
   version: number;
@@ -31,4 +32,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, name: '008-outbox-wait-sign-in', sql: m008 },
   { version: 9, name: '009-relay-from', sql: m009 },
   { version: 10, name: '010-app-only', sql: m010 },
+  { version: 11, name: '011-log-repeats', sql: m011 },
 ];

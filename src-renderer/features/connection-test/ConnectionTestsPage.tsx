@@ -47,6 +47,7 @@ import { DiagnosisCard, WarningCard } from './DiagnosisCard';
 import { StepList, pendingSteps, type LiveStep } from './StepList';
 import { TranscriptPanel } from './TranscriptPanel';
 
+import { ChangeButton } from '../../components/read-only';
 const useStyles = makeStyles({
   // The form column gives way on a 1024-pixel screen, so the results keep room for their cards.
   page: { display: 'grid', gridTemplateColumns: 'clamp(300px, 30vw, 380px) minmax(0, 1fr)', gap: '16px', padding: '16px 20px', alignItems: 'start', minHeight: '100%' },
@@ -299,9 +300,9 @@ export function ConnectionTestsPage() {
           )}
           {formError && <Caption1 role="alert" style={{ color: tokens.colorPaletteRedForeground1 }}>{formError}</Caption1>}
           <div className={s.row}>
-            <Button appearance="primary" type="submit" icon={<PlayRegular />} disabled={run?.running}>
+            <ChangeButton channel="connectionTests.run" appearance="primary" type="submit" icon={<PlayRegular />} disabled={run?.running}>
               {run?.running ? 'Testing…' : 'Run test'}
-            </Button>
+            </ChangeButton>
             {run?.running && (
               <Button icon={<DismissRegular />} onClick={cancel}>
                 Cancel

@@ -2,6 +2,7 @@
 import { Caption1, Spinner, Text, makeStyles, tokens, mergeClasses } from '@fluentui/react-components';
 import { CheckmarkCircleFilled, WarningFilled, DismissCircleFilled, CircleRegular, SubtractCircleRegular } from '@fluentui/react-icons';
 import { IMAP_STEPS, MINIMUM_TLS_VERSION, SMTP_STEPS, tlsVersionLabel, type StepTls, type TestProtocol, type TestStepName } from '../../../src-main/shared/diagnosis.js';
+import { STEP_LABELS } from '../../../src-main/shared/step-words.js';
 import { formatDuration } from '../../components/format';
 import { StatusBadge } from '../../components/StatusBadge';
 
@@ -15,21 +16,8 @@ export interface LiveStep {
   tls?: StepTls;
 }
 
-/** The label of each step, in the admin's words. */
-export const STEP_LABELS: Record<TestStepName, string> = {
-  dns: 'Look up the server name (DNS)',
-  tcp: 'Connect (TCP)',
-  tls: 'Encrypt (implicit TLS)',
-  greeting: 'Server greeting',
-  ehlo: 'Introduce (EHLO)',
-  capability: 'Capabilities',
-  starttls: 'Encrypt (STARTTLS)',
-  auth: 'Sign in',
-  'mail-from': 'Sender accepted (MAIL FROM)',
-  'rcpt-to': 'Recipient accepted (RCPT TO)',
-  data: 'Test message accepted (DATA)',
-  select: 'Open the folder (SELECT)',
-};
+/** The label of each step: one map for every screen (src-main/shared/step-words.ts). */
+export { STEP_LABELS };
 
 /** The steps a protocol runs, all pending. */
 export function pendingSteps(protocol: TestProtocol, withMessage: boolean): LiveStep[] {

@@ -31,6 +31,7 @@ import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
 import { timeTitle } from '../../components/format';
+import { useReadOnly } from '../../components/read-only';
 import { ReceiveStates } from './ReceiveStates';
 import { MessageDetail } from './MessageDetail';
 import { PollResultDialog } from './PollResultDialog';
@@ -92,6 +93,7 @@ export function InboxPage() {
   const [status, setStatus] = useState<InboxStatus | ''>('');
   const [selectedId, setSelectedId] = useState<number | undefined>(routeMessageId);
   const [busy, setBusy] = useState<ReadonlySet<number>>(new Set());
+  const { readOnly } = useReadOnly();
   const [lastPoll, setLastPoll] = useState<{ name: string; poll: PollDetail }>();
   const [debugPoll, setDebugPoll] = useState<{ name: string; poll: PollDetail }>();
   const [actionError, setActionError] = useState<unknown>();
@@ -277,7 +279,7 @@ export function InboxPage() {
             {wide && <span role="columnheader">After import</span>}
           </div>
           <div ref={scrollRef} className={t.scroller} role="rowgroup" onKeyDown={onKeyDown} aria-label="Imported messages, use the arrow keys to move">
-            {!pages.isLoading && rows.length === 0 && <div className={s.empty}>No imported messages{filter.mailboxId !== undefined || filter.status ? ' match these filters' : ' yet: use Poll now, or start the engine'}.</div>}
+            {!pages.isLoading && rows.length === 0 && <div className={s.empty}>{readOnly ? 'A diagnostics bundle holds no imported messages, only their counts (above).' : `No imported messages${filter.mailboxId !== undefined || filter.status ? ' match these filters' : ' yet: use Poll now, or start the engine'}.`}</div>}
             <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
               {items.map((item) => {
                 const m = rows[item.index]!;

@@ -21,8 +21,10 @@ import {
 import { ArrowSyncRegular, BugRegular, FolderArrowRightRegular } from '@fluentui/react-icons';
 import type { ReceiveState } from '../../../src-main/shared/inbox.js';
 import { StatusBadge } from '../../components/StatusBadge';
+import { useChannel, useReadOnly } from '../../components/read-only';
 import { timeTitle } from '../../components/format';
 import { describeAction, healthLook, shortTime } from './inbox-format';
+import { lastErrorStanding, lastErrorWhen } from '../../../src-main/shared/error-age.js';
 
 const useStyles = makeStyles({
   wrap: { backgroundColor: tokens.colorNeutralBackground1, borderRadius: tokens.borderRadiusMedium, boxShadow: tokens.shadow2, overflow: 'auto', maxHeight: '240px', flexShrink: 0 },
@@ -48,6 +50,29 @@ function When({ ms }: { ms: number | null }) {
   return <span title={timeTitle(ms)}>{shortTime(ms)}</span>;
 }
 
+/** A last error with its age, and, once a later poll worked, the poll that resolved it (an old error must not read as current). */
+function LastErrorCell({ state, lastError }: { state: ReceiveState; lastError: NonNullable<ReceiveState['lastError']> }) {
+  const s = useStyles();
+  // In a bundle's view, as of the time it was made (what the live screen said then).
+  const now = useReadOnly().asOf ?? Date.now();
+  const standing = lastErrorStanding(lastError, state.lastSuccessAt, now);
+  const when = lastErrorWhen(lastError, state.lastSuccessAt, now, (ms) => shortTime(ms));
+  return (
+    <Tooltip content={`${lastError.message}${lastError.hint ? ` — ${lastError.hint}` : ''} (${shortTime(lastError.at)}, ${when})`} relationship="description">
+      <div className={s.stack} data-last-error={lastError.code} data-resolved={standing.resolved}>
+        <span className={s.ellipsis}>
+          <span className={mergeClasses(s.code, !standing.resolved && state.health === 'failing' && s.error)}>{lastError.code}</span>
+          <Caption1 className={s.muted} title={timeTitle(lastError.at)}>
+            {' '}
+            · {standing.age}
+          </Caption1>
+        </span>
+        <Caption1 className={mergeClasses(s.muted, s.ellipsis)}>{standing.resolvedAt !== null ? `resolved by the poll at ${shortTime(standing.resolvedAt)}` : lastError.message}</Caption1>
+      </div>
+    </Tooltip>
+  );
+}
+
 export function ReceiveStates({
   states,
   selectedId,
@@ -70,6 +95,9 @@ export function ReceiveStates({
   busy: ReadonlySet<number>;
 }) {
   const s = useStyles();
+  const poll = useChannel('inbox.pollNow');
+  const debug = useChannel('inbox.importWithDebug');
+  const handoff = useChannel('inbox.saveSettings');
   return (
     <div className={s.wrap}>
       <Table size="small" aria-label="Receive state of each mailbox" className={mergeClasses(s.table, compact && s.tableCompact)}>
@@ -143,14 +171,7 @@ export function ReceiveStates({
                 )}
                 <TableCell className={s.errorCell}>
                   {st.lastError ? (
-                    <Tooltip content={st.lastError.hint ? `${st.lastError.message} — ${st.lastError.hint}` : st.lastError.message} relationship="description">
-                      <div className={s.stack}>
-                        <span className={mergeClasses(s.code, s.ellipsis, st.health === 'failing' && s.error)}>{st.lastError.code}</span>
-                        <Caption1 className={mergeClasses(s.muted, s.ellipsis)}>
-                          <span title={timeTitle(st.lastError.at)}>{shortTime(st.lastError.at)}</span> · {st.lastError.message}
-                        </Caption1>
-                      </div>
-                    </Tooltip>
+                    <LastErrorCell state={st} lastError={st.lastError} />
                   ) : (
                     <span className={s.muted}>none</span>
                   )}
@@ -158,14 +179,21 @@ export function ReceiveStates({
                 <TableCell>
                   <div className={s.actions} onClick={(e) => e.stopPropagation()}>
                     {/* Each icon's tooltip is its name, for the eye and for screen readers alike. */}
-                    <Tooltip content={`Poll ${st.mailboxName} now`} relationship="label">
-                      <Button size="small" icon={<ArrowSyncRegular />} disabled={busy.has(st.mailboxId)} onClick={() => onPoll(st)} />
+                    {/* In a bundle's read-only view they stay (focusable, so the reason is read) but do nothing. */}
+                    <Tooltip content={`Poll ${st.mailboxName} now${poll.reason ? `. ${poll.reason}` : ''}`} relationship="label">
+                      <Button size="small" icon={<ArrowSyncRegular />} disabledFocusable={poll.blocked} disabled={busy.has(st.mailboxId)} onClick={poll.blocked ? undefined : () => onPoll(st)} />
                     </Tooltip>
-                    <Tooltip content={`Import ${st.mailboxName} with debug: one poll that keeps the whole IMAP conversation (passwords and tokens hidden)`} relationship="label">
-                      <Button size="small" icon={<BugRegular />} disabled={busy.has(st.mailboxId)} onClick={() => onDebug(st)} />
+                    <Tooltip content={`Import ${st.mailboxName} with debug: one poll that keeps the whole IMAP conversation (passwords and tokens hidden)${debug.reason ? `. ${debug.reason}` : ''}`} relationship="label">
+                      <Button size="small" icon={<BugRegular />} disabledFocusable={debug.blocked} disabled={busy.has(st.mailboxId)} onClick={debug.blocked ? undefined : () => onDebug(st)} />
                     </Tooltip>
-                    <Tooltip content={`Handoff folder of ${st.mailboxName}: ${st.handoffDir ?? 'off'}`} relationship="label">
-                      <Button size="small" appearance={st.handoffDir ? 'primary' : 'secondary'} icon={<FolderArrowRightRegular />} onClick={() => onHandoff(st)} />
+                    <Tooltip content={`Handoff folder of ${st.mailboxName}: ${st.handoffDir ?? 'off'}${handoff.reason ? `. ${handoff.reason}` : ''}`} relationship="label">
+                      <Button
+                        size="small"
+                        appearance={st.handoffDir ? 'primary' : 'secondary'}
+                        icon={<FolderArrowRightRegular />}
+                        disabledFocusable={handoff.blocked}
+                        onClick={handoff.blocked ? undefined : () => onHandoff(st)}
+                      />
                     </Tooltip>
                   </div>
                 </TableCell>

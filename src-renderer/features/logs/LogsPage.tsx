@@ -48,6 +48,7 @@ import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge, type StatusKind } from '../../components/StatusBadge';
 import { formatShortTime, formatTime, timeTitle } from '../../components/format';
 
+import { ChangeButton } from '../../components/read-only';
 const ROW_HEIGHT = 34;
 const PAGE = 200;
 
@@ -66,6 +67,17 @@ const useStyles = makeStyles({
   error: { borderLeftColor: tokens.colorPaletteRedBorderActive },
   info: { borderLeftColor: tokens.colorNeutralStroke1 },
   code: { fontFamily: tokens.fontFamilyMonospace, fontSize: tokens.fontSizeBase200 },
+  // The count of a repeated event, before its message: "37×".
+  repeats: {
+    display: 'inline-block',
+    marginRight: '6px',
+    padding: '0 4px',
+    borderRadius: tokens.borderRadiusSmall,
+    backgroundColor: tokens.colorNeutralBackground3,
+    color: tokens.colorNeutralForeground1,
+    fontSize: tokens.fontSizeBase200,
+    fontVariantNumeric: 'tabular-nums',
+  },
   newBanner: { position: 'sticky', top: '4px', zIndex: 2, display: 'flex', justifyContent: 'center', height: 0 },
   panel: { borderLeft: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1, padding: '16px', display: 'flex', flexDirection: 'column', gap: '10px', overflow: 'auto' },
   panelHead: { display: 'flex', alignItems: 'flex-start', gap: '8px' },
@@ -162,7 +174,7 @@ export function LogsPage() {
     setLive([]);
     setPending(0);
   }, [filter]);
-  const rows = useMemo(() => [...live, ...(pages.data?.pages.flatMap((p) => p.entries) ?? [])], [live, pages.data]);
+  const rows = useMemo(() => withoutSupersededRepeats([...live, ...(pages.data?.pages.flatMap((p) => p.entries) ?? [])]), [live, pages.data]);
   const selected = rows.find((r) => r.id === selectedId);
 
   const virtualizer = useVirtualizer({ count: rows.length, getScrollElement: () => scrollRef.current, estimateSize: () => ROW_HEIGHT, overscan: 12 });
@@ -253,9 +265,9 @@ export function LogsPage() {
           <span className={s.spacer} />
           <Menu>
             <MenuTrigger disableButtonEnhancement>
-              <Button icon={<ArrowDownloadRegular />} disabled={Boolean(exporting)}>
+              <ChangeButton channel="logs.export" icon={<ArrowDownloadRegular />} disabled={Boolean(exporting)}>
                 Export
-              </Button>
+              </ChangeButton>
             </MenuTrigger>
             <MenuPopover>
               <MenuList>
@@ -267,9 +279,9 @@ export function LogsPage() {
               </MenuList>
             </MenuPopover>
           </Menu>
-          <Button icon={<SettingsRegular />} onClick={() => setRetentionOpen(true)}>
+          <ChangeButton channel="logs.setRetention" icon={<SettingsRegular />} onClick={() => setRetentionOpen(true)}>
             Retention
-          </Button>
+          </ChangeButton>
         </div>
         <div className={s.filters} role="search" aria-label="Log filters">
           <Field label="Mailbox" size="small">
@@ -391,7 +403,12 @@ export function LogsPage() {
                         {e.code ?? ''}
                       </span>
                     )}
-                    <span role="gridcell" className={t.cell} title={e.code ? `${e.code}: ${e.message}` : e.message}>
+                    <span role="gridcell" className={t.cell} title={`${e.code ? `${e.code}: ${e.message}` : e.message}${e.repeats > 1 ? ` (${repeatWords(e)})` : ''}`}>
+                      {e.repeats > 1 ? (
+                        <span className={s.repeats} data-repeats={e.repeats}>
+                          {e.repeats}×
+                        </span>
+                      ) : null}
                       {compact && e.code ? <span className={s.code}>{e.code} · </span> : null}
                       {e.message}
                     </span>
@@ -424,10 +441,22 @@ export function LogsPage() {
             )}
           </div>
           <dl className={s.dl}>
-            <dt className={s.dt}>Time</dt>
+            <dt className={s.dt}>{selected.repeats > 1 ? 'Last time' : 'Time'}</dt>
             <dd className={s.dd} title={timeTitle(selected.at)}>
               {formatTime(selected.at)}
             </dd>
+            {selected.repeats > 1 && (
+              <>
+                <dt className={s.dt}>First time</dt>
+                <dd className={s.dd} title={timeTitle(selected.firstAt ?? selected.at)}>
+                  {formatTime(selected.firstAt ?? selected.at)}
+                </dd>
+                <dt className={s.dt}>Times</dt>
+                <dd className={s.dd} data-testid="log-repeats">
+                  {selected.repeats} times in a row (one entry; the description is the last one&apos;s)
+                </dd>
+              </>
+            )}
             <dt className={s.dt}>Mailbox</dt>
             <dd className={s.dd}>{selected.mailboxName ?? '—'}</dd>
             <dt className={s.dt}>Direction</dt>
@@ -450,6 +479,23 @@ export function LogsPage() {
       {retentionOpen && <RetentionDialog onClose={() => setRetentionOpen(false)} onPruned={() => void queryClient.invalidateQueries({ queryKey: ['logs'] })} />}
     </div>
   );
+}
+
+/** "37 times, first 12/2/2026, 10:00:00 AM, last 12/2/2026, 10:36:00 AM". */
+function repeatWords(e: LogEntry): string {
+  return `${e.repeats} times, first ${formatTime(e.firstAt ?? e.at)}, last ${formatTime(e.at)}`;
+}
+
+/**
+ * Drops the rows a repeat replaced: the store keeps one entry per run of
+ * repeats (newest id), and a live entry with `repeats` n replaces the shown
+ * one of the same run with n - 1 (same mailbox, message and first time).
+ */
+function withoutSupersededRepeats(rows: LogEntry[]): LogEntry[] {
+  const runKey = (e: LogEntry, repeats: number) => `${e.mailboxId ?? ''}|${e.firstAt ?? e.at}|${repeats}|${e.level}|${e.code ?? ''}|${e.message}`;
+  const replaced = new Set<string>();
+  for (const e of rows) if (e.repeats > 1) replaced.add(runKey(e, e.repeats - 1));
+  return replaced.size ? rows.filter((e) => !replaced.has(runKey(e, e.repeats))) : rows;
 }
 
 function RetentionDialog({ onClose, onPruned }: { onClose(): void; onPruned(): void }) {

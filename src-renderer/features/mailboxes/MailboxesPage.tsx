@@ -46,6 +46,7 @@ import { MicrosoftSignInPanel } from '../oauth/MicrosoftSignInPanel';
 import { AppOnlyPanel } from '../oauth/AppOnlyPanel';
 import { ReadinessCard } from './ReadinessCard';
 
+import { ChangeButton, useReadOnly } from '../../components/read-only';
 const useStyles = makeStyles({
   page: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) 360px', height: '100%' },
   pageNoPanel: { gridTemplateColumns: 'minmax(0, 1fr)' },
@@ -159,6 +160,7 @@ export function MailboxesPage() {
     setSwitchingToOAuth(toOAuth);
     setEditing(target);
   };
+  const { readOnly } = useReadOnly();
   const [confirmDelete, setConfirmDelete] = useState<Mailbox>();
   /** A mailbox saved disabled because this save would have started its first import: the dialog asks first. */
   const [firstEnable, setFirstEnable] = useState<Mailbox>();
@@ -248,9 +250,10 @@ export function MailboxesPage() {
     if (e.key === 'Enter') {
       // Only opens the editor: without preventDefault the same key press went on to the editor's first field and submitted the form.
       e.preventDefault();
-      setEditing(m);
+      // A bundle's read-only view opens no editor: nothing it would save can be saved.
+      if (!readOnly) setEditing(m);
     }
-    if (e.key === 'Delete') setConfirmDelete(m);
+    if (e.key === 'Delete' && !readOnly) setConfirmDelete(m);
     if (e.key === ' ') {
       e.preventDefault();
       setSelectedId(m.id);
@@ -265,13 +268,13 @@ export function MailboxesPage() {
           <Caption1 className={s.muted}>{list.data ? `${list.data.length} mailbox${list.data.length === 1 ? '' : 'es'}` : ''}</Caption1>
         </div>
         <div role="toolbar" aria-label="Mailbox actions" className={s.toolbar} onKeyDown={arrowKeys('horizontal')}>
-          <Button appearance="primary" icon={<AddRegular />} onClick={() => setEditing('new')}>
+          <ChangeButton channel="mailboxes.create" appearance="primary" icon={<AddRegular />} onClick={() => setEditing('new')}>
             New mailbox
-          </Button>
+          </ChangeButton>
           <span className={s.divider} aria-hidden />
-          <Button appearance="subtle" icon={<ArrowUploadRegular />} onClick={() => fileInput.current?.click()}>
+          <ChangeButton channel="mailboxes.importSettings" appearance="subtle" icon={<ArrowUploadRegular />} onClick={() => fileInput.current?.click()}>
             Import settings
-          </Button>
+          </ChangeButton>
           <Button appearance="subtle" icon={<ArrowDownloadRegular />} onClick={exportSettings} disabled={!list.data?.length}>
             Export settings
           </Button>
@@ -307,9 +310,9 @@ export function MailboxesPage() {
           <div className={s.empty}>
             <Subtitle2>No mailboxes yet</Subtitle2>
             <Body1 className={s.muted}>Add the mailbox your help desk sends and receives through. Microsoft 365, Gmail and any IMAP/SMTP server are supported.</Body1>
-            <Button appearance="primary" icon={<AddRegular />} onClick={() => setEditing('new')}>
+            <ChangeButton channel="mailboxes.create" appearance="primary" icon={<AddRegular />} onClick={() => setEditing('new')}>
               New mailbox
-            </Button>
+            </ChangeButton>
           </div>
         )}
         {rows.length > 0 && (
@@ -333,7 +336,7 @@ export function MailboxesPage() {
                     className={mergeClasses(s.row, m.id === selectedId && s.selected)}
                     aria-selected={m.id === selectedId}
                     onClick={() => setSelectedId(m.id)}
-                    onDoubleClick={() => setEditing(m)}
+                    onDoubleClick={() => !readOnly && setEditing(m)}
                     onKeyDown={onRowKey(m)}
                     onFocus={() => setSelectedId(m.id)}
                     data-mailbox={m.name}
@@ -380,15 +383,15 @@ export function MailboxesPage() {
           <Subtitle2>{selected.name}</Subtitle2>
           <div className={s.badges}>{mailboxBadges(selected, signInOf.get(selected.id), secretExpiry)}</div>
           <div className={s.actions}>
-            <Button icon={<EditRegular />} onClick={() => setEditing(selected)}>
+            <ChangeButton channel="mailboxes.update" icon={<EditRegular />} onClick={() => setEditing(selected)}>
               Edit
-            </Button>
-            <Button icon={<PlugConnectedRegular />} onClick={() => (location.hash = `#/tests/${selected.id}/run`)}>
+            </ChangeButton>
+            <ChangeButton channel="connectionTests.run" icon={<PlugConnectedRegular />} onClick={() => (location.hash = `#/tests/${selected.id}/run`)}>
               Test connection
-            </Button>
-            <Button icon={<DeleteRegular />} onClick={() => setConfirmDelete(selected)}>
+            </ChangeButton>
+            <ChangeButton channel="mailboxes.remove" icon={<DeleteRegular />} onClick={() => setConfirmDelete(selected)}>
               Delete
-            </Button>
+            </ChangeButton>
           </div>
           <dl className={s.dl}>
             <dt className={s.dt}>Address</dt>

@@ -37,6 +37,7 @@ import { StatusBadge, type StatusKind } from '../../components/StatusBadge';
 import { OAuthSettingsDialog } from './OAuthSettingsDialog';
 import { TokenDoctorDialog } from './TokenDoctorDialog';
 
+import { ChangeButton } from '../../components/read-only';
 const useStyles = makeStyles({
   panel: { display: 'flex', flexDirection: 'column', gap: '8px', borderTop: `1px solid ${tokens.colorNeutralStroke2}`, paddingTop: '12px' },
   row: { display: 'flex', gap: '8px', alignItems: 'center', flexWrap: 'wrap' },
@@ -291,14 +292,14 @@ export function MicrosoftSignInPanel({ mailbox }: { mailbox: Mailbox }) {
         {waiting ? (
           <Button onClick={() => void cancel()}>Cancel sign-in</Button>
         ) : (
-          <Button appearance="primary" icon={<PersonArrowRightRegular />} onClick={() => void begin()} disabled={!configured}>
+          <ChangeButton channel="oauth.beginSignIn" appearance="primary" icon={<PersonArrowRightRegular />} onClick={() => void begin()} disabled={!configured}>
             {h && h.state !== 'not-signed-in' ? 'Sign in again' : 'Sign in with Microsoft'}
-          </Button>
+          </ChangeButton>
         )}
         {h?.state !== 'not-signed-in' && !waiting && (
-          <Button icon={<ArrowClockwiseRegular />} onClick={() => void check()} disabled={busy === 'check'}>
+          <ChangeButton channel="oauth.checkToken" icon={<ArrowClockwiseRegular />} onClick={() => void check()} disabled={busy === 'check'}>
             {busy === 'check' ? 'Checking…' : 'Check token'}
-          </Button>
+          </ChangeButton>
         )}
         {h?.state !== 'not-signed-in' && !waiting && (
           <Button icon={<StethoscopeRegular />} onClick={() => setDoctorOpen(true)}>
@@ -306,13 +307,13 @@ export function MicrosoftSignInPanel({ mailbox }: { mailbox: Mailbox }) {
           </Button>
         )}
         {h?.state !== 'not-signed-in' && !waiting && (
-          <Button icon={<SignOutRegular />} onClick={() => setConfirmLogout(true)}>
+          <ChangeButton channel="oauth.logout" icon={<SignOutRegular />} onClick={() => setConfirmLogout(true)}>
             Sign out
-          </Button>
+          </ChangeButton>
         )}
-        <Button appearance="subtle" icon={<SettingsRegular />} onClick={() => setSettingsOpen(true)}>
+        <ChangeButton channel="oauth.settingsSave" appearance="subtle" icon={<SettingsRegular />} onClick={() => setSettingsOpen(true)}>
           {configured ? 'App registration' : 'Set up Microsoft 365 sign-in'}
-        </Button>
+        </ChangeButton>
       </div>
       {!waiting && (
         <Checkbox

@@ -33,7 +33,9 @@ import { StatusBadge, type StatusKind } from '../../components/StatusBadge';
 import { formatTime, timeTitle } from '../../components/format';
 import { TranscriptPanel } from '../connection-test/TranscriptPanel';
 import { STATUS_HELP, STATUS_KIND, STATUS_WORD, errorTitle, partlyRefused, relative, size } from './outbox-format';
+import { stageLabel } from '../../../src-main/shared/step-words.js';
 
+import { ChangeButton } from '../../components/read-only';
 const useStyles = makeStyles({
   // A scrolling column: its parts keep their height (a message bar would otherwise be squeezed until its text overlaps the next).
   panel: { borderLeft: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1, padding: '16px', display: 'flex', flexDirection: 'column', gap: '12px', overflow: 'auto', minWidth: 0, '& > *': { flexShrink: 0 } },
@@ -78,7 +80,7 @@ function ErrorCard({ m }: { m: OutboxDetail }) {
         </Badge>
         <CopyButton text={e.code} label="Copy the code" />
         <Caption1 className={s.muted} title={timeTitle(e.at)}>
-          {e.stage ? `at ${e.stage}, ` : ''}
+          {e.stage ? `at step: ${stageLabel(e.stage)}, ` : ''}
           {formatTime(e.at)}
         </Caption1>
       </div>
@@ -98,7 +100,7 @@ function ErrorCard({ m }: { m: OutboxDetail }) {
           <pre className={s.reply}>{e.serverReply}</pre>
         </div>
       )}
-      <CopyButton text={[`${e.code}: ${e.message}`, e.hint ? `What to change: ${e.hint}` : '', e.serverReply ? `Server (${e.stage}): ${e.serverReply}` : '', `Message-ID <${m.messageId}>`].filter(Boolean).join('\n')} label="Copy the error">
+      <CopyButton text={[`${e.code}: ${e.message}`, e.hint ? `What to change: ${e.hint}` : '', e.serverReply ? `Server (${e.stage ? stageLabel(e.stage) : 'reply'}): ${e.serverReply}` : '', `Message-ID <${m.messageId}>`].filter(Boolean).join('\n')} label="Copy the error">
         Copy the error
       </CopyButton>
     </section>
@@ -157,18 +159,18 @@ export function OutboxDetailPanel({ id, onClose, onDelete, onNotice }: { id: num
         </Caption1>
       </div>
       <div className={s.actions} role="toolbar" aria-label="Message actions">
-        <Button size="small" icon={<SendRegular />} disabled={!canSendNow || Boolean(busy)} onClick={() => void act('send', () => api.outbox.sendNow({ id }), `#${id} is due now.`)}>
+        <ChangeButton channel="outbox.sendNow" size="small" icon={<SendRegular />} disabled={!canSendNow || Boolean(busy)} onClick={() => void act('send', () => api.outbox.sendNow({ id }), `#${id} is due now.`)}>
           Send now
-        </Button>
-        <Button size="small" icon={<ArrowClockwiseRegular />} disabled={!canRetry || Boolean(busy)} onClick={() => void act('retry', () => api.outbox.retry({ id }), `#${id} is queued again.`)}>
+        </ChangeButton>
+        <ChangeButton channel="outbox.retry" size="small" icon={<ArrowClockwiseRegular />} disabled={!canRetry || Boolean(busy)} onClick={() => void act('retry', () => api.outbox.retry({ id }), `#${id} is queued again.`)}>
           Retry
-        </Button>
-        <Button size="small" icon={<StopRegular />} disabled={!canCancel || Boolean(busy)} onClick={() => void act('cancel', () => api.outbox.cancel({ id }), `#${id} is cancelled and will not be sent.`)}>
+        </ChangeButton>
+        <ChangeButton channel="outbox.cancel" size="small" icon={<StopRegular />} disabled={!canCancel || Boolean(busy)} onClick={() => void act('cancel', () => api.outbox.cancel({ id }), `#${id} is cancelled and will not be sent.`)}>
           Cancel
-        </Button>
-        <Button size="small" icon={<DeleteRegular />} disabled={m.status === 'sending' || Boolean(busy)} onClick={() => onDelete(m)}>
+        </ChangeButton>
+        <ChangeButton channel="outbox.delete" size="small" icon={<DeleteRegular />} disabled={m.status === 'sending' || Boolean(busy)} onClick={() => onDelete(m)}>
           Delete
-        </Button>
+        </ChangeButton>
       </div>
       <ErrorBar error={error} />
       {(m.status === 'queued' || m.status === 'deferred') && mailboxes.data?.find((x) => x.id === m.mailboxId)?.enabled === false && (
@@ -275,7 +277,7 @@ export function OutboxDetailPanel({ id, onClose, onDelete, onNotice }: { id: num
                   <td>#{a.number}</td>
                   <td title={timeTitle(a.startedAt)}>{formatTime(a.startedAt)}</td>
                   <td>{a.outcome}</td>
-                  <td>{a.code ?? ''}</td>
+                  <td title={a.stage ? `At step: ${stageLabel(a.stage)}` : undefined}>{a.code ?? ''}</td>
                   <td className={s.mono}>{a.serverReply ?? ''}</td>
                 </tr>
               ))}
@@ -289,13 +291,13 @@ export function OutboxDetailPanel({ id, onClose, onDelete, onNotice }: { id: num
       ) : (
         <Caption1 className={s.muted}>
           No transcript kept.{' '}
-          <Button
+          <ChangeButton channel="outbox.saveSettings"
             size="small"
             appearance="transparent"
             onClick={() => void act('debug', () => api.outbox.saveSettings({ mailboxId: m.mailboxId, debug: true }), `${m.mailboxName} now keeps the SMTP transcript of each message's next try.`)}
           >
             Keep transcripts for {m.mailboxName}
-          </Button>
+          </ChangeButton>
         </Caption1>
       )}
 

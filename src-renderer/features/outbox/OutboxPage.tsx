@@ -41,6 +41,7 @@ import { OutboxSettingsDialog, RelayDialog } from './OutboxSettingsDialogs';
 import { OutboxDetailPanel, DeleteDialog } from './OutboxDetail';
 import { STATUS_HELP, STATUS_KIND, STATUS_WORD, errorTitle, partlyRefused, relative } from './outbox-format';
 
+import { ChangeButton } from '../../components/read-only';
 const ROW_HEIGHT = 36;
 const PAGE = 200;
 const RANGES = { all: 0, '1h': 36e5, '24h': 864e5, '7d': 6048e5, '30d': 2592e6 } as const;
@@ -259,15 +260,15 @@ export function OutboxPage() {
           <Button icon={<ArrowClockwiseRegular />} onClick={() => void queryClient.invalidateQueries({ queryKey: ['outbox'] })}>
             Refresh
           </Button>
-          <Button icon={<SettingsRegular />} onClick={() => setDialog('settings')}>
+          <ChangeButton channel="outbox.saveSettings" icon={<SettingsRegular />} onClick={() => setDialog('settings')}>
             Retry settings
-          </Button>
-          <Button icon={<PlugConnectedRegular />} onClick={() => setDialog('relay')}>
+          </ChangeButton>
+          <ChangeButton channel="outbox.saveRelaySettings" icon={<PlugConnectedRegular />} onClick={() => setDialog('relay')}>
             Local relay
-          </Button>
-          <Button appearance="primary" icon={<MailAddRegular />} onClick={() => setComposeOpen(true)}>
+          </ChangeButton>
+          <ChangeButton channel="outbox.compose" appearance="primary" icon={<MailAddRegular />} onClick={() => setComposeOpen(true)}>
             Compose test message
-          </Button>
+          </ChangeButton>
         </div>
 
         <div className={s.counts} aria-label="Messages by status">

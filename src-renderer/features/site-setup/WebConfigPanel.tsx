@@ -40,6 +40,7 @@ import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge, type StatusKind } from '../../components/StatusBadge';
 import { useSiteStyles } from './site-styles';
 
+import { ChangeButton } from '../../components/read-only';
 const PATH_KEY = 'mailroom.site.webConfigPath';
 
 const PART_STATUS: Record<WebConfigPart['state'], { kind: StatusKind; label: string }> = {
@@ -249,9 +250,9 @@ export function WebConfigCard({ ref, onTablePrefix }: { ref?: Ref<HTMLElement>; 
             <Textarea value={pasted} onChange={(_e, v) => setPasted(v.value)} rows={8} resize="vertical" textarea={{ className: d.textarea, spellCheck: false }} />
           </Field>
         )}
-        <Button type="submit" appearance="primary" icon={busy === 'check' ? <Spinner size="tiny" /> : <DocumentSearchRegular />} disabled={!canCheck || Boolean(busy)}>
+        <ChangeButton channel="siteSetup.checkWebConfig" type="submit" appearance="primary" icon={busy === 'check' ? <Spinner size="tiny" /> : <DocumentSearchRegular />} disabled={!canCheck || Boolean(busy)}>
           Check
-        </Button>
+        </ChangeButton>
       </form>
 
       <Caption1 className={s.muted}>
@@ -314,9 +315,9 @@ export function WebConfigCard({ ref, onTablePrefix }: { ref?: Ref<HTMLElement>; 
           {!saved && (
             <div className={d.actions}>
               {plan.check.source === 'file' ? (
-                <Button appearance="primary" icon={<SaveRegular />} onClick={() => setConfirming(true)} disabled={Boolean(busy)}>
+                <ChangeButton channel="siteSetup.applyWebConfig" appearance="primary" icon={<SaveRegular />} onClick={() => setConfirming(true)} disabled={Boolean(busy)}>
                   Save changes…
-                </Button>
+                </ChangeButton>
               ) : (
                 <>
                   <CopyButton text={plan.updatedText ?? ''} label="Copy the corrected text" size="medium">
