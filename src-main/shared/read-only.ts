@@ -39,6 +39,9 @@ export const READING_CHANNELS: ReadonlySet<string> = new Set([
   'inbox.polls',
   'inbox.poll',
   'inbox.settings',
+  'inbox.firstImportNeeded',
+  'oauth.appSettingsGet',
+  'readiness.report',
 ]);
 
 /**
@@ -77,6 +80,11 @@ export const CHANGING_CHANNELS: ReadonlySet<string> = new Set([
   'inbox.pollNow',
   'inbox.importWithDebug',
   'inbox.saveSettings',
+  'inbox.firstImport',
+  'inbox.startFromNow',
+  'oauth.appSettingsSave',
+  // The doctor asks Microsoft for a token and signs in to the servers.
+  'oauth.doctor',
 ]);
 
 /** Whether a channel may run against an opened bundle (an unknown one may not). */

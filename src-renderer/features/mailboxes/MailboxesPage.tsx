@@ -251,7 +251,7 @@ export function MailboxesPage() {
       // Only opens the editor: without preventDefault the same key press went on to the editor's first field and submitted the form.
       e.preventDefault();
       // A bundle's read-only view opens no editor: nothing it would save can be saved.
-      if (!readOnly) setEditing(m);
+      if (!readOnly) edit(m);
     }
     if (e.key === 'Delete' && !readOnly) setConfirmDelete(m);
     if (e.key === ' ') {
@@ -268,7 +268,7 @@ export function MailboxesPage() {
           <Caption1 className={s.muted}>{list.data ? `${list.data.length} mailbox${list.data.length === 1 ? '' : 'es'}` : ''}</Caption1>
         </div>
         <div role="toolbar" aria-label="Mailbox actions" className={s.toolbar} onKeyDown={arrowKeys('horizontal')}>
-          <ChangeButton channel="mailboxes.create" appearance="primary" icon={<AddRegular />} onClick={() => setEditing('new')}>
+          <ChangeButton channel="mailboxes.create" appearance="primary" icon={<AddRegular />} onClick={() => edit('new')}>
             New mailbox
           </ChangeButton>
           <span className={s.divider} aria-hidden />
@@ -310,7 +310,7 @@ export function MailboxesPage() {
           <div className={s.empty}>
             <Subtitle2>No mailboxes yet</Subtitle2>
             <Body1 className={s.muted}>Add the mailbox your help desk sends and receives through. Microsoft 365, Gmail and any IMAP/SMTP server are supported.</Body1>
-            <ChangeButton channel="mailboxes.create" appearance="primary" icon={<AddRegular />} onClick={() => setEditing('new')}>
+            <ChangeButton channel="mailboxes.create" appearance="primary" icon={<AddRegular />} onClick={() => edit('new')}>
               New mailbox
             </ChangeButton>
           </div>
@@ -336,7 +336,7 @@ export function MailboxesPage() {
                     className={mergeClasses(s.row, m.id === selectedId && s.selected)}
                     aria-selected={m.id === selectedId}
                     onClick={() => setSelectedId(m.id)}
-                    onDoubleClick={() => !readOnly && setEditing(m)}
+                    onDoubleClick={() => !readOnly && edit(m)}
                     onKeyDown={onRowKey(m)}
                     onFocus={() => setSelectedId(m.id)}
                     data-mailbox={m.name}
@@ -383,7 +383,7 @@ export function MailboxesPage() {
           <Subtitle2>{selected.name}</Subtitle2>
           <div className={s.badges}>{mailboxBadges(selected, signInOf.get(selected.id), secretExpiry)}</div>
           <div className={s.actions}>
-            <ChangeButton channel="mailboxes.update" icon={<EditRegular />} onClick={() => setEditing(selected)}>
+            <ChangeButton channel="mailboxes.update" icon={<EditRegular />} onClick={() => edit(selected)}>
               Edit
             </ChangeButton>
             <ChangeButton channel="connectionTests.run" icon={<PlugConnectedRegular />} onClick={() => (location.hash = `#/tests/${selected.id}/run`)}>

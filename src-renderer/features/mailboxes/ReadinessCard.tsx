@@ -25,6 +25,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { ReadinessMailboxRow, ReadinessRelayRow } from '../../../src-main/shared/readiness.js';
 import { api } from '../../api/client';
+import { ChangeButton } from '../../components/read-only';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
 
@@ -127,19 +128,19 @@ export function ReadinessCard({ onSwitchToOAuth }: { onSwitchToOAuth(mailboxId: 
                 </TableCell>
                 <TableCell className={s.wrap}>
                   {r.fix?.kind === 'switch-mailbox-to-oauth' && !r.relay && (
-                    <Button size="small" icon={<KeyResetRegular />} onClick={() => onSwitchToOAuth(r.fix!.mailboxId)}>
+                    <ChangeButton channel="mailboxes.update" size="small" icon={<KeyResetRegular />} onClick={() => onSwitchToOAuth(r.fix!.mailboxId)}>
                       Switch to OAuth
-                    </Button>
+                    </ChangeButton>
                   )}
                   {r.fix?.kind === 'switch-mailbox-to-oauth' && r.relay && (
-                    <Button size="small" icon={<KeyResetRegular />} onClick={() => onSwitchToOAuth(r.fix!.mailboxId)}>
+                    <ChangeButton channel="mailboxes.update" size="small" icon={<KeyResetRegular />} onClick={() => onSwitchToOAuth(r.fix!.mailboxId)}>
                       Switch {r.mailbox} to OAuth
-                    </Button>
+                    </ChangeButton>
                   )}
                   {r.fix?.kind === 'relay-via-mailbox' && r.relay && (
-                    <Button size="small" icon={<ArrowRoutingRegular />} disabled={busy === r.account} onClick={() => void relayThrough(r)}>
+                    <ChangeButton channel="outbox.saveRelaySettings" size="small" icon={<ArrowRoutingRegular />} disabled={busy === r.account} onClick={() => void relayThrough(r)}>
                       Send through {r.fix.targetMailbox}
-                    </Button>
+                    </ChangeButton>
                   )}
                   {!r.fix && r.action && <Caption1 className={s.action}>{r.action}</Caption1>}
                 </TableCell>

@@ -35,6 +35,7 @@ import { appOnlySetupSteps, type AppCredentialKind, type OAuthAppSettings, type 
 import { api } from '../../api/client';
 import { CopyButton } from '../../components/CopyButton';
 import { ErrorBar } from '../../components/ErrorBar';
+import { ChangeButton } from '../../components/read-only';
 import { StatusBadge } from '../../components/StatusBadge';
 
 const useStyles = makeStyles({
@@ -119,9 +120,9 @@ export function AppOnlyPanel({ mailbox }: { mailbox: Mailbox }) {
         <Caption1 className={s.muted}>This mailbox signs in as your organisation's app registration. Enter it once, then grant the app this mailbox in Exchange Online.</Caption1>
       )}
       <div className={s.row}>
-        <Button icon={<KeyRegular />} onClick={() => setOpen(true)}>
+        <ChangeButton channel="oauth.appSettingsSave" icon={<KeyRegular />} onClick={() => setOpen(true)}>
           App-only set-up
-        </Button>
+        </ChangeButton>
       </div>
       {open && <AppOnlySetupDialog mailbox={mailbox} current={app.data} onClose={() => setOpen(false)} />}
     </section>

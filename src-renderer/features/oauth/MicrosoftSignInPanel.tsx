@@ -302,9 +302,9 @@ export function MicrosoftSignInPanel({ mailbox }: { mailbox: Mailbox }) {
           </ChangeButton>
         )}
         {h?.state !== 'not-signed-in' && !waiting && (
-          <Button icon={<StethoscopeRegular />} onClick={() => setDoctorOpen(true)}>
+          <ChangeButton channel="oauth.doctor" icon={<StethoscopeRegular />} onClick={() => setDoctorOpen(true)}>
             Token doctor
-          </Button>
+          </ChangeButton>
         )}
         {h?.state !== 'not-signed-in' && !waiting && (
           <ChangeButton channel="oauth.logout" icon={<SignOutRegular />} onClick={() => setConfirmLogout(true)}>
