@@ -20,6 +20,7 @@ import { registerSendCommand } from './register/send.js';
 import { registerOutboxCommands } from './register/outbox.js';
 import { registerEngineCommands } from './register/engine.js';
 import { registerRelayCommands } from './register/relay.js';
+import { registerHealthCommands } from './register/health.js';
 import { APP_VERSION } from '../engine/version.js';
 import { setInvocationCommand, usageError } from './output.js';
 
@@ -114,6 +115,7 @@ export function buildProgram(args: readonly string[] = [], output: ProgramOutput
   registerOutboxCommands(program);
   registerEngineCommands(program);
   registerRelayCommands(program);
+  registerHealthCommands(program);
   return program;
 }
 

@@ -22,6 +22,9 @@ import { registerEngineSections } from './diagnostics/sections.js';
 import { SiteSetupService } from './site-setup/index.js';
 import { ConnectionTestService } from './connection-test/index.js';
 import { InboxService } from './inbox/index.js';
+import { HealthService } from './health/health-service.js';
+import { ProbeService } from './health/probe.js';
+import { ProbeMarker } from './health/probe-marker.js';
 
 export interface MailroomOptions {
   dataDir: string;
@@ -63,6 +66,10 @@ export interface Mailroom {
   readonly outbox: OutboxService;
   /** The local submission relay for legacy applications (listens only when started, on 127.0.0.1). */
   readonly relay: RelayService;
+  /** Mail-flow health: the overview of every mailbox's state, its rules, the state-change log. */
+  readonly health: HealthService;
+  /** Round-trip probes: run one, the schedule (started by runtime.ts), the history. */
+  readonly probes: ProbeService;
   close(): void;
 }
 
@@ -110,9 +117,13 @@ export function openMailroom(options: MailroomOptions): Mailroom {
   });
   // The relay's From warnings belong to a test of the outgoing side (the relay is wired below).
   const connectionTests = new ConnectionTestService({ db, mailboxes, events, tokens: oauth, log, smtpWarnings: (mailbox) => relay.fromWarnings(mailbox) });
-  const inbox = new InboxService({ db, mailboxes, log, events, tokens: oauth });
+  // Probes are recognised by the importer by their header alone (see probe-marker.ts).
+  const marker = new ProbeMarker(db);
+  const inbox = new InboxService({ db, mailboxes, log, events, tokens: oauth, isProbe: (raw) => marker.probeTokenOf(raw) !== null });
   const outbox = new OutboxService({ db, mailboxes, log, events, tokens: oauth });
   const relay = new RelayService({ db, box: new SecretBox(keys), mailboxes, outbox, log });
+  const health = new HealthService({ db, mailboxes, signIns: () => oauth.states(), log, events });
+  const probes = new ProbeService({ db, mailboxes, outboxSettings: (id) => outbox.settings(id), tokens: oauth, log, events, marker });
   const detector = new Detector({ ...detectorOptionsFromEnv(), ...(options.fetch ? { fetch: options.fetch } : {}), ...options.detector });
   const engine: Mailroom = {
     dataDir: options.dataDir,
@@ -129,7 +140,11 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     inbox,
     outbox,
     relay,
+    health,
+    probes,
     close: () => {
+      health.stop();
+      void probes.stop();
       connectionTests.cancelAll();
       void relay.stop();
       outbox.shutdown();

@@ -168,6 +168,17 @@ function outboxHandlers(engine: Mailroom, env: HandlerEnvironment): Handlers<Mai
   };
 }
 
+function healthHandlers(engine: Mailroom): Handlers<MailroomContract>['health'] {
+  return {
+    // The running engine's watch records the states (and logs changes); a screen only reads.
+    overview: () => engine.health.overview({ record: false }),
+    probes: ({ periodMs, mailboxId }) => engine.health.probes(Date.now() - periodMs, mailboxId),
+    runProbe: ({ mailboxId, timeoutSeconds }) => engine.probes.run(mailboxId, { trigger: 'manual', ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) }),
+    probeSettings: ({ mailboxId }) => engine.health.probeSettings(mailboxId),
+    saveProbeSettings: (input) => engine.health.saveProbeSettings(input),
+  };
+}
+
 export function createHandlers(engine: Mailroom, env: HandlerEnvironment): Handlers<MailroomContract> {
   return {
     diagnostics: env.diagnostics ?? plainDiagnosticsHandlers(engine, env),
@@ -180,5 +191,6 @@ export function createHandlers(engine: Mailroom, env: HandlerEnvironment): Handl
     oauth: oauthHandlers(engine),
     inbox: inboxHandlers(engine),
     outbox: outboxHandlers(engine, env),
+    health: healthHandlers(engine),
   };
 }

@@ -35,6 +35,8 @@ const READ_ONLY_METHODS = new Set([
   'raw',
   'status',
   'health',
+  'overview',
+  'probes',
 ]);
 
 /** Whether a channel may run against an opened bundle. */

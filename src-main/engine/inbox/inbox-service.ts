@@ -65,6 +65,8 @@ export interface InboxServiceOptions {
   /** Messages per FETCH (tests use small slices). */
   fetchSlice?: number;
   clock?: () => number;
+  /** True for a round-trip probe of this data folder: never imported (the probe deletes it itself). */
+  isProbe?: (raw: Buffer) => boolean;
 }
 
 /**
@@ -268,6 +270,7 @@ export class InboxService {
         mailbox: current,
         pollId,
         handoffDir: this.repo.state(current.id)?.handoffDir ?? null,
+        ...(this.options.isProbe ? { isProbe: this.options.isProbe } : {}),
         clock: this.clock,
         phase: 'connect',
         stats: emptyStats(),

@@ -11,6 +11,7 @@ import { diagnostics } from './diagnostics.js';
 import { detect, oauth } from './oauth.js';
 import { outbox } from './outbox.js';
 import { inbox } from './inbox.js';
+import { health } from './health.js';
 import type { Contract } from './channel.js';
 
 export const contract = {
@@ -24,12 +25,13 @@ export const contract = {
   oauth,
   outbox,
   inbox,
+  health,
 } as const satisfies Contract;
 
 export type MailroomContract = typeof contract;
 
 /** Event channels sent from main to renderer, by name. */
-export const EVENT_NAMES = ['mailboxes.changed', 'logs.appended', 'logs.exportProgress', 'connectionTests.progress', 'connectionTests.finished', 'oauth.signInFinished', 'oauth.changed', 'outbox.changed', 'inbox.changed'] as const;
+export const EVENT_NAMES = ['mailboxes.changed', 'logs.appended', 'logs.exportProgress', 'connectionTests.progress', 'connectionTests.finished', 'oauth.signInFinished', 'oauth.changed', 'outbox.changed', 'inbox.changed', 'health.changed', 'probes.finished'] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 
 export * from './channel.js';
@@ -42,3 +44,4 @@ export * from './diagnostics.js';
 export * from './oauth.js';
 export * from './outbox.js';
 export * from './inbox.js';
+export * from './health.js';

@@ -12,6 +12,7 @@ import m006 from './006-outbox.sql';
 import m007 from './007-inbox-identity.sql';
 import m008 from './008-outbox-wait-sign-in.sql';
 import m009 from './009-relay-from.sql';
+import m014 from './014-probes.sql';
 
 export interface Migration {
   version: number;
@@ -29,4 +30,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: '007-inbox-identity', sql: m007 },
   { version: 8, name: '008-outbox-wait-sign-in', sql: m008 },
   { version: 9, name: '009-relay-from', sql: m009 },
+  // 010-013 come from branches merged alongside this one.
+  { version: 14, name: '014-probes', sql: m014 },
 ];
