@@ -10,6 +10,7 @@
  * process; across processes the store's unique keys keep each message once.
  */
 import fs from 'node:fs';
+import { ProbeMarker } from '../health/probe-marker.js';
 import type { ImapFlow, ImapFlowOptions } from 'imapflow';
 import { AppError } from '../../shared/errors.js';
 import type { Mailbox } from '../../shared/mailbox.js';
@@ -65,7 +66,11 @@ export interface InboxServiceOptions {
   /** Messages per FETCH (tests use small slices). */
   fetchSlice?: number;
   clock?: () => number;
-  /** True for a round-trip probe of this data folder: never imported (the probe deletes it itself). */
+  /**
+   * True for a round-trip probe of this data folder: never imported (the probe
+   * deletes it itself). Default: the folder's probe marker, so that every
+   * importer (desktop, console, `mailroom inbox poll`, `engine run`) knows probes.
+   */
   isProbe?: (raw: Buffer) => boolean;
 }
 
@@ -107,6 +112,7 @@ export class InboxService {
   private readonly activePolls = new Set<number>();
   private unsubscribe: (() => void) | undefined;
   private running = false;
+  private readonly isProbe: (raw: Buffer) => boolean;
 
   constructor(private readonly options: InboxServiceOptions) {
     this.repo = new InboxRepo(options.db);
@@ -117,6 +123,8 @@ export class InboxService {
         onUnavailable: (reason) => options.log.write(parserWorkersUnavailableEntry(reason)),
       });
     this.clock = options.clock ?? Date.now;
+    const marker = options.isProbe ? undefined : new ProbeMarker(options.db);
+    this.isProbe = options.isProbe ?? ((raw) => marker!.probeTokenOf(raw) !== null);
   }
 
   // ---- background importers ------------------------------------------------
@@ -270,7 +278,7 @@ export class InboxService {
         mailbox: current,
         pollId,
         handoffDir: this.repo.state(current.id)?.handoffDir ?? null,
-        ...(this.options.isProbe ? { isProbe: this.options.isProbe } : {}),
+        isProbe: this.isProbe,
         clock: this.clock,
         phase: 'connect',
         stats: emptyStats(),
