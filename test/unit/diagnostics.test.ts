@@ -183,7 +183,7 @@ describe('viewing a bundle read-only', () => {
     for (const blocked of ['mailboxes.create', 'mailboxes.update', 'mailboxes.remove', 'mailboxes.importSettings', 'logs.export', 'logs.prune', 'logs.setRetention', 'diagnostics.export']) {
       if (names.includes(blocked)) expect(allowedInBundleView(blocked), blocked).toBe(false);
     }
-    for (const name of allowed) expect(name).toMatch(/\.(info|list|get|presets|exportSettings|history|query|tail|retention|versions|checklist|registrySql|states|polls|raw|status|health)$/);
+    for (const name of allowed) expect(name).toMatch(/\.(info|list|get|presets|exportSettings|history|query|tail|retention|versions|checklist|registrySql|states|polls|raw|status|health|overview|probes)$/);
   });
 });
 
