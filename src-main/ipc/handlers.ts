@@ -172,7 +172,7 @@ function healthHandlers(engine: Mailroom): Handlers<MailroomContract>['health'] 
   return {
     // The running engine's watch records the states (and logs changes); a screen only reads.
     overview: () => engine.health.overview({ record: false }),
-    probes: ({ periodMs, mailboxId }) => engine.health.probes(Date.now() - periodMs, mailboxId),
+    probes: ({ periodMs, mailboxId }) => engine.health.chartProbes(Date.now() - periodMs, mailboxId),
     runProbe: ({ mailboxId, timeoutSeconds }) => engine.probes.run(mailboxId, { trigger: 'manual', ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) }),
     probeSettings: ({ mailboxId }) => engine.health.probeSettings(mailboxId),
     saveProbeSettings: (input) => engine.health.saveProbeSettings(input),

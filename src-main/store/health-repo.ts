@@ -151,12 +151,15 @@ export class HealthRepo {
     return this.db.prepare('SELECT 1 FROM probes WHERE token = ?').get(token) !== undefined;
   }
 
-  /** The newest finished probe of each mailbox. */
-  lastProbes(): Map<number, ProbeRecord> {
-    const rows = this.db
-      .prepare(`SELECT ${PROBE_COLUMNS} FROM probes WHERE id IN (SELECT MAX(id) FROM probes WHERE status != 'running' GROUP BY mailbox_id)`)
-      .all() as ProbeRow[];
-    return new Map(rows.map((r) => [r.mailbox_id, toProbe(r)]));
+  /** The newest finished probe of each mailbox (one indexed look per mailbox: the history grows by the minute). */
+  lastProbes(mailboxIds: readonly number[]): Map<number, ProbeRecord> {
+    const stmt = this.db.prepare(`SELECT ${PROBE_COLUMNS} FROM probes INDEXED BY probes_by_mailbox WHERE mailbox_id = ? AND status != 'running' ORDER BY id DESC LIMIT 1`);
+    const out = new Map<number, ProbeRecord>();
+    for (const id of mailboxIds) {
+      const row = stmt.get(id) as ProbeRow | undefined;
+      if (row) out.set(id, toProbe(row));
+    }
+    return out;
   }
 
   /** Probes since a moment, oldest first (of one mailbox or all), for the chart. */
@@ -170,9 +173,42 @@ export class HealthRepo {
   }
 
   /** When each mailbox's newest probe started (scheduled or not), for the schedule. */
-  lastProbeStarts(): Map<number, number> {
-    const rows = this.db.prepare('SELECT mailbox_id, MAX(started_at) AS at FROM probes GROUP BY mailbox_id').all() as { mailbox_id: number; at: number }[];
-    return new Map(rows.map((r) => [r.mailbox_id, r.at]));
+  lastProbeStarts(mailboxIds: readonly number[]): Map<number, number> {
+    const stmt = this.db.prepare('SELECT started_at FROM probes INDEXED BY probes_by_mailbox WHERE mailbox_id = ? ORDER BY id DESC LIMIT 1').pluck();
+    const out = new Map<number, number>();
+    for (const id of mailboxIds) {
+      const at = stmt.get(id) as number | undefined;
+      if (at !== undefined) out.set(id, at);
+    }
+    return out;
+  }
+
+  /**
+   * Probes for the chart since a moment, oldest first: every failure, and the
+   * delivered ones averaged per mailbox and time bucket, so that a week of
+   * probes every minute stays a few hundred points per mailbox.
+   */
+  chartProbes(since: number, bucketMs: number, mailboxId?: number): ProbeRecord[] {
+    const filter = mailboxId === undefined ? '' : 'AND mailbox_id = @mailboxId';
+    const params = { since, bucket: Math.max(1, Math.floor(bucketMs)), ...(mailboxId === undefined ? {} : { mailboxId }) };
+    const delivered = this.db
+      .prepare(
+        `SELECT MIN(id) AS id, mailbox_id, MIN(target) AS target, MIN(trigger) AS trigger, 'delivered' AS status, MIN(started_at) AS started_at, MAX(finished_at) AS finished_at,
+                CAST(AVG(send_ms) AS INTEGER) AS send_ms, CAST(AVG(deliver_ms) AS INTEGER) AS deliver_ms, CAST(AVG(total_ms) AS INTEGER) AS total_ms,
+                MIN(folder) AS folder, NULL AS code, NULL AS message, NULL AS hint
+           FROM probes INDEXED BY probes_by_started WHERE started_at >= @since AND status = 'delivered' ${filter}
+          GROUP BY mailbox_id, started_at / @bucket`,
+      )
+      .all(params) as ProbeRow[];
+    const failed = this.db
+      .prepare(`SELECT ${PROBE_COLUMNS} FROM probes INDEXED BY probes_by_started WHERE started_at >= @since AND status = 'failed' ${filter} ORDER BY started_at LIMIT 5000`)
+      .all(params) as ProbeRow[];
+    return [...delivered, ...failed].map(toProbe).sort((a, b) => a.startedAt - b.startedAt || a.id - b.id);
+  }
+
+  /** Removes probes older than a moment; returns how many. */
+  pruneProbes(before: number): number {
+    return this.db.prepare('DELETE FROM probes WHERE started_at < ?').run(before).changes;
   }
 
   // ---- health states ------------------------------------------------------

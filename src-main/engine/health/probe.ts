@@ -58,6 +58,9 @@ export interface ProbeRunOptions {
   signal?: AbortSignal;
 }
 
+/** Days of probe history kept. */
+export const PROBE_HISTORY_DAYS = 30;
+
 /** The names Junk folders go by when the server does not mark one \Junk. */
 const JUNK_NAMES = /^(junk|junk e-?mail|junk mail|spam|bulk mail|\[gmail\]\/spam)$/i;
 
@@ -100,6 +103,7 @@ export class ProbeService {
   private readonly clock: () => number;
   private readonly running = new Map<number, { controller: AbortController; done: Promise<ProbeRecord> }>();
   private scheduleTimer: NodeJS.Timeout | undefined;
+  private prunedAt = 0;
 
   constructor(private readonly options: ProbeServiceOptions) {
     this.repo = new HealthRepo(options.db);
@@ -273,9 +277,15 @@ export class ProbeService {
     this.repo.interruptOrphans(processAlive, this.clock());
     const tick = () => {
       const settings = this.repo.allProbeSettings();
-      const lastStarts = this.repo.lastProbeStarts();
+      const mailboxes = this.options.mailboxes.list();
+      const lastStarts = this.repo.lastProbeStarts(mailboxes.filter((m) => settings.get(m.id)?.enabled).map((m) => m.id));
       const now = this.clock();
-      for (const m of this.options.mailboxes.list()) {
+      // The history keeps 30 days (the chart shows 7).
+      if (now - this.prunedAt > 3_600_000) {
+        this.prunedAt = now;
+        this.repo.pruneProbes(now - PROBE_HISTORY_DAYS * 24 * 3_600_000);
+      }
+      for (const m of mailboxes) {
         const s = settings.get(m.id);
         if (!m.enabled || !s?.enabled || this.running.has(m.id)) continue;
         const last = lastStarts.get(m.id);
