@@ -12,6 +12,10 @@ import { worstState, type HealthState } from '../../src-main/shared/health';
 import { openMailroom, type Mailroom } from '../../src-main/engine/mailroom';
 import { staticKeyProvider } from '../../src-main/store/secret-box';
 import { tempDir } from '../helpers/temp';
+import fs from 'node:fs';
+import path from 'node:path';
+import { readBundle } from '../../src-main/engine/diagnostics/bundle';
+import { createSession } from '../../src-main/ipc/session';
 
 const NOW = Date.UTC(2026, 11, 2, 9, 14, 0);
 const MIN = 60_000;
@@ -173,5 +177,34 @@ describe('health service', () => {
     expect(engine.health.probeSettings(m.id)).toMatchObject({ enabled: false, intervalSeconds: 900, timeoutSeconds: 600, targetAddress: null });
     expect(engine.health.saveProbeSettings({ mailboxId: m.id, enabled: true, targetAddress: 'loop@example.com' })).toMatchObject({ enabled: true, intervalSeconds: 900, targetAddress: 'loop@example.com' });
     expect(() => engine.health.saveProbeSettings({ mailboxId: m.id, intervalSeconds: 10 })).toThrow(/intervalSeconds: must be at least 60 seconds/);
+  });
+});
+
+describe('the diagnostics bundle', () => {
+  it('carries the mail flow (states, reasons, probes), and a bundle view shows its probes', async () => {
+    const dir = tempDir();
+    const theirs = openMailroom({ dataDir: dir, keyProvider: staticKeyProvider(crypto.randomBytes(32)) });
+    const m = theirs.mailboxes.create({ name: 'Support', address: 'support@gmail.com' });
+    const id = theirs.health.repo.startProbe({ mailboxId: m.id, token: 't1', trigger: 'schedule', target: m.address, startedAt: Date.now() - 60_000, pid: 1 });
+    theirs.health.repo.finishProbe(id, { status: 'failed', finishedAt: Date.now(), sendMs: 300, deliverMs: null, totalMs: null, folder: null, diagnosis: { code: 'PROBE_NOT_DELIVERED', message: 'did not arrive', hint: 'look' } });
+    const made = await theirs.diagnostics.createBundle(path.join(dir, 'b.zip'), { runtime: 'cli' });
+    theirs.close();
+    const bundle = await readBundle(fs.readFileSync(made.path));
+    expect(bundle.manifest.sections).toContain('mail-flow');
+    expect(bundle.sections['mail-flow']).toMatchObject({ summary: '0 of 1 mailbox healthy; Support: failing', mailboxes: [{ name: 'Support', state: 'failing' }], probes: [{ status: 'failed' }] });
+
+    const mine = openMailroom({ dataDir: tempDir(), keyProvider: staticKeyProvider(crypto.randomBytes(32)) });
+    const session = createSession(mine, { runtime: 'console' });
+    try {
+      const ctx = { transport: 'console' as const };
+      expect(await session.router.invoke('diagnostics.importBundle', { fileName: 'b.zip', dataBase64: fs.readFileSync(made.path).toString('base64') }, ctx)).toMatchObject({ ok: true });
+      const probes = await session.router.invoke('health.probes', { periodMs: 24 * 3_600_000 }, ctx);
+      expect(probes).toMatchObject({ ok: true, value: [{ status: 'failed', diagnosis: { code: 'PROBE_NOT_DELIVERED' } }] });
+      const overview = await session.router.invoke('health.overview', {}, ctx);
+      expect(overview).toMatchObject({ ok: true, value: { mailboxes: [{ name: 'Support', state: 'failing' }] } });
+    } finally {
+      session.close();
+      mine.close();
+    }
   });
 });
