@@ -142,4 +142,34 @@ describe('Mail flow overview in the browser console', () => {
     await detail.getByRole('button', { name: 'Open the sign-in' }).click();
     await page.waitForFunction(() => location.hash.startsWith('#/mailboxes/'));
   }, 90_000);
+
+  it('the browser console notifies where the admin allowed it: a mailbox turning Failing, once', async () => {
+    const context = await browserHandle.browser.newContext({ viewport: { width: 1280, height: 800 }, permissions: ['notifications'] });
+    // Records what the page shows through the browser's Notification API (headless Chromium draws none).
+    await context.addInitScript(() => {
+      const shown: { title: string; body: string }[] = [];
+      (window as unknown as { shownNotifications: typeof shown }).shownNotifications = shown;
+      const Real = window.Notification;
+      class Recording extends Real {
+        constructor(title: string, options?: NotificationOptions) {
+          super(title, options);
+          shown.push({ title, body: options?.body ?? '' });
+        }
+      }
+      Object.defineProperty(window, 'Notification', { value: Recording });
+    });
+    const second = await context.newPage();
+    try {
+      await second.goto(consoleHandle.server.url);
+      await second.getByTestId('notifications-on').waitFor();
+      // Billing is failing and Sales needs a sign-in at the first look: one notification each.
+      await expect.poll(() => second.evaluate(() => (window as unknown as { shownNotifications: { title: string }[] }).shownNotifications.map((n) => n.title).sort())).toEqual(['Billing: Failing', 'Sales: Sign-in needed']);
+      // A refresh with the same states shows nothing new.
+      await Promise.all([second.waitForResponse((r) => r.url().endsWith('/api/invoke') && (r.request().postData() ?? '').includes('"health.overview"')), second.getByRole('button', { name: 'Refresh' }).click()]);
+      await second.getByTestId('health-summary').getByText(/of 3 mailboxes healthy/).waitFor();
+      expect(await second.evaluate(() => (window as unknown as { shownNotifications: unknown[] }).shownNotifications.length)).toBe(2);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 });
