@@ -27,9 +27,8 @@ import {
   tokens,
 } from '@fluentui/react-components';
 import { ArrowSyncRegular, OpenRegular, SendClockRegular } from '@fluentui/react-icons';
-import { LineChart, type ChartProps, type LineChartPoints } from '@fluentui/react-charts';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { Suspense, lazy, useEffect, useRef, useState } from 'react';
 import { api } from '../../api/client';
 import { HEALTH_STATE_WORDS, type HealthExplain, type HealthState, type MailboxHealth, type ProbeRecord } from '../../../src-main/shared/health.js';
 import { StatusBadge, type StatusKind } from '../../components/StatusBadge';
@@ -37,6 +36,9 @@ import { ErrorBar } from '../../components/ErrorBar';
 import { formatDuration, formatShortTime, timeTitle } from '../../components/format';
 import { useElementWidth } from '../../components/use-element-width';
 import { BrowserNotifications } from './BrowserNotifications';
+
+// The chart library (and d3) loads with the chart, not with every screen of the app.
+const RoundTripChart = lazy(() => import('./RoundTripChart'));
 
 /** The status vocabulary of each state. */
 export const STATE_LOOK: Record<HealthState, StatusKind> = { healthy: 'success', degraded: 'warning', failing: 'error', 'sign-in-needed': 'error', disabled: 'disabled' };
@@ -109,60 +111,6 @@ function probeText(p: ProbeRecord | null): string {
   if (p.status === 'running') return 'running…';
   if (p.status === 'delivered') return formatDuration(p.totalMs ?? 0);
   return p.diagnosis?.code ?? 'failed';
-}
-
-/** The round-trip chart: one line per mailbox (seconds), failures marked as red bands. */
-function RoundTripChart({ mailboxes }: { mailboxes: MailboxHealth[] }) {
-  const s = useStyles();
-  const [period, setPeriod] = useState<'day' | 'week'>('day');
-  const periodMs = period === 'day' ? 24 * 3600_000 : 7 * 24 * 3600_000;
-  const probes = useQuery({ queryKey: ['health', 'probes', period], queryFn: () => api.health.probes({ periodMs }) });
-  const ref = useRef<HTMLDivElement>(null);
-  const width = useElementWidth(ref);
-  const names = useMemo(() => new Map(mailboxes.map((m) => [m.mailboxId, m.name])), [mailboxes]);
-  const data = useMemo<ChartProps>(() => {
-    const rows = probes.data ?? [];
-    const byMailbox = new Map<number, ProbeRecord[]>();
-    for (const p of rows) if (p.status === 'delivered') byMailbox.set(p.mailboxId, [...(byMailbox.get(p.mailboxId) ?? []), p]);
-    const palette = [tokens.colorPaletteBlueForeground2, tokens.colorPaletteGreenForeground1, tokens.colorPaletteBerryForeground1, tokens.colorPaletteMarigoldForeground1, tokens.colorPaletteTealForeground2];
-    const lines: LineChartPoints[] = [...byMailbox.entries()].map(([id, list], i) => ({
-      legend: names.get(id) ?? `Mailbox ${id}`,
-      color: palette[i % palette.length],
-      data: list.map((p) => ({ x: new Date(p.startedAt), y: Math.round((p.totalMs ?? 0) / 100) / 10 })),
-    }));
-    return { chartTitle: 'Round-trip time (seconds)', lineChartData: lines };
-  }, [probes.data, names]);
-  const failures = (probes.data ?? []).filter((p) => p.status === 'failed');
-  // A failure is a band wide enough to see: 1/150 of the period.
-  const band = periodMs / 150;
-  const bars = failures.length
-    ? [{ legend: `Failed (${failures.length})`, color: tokens.colorPaletteRedBackground3, data: failures.map((p) => ({ startX: new Date(p.startedAt - band / 2), endX: new Date(p.startedAt + band / 2) })) }]
-    : [];
-  // The engine averages delivered round trips into about 200 points per mailbox (one per bucket).
-  const bucketMinutes = Math.max(1, Math.round(periodMs / 200 / 60_000));
-  return (
-    <section className={mergeClasses(s.card, s.chart)} aria-label="Round-trip time chart" data-region="main">
-      <div className={s.chartHead}>
-        <Text weight="semibold">Round trips</Text>
-        <TabList size="small" selectedValue={period} onTabSelect={(_, d) => setPeriod(d.value as 'day' | 'week')}>
-          <Tab value="day">Last 24 hours</Tab>
-          <Tab value="week">Last 7 days</Tab>
-        </TabList>
-        <span className={s.spacer} />
-        <Caption1 data-testid="chart-counts">
-          {failures.length} failed; delivered round trips averaged per {bucketMinutes} min
-        </Caption1>
-      </div>
-      <div ref={ref}>
-        {probes.error ? <ErrorBar error={probes.error} /> : null}
-        {(probes.data ?? []).length === 0 ? (
-          <div className={s.empty}>No round trips in this period. Turn probes on for a mailbox (select it above) or run one now.</div>
-        ) : (
-          <LineChart data={data} colorFillBars={bars} height={240} width={width ? Math.max(320, Math.floor(width)) : 600} yAxisTitle="seconds" />
-        )}
-      </div>
-    </section>
-  );
 }
 
 /** The right panel: why, what explains it, the probe and its settings. */
@@ -388,7 +336,9 @@ export function HealthPage() {
         </section>
         {selected ? <HealthDetail row={selected} now={now} /> : null}
       </div>
-      <RoundTripChart mailboxes={rows} />
+      <Suspense fallback={<Caption1>Loading the round-trip chart…</Caption1>}>
+        <RoundTripChart mailboxes={rows} />
+      </Suspense>
     </div>
   );
 }
