@@ -226,4 +226,21 @@ describe('scheduled probes', () => {
     // The probe was never imported by the engine's own importer.
     expect(engine.inbox.list({ mailboxId: m.id }).messages).toHaveLength(0);
   }, 120_000);
+
+  it('`mailroom probe-schedule` shows and changes the schedule; bad values name their flag (exit 2)', async () => {
+    const show = await runCli(['probe-schedule', 'junk', '--json', '--data-dir', dataDir], { env: ENV });
+    expect(show.code).toBe(0);
+    expect(show.json).toEqual({ mailbox: 'junk', enabled: false, intervalSeconds: 900, timeoutSeconds: 600, targetAddress: null, slowThresholdMs: 120_000 });
+    const on = await runCli(['probe-schedule', 'junk', '--on', '--every', '5', '--to', 'alias@example.test', '--json', '--data-dir', dataDir], { env: ENV });
+    expect(on.json).toMatchObject({ enabled: true, intervalSeconds: 300, targetAddress: 'alias@example.test' });
+    expect(engine.health.probeSettings(engine.mailboxes.resolve('junk').id)).toMatchObject({ enabled: true, intervalSeconds: 300 });
+    const back = await runCli(['probe-schedule', 'junk', '--off', '--to-self', '--json', '--data-dir', dataDir], { env: ENV });
+    expect(back.json).toMatchObject({ enabled: false, intervalSeconds: 300, targetAddress: null });
+    const badEvery = await runCli(['probe-schedule', 'junk', '--every', '0', '--json', '--data-dir', dataDir], { env: ENV });
+    expect(badEvery.code).toBe(2);
+    expect(badEvery.json.error.message).toMatch(/^--every must be from 1 to 1440 minutes/);
+    const badTo = await runCli(['probe-schedule', 'junk', '--to', 'not-an-address', '--json', '--data-dir', dataDir], { env: ENV });
+    expect(badTo.code).toBe(2);
+    expect(badTo.json.error.message).toContain('--to');
+  }, 60_000);
 });

@@ -88,3 +88,39 @@ export async function probeCommand(mailbox: string, f: CommonOptions & { timeout
     process.exitCode = ok ? EXIT_OK : EXIT_FAILED;
   });
 }
+
+/** A whole number flag within bounds, or a usage error naming the flag. */
+function wholeNumber(flag: string, value: string | undefined, min: number, max: number, unit: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\s*\d+\s*$/.test(value)) throw usageError(`${flag} must be a whole number of ${unit}; it is "${value}".`, `Give ${flag} a number from ${min} to ${max}.`);
+  const n = Number(value);
+  if (n < min || n > max) throw usageError(`${flag} must be from ${min} to ${max} ${unit}; it is ${n}.`);
+  return n;
+}
+
+export async function probeScheduleCommand(
+  mailbox: string,
+  f: CommonOptions & { on?: boolean; off?: boolean; every?: string; to?: string; toSelf?: boolean; timeout?: string; slow?: string },
+): Promise<void> {
+  if (f.on && f.off) throw usageError('--on and --off cannot be given together.', 'Give one of them.');
+  if (f.to !== undefined && f.toSelf) throw usageError('--to and --to-self cannot be given together.', 'Give one of them.');
+  const every = wholeNumber('--every', f.every, 1, 1440, 'minutes');
+  const timeout = wholeNumber('--timeout', f.timeout, 5, 3600, 'seconds');
+  const slow = wholeNumber('--slow', f.slow, 1, 3600, 'seconds');
+  await withEngine(f, (engine) => {
+    const target = engine.mailboxes.resolve(mailbox);
+    const change = {
+      ...(f.on ? { enabled: true } : f.off ? { enabled: false } : {}),
+      ...(every !== undefined ? { intervalSeconds: every * 60 } : {}),
+      ...(timeout !== undefined ? { timeoutSeconds: timeout } : {}),
+      ...(slow !== undefined ? { slowThresholdMs: slow * 1000 } : {}),
+      ...(f.to !== undefined ? { targetAddress: f.to } : f.toSelf ? { targetAddress: null } : {}),
+    };
+    const s = Object.keys(change).length ? engine.health.saveProbeSettings({ mailboxId: target.id, ...change }) : engine.health.probeSettings(target.id);
+    if (f.json) printJson({ mailbox: target.name, enabled: s.enabled, intervalSeconds: s.intervalSeconds, timeoutSeconds: s.timeoutSeconds, targetAddress: s.targetAddress, slowThresholdMs: s.slowThresholdMs });
+    else
+      process.stdout.write(
+        `${target.name}: scheduled probes ${s.enabled ? `on, every ${Math.round(s.intervalSeconds / 60)} min` : 'off'}; to ${s.targetAddress ?? `${target.address} (its own address)`}; timeout ${s.timeoutSeconds} s; slower than ${s.slowThresholdMs / 1000} s is Degraded.\n`,
+      );
+  });
+}
