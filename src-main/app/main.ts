@@ -15,6 +15,7 @@ import { appKeyProvider } from './app-key.js';
 import { planLaunch, secondInstanceSteps, startupErrorText, windowView, type Launch } from './launch.js';
 import { loadWindowState, saveWindowState } from './window-state.js';
 import { electronNativeBinding } from './native-binding.js';
+import { setupTray } from './tray.js';
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
@@ -40,6 +41,9 @@ function startApp({ dataDir }: Launch): void {
   let engine: Mailroom | undefined;
   let runtime: EngineRuntime | undefined;
   let mainWindow: BrowserWindow | undefined;
+  // While the tray is there, closing the window only hides it: the engine keeps watching.
+  let quitting = false;
+  let removeTray: (() => void) | undefined;
 
   // Started again with this data folder: bring this instance's window back to the front.
   app.on('second-instance', () => {
@@ -114,8 +118,13 @@ function startApp({ dataDir }: Launch): void {
     });
     if (state.maximized) mainWindow.maximize();
     mainWindow.once('ready-to-show', () => mainWindow?.show());
-    mainWindow.on('close', () => {
+    mainWindow.on('close', (event) => {
       if (!mainWindow) return;
+      if (removeTray && !quitting) {
+        event.preventDefault();
+        mainWindow.hide();
+        return;
+      }
       const b = mainWindow.getNormalBounds();
       saveWindowState(dataDir, { x: b.x, y: b.y, width: b.width, height: b.height, maximized: mainWindow.isMaximized() });
     });
@@ -123,6 +132,26 @@ function startApp({ dataDir }: Launch): void {
       if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(IPC_EVENT_CHANNEL, { name, payload });
     });
     void mainWindow.loadURL(APP_URL);
+    try {
+      removeTray = setupTray(engine, {
+        show: (mailboxId) => {
+          if (!mainWindow || mainWindow.isDestroyed()) return;
+          mainWindow.show();
+          mainWindow.focus();
+          // A number only: nothing from outside reaches the script.
+          if (mailboxId !== undefined) void mainWindow.webContents.executeJavaScript(`location.hash = '#/health/${Number(mailboxId)}'`);
+        },
+        quit: () => {
+          quitting = true;
+          removeTray?.();
+          removeTray = undefined;
+          mainWindow?.close();
+        },
+      });
+    } catch (error) {
+      // No notification area (some Linux desktops): closing the window quits, as before.
+      console.warn(`No tray icon: ${error instanceof Error ? error.message : String(error)}`);
+    }
   });
 
   app.on('window-all-closed', () => {

@@ -21,6 +21,7 @@ import { registerOutboxCommands } from './register/outbox.js';
 import { registerEngineCommands } from './register/engine.js';
 import { registerRelayCommands } from './register/relay.js';
 import { registerReadinessCommand } from './register/readiness.js';
+import { registerHealthCommands } from './register/health.js';
 import { APP_VERSION } from '../engine/version.js';
 import { setInvocationCommand, usageError } from './output.js';
 
@@ -116,6 +117,7 @@ export function buildProgram(args: readonly string[] = [], output: ProgramOutput
   registerEngineCommands(program);
   registerRelayCommands(program);
   registerReadinessCommand(program);
+  registerHealthCommands(program);
   return program;
 }
 

@@ -27,6 +27,9 @@ import { TokenDoctor, appOnlyTokenSource, delegatedTokenSource } from './auth/to
 import { usesOAuth } from './auth/sign-in-requirement.js';
 import { BASIC_AUTH_REFUSAL_CODES, readinessReport, type SideHistory } from './readiness.js';
 import type { ReadinessReport } from '../shared/readiness.js';
+import { HealthService } from './health/health-service.js';
+import { ProbeService } from './health/probe.js';
+import { ProbeMarker } from './health/probe-marker.js';
 
 export interface MailroomOptions {
   dataDir: string;
@@ -72,6 +75,10 @@ export interface Mailroom {
   readonly doctor: TokenDoctor;
   /** The basic-authentication retirement readiness report of every mailbox side and relay account. */
   readiness(options?: { now?: number }): Promise<ReadinessReport>;
+  /** Mail-flow health: the overview of every mailbox's state, its rules, the state-change log. */
+  readonly health: HealthService;
+  /** Round-trip probes: run one, the schedule (started by runtime.ts), the history. */
+  readonly probes: ProbeService;
   close(): void;
 }
 
@@ -120,7 +127,9 @@ export function openMailroom(options: MailroomOptions): Mailroom {
   });
   // The relay's From warnings belong to a test of the outgoing side (the relay is wired below).
   const connectionTests = new ConnectionTestService({ db, mailboxes, events, tokens: oauth, log, smtpWarnings: (mailbox) => relay.fromWarnings(mailbox) });
-  const inbox = new InboxService({ db, mailboxes, log, events, tokens: oauth });
+  // Probes are recognised by the importer by their header alone (see probe-marker.ts).
+  const marker = new ProbeMarker(db);
+  const inbox = new InboxService({ db, mailboxes, log, events, tokens: oauth, isProbe: (raw) => marker.probeTokenOf(raw) !== null });
   const outbox = new OutboxService({ db, mailboxes, log, events, tokens: oauth });
   const relay = new RelayService({ db, box: new SecretBox(keys), mailboxes, outbox, log });
   const delegated = delegatedTokenSource(oauth);
@@ -132,6 +141,8 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     relayWarnings: (mailbox) => relay.fromWarnings(mailbox),
     log,
   });
+  const health = new HealthService({ db, mailboxes, signIns: () => oauth.states(), log, events });
+  const probes = new ProbeService({ db, mailboxes, outboxSettings: (id) => outbox.settings(id), tokens: oauth, log, events, marker });
   const detector = new Detector({ ...detectorOptionsFromEnv(), ...(options.fetch ? { fetch: options.fetch } : {}), ...options.detector });
   /** What the tests, sends and imports of one side saw last: its last test's code, and a refusal of its password since its last success. */
   const sideHistory = (mailboxId: number, protocol: 'imap' | 'smtp'): SideHistory => {
@@ -174,7 +185,11 @@ export function openMailroom(options: MailroomOptions): Mailroom {
         history: sideHistory,
         microsoft365Signs: (address) => detector.microsoft365Signs(address),
       }),
+    health,
+    probes,
     close: () => {
+      health.stop();
+      void probes.stop();
       connectionTests.cancelAll();
       void relay.stop();
       outbox.shutdown();

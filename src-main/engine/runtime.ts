@@ -18,6 +18,8 @@ export interface RuntimeOptions {
   inbox?: boolean;
   /** Start the outbox senders. Default true. */
   outbox?: boolean;
+  /** Run the scheduled round-trip probes (in the process that sends the outbox) and keep the health states current. Default true. */
+  watch?: boolean;
   /** Called with problems that do not stop the rest (the relay's port is taken). */
   onWarning?: (message: string) => void;
 }
@@ -31,6 +33,8 @@ export interface RuntimeStatus {
   /** Where the relay listens, when it does. */
   relay: { host: string; port: number } | null;
   inbox: boolean;
+  /** True when this process runs the scheduled probes. */
+  probes: boolean;
 }
 
 /** The optional inbound part of the engine, as the inbox service offers it. */
@@ -47,7 +51,7 @@ function inboxOf(engine: Mailroom): Startable | undefined {
 /** The running background work of one engine. */
 export class EngineRuntime {
   private started = false;
-  private status: RuntimeStatus = { sending: false, sendingElsewhere: null, relay: null, inbox: false };
+  private status: RuntimeStatus = { sending: false, sendingElsewhere: null, relay: null, inbox: false, probes: false };
 
   constructor(private readonly engine: Mailroom, private readonly options: RuntimeOptions) {}
 
@@ -83,6 +87,15 @@ export class EngineRuntime {
         warn(`The inbox import did not start: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
+    const watched = this.engine as Partial<Pick<Mailroom, 'health' | 'probes'>>;
+    if (this.options.watch !== false && watched.health && watched.probes) {
+      watched.health.watch();
+      // One process per data folder probes on schedule: the one that sends the outbox.
+      if (this.status.sending) {
+        watched.probes.start();
+        this.status.probes = true;
+      }
+    }
     return this.status;
   }
 
@@ -96,8 +109,15 @@ export class EngineRuntime {
     if (!this.started) return;
     this.started = false;
     this.engine.relay.setManaged(false);
-    await Promise.allSettled([this.engine.relay.stop(), this.engine.outbox.stopSending(graceMs), Promise.resolve(this.status.inbox ? inboxOf(this.engine)?.stop() : undefined)]);
-    this.status = { sending: false, sendingElsewhere: null, relay: null, inbox: false };
+    const watched = this.engine as Partial<Pick<Mailroom, 'health' | 'probes'>>;
+    watched.health?.stop();
+    await Promise.allSettled([
+      this.engine.relay.stop(),
+      this.engine.outbox.stopSending(graceMs),
+      Promise.resolve(this.status.inbox ? inboxOf(this.engine)?.stop() : undefined),
+      Promise.resolve(this.status.probes ? watched.probes?.stop() : undefined),
+    ]);
+    this.status = { sending: false, sendingElsewhere: null, relay: null, inbox: false, probes: false };
   }
 }
 

@@ -180,6 +180,17 @@ function readinessHandlers(engine: Mailroom): Handlers<MailroomContract>['readin
   };
 }
 
+function healthHandlers(engine: Mailroom): Handlers<MailroomContract>['health'] {
+  return {
+    // The running engine's watch records the states (and logs changes); a screen only reads.
+    overview: () => engine.health.overview({ record: false }),
+    probes: ({ periodMs, mailboxId }) => engine.health.chartProbes(Date.now() - periodMs, mailboxId),
+    runProbe: ({ mailboxId, timeoutSeconds }) => engine.probes.run(mailboxId, { trigger: 'manual', ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) }),
+    probeSettings: ({ mailboxId }) => engine.health.probeSettings(mailboxId),
+    saveProbeSettings: (input) => engine.health.saveProbeSettings(input),
+  };
+}
+
 export function createHandlers(engine: Mailroom, env: HandlerEnvironment): Handlers<MailroomContract> {
   return {
     readiness: readinessHandlers(engine),
@@ -193,5 +204,6 @@ export function createHandlers(engine: Mailroom, env: HandlerEnvironment): Handl
     oauth: oauthHandlers(engine),
     inbox: inboxHandlers(engine),
     outbox: outboxHandlers(engine, env),
+    health: healthHandlers(engine),
   };
 }

@@ -42,6 +42,9 @@ export const READING_CHANNELS: ReadonlySet<string> = new Set([
   'inbox.firstImportNeeded',
   'oauth.appSettingsGet',
   'readiness.report',
+  'health.overview',
+  'health.probes',
+  'health.probeSettings',
 ]);
 
 /**
@@ -85,6 +88,8 @@ export const CHANGING_CHANNELS: ReadonlySet<string> = new Set([
   'oauth.appSettingsSave',
   // The doctor asks Microsoft for a token and signs in to the servers.
   'oauth.doctor',
+  'health.runProbe',
+  'health.saveProbeSettings',
 ]);
 
 /** Whether a channel may run against an opened bundle (an unknown one may not). */

@@ -10,6 +10,7 @@ import {
   mergeClasses,
 } from '@fluentui/react-components';
 import {
+  HeartPulseRegular,
   MailMultipleRegular,
   PlugConnectedRegular,
   SendRegular,
@@ -31,12 +32,14 @@ import { ComingSoon } from '../features/placeholder/ComingSoon';
 import { InboxPage } from '../features/inbox/InboxPage';
 import { SiteSetupPage } from '../features/site-setup/SiteSetupPage';
 import { OutboxPage } from '../features/outbox/OutboxPage';
+import { HealthPage } from '../features/health/HealthPage';
 import { arrowKeys } from '../components/arrow-keys';
 import { ReadOnlyProvider } from '../components/read-only';
 
-type Route = 'mailboxes' | 'tests' | 'outbox' | 'inbox' | 'logs' | 'site';
+type Route = 'health' | 'mailboxes' | 'tests' | 'outbox' | 'inbox' | 'logs' | 'site';
 
 const NAV: { id: Route; label: string; icon: ReactElement }[] = [
+  { id: 'health', label: 'Mail flow', icon: <HeartPulseRegular /> },
   { id: 'mailboxes', label: 'Mailboxes', icon: <MailMultipleRegular /> },
   { id: 'tests', label: 'Connection tests', icon: <PlugConnectedRegular /> },
   { id: 'outbox', label: 'Outbox', icon: <SendRegular /> },
@@ -84,7 +87,8 @@ const useStyles = makeStyles({
 
 function currentRoute(): Route {
   const id = location.hash.replace(/^#\/?/, '').split('/')[0] as Route;
-  return NAV.some((n) => n.id === id) ? id : 'mailboxes';
+  // The overview is the first screen.
+  return NAV.some((n) => n.id === id) ? id : 'health';
 }
 
 const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false, refetchOnWindowFocus: false } } });
@@ -157,6 +161,7 @@ function Shell({ themeName, setTheme }: { themeName: 'light' | 'dark'; setTheme:
       </div>
       <main className={s.main} id="main-content" tabIndex={-1}>
         <ReadOnlyProvider readOnly={view.data?.mode === 'bundle'} asOf={view.data?.bundle?.createdAt ?? null}>
+          {route === 'health' && <HealthPage />}
           {route === 'mailboxes' && <MailboxesPage />}
           {route === 'tests' && <ConnectionTestsPage key={location.hash} />}
           {route === 'outbox' && <OutboxPage />}

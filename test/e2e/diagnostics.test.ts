@@ -39,6 +39,8 @@ describe('diagnostics in the browser console', () => {
     page = await browserHandle.browser.newPage({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
     page.setDefaultTimeout(15_000);
     await page.goto(consoleHandle.server.url);
+    // The Mail flow overview is the first screen; these steps start on Mailboxes.
+    await page.evaluate(() => (location.hash = '#/mailboxes'));
   }, 60_000);
 
   afterAll(async () => {

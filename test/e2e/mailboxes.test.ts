@@ -57,7 +57,8 @@ describe('mailboxes screen in the browser console', () => {
     const context = await browserHandle.browser.newContext();
     const fresh = await context.newPage();
     await fresh.goto(launch);
-    await expect.poll(() => fresh.getByRole('heading', { name: 'Mailboxes' }).count()).toBe(1);
+    // The first screen is the Mail flow overview.
+    await expect.poll(() => fresh.getByTestId('health-summary').count()).toBe(1);
     const again = await (await browserHandle.browser.newContext()).newPage();
     const response = await again.goto(launch);
     expect(response?.status()).toBe(401);
@@ -67,6 +68,8 @@ describe('mailboxes screen in the browser console', () => {
 
   it('creates a mailbox through the form and lists it without its password', async () => {
     await page.goto(consoleHandle.server.url);
+    // The Mail flow overview is the first screen; these steps start on Mailboxes.
+    await page.evaluate(() => (location.hash = '#/mailboxes'));
     expect(page.url()).not.toContain('token=');
     await page.getByRole('button', { name: 'New mailbox' }).first().click();
     const dialog = page.getByRole('dialog');
@@ -157,14 +160,14 @@ describe('mailboxes screen in the browser console', () => {
     await page.keyboard.press('Tab');
     expect(await focused()).toBe('Skip to main content');
     const order: string[] = [];
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 13; i++) {
       await page.keyboard.press('Tab');
       order.push((await focused()) ?? '');
     }
-    expect(order.slice(0, 11)).toEqual(['Diagnostics', 'Switch to dark theme', 'Mailboxes', 'Connection tests', 'Outbox', 'Inbox', 'Logs', 'Site setup', 'New mailbox', 'Import settings', 'Export settings']);
+    expect(order.slice(0, 12)).toEqual(['Diagnostics', 'Switch to dark theme', 'Mail flow', 'Mailboxes', 'Connection tests', 'Outbox', 'Inbox', 'Logs', 'Site setup', 'New mailbox', 'Import settings', 'Export settings']);
     // The skip link takes focus to the main content, past the header and the navigation.
     await page.keyboard.press('Shift+Tab');
-    for (let i = 0; i < 11; i++) await page.keyboard.press('Shift+Tab');
+    for (let i = 0; i < 12; i++) await page.keyboard.press('Shift+Tab');
     expect(await focused()).toBe('Skip to main content');
     await page.keyboard.press('Enter');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('main-content');

@@ -96,6 +96,8 @@ afterAll(async () => {
 describe('Microsoft 365 sign-in in the browser console', () => {
   it('detects Microsoft 365 from the address in the new mailbox form', async () => {
     await page.goto(server.url);
+    // The Mail flow overview is the first screen; these steps start on Mailboxes.
+    await page.evaluate(() => (location.hash = '#/mailboxes'));
     await page.getByRole('button', { name: 'New mailbox' }).first().click();
     const dialog = page.getByRole('dialog');
     await dialog.locator('input[name="name"]').fill('Support');
@@ -119,6 +121,8 @@ describe('Microsoft 365 sign-in in the browser console', () => {
       smtp: { host: '127.0.0.1', port: smtpPort, security: 'none' },
     });
     await page.goto(server.url);
+    // The Mail flow overview is the first screen; these steps start on Mailboxes.
+    await page.evaluate(() => (location.hash = '#/mailboxes'));
     await page.locator('[data-mailbox="Help desk"]').click();
     const panel = page.getByRole('region', { name: 'Microsoft 365 sign-in' });
     await expect.poll(() => panel.textContent()).toContain('not set up');
@@ -186,6 +190,10 @@ describe('Microsoft 365 sign-in in the browser console', () => {
     for (const size of [{ width: 1280, height: 800 }, { width: 1024, height: 768 }]) {
       await page.setViewportSize(size);
       await page.goto(server.url);
+      // The Mail flow overview is the first screen; these steps start on Mailboxes.
+      await page.evaluate(() => (location.hash = '#/mailboxes'));
+    // The Mail flow overview is the first screen; these steps start on Mailboxes.
+    await page.evaluate(() => (location.hash = '#/mailboxes'));
       const row = page.locator('[data-mailbox="Help desk"]');
       await expect.poll(() => row.textContent()).toContain('Sign-in needed');
       await row.click();
@@ -221,6 +229,8 @@ describe('Microsoft 365 sign-in in the browser console', () => {
     const good = engine.oauth.getSettings();
     engine.oauth.saveSettings({ tenant: idp.tenantId, clientId: idp.clientId, authorityHost: `https://127.0.0.1:${closed}`, redirectHost: 'localhost' });
     await page.goto(server.url);
+    // The Mail flow overview is the first screen; these steps start on Mailboxes.
+    await page.evaluate(() => (location.hash = '#/mailboxes'));
     await page.locator('[data-mailbox="Help desk"]').click();
     const panel = page.getByRole('region', { name: 'Microsoft 365 sign-in' });
     await panel.getByRole('button', { name: 'Sign in again' }).click();

@@ -159,6 +159,15 @@ const PAGE_ORDER = ['skip', 'header', 'navigation', 'toolbar', 'list', 'detail']
 /** Every screen of the console, in the state an admin sees it with real data. */
 const SCREENS: ScreenCheck[] = [
   {
+    name: 'health',
+    route: '#/health',
+    open: async (p) => {
+      await p.locator('tr[data-health-mailbox="Sales"]').click();
+      await p.getByRole('complementary', { name: 'Sales: mail flow' }).waitFor();
+    },
+    tabOrder: [...PAGE_ORDER, 'main'],
+  },
+  {
     name: 'mailboxes',
     route: '#/mailboxes',
     open: async (p) => {

@@ -27,6 +27,8 @@ describe('dark theme', () => {
     page = await browserHandle.browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
     page.setDefaultTimeout(10_000);
     await page.goto(consoleHandle.server.url);
+    // The Mail flow overview is the first screen; these steps start on Mailboxes.
+    await page.evaluate(() => (location.hash = '#/mailboxes'));
   });
 
   afterAll(async () => {

@@ -184,7 +184,7 @@ describe('viewing a bundle read-only', () => {
     for (const blocked of ['mailboxes.create', 'mailboxes.update', 'mailboxes.remove', 'mailboxes.importSettings', 'logs.export', 'logs.prune', 'logs.setRetention', 'diagnostics.export']) {
       if (names.includes(blocked)) expect(allowedInBundleView(blocked), blocked).toBe(false);
     }
-    for (const name of allowed) expect(name).toMatch(/\.(info|list|get|presets|exportSettings|history|query|tail|retention|versions|checklist|registrySql|states|polls|poll|raw|status|health|counts|settings|settingsGet|signInStatus|engineState|relaySettings)$/);
+    for (const name of allowed) expect(name).toMatch(/\.(info|list|get|presets|exportSettings|history|query|tail|retention|versions|checklist|registrySql|states|polls|poll|raw|status|health|counts|settings|settingsGet|signInStatus|engineState|relaySettings|overview|probes|probeSettings|firstImportNeeded|appSettingsGet|report)$/);
   });
 
   it('holds every channel of the contract to one list: reading (runs on a bundle) or changing (refused, and its controls disabled)', () => {

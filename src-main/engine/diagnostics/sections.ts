@@ -15,6 +15,8 @@ import { redactIdentifier } from './scrub.js';
 import { STEP_LABELS } from '../../shared/step-words.js';
 import { lastErrorWhen } from '../../shared/error-age.js';
 import { collectScreenAnswers, type ScreensSection } from './screen-answers.js';
+import { HealthRepo } from '../../store/health-repo.js';
+import { ProbeRecord } from '../../shared/health.js';
 
 /** The sign-in section: the app registration (identifiers redacted) and each OAuth mailbox's sign-in. */
 export interface SignInSection {
@@ -58,6 +60,24 @@ export function summarizeSignIn(data: SignInSection): string[] {
   return lines;
 }
 
+/** The mail-flow section: the overview as it stood, and the probe history. */
+export interface MailFlowSection {
+  summary: string;
+  mailboxes: { mailboxId: number; name: string; state: string; reason: string; since: number | null; reasons: { rule: string; state: string; text: string }[]; queue: { pending: number; oldestAgeSeconds: number | null }; lastProbe: ProbeRecord | null }[];
+  probes: ProbeRecord[];
+}
+
+/** Plain-words lines of the mail-flow section for the summary page. */
+export function summarizeMailFlow(data: MailFlowSection): string[] {
+  const probes = Array.isArray(data?.probes) ? data.probes : [];
+  const failed = probes.filter((p) => p.status === 'failed').length;
+  return [
+    data?.summary ?? 'not collected',
+    ...(Array.isArray(data?.mailboxes) ? data.mailboxes : []).map((m) => `${m.name}: ${m.state}${m.since ? ` since ${iso(m.since)}` : ''}: ${m.reason}`),
+    `Round-trip probes in the last 7 days: ${probes.length - failed} delivered, ${failed} failed.`,
+  ];
+}
+
 /** "2 queued, 0 sending, 120 sent, 1 deferred, 0 failed, 0 cancelled". */
 export function outboxCountWords(counts: Record<string, number> | undefined): string {
   if (!counts) return 'not collected';
@@ -67,7 +87,7 @@ export function outboxCountWords(counts: Record<string, number> | undefined): st
 /** Full results kept per mailbox in a bundle (the list screen shows the newest). */
 const TESTS_PER_MAILBOX = 10;
 
-export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'mailboxes' | 'connectionTests' | 'outbox' | 'inbox' | 'oauth' | 'relay'>): void {
+export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'mailboxes' | 'connectionTests' | 'outbox' | 'inbox' | 'oauth' | 'relay' | 'health'>): void {
   engine.diagnostics.register({
     name: 'screens',
     title: 'What the screens showed (for the read-only view of this bundle)',
@@ -133,6 +153,19 @@ export function registerEngineSections(engine: Pick<Mailroom, 'diagnostics' | 'm
     }),
     // In words, as the Outbox screen counts them, not the section's JSON.
     summarize: (data) => [`Messages by status: ${outboxCountWords((data as { counts?: Record<string, number> }).counts)}`],
+  });
+  engine.diagnostics.register({
+    name: 'mail-flow',
+    title: 'Mail flow (each mailbox\'s state and reason, the last 7 days of round-trip probes)',
+    collect: (): MailFlowSection => {
+      const overview = engine.health.overview({ record: false });
+      return {
+        summary: overview.summary,
+        mailboxes: overview.mailboxes.map((m) => ({ mailboxId: m.mailboxId, name: m.name, state: m.state, reason: m.reason, since: m.since, reasons: m.reasons, queue: m.queue, lastProbe: m.lastProbe })),
+        probes: engine.health.probes(Date.now() - 7 * 24 * 3_600_000).slice(-5000),
+      };
+    },
+    summarize: (data) => summarizeMailFlow(data as MailFlowSection),
   });
   engine.diagnostics.register({
     name: 'inbox',
@@ -219,5 +252,19 @@ registerSectionImporter('sign-in', (engine, data) => {
       m.lastError?.at ?? null,
       m.signedInAt ?? 0,
     );
+  }
+});
+
+// In a bundle's read-only view, the probe history shows on the Mail flow screen (its chart and each row's last probe).
+registerSectionImporter('mail-flow', (engine, data) => {
+  const section = data as Partial<MailFlowSection> | null;
+  const repo = new HealthRepo(engine.db);
+  const known = new Set(engine.mailboxes.list().map((m) => m.id));
+  for (const raw of Array.isArray(section?.probes) ? section.probes : []) {
+    const parsed = ProbeRecord.safeParse(raw);
+    if (!parsed.success || !known.has(parsed.data.mailboxId) || parsed.data.status === 'running') continue;
+    const p = parsed.data;
+    const id = repo.startProbe({ mailboxId: p.mailboxId, token: `bundle-${p.id}`, trigger: p.trigger, target: p.target, startedAt: p.startedAt, pid: 0 });
+    repo.finishProbe(id, { status: p.status as 'delivered' | 'failed', finishedAt: p.finishedAt ?? p.startedAt, sendMs: p.sendMs, deliverMs: p.deliverMs, totalMs: p.totalMs, folder: p.folder, diagnosis: p.diagnosis });
   }
 });

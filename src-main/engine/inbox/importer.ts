@@ -80,6 +80,12 @@ export interface ImportContext {
   batchBytes?: number;
   /** Messages per FETCH (default FETCH_SLICE). */
   fetchSlice?: number;
+  /**
+   * True for a round-trip probe: it is left alone (not stored, no after-import
+   * action; the probe deletes it itself), also when the probe's sender has not
+   * recorded it yet.
+   */
+  isProbe?: (raw: Buffer) => boolean;
 }
 
 /** Fresh counts. */
@@ -359,7 +365,9 @@ function commitBatch(
     const order = received.map((r, i) => ({ r, outcome: outcomes[i]! })).sort((a, b) => a.r.uid - b.r.uid);
     // Recorded by another importer of this mailbox meanwhile (another Mailroom process): nothing to do.
     const recordedElsewhere = repo.recordedUids(mailbox.id, folder, uidValidity, order.map((o) => o.r.uid));
-    const fresh = order.filter((o) => !recordedElsewhere.has(o.r.uid)).map((o) => ({ ...o, summary: summarize(o.r.source, o.outcome) }));
+    const probes = ctx.isProbe ? order.filter((o) => ctx.isProbe!(o.r.source)) : [];
+    if (probes.length) ctx.note?.(`${probes.length} round-trip probe(s) left alone (UID ${uidSet(probes.map((p) => p.r.uid))}).`);
+    const fresh = order.filter((o) => !recordedElsewhere.has(o.r.uid) && !probes.includes(o)).map((o) => ({ ...o, summary: summarize(o.r.source, o.outcome) }));
     // The stored messages this batch could repeat or share a Message-ID with: one query for the batch.
     const index = new DedupeIndex(
       repo.knownMessages(

@@ -10,6 +10,7 @@
  * process; across processes the store's unique keys keep each message once.
  */
 import fs from 'node:fs';
+import { ProbeMarker } from '../health/probe-marker.js';
 import type { ImapFlow, ImapFlowOptions } from 'imapflow';
 import { AppError } from '../../shared/errors.js';
 import type { Mailbox } from '../../shared/mailbox.js';
@@ -70,6 +71,12 @@ export interface InboxServiceOptions {
   /** Messages per FETCH (tests use small slices). */
   fetchSlice?: number;
   clock?: () => number;
+  /**
+   * True for a round-trip probe of this data folder: never imported (the probe
+   * deletes it itself). Default: the folder's probe marker, so that every
+   * importer (desktop, console, `mailroom inbox poll`, `engine run`) knows probes.
+   */
+  isProbe?: (raw: Buffer) => boolean;
 }
 
 /**
@@ -111,6 +118,7 @@ export class InboxService {
   private unsubscribe: (() => void) | undefined;
   private running = false;
   private readonly signInStates: SignInStates;
+  private readonly isProbe: (raw: Buffer) => boolean;
 
   constructor(private readonly options: InboxServiceOptions) {
     this.repo = new InboxRepo(options.db);
@@ -122,6 +130,8 @@ export class InboxService {
       });
     this.clock = options.clock ?? Date.now;
     this.signInStates = new SignInStates(options.db);
+    const marker = options.isProbe ? undefined : new ProbeMarker(options.db);
+    this.isProbe = options.isProbe ?? ((raw) => marker!.probeTokenOf(raw) !== null);
   }
 
   // ---- background importers ------------------------------------------------
@@ -391,6 +401,7 @@ export class InboxService {
         mailbox: current,
         pollId,
         handoffDir: this.repo.state(current.id)?.handoffDir ?? null,
+        isProbe: this.isProbe,
         clock: this.clock,
         phase: 'connect',
         stats: emptyStats(),

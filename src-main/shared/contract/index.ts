@@ -12,6 +12,7 @@ import { detect, oauth } from './oauth.js';
 import { outbox } from './outbox.js';
 import { inbox } from './inbox.js';
 import { readiness } from './readiness.js';
+import { health } from './health.js';
 import type { Contract } from './channel.js';
 
 export const contract = {
@@ -26,12 +27,13 @@ export const contract = {
   outbox,
   inbox,
   readiness,
+  health,
 } as const satisfies Contract;
 
 export type MailroomContract = typeof contract;
 
 /** Event channels sent from main to renderer, by name. */
-export const EVENT_NAMES = ['mailboxes.changed', 'logs.appended', 'logs.exportProgress', 'connectionTests.progress', 'connectionTests.finished', 'oauth.signInFinished', 'oauth.changed', 'outbox.changed', 'inbox.changed'] as const;
+export const EVENT_NAMES = ['mailboxes.changed', 'logs.appended', 'logs.exportProgress', 'connectionTests.progress', 'connectionTests.finished', 'oauth.signInFinished', 'oauth.changed', 'outbox.changed', 'inbox.changed', 'health.changed', 'probes.finished'] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 
 export * from './channel.js';
@@ -45,3 +47,4 @@ export * from './oauth.js';
 export * from './outbox.js';
 export * from './inbox.js';
 export * from './readiness.js';
+export * from './health.js';

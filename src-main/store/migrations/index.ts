@@ -14,6 +14,7 @@ import m008 from './008-outbox-wait-sign-in.sql';
 import m009 from './009-relay-from.sql';
 import m010 from './010-app-only.sql';
 import m011 from './011-log-repeats.sql';
+import m012 from './012-probes.sql';
 
 export interface Migration {
   version: number;
@@ -33,4 +34,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: '009-relay-from', sql: m009 },
   { version: 10, name: '010-app-only', sql: m010 },
   { version: 11, name: '011-log-repeats', sql: m011 },
+  { version: 12, name: '012-probes', sql: m012 },
 ];
