@@ -70,6 +70,8 @@ beforeAll(async () => {
   page = await (await browser.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   page.setDefaultTimeout(15_000);
   await page.goto(handle.server.url);
+  // The Mail flow overview is the first screen; these steps start on Mailboxes.
+  await page.evaluate(() => (location.hash = '#/mailboxes'));
 }, 90_000);
 
 afterAll(async () => {

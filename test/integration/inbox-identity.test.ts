@@ -20,8 +20,6 @@ import path from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openInboxEngine } from '../../src-main/engine/inbox/open-inbox';
-import { MailboxService } from '../../src-main/engine/mailboxes';
-import { EventBus } from '../../src-main/engine/events';
 import { databaseFile } from '../../src-main/engine/data-dir';
 import { openDatabase } from '../../src-main/store/db';
 import { MIGRATIONS } from '../../src-main/store/migrations/index';
@@ -240,9 +238,18 @@ describe('a data folder of the previous version', () => {
     // As the previous version left it: the second recorded as a duplicate without bytes, its delete refused or cut off.
     const dir = dataDir();
     const v6 = openDatabase(databaseFile(dir), { migrations: MIGRATIONS.slice(0, 6) });
-    const mailbox = new MailboxService(v6, new SecretRepo(v6, new SecretBox(staticKeyProvider(KEY))), new EventBus()).create({
-      name: 'Upgrade', address: UPGRADE, preset: 'generic', imap: { host: '127.0.0.1', port: dovecot.port, security: 'none', afterImport: 'delete' }, smtp: { host: '127.0.0.1', security: 'none' }, password: PASSWORD,
-    });
+    // The mailbox row as that version's schema holds it (today's repository writes columns it did not have).
+    const mailbox = {
+      id: Number(
+        v6
+          .prepare(
+            `INSERT INTO mailboxes (name, address, preset, imap_host, imap_port, imap_security, imap_username, imap_auth, imap_after_import, smtp_host, smtp_port, smtp_security, smtp_username, smtp_auth, created_at, updated_at)
+             VALUES ('Upgrade', ?, 'generic', '127.0.0.1', ?, 'none', ?, 'password', 'delete', '127.0.0.1', 25, 'none', ?, 'password', 1, 1)`,
+          )
+          .run(UPGRADE, dovecot.port, UPGRADE, UPGRADE).lastInsertRowid,
+      ),
+    };
+    new SecretRepo(v6, new SecretBox(staticKeyProvider(KEY))).set(mailbox.id, 'password', PASSWORD);
     v6.prepare("INSERT INTO inbox_folders (mailbox_id, folder, uid_validity, last_uid, updated_at) VALUES (?, 'INBOX', ?, 2, 1)").run(mailbox.id, uidValidity);
     const insert = v6.prepare(
       `INSERT INTO inbox_messages (id, mailbox_id, mailbox_name, folder, uid_validity, uid, status, message_id, dedupe_key, duplicate_of, imported_at, size, action, action_state)

@@ -333,11 +333,12 @@ describe('token doctor with an app-only token source (client credentials)', () =
   const appOnlySource = (roles: string[]): DoctorTokenSource => ({
     kind: 'app',
     async getToken(mailbox) {
-      idp.accessTokenClaims = { aud: 'https://outlook.office365.com', roles, idtyp: 'app', appid: idp.clientId, ver: '1.0', upn: undefined, preferred_username: undefined, name: undefined, scp: undefined };
+      // The IdP issues client-credentials tokens as Entra does (roles, no user): only the roles change per test.
+      idp.app.roles = roles;
       const response = await idp.fetch(`${idp.authorityHost}/token`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: idp.clientId, client_secret: 'app-secret-value', scope: 'https://outlook.office365.com/.default' }).toString(),
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: idp.clientId, client_secret: idp.app.clientSecret, scope: 'https://outlook.office365.com/.default' }).toString(),
       });
       const body = JSON.parse(await response.text()) as { access_token?: string; error?: string; error_description?: string };
       if (!body.access_token) throw classifyTokenError({ errorCode: body.error, errorMessage: body.error_description }, { client: 'confidential' }).error;
