@@ -13,7 +13,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
-import yauzl from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMailroom, type Mailroom } from '../../src-main/engine/mailroom';
 import { EngineRuntime } from '../../src-main/engine/runtime';
@@ -22,6 +21,7 @@ import { staticKeyProvider } from '../../src-main/store/secret-box';
 import { isAppError } from '../../src-main/shared/errors';
 import { startDovecot, type Dovecot } from '../helpers/dovecot';
 import { makeAppCertificate, startTestIdp, type AppCertificate, type TestIdp } from '../helpers/oauth-idp';
+import { unzip } from '../helpers/unzip';
 import { startOutboxSmtp, type OutboxSmtp } from '../helpers/outbox-smtp';
 
 const MAILBOX = 'support@contoso.test';
@@ -67,25 +67,6 @@ afterAll(async () => {
   cert?.remove();
   if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 });
-
-function unzip(file: string): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.open(file, { lazyEntries: true }, (err, zip) => {
-      if (err || !zip) return reject(err);
-      const out = new Map<string, Buffer>();
-      zip.on('entry', (entry: yauzl.Entry) =>
-        zip.openReadStream(entry, (e, stream) => {
-          if (e || !stream) return reject(e);
-          const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.on('end', () => (out.set(entry.fileName, Buffer.concat(chunks)), zip.readEntry()));
-        }),
-      );
-      zip.on('end', () => resolve(out));
-      zip.readEntry();
-    });
-  });
-}
 
 const saveSecret = (secret: string, extra: Record<string, unknown> = {}) =>
   engine.oauth.appOnly.saveSettings({ tenant: idp.tenantId, clientId: idp.clientId, authorityHost: idp.authorityHost, credential: 'secret', clientSecret: secret, ...extra });

@@ -3,12 +3,11 @@
  * against the test IdP (HTTPS, trusted through NODE_EXTRA_CA_CERTS). The
  * "browser" is a real HTTP client that follows the printed address.
  */
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../helpers/cli';
-import { CLI } from '../helpers/paths';
 import { startTestIdp, type TestIdp } from '../helpers/oauth-idp';
+import { loginWithBrowser as loginAtIdp } from '../helpers/oauth-cli-login';
 import { tempDir } from '../helpers/temp';
 
 let idp: TestIdp;
@@ -35,45 +34,9 @@ async function setUp(): Promise<string> {
   return dataDir;
 }
 
-/** Runs `oauth login`, plays the browser once the address is printed, and returns the CLI's result. */
+/** Runs `oauth login` for Support, plays the browser once the address is printed, and returns the CLI's result. */
 function loginWithBrowser(dataDir: string, extra: string[] = []): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'oauth', 'login', 'Support', '--json', '--timeout', '30', '--data-dir', dataDir, ...extra], {
-      env: { ...process.env, MAILROOM_DATA_DIR: '', ...envFor() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let browsed = false;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      const url = /(https:\/\/127\.0\.0\.1:\d+\/authorize\?\S+)/.exec(stderr)?.[1];
-      if (url && !browsed) {
-        browsed = true;
-        void (async () => {
-          const answer = await idp.authorize(url);
-          await fetch(answer.location.origin + '/', {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-            body: new URLSearchParams({ code: answer.code!, state: answer.state! }).toString(),
-          });
-        })().catch(reject);
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      let json: unknown;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        json = undefined;
-      }
-      resolve({ code: code ?? -1, stdout, stderr, json });
-    });
-  });
+  return loginAtIdp(idp, dataDir, envFor(), 'Support', extra);
 }
 
 describe('mailroom oauth', () => {

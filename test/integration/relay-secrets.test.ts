@@ -17,11 +17,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
-import yauzl from 'yauzl';
 import { openMailroom } from '../../src-main/engine/mailroom';
 import { exportLogs } from '../../src-main/engine/log-export';
 import { staticKeyProvider } from '../../src-main/store/secret-box';
 import { CLI } from '../helpers/paths';
+import { unzip } from '../helpers/unzip';
 import { runCli } from '../helpers/cli';
 
 const KEY = crypto.randomBytes(32);
@@ -56,25 +56,6 @@ function leakForms(secret: string): [string, Buffer][] {
 
 function leaksIn(name: string, bytes: Buffer, secrets: string[]): string[] {
   return secrets.flatMap((secret) => leakForms(secret).filter(([, needle]) => bytes.includes(needle)).map(([form]) => `${name}: ${form} of "${secret}"`));
-}
-
-function unzip(file: string): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.open(file, { lazyEntries: true }, (err, zip) => {
-      if (err || !zip) return reject(err);
-      const out = new Map<string, Buffer>();
-      zip.on('entry', (entry: yauzl.Entry) =>
-        zip.openReadStream(entry, (e, stream) => {
-          if (e || !stream) return reject(e);
-          const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.on('end', () => (out.set(entry.fileName, Buffer.concat(chunks)), zip.readEntry()));
-        }),
-      );
-      zip.on('end', () => resolve(out));
-      zip.readEntry();
-    });
-  });
 }
 
 async function freePort(): Promise<number> {

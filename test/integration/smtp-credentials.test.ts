@@ -9,7 +9,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import yauzl from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMailroom } from '../../src-main/engine/mailroom';
 import { SecretRepo } from '../../src-main/store/secret-repo';
@@ -20,6 +19,7 @@ import { startSmtpPeer, type SmtpPeer } from '../helpers/smtp-peer';
 import { startTestConsole, invokeConsole, type ConsoleHandle } from '../helpers/console';
 import { tempDir } from '../helpers/temp';
 import nodemailer from 'nodemailer';
+import { unzip } from '../helpers/unzip';
 import { EngineRuntime } from '../../src-main/engine/runtime';
 
 const IMAP_USER = 'support@example.test';
@@ -53,29 +53,6 @@ function servers(): string[] {
 
 function expectNoSecret(text: string, where: string): void {
   for (const secret of SECRETS) expect(text.includes(secret), `${where} holds a secret`).toBe(false);
-}
-
-function unzip(file: string): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.open(file, { lazyEntries: true }, (err, zip) => {
-      if (err || !zip) return reject(err);
-      const files = new Map<string, Buffer>();
-      zip.on('entry', (entry: yauzl.Entry) =>
-        zip.openReadStream(entry, (e, stream) => {
-          if (e || !stream) return reject(e);
-          const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.on('end', () => {
-            files.set(entry.fileName, Buffer.concat(chunks));
-            zip.readEntry();
-          });
-        }),
-      );
-      zip.on('end', () => resolve(files));
-      zip.on('error', reject);
-      zip.readEntry();
-    });
-  });
 }
 
 describe('SMTP with its own user and password, from the CLI', () => {

@@ -3,7 +3,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import yauzl from 'yauzl';
 import { openMailroom, type Mailroom } from '../../src-main/engine/mailroom';
 import { staticKeyProvider } from '../../src-main/store/secret-box';
 import { SecretRepo } from '../../src-main/store/secret-repo';
@@ -16,30 +15,12 @@ import { contract, channelNames } from '../../src-main/shared/contract/index';
 import { tempDir } from '../helpers/temp';
 import { seedLog } from '../helpers/log-seed';
 import { OAuthRepo } from '../../src-main/store/oauth-repo';
+import { unzip } from '../helpers/unzip';
 import { InboxRepo } from '../../src-main/store/inbox-repo';
 
 const KEY = crypto.randomBytes(32);
 let engine: Mailroom;
 let dir: string;
-
-function unzip(file: string): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.open(file, { lazyEntries: true }, (err, zip) => {
-      if (err || !zip) return reject(err);
-      const out = new Map<string, Buffer>();
-      zip.on('entry', (entry: yauzl.Entry) =>
-        zip.openReadStream(entry, (e, stream) => {
-          if (e || !stream) return reject(e);
-          const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.on('end', () => (out.set(entry.fileName, Buffer.concat(chunks)), zip.readEntry()));
-        }),
-      );
-      zip.on('end', () => resolve(out));
-      zip.readEntry();
-    });
-  });
-}
 
 /** Every way a secret could show up in a file. */
 function forms(secret: string): Buffer[] {
