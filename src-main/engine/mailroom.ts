@@ -184,6 +184,7 @@ export function openMailroom(options: MailroomOptions): Mailroom {
         relayAccounts: () => relay.settings().accounts,
         history: sideHistory,
         microsoft365Signs: (address) => detector.microsoft365Signs(address),
+        appOnlyConfigured: () => oauth.appOnly.getSettings().configured,
       }),
     health,
     probes,

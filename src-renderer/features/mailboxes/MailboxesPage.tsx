@@ -154,10 +154,11 @@ export function MailboxesPage() {
   }, [queryClient]);
   const [selectedId, setSelectedId] = useState<number>();
   const [editing, setEditing] = useState<Mailbox | 'new'>();
-  /** The editor was opened by the readiness card's "Switch to OAuth". */
-  const [switchingToOAuth, setSwitchingToOAuth] = useState(false);
-  const edit = (target: Mailbox | 'new' | undefined, toOAuth = false) => {
-    setSwitchingToOAuth(toOAuth);
+  /** The editor was opened by the readiness card's "Switch to OAuth" or "Use app-only". */
+  const [switchingTo, setSwitchingTo] = useState<'oauth' | 'app-only'>();
+  const switchingToOAuth = switchingTo === 'oauth';
+  const edit = (target: Mailbox | 'new' | undefined, to?: 'oauth' | 'app-only') => {
+    setSwitchingTo(to);
     setEditing(target);
   };
   const { readOnly } = useReadOnly();
@@ -189,11 +190,18 @@ export function MailboxesPage() {
     const first = input.enabled && (existing ? (await api.inbox.firstImportNeeded({ mailboxId: existing.id, ...(folder ? { folder } : {}) })).needed : true);
     const payload = first ? { ...input, enabled: false } : input;
     const saved = existing ? await api.mailboxes.update({ id: existing.id, ...payload }) : await api.mailboxes.create(payload);
-    const toOAuth = switchingToOAuth;
+    const to = switchingTo;
     edit(undefined);
     setSelectedId(saved.id);
     if (first) setFirstEnable(saved);
-    else setNotice(toOAuth ? `Saved mailbox ${saved.name} with Microsoft 365 OAuth 2.0: sign it in with Microsoft (on the right).` : `${target === 'new' ? 'Created' : 'Saved'} mailbox ${saved.name}.`);
+    else
+      setNotice(
+        to === 'oauth'
+          ? `Saved mailbox ${saved.name} with Microsoft 365 OAuth 2.0: sign it in with Microsoft (on the right).`
+          : to === 'app-only'
+            ? `Saved mailbox ${saved.name} with Microsoft 365 app-only access: give the app access to it in Exchange Online ("App-only set-up", on the right).`
+            : `${target === 'new' ? 'Created' : 'Saved'} mailbox ${saved.name}.`,
+      );
     await refresh();
     void queryClient.invalidateQueries({ queryKey: ['readiness'] });
   };
@@ -298,11 +306,11 @@ export function MailboxesPage() {
         )}
         <ErrorBar error={error ?? list.error} />
         <ReadinessCard
-          onSwitchToOAuth={(id) => {
+          onSwitch={(id, to) => {
             const target = list.data?.find((m) => m.id === id);
             if (!target) return;
             setSelectedId(id);
-            edit(target, true);
+            edit(target, to);
           }}
         />
         {list.isLoading && <Spinner label="Loading mailboxes…" />}
@@ -441,10 +449,11 @@ export function MailboxesPage() {
 
       {editing && (
         <MailboxForm
-          key={editing === 'new' ? 'new' : `${editing.id}:${switchingToOAuth}`}
+          key={editing === 'new' ? 'new' : `${editing.id}:${switchingTo ?? ''}`}
           open
           {...(editing !== 'new' ? { existing: editing } : {})}
           switchToOAuth={switchingToOAuth}
+          switchToAppOnly={switchingTo === 'app-only'}
           onCancel={() => edit(undefined)}
           onSubmit={save}
         />
