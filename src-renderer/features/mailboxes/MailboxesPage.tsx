@@ -36,7 +36,7 @@ import type { SecretExpiry } from '../../../src-main/shared/oauth-app.js';
 import { SECURITY_LABELS } from '../../../src-main/shared/setting-words.js';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
-import { StatusBadge } from '../../components/StatusBadge';
+import { STATUS_LABEL_CLASS, StatusBadge } from '../../components/StatusBadge';
 import { arrowKeys } from '../../components/arrow-keys';
 import { useElementWidth } from '../../components/use-element-width';
 import { describeAction } from '../inbox/inbox-format';
@@ -61,8 +61,19 @@ const useStyles = makeStyles({
   selected: { backgroundColor: tokens.colorNeutralBackground1Selected },
   server: { display: 'flex', flexDirection: 'column', minWidth: 0, padding: '4px 0' },
   ellipsis: { display: 'block', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
-  // In a narrow column a badge's words wrap and the badge grows with them, instead of spilling over its border.
-  badges: { display: 'flex', gap: '4px', flexWrap: 'wrap', '& .fui-Badge': { height: 'auto', minHeight: '20px', whiteSpace: 'normal', paddingTop: '1px', paddingBottom: '1px' } },
+  // In a narrow column a badge's words wrap and the badge grows with them, instead of spilling over its border or
+  // ending in an ellipsis ("Passwo…"): the label's own no-wrap ellipsis is lifted here.
+  badges: {
+    display: 'flex',
+    gap: '4px',
+    flexWrap: 'wrap',
+    // Stacked badges keep off the row's borders, as the server cells do.
+    padding: '4px 0',
+    '& .fui-Badge': { height: 'auto', minHeight: '20px', whiteSpace: 'normal', paddingTop: '1px', paddingBottom: '1px' },
+    [`& .${STATUS_LABEL_CLASS}`]: { whiteSpace: 'normal', textOverflow: 'clip' },
+  },
+  // The status column of a narrow list (1024 pixels with the detail open) is wide enough for "Password set" on one line.
+  statusColumn: { width: '124px' },
   panel: { borderLeft: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1, padding: '16px', display: 'flex', flexDirection: 'column', gap: '12px', overflow: 'auto' },
   dl: { display: 'grid', gridTemplateColumns: '110px 1fr', gap: '4px 8px', margin: 0 },
   dt: { color: tokens.colorNeutralForeground3 },
@@ -332,7 +343,7 @@ export function MailboxesPage() {
                   {!narrow && header('address', 'Address')}
                   {header('incoming', 'Incoming (IMAP)')}
                   {header('outgoing', 'Outgoing (SMTP)')}
-                  <TableHeaderCell className={s.headerCell}>Status</TableHeaderCell>
+                  <TableHeaderCell className={mergeClasses(s.headerCell, narrow && s.statusColumn)}>Status</TableHeaderCell>
                 </TableRow>
               </TableHeader>
               <TableBody>
