@@ -141,7 +141,7 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     relayWarnings: (mailbox) => relay.fromWarnings(mailbox),
     log,
   });
-  const health = new HealthService({ db, mailboxes, signIns: () => oauth.states(), log, events });
+  const health = new HealthService({ db, mailboxes, signIns: () => oauth.states(), appOnlySecretExpiresAt: () => oauth.appOnly.getSettings().secretExpiry?.expiresAt ?? null, log, events });
   const probes = new ProbeService({ db, mailboxes, outboxSettings: (id) => outbox.settings(id), tokens: oauth, log, events, marker });
   const detector = new Detector({ ...detectorOptionsFromEnv(), ...(options.fetch ? { fetch: options.fetch } : {}), ...options.detector });
   /** What the tests, sends and imports of one side saw last: its last test's code, and a refusal of its password since its last success. */
@@ -184,6 +184,7 @@ export function openMailroom(options: MailroomOptions): Mailroom {
         relayAccounts: () => relay.settings().accounts,
         history: sideHistory,
         microsoft365Signs: (address) => detector.microsoft365Signs(address),
+        appOnlyConfigured: () => oauth.appOnly.getSettings().configured,
       }),
     health,
     probes,

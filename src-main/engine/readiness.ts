@@ -57,6 +57,8 @@ export interface ReadinessSources {
   history(mailboxId: number, protocol: 'imap' | 'smtp'): SideHistory;
   /** MX and user realm of an address's domain (asked once per domain). */
   microsoft365Signs(address: string): Promise<Microsoft365Signs>;
+  /** True when the organisation's app-only registration is set up: a password side gets "Use app-only" as a second way out. */
+  appOnlyConfigured?(): boolean;
   now?(): number;
 }
 
@@ -70,12 +72,28 @@ interface Issue {
   reason: string;
   action: string | null;
   fix: ReadinessFix | null;
+  alternativeFix?: ReadinessFix | null;
 }
 
-function switchToOAuth(mailbox: Mailbox): Pick<Issue, 'action' | 'fix'> {
+/** What the assessment knows of the organisation besides the mailbox. */
+export interface ReadinessContext {
+  /** The organisation's app-only registration is set up (`mailroom oauth app`). */
+  appOnlyConfigured?: boolean;
+}
+
+function switchToOAuth(mailbox: Mailbox, context: ReadinessContext): Pick<Issue, 'action' | 'fix' | 'alternativeFix'> {
+  const oauth = `Switch ${mailbox.name} to Microsoft 365 OAuth 2.0 and sign in (Mailboxes > ${mailbox.name} > Edit > Sign-in "Microsoft 365 OAuth 2.0", or: mailroom mailbox update "${mailbox.name}" --auth oauth2, then mailroom oauth login "${mailbox.name}").`;
+  const fix: ReadinessFix = { kind: 'switch-mailbox-to-oauth', mailboxId: mailbox.id, account: null, targetMailboxId: null, targetMailbox: null };
+  if (!context.appOnlyConfigured) {
+    return { action: `${oauth} A shared mailbox nobody signs in to can use a person with Full Access (allow another account) or app-only access.`, fix, alternativeFix: null };
+  }
   return {
-    action: `Switch ${mailbox.name} to Microsoft 365 OAuth 2.0 and sign in (Mailboxes > ${mailbox.name} > Edit > Sign-in "Microsoft 365 OAuth 2.0", or: mailroom mailbox update "${mailbox.name}" --auth oauth2, then mailroom oauth login "${mailbox.name}"). A shared mailbox nobody signs in to can use a person with Full Access (allow another account) or app-only access.`,
-    fix: { kind: 'switch-mailbox-to-oauth', mailboxId: mailbox.id, account: null, targetMailboxId: null, targetMailbox: null },
+    action:
+      `${oauth} Or, since the organisation's app-only registration is set up, use app-only access, where no person signs in (right for a shared mailbox): ` +
+      `Mailboxes > ${mailbox.name} > Use app-only (Sign-in "Microsoft 365 app-only (shared mailbox)"), or: mailroom mailbox update "${mailbox.name}" --auth oauth2-app; ` +
+      'then give the app access to the mailbox in Exchange Online ("App-only set-up" on the mailbox).',
+    fix,
+    alternativeFix: { kind: 'switch-mailbox-to-app-only', mailboxId: mailbox.id, account: null, targetMailboxId: null, targetMailbox: null },
   };
 }
 
@@ -83,7 +101,14 @@ function switchToOAuth(mailbox: Mailbox): Pick<Issue, 'action' | 'fix'> {
  * What one side of a mailbox risks, from its settings, its provider and its
  * history. Pure: the report and the tests call it.
  */
-export function assessSide(mailbox: Mailbox, protocol: 'imap' | 'smtp', provider: 'microsoft365' | 'other', history: SideHistory, now: number): Pick<ReadinessMailboxRow, 'risk' | 'reason' | 'action' | 'fix'> {
+export function assessSide(
+  mailbox: Mailbox,
+  protocol: 'imap' | 'smtp',
+  provider: 'microsoft365' | 'other',
+  history: SideHistory,
+  now: number,
+  context: ReadinessContext = {},
+): Pick<ReadinessMailboxRow, 'risk' | 'reason' | 'action' | 'fix' | 'alternativeFix'> {
   const side = mailbox[protocol];
   const issues: Issue[] = [];
   if (history.lastTestCode === 'TLS_VERSION_UNSUPPORTED') {
@@ -100,10 +125,10 @@ export function assessSide(mailbox: Mailbox, protocol: 'imap' | 'smtp', provider
         issues.push({
           risk: 'broken',
           reason: `Microsoft 365 refused the password sign-in on ${utcDay(history.refusal.at)} (${history.refusal.code}): basic authentication is off for this ${protocol === 'smtp' ? 'tenant or mailbox' : 'protocol'}.`,
-          ...switchToOAuth(mailbox),
+          ...switchToOAuth(mailbox, context),
         });
       } else if (protocol === 'imap') {
-        issues.push({ risk: 'broken', reason: 'Exchange Online has refused password sign-in (basic authentication) for IMAP and POP since October 2022.', ...switchToOAuth(mailbox) });
+        issues.push({ risk: 'broken', reason: 'Exchange Online has refused password sign-in (basic authentication) for IMAP and POP since October 2022.', ...switchToOAuth(mailbox, context) });
       } else {
         const days = Math.ceil((BASIC_SMTP_AUTH_OFF_AT - now) / DAY);
         issues.push({
@@ -112,7 +137,7 @@ export function assessSide(mailbox: Mailbox, protocol: 'imap' | 'smtp', provider
             days > 0
               ? `Microsoft turns password sign-in (basic authentication) for SMTP AUTH off by default at the end of December 2026 (message center MC786329), in ${days} day${days === 1 ? '' : 's'}; then the server answers "550 5.7.30 Basic authentication is not supported for Client Submission" and mail stops.`
               : 'Microsoft turned password sign-in (basic authentication) for SMTP AUTH off by default at the end of December 2026 (MC786329); this side has not been refused yet (the tenant may still allow it), but it can stop any day with "550 5.7.30".',
-          ...switchToOAuth(mailbox),
+          ...switchToOAuth(mailbox, context),
         });
       }
     }
@@ -126,20 +151,24 @@ export function assessSide(mailbox: Mailbox, protocol: 'imap' | 'smtp', provider
           : side.auth === 'password'
             ? 'Signs in with a password.'
             : 'Signs in with OAuth 2.0: not affected.';
-    return { risk: 'none', reason, action: null, fix: null };
+    return { risk: 'none', reason, action: null, fix: null, alternativeFix: null };
   }
   const worst = issues.reduce((a, b) => (RANK[b.risk] > RANK[a.risk] ? b : a));
+  const fix = worst.fix ?? issues.find((i) => i.fix)?.fix ?? null;
   return {
     risk: worst.risk,
     reason: issues.map((i) => i.reason).join(' '),
     action: issues.map((i) => i.action).filter(Boolean).join(' ') || null,
-    fix: worst.fix ?? issues.find((i) => i.fix)?.fix ?? null,
+    fix,
+    // The second way out belongs to the same issue as the first.
+    alternativeFix: [worst, ...issues].find((i) => i.fix === fix)?.alternativeFix ?? null,
   };
 }
 
 /** Builds the readiness report. */
 export async function readinessReport(sources: ReadinessSources): Promise<ReadinessReport> {
   const now = sources.now?.() ?? Date.now();
+  const context: ReadinessContext = { appOnlyConfigured: sources.appOnlyConfigured?.() ?? false };
   const mailboxes = sources.mailboxes();
   // One lookup per domain, all at once; each has the detector's own timeout.
   const domains = new Map<string, Promise<Microsoft365Signs>>();
@@ -161,7 +190,7 @@ export async function readinessReport(sources: ReadinessSources): Promise<Readin
         ...(domainSigns.realm ? [`realm ${domainSigns.realm}`] : []),
       ];
       const provider = evidence.length ? 'microsoft365' : 'other';
-      rows.push({ mailboxId: m.id, name: m.name, protocol, auth: side.auth, host: side.host, provider, evidence, ...assessSide(m, protocol, provider, sources.history(m.id, protocol), now) });
+      rows.push({ mailboxId: m.id, name: m.name, protocol, auth: side.auth, host: side.host, provider, evidence, ...assessSide(m, protocol, provider, sources.history(m.id, protocol), now, context) });
     }
   }
 

@@ -18,9 +18,14 @@ export type ReadinessRisk = (typeof READINESS_RISKS)[number];
  */
 export const BASIC_SMTP_AUTH_OFF_AT = Date.UTC(2026, 11, 31, 23, 59, 59);
 
-/** What Mailroom can do in one click: switch a mailbox to delegated OAuth, or send a relay account's mail through a mailbox that uses OAuth. */
+/**
+ * What Mailroom can do in one click: switch a mailbox to delegated OAuth,
+ * switch it to app-only access (when the organisation's app-only
+ * registration is set up), or send a relay account's mail through a mailbox
+ * that uses OAuth.
+ */
 export const ReadinessFix = z.object({
-  kind: z.enum(['switch-mailbox-to-oauth', 'relay-via-mailbox']),
+  kind: z.enum(['switch-mailbox-to-oauth', 'switch-mailbox-to-app-only', 'relay-via-mailbox']),
   /** The mailbox to switch, or the relay account's current mailbox. */
   mailboxId: z.number().int(),
   /** For `relay-via-mailbox`: the relay account and the mailbox (signing in with OAuth) to send through. */
@@ -49,6 +54,12 @@ export const ReadinessMailboxRow = z.object({
   /** What to do (with the command), or null when nothing is needed. */
   action: z.string().nullable(),
   fix: ReadinessFix.nullable(),
+  /**
+   * A second one-click way out beside `fix`: `switch-mailbox-to-app-only`
+   * when the side would be switched to OAuth and the organisation's app-only
+   * registration is set up (right for a shared mailbox nobody signs in to); else null.
+   */
+  alternativeFix: ReadinessFix.nullable(),
 });
 /** One side of a mailbox. */
 export type ReadinessMailboxRow = z.infer<typeof ReadinessMailboxRow>;

@@ -2,7 +2,7 @@
  * The one status vocabulary of every screen: a colour, an icon and a word,
  * so nothing depends on colour alone.
  */
-import { Badge, Tooltip, makeStyles } from '@fluentui/react-components';
+import { Badge, Tooltip, makeStyles, mergeClasses } from '@fluentui/react-components';
 import {
   CheckmarkCircleRegular,
   WarningRegular,
@@ -32,12 +32,15 @@ const useStyles = makeStyles({
   label: { minWidth: 0, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
 });
 
+/** A stable class on a badge's words, so a row of badges in a narrow column can let them wrap (see the Mailboxes list). */
+export const STATUS_LABEL_CLASS = 'mailroom-status-label';
+
 export function StatusBadge({ kind, label, title }: { kind: StatusKind; label: string; title?: string }) {
   const look = LOOK[kind];
   const s = useStyles();
   const badge = (
     <Badge appearance="tint" color={look.color} icon={look.icon} shape="rounded" data-status={kind} className={s.badge} title={title ? undefined : label}>
-      <span className={s.label}>{label}</span>
+      <span className={mergeClasses(STATUS_LABEL_CLASS, s.label)}>{label}</span>
     </Badge>
   );
   return title ? <Tooltip content={title} relationship="description">{badge}</Tooltip> : badge;

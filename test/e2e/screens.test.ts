@@ -309,6 +309,25 @@ const SCREENS: ScreenCheck[] = [
   },
 ];
 
+describe('mailboxes list at 1024x768 with the detail open', () => {
+  it('keeps every status badge word whole (no "Passwo…"): the layout checks allow an ellipsis, this list must not need one', async () => {
+    await page.setViewportSize({ width: 1024, height: 768 });
+    await page.goto('about:blank');
+    await page.goto(`${baseUrl}/#/mailboxes`);
+    await page.locator('tr[data-mailbox="Help desk"]').click();
+    await page.getByRole('complementary', { name: 'Mailbox Help desk' }).waitFor();
+    const list = page.getByRole('table', { name: 'Mailboxes' });
+    // The narrow list (address under the name) is the one that squeezed the badges.
+    await list.getByText('Name and address').waitFor();
+    const labels = await list.locator('tbody [data-status] > span:last-child').evaluateAll((spans) =>
+      spans.map((el) => ({ text: el.textContent, clipped: el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1 })),
+    );
+    expect(labels.map((l) => l.text)).toContain('Password set');
+    expect(labels.filter((l) => l.clipped)).toEqual([]);
+    for (const row of ['Help desk', 'Sales']) expect(await list.locator(`tr[data-mailbox="${row}"]`).getByText('Password set', { exact: true }).isVisible()).toBe(true);
+  }, 120_000);
+});
+
 describe('every screen holds its layout, accessibility and keyboard checks', () => {
   for (const screen of SCREENS) {
     for (const size of SCREEN_SIZES) {

@@ -86,6 +86,8 @@ beforeAll(async () => {
     smtp: { auth: 'password' },
     password: 'scanner-password-1',
   }).id;
+  // The organisation's app-only registration is set up: the card offers "Use app-only" beside "Switch to OAuth".
+  engine.oauth.appOnly.saveSettings({ tenant: idp.tenantId, clientId: idp.clientId, authorityHost: idp.authorityHost, credential: 'secret', clientSecret: crypto.randomBytes(16).toString('hex') });
   await engine.relay.saveSettings({
     addAccounts: [
       { username: 'copier', mailboxId: ids.scanner, password: 'copier-password-1', fromMode: 'mailbox' },
@@ -174,9 +176,21 @@ describe('basic auth retirement card', () => {
     await expect.poll(() => copier.count()).toBe(0);
     expect(handle.engine.relay.settings().accounts.find((a) => a.username === 'copier')!.mailboxName).toBe('Support');
 
+    // With the app-only registration set up, the second way out: the form opens with app-only chosen on both sides.
+    await scannerSmtp.getByRole('button', { name: 'Use app-only' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByTestId('switch-to-app-only').waitFor();
+    expect(await dialog.getByTestId('switch-to-app-only').textContent()).toContain('app-only access is chosen instead of the password');
+    expect(await dialog.locator('select[name="imapAuth"]').inputValue()).toBe('oauth2-app');
+    expect(await dialog.locator('select[name="smtpAuth"]').inputValue()).toBe('oauth2-app');
+    expect(await dialog.locator('select[name="smtpAuth"] option:checked').textContent()).toBe('Microsoft 365 app-only (shared mailbox)');
+    await page.screenshot({ path: path.join(path.dirname(report.screenshot), 'readiness-use-app-only-1280x800-light.png') });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => dialog.count()).toBe(0);
+    expect(handle.engine.mailboxes.get(ids.scanner!).smtp.auth).toBe('password');
+
     // A mailbox: the form opens with Microsoft 365 OAuth 2.0 chosen; saving takes it off the card.
     await scannerSmtp.getByRole('button', { name: 'Switch to OAuth' }).click();
-    const dialog = page.getByRole('dialog');
     await dialog.getByTestId('switch-to-oauth').waitFor();
     expect(await dialog.locator('select[name="imapAuth"]').inputValue()).toBe('oauth2');
     expect(await dialog.locator('select[name="smtpAuth"]').inputValue()).toBe('oauth2');

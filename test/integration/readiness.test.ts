@@ -130,6 +130,23 @@ describe('readiness report', () => {
     expect(report.relayAccounts.find((r) => r.account === 'erp')).toMatchObject({ risk: 'none', fix: null });
   });
 
+  it('once the app-only registration is set up, a password side gets "Use app-only" as a second way out', async () => {
+    expect(row('Scanner', 'smtp').alternativeFix).toBeNull();
+    engine.oauth.appOnly.saveSettings({ tenant: 'contoso.test', clientId: '11111111-2222-3333-4444-555555555555', credential: 'secret', clientSecret: 'not-a-real-secret' });
+    report = await engine.readiness({ now: NOW });
+    expect(ReadinessReport.parse(report)).toEqual(report);
+    const smtpSide = row('Scanner', 'smtp');
+    expect(smtpSide.fix).toMatchObject({ kind: 'switch-mailbox-to-oauth' });
+    expect(smtpSide.alternativeFix).toMatchObject({ kind: 'switch-mailbox-to-app-only', mailboxId: smtpSide.mailboxId });
+    expect(smtpSide.action).toContain('--auth oauth2-app');
+    expect(row('Scanner', 'imap').alternativeFix).toMatchObject({ kind: 'switch-mailbox-to-app-only' });
+    // The relay account keeps its own first way out and may switch its mailbox to app-only too.
+    expect(report.relayAccounts.find((r) => r.account === 'copier')).toMatchObject({ fix: { kind: 'relay-via-mailbox' }, alternativeFix: { kind: 'switch-mailbox-to-app-only', mailboxId: smtpSide.mailboxId } });
+    // Nothing changes for what is not at risk.
+    expect(row('Support', 'smtp')).toMatchObject({ risk: 'none', alternativeFix: null });
+    expect(row('Fabrikam', 'smtp')).toMatchObject({ risk: 'none', alternativeFix: null });
+  });
+
   it('mailroom readiness --json prints { mailboxes: [{ name, protocol, auth, provider, risk, reason, action }], relayAccounts }', async () => {
     engine.close();
     try {
@@ -142,7 +159,10 @@ describe('readiness report', () => {
         expect(Object.keys(entry)).toEqual(expect.arrayContaining(['name', 'protocol', 'auth', 'provider', 'risk', 'reason', 'action']));
         expect(['none', 'soon', 'broken']).toContain(entry.risk);
       }
-      expect(r.json.mailboxes.find((e: ReadinessMailboxRow) => e.name === 'Scanner' && e.protocol === 'smtp')).toMatchObject({ provider: 'microsoft365', auth: 'password', risk: 'soon' });
+      const scannerSmtp = r.json.mailboxes.find((e: ReadinessMailboxRow) => e.name === 'Scanner' && e.protocol === 'smtp');
+      expect(scannerSmtp).toMatchObject({ provider: 'microsoft365', auth: 'password', risk: 'soon' });
+      // The app-only registration was set up above: the action names both ways out.
+      expect(scannerSmtp.action).toContain('mailroom mailbox update "Scanner" --auth oauth2-app');
       const text = await runCli(['readiness', '--data-dir', dataDir], { env: { MAILROOM_SECRET_KEY: KEY.toString('hex'), MAILROOM_DNS_SERVERS: dns.server, MAILROOM_USER_REALM_URL: realmUrl }, timeoutMs: 60_000 });
       expect(text.code).toBe(0);
       expect(text.stdout).toContain('[SOON] Scanner SMTP:');

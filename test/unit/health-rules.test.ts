@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { evaluateHealth, HEALTH_RULES, type HealthFacts } from '../../src-main/engine/health/health-rules';
 import { summaryLine } from '../../src-main/engine/health/health-service';
+import { healthJson } from '../../src-main/cli/commands/health';
 import { ProbeMarker, probeHeaderValue } from '../../src-main/engine/health/probe-marker';
 import { worstState, type HealthState } from '../../src-main/shared/health';
 import { openMailroom, type Mailroom } from '../../src-main/engine/mailroom';
@@ -30,6 +31,7 @@ function facts(over: Partial<Omit<HealthFacts, 'receive' | 'queue'>> & { receive
     lastConnectionTest: null,
     lastProbe: null,
     probeSlowMs: 120_000,
+    clientSecretExpiresAt: null,
     ...rest,
     receive: { failuresInRow: 0, lastError: null, lastFailedPollId: null, ...receive },
     queue: { pending: 0, oldestCreatedAt: null, oldestId: null, ...queue },
@@ -38,6 +40,8 @@ function facts(over: Partial<Omit<HealthFacts, 'receive' | 'queue'>> & { receive
 
 const refused = { code: 'OAUTH_SIGN_IN_REQUIRED', message: 'Microsoft 365 asks for a new sign-in.' };
 const probe = (p: Partial<NonNullable<HealthFacts['lastProbe']>>): HealthFacts['lastProbe'] => ({ id: 3, status: 'delivered', totalMs: 4_000, folder: 'INBOX', diagnosis: null, ...p });
+
+const DAY = 86_400_000;
 
 const CASES: { name: string; facts: HealthFacts; state: HealthState; rule: string | null; words: RegExp; explain?: string }[] = [
   { name: 'nothing wrong', facts: facts(), state: 'healthy', rule: null, words: /Mail flows/ },
@@ -54,6 +58,13 @@ const CASES: { name: string; facts: HealthFacts; state: HealthState; rule: strin
   { name: 'probe not delivered', facts: facts({ lastProbe: probe({ status: 'failed', totalMs: null, folder: null, diagnosis: { code: 'PROBE_NOT_DELIVERED', message: 'did not arrive' } }) }), state: 'failing', rule: 'probe-failed', words: /PROBE_NOT_DELIVERED/ },
   { name: 'probe in Junk', facts: facts({ lastProbe: probe({ status: 'failed', folder: 'Junk', diagnosis: { code: 'PROBE_IN_JUNK', message: 'junk' } }) }), state: 'degraded', rule: 'probe-junk', words: /delivered to Junk/ },
   { name: 'newest connection test failed', facts: facts({ lastConnectionTest: { id: 5, ok: false, at: NOW, code: 'TLS_CERT_EXPIRED', summary: null } }), state: 'degraded', rule: 'test-failed', words: /TLS_CERT_EXPIRED/, explain: 'connection-test' },
+  { name: 'client secret expires in 12 days', facts: facts({ clientSecretExpiresAt: NOW + 12 * DAY + 3_600_000 }), state: 'degraded', rule: 'secret-expiring', words: /client secret expires in 12 days \(2026-12-14\)/, explain: 'sign-in' },
+  { name: 'client secret expires exactly 30 days ahead: warned', facts: facts({ clientSecretExpiresAt: NOW + 30 * DAY }), state: 'degraded', rule: 'secret-expiring', words: /expires in 30 days/ },
+  { name: 'client secret expires in 31 days: fine', facts: facts({ clientSecretExpiresAt: NOW + 31 * DAY }), state: 'healthy', rule: null, words: /Mail flows/ },
+  { name: 'client secret expires later today', facts: facts({ clientSecretExpiresAt: NOW + 3_600_000 }), state: 'degraded', rule: 'secret-expiring', words: /expires today/ },
+  { name: 'client secret expired: sign-in needed', facts: facts({ clientSecretExpiresAt: NOW - DAY }), state: 'sign-in-needed', rule: 'secret-expired', words: /client secret expired on 2026-12-01: this mailbox cannot sign in/, explain: 'sign-in' },
+  { name: 'expired secret outranks failing receives', facts: facts({ clientSecretExpiresAt: NOW, receive: { failuresInRow: 4 } }), state: 'sign-in-needed', rule: 'secret-expired', words: /expired/ },
+  { name: 'a refused sign-in is told before the expired secret', facts: facts({ clientSecretExpiresAt: NOW - DAY, signIn: { message: 'AADSTS7000222', since: NOW } }), state: 'sign-in-needed', rule: 'sign-in', words: /AADSTS7000222/ },
   { name: 'failing outranks degraded, reasons worst first', facts: facts({ receive: { failuresInRow: 1 }, queue: { pending: 2, oldestCreatedAt: NOW - 45 * MIN, oldestId: 4 } }), state: 'failing', rule: 'queue-stuck', words: /45 min/ },
 ];
 
@@ -170,6 +181,31 @@ describe('health service', () => {
     expect(row.queue).toEqual({ pending: 1, oldestAgeSeconds: 40 * 60 });
     expect(row.state).toBe('failing');
     expect(row.explain.kind).toBe('outbox-message');
+  });
+
+  it("an app-only mailbox's row carries the client secret's expiry; within 30 days it is Degraded, and health --json says when", () => {
+    const shared = engine.mailboxes.create({
+      name: 'Shared',
+      address: 'shared@contoso.com',
+      imap: { host: 'outlook.office365.com', port: 993, security: 'tls', auth: 'oauth2-app' },
+      smtp: { host: 'smtp.office365.com', port: 587, security: 'starttls', auth: 'oauth2-app' },
+    });
+    const other = engine.mailboxes.create({ name: 'Support', address: 'support@gmail.com' });
+    // No registration yet: no expiry to tell.
+    expect(engine.health.overview().mailboxes.find((r) => r.mailboxId === shared.id)!.clientSecretExpiresAt).toBeNull();
+    engine.oauth.appOnly.saveSettings({ tenant: 'contoso.onmicrosoft.com', clientId: '11111111-2222-3333-4444-555555555555', credential: 'secret', clientSecret: 'not-a-real-secret', secretExpiresOn: '2026-12-20' });
+    const expiresAt = Date.parse('2026-12-20T23:59:59.999Z');
+    const o = engine.health.overview();
+    const row = o.mailboxes.find((r) => r.mailboxId === shared.id)!;
+    expect(row).toMatchObject({ state: 'degraded', clientSecretExpiresAt: expiresAt, explain: { kind: 'sign-in', id: shared.id } });
+    expect(row.reason).toMatch(/client secret expires in 18 days \(2026-12-20\)/);
+    // A mailbox that signs in with a password has nothing to do with the secret.
+    expect(o.mailboxes.find((r) => r.mailboxId === other.id)).toMatchObject({ state: 'healthy', clientSecretExpiresAt: null });
+    expect(healthJson(o).mailboxes.find((r) => r.name === 'Shared')).toMatchObject({ state: 'degraded', clientSecretExpiresAt: '2026-12-20T23:59:59.999Z' });
+    // Once it has expired the mailbox cannot sign in: Sign-in needed, logged as such.
+    now = expiresAt + 1;
+    expect(engine.health.overview().mailboxes.find((r) => r.mailboxId === shared.id)).toMatchObject({ state: 'sign-in-needed' });
+    expect(engine.log.query({ direction: 'system', code: 'HEALTH_SIGN_IN_NEEDED' })[0]!.message).toMatch(/Shared: Degraded -> Sign-in needed\. The app-only client secret expired on 2026-12-20/);
   });
 
   it('probe settings: off by default, every 15 minutes, validated', () => {

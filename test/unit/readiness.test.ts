@@ -30,6 +30,25 @@ describe('readiness rules', () => {
     expect(r.risk).toBe('soon');
     expect(r.reason).toContain('in 10 days');
     expect(r.fix).toEqual({ kind: 'switch-mailbox-to-oauth', mailboxId: 7, account: null, targetMailboxId: null, targetMailbox: null });
+    // Without an app-only registration there is one way out in one click; the words still name app-only.
+    expect(r.alternativeFix).toBeNull();
+    expect(r.action).toContain('or app-only access');
+  });
+
+  it.each(['imap', 'smtp'] as const)('%s with a password, the app-only registration set up: "Use app-only" is a second way out, and the action says how', (protocol) => {
+    const r = assessSide(mailbox('password'), protocol, 'microsoft365', quiet, BASIC_SMTP_AUTH_OFF_AT - 10 * 86_400_000, { appOnlyConfigured: true });
+    expect(r.fix).toMatchObject({ kind: 'switch-mailbox-to-oauth', mailboxId: 7 });
+    expect(r.alternativeFix).toEqual({ kind: 'switch-mailbox-to-app-only', mailboxId: 7, account: null, targetMailboxId: null, targetMailbox: null });
+    expect(r.action).toContain('mailroom mailbox update "Scanner" --auth oauth2');
+    expect(r.action).toContain('Use app-only');
+    expect(r.action).toContain('mailroom mailbox update "Scanner" --auth oauth2-app');
+    expect(r.action).toContain('App-only set-up');
+  });
+
+  it('the app-only registration changes nothing where nothing is at risk', () => {
+    expect(assessSide(mailbox('oauth2'), 'smtp', 'microsoft365', quiet, 0, { appOnlyConfigured: true })).toMatchObject({ risk: 'none', fix: null, alternativeFix: null });
+    expect(assessSide(mailbox('password'), 'smtp', 'other', quiet, 0, { appOnlyConfigured: true })).toMatchObject({ risk: 'none', alternativeFix: null });
+    expect(assessSide(mailbox('password'), 'imap', 'other', { lastTestCode: 'TLS_VERSION_UNSUPPORTED', refusal: null }, 0, { appOnlyConfigured: true })).toMatchObject({ risk: 'broken', fix: null, alternativeFix: null });
   });
 
   it('SMTP with a password after the date and no refusal seen: still soon, saying it can stop any day', () => {

@@ -11,6 +11,7 @@
  * |-------------------|----------------|---------------------------------------------------------------|
  * | disabled          | Disabled       | the mailbox is switched off (no other rule counts then)       |
  * | sign-in           | Sign-in needed | Microsoft 365 refused the token / nobody signed in            |
+ * | secret-expired    | Sign-in needed | app-only: the registration's client secret has expired        |
  * | receive-failing   | Failing        | the last 3 or more receives failed in a row                   |
  * | queue-stuck       | Failing        | the oldest message waiting to go out is older than 30 minutes |
  * | probe-failed      | Failing        | the last round-trip probe was refused or never arrived        |
@@ -19,8 +20,16 @@
  * | queue-slow        | Degraded       | the oldest waiting message is older than 10 minutes           |
  * | probe-slow        | Degraded       | the last round trip took longer than its threshold            |
  * | test-failed       | Degraded       | the newest connection test failed                             |
+ * | secret-expiring   | Degraded       | app-only: the client secret expires within 30 days            |
+ *
+ * An expired client secret is Sign-in needed, not Failing: like a refused
+ * sign-in, nothing the mail servers do can fix it, mail waits for the admin
+ * to give the app-only registration a new credential (it spends no tries),
+ * and it is the state Microsoft's own refusal (AADSTS7000222) leads to anyway
+ * once the cached token runs out, so the row does not flip from one to the other.
  */
 import { HEALTH_SEVERITY, type HealthExplain, type HealthState } from '../../shared/health.js';
+import { SECRET_EXPIRY_WARNING_DAYS, secretExpiryStatus } from '../../shared/oauth-app.js';
 
 /** Receives failed in a row from which a mailbox is Failing. */
 export const RECEIVE_FAILURES_FAILING = 3;
@@ -58,6 +67,12 @@ export interface HealthFacts {
     diagnosis: { code: string; message: string } | null;
   } | null;
   probeSlowMs: number;
+  /**
+   * When the client secret of the organisation's app-only registration
+   * expires (ms UTC): only for a mailbox that signs in app-only with a secret
+   * whose expiry is known (entered, or learned from AADSTS7000222); else null.
+   */
+  clientSecretExpiresAt: number | null;
 }
 
 /** One rule of the table. */
@@ -87,6 +102,10 @@ const queueAge = (f: HealthFacts): number | null => (f.queue.oldestCreatedAt ===
 const oldestMessage = (f: HealthFacts): HealthExplain => (f.queue.oldestId !== null ? { kind: 'outbox-message', id: f.queue.oldestId } : mailbox(f));
 const failedPoll = (f: HealthFacts): HealthExplain => (f.receive.lastFailedPollId !== null ? { kind: 'inbox-poll', id: f.receive.lastFailedPollId } : mailbox(f));
 const probe = (f: HealthFacts): HealthExplain => (f.lastProbe ? { kind: 'probe', id: f.lastProbe.id } : mailbox(f));
+/** The mailbox's sign-in: for an app-only mailbox its screen shows the registration and its secret. */
+const signInOf = (f: HealthFacts): HealthExplain => ({ kind: 'sign-in', id: f.mailboxId });
+const secretExpiry = (f: HealthFacts) => (f.clientSecretExpiresAt === null ? null : secretExpiryStatus(f.clientSecretExpiresAt, f.now));
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** The rule table, in the order ties are broken (the first of the worst state wins). */
 export const HEALTH_RULES: readonly HealthRule[] = [
@@ -100,7 +119,16 @@ export const HEALTH_RULES: readonly HealthRule[] = [
     id: 'sign-in',
     state: 'sign-in-needed',
     test: (f) => (f.signIn ? `Sign-in needed: ${f.signIn.message}` : null),
-    explain: (f) => ({ kind: 'sign-in', id: f.mailboxId }),
+    explain: signInOf,
+  },
+  {
+    id: 'secret-expired',
+    state: 'sign-in-needed',
+    test: (f) => {
+      const expiry = secretExpiry(f);
+      return expiry?.state === 'expired' ? `The app-only client secret expired on ${day(expiry.expiresAt)}: this mailbox cannot sign in until the registration gets a new secret or a certificate.` : null;
+    },
+    explain: signInOf,
   },
   {
     id: 'receive-failing',
@@ -167,6 +195,17 @@ export const HEALTH_RULES: readonly HealthRule[] = [
     state: 'degraded',
     test: (f) => (f.lastConnectionTest && !f.lastConnectionTest.ok ? `The newest connection test failed${f.lastConnectionTest.code ? ` (${f.lastConnectionTest.code})` : ''}${f.lastConnectionTest.summary ? `: ${f.lastConnectionTest.summary}` : ''}` : null),
     explain: (f) => (f.lastConnectionTest ? { kind: 'connection-test', id: f.lastConnectionTest.id } : mailbox(f)),
+  },
+  {
+    id: 'secret-expiring',
+    state: 'degraded',
+    test: (f) => {
+      const expiry = secretExpiry(f);
+      if (expiry?.state !== 'soon') return null;
+      const when = expiry.daysLeft === 0 ? 'today' : expiry.daysLeft === 1 ? 'tomorrow' : `in ${expiry.daysLeft} days`;
+      return `The app-only client secret expires ${when} (${day(expiry.expiresAt)}); renew it before then (warned from ${SECRET_EXPIRY_WARNING_DAYS} days ahead).`;
+    },
+    explain: signInOf,
   },
 ];
 

@@ -1,6 +1,6 @@
 /**
  * The health overview: one row per mailbox (state, reason, last receive and
- * send with their age, the queue, token expiry, last connection test, last
+ * send with their age, the queue, token and client-secret expiry, last connection test, last
  * round trip) and a summary line. The state follows from the rule table in
  * health-rules.ts; every change of state is written once to the activity log
  * (direction system) and announced as `health.changed`.
@@ -12,7 +12,7 @@
  */
 import type { Db } from '../../store/db.js';
 import { HealthRepo } from '../../store/health-repo.js';
-import type { Mailbox } from '../../shared/mailbox.js';
+import { usesAppOnly, type Mailbox } from '../../shared/mailbox.js';
 import type { MailboxSignIn } from '../../shared/oauth.js';
 import { HEALTH_STATE_WORDS, ProbeSettingsInput, worstState, type HealthOverview, type HealthState, type MailboxHealth, type ProbeRecord, type ProbeSettings } from '../../shared/health.js';
 import { parseOrThrow } from '../../shared/validation.js';
@@ -28,6 +28,12 @@ export interface HealthServiceOptions {
   mailboxes: { list(): Mailbox[]; get(id: number): Mailbox };
   /** The sign-in state of the Microsoft 365 mailboxes (OAuthService.states). */
   signIns: () => MailboxSignIn[];
+  /**
+   * When the app-only registration's client secret expires (ms UTC), or null
+   * (no registration, a certificate, or an expiry nobody entered). Read once
+   * per overview; it counts for the mailboxes that sign in app-only.
+   */
+  appOnlySecretExpiresAt?: () => number | null;
   log: ActivityLog;
   events?: EventBus;
   clock?: () => number;
@@ -73,7 +79,10 @@ export class HealthService {
   }
 
   /** The facts the rules read, for one mailbox. */
-  facts(m: Mailbox, context: { now: number; signIns: Map<number, MailboxSignIn>; receive: ReturnType<HealthRepo['receiveStates']>; lastProbes: Map<number, ProbeRecord>; probeSettings: ProbeSettings }): HealthFacts {
+  facts(
+    m: Mailbox,
+    context: { now: number; signIns: Map<number, MailboxSignIn>; receive: ReturnType<HealthRepo['receiveStates']>; lastProbes: Map<number, ProbeRecord>; probeSettings: ProbeSettings; appOnlySecretExpiresAt: number | null },
+  ): HealthFacts {
     const { now } = context;
     const signIn = context.signIns.get(m.id)?.needed ?? null;
     const receive = context.receive.get(m.id);
@@ -93,6 +102,7 @@ export class HealthService {
       lastConnectionTest: test ? { id: test.id, ok: test.ok, at: test.at, code: test.code, summary: null } : null,
       lastProbe: probe ? { id: probe.id, status: probe.status, totalMs: probe.totalMs, folder: probe.folder, diagnosis: probe.diagnosis } : null,
       probeSlowMs: context.probeSettings.slowThresholdMs,
+      clientSecretExpiresAt: usesAppOnly(m) ? context.appOnlySecretExpiresAt : null,
     };
   }
 
@@ -109,9 +119,10 @@ export class HealthService {
     const settings = this.repo.allProbeSettings();
     const stored = this.repo.states();
     const tokens = this.repo.tokenExpiries();
+    const appOnlySecretExpiresAt = this.options.appOnlySecretExpiresAt?.() ?? null;
     const rows: MailboxHealth[] = mailboxes.map((m) => {
       const probeSettings = settings.get(m.id) ?? this.defaultSettings(m.id);
-      const facts = this.facts(m, { now, signIns, receive, lastProbes, probeSettings });
+      const facts = this.facts(m, { now, signIns, receive, lastProbes, probeSettings, appOnlySecretExpiresAt });
       const verdict = evaluateHealth(facts);
       let since = stored.get(m.id)?.state === verdict.state ? stored.get(m.id)!.since : null;
       if (options.record !== false) {
@@ -133,6 +144,7 @@ export class HealthService {
         lastSendAt: this.repo.lastSentAt(m.id),
         queue: { pending: facts.queue.pending, oldestAgeSeconds: facts.queue.oldestCreatedAt === null ? null : Math.max(0, Math.floor((now - facts.queue.oldestCreatedAt) / 1000)) },
         tokenExpiresAt: tokens.get(m.id) ?? null,
+        clientSecretExpiresAt: facts.clientSecretExpiresAt,
         lastConnectionTest: test ? { id: test.id, ok: test.ok, at: test.at, code: test.code } : null,
         lastProbe: lastProbes.get(m.id) ?? null,
         probe: probeSettings,

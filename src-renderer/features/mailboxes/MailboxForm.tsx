@@ -206,6 +206,8 @@ export interface MailboxFormProps {
   existing?: Mailbox;
   /** Opens the form with Microsoft 365 OAuth 2.0 chosen for the sides that sign in with a password (the readiness report's one-click way out). */
   switchToOAuth?: boolean;
+  /** Opens the form with Microsoft 365 app-only access chosen on both sides (the readiness report's "Use app-only"). */
+  switchToAppOnly?: boolean;
   onCancel(): void;
   onSubmit(input: ReturnType<typeof toInput>): Promise<void>;
 }
@@ -221,10 +223,17 @@ function withOAuth(v: FormValues): FormValues {
   return { ...v, imapAuth: v.imapAuth === 'password' ? 'oauth2' : v.imapAuth, smtpAuth: v.smtpAuth === 'password' ? 'oauth2' : v.smtpAuth };
 }
 
-export function MailboxForm({ open, existing, switchToOAuth, onCancel, onSubmit }: MailboxFormProps) {
+/** The form's values with app-only access chosen on both sides (one mailbox never mixes a person's sign-in with app-only); a side that sends without a sign-in keeps it. */
+function withAppOnly(v: FormValues): FormValues {
+  return { ...v, imapAuth: 'oauth2-app', smtpAuth: v.smtpAuth === 'none' ? 'none' : 'oauth2-app' };
+}
+
+export function MailboxForm({ open, existing, switchToOAuth, switchToAppOnly, onCancel, onSubmit }: MailboxFormProps) {
   const s = useStyles();
   // A new mailbox starts as Other, with no servers: the preset follows what detection finds for the address.
-  const [values, setValues] = useState<FormValues>(() => (existing ? (switchToOAuth ? withOAuth(fromMailbox(existing)) : fromMailbox(existing)) : presetValues('generic', {})));
+  const [values, setValues] = useState<FormValues>(() =>
+    existing ? (switchToAppOnly ? withAppOnly(fromMailbox(existing)) : switchToOAuth ? withOAuth(fromMailbox(existing)) : fromMailbox(existing)) : presetValues('generic', {}),
+  );
   const [filled, setFilled] = useState<Set<PresetField>>(() => (existing ? filledByPreset(existing, fromMailbox(existing)) : new Set(PRESET_FIELDS)));
   const [presetChosen, setPresetChosen] = useState(Boolean(existing));
   const [touched, setTouched] = useState<Partial<Record<keyof FormValues, boolean>>>({});
@@ -427,8 +436,9 @@ export function MailboxForm({ open, existing, switchToOAuth, onCancel, onSubmit 
                 </section>
               )}
               {(values.imapAuth === 'oauth2-app' || values.smtpAuth === 'oauth2-app') && (
-                <MessageBar intent="info">
+                <MessageBar intent="info" data-testid={switchToAppOnly ? 'switch-to-app-only' : undefined}>
                   <MessageBarBody>
+                    {switchToAppOnly ? 'Microsoft 365 app-only access is chosen instead of the password. ' : ''}
                     The mailbox signs in as your organisation's app registration (no person signs in): right for a shared mailbox. After saving, open "App-only set-up" on the mailbox for the permissions and the Exchange Online commands.
                   </MessageBarBody>
                 </MessageBar>

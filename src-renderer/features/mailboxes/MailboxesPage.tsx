@@ -36,7 +36,7 @@ import type { SecretExpiry } from '../../../src-main/shared/oauth-app.js';
 import { SECURITY_LABELS } from '../../../src-main/shared/setting-words.js';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
-import { StatusBadge } from '../../components/StatusBadge';
+import { STATUS_LABEL_CLASS, StatusBadge } from '../../components/StatusBadge';
 import { arrowKeys } from '../../components/arrow-keys';
 import { useElementWidth } from '../../components/use-element-width';
 import { describeAction } from '../inbox/inbox-format';
@@ -61,8 +61,19 @@ const useStyles = makeStyles({
   selected: { backgroundColor: tokens.colorNeutralBackground1Selected },
   server: { display: 'flex', flexDirection: 'column', minWidth: 0, padding: '4px 0' },
   ellipsis: { display: 'block', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' },
-  // In a narrow column a badge's words wrap and the badge grows with them, instead of spilling over its border.
-  badges: { display: 'flex', gap: '4px', flexWrap: 'wrap', '& .fui-Badge': { height: 'auto', minHeight: '20px', whiteSpace: 'normal', paddingTop: '1px', paddingBottom: '1px' } },
+  // In a narrow column a badge's words wrap and the badge grows with them, instead of spilling over its border or
+  // ending in an ellipsis ("Passwo…"): the label's own no-wrap ellipsis is lifted here.
+  badges: {
+    display: 'flex',
+    gap: '4px',
+    flexWrap: 'wrap',
+    // Stacked badges keep off the row's borders, as the server cells do.
+    padding: '4px 0',
+    '& .fui-Badge': { height: 'auto', minHeight: '20px', whiteSpace: 'normal', paddingTop: '1px', paddingBottom: '1px' },
+    [`& .${STATUS_LABEL_CLASS}`]: { whiteSpace: 'normal', textOverflow: 'clip' },
+  },
+  // The status column of a narrow list (1024 pixels with the detail open) is wide enough for "Password set" on one line.
+  statusColumn: { width: '124px' },
   panel: { borderLeft: `1px solid ${tokens.colorNeutralStroke2}`, backgroundColor: tokens.colorNeutralBackground1, padding: '16px', display: 'flex', flexDirection: 'column', gap: '12px', overflow: 'auto' },
   dl: { display: 'grid', gridTemplateColumns: '110px 1fr', gap: '4px 8px', margin: 0 },
   dt: { color: tokens.colorNeutralForeground3 },
@@ -154,10 +165,11 @@ export function MailboxesPage() {
   }, [queryClient]);
   const [selectedId, setSelectedId] = useState<number>();
   const [editing, setEditing] = useState<Mailbox | 'new'>();
-  /** The editor was opened by the readiness card's "Switch to OAuth". */
-  const [switchingToOAuth, setSwitchingToOAuth] = useState(false);
-  const edit = (target: Mailbox | 'new' | undefined, toOAuth = false) => {
-    setSwitchingToOAuth(toOAuth);
+  /** The editor was opened by the readiness card's "Switch to OAuth" or "Use app-only". */
+  const [switchingTo, setSwitchingTo] = useState<'oauth' | 'app-only'>();
+  const switchingToOAuth = switchingTo === 'oauth';
+  const edit = (target: Mailbox | 'new' | undefined, to?: 'oauth' | 'app-only') => {
+    setSwitchingTo(to);
     setEditing(target);
   };
   const { readOnly } = useReadOnly();
@@ -189,11 +201,18 @@ export function MailboxesPage() {
     const first = input.enabled && (existing ? (await api.inbox.firstImportNeeded({ mailboxId: existing.id, ...(folder ? { folder } : {}) })).needed : true);
     const payload = first ? { ...input, enabled: false } : input;
     const saved = existing ? await api.mailboxes.update({ id: existing.id, ...payload }) : await api.mailboxes.create(payload);
-    const toOAuth = switchingToOAuth;
+    const to = switchingTo;
     edit(undefined);
     setSelectedId(saved.id);
     if (first) setFirstEnable(saved);
-    else setNotice(toOAuth ? `Saved mailbox ${saved.name} with Microsoft 365 OAuth 2.0: sign it in with Microsoft (on the right).` : `${target === 'new' ? 'Created' : 'Saved'} mailbox ${saved.name}.`);
+    else
+      setNotice(
+        to === 'oauth'
+          ? `Saved mailbox ${saved.name} with Microsoft 365 OAuth 2.0: sign it in with Microsoft (on the right).`
+          : to === 'app-only'
+            ? `Saved mailbox ${saved.name} with Microsoft 365 app-only access: give the app access to it in Exchange Online ("App-only set-up", on the right).`
+            : `${target === 'new' ? 'Created' : 'Saved'} mailbox ${saved.name}.`,
+      );
     await refresh();
     void queryClient.invalidateQueries({ queryKey: ['readiness'] });
   };
@@ -298,11 +317,11 @@ export function MailboxesPage() {
         )}
         <ErrorBar error={error ?? list.error} />
         <ReadinessCard
-          onSwitchToOAuth={(id) => {
+          onSwitch={(id, to) => {
             const target = list.data?.find((m) => m.id === id);
             if (!target) return;
             setSelectedId(id);
-            edit(target, true);
+            edit(target, to);
           }}
         />
         {list.isLoading && <Spinner label="Loading mailboxes…" />}
@@ -324,7 +343,7 @@ export function MailboxesPage() {
                   {!narrow && header('address', 'Address')}
                   {header('incoming', 'Incoming (IMAP)')}
                   {header('outgoing', 'Outgoing (SMTP)')}
-                  <TableHeaderCell className={s.headerCell}>Status</TableHeaderCell>
+                  <TableHeaderCell className={mergeClasses(s.headerCell, narrow && s.statusColumn)}>Status</TableHeaderCell>
                 </TableRow>
               </TableHeader>
               <TableBody>
@@ -441,10 +460,11 @@ export function MailboxesPage() {
 
       {editing && (
         <MailboxForm
-          key={editing === 'new' ? 'new' : `${editing.id}:${switchingToOAuth}`}
+          key={editing === 'new' ? 'new' : `${editing.id}:${switchingTo ?? ''}`}
           open
           {...(editing !== 'new' ? { existing: editing } : {})}
           switchToOAuth={switchingToOAuth}
+          switchToAppOnly={switchingTo === 'app-only'}
           onCancel={() => edit(undefined)}
           onSubmit={save}
         />

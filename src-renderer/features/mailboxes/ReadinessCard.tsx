@@ -3,8 +3,10 @@
  * relay account that still signs in to Microsoft 365 with a password (or
  * whose server speaks only TLS 1.0/1.1), what breaks and when, and the way
  * out in one click where Mailroom can do it: switch the mailbox to
- * Microsoft 365 OAuth 2.0 (the form opens with it chosen), or send a relay
- * account's mail through a mailbox that signs in with OAuth. The same
+ * Microsoft 365 OAuth 2.0 (the form opens with it chosen), or, when the
+ * organisation's app-only registration is set up, to app-only access ("Use
+ * app-only"), or send a relay account's mail through a mailbox that signs
+ * in with OAuth. The same
  * report as `mailroom readiness --json`. Shown only when something is at risk.
  */
 import {
@@ -20,7 +22,7 @@ import {
   makeStyles,
   tokens,
 } from '@fluentui/react-components';
-import { ArrowRoutingRegular, KeyResetRegular } from '@fluentui/react-icons';
+import { ArrowRoutingRegular, BuildingRegular, KeyResetRegular } from '@fluentui/react-icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { ReadinessMailboxRow, ReadinessRelayRow } from '../../../src-main/shared/readiness.js';
@@ -52,13 +54,15 @@ const useStyles = makeStyles({
   reason: { display: 'block' },
   action: { display: 'block', color: tokens.colorNeutralForeground3 },
   top: { verticalAlign: 'top', paddingTop: '6px', paddingBottom: '6px' },
+  ways: { display: 'flex', flexWrap: 'wrap', gap: '4px' },
 });
 
 const RISK_LOOK = { broken: { kind: 'error', label: 'Broken' }, soon: { kind: 'warning', label: 'Soon' }, none: { kind: 'success', label: 'Ready' } } as const;
 
 type Row = (ReadinessMailboxRow & { relay?: false }) | (ReadinessRelayRow & { relay: true });
 
-export function ReadinessCard({ onSwitchToOAuth }: { onSwitchToOAuth(mailboxId: number): void }) {
+/** `onSwitch` opens a mailbox's form with delegated OAuth (`oauth`) or app-only access (`app-only`) chosen. */
+export function ReadinessCard({ onSwitch }: { onSwitch(mailboxId: number, to: 'oauth' | 'app-only'): void }) {
   const s = useStyles();
   const queryClient = useQueryClient();
   const report = useQuery({ queryKey: ['readiness'], queryFn: () => api.readiness.report({}), staleTime: 60_000 });
@@ -127,21 +131,35 @@ export function ReadinessCard({ onSwitchToOAuth }: { onSwitchToOAuth(mailboxId: 
                   <span className={s.reason}>{r.reason}</span>
                 </TableCell>
                 <TableCell className={s.wrap}>
-                  {r.fix?.kind === 'switch-mailbox-to-oauth' && !r.relay && (
-                    <ChangeButton channel="mailboxes.update" size="small" icon={<KeyResetRegular />} onClick={() => onSwitchToOAuth(r.fix!.mailboxId)}>
-                      Switch to OAuth
-                    </ChangeButton>
-                  )}
-                  {r.fix?.kind === 'switch-mailbox-to-oauth' && r.relay && (
-                    <ChangeButton channel="mailboxes.update" size="small" icon={<KeyResetRegular />} onClick={() => onSwitchToOAuth(r.fix!.mailboxId)}>
-                      Switch {r.mailbox} to OAuth
-                    </ChangeButton>
-                  )}
-                  {r.fix?.kind === 'relay-via-mailbox' && r.relay && (
-                    <ChangeButton channel="outbox.saveRelaySettings" size="small" icon={<ArrowRoutingRegular />} disabled={busy === r.account} onClick={() => void relayThrough(r)}>
-                      Send through {r.fix.targetMailbox}
-                    </ChangeButton>
-                  )}
+                  <div className={s.ways}>
+                    {r.fix?.kind === 'switch-mailbox-to-oauth' && !r.relay && (
+                      <ChangeButton channel="mailboxes.update" size="small" icon={<KeyResetRegular />} onClick={() => onSwitch(r.fix!.mailboxId, 'oauth')}>
+                        Switch to OAuth
+                      </ChangeButton>
+                    )}
+                    {r.fix?.kind === 'switch-mailbox-to-oauth' && r.relay && (
+                      <ChangeButton channel="mailboxes.update" size="small" icon={<KeyResetRegular />} onClick={() => onSwitch(r.fix!.mailboxId, 'oauth')}>
+                        Switch {r.mailbox} to OAuth
+                      </ChangeButton>
+                    )}
+                    {r.fix?.kind === 'relay-via-mailbox' && r.relay && (
+                      <ChangeButton channel="outbox.saveRelaySettings" size="small" icon={<ArrowRoutingRegular />} disabled={busy === r.account} onClick={() => void relayThrough(r)}>
+                        Send through {r.fix.targetMailbox}
+                      </ChangeButton>
+                    )}
+                    {/* A relay account that can move to another mailbox keeps that one button: its mailbox's own row offers "Use app-only". */}
+                    {r.alternativeFix?.kind === 'switch-mailbox-to-app-only' && (!r.relay || r.fix?.kind === 'switch-mailbox-to-oauth') && (
+                      <ChangeButton
+                        channel="mailboxes.update"
+                        size="small"
+                        icon={<BuildingRegular />}
+                        title="Sign in as the organisation's app registration: no person signs in (right for a shared mailbox)"
+                        onClick={() => onSwitch(r.alternativeFix!.mailboxId, 'app-only')}
+                      >
+                        {r.relay ? `Use app-only for ${r.mailbox}` : 'Use app-only'}
+                      </ChangeButton>
+                    )}
+                  </div>
                   {!r.fix && r.action && <Caption1 className={s.action}>{r.action}</Caption1>}
                 </TableCell>
               </TableRow>
