@@ -128,7 +128,8 @@ describe('every refusal of a flag value names the flag', () => {
       const shown = `mailroom ${args.join(' ').slice(0, 300)}\n  -> ${error.message.slice(0, 300)}`;
       if (!mentioned.length) problems.push(`names no flag of the command: ${shown}`);
       // The data folder's random name (mkdtemp's "data-dMxwJb") is a path in the message, not a field name.
-      const field = FIELD_NAME.exec(error.message.replace(value, '').split(dataDir).join(''));
+      // Its path goes first: the value typed ("0") may also stand inside that random name.
+      const field = FIELD_NAME.exec(error.message.split(dataDir).join('').split(sandbox.root).join('').replace(value, ''));
       if (field) problems.push(`names the field "${field[0]}": ${shown}`);
       for (const issue of error.issues ?? []) {
         if (!issue.path.split(' / ').every((p) => flags.has(p.replace(/ \(value \d+\)$/, '')))) problems.push(`issue path "${issue.path}" is not a flag of the command: ${shown}`);
