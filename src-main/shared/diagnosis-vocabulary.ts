@@ -82,6 +82,25 @@ export const DIAGNOSIS_TITLES: Record<DiagnosisCode, string> = {
   TIMEOUT: 'Server stopped answering',
 };
 
+/**
+ * Diagnosis codes of faults only Microsoft Graph has (issue 16): sending and
+ * receiving through Graph use the codes above where the meaning is the same
+ * (SENDER_REJECTED, OAUTH_TOKEN_REJECTED, FOLDER_NOT_FOUND, SERVER_TEMPORARY...)
+ * and these where it is not. Kept apart from DIAGNOSIS_CODES, which are the
+ * connection tests' (each covered by an SMTP or IMAP rule).
+ */
+export const GRAPH_DIAGNOSIS_CODES = ['GRAPH_MAILBOX_NOT_LICENSED', 'GRAPH_ACCESS_POLICY_DENIED', 'GRAPH_MAILBOX_NOT_FOUND'] as const;
+
+/** A Graph-only diagnosis code. */
+export type GraphDiagnosisCode = (typeof GRAPH_DIAGNOSIS_CODES)[number];
+
+/** A short title per Graph-only code. */
+export const GRAPH_DIAGNOSIS_TITLES: Record<GraphDiagnosisCode, string> = {
+  GRAPH_MAILBOX_NOT_LICENSED: 'No Exchange Online mailbox (licence)',
+  GRAPH_ACCESS_POLICY_DENIED: 'Blocked by an application access policy',
+  GRAPH_MAILBOX_NOT_FOUND: 'Mailbox not found by Microsoft Graph',
+};
+
 /** The protocols a connection test speaks. */
 export const TEST_PROTOCOLS = ['smtp', 'imap'] as const;
 /** A protocol a connection test speaks. */

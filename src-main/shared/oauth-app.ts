@@ -15,6 +15,13 @@ import { AuthorityHost, ClientId, StoredError, Tenant } from './oauth.js';
  */
 export const OAUTH_APP_SCOPE = 'https://outlook.office365.com/.default';
 
+/**
+ * The one scope of app-only access to Microsoft Graph (issue 16): its
+ * application permissions Mail.Send and Mail.ReadWrite come with admin consent;
+ * an application access policy can limit them to some mailboxes.
+ */
+export const GRAPH_APP_SCOPE = 'https://graph.microsoft.com/.default';
+
 /** The application permissions (Office 365 Exchange Online) app-only access needs, by protocol. */
 export const APP_ONLY_PERMISSIONS = ['IMAP.AccessAsApp', 'POP.AccessAsApp', 'SMTP.SendAsApp'] as const;
 

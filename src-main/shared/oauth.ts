@@ -20,6 +20,17 @@ export const OAUTH_SCOPES = [
 /** The scopes an access token must carry to be useful (OAUTH_SCOPES without offline_access). */
 export const OAUTH_RESOURCE_SCOPES = OAUTH_SCOPES.filter((s) => s !== 'offline_access');
 
+/**
+ * The delegated Microsoft Graph permissions a mailbox that sends or receives
+ * through Graph needs (issue 16): Mail.Send for sendMail, Mail.ReadWrite for
+ * the delta query, $value, mark read, move and delete. Asked for with the
+ * same sign-in as IMAP and SMTP: its refresh token gets Graph tokens too.
+ */
+export const GRAPH_DELEGATED_SCOPES = ['https://graph.microsoft.com/Mail.Send', 'https://graph.microsoft.com/Mail.ReadWrite'] as const;
+
+/** The resource an access token is asked for: Exchange Online (IMAP, POP, SMTP) or Microsoft Graph. */
+export type TokenResource = 'exchange' | 'graph';
+
 /** The public Microsoft cloud's sign-in host. Sovereign clouds use their own (see the README). */
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
 

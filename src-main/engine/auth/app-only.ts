@@ -293,7 +293,7 @@ export class AppOnlyAccess {
    * wrong secret) and stored on the registration; one that needs a new
    * credential holds app-only mail until the credential is saved again.
    */
-  async acquire(mailbox: Mailbox, forceRefresh: boolean): Promise<AppToken> {
+  async acquire(mailbox: Mailbox, forceRefresh: boolean, scope: string = OAUTH_APP_SCOPE): Promise<AppToken> {
     this.checkSecretExpiry();
     const row = this.requireRow(mailbox);
     const settings = { clientId: row.clientId, tenant: row.tenant, authorityHost: row.authorityHost };
@@ -307,7 +307,7 @@ export class AppOnlyAccess {
     const started = this.now();
     let result: AuthenticationResult | null;
     try {
-      result = await cached.client.acquireTokenByClientCredential({ scopes: [OAUTH_APP_SCOPE], skipCache: forceRefresh });
+      result = await cached.client.acquireTokenByClientCredential({ scopes: [scope], skipCache: forceRefresh });
     } catch (error) {
       const networkFailure = this.options.network.since(started);
       const { error: classified, signInRequired } = classifyTokenError(error, { client: 'confidential', authorityHost: row.authorityHost, ...(networkFailure ? { networkFailure } : {}) });
@@ -337,7 +337,7 @@ export class AppOnlyAccess {
         mailboxId: mailbox.id,
         direction: 'auth',
         level: 'info',
-        message: `App-only access token got for ${mailbox.name} (client id ${row.clientId})${result.expiresOn ? `, valid until ${result.expiresOn.toISOString()}` : ''}.`,
+        message: `App-only access token${scope === OAUTH_APP_SCOPE ? '' : ` for ${scope.replace(/\/\.default$/, '')}`} got for ${mailbox.name} (client id ${row.clientId})${result.expiresOn ? `, valid until ${result.expiresOn.toISOString()}` : ''}.`,
       });
     }
     if (!result.fromCache || hadError) this.options.events?.emit('oauth.changed', { mailboxId: mailbox.id });
