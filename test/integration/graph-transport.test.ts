@@ -29,6 +29,8 @@ let appId: number;
 
 async function signIn(mailboxId: number): Promise<void> {
   const started = await engine.oauth.beginSignIn({ mailboxId });
+  // A Graph mailbox asks consent for Graph's mail permissions in the same sign-in.
+  expect(new URL(started.url).searchParams.get('scope')).toContain('https://graph.microsoft.com/Mail.Send');
   const answer = await idp.authorize(started.url);
   await fetch(started.redirectUri, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ code: answer.code!, state: answer.state! }).toString() });
   expect((await engine.oauth.waitForSignIn(started.signInId)).state).toBe('succeeded');
@@ -249,4 +251,24 @@ describe('receiving through Graph', () => {
       graph.responseDelayMs = 0;
     }
   });
+});
+
+describe('a sign-in that is gone', () => {
+  it('holds Graph mail as waiting-sign-in (no try spent), fails the poll with the sign-in\'s own code, and both go on after a new sign-in', async () => {
+    // Conditional access revokes the session: Graph refuses the cached token, the refresh token is refused too.
+    idp.revokeAll();
+    const queued = engine.outbox.queueRaw(personId, [{ raw: mime('After revocation') }], 'cli').messages[0]!;
+    const run = await engine.outbox.runUntilIdle('test');
+    expect(run.waitingForSignIn).toBe(1);
+    const waiting = engine.outbox.get(queued.id);
+    expect(waiting).toMatchObject({ status: 'waiting-sign-in', attempts: 0 });
+    const poll = await engine.inbox.pollNow(personId);
+    expect(poll).toMatchObject({ outcome: 'failed', code: 'OAUTH_SIGN_IN_REQUIRED' });
+
+    await signIn(personId);
+    graph.deliver(PERSON, inbound('After the new sign-in'));
+    await engine.outbox.runUntilIdle('test');
+    expect(engine.outbox.get(queued.id).status).toBe('sent');
+    expect(await engine.inbox.pollNow(personId)).toMatchObject({ outcome: 'ok', imported: 1 });
+  }, 30_000);
 });
