@@ -253,6 +253,22 @@ describe('receiving through Graph', () => {
   });
 });
 
+describe('first import through Graph', () => {
+  it('looks into the folder (Graph\'s counts) and can start with mail that arrives from now on', async () => {
+    graph.addMailbox('fresh@contoso.test');
+    const fresh = engine.mailboxes.create({ name: 'Fresh', address: 'fresh@contoso.test', preset: 'microsoft365', imap: { auth: 'oauth2-app' }, smtp: { auth: 'oauth2-app' }, receiveVia: 'graph' });
+    graph.deliver('fresh@contoso.test', inbound('Old 1'));
+    graph.deliver('fresh@contoso.test', inbound('Old 2'));
+    expect(engine.inbox.firstImportNeeded(fresh.id)).toBe(true);
+    expect(await engine.inbox.lookIntoFolder(fresh)).toMatchObject({ folder: 'INBOX', messages: 2, unseen: 2, started: false });
+    expect(await engine.inbox.startFromNow(fresh.id)).toMatchObject({ leftAlone: 2 });
+    expect(engine.inbox.firstImportNeeded(fresh.id)).toBe(false);
+    graph.deliver('fresh@contoso.test', inbound('New 1'));
+    expect(await engine.inbox.pollNow(fresh.id)).toMatchObject({ outcome: 'ok', imported: 1 });
+    expect(engine.inbox.list({ mailboxId: fresh.id }).messages.map((m) => m.subject)).toEqual(['New 1']);
+  });
+});
+
 describe('a sign-in that is gone', () => {
   it('holds Graph mail as waiting-sign-in (no try spent), fails the poll with the sign-in\'s own code, and both go on after a new sign-in', async () => {
     // Conditional access revokes the session: Graph refuses the cached token, the refresh token is refused too.
