@@ -253,6 +253,34 @@ describe('receiving through Graph', () => {
   });
 });
 
+describe('transcripts and handoff over Graph', () => {
+  it('keeps a transcript of the HTTP exchanges (send with debug on, Import with debug) without the token, and writes handoff copies', async () => {
+    engine.outbox.saveSettings({ mailboxId: personId, debug: true });
+    const handoff = tempDir('mailroom-graph-handoff-');
+    engine.inbox.saveSettings({ mailboxId: personId, handoffDir: handoff });
+    try {
+      const queued = engine.outbox.queueRaw(personId, [{ raw: mime('With a transcript') }], 'cli').messages[0]!;
+      await engine.outbox.runUntilIdle('test');
+      const transcript = engine.outbox.get(queued.id).transcript!;
+      const text = transcript.map((l) => l.text).join('\n');
+      expect(text).toMatch(/POST https:\/\/127\.0\.0\.1:\d+\/v1\.0\/users\/support%40contoso\.test\/sendMail/);
+      expect(text).toContain('HTTP 202');
+      graph.deliver(PERSON, inbound('Debugged'));
+      const poll = await engine.inbox.importWithDebug(personId);
+      expect(poll).toMatchObject({ outcome: 'ok', imported: 1 });
+      const lines = poll.transcript.map((l) => l.text).join('\n');
+      expect(lines).toMatch(/GET .*\/messages\/delta/);
+      expect(lines).toMatch(/\$value -> HTTP 200/);
+      const everything = `${text}\n${lines}\n${JSON.stringify(engine.log.query({ mailboxId: personId }, 500))}`;
+      for (const token of idp.issuedAccessTokens()) expect(everything).not.toContain(token);
+      expect(fs.readdirSync(handoff).filter((f) => f.endsWith('.eml'))).toHaveLength(1);
+    } finally {
+      engine.outbox.saveSettings({ mailboxId: personId, debug: false });
+      engine.inbox.saveSettings({ mailboxId: personId, handoffDir: null });
+    }
+  });
+});
+
 describe('first import through Graph', () => {
   it('looks into the folder (Graph\'s counts) and can start with mail that arrives from now on', async () => {
     graph.addMailbox('fresh@contoso.test');
