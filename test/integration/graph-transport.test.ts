@@ -297,6 +297,26 @@ describe('first import through Graph', () => {
   });
 });
 
+describe('round-trip probes through Graph', () => {
+  it('sends the probe through Graph, finds it through Graph and deletes it; never imported', async () => {
+    const probe = await engine.probes.run(personId, { timeoutSeconds: 20 });
+    expect(probe).toMatchObject({ status: 'delivered', folder: 'INBOX' });
+    expect(graph.folderMessages(PERSON).some((m) => /Mailroom probe/i.test(m.subject ?? '') || m.mime.toString('latin1').includes('X-Mailroom-Probe'))).toBe(false);
+    expect((await engine.inbox.pollNow(personId)).imported).toBe(0);
+  });
+
+  it('says when the probe lands in Junk Email', async () => {
+    graph.junkSenders.set(PERSON, new Set([PERSON]));
+    try {
+      const probe = await engine.probes.run(personId, { timeoutSeconds: 20 });
+      expect(probe).toMatchObject({ status: 'failed', folder: 'Junk Email' });
+      expect(probe.diagnosis?.code).toBe('PROBE_IN_JUNK');
+    } finally {
+      graph.junkSenders.delete(PERSON);
+    }
+  });
+});
+
 describe('a sign-in that is gone', () => {
   it('holds Graph mail as waiting-sign-in (no try spent), fails the poll with the sign-in\'s own code, and both go on after a new sign-in', async () => {
     // Conditional access revokes the session: Graph refuses the cached token, the refresh token is refused too.
