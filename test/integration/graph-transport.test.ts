@@ -202,6 +202,17 @@ describe('receiving through Graph', () => {
     }
   });
 
+  it('a 429 on $value fails the poll as SERVER_TEMPORARY with the Retry-After, nothing is skipped: the next poll imports the message', async () => {
+    graph.throttle({ retryAfterSeconds: 1, method: 'GET', path: '/$value' });
+    graph.deliver(PERSON, inbound('Throttled import'));
+    const failed = await engine.inbox.pollNow(personId);
+    expect(failed).toMatchObject({ outcome: 'failed', code: 'SERVER_TEMPORARY', imported: 0 });
+    expect(failed.message).toContain('wait 1 s');
+    // The mailbox is held until the Retry-After has passed; the next poll waits for it, then imports.
+    expect(engine.graph.limiter.heldUntil(PERSON)).toBeGreaterThan(0);
+    expect(await engine.inbox.pollNow(personId)).toMatchObject({ outcome: 'ok', imported: 1 });
+  }, 20_000);
+
   it('a reset delta (410 SyncStateNotFound) is a resync: logged, nothing imported twice, the new message imported', async () => {
     graph.resetDelta(PERSON);
     graph.deliver(PERSON, inbound('After the reset'));
