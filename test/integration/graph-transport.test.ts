@@ -27,8 +27,8 @@ let dataDir: string;
 let personId: number;
 let appId: number;
 
-async function signIn(mailboxId: number): Promise<void> {
-  const started = await engine.oauth.beginSignIn({ mailboxId });
+async function signIn(mailboxId: number, allowOtherAccount = false): Promise<void> {
+  const started = await engine.oauth.beginSignIn({ mailboxId, ...(allowOtherAccount ? { allowOtherAccount } : {}) });
   // A Graph mailbox asks consent for Graph's mail permissions in the same sign-in.
   expect(new URL(started.url).searchParams.get('scope')).toContain('https://graph.microsoft.com/Mail.Send');
   const answer = await idp.authorize(started.url);
@@ -325,6 +325,21 @@ describe('round-trip probes through Graph', () => {
     } finally {
       graph.junkSenders.delete(PERSON);
     }
+  });
+});
+
+describe('a shared mailbox through a person\'s sign-in', () => {
+  it('asks Graph tokens with the .Shared permissions, and sends and receives for the shared address', async () => {
+    graph.addMailbox('team@contoso.test', { fullAccess: [PERSON] });
+    const team = engine.mailboxes.create({ name: 'Team', address: 'team@contoso.test', preset: 'microsoft365', receiveVia: 'graph', sendVia: 'graph' });
+    await signIn(team.id, true);
+    const token = decodeAccessToken((await engine.oauth.getAccessToken(team.id, { resource: 'graph' })).accessToken);
+    expect(token.readable && token.claims.scopes).toEqual(expect.arrayContaining(['Mail.Send.Shared', 'Mail.ReadWrite.Shared']));
+    const queued = engine.outbox.queueRaw(team.id, [{ raw: mime('From the team', 'team@contoso.test') }], 'cli').messages[0]!;
+    await engine.outbox.runUntilIdle('test');
+    expect(engine.outbox.get(queued.id).status).toBe('sent');
+    graph.deliver('team@contoso.test', inbound('For the team'));
+    expect(await engine.inbox.pollNow(team.id)).toMatchObject({ outcome: 'ok', imported: 1 });
   });
 });
 

@@ -206,7 +206,7 @@ export class GraphClient {
     mailbox: GraphMailboxRef,
     method: string,
     url: string,
-    init: { body?: string; contentType?: string; bytes?: boolean; prefer?: string; observe?: (exchange: GraphExchange) => void } = {},
+    init: { body?: string; contentType?: string; bytes?: boolean; prefer?: string; observe?: (exchange: GraphExchange) => void; timeoutMs?: number } = {},
   ): Promise<GraphReply> {
     const attempt = async (forceRefresh: boolean): Promise<GraphReply> => {
       let token: string;
@@ -225,7 +225,8 @@ export class GraphClient {
     }
   }
 
-  private async send(limiterKey: string, method: string, url: string, token: string, init: { body?: string; contentType?: string; bytes?: boolean; prefer?: string; observe?: (exchange: GraphExchange) => void }): Promise<GraphReply> {
+  private async send(limiterKey: string, method: string, url: string, token: string, init: { body?: string; contentType?: string; bytes?: boolean; prefer?: string; observe?: (exchange: GraphExchange) => void; timeoutMs?: number }): Promise<GraphReply> {
+    const timeoutMs = init.timeoutMs ?? this.timeoutMs;
     const started = this.now();
     const shownUrl = url.replace(/([?&]\$(?:deltatoken|skiptoken)=)[^&]+/gi, '$1…');
     const request = `${method} ${shownUrl.replace(/\?.*$/, '')}`;
@@ -235,9 +236,9 @@ export class GraphClient {
     const requestSummary = init.body !== undefined ? `${Buffer.byteLength(init.body)} bytes (${init.contentType ?? 'no type'})` : null;
     let response: HttpResponse;
     try {
-      response = await this.fetch(url, { method, headers, ...(init.body !== undefined ? { body: init.body } : {}), signal: timeoutSignal(this.timeoutMs) });
+      response = await this.fetch(url, { method, headers, ...(init.body !== undefined ? { body: init.body } : {}), signal: timeoutSignal(timeoutMs) });
     } catch (error) {
-      const failure = GraphError.fromNetwork(error, request, safeHost(url), this.timeoutMs);
+      const failure = GraphError.fromNetwork(error, request, safeHost(url), timeoutMs);
       init.observe?.({ method, url: shownUrl, requestSummary, status: null, responseSummary: failure.message, ms: this.now() - started });
       throw failure;
     }
@@ -275,8 +276,8 @@ export class GraphClient {
    * message using MIME format"). Graph answers 202 and saves a copy to Sent
    * Items: the MIME form has no saveToSentItems (see removeSentCopy).
    */
-  async sendMime(mailbox: GraphMailboxRef, raw: Buffer, observe?: (exchange: GraphExchange) => void): Promise<GraphReply> {
-    return this.call(mailbox, 'POST', this.userUrl(mailbox, '/sendMail'), { body: raw.toString('base64'), contentType: 'text/plain', ...(observe ? { observe } : {}) });
+  async sendMime(mailbox: GraphMailboxRef, raw: Buffer, observe?: (exchange: GraphExchange) => void, timeoutMs?: number): Promise<GraphReply> {
+    return this.call(mailbox, 'POST', this.userUrl(mailbox, '/sendMail'), { body: raw.toString('base64'), contentType: 'text/plain', ...(observe ? { observe } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
   }
 
   /**
