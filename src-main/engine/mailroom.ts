@@ -135,7 +135,7 @@ export function openMailroom(options: MailroomOptions): Mailroom {
   // Probes are recognised by the importer by their header alone (see probe-marker.ts).
   const marker = new ProbeMarker(db);
   // One Graph client for the process: the limits it keeps (4 in flight, 10,000 per 10 minutes) are per mailbox across sending and receiving.
-  const graph = new GraphClient({ tokens: oauth, ...(options.fetch ? { fetch: options.fetch } : {}), baseUrl: options.graphBaseUrl ?? graphBaseUrl() });
+  const graph = new GraphClient({ tokens: oauth, ...(options.fetch ? { fetch: options.fetch } : {}), baseUrl: options.graphBaseUrl ?? (() => graphBaseUrl({ authorityHost: oauthRepo.getSettings()?.authorityHost ?? null })) });
   const inbox = new InboxService({ db, mailboxes, log, events, tokens: oauth, graph, isProbe: (raw) => marker.probeTokenOf(raw) !== null });
   const outbox = new OutboxService({ db, mailboxes, log, events, tokens: oauth, graph });
   const relay = new RelayService({ db, box: new SecretBox(keys), mailboxes, outbox, log });

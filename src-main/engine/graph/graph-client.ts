@@ -107,8 +107,11 @@ export interface GraphClientOptions {
   tokens: GraphTokenSource;
   /** HTTP (the engine's seam). Default: the global fetch. */
   fetch?: HttpFetch;
-  /** Default graphBaseUrl(). */
-  baseUrl?: string;
+  /**
+   * Default graphBaseUrl(). A function is asked at each request (the sign-in
+   * host of the saved OAuth settings names the national cloud, and may change).
+   */
+  baseUrl?: string | (() => string);
   /** Shared by every client of the process (the limits are per mailbox, not per client). */
   limiter?: GraphRateLimiter;
   now?: () => number;
@@ -178,18 +181,24 @@ export function wellKnownFolder(path: string): string | null {
 
 /** The client. */
 export class GraphClient {
-  readonly baseUrl: string;
   readonly limiter: GraphRateLimiter;
+  private readonly base: () => string;
   private readonly fetch: HttpFetch;
   private readonly now: () => number;
   private readonly timeoutMs: number;
 
   constructor(private readonly options: GraphClientOptions) {
-    this.baseUrl = (options.baseUrl ?? graphBaseUrl()).replace(/\/+$/, '');
+    const base = options.baseUrl ?? graphBaseUrl();
+    this.base = typeof base === 'function' ? () => base().replace(/\/+$/, '') : () => base.replace(/\/+$/, '');
     this.fetch = options.fetch ?? globalHttpFetch;
     this.limiter = options.limiter ?? new GraphRateLimiter();
     this.now = options.now ?? Date.now;
     this.timeoutMs = options.timeoutMs ?? 60_000;
+  }
+
+  /** Graph's base URL now (https://graph.microsoft.com/v1.0, a national cloud's, or MAILROOM_GRAPH_URL). */
+  get baseUrl(): string {
+    return this.base();
   }
 
   /** The URL of a path under /users/{address}. */
