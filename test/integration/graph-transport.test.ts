@@ -280,6 +280,7 @@ describe('transcripts and handoff over Graph', () => {
       const poll = await engine.inbox.importWithDebug(personId);
       expect(poll).toMatchObject({ outcome: 'ok', imported: 1 });
       const lines = poll.transcript.map((l) => l.text).join('\n');
+      expect(lines).toContain(`Import with debug of Support: Microsoft Graph (${graph.baseUrl})`);
       expect(lines).toMatch(/GET .*\/messages\/delta/);
       expect(lines).toMatch(/\$value -> HTTP 200/);
       const everything = `${text}\n${lines}\n${JSON.stringify(engine.log.query({ mailboxId: personId }, 500))}`;

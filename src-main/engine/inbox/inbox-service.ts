@@ -412,7 +412,8 @@ export class InboxService {
       // Every text this poll records is scrubbed of the credentials it used, transcript or not.
       const redactor = new Redactor();
       const recorder = options.debug ? new ImapTranscriptRecorder(startedAt, redactor, this.clock) : undefined;
-      recorder?.note(`Import with debug of ${current.name}: ${current.imap.host}:${current.imap.port} (${current.imap.security}), folder ${folder}, after import ${current.imap.afterImport}.`);
+      const through = current.receiveVia === 'graph' ? `Microsoft Graph${this.options.graph ? ` (${this.options.graph.baseUrl})` : ''}` : `${current.imap.host}:${current.imap.port} (${current.imap.security})`;
+      recorder?.note(`Import with debug of ${current.name}: ${through}, folder ${folder}, after import ${current.imap.afterImport}.`);
       const ctx: ImportContext = {
         db: this.options.db,
         repo: this.repo,
