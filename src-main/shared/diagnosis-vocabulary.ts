@@ -42,6 +42,12 @@ export const DIAGNOSIS_CODES = [
   'CONNECTION_DROPPED',
   'FOLDER_NOT_FOUND',
   'TIMEOUT',
+  // Microsoft Graph only: faults SMTP and IMAP do not have.
+  'OAUTH_TOKEN_UNAVAILABLE',
+  'GRAPH_MAILBOX_NOT_FOUND',
+  'GRAPH_MAILBOX_NOT_LICENSED',
+  'GRAPH_ACCESS_POLICY_DENIED',
+  'GRAPH_PERMISSION_MISSING',
 ] as const;
 
 /** A diagnosis code. */
@@ -80,19 +86,43 @@ export const DIAGNOSIS_TITLES: Record<DiagnosisCode, string> = {
   CONNECTION_DROPPED: 'Server closed the connection',
   FOLDER_NOT_FOUND: 'Folder not found',
   TIMEOUT: 'Server stopped answering',
+  OAUTH_TOKEN_UNAVAILABLE: 'No token could be had',
+  GRAPH_MAILBOX_NOT_FOUND: 'No such mailbox in the tenant',
+  GRAPH_MAILBOX_NOT_LICENSED: 'Mailbox has no Exchange Online licence',
+  GRAPH_ACCESS_POLICY_DENIED: 'Application access policy excludes the mailbox',
+  GRAPH_PERMISSION_MISSING: 'Graph permission missing',
 };
 
-/** The protocols a connection test speaks. */
-export const TEST_PROTOCOLS = ['smtp', 'imap'] as const;
+/**
+ * The protocols a connection test speaks. `graph` is Microsoft Graph over
+ * HTTPS (a Microsoft 365 mailbox that sends or receives through Graph): it
+ * runs its own steps (GRAPH_STEPS) and is tested only for a saved mailbox.
+ */
+export const TEST_PROTOCOLS = ['smtp', 'imap', 'graph'] as const;
 /** A protocol a connection test speaks. */
 export type TestProtocol = (typeof TEST_PROTOCOLS)[number];
+/**
+ * The protocols tested by talking to a mail server on its port (DNS, TCP,
+ * TLS, the protocol's own steps): what an ad-hoc test can be, and what the
+ * socket runner (run-test.ts) speaks.
+ */
+export const SERVER_TEST_PROTOCOLS = ['smtp', 'imap'] as const;
+/** A protocol tested on a mail server's port. */
+export type ServerTestProtocol = (typeof SERVER_TEST_PROTOCOLS)[number];
 
 /** SMTP steps in the order they run. `tls` is only for implicit TLS; the last three only when a recipient is given. */
 export const SMTP_STEPS = ['dns', 'tcp', 'tls', 'greeting', 'ehlo', 'starttls', 'auth', 'mail-from', 'rcpt-to', 'data'] as const;
 /** IMAP steps in the order they run. */
 export const IMAP_STEPS = ['dns', 'tcp', 'tls', 'greeting', 'capability', 'starttls', 'auth', 'select'] as const;
-/** Every step name of either protocol. */
-export const TEST_STEP_NAMES = ['dns', 'tcp', 'tls', 'greeting', 'ehlo', 'capability', 'starttls', 'auth', 'mail-from', 'rcpt-to', 'data', 'select'] as const;
+/**
+ * Microsoft Graph steps in the order they run: a token for Graph, the
+ * mailbox (`GET /users/{id}`: does it exist, has it an Exchange Online
+ * licence), its folder (`GET .../mailFolders/{id}`), and with a recipient a
+ * test message (`POST .../sendMail`).
+ */
+export const GRAPH_STEPS = ['token', 'mailbox', 'folder', 'send-mail'] as const;
+/** Every step name of any protocol. */
+export const TEST_STEP_NAMES = ['dns', 'tcp', 'tls', 'greeting', 'ehlo', 'capability', 'starttls', 'auth', 'mail-from', 'rcpt-to', 'data', 'select', 'token', 'mailbox', 'folder', 'send-mail'] as const;
 /** A step name. */
 export type TestStepName = (typeof TEST_STEP_NAMES)[number];
 

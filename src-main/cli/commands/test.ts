@@ -10,7 +10,7 @@
  * is just not kept.
  */
 import crypto from 'node:crypto';
-import type { ConnectionTestReport, TestProtocol } from '../../shared/diagnosis.js';
+import type { ConnectionTestReport, ServerTestProtocol, TestProtocol } from '../../shared/diagnosis.js';
 import type { ConnectionTestResult } from '../../shared/contract/connection-tests.js';
 import { databaseFile } from '../../engine/data-dir.js';
 import type { StepProgress } from '../../engine/connection-test/step-recorder.js';
@@ -145,7 +145,7 @@ function checkFlags(flags: TargetFlags): { port?: number; timeoutMs?: number } {
  * the history and the activity log of the data folder; without it the test
  * has no side effect (monitoring scripts can call it every minute).
  */
-export async function testProtocol(protocol: TestProtocol, flags: TargetFlags): Promise<void> {
+export async function testProtocol(protocol: ServerTestProtocol, flags: TargetFlags): Promise<void> {
   const json = Boolean(flags.json);
   let storeOpening: ReturnType<typeof openStore> | undefined;
   try {

@@ -14,6 +14,7 @@ import {
   StepTls,
   TEST_AUTH_METHODS,
   TEST_PROTOCOLS,
+  SERVER_TEST_PROTOCOLS,
   TEST_STEP_NAMES,
   TestTarget,
   TestWarning,
@@ -63,7 +64,7 @@ export type MailboxTestInput = z.input<typeof MailboxTestInput>;
 /** Test settings that are not saved (the ad-hoc form). Secrets are used for this run only, never stored. */
 export const AdHocTestInput = z
   .object({
-    protocol: z.enum(TEST_PROTOCOLS, { error: 'must be smtp or imap' }),
+    protocol: z.enum(SERVER_TEST_PROTOCOLS, { error: 'must be smtp or imap' }),
     host: HostName,
     /** Default by protocol and security: 465/587/25 for SMTP, 993/143 for IMAP. */
     port: Port.optional(),

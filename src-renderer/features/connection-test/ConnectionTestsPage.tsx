@@ -35,7 +35,7 @@ import { DismissRegular, PlayRegular } from '@fluentui/react-icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import type { ConnectionTestProgressEvent, ConnectionTestResult, ConnectionTestSummary } from '../../../src-main/shared/contract/connection-tests.js';
-import { DIAGNOSIS_TITLES, type TestProtocol } from '../../../src-main/shared/diagnosis.js';
+import { DIAGNOSIS_TITLES, type ServerTestProtocol, type TestProtocol } from '../../../src-main/shared/diagnosis.js';
 import { SECURITY_MODES, defaultPort, type SecurityMode } from '../../../src-main/shared/mailbox.js';
 import { SECURITY_LABELS, SECURITY_OPTIONS } from '../../../src-main/shared/setting-words.js';
 import { api } from '../../api/client';
@@ -72,7 +72,7 @@ const useStyles = makeStyles({
   empty: { padding: '32px', textAlign: 'center', color: tokens.colorNeutralForeground3 },
 });
 
-const PROTOCOL_LABEL: Record<TestProtocol, string> = { smtp: 'Outgoing (SMTP)', imap: 'Incoming (IMAP)' };
+const PROTOCOL_LABEL: Record<TestProtocol, string> = { smtp: 'Outgoing (SMTP)', imap: 'Incoming (IMAP)', graph: 'Microsoft Graph' };
 const SECURITY_LABEL: Record<SecurityMode, string> = SECURITY_LABELS;
 
 interface RunState {
@@ -105,7 +105,7 @@ export function ConnectionTestsPage() {
   const [mailboxId, setMailboxId] = useState<string>(initial.current.mailboxId ? String(initial.current.mailboxId) : '');
   const [direction, setDirection] = useState<'both' | 'incoming' | 'outgoing'>('both');
   const [to, setTo] = useState('');
-  const [adhoc, setAdhoc] = useState({ protocol: 'smtp' as TestProtocol, host: '', port: '', security: 'starttls' as SecurityMode, auth: 'password' as 'password' | 'xoauth2' | 'none', user: '', secret: '', folder: 'INBOX', from: '', to: '' });
+  const [adhoc, setAdhoc] = useState({ protocol: 'smtp' as ServerTestProtocol, host: '', port: '', security: 'starttls' as SecurityMode, auth: 'password' as 'password' | 'xoauth2' | 'none', user: '', secret: '', folder: 'INBOX', from: '', to: '' });
   const [run, setRun] = useState<RunState>();
   const [formError, setFormError] = useState<string>();
 
@@ -242,7 +242,7 @@ export function ConnectionTestsPage() {
             <>
               <div className={s.grid2}>
                 <Field label="Protocol">
-                  <Select className={s.input} name="protocol" value={adhoc.protocol} onChange={(_e, d) => setA('protocol', d.value as TestProtocol)}>
+                  <Select className={s.input} name="protocol" value={adhoc.protocol} onChange={(_e, d) => setA('protocol', d.value as ServerTestProtocol)}>
                     <option value="smtp">SMTP (outgoing)</option>
                     <option value="imap">IMAP (incoming)</option>
                   </Select>
