@@ -15,6 +15,7 @@ import m009 from './009-relay-from.sql';
 import m010 from './010-app-only.sql';
 import m011 from './011-log-repeats.sql';
 import m012 from './012-probes.sql';
+import m013 from './013-transports.sql';
 
 export interface Migration {
   version: number;
@@ -35,4 +36,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: '010-app-only', sql: m010 },
   { version: 11, name: '011-log-repeats', sql: m011 },
   { version: 12, name: '012-probes', sql: m012 },
+  { version: 13, name: '013-transports', sql: m013 },
 ];
