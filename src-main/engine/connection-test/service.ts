@@ -13,6 +13,7 @@ import {
   AdHocTestInput,
   ConnectionTestRunInput,
   DEFAULT_STEP_TIMEOUT_MS,
+  GraphTestInput,
   MailboxTestInput,
   type ConnectionTestResult,
   type ConnectionTestSummary,
@@ -28,6 +29,7 @@ import { resolverFromEnvironment, type DnsResolver } from './dns-resolver.js';
 import { runConnectionTest, type TestOutcome, type TestSpec } from './run-test.js';
 import type { StepProgress } from './step-recorder.js';
 import { STEP_LABELS } from '../../shared/step-words.js';
+import { graphBaseUrlFromEnvironment, runGraphTest } from './graph-probe.js';
 
 /** Gives the engine an OAuth access token for a mailbox (the auth service implements it). */
 export interface AccessTokenSource {
@@ -37,6 +39,11 @@ export interface AccessTokenSource {
    * another account is no finding.
    */
   getAccessToken(mailboxId: number): Promise<{ accessToken: string; user?: string; account?: string; otherAccountAllowed?: boolean }>;
+}
+
+/** Gives the engine a token for Microsoft Graph from a mailbox's own sign-in (delegated or app-only). */
+export interface GraphTokenSource {
+  getGraphAccessToken(mailboxId: number): Promise<{ accessToken: string }>;
 }
 
 /** Where results are logged (the activity log implements it). */
@@ -60,6 +67,10 @@ export interface ConnectionTestServiceOptions {
   platform?: NodeJS.Platform;
   /** Extra CA certificates (PEM) to trust, on top of Node's roots and NODE_EXTRA_CA_CERTS. */
   ca?: string[];
+  /** Tokens for Microsoft Graph (the Graph test). */
+  graphTokens?: GraphTokenSource;
+  /** Microsoft Graph's base URL. Default: MAILROOM_GRAPH_BASE_URL, else https://graph.microsoft.com/v1.0. */
+  graphBaseUrl?: string;
   /** Warnings about a saved mailbox's outgoing side that no SMTP exchange shows (the relay's From choice). */
   smtpWarnings?: (mailbox: Mailbox) => { code: string; message: string; hint: string }[];
 }
@@ -124,6 +135,60 @@ export class ConnectionTestService {
     }
   }
 
+  /**
+   * Runs the Microsoft Graph test of a saved Microsoft 365 mailbox: its
+   * token, the mailbox, its folder and, with `to`, a test message. The
+   * result is stored in the mailbox's history like an SMTP or IMAP test.
+   */
+  async runGraph(input: GraphTestInput | unknown, runOptions: RunOptions = {}): Promise<ConnectionTestResult> {
+    const parsed = parseOrThrow(GraphTestInput, input, 'Graph connection test');
+    const runId = parsed.runId ?? crypto.randomUUID();
+    if (this.running.has(runId)) throw new AppError('CONFLICT', `A test with run id ${runId} is already running.`, { hint: 'Use a new run id for each test.' });
+    const mailbox = this.mailboxService().get(parsed.mailboxId);
+    const signIn = graphSignIn(mailbox);
+    if (!signIn) {
+      throw new AppError('VALIDATION_FAILED', `Mailbox "${mailbox.name}" signs in with a password; Microsoft Graph needs its Microsoft 365 sign-in (OAuth 2.0).`, {
+        hint: `Choose Microsoft 365 OAuth 2.0 (or app-only) for the mailbox and sign in: mailroom mailbox update "${mailbox.name}" --auth oauth2, then mailroom oauth login "${mailbox.name}".`,
+        issues: [{ path: 'mailboxId', message: 'signs in with a password; Graph needs OAuth 2.0' }],
+      });
+    }
+    const graphTokens = this.options.graphTokens;
+    const controller = new AbortController();
+    this.running.set(runId, controller);
+    try {
+      const outcome = await runGraphTest(
+        {
+          baseUrl: this.options.graphBaseUrl ?? graphBaseUrlFromEnvironment(),
+          mailbox: mailbox.address,
+          folder: mailbox.imap.folder,
+          ...(parsed.to ? { to: parsed.to } : {}),
+          saveToSentItems: mailbox.graph?.saveToSentItems ?? true,
+          timeoutMs: parsed.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
+          signIn: signIn.kind,
+          getToken: async () => {
+            if (!graphTokens) throw new AppError('OAUTH_SIGN_IN_REQUIRED', 'This Mailroom cannot get tokens for Microsoft Graph.', { hint: 'Update Mailroom.' });
+            return graphTokens.getGraphAccessToken(mailbox.id);
+          },
+          ...(this.options.ca?.length ? { ca: this.options.ca } : {}),
+        },
+        {
+          signal: controller.signal,
+          ...(this.options.platform ? { platform: this.options.platform } : {}),
+          onStep: (step) => {
+            runOptions.onStep?.('graph', step);
+            this.options.events?.emit('connectionTests.progress', { runId, mailboxId: mailbox.id, protocol: 'graph', step });
+          },
+        },
+      );
+      // A bearer token, like XOAUTH2's: the stored result says so, and whose mailbox it was.
+      const result = this.keep(outcome, { auth: 'xoauth2', user: mailbox.address }, runId, mailbox.id, runOptions.store !== false);
+      this.options.events?.emit('connectionTests.finished', { runId, mailboxId: mailbox.id, results: [result] });
+      return result;
+    } finally {
+      this.running.delete(runId);
+    }
+  }
+
   /** Cancels a running test. */
   cancel(runId: string): boolean {
     const controller = this.running.get(runId);
@@ -167,7 +232,7 @@ export class ConnectionTestService {
     return this.options.mailboxes;
   }
 
-  private keep(outcome: TestOutcome, spec: TestSpec, runId: string, mailboxId: number | null, store: boolean, warnings: NonNullable<ConnectionTestResult['warnings']> = []): ConnectionTestResult {
+  private keep(outcome: TestOutcome, spec: Pick<TestSpec, 'auth' | 'user'>, runId: string, mailboxId: number | null, store: boolean, warnings: NonNullable<ConnectionTestResult['warnings']> = []): ConnectionTestResult {
     const result = {
       ok: outcome.ok,
       protocol: outcome.protocol,
@@ -193,7 +258,7 @@ export class ConnectionTestService {
   }
 
   private writeLog(result: ConnectionTestResult): void {
-    const what = `${result.protocol.toUpperCase()} test of ${result.target.host}:${result.target.port}`;
+    const what = result.protocol === 'graph' ? `Microsoft Graph test of ${result.user || result.target.host}` : `${result.protocol.toUpperCase()} test of ${result.target.host}:${result.target.port}`;
     const entry = result.cancelled
       ? { level: 'info' as const, message: `${what} cancelled` }
       : result.ok
@@ -261,4 +326,19 @@ export class ConnectionTestService {
     }
     return specs;
   }
+}
+
+/**
+ * Which sign-in a mailbox's Graph test uses: the side that goes through
+ * Graph (sending first), else whichever side signs in with OAuth 2.0;
+ * undefined when neither does (Graph has no password sign-in).
+ */
+export function graphSignIn(mailbox: Mailbox): { side: 'imap' | 'smtp'; kind: 'delegated' | 'app' } | undefined {
+  const oauth = (auth: string) => auth === 'oauth2' || auth === 'oauth2-app';
+  const order: ('imap' | 'smtp')[] = mailbox.sendVia === 'graph' ? ['smtp', 'imap'] : mailbox.receiveVia === 'graph' ? ['imap', 'smtp'] : ['imap', 'smtp'];
+  for (const side of order) {
+    const auth = mailbox[side].auth;
+    if (oauth(auth)) return { side, kind: auth === 'oauth2-app' ? 'app' : 'delegated' };
+  }
+  return undefined;
 }
