@@ -106,6 +106,23 @@ interface IssuedToken {
 /** Exchange Online's resource as app-only tokens carry it in `aud`. */
 export const APP_TOKEN_AUDIENCE = 'https://outlook.office365.com';
 
+/** Microsoft Graph's resource, as Entra writes it into `aud` of tokens asked for with Graph scopes. */
+export const GRAPH_AUDIENCE = 'https://graph.microsoft.com';
+
+/**
+ * The resource a token request names and the short permission names, as Entra
+ * reads a v2 scope list: `https://graph.microsoft.com/Mail.Send offline_access`
+ * is resource https://graph.microsoft.com with Mail.Send; OIDC scopes are not
+ * permissions. Null when no scope names Microsoft Graph (then the IdP keeps its
+ * Exchange-shaped behaviour).
+ */
+export function graphScopesOf(scope: unknown): { resourceScopes: string[]; names: string[] } | null {
+  const all = String(scope ?? '').split(/\s+/).filter(Boolean);
+  const resourceScopes = all.filter((s) => s.toLowerCase().startsWith(`${GRAPH_AUDIENCE}/`));
+  if (resourceScopes.length === 0) return null;
+  return { resourceScopes, names: resourceScopes.map((s) => s.slice(GRAPH_AUDIENCE.length + 1)) };
+}
+
 /**
  * App-only access as the IdP and Exchange see it: the app registration's
  * credentials (the secret and/or the certificate it accepts for
@@ -123,6 +140,12 @@ export interface IdpApp {
   roles: string[];
   /** The `aud` of the next app tokens (default https://outlook.office365.com; a test may give Graph's). */
   audience: string;
+  /**
+   * The `roles` of the next app tokens asked for with https://graph.microsoft.com/.default
+   * (their `aud` is then Graph's, as Entra's are): the Microsoft Graph application
+   * permissions granted to the app. Default Mail.Send and Mail.ReadWrite.
+   */
+  graphRoles: string[];
   /** Mailboxes the service principal has Full Access to (IMAP, POP). */
   fullAccess: Set<string>;
   /** Mailboxes the service principal may send as (SMTP). */
@@ -232,6 +255,12 @@ export interface TestIdp {
    * `{ upn: 'someone@else.test' }`; a value of undefined takes the claim out.
    */
   accessTokenClaims: Record<string, unknown> | null;
+  /**
+   * Like accessTokenClaims, for the delegated tokens asked for with Microsoft Graph
+   * scopes (which otherwise carry aud https://graph.microsoft.com and the granted
+   * `scp`, as Entra's do): `{ scp: 'Mail.Read' }` takes Mail.Send away.
+   */
+  graphAccessTokenClaims: Record<string, unknown> | null;
   /** While set, every token request is refused with this Entra answer (`AADSTS65001: ...`), HTTP 400. */
   tokenError: { error: string; description: string } | null;
   /** Token requests seen, by grant type. */
@@ -293,6 +322,7 @@ export async function startTestIdp(options: { user?: Partial<IdpUser> } = {}): P
     user: { username: 'support@contoso.test', name: 'Support Desk', oid: crypto.randomUUID(), ...options.user },
     accessTokenLifetimeSeconds: 3600,
     accessTokenClaims: null,
+    graphAccessTokenClaims: null,
     tokenError: null,
     tokenRequests,
     countTokenRequests: (grantType) => tokenRequests.filter((r) => !grantType || r.grantType === grantType).length,
@@ -317,6 +347,7 @@ export async function startTestIdp(options: { user?: Partial<IdpUser> } = {}): P
       certificatePem: null,
       roles: ['IMAP.AccessAsApp', 'POP.AccessAsApp', 'SMTP.SendAsApp'],
       audience: APP_TOKEN_AUDIENCE,
+      graphRoles: ['Mail.Send', 'Mail.ReadWrite'],
       fullAccess: new Set(),
       sendAs: new Set(),
     },
@@ -360,10 +391,11 @@ export async function startTestIdp(options: { user?: Partial<IdpUser> } = {}): P
     if (req.body.grant_type === 'client_credentials') {
       // An application token, as Entra issues it for client credentials: roles, no scp, no user.
       const now = Math.floor(Date.now() / 1000);
+      const graph = graphScopesOf(req.body.scope) !== null;
       for (const claim of ['scope', 'sub']) delete token.payload[claim];
       Object.assign(token.payload, {
-        aud: idp.app.audience,
-        roles: [...idp.app.roles],
+        aud: graph ? GRAPH_AUDIENCE : idp.app.audience,
+        roles: [...(graph ? idp.app.graphRoles : idp.app.roles)],
         appid: String(req.body.client_id ?? ''),
         idtyp: 'app',
         tid: tenantId,
@@ -387,8 +419,16 @@ export async function startTestIdp(options: { user?: Partial<IdpUser> } = {}): P
       jti: crypto.randomUUID(),
       exp: now + idp.accessTokenLifetimeSeconds,
     });
-    if (!idToken && idp.accessTokenClaims) {
-      for (const [name, value] of Object.entries(idp.accessTokenClaims)) {
+    const graph = idToken ? null : graphScopesOf(req.body.scope);
+    if (graph) {
+      // Entra: the token is for the resource the scopes name, with the granted permissions in scp.
+      delete token.payload.scope;
+      token.payload.aud = GRAPH_AUDIENCE;
+      token.payload.scp = graph.names.join(' ');
+    }
+    const overrides = graph ? idp.graphAccessTokenClaims : idp.accessTokenClaims;
+    if (!idToken && overrides) {
+      for (const [name, value] of Object.entries(overrides)) {
         if (value === undefined) delete token.payload[name];
         else token.payload[name] = value;
       }
@@ -433,7 +473,14 @@ export async function startTestIdp(options: { user?: Partial<IdpUser> } = {}): P
       }
       if (typeof response.body.access_token !== 'string') return;
       response.body.expires_in = idp.accessTokenLifetimeSeconds;
-      appTokens.set(response.body.access_token, { clientId, audience: idp.app.audience, roles: [...idp.app.roles], expiresAt: Date.now() + idp.accessTokenLifetimeSeconds * 1000, via });
+      const graph = graphScopesOf(body.scope) !== null;
+      appTokens.set(response.body.access_token, {
+        clientId,
+        audience: graph ? GRAPH_AUDIENCE : idp.app.audience,
+        roles: [...(graph ? idp.app.graphRoles : idp.app.roles)],
+        expiresAt: Date.now() + idp.accessTokenLifetimeSeconds * 1000,
+        via,
+      });
       delete response.body.scope;
       return;
     }
@@ -458,8 +505,10 @@ export async function startTestIdp(options: { user?: Partial<IdpUser> } = {}): P
     accessTokens.set(response.body.access_token, { username: user.username, expiresAt });
     if (typeof response.body.refresh_token === 'string') refreshTokens.set(response.body.refresh_token, { username: user.username, expiresAt: Date.now() + 90 * 86_400_000 });
     response.body.client_info = Buffer.from(JSON.stringify({ uid: user.oid, utid: tenantId })).toString('base64url');
-    // Entra answers with the resource scopes granted, not openid/profile/offline_access.
-    response.body.scope = 'https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send';
+    // Entra answers with the resource scopes granted, not openid/profile/offline_access
+    // (msal-node caches the token under these, so a Graph token must not claim Exchange's scopes).
+    const graph = graphScopesOf(req.body.scope);
+    response.body.scope = graph ? graph.resourceScopes.join(' ') : 'https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send';
   });
 
   // RFC 7662 introspection over plain HTTP on loopback, for Dovecot (which would need the CA otherwise).
