@@ -219,8 +219,9 @@ export async function runGraphTest(spec: GraphTestSpec, env: GraphTestEnvironmen
         limits.signal?.removeEventListener('abort', onAbort);
         reject(error);
       }
-      limits.signal?.addEventListener('abort', onAbort, { once: true });
       req.on('error', fail);
+      if (limits.signal?.aborted) onAbort();
+      else limits.signal?.addEventListener('abort', onAbort, { once: true });
       req.end(body?.data);
     });
 
@@ -303,7 +304,7 @@ export async function runGraphTest(spec: GraphTestSpec, env: GraphTestEnvironmen
     await rec.run(
       'mailbox',
       async (limits) => {
-        const path = `${userPath}?$select=id,displayName,mail,userPrincipalName`;
+        const path = `${userPath}?$select=id,displayName,mail,userPrincipalName,assignedLicenses`;
         curlFor('GET', path);
         const exchange = await request('GET', path, limits).catch((e) => stepFailure('mailbox', e));
         // Mail.* permissions alone may not read the directory: Graph answers 403 Authorization_RequestDenied.
@@ -313,13 +314,15 @@ export async function runGraphTest(spec: GraphTestSpec, env: GraphTestEnvironmen
           transcript.info('The token may not read the directory (no User.Read.All); the folder step checks that the mailbox exists and has an Exchange Online licence.');
           return { detail: 'the directory cannot be read with Mail permissions only; the folder step checks the mailbox', value: undefined };
         }
-        let user: { displayName?: string; mail?: string; userPrincipalName?: string } | undefined;
+        let user: { displayName?: string; mail?: string; userPrincipalName?: string; assignedLicenses?: unknown[] } | undefined;
         try {
           user = expect(exchange, [200]) as typeof user;
         } catch (error) {
           stepFailure('mailbox', error);
         }
-        return { detail: `${user?.displayName ?? spec.mailbox}${user?.mail ? ` <${user.mail}>` : ''}${user?.userPrincipalName && user.userPrincipalName !== user.mail ? ` (UPN ${user.userPrincipalName})` : ''}`, value: undefined };
+        // A shared mailbox needs no licence, so none is no failure here; an unlicensed user mailbox fails at the folder step (MailboxNotEnabledForRESTAPI).
+        const licences = Array.isArray(user?.assignedLicenses) ? (user.assignedLicenses.length ? `; ${user.assignedLicenses.length} licence${user.assignedLicenses.length === 1 ? '' : 's'} assigned` : '; no licence assigned (right for a shared mailbox)') : '';
+        return { detail: `${user?.displayName ?? spec.mailbox}${user?.mail ? ` <${user.mail}>` : ''}${user?.userPrincipalName && user.userPrincipalName !== user.mail ? ` (UPN ${user.userPrincipalName})` : ''}${licences}`, value: undefined };
       },
       (failure) => stepFailure('mailbox', failure),
     );
