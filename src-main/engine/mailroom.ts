@@ -126,7 +126,17 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     ...(options.signInTimeoutMs ? { signInTimeoutMs: options.signInTimeoutMs } : {}),
   });
   // The relay's From warnings belong to a test of the outgoing side (the relay is wired below).
-  const connectionTests = new ConnectionTestService({ db, mailboxes, events, tokens: oauth, log, smtpWarnings: (mailbox) => relay.fromWarnings(mailbox) });
+  // The Graph test asks the mailbox's own sign-in for a Microsoft Graph token (resource 'graph').
+  const graphTokenOf = oauth.getAccessToken as (mailboxId: number, options: { resource: 'graph' }) => Promise<{ accessToken: string }>;
+  const connectionTests = new ConnectionTestService({
+    db,
+    mailboxes,
+    events,
+    tokens: oauth,
+    graphTokens: { getGraphAccessToken: (mailboxId) => graphTokenOf.call(oauth, mailboxId, { resource: 'graph' }) },
+    log,
+    smtpWarnings: (mailbox) => relay.fromWarnings(mailbox),
+  });
   // Probes are recognised by the importer by their header alone (see probe-marker.ts).
   const marker = new ProbeMarker(db);
   const inbox = new InboxService({ db, mailboxes, log, events, tokens: oauth, isProbe: (raw) => marker.probeTokenOf(raw) !== null });

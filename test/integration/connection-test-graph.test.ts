@@ -6,6 +6,9 @@
  * and the result stored in the mailbox's history.
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runGraphTest, type GraphTestSpec } from '../../src-main/engine/connection-test/graph-probe';
 import { ConnectionTestService } from '../../src-main/engine/connection-test/service';
@@ -14,7 +17,6 @@ import { staticKeyProvider } from '../../src-main/store/secret-box';
 import { AppError } from '../../src-main/shared/errors';
 import { startGraphPeer, type GraphPeer } from '../helpers/graph-peer';
 import { startTestIdp, type TestIdp } from '../helpers/oauth-idp';
-import { tempDir } from '../helpers/temp';
 
 const MAILBOX = 'support@contoso.test';
 let idp: TestIdp;
@@ -218,10 +220,16 @@ describe('each failure gets one diagnosis from the real reply', () => {
 
 describe('the service', () => {
   let engine: Mailroom;
+  let dataDir: string;
   beforeAll(() => {
-    engine = openMailroom({ dataDir: tempDir(), keyProvider: staticKeyProvider(crypto.randomBytes(32), 'test key') });
+    // One data folder for the block (tempDir() would remove it after the first test).
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailroom-graph-test-'));
+    engine = openMailroom({ dataDir, keyProvider: staticKeyProvider(crypto.randomBytes(32), 'test key') });
   });
-  afterAll(() => engine?.close());
+  afterAll(() => {
+    engine?.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it('runs the Graph test of a saved mailbox, keeps it in its history with protocol graph, and logs it', async () => {
     const mailbox = engine.mailboxes.create({ name: 'Support', address: MAILBOX, preset: 'microsoft365' });

@@ -40,9 +40,9 @@ import type { TestOutcome } from './run-test.js';
 export const GRAPH_BASE_URL = 'https://graph.microsoft.com/v1.0';
 
 /** The environment variable that points Mailroom at another Graph endpoint (a national cloud, or a test peer). */
-export const GRAPH_BASE_URL_ENV = 'MAILROOM_GRAPH_BASE_URL';
+export const GRAPH_BASE_URL_ENV = 'MAILROOM_GRAPH_URL';
 
-/** The Graph base URL: MAILROOM_GRAPH_BASE_URL when set, else the public cloud's. */
+/** The Graph base URL: MAILROOM_GRAPH_URL when set, else the public cloud's. */
 export function graphBaseUrlFromEnvironment(env: NodeJS.ProcessEnv = process.env): string {
   return (env[GRAPH_BASE_URL_ENV]?.trim() || GRAPH_BASE_URL).replace(/\/+$/, '');
 }

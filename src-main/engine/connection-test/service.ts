@@ -69,7 +69,7 @@ export interface ConnectionTestServiceOptions {
   ca?: string[];
   /** Tokens for Microsoft Graph (the Graph test). */
   graphTokens?: GraphTokenSource;
-  /** Microsoft Graph's base URL. Default: MAILROOM_GRAPH_BASE_URL, else https://graph.microsoft.com/v1.0. */
+  /** Microsoft Graph's base URL. Default: MAILROOM_GRAPH_URL, else https://graph.microsoft.com/v1.0. */
   graphBaseUrl?: string;
   /** Warnings about a saved mailbox's outgoing side that no SMTP exchange shows (the relay's From choice). */
   smtpWarnings?: (mailbox: Mailbox) => { code: string; message: string; hint: string }[];
