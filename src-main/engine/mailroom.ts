@@ -134,6 +134,7 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     events,
     tokens: oauth,
     graphTokens: { getGraphAccessToken: (mailboxId) => graphTokenOf.call(oauth, mailboxId, { resource: 'graph' }) },
+    ...(options.fetch ? { fetch: options.fetch } : {}),
     log,
     smtpWarnings: (mailbox) => relay.fromWarnings(mailbox),
   });

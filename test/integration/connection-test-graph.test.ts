@@ -114,6 +114,17 @@ describe('a mailbox that works', () => {
     expect(outcome.curlCommand.split('\n')[0]).toMatch(/^curl\.exe -v -H "Authorization: Bearer <TOKEN>" "https:\/\/127\.0\.0\.1:\d+\/v1\.0\/users\//);
   });
 
+  it('works the same through the engine\'s own HTTP (the fetch Microsoft sign-in uses), failures included', async () => {
+    const token = await delegated();
+    const viaFetch = (extra: Partial<GraphTestSpec> = {}) => runGraphTest({ ...spec(token, extra), ca: [] }, { fetch: idp.fetch, platform: 'linux' });
+    const passed = await viaFetch({ to: 'customer@example.test' });
+    expect(passed.steps.map((s) => `${s.name}:${s.status}`)).toEqual(['token:ok', 'mailbox:ok', 'folder:ok', 'send-mail:ok']);
+    expect(passed.transcript.map((l) => l.text)).toContain('HTTP/1.1 202 Accepted');
+    graph.throttle({ times: 1, retryAfterSeconds: 3, path: 'mailFolders' });
+    expect((await viaFetch()).diagnosis).toMatchObject({ code: 'SERVER_TEMPORARY', step: 'folder', summary: expect.stringMatching(/wait 3 seconds/) });
+    expect((await viaFetch({ baseUrl: 'https://127.0.0.1:9/v1.0' })).diagnosis).toMatchObject({ code: 'TCP_REFUSED', step: 'mailbox' });
+  });
+
   it('finds a sub-folder of the inbox by its display name', async () => {
     const outcome = await runGraphTest(spec(await appOnly(), { folder: 'INBOX/Tickets' }));
     expect(outcome.ok).toBe(true);

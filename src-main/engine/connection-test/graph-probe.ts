@@ -35,6 +35,7 @@ import { StepError, StepRecorder, TestCancelled, type StepProgress } from './ste
 import { Redactor, Transcript } from './transcript.js';
 import { SocketFailure } from './line-socket.js';
 import type { TestOutcome } from './run-test.js';
+import type { HttpFetch } from '../auth/http.js';
 
 /** Microsoft Graph v1.0 in the public cloud. */
 export const GRAPH_BASE_URL = 'https://graph.microsoft.com/v1.0';
@@ -80,6 +81,12 @@ export interface GraphTestEnvironment {
   onStep?: (progress: StepProgress) => void;
   /** Whose shell the curl commands are for. Default: this machine's. */
   platform?: NodeJS.Platform;
+  /**
+   * The engine's HTTP (the same as Microsoft sign-in uses, so a CA the
+   * engine trusts is trusted here too). Default: node:https with the
+   * spec's `ca`.
+   */
+  fetch?: HttpFetch;
 }
 
 /** Graph's well-known folder names (learn.microsoft.com/graph/api/resources/mailfolder). */
@@ -99,7 +106,8 @@ export function graphFolderPath(folder: string): { wellKnown: string } | { path:
 interface HttpExchange {
   status: number;
   statusText: string;
-  headers: http.IncomingHttpHeaders;
+  /** Lower-case names. */
+  headers: Record<string, string | string[] | undefined>;
   body: string;
 }
 
@@ -191,6 +199,39 @@ export async function runGraphTest(spec: GraphTestSpec, env: GraphTestEnvironmen
       if (body) {
         headers['Content-Type'] = body.type;
         headers['Content-Length'] = Buffer.byteLength(body.data);
+      }
+      if (env.fetch) {
+        // The engine's HTTP: one abort for the step's deadline and the run's cancel.
+        const controller = new AbortController();
+        let why: SocketFailure | undefined;
+        const deadline = setTimeout(() => {
+          why = new SocketFailure('timeout', `no answer within the step timeout (${spec.timeoutMs} ms)`);
+          controller.abort();
+        }, remaining);
+        const cancel = () => {
+          why = new SocketFailure('cancelled', 'cancelled');
+          controller.abort();
+        };
+        if (limits.signal?.aborted) cancel();
+        else limits.signal?.addEventListener('abort', cancel, { once: true });
+        const stringHeaders = Object.fromEntries(Object.entries(headers).filter(([name]) => name !== 'Content-Length').map(([k, v]) => [k, String(v)]));
+        env
+          .fetch(url.toString(), { method, headers: stringHeaders, ...(body ? { body: body.data } : {}), signal: controller.signal, redirect: 'manual' })
+          .then(async (response) => {
+            const text = await response.text();
+            const replyHeaders: Record<string, string> = {};
+            response.headers.forEach((value, key) => (replyHeaders[key.toLowerCase()] = value));
+            resolve({ status: response.status, statusText: http.STATUS_CODES[response.status] ?? '', headers: replyHeaders, body: text.slice(0, 256 * 1024) });
+          })
+          .catch((error: unknown) => {
+            // fetch wraps the socket's error ("fetch failed"); its cause carries the code.
+            reject(why ?? ((error as { cause?: unknown })?.cause as Error | undefined) ?? error);
+          })
+          .finally(() => {
+            clearTimeout(deadline);
+            limits.signal?.removeEventListener('abort', cancel);
+          });
+        return;
       }
       const options: https.RequestOptions = { method, headers, ...(ca ? { ca } : {}), minVersion: 'TLSv1.2' };
       const req = (url.protocol === 'http:' ? http : https).request(url, options, (res) => {

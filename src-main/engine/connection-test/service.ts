@@ -30,6 +30,7 @@ import { runConnectionTest, type TestOutcome, type TestSpec } from './run-test.j
 import type { StepProgress } from './step-recorder.js';
 import { STEP_LABELS } from '../../shared/step-words.js';
 import { graphBaseUrlFromEnvironment, runGraphTest } from './graph-probe.js';
+import type { HttpFetch } from '../auth/http.js';
 
 /** Gives the engine an OAuth access token for a mailbox (the auth service implements it). */
 export interface AccessTokenSource {
@@ -69,6 +70,8 @@ export interface ConnectionTestServiceOptions {
   ca?: string[];
   /** Tokens for Microsoft Graph (the Graph test). */
   graphTokens?: GraphTokenSource;
+  /** HTTP for the Graph test: the engine's own (the same CA trust as Microsoft sign-in). Default: node:https. */
+  fetch?: HttpFetch;
   /** Microsoft Graph's base URL. Default: MAILROOM_GRAPH_URL, else https://graph.microsoft.com/v1.0. */
   graphBaseUrl?: string;
   /** Warnings about a saved mailbox's outgoing side that no SMTP exchange shows (the relay's From choice). */
@@ -174,6 +177,7 @@ export class ConnectionTestService {
         {
           signal: controller.signal,
           ...(this.options.platform ? { platform: this.options.platform } : {}),
+          ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
           onStep: (step) => {
             runOptions.onStep?.('graph', step);
             this.options.events?.emit('connectionTests.progress', { runId, mailboxId: mailbox.id, protocol: 'graph', step });
