@@ -126,14 +126,13 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     ...(options.signInTimeoutMs ? { signInTimeoutMs: options.signInTimeoutMs } : {}),
   });
   // The relay's From warnings belong to a test of the outgoing side (the relay is wired below).
-  // The Graph test asks the mailbox's own sign-in for a Microsoft Graph token (resource 'graph').
-  const graphTokenOf = oauth.getAccessToken as (mailboxId: number, options: { resource: 'graph' }) => Promise<{ accessToken: string }>;
   const connectionTests = new ConnectionTestService({
     db,
     mailboxes,
     events,
     tokens: oauth,
-    graphTokens: { getGraphAccessToken: (mailboxId) => graphTokenOf.call(oauth, mailboxId, { resource: 'graph' }) },
+    // The Graph test asks the mailbox's own sign-in for a Microsoft Graph token.
+    graphTokens: { getGraphAccessToken: (mailboxId) => oauth.getAccessToken(mailboxId, { resource: 'graph' }) },
     ...(options.fetch ? { fetch: options.fetch } : {}),
     log,
     smtpWarnings: (mailbox) => relay.fromWarnings(mailbox),
@@ -152,7 +151,10 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     relayWarnings: (mailbox) => relay.fromWarnings(mailbox),
     log,
   });
-  const health = new HealthService({ db, mailboxes, signIns: () => oauth.states(), appOnlySecretExpiresAt: () => oauth.appOnly.getSettings().secretExpiry?.expiresAt ?? null, log, events });
+  const health = new HealthService({ db, mailboxes, signIns: () => oauth.states(), appOnlyCredentialExpiry: () => {
+      const expiry = oauth.appOnly.getSettings().secretExpiry;
+      return expiry ? { expiresAt: expiry.expiresAt, credential: expiry.credential } : null;
+    }, log, events });
   const probes = new ProbeService({ db, mailboxes, outboxSettings: (id) => outbox.settings(id), tokens: oauth, log, events, marker });
   const detector = new Detector({ ...detectorOptionsFromEnv(), ...(options.fetch ? { fetch: options.fetch } : {}), ...options.detector });
   /** What the tests, sends and imports of one side saw last: its last test's code, and a refusal of its password since its last success. */

@@ -42,12 +42,6 @@ export const DIAGNOSIS_CODES = [
   'CONNECTION_DROPPED',
   'FOLDER_NOT_FOUND',
   'TIMEOUT',
-  // Microsoft Graph only: faults SMTP and IMAP do not have.
-  'OAUTH_TOKEN_UNAVAILABLE',
-  'GRAPH_MAILBOX_NOT_FOUND',
-  'GRAPH_MAILBOX_NOT_LICENSED',
-  'GRAPH_ACCESS_POLICY_DENIED',
-  'GRAPH_PERMISSION_MISSING',
 ] as const;
 
 /** A diagnosis code. */
@@ -86,12 +80,48 @@ export const DIAGNOSIS_TITLES: Record<DiagnosisCode, string> = {
   CONNECTION_DROPPED: 'Server closed the connection',
   FOLDER_NOT_FOUND: 'Folder not found',
   TIMEOUT: 'Server stopped answering',
-  OAUTH_TOKEN_UNAVAILABLE: 'No token could be had',
-  GRAPH_MAILBOX_NOT_FOUND: 'No such mailbox in the tenant',
-  GRAPH_MAILBOX_NOT_LICENSED: 'Mailbox has no Exchange Online licence',
-  GRAPH_ACCESS_POLICY_DENIED: 'Application access policy excludes the mailbox',
-  GRAPH_PERMISSION_MISSING: 'Graph permission missing',
 };
+
+/**
+ * Diagnosis codes of faults only Microsoft Graph has (issue 16): sending and
+ * receiving through Graph use the codes above where the meaning is the same
+ * (SENDER_REJECTED, OAUTH_TOKEN_REJECTED, FOLDER_NOT_FOUND, SERVER_TEMPORARY...)
+ * and these where it is not. Kept apart from DIAGNOSIS_CODES, which are the
+ * connection tests' (each covered by an SMTP or IMAP rule).
+ */
+export const GRAPH_DIAGNOSIS_CODES = ['GRAPH_MAILBOX_NOT_LICENSED', 'GRAPH_ACCESS_POLICY_DENIED', 'GRAPH_MAILBOX_NOT_FOUND'] as const;
+
+/** A Graph-only diagnosis code. */
+export type GraphDiagnosisCode = (typeof GRAPH_DIAGNOSIS_CODES)[number];
+
+/** A short title per Graph-only code. */
+export const GRAPH_DIAGNOSIS_TITLES: Record<GraphDiagnosisCode, string> = {
+  GRAPH_MAILBOX_NOT_LICENSED: 'No Exchange Online mailbox (licence)',
+  GRAPH_ACCESS_POLICY_DENIED: 'Blocked by an application access policy',
+  GRAPH_MAILBOX_NOT_FOUND: 'Mailbox not found by Microsoft Graph',
+};
+
+/**
+ * Codes only the Microsoft Graph connection test gives: no token for Graph
+ * could be had at its `token` step (the sign-in's own error says why).
+ */
+export const GRAPH_TEST_CODES = ['OAUTH_TOKEN_UNAVAILABLE'] as const;
+
+/** Titles of the Graph test's own codes. */
+export const GRAPH_TEST_TITLES: Record<(typeof GRAPH_TEST_CODES)[number], string> = {
+  OAUTH_TOKEN_UNAVAILABLE: 'No token for Microsoft Graph',
+};
+
+/**
+ * Every code a stored connection-test result may carry: the SMTP and IMAP
+ * diagnoses, the Graph-only faults and the Graph test's own.
+ */
+export const CONNECTION_TEST_CODES = [...DIAGNOSIS_CODES, ...GRAPH_DIAGNOSIS_CODES, ...GRAPH_TEST_CODES] as const;
+/** A code a connection-test result may carry. */
+export type ConnectionTestCode = (typeof CONNECTION_TEST_CODES)[number];
+
+/** The short title of any connection-test code (lists and badges). */
+export const CONNECTION_TEST_TITLES: Record<ConnectionTestCode, string> = { ...DIAGNOSIS_TITLES, ...GRAPH_DIAGNOSIS_TITLES, ...GRAPH_TEST_TITLES };
 
 /**
  * The protocols a connection test speaks. `graph` is Microsoft Graph over

@@ -112,8 +112,10 @@ export class AppOnlyAccess {
     };
   }
 
+  /** The expiry of the credential in use: the secret's (entered or learned), or the certificate's "not after". */
   private expiryOf(row: OAuthAppRow): SecretExpiry | null {
-    if (row.credential !== 'secret' || row.secretExpiresAt === null) return null;
+    if (row.credential === 'certificate') return row.certificate ? secretExpiryStatus(row.certificate.notAfter, this.now(), 'certificate') : null;
+    if (row.secretExpiresAt === null) return null;
     return secretExpiryStatus(row.secretExpiresAt, this.now(), row.secretExpirySource ?? 'entered');
   }
 
@@ -231,7 +233,7 @@ export class AppOnlyAccess {
   }
 
   /**
-   * The expiry warning: from 30 days before the client secret expires, a
+   * The expiry warning: from 30 days before the client secret or the certificate expires, a
    * warning entry in the log at most once a day (across processes: the day
    * is claimed in the store). Returns the expiry either way.
    */
@@ -244,9 +246,12 @@ export class AppOnlyAccess {
       this.options.log({
         direction: 'auth',
         level: 'warning',
-        code: expiry.state === 'expired' ? 'OAUTH_CLIENT_SECRET_EXPIRED' : 'OAUTH_CLIENT_SECRET_EXPIRING',
+        code:
+          expiry.credential === 'certificate'
+            ? expiry.state === 'expired' ? 'OAUTH_CLIENT_CERTIFICATE_EXPIRED' : 'OAUTH_CLIENT_CERTIFICATE_EXPIRING'
+            : expiry.state === 'expired' ? 'OAUTH_CLIENT_SECRET_EXPIRED' : 'OAUTH_CLIENT_SECRET_EXPIRING',
         message: expiry.message,
-        detail: `Client id ${row.clientId}; expiry ${expiry.source === 'learned' ? 'learned from Microsoft (AADSTS7000222)' : 'as entered'}.`,
+        detail: `Client id ${row.clientId}; expiry ${expiry.source === 'learned' ? 'learned from Microsoft (AADSTS7000222)' : expiry.source === 'certificate' ? `read from the certificate${row.certificate ? ` (SHA-1 thumbprint ${row.certificate.thumbprintSha1})` : ''}` : 'as entered'}.`,
       });
     }
     return expiry;
@@ -293,7 +298,7 @@ export class AppOnlyAccess {
    * wrong secret) and stored on the registration; one that needs a new
    * credential holds app-only mail until the credential is saved again.
    */
-  async acquire(mailbox: Mailbox, forceRefresh: boolean): Promise<AppToken> {
+  async acquire(mailbox: Mailbox, forceRefresh: boolean, scope: string = OAUTH_APP_SCOPE): Promise<AppToken> {
     this.checkSecretExpiry();
     const row = this.requireRow(mailbox);
     const settings = { clientId: row.clientId, tenant: row.tenant, authorityHost: row.authorityHost };
@@ -307,7 +312,7 @@ export class AppOnlyAccess {
     const started = this.now();
     let result: AuthenticationResult | null;
     try {
-      result = await cached.client.acquireTokenByClientCredential({ scopes: [OAUTH_APP_SCOPE], skipCache: forceRefresh });
+      result = await cached.client.acquireTokenByClientCredential({ scopes: [scope], skipCache: forceRefresh });
     } catch (error) {
       const networkFailure = this.options.network.since(started);
       const { error: classified, signInRequired } = classifyTokenError(error, { client: 'confidential', authorityHost: row.authorityHost, ...(networkFailure ? { networkFailure } : {}) });
@@ -337,7 +342,7 @@ export class AppOnlyAccess {
         mailboxId: mailbox.id,
         direction: 'auth',
         level: 'info',
-        message: `App-only access token got for ${mailbox.name} (client id ${row.clientId})${result.expiresOn ? `, valid until ${result.expiresOn.toISOString()}` : ''}.`,
+        message: `App-only access token${scope === OAUTH_APP_SCOPE ? '' : ` for ${scope.replace(/\/\.default$/, '')}`} got for ${mailbox.name} (client id ${row.clientId})${result.expiresOn ? `, valid until ${result.expiresOn.toISOString()}` : ''}.`,
       });
     }
     if (!result.fromCache || hadError) this.options.events?.emit('oauth.changed', { mailboxId: mailbox.id });

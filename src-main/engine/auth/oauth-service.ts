@@ -17,6 +17,7 @@ import {
   BeginSignInInput,
   DEFAULT_AUTHORITY_HOST,
   DEFAULT_SIGN_IN_TIMEOUT_SECONDS,
+  GRAPH_DELEGATED_SCOPES,
   OAUTH_RESOURCE_SCOPES,
   OAUTH_SCOPES,
   OAuthSettingsInput,
@@ -27,7 +28,9 @@ import {
   type SettingsCheck,
   type SignInStatus,
   type TokenHealth,
+  type TokenResource,
 } from '../../shared/oauth.js';
+import { GRAPH_APP_SCOPE, OAUTH_APP_SCOPE } from '../../shared/oauth-app.js';
 import { parseOrThrow } from '../../shared/validation.js';
 import type { Db } from '../../store/db.js';
 import { OAuthRepo, type OAuthSettingsRow } from '../../store/oauth-repo.js';
@@ -72,8 +75,11 @@ export interface AccessToken {
 
 /** What the token provider offers to the connection tests, the outbox and the inbox. */
 export interface TokenProvider {
-  /** A valid access token; refreshed when expired (or when `forceRefresh`). Concurrent callers share one request. */
-  getAccessToken(mailboxId: number, options?: { forceRefresh?: boolean }): Promise<AccessToken>;
+  /**
+   * A valid access token; refreshed when expired (or when `forceRefresh`). Concurrent callers share one request.
+   * `resource` 'graph' asks the same sign-in for a Microsoft Graph token (default Exchange Online).
+   */
+  getAccessToken(mailboxId: number, options?: { forceRefresh?: boolean; resource?: TokenResource }): Promise<AccessToken>;
   /**
    * Runs `use` with a token; when the server rejects it (`isRejected`), gets a
    * fresh token and tries once more; a second rejection is OAUTH_TOKEN_REJECTED.
@@ -583,16 +589,23 @@ export class OAuthService implements TokenProvider {
    * The same as getAccessToken; named for callers outside the token
    * provider (the token doctor).
    */
-  getAccessTokenForMailbox(mailboxId: number, options: { forceRefresh?: boolean } = {}): Promise<AccessToken> {
+  getAccessTokenForMailbox(mailboxId: number, options: { forceRefresh?: boolean; resource?: TokenResource } = {}): Promise<AccessToken> {
     return this.getAccessToken(mailboxId, options);
   }
 
-  /** A valid access token for a mailbox (see TokenProvider and getAccessTokenForMailbox). */
-  getAccessToken(mailboxId: number, options: { forceRefresh?: boolean } = {}): Promise<AccessToken> {
-    const key = `${mailboxId}:${options.forceRefresh ? 'force' : 'cached'}`;
+  /**
+   * A valid access token for a mailbox (see TokenProvider and getAccessTokenForMailbox).
+   * For Microsoft Graph (`resource: 'graph'`) msal-node gets it with the same
+   * account's refresh token (acquireTokenSilent with Graph's scopes: Entra's
+   * refresh tokens serve every resource the app is consented for), and app-only
+   * access asks client credentials for https://graph.microsoft.com/.default.
+   */
+  getAccessToken(mailboxId: number, options: { forceRefresh?: boolean; resource?: TokenResource } = {}): Promise<AccessToken> {
+    const resource = options.resource ?? 'exchange';
+    const key = `${mailboxId}:${resource}:${options.forceRefresh ? 'force' : 'cached'}`;
     const existing = this.pending.get(key);
     if (existing) return existing;
-    const request = this.lock.run(mailboxId, () => this.acquire(mailboxId, Boolean(options.forceRefresh))).finally(() => {
+    const request = this.lock.run(mailboxId, () => this.acquire(mailboxId, Boolean(options.forceRefresh), resource)).finally(() => {
       if (this.pending.get(key) === request) this.pending.delete(key);
     });
     this.pending.set(key, request);
@@ -665,10 +678,10 @@ export class OAuthService implements TokenProvider {
     throw error;
   }
 
-  private async acquire(mailboxId: number, forceRefresh: boolean): Promise<AccessToken> {
+  private async acquire(mailboxId: number, forceRefresh: boolean, resource: TokenResource = 'exchange'): Promise<AccessToken> {
     const mailbox = this.options.mailboxes.get(mailboxId);
     if (usesAppOnly(mailbox)) {
-      const token = await this.appOnly.acquire(mailbox, forceRefresh);
+      const token = await this.appOnly.acquire(mailbox, forceRefresh, resource === 'graph' ? GRAPH_APP_SCOPE : OAUTH_APP_SCOPE);
       // Exchange takes the mailbox's address as the XOAUTH2 user of an app-only token.
       return { accessToken: token.accessToken, expiresAt: token.expiresAt, account: token.clientId, user: mailbox.address, kind: 'app', otherAccountAllowed: false };
     }
@@ -711,15 +724,17 @@ export class OAuthService implements TokenProvider {
           true,
         );
       }
-      result = await client.acquireTokenSilent({ account, scopes: [...OAUTH_RESOURCE_SCOPES], forceRefresh });
+      result = await client.acquireTokenSilent({ account, scopes: resource === 'graph' ? [...GRAPH_DELEGATED_SCOPES] : [...OAUTH_RESOURCE_SCOPES], forceRefresh });
     } catch (error) {
       if (error instanceof AppError && error.code.startsWith('OAUTH_')) throw error;
       const { error: classified, signInRequired } = classifyTokenError(error, this.errorContext(settings, requestStarted));
       this.fail(mailboxId, classified, signInRequired, forceRefresh ? 'Token refresh' : 'Getting a token');
     }
     const refreshed = !result.fromCache;
-    this.repo.recordToken(mailboxId, { scopes: result.scopes ?? [], accessExpiresAt: result.expiresOn ? result.expiresOn.getTime() : null, refreshed });
-    if (refreshed) this.record({ mailboxId, direction: 'auth', level: 'info', message: `Access token refreshed for ${row.username}${result.expiresOn ? ` (valid until ${result.expiresOn.toISOString()})` : ''}.` });
+    // The health shows the Exchange token's scopes and expiry; a Graph token only counts as a refresh.
+    if (resource === 'exchange') this.repo.recordToken(mailboxId, { scopes: result.scopes ?? [], accessExpiresAt: result.expiresOn ? result.expiresOn.getTime() : null, refreshed });
+    else if (row.lastError) this.repo.recordToken(mailboxId, { scopes: row.scopes, accessExpiresAt: row.accessExpiresAt, refreshed });
+    if (refreshed) this.record({ mailboxId, direction: 'auth', level: 'info', message: `${resource === 'graph' ? 'Microsoft Graph access token' : 'Access token'} refreshed for ${row.username}${result.expiresOn ? ` (valid until ${result.expiresOn.toISOString()})` : ''}.` });
     if (refreshed || row.lastError) this.options.events?.emit('oauth.changed', { mailboxId });
     return {
       accessToken: result.accessToken,

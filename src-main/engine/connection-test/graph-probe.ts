@@ -12,7 +12,8 @@
  *    (learn.microsoft.com/graph/api/user-sendmail).
  *
  * Each step is timed and has its own deadline; the first failure gets one
- * diagnosis (diagnose/graph-replies.ts). The HTTP exchanges go into the
+ * diagnosis, from the same rules the Graph outbox and import use
+ * (engine/graph/graph-diagnosis.ts), so one fault has one code everywhere. The HTTP exchanges go into the
  * transcript without the token or the Authorization value, and each result
  * carries the equivalent curl commands with `<TOKEN>` as the placeholder.
  *
@@ -25,12 +26,13 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import crypto from 'node:crypto';
-import type { ConnectionTestReport, DiagnosisCode, TestStepName } from '../../shared/diagnosis.js';
+import type { ConnectionTestCode, ConnectionTestReport, TestStepName } from '../../shared/diagnosis.js';
 import { GRAPH_STEPS } from '../../shared/diagnosis-vocabulary.js';
 import { isAppError } from '../../shared/errors.js';
 import { decodeAccessToken } from '../auth/token-claims.js';
-import { diagnoseGraphReply, type GraphReplyFacts } from '../diagnose/graph-replies.js';
-import { readSocketError } from '../diagnose/socket-errors.js';
+import { diagnoseGraphError, type GraphOperation } from '../graph/graph-diagnosis.js';
+import { GraphError } from '../graph/graph-error.js';
+import { describeNetworkFailure } from '../auth/http.js';
 import { StepError, StepRecorder, TestCancelled, type StepProgress } from './step-recorder.js';
 import { Redactor, Transcript } from './transcript.js';
 import { SocketFailure } from './line-socket.js';
@@ -161,8 +163,9 @@ export async function runGraphTest(spec: GraphTestSpec, env: GraphTestEnvironmen
   const curls: string[] = [];
   let token: string | undefined;
   let cancelled = false;
-  let replyFacts: GraphReplyFacts | undefined;
-  let fixed: { code: DiagnosisCode; summary: string; hint: string; serverReply: string | null } | undefined;
+  /** The failed request, for the Graph rules. */
+  let failedRequest: { error: GraphError; operation: GraphOperation } | undefined;
+  let fixed: { code: ConnectionTestCode; summary: string; hint: string; serverReply: string | null } | undefined;
   const userPath = `${basePath}/users/${encodeURIComponent(spec.mailbox)}`;
   const ca = spec.ca?.length ? [...tls.rootCertificates, ...spec.ca] : undefined;
 
@@ -288,31 +291,33 @@ export async function runGraphTest(spec: GraphTestSpec, env: GraphTestEnvironmen
   /** A request failure as a failed step: Graph's reply, or the network's error. */
   const stepFailure = (step: TestStepName, error: unknown): never => {
     if (error instanceof TestCancelled || error instanceof StepError) throw error;
-    if (error instanceof SocketFailure) {
-      if (error.kind === 'cancelled') throw error;
-      fixed = { code: 'TIMEOUT', summary: `Microsoft Graph at ${base.host} did not answer within the step timeout (${spec.timeoutMs} ms).`, hint: 'Check the network path to Microsoft Graph (a proxy or firewall must allow HTTPS to graph.microsoft.com), or give a longer --timeout-ms.', serverReply: null };
-      throw new StepError({ kind: 'timeout' }, `no answer within ${spec.timeoutMs} ms`);
-    }
+    const operation: GraphOperation = step === 'send-mail' ? 'send' : step === 'mailbox' ? 'user' : 'folder';
+    if (error instanceof SocketFailure && error.kind === 'cancelled') throw error;
     if (error instanceof GraphReplyError) {
       const retryAfter = Number(error.exchange.headers['retry-after']);
-      replyFacts = {
-        step,
-        status: error.exchange.status,
-        mailbox: spec.mailbox,
-        folder: spec.folder,
-        ...(spec.to ? { to: spec.to } : {}),
-        ...(error.graphCode ? { errorCode: error.graphCode } : {}),
-        ...(error.graphMessage ? { errorMessage: error.graphMessage } : {}),
-        ...(typeof error.exchange.headers['www-authenticate'] === 'string' ? { wwwAuthenticate: error.exchange.headers['www-authenticate'] } : {}),
-        ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
-        ...(token ? { token: tokenFacts(token) } : {}),
+      const header = (name: string) => {
+        const value = error.exchange.headers[name];
+        return typeof value === 'string' ? value : null;
+      };
+      failedRequest = {
+        operation,
+        error: new GraphError({
+          status: error.exchange.status,
+          graphCode: error.graphCode ?? '',
+          graphMessage: error.graphMessage ?? '',
+          retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : null,
+          wwwAuthenticate: header('www-authenticate'),
+          requestId: header('request-id'),
+          request: step,
+        }),
       };
       throw new StepError({ kind: 'reply', reply: error.message }, `Graph answered ${error.message}`);
     }
-    const reading = readSocketError(error as { code?: unknown; message?: unknown });
-    const code = reading?.errorCode ?? (error as NodeJS.ErrnoException).code ?? 'unknown';
-    fixed = networkDiagnosis(reading?.kind, code, base.host, reading?.tls);
-    throw new StepError({ kind: reading?.kind ?? 'closed', errorCode: code }, `could not reach ${base.host}: ${code}`);
+    // No answer: the network's words, read the way the Graph client reads them.
+    const timedOut = error instanceof SocketFailure && error.kind === 'timeout';
+    const network = timedOut ? { kind: 'timeout' as const, reason: `no answer within ${spec.timeoutMs} ms`, message: `Microsoft Graph did not answer within ${spec.timeoutMs} ms.` } : describeNetworkFailure(error, `Microsoft Graph at ${base.host}`);
+    failedRequest = { operation, error: new GraphError({ status: 0, graphCode: '', graphMessage: '', retryAfterMs: null, wwwAuthenticate: null, requestId: null, request: step, network }) };
+    throw new StepError({ kind: timedOut ? 'timeout' : 'closed' }, `could not reach ${base.host}: ${network.reason}`);
   };
 
   try {
@@ -393,7 +398,11 @@ export async function runGraphTest(spec: GraphTestSpec, env: GraphTestEnvironmen
                 const found = expect(await request('GET', path, limits), [200]) as { value?: (typeof folder)[] } | undefined;
                 folder = found?.value?.[0];
                 if (!folder?.id) {
-                  replyFacts = { step: 'folder', status: 404, errorCode: 'ErrorItemNotFound', errorMessage: `No folder named "${name}"${parent ? ' under the folder before it' : ''}.`, mailbox: spec.mailbox, folder: spec.folder };
+                  // Graph lists no such folder: the same meaning as its 404 ErrorItemNotFound for a folder id.
+                  failedRequest = {
+                    operation: 'folder',
+                    error: new GraphError({ status: 404, graphCode: 'ErrorItemNotFound', graphMessage: `No folder named "${name}"${parent ? ' under the folder before it' : ''}.`, retryAfterMs: null, wwwAuthenticate: null, requestId: null, request: 'folder' }),
+                  };
                   throw new StepError({ kind: 'reply', reply: `no folder named "${name}"` }, `no folder named "${name}" in ${spec.mailbox}`);
                 }
               }
@@ -441,10 +450,12 @@ export async function runGraphTest(spec: GraphTestSpec, env: GraphTestEnvironmen
   const failure = rec.failure;
   let diagnosis: ConnectionTestReport['diagnosis'] = null;
   if (failure && !cancelled) {
-    if (replyFacts) {
-      const found = diagnoseGraphReply({ ...replyFacts, ...(replyFacts.errorMessage ? { errorMessage: redactor.redact(replyFacts.errorMessage) } : {}) });
-      const reply = `${replyFacts.status}${replyFacts.errorCode ? ` ${replyFacts.errorCode}` : ''}${replyFacts.errorMessage ? `: ${replyFacts.errorMessage}` : ''}${replyFacts.wwwAuthenticate ? `\nWWW-Authenticate: ${replyFacts.wwwAuthenticate}` : ''}`;
-      diagnosis = { code: found.code, step: failure.step, summary: redactor.redact(found.summary), hint: redactor.redact(found.hint), serverReply: redactor.redact(reply) };
+    if (failedRequest) {
+      const found = diagnoseGraphError(failedRequest.error, { operation: failedRequest.operation, address: spec.mailbox, folder: spec.folder, auth: spec.signIn });
+      const hint = found.code === 'OAUTH_TOKEN_REJECTED' && token ? `${claimsHint(token, failedRequest.operation)}${found.hint}` : found.hint;
+      const e = failedRequest.error;
+      const reply = e.status ? `${e.status}${e.graphCode ? ` ${e.graphCode}` : ''}${e.graphMessage ? `: ${e.graphMessage}` : ''}${e.wwwAuthenticate ? `\nWWW-Authenticate: ${e.wwwAuthenticate}` : ''}` : null;
+      diagnosis = { code: found.code as ConnectionTestCode, step: failure.step, summary: redactor.redact(found.summary), hint: redactor.redact(hint), serverReply: reply === null ? null : redactor.redact(reply) };
       transcript.info(`Diagnosis ${found.code} (${found.rule}) at step ${failure.step}: ${diagnosis.summary}`);
     } else {
       const found = fixed ?? { code: 'SERVER_TEMPORARY' as const, summary: 'The step failed for a reason Mailroom could not tell.', hint: 'Read the transcript.', serverReply: null };
@@ -469,25 +480,40 @@ export async function runGraphTest(spec: GraphTestSpec, env: GraphTestEnvironmen
   };
 }
 
-/** What a token's claims say, for the rules (never the token). */
-function tokenFacts(token: string): NonNullable<GraphReplyFacts['token']> {
+/** What a token's claims say (never the token). */
+interface TokenFacts {
+  kind: 'delegated' | 'app' | 'unknown';
+  audience?: string;
+  permissions: string[];
+  appId?: string;
+}
+
+/** Microsoft Graph's audiences; a token for Exchange Online (outlook.office365.com) is refused by Graph. */
+const GRAPH_AUDIENCES = ['https://graph.microsoft.com', '00000003-0000-0000-c000-000000000000'];
+
+/**
+ * What the token's own claims say about a refusal, before the rule's hint:
+ * a token for another service, or one without the permission the request
+ * needs (Mail.Send to send, Mail.ReadWrite to read). Empty when the claims
+ * look right.
+ */
+function claimsHint(token: string, operation: GraphOperation): string {
+  const facts = tokenFacts(token);
+  if (facts.audience && !GRAPH_AUDIENCES.includes(facts.audience.replace(/\/+$/, ''))) {
+    return `The token is for ${facts.audience}, not Microsoft Graph (https://graph.microsoft.com): it was asked for without Graph's scopes. `;
+  }
+  const needed = operation === 'send' ? 'Mail.Send' : 'Mail.ReadWrite';
+  const has = facts.permissions.some((p) => p.toLowerCase() === needed.toLowerCase() || (needed === 'Mail.ReadWrite' && /^Mail\.Read(Write)?(\.Shared)?$/i.test(p)));
+  if (facts.kind !== 'unknown' && !has) {
+    return `The token has no ${needed} ${facts.kind === 'app' ? 'application permission (roles' : 'delegated permission (scopes'}: ${facts.permissions.join(', ') || 'none'}). `;
+  }
+  return '';
+}
+
+/** What a token's claims say (never the token). */
+function tokenFacts(token: string): TokenFacts {
   const decoded = decodeAccessToken(token);
   if (!decoded.readable) return { kind: 'unknown', permissions: [] };
   const c = decoded.claims;
   return { kind: c.kind, ...(c.audience ? { audience: c.audience } : {}), permissions: c.kind === 'app' ? c.roles : c.scopes, ...(c.appId ? { appId: c.appId } : {}) };
-}
-
-/** A network failure of a Graph request, in the connection test's words. */
-function networkDiagnosis(kind: string | undefined, code: string, host: string, tlsClass: string | undefined): { code: DiagnosisCode; summary: string; hint: string; serverReply: null } {
-  const proxyHint = 'Check that this computer reaches https://graph.microsoft.com (a proxy or firewall must allow it).';
-  if (kind === 'dns') return { code: 'DNS_NOT_FOUND', summary: `The name ${host} was not found (${code}).`, hint: `${proxyHint} Check the DNS server.`, serverReply: null };
-  if (kind === 'connect') return { code: 'TCP_REFUSED', summary: `The connection to ${host} was refused (${code}).`, hint: proxyHint, serverReply: null };
-  if (kind === 'tls') {
-    if (code === 'CERT_HAS_EXPIRED') return { code: 'TLS_CERT_EXPIRED', summary: `The certificate of ${host} has expired.`, hint: 'A proxy that inspects HTTPS may present its own certificate: ask its admin.', serverReply: null };
-    if (/ALTNAME|HOSTNAME/.test(code)) return { code: 'TLS_CERT_HOSTNAME', summary: `The certificate of ${host} is for another name (${code}).`, hint: 'A proxy that inspects HTTPS may present its own certificate: ask its admin.', serverReply: null };
-    if (tlsClass === 'certificate') return { code: 'TLS_CERT_UNTRUSTED', summary: `The certificate of ${host} is not trusted (${code}).`, hint: 'A proxy that inspects HTTPS presents its own certificate: trust its CA (NODE_EXTRA_CA_CERTS=<file.pem>) or ask its admin.', serverReply: null };
-    if (tlsClass === 'version') return { code: 'TLS_VERSION_UNSUPPORTED', summary: `${host} offered only an old TLS version (${code}); Mailroom requires TLS 1.2 or later.`, hint: 'A proxy that inspects HTTPS may speak old TLS: ask its admin.', serverReply: null };
-    return { code: 'CONNECTION_DROPPED', summary: `The TLS handshake with ${host} failed (${code}).`, hint: proxyHint, serverReply: null };
-  }
-  return { code: 'CONNECTION_DROPPED', summary: `The connection to ${host} was closed (${code}).`, hint: proxyHint, serverReply: null };
 }

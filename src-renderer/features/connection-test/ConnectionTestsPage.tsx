@@ -35,7 +35,7 @@ import { DismissRegular, PlayRegular } from '@fluentui/react-icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import type { ConnectionTestProgressEvent, ConnectionTestResult, ConnectionTestSummary } from '../../../src-main/shared/contract/connection-tests.js';
-import { DIAGNOSIS_TITLES, type ServerTestProtocol, type TestProtocol } from '../../../src-main/shared/diagnosis.js';
+import { CONNECTION_TEST_TITLES, type ServerTestProtocol, type TestProtocol } from '../../../src-main/shared/diagnosis.js';
 import { SECURITY_MODES, defaultPort, type Mailbox, type SecurityMode } from '../../../src-main/shared/mailbox.js';
 import { SECURITY_LABELS, SECURITY_OPTIONS } from '../../../src-main/shared/setting-words.js';
 import { api } from '../../api/client';
@@ -385,7 +385,7 @@ export function ConnectionTestsPage() {
                         ) : h.cancelled ? (
                           <StatusBadge kind="disabled" label="Cancelled" />
                         ) : (
-                          <StatusBadge kind="error" label={h.diagnosis?.code ?? 'Failed'} title={h.diagnosis ? `${h.diagnosis.code}: ${DIAGNOSIS_TITLES[h.diagnosis.code]}` : undefined} />
+                          <StatusBadge kind="error" label={h.diagnosis?.code ?? 'Failed'} title={h.diagnosis ? `${h.diagnosis.code}: ${CONNECTION_TEST_TITLES[h.diagnosis.code]}` : undefined} />
                         )}
                       </div>
                       <Caption1 className={s.muted} block title={`${h.target.host}:${h.target.port}`}>
