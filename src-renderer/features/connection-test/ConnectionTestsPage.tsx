@@ -58,6 +58,8 @@ const useStyles = makeStyles({
   grid2: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) minmax(0, 1fr)', gap: '10px', '& .fui-Input': { width: '100%', minWidth: 0 } },
   grid3: { display: 'grid', gridTemplateColumns: 'minmax(0, 2fr) minmax(0, 1fr)', gap: '10px', '& .fui-Input': { width: '100%', minWidth: 0 } },
   input: { minWidth: 0, width: '100%' },
+  // Four choices (with Microsoft Graph) do not fit one line of the form column: they wrap inside the card.
+  choices: { flexWrap: 'wrap', rowGap: '2px' },
   muted: { color: tokens.colorNeutralForeground3 },
   resultHead: { display: 'flex', alignItems: 'center', gap: '8px', flexWrap: 'wrap' },
   spacer: { flex: 1 },
@@ -254,7 +256,7 @@ export function ConnectionTestsPage() {
                 </Select>
               </Field>
               <Field label="Test">
-                <RadioGroup layout="horizontal" value={direction} onChange={(_e, d) => setDirection(d.value as typeof direction)}>
+                <RadioGroup className={s.choices} layout="horizontal" value={direction} onChange={(_e, d) => setDirection(d.value as typeof direction)}>
                   <Radio value="both" label="Both" />
                   <Radio value="outgoing" label="Outgoing (SMTP)" />
                   <Radio value="incoming" label="Incoming (IMAP)" />
