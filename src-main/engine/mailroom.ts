@@ -30,6 +30,7 @@ import type { ReadinessReport } from '../shared/readiness.js';
 import { HealthService } from './health/health-service.js';
 import { ProbeService } from './health/probe.js';
 import { ProbeMarker } from './health/probe-marker.js';
+import { GraphClient, graphBaseUrl } from './graph/graph-client.js';
 
 export interface MailroomOptions {
   dataDir: string;
@@ -45,6 +46,8 @@ export interface MailroomOptions {
   openExternal?: OpenExternal;
   /** How long a Microsoft sign-in waits for the browser. Default 5 minutes. */
   signInTimeoutMs?: number;
+  /** Microsoft Graph's base URL. Default: MAILROOM_GRAPH_URL, else https://graph.microsoft.com/v1.0 (tests pass their peer's). */
+  graphBaseUrl?: string;
 }
 
 export interface Mailroom {
@@ -79,6 +82,8 @@ export interface Mailroom {
   readonly health: HealthService;
   /** Round-trip probes: run one, the schedule (started by runtime.ts), the history. */
   readonly probes: ProbeService;
+  /** Microsoft Graph for mailboxes that send or receive through it: one client, one per-mailbox rate limiter. */
+  readonly graph: GraphClient;
   close(): void;
 }
 
@@ -125,6 +130,8 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     ...(options.openExternal ? { openExternal: options.openExternal } : {}),
     ...(options.signInTimeoutMs ? { signInTimeoutMs: options.signInTimeoutMs } : {}),
   });
+  // Microsoft Graph's address, one for the Graph client and the Graph connection test.
+  const graphBase = options.graphBaseUrl ?? graphBaseUrl();
   // The relay's From warnings belong to a test of the outgoing side (the relay is wired below).
   const connectionTests = new ConnectionTestService({
     db,
@@ -133,14 +140,17 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     tokens: oauth,
     // The Graph test asks the mailbox's own sign-in for a Microsoft Graph token.
     graphTokens: { getGraphAccessToken: (mailboxId) => oauth.getAccessToken(mailboxId, { resource: 'graph' }) },
+    graphBaseUrl: graphBase,
     ...(options.fetch ? { fetch: options.fetch } : {}),
     log,
     smtpWarnings: (mailbox) => relay.fromWarnings(mailbox),
   });
   // Probes are recognised by the importer by their header alone (see probe-marker.ts).
   const marker = new ProbeMarker(db);
-  const inbox = new InboxService({ db, mailboxes, log, events, tokens: oauth, isProbe: (raw) => marker.probeTokenOf(raw) !== null });
-  const outbox = new OutboxService({ db, mailboxes, log, events, tokens: oauth });
+  // One Graph client for the process: the limits it keeps (4 in flight, 10,000 per 10 minutes) are per mailbox across sending and receiving.
+  const graph = new GraphClient({ tokens: oauth, ...(options.fetch ? { fetch: options.fetch } : {}), baseUrl: graphBase });
+  const inbox = new InboxService({ db, mailboxes, log, events, tokens: oauth, graph, isProbe: (raw) => marker.probeTokenOf(raw) !== null });
+  const outbox = new OutboxService({ db, mailboxes, log, events, tokens: oauth, graph });
   const relay = new RelayService({ db, box: new SecretBox(keys), mailboxes, outbox, log });
   const delegated = delegatedTokenSource(oauth);
   const appOnlySource = appOnlyTokenSource({ getAccessToken: (id, o) => oauth.getAccessToken(id, o), appOnlySettings: () => oauth.appOnly.getSettings() });
@@ -201,6 +211,7 @@ export function openMailroom(options: MailroomOptions): Mailroom {
       }),
     health,
     probes,
+    graph,
     close: () => {
       health.stop();
       void probes.stop();

@@ -46,7 +46,7 @@ const STAGE_STEPS: Record<string, TestStepName> = {
 };
 
 /** Stages that are no step of a connection test. */
-const OTHER_STAGES: Record<string, string> = { MESSAGE: 'Message accepted (after DATA)' };
+const OTHER_STAGES: Record<string, string> = { MESSAGE: 'Message accepted (after DATA)', SENDMAIL: 'Sent through Microsoft Graph (sendMail)' };
 
 /**
  * The words of a stored stage code (`CONNECT` -> "Connect (TCP)"); a code

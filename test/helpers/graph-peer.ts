@@ -194,6 +194,8 @@ export interface GraphPeer {
   maxConcurrent: Map<string, number>;
   /** Milliseconds every request waits before its reply (to make concurrency observable). */
   responseDelayMs: number;
+  /** Called with each request once its reply is decided (before it is written): tests kill a client at an exact point. */
+  afterRequest: ((record: GraphRequestRecord) => void) | null;
   /** Requests of a method (and path substring). */
   requestsOf(method: string, pathPart?: string): GraphRequestRecord[];
   stop(): Promise<void>;
@@ -288,6 +290,7 @@ export async function startGraphPeer(options: GraphPeerOptions): Promise<GraphPe
     messages,
     maxConcurrent,
     responseDelayMs: 0,
+    afterRequest: null,
     addMailbox(upn, opts = {}) {
       const key = upn.toLowerCase();
       const mailbox: GraphMailbox = {
@@ -661,7 +664,7 @@ export async function startGraphPeer(options: GraphPeerOptions): Promise<GraphPe
       const found = skipSessions.get(skip);
       if (!found || found.folderId !== folder.id) return err(400, 'SyncStateNotFound', 'The sync state generation is not found.');
       if (found.epoch !== folder.epoch) return reset();
-      skipSessions.delete(skip);
+      // A nextLink can be followed again (a client that crashed before it stored the page asks again).
       session = found;
     } else if (deltaToken) {
       let state: { f: string; e: number; s: number };
@@ -742,6 +745,7 @@ export async function startGraphPeer(options: GraphPeerOptions): Promise<GraphPe
           inFlight.set(concurrencyKey, (inFlight.get(concurrencyKey) ?? 1) - 1);
         }
         record.status = reply.status;
+        peer.afterRequest?.(record);
         const outHeaders: Record<string, string> = { 'request-id': crypto.randomUUID(), ...reply.headers };
         if (reply.raw) {
           res.writeHead(reply.status, { ...outHeaders, 'Content-Type': reply.rawType ?? 'application/octet-stream', 'Content-Length': String(reply.raw.length) });

@@ -39,17 +39,6 @@ import { SocketFailure } from './line-socket.js';
 import type { TestOutcome } from './run-test.js';
 import type { HttpFetch } from '../auth/http.js';
 
-/** Microsoft Graph v1.0 in the public cloud. */
-export const GRAPH_BASE_URL = 'https://graph.microsoft.com/v1.0';
-
-/** The environment variable that points Mailroom at another Graph endpoint (a national cloud, or a test peer). */
-export const GRAPH_BASE_URL_ENV = 'MAILROOM_GRAPH_URL';
-
-/** The Graph base URL: MAILROOM_GRAPH_URL when set, else the public cloud's. */
-export function graphBaseUrlFromEnvironment(env: NodeJS.ProcessEnv = process.env): string {
-  return (env[GRAPH_BASE_URL_ENV]?.trim() || GRAPH_BASE_URL).replace(/\/+$/, '');
-}
-
 /** A token for Graph, and whose it is. */
 export interface GraphToken {
   accessToken: string;

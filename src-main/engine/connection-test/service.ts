@@ -29,7 +29,8 @@ import { resolverFromEnvironment, type DnsResolver } from './dns-resolver.js';
 import { runConnectionTest, type TestOutcome, type TestSpec } from './run-test.js';
 import type { StepProgress } from './step-recorder.js';
 import { STEP_LABELS } from '../../shared/step-words.js';
-import { graphBaseUrlFromEnvironment, runGraphTest } from './graph-probe.js';
+import { runGraphTest } from './graph-probe.js';
+import { graphBaseUrl } from '../graph/graph-client.js';
 import type { HttpFetch } from '../auth/http.js';
 
 /** Gives the engine an OAuth access token for a mailbox (the auth service implements it). */
@@ -72,7 +73,7 @@ export interface ConnectionTestServiceOptions {
   graphTokens?: GraphTokenSource;
   /** HTTP for the Graph test: the engine's own (the same CA trust as Microsoft sign-in). Default: node:https. */
   fetch?: HttpFetch;
-  /** Microsoft Graph's base URL. Default: MAILROOM_GRAPH_URL, else https://graph.microsoft.com/v1.0. */
+  /** Microsoft Graph's base URL: the engine's Graph client's. Default: MAILROOM_GRAPH_URL, else https://graph.microsoft.com/v1.0. */
   graphBaseUrl?: string;
   /** Warnings about a saved mailbox's outgoing side that no SMTP exchange shows (the relay's From choice). */
   smtpWarnings?: (mailbox: Mailbox) => { code: string; message: string; hint: string }[];
@@ -161,7 +162,7 @@ export class ConnectionTestService {
     try {
       const outcome = await runGraphTest(
         {
-          baseUrl: this.options.graphBaseUrl ?? graphBaseUrlFromEnvironment(),
+          baseUrl: this.options.graphBaseUrl ?? graphBaseUrl(),
           mailbox: mailbox.address,
           folder: mailbox.imap.folder,
           ...(parsed.to ? { to: parsed.to } : {}),

@@ -67,7 +67,7 @@ export function graphBaseUrl(options: { env?: NodeJS.ProcessEnv; authorityHost?:
 
 /** Where Graph tokens come from (engine/auth's OAuthService). */
 export interface GraphTokenSource {
-  getAccessToken(mailboxId: number, options?: { forceRefresh?: boolean; resource?: 'exchange' | 'graph' }): Promise<{ accessToken: string; expiresAt: number | null; kind?: 'delegated' | 'app' }>;
+  getAccessToken(mailboxId: number, options?: { forceRefresh?: boolean; resource?: 'exchange' | 'graph' }): Promise<{ accessToken: string }>;
 }
 
 /** A mailbox as the client addresses it. */

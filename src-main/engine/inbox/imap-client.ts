@@ -33,7 +33,7 @@ export interface InboxAccessToken {
 
 /** Gives access tokens for XOAUTH2 (the OAuth service implements it). */
 export interface InboxTokenProvider {
-  getAccessToken(mailboxId: number, options?: { forceRefresh?: boolean }): Promise<InboxAccessToken>;
+  getAccessToken(mailboxId: number, options?: { forceRefresh?: boolean; resource?: 'exchange' | 'graph' }): Promise<InboxAccessToken>;
 }
 
 /** What a connection signs in with. Secrets: never log them. */

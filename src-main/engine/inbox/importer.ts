@@ -86,6 +86,8 @@ export interface ImportContext {
    * recorded it yet.
    */
   isProbe?: (raw: Buffer) => boolean;
+  /** How the log names a message's number: `UID` (IMAP's), or `Graph message` (Mailroom's numbering of a Graph import). */
+  uidWord?: string;
 }
 
 /** Fresh counts. */
@@ -146,7 +148,8 @@ function isConnectionLoss(error: unknown): boolean {
   return Boolean(code && /^(NoConnection|EConnectionClosed|ECONNRESET|EPIPE|ETIMEOUT|ETIMEDOUT|ECONNABORTED|StateLogout)$/.test(code));
 }
 
-interface Received {
+/** A message received whole, with its parse under way. */
+export interface Received {
   uid: number;
   source: Buffer;
   internalDate: number | null;
@@ -338,15 +341,20 @@ function syncFolderState(ctx: ImportContext, folder: string, uidValidity: number
   return 0;
 }
 
-interface CommittedRow {
+/** A stored row whose after-import action (and handoff copy) is due. */
+export interface CommittedRow {
   id: number;
   uid: number;
   action: string;
   handoff: boolean;
 }
 
-/** Stores one batch in one durable transaction and returns the rows that need their after-import action. */
-function commitBatch(
+/**
+ * Stores one batch in one durable transaction and returns the rows that need
+ * their after-import action. `inTransaction` runs inside the same transaction
+ * with the rows stored (the Graph import records its ids and its delta link there).
+ */
+export function commitBatch(
   ctx: ImportContext,
   folder: string,
   uidValidity: number,
@@ -356,8 +364,10 @@ function commitBatch(
   recorded: ReadonlySet<number>,
   /** Flush to disk at commit: the last batch before the after-import actions run. */
   flushToDisk: boolean,
+  inTransaction?: (rows: readonly CommittedRow[]) => void,
 ): CommittedRow[] {
   const { db, repo, mailbox, stats } = ctx;
+  const uidWord = ctx.uidWord ?? 'UID';
   const rows: CommittedRow[] = [];
   const logs: Omit<LogInput, 'direction' | 'mailboxId' | 'refKind'>[] = [];
   const commit = db.transaction(() => {
@@ -424,7 +434,7 @@ function commitBatch(
         stats.duplicates++;
         logs.push({
           level: 'info',
-          message: `Duplicate skipped: ${what} (UID ${r.uid}) is already stored as message #${duplicateOf}.`,
+          message: `Duplicate skipped: ${what} (${uidWord} ${r.uid}) is already stored as message #${duplicateOf}.`,
           detail: `${
             summary.messageId ? `Same Message-ID <${summary.messageId}> and the same content` : 'The same content (the message has no Message-ID)'
           }, apart from the trace fields servers add on delivery (Received, Delivered-To...). This copy's own bytes are kept as message #${id}.`,
@@ -435,7 +445,7 @@ function commitBatch(
         logs.push({
           level: shared ? 'warning' : 'success',
           ...(shared ? { code: 'MESSAGE_ID_REUSED' } : {}),
-          message: `Imported ${what} (UID ${r.uid}, ${groupDigits(r.source.length)} bytes${summary.attachments.length ? `, ${summary.attachments.length} attachment(s)` : ''}).`,
+          message: `Imported ${what} (${uidWord} ${r.uid}, ${groupDigits(r.source.length)} bytes${summary.attachments.length ? `, ${summary.attachments.length} attachment(s)` : ''}).`,
           detail: [shared, ...summary.warnings].filter(Boolean).join(' ') || null,
           refId: id,
         });
@@ -444,7 +454,7 @@ function commitBatch(
         logs.push({
           level: 'error',
           code: summary.errorCode,
-          message: `Could not read message UID ${r.uid} (${groupDigits(r.source.length)} bytes): stored raw as message #${id}, not retried.`,
+          message: `Could not read message ${uidWord} ${r.uid} (${groupDigits(r.source.length)} bytes): stored raw as message #${id}, not retried.`,
           detail: `${summary.error ?? ''} The raw message is kept: open it from the Inbox screen or with "mailroom inbox show ${id} --raw".${shared ? ` ${shared}` : ''}`,
           refId: id,
         });
@@ -453,6 +463,7 @@ function commitBatch(
     for (const entry of logs) ctx.log.write({ ...entry, mailboxId: mailbox.id, direction: 'receive', refKind: 'inbox' });
     const through = committedThrough(planned, recorded);
     if (through !== null) repo.advanceLastUid(mailbox.id, folder, uidValidity, through, now);
+    inTransaction?.(rows);
     repo.progressPoll(ctx.pollId, { uidValidity, resynced: stats.resynced, fetched: stats.fetched, imported: stats.imported, duplicates: stats.duplicates, failed: stats.failed });
   });
   if (flushToDisk) durably(db, () => commit.immediate());
@@ -467,7 +478,7 @@ function commitBatch(
  * durable too, so one flush before the actions covers a whole poll. The rest
  * of the store keeps its faster setting.
  */
-function durably<T>(db: Db, run: () => T): T {
+export function durably<T>(db: Db, run: () => T): T {
   const previous = db.pragma('synchronous', { simple: true }) as number;
   if (previous >= 2) return run();
   db.pragma('synchronous = FULL');
@@ -522,14 +533,14 @@ async function runActions(client: ImapFlow, ctx: ImportContext, rows: readonly C
 }
 
 /** Retries handoff copies that failed or were left by an earlier poll. */
-function retryHandoffs(ctx: ImportContext): void {
+export function retryHandoffs(ctx: ImportContext): void {
   if (!ctx.handoffDir) return;
   const ids = ctx.repo.pendingHandoffs(ctx.mailbox.id, HANDOFF_MAX_ATTEMPTS, 1000);
   if (ids.length) writeHandoffs(ctx, ids);
 }
 
 /** Writes the .eml copies of imported messages to the handoff folder. */
-function writeHandoffs(ctx: ImportContext, ids: readonly number[]): void {
+export function writeHandoffs(ctx: ImportContext, ids: readonly number[]): void {
   const dir = ctx.handoffDir;
   if (!dir || !ids.length) return;
   let failures = 0;

@@ -49,6 +49,8 @@ import { MailboxImporter, type ImporterHost, type ImporterSession } from './mail
 import { DEFAULT_PARSE_TIMEOUT_MS, WorkerParser, defaultWorkerCount, type MessageParser } from './message-parser.js';
 import { messageDetail } from './message-detail.js';
 import { ImapTranscriptRecorder } from './transcript-capture.js';
+import { GraphClient } from '../graph/graph-client.js';
+import { importGraphFolder } from './graph-importer.js';
 
 /** How much of a raw message `raw` returns as text. */
 const RAW_TEXT_BYTES = 2 * 1024 * 1024;
@@ -60,6 +62,10 @@ export interface InboxServiceOptions {
   events?: EventBus;
   /** Access tokens for OAuth 2.0 mailboxes (the OAuth service). */
   tokens?: InboxTokenProvider;
+  /** Microsoft Graph, for mailboxes that receive through it. Default: a client over the token provider, made on first use. */
+  graph?: GraphClient;
+  /** Messages per Graph delta page (tests use small pages). */
+  graphPageSize?: number;
   /** Parses messages; default: a worker-thread parser. */
   parser?: MessageParser;
   /** The default parser's worker file (tests point it at a missing file); default: the one beside this bundle. */
@@ -415,19 +421,18 @@ export class InboxService {
       let failure: unknown;
       const seen: ImportFailureContext = {};
       try {
-        let client = options.session?.client;
-        if (!client?.usable) {
-          if (options.session?.client) {
-            await closeClient(options.session.client);
-            options.session.client = undefined;
-          }
-          client = await this.connect(current, { idle: Boolean(options.session), ...(recorder ? { logger: recorder.logger(), logRaw: true } : {}) }, redactor, seen);
-          if (options.session) {
-            options.session.client = client;
-            options.session.onClient?.(client);
-          } else ownClient = client;
+        // The one place the receiving transport is chosen.
+        switch (current.receiveVia) {
+          case 'graph':
+            await importGraphFolder(ctx, {
+              client: this.graph(),
+              ...(this.options.graphPageSize ? { pageSize: this.options.graphPageSize } : {}),
+              ...(recorder ? { observe: (x) => recorder.note(`${x.method} ${x.url} -> ${x.status === null ? 'no answer' : `HTTP ${x.status}`}: ${x.responseSummary} (${x.ms} ms)`) } : {}),
+            });
+            break;
+          default:
+            await this.imapPoll(current, ctx, options, redactor, recorder, seen, (c) => (ownClient = c));
         }
-        await importFolder(client, ctx);
       } catch (error) {
         failure = error;
         const e = error as { message?: string; responseText?: string; response?: unknown };
@@ -444,6 +449,45 @@ export class InboxService {
       }
       return this.finishPoll(current, pollId, trigger, startedAt, ctx, failure, recorder, redactor, seen);
     });
+  }
+
+  /** One IMAP poll: the session's connection (or a new one), then the folder's import. */
+  private async imapPoll(
+    mailbox: Mailbox,
+    ctx: ImportContext,
+    options: { session?: ImporterSession; debug?: boolean },
+    redactor: Redactor,
+    recorder: ImapTranscriptRecorder | undefined,
+    seen: ImportFailureContext,
+    ownsClient: (client: ImapFlow) => void,
+  ): Promise<void> {
+    let client = options.session?.client;
+    if (!client?.usable) {
+      if (options.session?.client) {
+        await closeClient(options.session.client);
+        options.session.client = undefined;
+      }
+      client = await this.connect(mailbox, { idle: Boolean(options.session), ...(recorder ? { logger: recorder.logger(), logRaw: true } : {}) }, redactor, seen);
+      if (options.session) {
+        options.session.client = client;
+        options.session.onClient?.(client);
+      } else ownsClient(client);
+    }
+    await importFolder(client, ctx);
+  }
+
+  private graphClient: GraphClient | undefined;
+
+  /** The Graph client (the given one, or one over the token provider made on first use). */
+  private graph(): GraphClient {
+    if (this.options.graph) return this.options.graph;
+    if (!this.options.tokens) {
+      throw new AppError('OAUTH_NOT_AVAILABLE', 'This mailbox receives through Microsoft Graph, but Microsoft sign-in is not available in this process.', {
+        hint: 'Sign the mailbox in with Microsoft 365 (Mailboxes > the mailbox > Sign in), then poll again.',
+      });
+    }
+    this.graphClient ??= new GraphClient({ tokens: this.options.tokens });
+    return this.graphClient;
   }
 
   private interruptDeadPolls(mailboxId: number, at: number): void {

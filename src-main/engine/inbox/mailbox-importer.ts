@@ -35,7 +35,7 @@ export interface ImporterHost {
 }
 
 /** Failures a retry alone will not fix: the admin has to change something. */
-const NEEDS_CHANGE = /^(AUTH_|BASIC_AUTH_DISABLED|SECURITY_DEFAULTS_BLOCKED|OAUTH_|PASSWORD_MISSING|TLS_|STARTTLS_UNAVAILABLE|DNS_NOT_FOUND|PROTOCOL_MISMATCH|FOLDER_NOT_FOUND)/;
+const NEEDS_CHANGE = /^(AUTH_|GRAPH_|BASIC_AUTH_DISABLED|SECURITY_DEFAULTS_BLOCKED|OAUTH_|PASSWORD_MISSING|TLS_|STARTTLS_UNAVAILABLE|DNS_NOT_FOUND|PROTOCOL_MISMATCH|FOLDER_NOT_FOUND)/;
 
 function needsChange(code: string | null): boolean {
   return Boolean(code && NEEDS_CHANGE.test(code));

@@ -28,6 +28,8 @@ import { diagnose, type FailureFacts, type FailureKind } from '../diagnose/diagn
 import { readSocketError } from '../diagnose/socket-errors.js';
 import type { TokenFailureFacts } from '../diagnose/token-facts.js';
 import { wholeReply } from './smtp-reply.js';
+import { isGraphError } from '../graph/graph-error.js';
+import { diagnoseGraphError } from '../graph/graph-diagnosis.js';
 
 /**
  * Where one lane's session stood when something failed: the SMTP step whose
@@ -49,6 +51,8 @@ export interface SendFailure {
   stage: string;
   /** The diagnosis rule that matched, for the log. */
   rule: string | null;
+  /** The server asked to wait this long before the next try (Microsoft Graph's Retry-After), ms. */
+  retryAfterMs?: number | null;
 }
 
 /** The nodemailer error fields this module reads. */
@@ -204,6 +208,21 @@ export function classifySendFailure(error: unknown, ctx: FailureContext): SendFa
       serverReply: null,
       stage: 'AUTH',
       rule: null,
+    };
+  }
+  // A message sent through Microsoft Graph: Graph's answer, by the Graph rules (same codes as SMTP's where the meaning is the same).
+  if (isGraphError(error)) {
+    const d = diagnoseGraphError(error, { operation: 'send', address: ctx.mailbox.address, auth: ctx.mailbox.smtp.auth === 'oauth2-app' ? 'app' : 'delegated' });
+    return {
+      temporary: d.temporary,
+      pauseMailbox: d.pauseMailbox,
+      code: d.code,
+      message: d.summary,
+      hint: d.hint,
+      serverReply: d.serverReply,
+      stage: error.status === 401 ? 'AUTH' : 'SENDMAIL',
+      rule: d.rule,
+      retryAfterMs: d.retryAfterMs,
     };
   }
   const e = (error ?? {}) as NodemailerError;

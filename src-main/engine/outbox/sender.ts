@@ -24,6 +24,7 @@ import { MailboxWorker, POLL_INTERVAL_MS, type TryOutcome, type WorkerConfig, ty
 import { formatWait, isoTime } from './format.js';
 import { SignInStates, type SignInRequirement } from '../auth/sign-in-requirement.js';
 import { stageLabel } from '../../shared/step-words.js';
+import { GraphClient } from '../graph/graph-client.js';
 
 /**
  * The longest an outcome waits for others to share its transaction, ms. No
@@ -64,6 +65,12 @@ export interface OutboxSenderOptions {
   tls?: Record<string, unknown>;
   /** The EHLO name; nodemailer's default is this computer's host name. */
   clientName?: string;
+  /**
+   * The Microsoft Graph client for mailboxes that send through Graph. Default:
+   * one over the global fetch and MAILROOM_GRAPH_URL / graph.microsoft.com,
+   * made when such a mailbox first needs it.
+   */
+  graph?: GraphClient;
 }
 
 /** The outbox's sender: workers, lease, recovery, batched commits. */
@@ -141,11 +148,23 @@ export class OutboxSender implements WorkerHost {
     return this.sending;
   }
 
+  private graphClient: GraphClient | undefined;
+
+  /** The Graph client (the given one, or one made on first use). */
+  private graph(): GraphClient | undefined {
+    if (this.options.graph) return this.options.graph;
+    if (!this.options.tokens) return undefined;
+    this.graphClient ??= new GraphClient({ tokens: this.options.tokens });
+    return this.graphClient;
+  }
+
   private workerConfig(mailbox: Mailbox): WorkerConfig {
+    const graph = mailbox.sendVia === 'graph' ? this.graph() : undefined;
     const config: WorkerConfig = {
       mailbox,
       settings: this.repo.settings(mailbox.id),
       ...(this.options.tokens ? { tokens: this.options.tokens } : {}),
+      ...(graph ? { graph } : {}),
       ...(this.options.tls ? { tls: this.options.tls } : {}),
       ...(this.options.clientName ? { clientName: this.options.clientName } : {}),
     };

@@ -32,9 +32,24 @@ function stepOfCommand(line: string, previous: LanePhase): LanePhase {
   return previous === 'tcp' || previous === 'greeting' || previous === 'ehlo' ? 'auth' : previous;
 }
 
-/** An OAuth access token source, as engine/auth's TokenProvider offers it. */
+/** An OAuth access token source, as engine/auth's TokenProvider offers it (Exchange's by default, Graph's with `resource`). */
 export interface OutboxTokenProvider {
-  getAccessToken(mailboxId: number, options?: { forceRefresh?: boolean }): Promise<{ accessToken: string; expiresAt: number | null; user?: string; otherAccountAllowed?: boolean }>;
+  getAccessToken(mailboxId: number, options?: { forceRefresh?: boolean; resource?: 'exchange' | 'graph' }): Promise<{ accessToken: string; expiresAt: number | null; user?: string; otherAccountAllowed?: boolean }>;
+}
+
+/**
+ * What the worker drives: an SMTP lane (one connection) or a Graph lane
+ * (graph-lane.ts, one sendMail at a time). Both answer every message with a
+ * LaneResult and never reject for a mail failure.
+ */
+export interface OutboxLane {
+  /** Messages on the lane (on the wire or queued behind it). */
+  readonly load: number;
+  readonly busy: boolean;
+  send(envelope: { from: string; to: string[] }, raw: Buffer, messageId: string): Promise<LaneResult>;
+  /** Pulls back the messages queued behind the one on the wire; they come back `untried`. */
+  abortQueued(): void;
+  close(force?: boolean): void;
 }
 
 /** What a lane needs to connect and sign in. */
@@ -105,7 +120,7 @@ export const LANE_DEPTH = 3;
 type LogFn = (meta: Record<string, unknown>, format?: unknown, ...args: unknown[]) => void;
 
 /** A pooled one-connection transport and what it has seen of its session. */
-export class SmtpLane {
+export class SmtpLane implements OutboxLane {
   private readonly transport: Transporter;
   private readonly redactor = new Redactor();
   private phase: LanePhase = 'tcp';

@@ -13,7 +13,9 @@ import type { OutboxError, OutboxSettings, OutboxWorkerState } from '../../share
 import type { AttemptRecord, ClaimedMessage, OutboxRepo } from '../../store/outbox-repo.js';
 import { decideRetry, retryDelayMs } from './backoff.js';
 import { classifyRefusals, classifySendFailure, explainRelaySendAs, recipientRefusals, type SendFailure } from './send-failure.js';
-import { LANE_DEPTH, SmtpLane, type LaneConfig, type LaneResult, type OutboxTokenProvider } from './smtp-lane.js';
+import { LANE_DEPTH, SmtpLane, type LaneConfig, type LaneResult, type OutboxLane, type OutboxTokenProvider } from './smtp-lane.js';
+import { GraphLane } from './graph-lane.js';
+import type { GraphClient } from '../graph/graph-client.js';
 import { firstReplyLine, queueIdFromReply } from './smtp-reply.js';
 import { formatWait } from './format.js';
 import type { SignInRequirement, SignInState } from '../auth/sign-in-requirement.js';
@@ -82,6 +84,8 @@ export interface WorkerConfig {
   credentialError?: unknown;
   /** The Microsoft sign-in's state, for a mailbox that sends with OAuth 2.0. */
   signIn?: SignInState;
+  /** The Graph client, for a mailbox that sends through Microsoft Graph (`sendVia: 'graph'`). */
+  graph?: GraphClient;
 }
 
 /** What identifies a configuration: a change of any of it replaces the lanes. The password only as a digest. */
@@ -90,6 +94,8 @@ function configKey(c: WorkerConfig): string {
   return JSON.stringify([
     c.mailbox.updatedAt,
     c.mailbox.smtp,
+    c.mailbox.sendVia,
+    c.mailbox.graph,
     c.mailbox.address,
     c.settings,
     password,
@@ -106,7 +112,7 @@ export class MailboxWorker {
    * current one: a try still signing in with an old password must not pause
    * the mailbox after the password was corrected.
    */
-  private lanes: { lane: SmtpLane; key: string; generation: number }[] = [];
+  private lanes: { lane: OutboxLane; key: string; generation: number }[] = [];
   /** Goes up by one with every change of configuration. */
   private generation = 0;
   /**
@@ -114,7 +120,7 @@ export class MailboxWorker {
    * (LANE_DEPTH, with the messages on it), so a crash leaves at most
    * LANE_DEPTH messages per connection delivered but not recorded.
    */
-  private uncommitted = new Map<SmtpLane, number>();
+  private uncommitted = new Map<OutboxLane, number>();
   private claimed: ClaimedMessage[] = [];
   private inFlight = 0;
   private running = false;
@@ -218,7 +224,7 @@ export class MailboxWorker {
     this.kick();
   }
 
-  private freeLane(): SmtpLane | undefined {
+  private freeLane(): OutboxLane | undefined {
     // Lanes built with an old configuration are closed once idle.
     this.lanes = this.lanes.filter((e) => {
       if (e.key !== this.key && !e.lane.busy) {
@@ -228,7 +234,7 @@ export class MailboxWorker {
       return true;
     });
     // An empty lane first, then a new connection, then a place behind a message on the wire.
-    const used = (lane: SmtpLane) => lane.load + (this.uncommitted.get(lane) ?? 0);
+    const used = (lane: OutboxLane) => lane.load + (this.uncommitted.get(lane) ?? 0);
     const idle = this.lanes.find((e) => e.key === this.key && used(e.lane) === 0);
     if (idle) return idle.lane;
     if (this.lanes.length < this.config.settings.connections) return this.newLane();
@@ -242,7 +248,7 @@ export class MailboxWorker {
     return behind?.lane;
   }
 
-  private newLane(): SmtpLane {
+  private newLane(): OutboxLane {
     const laneConfig: LaneConfig = {
       mailbox: this.config.mailbox,
       settings: this.config.settings,
@@ -252,7 +258,15 @@ export class MailboxWorker {
       ...(this.config.clientName ? { clientName: this.config.clientName } : {}),
       ...(this.config.credentialError !== undefined ? { credentialError: this.config.credentialError } : {}),
     };
-    const lane = new SmtpLane(laneConfig, this.host.clock);
+    // The one place the transport is chosen: sendMail through Microsoft Graph, or an SMTP connection.
+    let lane: OutboxLane;
+    switch (this.config.mailbox.sendVia) {
+      case 'graph':
+        lane = new GraphLane(laneConfig, this.config.graph ?? null, this.host.clock);
+        break;
+      default:
+        lane = new SmtpLane(laneConfig, this.host.clock);
+    }
     this.lanes.push({ lane, key: this.key, generation: this.generation });
     return lane;
   }
@@ -304,7 +318,7 @@ export class MailboxWorker {
     if (this.inFlight === 0 && this.claimed.length === 0) this.notifyDrained();
   }
 
-  private dispatch(lane: SmtpLane, message: ClaimedMessage): void {
+  private dispatch(lane: OutboxLane, message: ClaimedMessage): void {
     this.inFlight++;
     const { mailbox } = this.config;
     const generation = this.lanes.find((e) => e.lane === lane)?.generation ?? this.generation;
@@ -347,7 +361,7 @@ export class MailboxWorker {
    * the lane was opened with: when the configuration changed since, a
    * failure is the old settings' and is judged as such (see `stale`).
    */
-  private finish(message: ClaimedMessage, result: LaneResult, lane: SmtpLane, generation: number): void {
+  private finish(message: ClaimedMessage, result: LaneResult, lane: OutboxLane, generation: number): void {
     const { mailbox, settings } = this.config;
     const stale = generation !== this.generation;
     const now = result.finishedAt;
@@ -405,6 +419,10 @@ export class MailboxWorker {
         const decision = decideRetry(settings, attemptNumber, message.maxAttempts, now, this.host.random);
         if (decision.retry && retryNow) {
           record = { ...base, outcome: 'deferred', status: 'deferred', nextAttemptAt: now, error: errorFields, acceptedReply: null, serverQueueId: null, recipients, note: `${failure.code} with the mailbox's previous settings; tried again now with the new ones` };
+        } else if (decision.retry && failure.retryAfterMs !== undefined && failure.retryAfterMs !== null) {
+          // The server said when (Retry-After of a 429/503): that is the next try.
+          const at = now + failure.retryAfterMs;
+          record = { ...base, outcome: 'deferred', status: 'deferred', nextAttemptAt: at, error: errorFields, acceptedReply: null, serverQueueId: null, recipients, note: `${failure.code}; next try in ${formatWait(at - now)} (the server's Retry-After)` };
         } else if (decision.retry) {
           record = { ...base, outcome: 'deferred', status: 'deferred', nextAttemptAt: decision.nextAttemptAt, error: errorFields, acceptedReply: null, serverQueueId: null, recipients, note: `${failure.code}; next try in ${formatWait(decision.delayMs)}` };
         } else {
@@ -430,7 +448,8 @@ export class MailboxWorker {
   /** Pauses the mailbox after a session failure; claimed messages go back to the queue untried. */
   private pause(failure: SendFailure, now: number): number | null {
     this.sessionFailures++;
-    const until = now + retryDelayMs(this.config.settings, this.sessionFailures, this.host.random);
+    // A server that said how long to wait (Retry-After) is taken at its word; otherwise the backoff.
+    const until = now + (failure.retryAfterMs ?? retryDelayMs(this.config.settings, this.sessionFailures, this.host.random));
     const wasPaused = this.isPaused();
     this.pausedUntil = Math.max(this.pausedUntil ?? 0, until);
     if (this.claimed.length) {

@@ -16,6 +16,7 @@ import m010 from './010-app-only.sql';
 import m011 from './011-log-repeats.sql';
 import m012 from './012-probes.sql';
 import m013 from './013-transports.sql';
+import m014 from './014-graph-sync.sql';
 import m016 from './016-connection-test-protocols.sql';
 
 export interface Migration {
@@ -38,6 +39,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 11, name: '011-log-repeats', sql: m011 },
   { version: 12, name: '012-probes', sql: m012 },
   { version: 13, name: '013-transports', sql: m013 },
-  // 014 and 015 are reserved for the Graph and POP3 engines' own migrations.
+  { version: 14, name: '014-graph-sync', sql: m014 },
+  // 015 is the POP3 engine's (seen UIDLs).
   { version: 16, name: '016-connection-test-protocols', sql: m016 },
 ];
