@@ -42,9 +42,25 @@ beforeAll(async () => {
   // The engine's Graph calls go to the peer; its HTTP (fetch) trusts the test CA.
   process.env.MAILROOM_GRAPH_URL = graph.baseUrl;
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailroom-e2e-graph-'));
-  engine = openMailroom({ dataDir, keyProvider: staticKeyProvider(crypto.randomBytes(32), 'test key'), fetch: idp.fetch });
+  // DNS and Microsoft's user realm at a closed port: the readiness report goes by host names alone, at once.
+  const offline = 'http://127.0.0.1:9';
+  engine = openMailroom({
+    dataDir,
+    keyProvider: staticKeyProvider(crypto.randomBytes(32), 'test key'),
+    fetch: idp.fetch,
+    detector: { dnsServers: ['127.0.0.1:9'], userRealmUrl: `${offline}/getuserrealm.srf`, autoconfigUrls: [], stepTimeoutMs: 1000 },
+  });
   engine.oauth.appOnly.saveSettings({ tenant: idp.tenantId, clientId: idp.clientId, authorityHost: idp.authorityHost, credential: 'secret', clientSecret: idp.app.clientSecret });
   engine.mailboxes.create({ name: 'Support', address: MAILBOX, preset: 'microsoft365', enabled: false, imap: { auth: 'oauth2-app' }, smtp: { auth: 'oauth2-app' } });
+  // A second mailbox that signs in with OAuth 2.0, whose tenant has SMTP AUTH off: Exchange refused it with 5.7.139.
+  const helpdesk = engine.mailboxes.create({ name: 'Helpdesk', address: 'helpdesk@contoso.test', preset: 'microsoft365', enabled: false, imap: { auth: 'oauth2-app' }, smtp: { auth: 'oauth2-app' } });
+  engine.log.write({
+    mailboxId: helpdesk.id,
+    direction: 'send',
+    level: 'error',
+    code: 'SMTP_AUTH_DISABLED',
+    message: 'Sending failed: 535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.',
+  });
   server = await startConsoleServer({ router: createMailroomRouter(engine, { runtime: 'console' }), events: engine.events, rendererDir: RENDERER_DIR });
   browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
   page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
@@ -94,9 +110,10 @@ describe('Microsoft Graph for a Microsoft 365 mailbox in the browser console', (
     await expectNoSeriousAxe('[role="dialog"]');
     await dialog.getByRole('button', { name: 'Save changes' }).click();
     await expect.poll(() => dialog.isVisible()).toBe(false);
-    expect(engine.mailboxes.list()[0]).toMatchObject({ sendVia: 'graph', receiveVia: 'graph', graph: { saveToSentItems: false } });
-    // The detail says so.
+    expect(engine.mailboxes.resolve('Support')).toMatchObject({ sendVia: 'graph', receiveVia: 'graph', graph: { saveToSentItems: false } });
+    // The detail and the list say so.
     await expect.poll(() => page.getByRole('complementary').textContent()).toContain('sends and receives');
+    expect(await page.locator('tr[data-mailbox="Support"]').textContent()).toMatch(/Microsoft Graph.*Microsoft Graph/);
   });
 
   it('a password mailbox cannot choose Graph: the form says why at the field', async () => {
@@ -107,7 +124,7 @@ describe('Microsoft Graph for a Microsoft 365 mailbox in the browser console', (
     await expect.poll(() => dialog.textContent()).toContain('Microsoft Graph needs a Microsoft 365 sign-in');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await expect.poll(() => dialog.isVisible()).toBe(false);
-    expect(engine.mailboxes.list()[0]).toMatchObject({ sendVia: 'graph', smtp: { auth: 'oauth2-app' } });
+    expect(engine.mailboxes.resolve('Support')).toMatchObject({ sendVia: 'graph', smtp: { auth: 'oauth2-app' } });
   });
 
   it('runs the Microsoft Graph test: steps, the test message through sendMail, transcript and Copy as curl without the token', async () => {
@@ -140,10 +157,38 @@ describe('Microsoft Graph for a Microsoft 365 mailbox in the browser console', (
     await expect.poll(() => page.getByRole('region', { name: 'Recent results' }).textContent()).toContain('Microsoft Graph');
   });
 
+  it('the readiness card offers "Use Microsoft Graph" where SMTP AUTH is off, and it opens the form with Graph chosen for sending', async () => {
+    await page.evaluate(() => (location.hash = '#/mailboxes'));
+    const card = page.getByTestId('readiness-card');
+    await card.waitFor({ timeout: 30_000 });
+    const row = card.locator('[data-readiness="mailbox:Helpdesk:smtp"]');
+    await expect.poll(() => row.textContent()).toContain('SMTP AUTH is turned off');
+    expect(await card.locator('[data-readiness="mailbox:Support:smtp"]').count()).toBe(0);
+    await row.scrollIntoViewIfNeeded();
+    const file = await screenshot(page, 'graph-readiness-1280x800-light');
+    expect(fs.existsSync(file)).toBe(true);
+    await expectNoSeriousAxe('[data-testid="readiness-card"]');
+    await row.getByRole('button', { name: 'Use Microsoft Graph' }).click();
+    const dialog = page.getByRole('dialog');
+    await expect.poll(() => dialog.getByTestId('switch-to-graph').isVisible()).toBe(true);
+    expect(await dialog.getByRole('radiogroup', { name: 'Send through' }).getByRole('radio', { name: 'Microsoft Graph' }).isChecked()).toBe(true);
+    expect(await dialog.getByRole('radiogroup', { name: 'Receive through' }).getByRole('radio', { name: 'IMAP' }).isChecked()).toBe(true);
+    await dialog.getByRole('button', { name: 'Save changes' }).click();
+    await expect.poll(() => dialog.isVisible()).toBe(false);
+    expect(engine.mailboxes.resolve('Helpdesk')).toMatchObject({ sendVia: 'graph', receiveVia: 'imap' });
+    await expect.poll(() => page.getByRole('status').first().textContent()).toContain('sends through Microsoft Graph');
+    // Its SMTP side no longer counts: it does not use SMTP.
+    await expect.poll(async () => card.locator('[data-readiness="mailbox:Helpdesk:smtp"]').count()).toBe(0);
+  });
+
   it('a Graph failure shows its code, the step and the fix (an application access policy), also at 1024x768', async () => {
+    await page.setViewportSize({ width: 1024, height: 768 });
+    await page.evaluate(() => (location.hash = '#/mailboxes'));
+    await page.locator('[data-mailbox="Support"]').click();
+    await page.getByRole('complementary').getByRole('button', { name: 'Test Microsoft Graph' }).click();
+    await expect.poll(() => page.locator('section[data-protocol="graph"]').textContent(), { timeout: 30_000 }).toContain('Passed');
     graph.restrictApp(idp.clientId, ['someone-else@contoso.test']);
     try {
-      await page.setViewportSize({ width: 1024, height: 768 });
       await page.locator('input[name="to"]').fill('');
       await page.getByRole('button', { name: 'Run test' }).click();
       const card = page.locator('section[data-protocol="graph"]');

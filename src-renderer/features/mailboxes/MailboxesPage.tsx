@@ -101,6 +101,17 @@ function ServerCell({ host, port, security }: { host: string; port: number; secu
   );
 }
 
+/** A side that goes through Microsoft Graph: no server of its own to show. */
+function GraphCell() {
+  const s = useStyles();
+  return (
+    <div className={s.server} title="Through Microsoft Graph (graph.microsoft.com) with the mailbox's Microsoft 365 sign-in">
+      <span className={s.ellipsis}>Microsoft Graph</span>
+      <Caption1 className={s.muted}>HTTPS · Microsoft 365 sign-in</Caption1>
+    </div>
+  );
+}
+
 /** The badges that describe a mailbox's state; `signIn` is its Microsoft sign-in, when it uses OAuth 2.0. */
 export function mailboxBadges(m: Mailbox, signIn?: MailboxSignIn, secretExpiry?: SecretExpiry | null) {
   const badges = [];
@@ -383,10 +394,10 @@ export function MailboxesPage() {
                       </TableCell>
                     )}
                     <TableCell>
-                      <ServerCell host={m.imap.host} port={m.imap.port} security={m.imap.security} />
+                      {m.receiveVia === 'graph' ? <GraphCell /> : <ServerCell host={m.imap.host} port={m.imap.port} security={m.imap.security} />}
                     </TableCell>
                     <TableCell>
-                      <ServerCell host={m.smtp.host} port={m.smtp.port} security={m.smtp.security} />
+                      {m.sendVia === 'graph' ? <GraphCell /> : <ServerCell host={m.smtp.host} port={m.smtp.port} security={m.smtp.security} />}
                     </TableCell>
                     <TableCell>
                       <div className={s.badges}>{mailboxBadges(m, signInOf.get(m.id), secretExpiry)}</div>
