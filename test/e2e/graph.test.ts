@@ -128,6 +128,12 @@ describe('Microsoft Graph for a Microsoft 365 mailbox in the browser console', (
   });
 
   it('runs the Microsoft Graph test: steps, the test message through sendMail, transcript and Copy as curl without the token', async () => {
+    // "Test connection" of a mailbox that sends and receives through Graph tests Graph, not its unused servers.
+    await page.getByRole('complementary').getByRole('button', { name: 'Test connection' }).click();
+    await expect.poll(() => page.locator('section[data-protocol="graph"]').textContent(), { timeout: 30_000 }).toContain('Passed');
+    expect(await page.locator('section[data-protocol="smtp"], section[data-protocol="imap"]').count()).toBe(0);
+    await page.evaluate(() => (location.hash = '#/mailboxes'));
+    await page.locator('[data-mailbox="Support"]').click();
     const sentBefore = graph.sent.length;
     await page.getByRole('complementary').getByRole('button', { name: 'Test Microsoft Graph' }).click();
     const card = page.locator('section[data-protocol="graph"]');

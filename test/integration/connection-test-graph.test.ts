@@ -258,6 +258,22 @@ describe('the service', () => {
     expect(engine.log.query({ mailboxId: mailbox.id, direction: 'test' }, 5)[0]?.message).toMatch(/^Microsoft Graph test of support@contoso\.test passed/);
   });
 
+  it('"Test connection" of a mailbox tests the sides that go through Graph through Graph: one Graph test, the message sent through sendMail', async () => {
+    const mailbox = engine.mailboxes.create({ name: 'Graph both', address: MAILBOX, preset: 'microsoft365', enabled: false, imap: { auth: 'oauth2-app' }, smtp: { auth: 'oauth2-app' }, sendVia: 'graph', receiveVia: 'graph' });
+    const tokens = await appOnly();
+    const service = new ConnectionTestService({ db: engine.db, mailboxes: engine.mailboxes, graphTokens: { getGraphAccessToken: async () => ({ accessToken: tokens }) }, graphBaseUrl: graph.baseUrl, ca: [idp.certs.caPem] });
+    const sentBefore = graph.sent.length;
+    const both = await service.run({ mailboxId: mailbox.id, direction: 'both', to: 'customer@example.test' });
+    expect(both.map((r) => [r.protocol, r.ok])).toEqual([['graph', true]]);
+    expect(both[0]!.steps.map((s) => s.name)).toEqual(['token', 'mailbox', 'folder', 'send-mail']);
+    expect(graph.sent.length).toBe(sentBefore + 1);
+    // Receiving alone sends nothing.
+    const incoming = await service.run({ mailboxId: mailbox.id, direction: 'incoming' });
+    expect(incoming.map((r) => r.protocol)).toEqual(['graph']);
+    expect(incoming[0]!.steps.map((s) => s.name)).toEqual(['token', 'mailbox', 'folder']);
+    expect(graph.sent.length).toBe(sentBefore + 1);
+  });
+
   it('refuses a mailbox that signs in with a password: VALIDATION_FAILED saying Graph needs OAuth', async () => {
     const mailbox = engine.mailboxes.create({ name: 'Plain', address: 'plain@example.com', preset: 'generic', imap: { host: 'imap.example.com' }, smtp: { host: 'smtp.example.com' } });
     const service = new ConnectionTestService({ db: engine.db, mailboxes: engine.mailboxes });

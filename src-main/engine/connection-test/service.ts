@@ -109,14 +109,23 @@ export class ConnectionTestService {
     if (this.running.has(runId)) throw new AppError('CONFLICT', `A test with run id ${runId} is already running.`, { hint: 'Use a new run id for each test.' });
     const isMailbox = 'mailboxId' in parsed;
     const mailbox = isMailbox ? this.mailboxService().get((parsed as ParsedMailboxInput).mailboxId) : undefined;
-    const specs = (mailbox ? await this.mailboxSpecs(mailbox, parsed as ParsedMailboxInput) : [adHocSpec(parsed as ParsedAdHocInput)]).map((spec) =>
+    // A side that goes through Microsoft Graph is tested through Graph (one Graph test for both), the others on their servers.
+    const viaGraph = mailbox ? graphSidesOf(mailbox, (parsed as ParsedMailboxInput).direction) : { send: false, receive: false };
+    const serverSides = mailbox ? serverDirection((parsed as ParsedMailboxInput).direction, viaGraph) : undefined;
+    const specs = (mailbox ? (serverSides ? await this.mailboxSpecs(mailbox, { ...(parsed as ParsedMailboxInput), direction: serverSides }) : []) : [adHocSpec(parsed as ParsedAdHocInput)]).map((spec) =>
       this.options.ca?.length ? { ...spec, ca: this.options.ca } : spec,
     );
     const mailboxId = mailbox?.id ?? null;
+    const mailboxInput = parsed as ParsedMailboxInput;
+    const graphSignInOk = mailbox && (viaGraph.send || viaGraph.receive) ? this.requireGraphSignIn(mailbox) : undefined;
 
     const controller = new AbortController();
     this.running.set(runId, controller);
     try {
+      const graphRun =
+        mailbox && graphSignInOk
+          ? this.graphOutcome(mailbox, graphSignInOk.kind, { ...(viaGraph.send && mailboxInput.to ? { to: mailboxInput.to } : {}), timeoutMs: mailboxInput.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS }, controller.signal, runId, runOptions)
+          : undefined;
       const outcomes = await Promise.all(
         specs.map((spec) =>
           runConnectionTest(spec, {
@@ -132,6 +141,7 @@ export class ConnectionTestService {
       );
       const warnings = mailbox ? (this.options.smtpWarnings?.(mailbox) ?? []) : [];
       const results = outcomes.map((outcome, i) => this.keep(outcome, specs[i]!, runId, mailboxId, runOptions.store !== false, outcome.protocol === 'smtp' ? warnings : []));
+      if (graphRun && mailbox) results.push(this.keep(await graphRun, { auth: 'xoauth2', user: mailbox.address }, runId, mailbox.id, runOptions.store !== false));
       this.options.events?.emit('connectionTests.finished', { runId, mailboxId, results });
       return results;
     } finally {
@@ -149,42 +159,11 @@ export class ConnectionTestService {
     const runId = parsed.runId ?? crypto.randomUUID();
     if (this.running.has(runId)) throw new AppError('CONFLICT', `A test with run id ${runId} is already running.`, { hint: 'Use a new run id for each test.' });
     const mailbox = this.mailboxService().get(parsed.mailboxId);
-    const signIn = graphSignIn(mailbox);
-    if (!signIn) {
-      throw new AppError('VALIDATION_FAILED', `Mailbox "${mailbox.name}" signs in with a password; Microsoft Graph needs its Microsoft 365 sign-in (OAuth 2.0).`, {
-        hint: `Choose Microsoft 365 OAuth 2.0 (or app-only) for the mailbox and sign in: mailroom mailbox update "${mailbox.name}" --auth oauth2, then mailroom oauth login "${mailbox.name}".`,
-        issues: [{ path: 'mailboxId', message: 'signs in with a password; Graph needs OAuth 2.0' }],
-      });
-    }
-    const graphTokens = this.options.graphTokens;
+    const signIn = this.requireGraphSignIn(mailbox);
     const controller = new AbortController();
     this.running.set(runId, controller);
     try {
-      const outcome = await runGraphTest(
-        {
-          baseUrl: this.options.graphBaseUrl ?? graphBaseUrl(),
-          mailbox: mailbox.address,
-          folder: mailbox.imap.folder,
-          ...(parsed.to ? { to: parsed.to } : {}),
-          saveToSentItems: mailbox.graph?.saveToSentItems ?? true,
-          timeoutMs: parsed.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
-          signIn: signIn.kind,
-          getToken: async () => {
-            if (!graphTokens) throw new AppError('OAUTH_SIGN_IN_REQUIRED', 'This Mailroom cannot get tokens for Microsoft Graph.', { hint: 'Update Mailroom.' });
-            return graphTokens.getGraphAccessToken(mailbox.id);
-          },
-          ...(this.options.ca?.length ? { ca: this.options.ca } : {}),
-        },
-        {
-          signal: controller.signal,
-          ...(this.options.platform ? { platform: this.options.platform } : {}),
-          ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
-          onStep: (step) => {
-            runOptions.onStep?.('graph', step);
-            this.options.events?.emit('connectionTests.progress', { runId, mailboxId: mailbox.id, protocol: 'graph', step });
-          },
-        },
-      );
+      const outcome = await this.graphOutcome(mailbox, signIn.kind, { ...(parsed.to ? { to: parsed.to } : {}), timeoutMs: parsed.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS }, controller.signal, runId, runOptions);
       // A bearer token, like XOAUTH2's: the stored result says so, and whose mailbox it was.
       const result = this.keep(outcome, { auth: 'xoauth2', user: mailbox.address }, runId, mailbox.id, runOptions.store !== false);
       this.options.events?.emit('connectionTests.finished', { runId, mailboxId: mailbox.id, results: [result] });
@@ -192,6 +171,48 @@ export class ConnectionTestService {
     } finally {
       this.running.delete(runId);
     }
+  }
+
+  /** Graph signs in with the mailbox's Microsoft 365 sign-in; a mailbox with none is refused before anything runs. */
+  private requireGraphSignIn(mailbox: Mailbox): { side: 'imap' | 'smtp'; kind: 'delegated' | 'app' } {
+    const signIn = graphSignIn(mailbox);
+    if (!signIn) {
+      throw new AppError('VALIDATION_FAILED', `Mailbox "${mailbox.name}" signs in with a password; Microsoft Graph needs its Microsoft 365 sign-in (OAuth 2.0).`, {
+        hint: `Choose Microsoft 365 OAuth 2.0 (or app-only) for the mailbox and sign in: mailroom mailbox update "${mailbox.name}" --auth oauth2, then mailroom oauth login "${mailbox.name}".`,
+        issues: [{ path: 'mailboxId', message: 'signs in with a password; Graph needs OAuth 2.0' }],
+      });
+    }
+    return signIn;
+  }
+
+  /** Runs the Graph probe for a mailbox, announcing its steps like any test's. */
+  private graphOutcome(mailbox: Mailbox, signIn: 'delegated' | 'app', what: { to?: string; timeoutMs: number }, signal: AbortSignal, runId: string, runOptions: RunOptions): Promise<TestOutcome> {
+    const graphTokens = this.options.graphTokens;
+    return runGraphTest(
+      {
+        baseUrl: this.options.graphBaseUrl ?? graphBaseUrl(),
+        mailbox: mailbox.address,
+        folder: mailbox.imap.folder,
+        ...(what.to ? { to: what.to } : {}),
+        saveToSentItems: mailbox.graph?.saveToSentItems ?? true,
+        timeoutMs: what.timeoutMs,
+        signIn,
+        getToken: async () => {
+          if (!graphTokens) throw new AppError('OAUTH_SIGN_IN_REQUIRED', 'This Mailroom cannot get tokens for Microsoft Graph.', { hint: 'Update Mailroom.' });
+          return graphTokens.getGraphAccessToken(mailbox.id);
+        },
+        ...(this.options.ca?.length ? { ca: this.options.ca } : {}),
+      },
+      {
+        signal,
+        ...(this.options.platform ? { platform: this.options.platform } : {}),
+        ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+        onStep: (step) => {
+          runOptions.onStep?.('graph', step);
+          this.options.events?.emit('connectionTests.progress', { runId, mailboxId: mailbox.id, protocol: 'graph', step });
+        },
+      },
+    );
   }
 
   /** Cancels a running test. */
@@ -346,4 +367,16 @@ export function graphSignIn(mailbox: Mailbox): { side: 'imap' | 'smtp'; kind: 'd
     if (oauth(auth)) return { side, kind: auth === 'oauth2-app' ? 'app' : 'delegated' };
   }
   return undefined;
+}
+
+/** Which of a saved-mailbox test's directions go through Microsoft Graph. */
+export function graphSidesOf(mailbox: Mailbox, direction: 'incoming' | 'outgoing' | 'both'): { send: boolean; receive: boolean } {
+  return { send: mailbox.sendVia === 'graph' && direction !== 'incoming', receive: mailbox.receiveVia === 'graph' && direction !== 'outgoing' };
+}
+
+/** The directions still tested on their servers once the Graph sides are taken out; undefined when none is. */
+function serverDirection(direction: 'incoming' | 'outgoing' | 'both', viaGraph: { send: boolean; receive: boolean }): 'incoming' | 'outgoing' | 'both' | undefined {
+  const outgoing = direction !== 'incoming' && !viaGraph.send;
+  const incoming = direction !== 'outgoing' && !viaGraph.receive;
+  return outgoing && incoming ? 'both' : outgoing ? 'outgoing' : incoming ? 'incoming' : undefined;
 }

@@ -167,7 +167,11 @@ export function ConnectionTestsPage() {
     if (mode === 'mailbox') {
       if (!mailboxId) return setFormError('Choose a mailbox to test, or create one on the Mailboxes screen.');
       const sides = direction === 'graph' ? 'both' : direction;
-      protocols = sides === 'both' ? ['smtp', 'imap'] : sides === 'outgoing' ? ['smtp'] : ['imap'];
+      // A side that goes through Microsoft Graph is tested through Graph (the engine runs one Graph test for both).
+      const mailbox = mailboxes.data?.find((m) => String(m.id) === mailboxId);
+      const sendGraph = mailbox?.sendVia === 'graph' && sides !== 'incoming';
+      const receiveGraph = mailbox?.receiveVia === 'graph' && sides !== 'outgoing';
+      protocols = [...(sides !== 'incoming' && !sendGraph ? (['smtp'] as const) : []), ...(sides !== 'outgoing' && !receiveGraph ? (['imap'] as const) : []), ...(sendGraph || receiveGraph ? (['graph'] as const) : [])];
       input = { mailboxId: Number(mailboxId), direction: sides, runId, ...(to.trim() ? { to: to.trim() } : {}) };
     } else {
       if (!adhoc.host.trim()) return setFormError('Enter the server host name, such as smtp.example.com.');
@@ -188,7 +192,9 @@ export function ConnectionTestsPage() {
       };
     }
     const withMessage = mode === 'mailbox' ? Boolean(to.trim()) : Boolean(adhoc.to.trim());
-    const live = Object.fromEntries(protocols.map((p) => [p, pendingSteps(p, withMessage)]));
+    // Graph sends the test message only when sending goes through it.
+    const graphSends = mode === 'mailbox' && direction !== 'incoming' && mailboxes.data?.find((m) => String(m.id) === mailboxId)?.sendVia === 'graph';
+    const live = Object.fromEntries(protocols.map((p) => [p, pendingSteps(p, p === 'graph' ? withMessage && graphSends : withMessage)]));
     setRun({ runId, protocols, live, running: true });
     try {
       const results = await api.connectionTests.run(input);
@@ -258,8 +264,8 @@ export function ConnectionTestsPage() {
               <Field label="Test">
                 <RadioGroup className={s.choices} layout="horizontal" value={direction} onChange={(_e, d) => setDirection(d.value as typeof direction)}>
                   <Radio value="both" label="Both" />
-                  <Radio value="outgoing" label="Outgoing (SMTP)" />
-                  <Radio value="incoming" label="Incoming (IMAP)" />
+                  <Radio value="outgoing" label={`Outgoing (${selectedMailbox?.sendVia === 'graph' ? 'Graph' : 'SMTP'})`} />
+                  <Radio value="incoming" label={`Incoming (${selectedMailbox?.receiveVia === 'graph' ? 'Graph' : 'IMAP'})`} />
                   {canTestGraph && <Radio value="graph" label="Microsoft Graph" />}
                 </RadioGroup>
               </Field>
