@@ -165,7 +165,7 @@ export function openMailroom(options: MailroomOptions): Mailroom {
       const expiry = oauth.appOnly.getSettings().secretExpiry;
       return expiry ? { expiresAt: expiry.expiresAt, credential: expiry.credential } : null;
     }, log, events });
-  const probes = new ProbeService({ db, mailboxes, outboxSettings: (id) => outbox.settings(id), tokens: oauth, log, events, marker });
+  const probes = new ProbeService({ db, mailboxes, outboxSettings: (id) => outbox.settings(id), tokens: oauth, log, events, marker, graph });
   const detector = new Detector({ ...detectorOptionsFromEnv(), ...(options.fetch ? { fetch: options.fetch } : {}), ...options.detector });
   /** What the tests, sends and imports of one side saw last: its last test's code, and a refusal of its password since its last success. */
   const sideHistory = (mailboxId: number, protocol: 'imap' | 'smtp'): SideHistory => {

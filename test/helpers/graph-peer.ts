@@ -194,6 +194,8 @@ export interface GraphPeer {
   maxConcurrent: Map<string, number>;
   /** Milliseconds every request waits before its reply (to make concurrency observable). */
   responseDelayMs: number;
+  /** Mail from these senders is filed in the recipient's Junk Email folder (per recipient mailbox). */
+  junkSenders: Map<string, Set<string>>;
   /** Called with each request once its reply is decided (before it is written): tests kill a client at an exact point. */
   afterRequest: ((record: GraphRequestRecord) => void) | null;
   /** Requests of a method (and path substring). */
@@ -230,6 +232,17 @@ function headerOf(mime: Buffer, name: string): string | null {
   return m ? m[1]!.trim() : null;
 }
 
+/** The To, Cc and Bcc addresses of a message, lower case. */
+function recipientsOf(mime: Buffer): string[] {
+  const out: string[] = [];
+  for (const name of ['To', 'Cc', 'Bcc']) {
+    const value = headerOf(mime, name);
+    if (!value) continue;
+    for (const m of value.matchAll(/<([^>]+)>|([^\s,<>"]+@[^\s,<>"]+)/g)) out.push((m[1] ?? m[2] ?? '').toLowerCase());
+  }
+  return out;
+}
+
 function addressOf(header: string | null): string | null {
   if (!header) return null;
   const angle = /<([^>]+)>/.exec(header);
@@ -252,6 +265,7 @@ export async function startGraphPeer(options: GraphPeerOptions): Promise<GraphPe
   const messages = new Map<string, GraphMessage>();
   const faults: Array<GraphFault & { left: number }> = [];
   const policies = new Map<string, Set<string>>();
+  const junkSenders = new Map<string, Set<string>>();
   const inFlight = new Map<string, number>();
   const maxConcurrent = new Map<string, number>();
   // Change log per folder id: seq -> message id and whether it left the folder.
@@ -291,6 +305,7 @@ export async function startGraphPeer(options: GraphPeerOptions): Promise<GraphPe
     maxConcurrent,
     responseDelayMs: 0,
     afterRequest: null,
+    junkSenders,
     addMailbox(upn, opts = {}) {
       const key = upn.toLowerCase();
       const mailbox: GraphMailbox = {
@@ -541,6 +556,14 @@ export async function startGraphPeer(options: GraphPeerOptions): Promise<GraphPe
         if (!mailbox.sendAs.has(from)) return { reply: err(403, 'ErrorSendAsDenied', 'The user account which was used to submit this request does not have the right to send mail on behalf of the specified sending account., Cannot submit message.'), mailbox: mailboxKey };
         const savedId = store(mailbox, findFolder(mailbox, 'sentitems')!, mime, true);
         sent.push({ mailbox: mailbox.upn, format: 'mime', mime, json: null, saveToSentItems: true, savedId });
+        // Exchange delivers to its own mailboxes at once: a recipient that is a mailbox here gets it in its Inbox
+        // (or its Junk Email folder when the test says the sender is junk there).
+        for (const rcpt of recipientsOf(mime)) {
+          const target = mailboxes.get(rcpt);
+          if (!target) continue;
+          const junk = junkSenders.get(target.upn)?.has(from);
+          store(target, findFolder(target, junk ? 'junkemail' : 'inbox')!, mime, false);
+        }
         return { reply: { status: 202 }, mailbox: mailboxKey };
       }
       if (contentType.startsWith('application/json')) {

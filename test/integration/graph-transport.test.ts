@@ -29,6 +29,8 @@ let appId: number;
 
 async function signIn(mailboxId: number): Promise<void> {
   const started = await engine.oauth.beginSignIn({ mailboxId });
+  // A Graph mailbox asks consent for Graph's mail permissions in the same sign-in.
+  expect(new URL(started.url).searchParams.get('scope')).toContain('https://graph.microsoft.com/Mail.Send');
   const answer = await idp.authorize(started.url);
   await fetch(started.redirectUri, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ code: answer.code!, state: answer.state! }).toString() });
   expect((await engine.oauth.waitForSignIn(started.signInId)).state).toBe('succeeded');
@@ -200,6 +202,17 @@ describe('receiving through Graph', () => {
     }
   });
 
+  it('a 429 on $value fails the poll as SERVER_TEMPORARY with the Retry-After, nothing is skipped: the next poll imports the message', async () => {
+    graph.throttle({ retryAfterSeconds: 1, method: 'GET', path: '/$value' });
+    graph.deliver(PERSON, inbound('Throttled import'));
+    const failed = await engine.inbox.pollNow(personId);
+    expect(failed).toMatchObject({ outcome: 'failed', code: 'SERVER_TEMPORARY', imported: 0 });
+    expect(failed.message).toContain('wait 1 s');
+    // The mailbox is held until the Retry-After has passed; the next poll waits for it, then imports.
+    expect(engine.graph.limiter.heldUntil(PERSON)).toBeGreaterThan(0);
+    expect(await engine.inbox.pollNow(personId)).toMatchObject({ outcome: 'ok', imported: 1 });
+  }, 20_000);
+
   it('a reset delta (410 SyncStateNotFound) is a resync: logged, nothing imported twice, the new message imported', async () => {
     graph.resetDelta(PERSON);
     graph.deliver(PERSON, inbound('After the reset'));
@@ -249,4 +262,88 @@ describe('receiving through Graph', () => {
       graph.responseDelayMs = 0;
     }
   });
+});
+
+describe('transcripts and handoff over Graph', () => {
+  it('keeps a transcript of the HTTP exchanges (send with debug on, Import with debug) without the token, and writes handoff copies', async () => {
+    engine.outbox.saveSettings({ mailboxId: personId, debug: true });
+    const handoff = tempDir('mailroom-graph-handoff-');
+    engine.inbox.saveSettings({ mailboxId: personId, handoffDir: handoff });
+    try {
+      const queued = engine.outbox.queueRaw(personId, [{ raw: mime('With a transcript') }], 'cli').messages[0]!;
+      await engine.outbox.runUntilIdle('test');
+      const transcript = engine.outbox.get(queued.id).transcript!;
+      const text = transcript.map((l) => l.text).join('\n');
+      expect(text).toMatch(/POST https:\/\/127\.0\.0\.1:\d+\/v1\.0\/users\/support%40contoso\.test\/sendMail/);
+      expect(text).toContain('HTTP 202');
+      graph.deliver(PERSON, inbound('Debugged'));
+      const poll = await engine.inbox.importWithDebug(personId);
+      expect(poll).toMatchObject({ outcome: 'ok', imported: 1 });
+      const lines = poll.transcript.map((l) => l.text).join('\n');
+      expect(lines).toMatch(/GET .*\/messages\/delta/);
+      expect(lines).toMatch(/\$value -> HTTP 200/);
+      const everything = `${text}\n${lines}\n${JSON.stringify(engine.log.query({ mailboxId: personId }, 500))}`;
+      for (const token of idp.issuedAccessTokens()) expect(everything).not.toContain(token);
+      expect(fs.readdirSync(handoff).filter((f) => f.endsWith('.eml'))).toHaveLength(1);
+    } finally {
+      engine.outbox.saveSettings({ mailboxId: personId, debug: false });
+      engine.inbox.saveSettings({ mailboxId: personId, handoffDir: null });
+    }
+  });
+});
+
+describe('first import through Graph', () => {
+  it('looks into the folder (Graph\'s counts) and can start with mail that arrives from now on', async () => {
+    graph.addMailbox('fresh@contoso.test');
+    const fresh = engine.mailboxes.create({ name: 'Fresh', address: 'fresh@contoso.test', preset: 'microsoft365', imap: { auth: 'oauth2-app' }, smtp: { auth: 'oauth2-app' }, receiveVia: 'graph' });
+    graph.deliver('fresh@contoso.test', inbound('Old 1'));
+    graph.deliver('fresh@contoso.test', inbound('Old 2'));
+    expect(engine.inbox.firstImportNeeded(fresh.id)).toBe(true);
+    expect(await engine.inbox.lookIntoFolder(fresh)).toMatchObject({ folder: 'INBOX', messages: 2, unseen: 2, started: false });
+    expect(await engine.inbox.startFromNow(fresh.id)).toMatchObject({ leftAlone: 2 });
+    expect(engine.inbox.firstImportNeeded(fresh.id)).toBe(false);
+    graph.deliver('fresh@contoso.test', inbound('New 1'));
+    expect(await engine.inbox.pollNow(fresh.id)).toMatchObject({ outcome: 'ok', imported: 1 });
+    expect(engine.inbox.list({ mailboxId: fresh.id }).messages.map((m) => m.subject)).toEqual(['New 1']);
+  });
+});
+
+describe('round-trip probes through Graph', () => {
+  it('sends the probe through Graph, finds it through Graph and deletes it; never imported', async () => {
+    const probe = await engine.probes.run(personId, { timeoutSeconds: 20 });
+    expect(probe).toMatchObject({ status: 'delivered', folder: 'INBOX' });
+    expect(graph.folderMessages(PERSON).some((m) => /Mailroom probe/i.test(m.subject ?? '') || m.mime.toString('latin1').includes('X-Mailroom-Probe'))).toBe(false);
+    expect((await engine.inbox.pollNow(personId)).imported).toBe(0);
+  });
+
+  it('says when the probe lands in Junk Email', async () => {
+    graph.junkSenders.set(PERSON, new Set([PERSON]));
+    try {
+      const probe = await engine.probes.run(personId, { timeoutSeconds: 20 });
+      expect(probe).toMatchObject({ status: 'failed', folder: 'Junk Email' });
+      expect(probe.diagnosis?.code).toBe('PROBE_IN_JUNK');
+    } finally {
+      graph.junkSenders.delete(PERSON);
+    }
+  });
+});
+
+describe('a sign-in that is gone', () => {
+  it('holds Graph mail as waiting-sign-in (no try spent), fails the poll with the sign-in\'s own code, and both go on after a new sign-in', async () => {
+    // Conditional access revokes the session: Graph refuses the cached token, the refresh token is refused too.
+    idp.revokeAll();
+    const queued = engine.outbox.queueRaw(personId, [{ raw: mime('After revocation') }], 'cli').messages[0]!;
+    const run = await engine.outbox.runUntilIdle('test');
+    expect(run.waitingForSignIn).toBe(1);
+    const waiting = engine.outbox.get(queued.id);
+    expect(waiting).toMatchObject({ status: 'waiting-sign-in', attempts: 0 });
+    const poll = await engine.inbox.pollNow(personId);
+    expect(poll).toMatchObject({ outcome: 'failed', code: 'OAUTH_SIGN_IN_REQUIRED' });
+
+    await signIn(personId);
+    graph.deliver(PERSON, inbound('After the new sign-in'));
+    await engine.outbox.runUntilIdle('test');
+    expect(engine.outbox.get(queued.id).status).toBe('sent');
+    expect(await engine.inbox.pollNow(personId)).toMatchObject({ outcome: 'ok', imported: 1 });
+  }, 30_000);
 });

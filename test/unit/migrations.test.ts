@@ -622,3 +622,41 @@ describe('016-connection-test-protocols', () => {
     }
   });
 });
+
+describe('014-graph-sync', () => {
+  it('adds the Graph import state to a data folder of the previous version: its mailboxes and messages untouched, one link per folder, one Graph id per message', () => {
+    const file = dbFile();
+    const old = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version < 14) });
+    old
+      .prepare(
+        `INSERT INTO mailboxes (id, name, address, imap_host, imap_port, imap_security, imap_username, imap_auth, smtp_host, smtp_port, smtp_security, smtp_username, smtp_auth, created_at, updated_at)
+         VALUES (1, 'Support', 'support@example.test', 'outlook.office365.com', 993, 'tls', 'support@example.test', 'oauth2', 'smtp.office365.com', 587, 'starttls', 'support@example.test', 'oauth2', 0, 0)`,
+      )
+      .run();
+    const before = old.prepare('SELECT * FROM mailboxes').all();
+    old.close();
+    const db = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 14) });
+    try {
+      expect(db.prepare('SELECT * FROM mailboxes').all()).toEqual(before);
+      const sync = db.prepare("INSERT INTO graph_sync (mailbox_id, folder, folder_id, link, round_done, updated_at) VALUES (1, 'INBOX', 'AQMk1', 'https://graph/delta?$deltatoken=x', 1, 0)");
+      sync.run();
+      expect(() => sync.run()).toThrow(/UNIQUE|PRIMARY KEY/);
+      expect(() => db.prepare("UPDATE graph_sync SET round_done = 2").run()).toThrow(/CHECK constraint/);
+      const repo = new InboxRepo(db);
+      repo.resetFolder(1, 'INBOX', -1, 0, 0);
+      expect(repo.folder(1, 'INBOX')).toMatchObject({ uidValidity: -1, lastUid: 0 });
+      // A Graph id is recorded once per mailbox and folder; the map goes with its mailbox.
+      db.prepare(
+        `INSERT INTO inbox_messages (id, mailbox_id, folder, uid_validity, uid, status, imported_at, size, action, action_state) VALUES (1, 1, 'INBOX', -1, 1, 'imported', 0, 1, 'mark-seen', 'done'), (2, 1, 'INBOX', -1, 2, 'imported', 0, 1, 'mark-seen', 'done')`,
+      ).run();
+      const remember = db.prepare("INSERT INTO graph_messages (inbox_message_id, mailbox_id, folder, graph_id) VALUES (?, 1, 'INBOX', ?)");
+      remember.run(1, 'AAMk-a');
+      expect(() => remember.run(2, 'AAMk-a')).toThrow(/UNIQUE/);
+      db.prepare('DELETE FROM mailboxes WHERE id = 1').run();
+      expect(db.prepare('SELECT COUNT(*) FROM graph_messages').pluck().get()).toBe(0);
+      expect(db.prepare('SELECT COUNT(*) FROM graph_sync').pluck().get()).toBe(0);
+    } finally {
+      db.close();
+    }
+  });
+});

@@ -329,6 +329,9 @@ export class OAuthService implements TokenProvider {
         responseMode: 'form_post',
         // The hint preselects the mailbox's account (Entra refuses a hint together with prompt=select_account).
         loginHint: mailbox.imap.username || mailbox.address,
+        // A mailbox that sends or receives through Microsoft Graph asks consent for Graph's mail permissions
+        // in the same sign-in: its refresh token then gets Graph tokens too (one token is for one resource).
+        ...(mailbox.sendVia === 'graph' || mailbox.receiveVia === 'graph' ? { extraScopesToConsent: [...GRAPH_DELEGATED_SCOPES] } : {}),
       });
     } catch (error) {
       await listener.close();

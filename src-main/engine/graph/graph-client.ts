@@ -285,10 +285,20 @@ export class GraphClient {
    * removed; 0 when the copy is not there (yet).
    */
   async removeSentCopy(mailbox: GraphMailboxRef, messageId: string, observe?: (exchange: GraphExchange) => void): Promise<number> {
+    return this.removeMessagesWithId(mailbox, 'Sent Items', messageId, observe);
+  }
+
+  /**
+   * Deletes the messages of a folder (an IMAP-style path, see folder()) whose
+   * Message-ID is `messageId` (without angle brackets); returns how many.
+   */
+  async removeMessagesWithId(mailbox: GraphMailboxRef, folderPath: string, messageId: string, observe?: (exchange: GraphExchange) => void): Promise<number> {
+    const opts = observe ? { observe } : {};
+    const folderRef = wellKnownFolder(folderPath) ?? (await this.folder(mailbox, folderPath, observe)).id;
     const filter = encodeURIComponent(`internetMessageId eq '<${messageId.replace(/'/g, "''")}>'`);
-    const found = await this.call(mailbox, 'GET', this.userUrl(mailbox, `/mailFolders/sentitems/messages?$filter=${filter}&$select=id`), observe ? { observe } : {});
+    const found = await this.call(mailbox, 'GET', this.userUrl(mailbox, `/mailFolders/${encodeURIComponent(folderRef)}/messages?$filter=${filter}&$select=id`), opts);
     const ids = (Array.isArray(found.json?.value) ? (found.json!.value as Array<{ id?: unknown }>) : []).map((m) => m.id).filter((id): id is string => typeof id === 'string');
-    for (const id of ids) await this.call(mailbox, 'DELETE', this.userUrl(mailbox, `/messages/${encodeURIComponent(id)}`), observe ? { observe } : {});
+    for (const id of ids) await this.call(mailbox, 'DELETE', this.userUrl(mailbox, `/messages/${encodeURIComponent(id)}`), opts);
     return ids.length;
   }
 

@@ -25,7 +25,11 @@ import { PROBE_HEADER, type ProbeRecord } from '../../shared/health.js';
 import { AppError } from '../../shared/errors.js';
 import type { ActivityLog } from '../activity-log.js';
 import type { EventBus } from '../events.js';
-import { SmtpLane, type OutboxTokenProvider } from '../outbox/smtp-lane.js';
+import { SmtpLane, type OutboxLane, type OutboxTokenProvider } from '../outbox/smtp-lane.js';
+import { GraphLane } from '../outbox/graph-lane.js';
+import { isGraphTokenUnavailable, type GraphClient } from '../graph/graph-client.js';
+import { isGraphError } from '../graph/graph-error.js';
+import { diagnoseGraphError } from '../graph/graph-diagnosis.js';
 import { classifySendFailure, classifyRefusals, recipientRefusals } from '../outbox/send-failure.js';
 import { closeClient, credentialsFor, openClient, type InboxTokenProvider } from '../inbox/imap-client.js';
 import { diagnoseImportError } from '../inbox/import-diagnosis.js';
@@ -48,6 +52,8 @@ export interface ProbeServiceOptions {
   searchIntervalMs?: number;
   /** How often the schedule is looked at. Default 30 s. */
   scheduleTickMs?: number;
+  /** Microsoft Graph, for mailboxes that send or receive through it. */
+  graph?: GraphClient;
 }
 
 /** How one probe is run. */
@@ -160,18 +166,34 @@ export class ProbeService {
     const acceptedAt = this.clock();
     const sendMs = acceptedAt - startedAt;
     if (signal.aborted) return failed(cancelled(), { sendMs });
-    // 2. Look for it over IMAP until it turns up or the time is over.
+    // 2. Look for it (over IMAP, or through Microsoft Graph) until it turns up or the time is over.
     let client: ImapFlow | undefined;
     try {
-      const credentials = await credentialsFor(mailbox, (mid) => this.options.mailboxes.password(mid), this.options.tokens);
-      client = await openClient(mailbox, credentials, { ...(this.options.tls?.imap ? { tls: this.options.tls.imap } : {}) });
-      const junk = await junkFolders(client, mailbox.imap.folder);
-      const folders = [mailbox.imap.folder, ...junk];
+      let folders: string[];
+      let find: (folder: string) => Promise<boolean>;
+      switch (mailbox.receiveVia) {
+        case 'graph': {
+          const graph = this.options.graph;
+          if (!graph) throw new AppError('OAUTH_NOT_AVAILABLE', 'This mailbox receives through Microsoft Graph, which is not available in this process.', { hint: 'Run the probe from the desktop app or the console.' });
+          const ref = { id: mailbox.id, address: mailbox.address };
+          folders = [mailbox.imap.folder, 'Junk Email'];
+          find = async (folder) => (await graph.removeMessagesWithId(ref, folder, messageId)) > 0;
+          break;
+        }
+        default: {
+          const credentials = await credentialsFor(mailbox, (mid) => this.options.mailboxes.password(mid), this.options.tokens);
+          const open = await openClient(mailbox, credentials, { ...(this.options.tls?.imap ? { tls: this.options.tls.imap } : {}) });
+          client = open;
+          const junk = await junkFolders(open, mailbox.imap.folder);
+          folders = [mailbox.imap.folder, ...junk];
+          find = (folder) => findAndDelete(open, folder, token);
+        }
+      }
       const deadline = acceptedAt + timeoutMs;
       let wait = this.options.searchIntervalMs ?? 2_000;
       for (;;) {
         for (const folder of folders) {
-          const found = await findAndDelete(client, folder, token);
+          const found = await find(folder);
           if (found) {
             const finishedAt = this.clock();
             const deliverMs = finishedAt - acceptedAt;
@@ -198,12 +220,17 @@ export class ProbeService {
       return failed(
         {
           code: 'PROBE_NOT_DELIVERED',
-          message: `${mailbox.smtp.host} accepted the probe after ${Math.round(sendMs / 100) / 10} s, but it did not arrive in ${folders.join(' or ')} of ${mailbox.name} within ${Math.round(timeoutMs / 1000)} s.`,
+          message: `${mailbox.sendVia === 'graph' ? 'Microsoft Graph' : mailbox.smtp.host} accepted the probe after ${Math.round(sendMs / 100) / 10} s, but it did not arrive in ${folders.join(' or ')} of ${mailbox.name} within ${Math.round(timeoutMs / 1000)} s.`,
           hint: `Look for Message-ID <${messageId}> in the mail server's queue or message trace: a stuck queue, a transport or forwarding rule, quarantine or a full mailbox can hold it.${target !== mailbox.address ? ` Check that ${target} delivers to ${mailbox.address}.` : ''} If it arrives later, Mailroom never imports it.`,
         },
         { sendMs },
       );
     } catch (error) {
+      if (isGraphTokenUnavailable(error)) error = error.tokenError;
+      if (isGraphError(error)) {
+        const g = diagnoseGraphError(error, { operation: 'folder', address: mailbox.address, folder: mailbox.imap.folder, auth: mailbox.imap.auth === 'oauth2-app' ? 'app' : 'delegated' });
+        return failed({ code: g.code, message: `The probe was accepted, but Mailroom could not look for it: ${g.summary}`, hint: g.hint }, { sendMs });
+      }
       const d = diagnoseImportError(error, client ? 'select' : 'connect', mailbox, mailbox.imap.folder);
       return failed({ code: d.code, message: `The probe was accepted, but Mailroom could not look for it: ${d.message}`, hint: d.hint ?? 'Run the incoming connection test of this mailbox.' }, { sendMs });
     } finally {
@@ -228,16 +255,15 @@ export class ProbeService {
       const e = credentialError as AppError;
       return { ok: false, diagnosis: { code: e.code ?? 'PROBE_SEND_REFUSED', message: `The probe was not sent: ${e.message}`, hint: e.hint ?? '' } };
     }
-    const lane = new SmtpLane(
-      {
-        mailbox,
-        settings: { ...settings, messagesPerConnection: 1 },
-        ...(password !== undefined ? { password } : {}),
-        ...(this.options.tokens ? { tokens: this.options.tokens } : {}),
-        ...(this.options.tls?.smtp ? { tls: this.options.tls.smtp } : {}),
-      },
-      this.clock,
-    );
+    const laneConfig = {
+      mailbox,
+      settings: { ...settings, messagesPerConnection: 1 },
+      ...(password !== undefined ? { password } : {}),
+      ...(this.options.tokens ? { tokens: this.options.tokens } : {}),
+      ...(this.options.tls?.smtp ? { tls: this.options.tls.smtp } : {}),
+    };
+    // Sent exactly as the outbox would: through Microsoft Graph or over SMTP.
+    const lane: OutboxLane = mailbox.sendVia === 'graph' ? new GraphLane(laneConfig, this.options.graph ?? null, this.clock) : new SmtpLane(laneConfig, this.clock);
     try {
       const result = await lane.send({ from: mailbox.address, to: [target] }, raw, messageId);
       const ctx = { mailbox, phase: result.phase, recipients: [target], ...(result.tokenError !== undefined ? { tokenError: result.tokenError } : {}), ...(result.token ? { token: result.token } : {}) };

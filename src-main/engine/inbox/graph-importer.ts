@@ -24,6 +24,9 @@
  * next page again from there; nothing is skipped and nothing stored twice.
  */
 import { AppError } from '../../shared/errors.js';
+import type { Mailbox } from '../../shared/mailbox.js';
+import type { Db } from '../../store/db.js';
+import type { InboxRepo } from '../../store/inbox-repo.js';
 import { GraphSyncRepo, GRAPH_UID_VALIDITY } from '../../store/graph-sync-repo.js';
 import { GraphClient, isGraphTokenUnavailable, type GraphExchange, type GraphMailboxRef } from '../graph/graph-client.js';
 import { isGraphError, type GraphError } from '../graph/graph-error.js';
@@ -53,16 +56,76 @@ export function isDeltaReset(error: unknown): boolean {
 }
 
 /** The import's diagnosis of a Graph failure, as an error the poll records. */
-function graphFailure(error: GraphError, operation: GraphOperation, ctx: ImportContext, folder: string): AppError {
-  const d = diagnoseGraphError(error, { operation, address: ctx.mailbox.address, folder, auth: ctx.mailbox.imap.auth === 'oauth2-app' ? 'app' : 'delegated' });
+function graphFailure(error: GraphError, operation: GraphOperation, mailbox: Mailbox, folder: string): AppError {
+  const d = diagnoseGraphError(error, { operation, address: mailbox.address, folder, auth: mailbox.imap.auth === 'oauth2-app' ? 'app' : 'delegated' });
   return new AppError(d.code, d.serverReply ? `${d.summary} (Graph: ${d.serverReply})` : d.summary, { hint: d.hint, cause: error });
 }
 
 /** Keeps the error of a token that could not be had (its own code and hint), and turns Graph's into a diagnosis. */
-function rethrow(error: unknown, operation: GraphOperation, ctx: ImportContext, folder: string): never {
+function rethrowFor(error: unknown, operation: GraphOperation, mailbox: Mailbox, folder: string): never {
   if (isGraphTokenUnavailable(error)) throw error.tokenError;
-  if (isGraphError(error)) throw graphFailure(error, operation, ctx, folder);
+  if (isGraphError(error)) throw graphFailure(error, operation, mailbox, folder);
   throw error;
+}
+
+function rethrow(error: unknown, operation: GraphOperation, ctx: ImportContext, folder: string): never {
+  rethrowFor(error, operation, ctx.mailbox, folder);
+}
+
+/** The folder's counts through Graph (what a first import would do), importing nothing. */
+export async function graphFolderStatus(client: GraphClient, mailbox: Mailbox): Promise<{ messages: number; unseen: number | null }> {
+  try {
+    const folder = await client.folder({ id: mailbox.id, address: mailbox.address }, mailbox.imap.folder);
+    return { messages: folder.totalItemCount ?? 0, unseen: folder.unreadItemCount };
+  } catch (error) {
+    rethrowFor(error, 'folder', mailbox, mailbox.imap.folder);
+  }
+}
+
+/** Whether the folder has a Graph import position (a first poll would not import everything). */
+export function graphImportStarted(db: Db, mailbox: Mailbox, folder = mailbox.imap.folder): boolean {
+  return Boolean(new GraphSyncRepo(db).get(mailbox.id, folder)?.link);
+}
+
+/**
+ * "Only mail that arrives from now on", through Graph: pages through the
+ * folder's delta to its end without fetching a message, and stores the
+ * deltaLink as the import position; the messages there now are never
+ * imported nor touched. Returns how many were left alone.
+ */
+export async function graphStartFromNow(db: Db, repo: InboxRepo, client: GraphClient, mailbox: Mailbox, at: () => number): Promise<{ leftAlone: number }> {
+  const folder = mailbox.imap.folder;
+  const ref: GraphMailboxRef = { id: mailbox.id, address: mailbox.address };
+  let folderId: string;
+  try {
+    folderId = (await client.folder(ref, folder)).id;
+  } catch (error) {
+    rethrowFor(error, 'folder', mailbox, folder);
+  }
+  let url = client.deltaStartUrl(ref, folderId);
+  let leftAlone = 0;
+  let deltaLink: string | null = null;
+  // Bounded: a folder of 1,000,000 messages at 200 a page.
+  for (let page = 0; page < 5000 && !deltaLink; page++) {
+    let delta;
+    try {
+      delta = await client.delta(ref, url, 200);
+    } catch (error) {
+      rethrowFor(error, 'delta', mailbox, folder);
+    }
+    leftAlone += delta.items.filter((m) => !m.removed).length;
+    deltaLink = delta.deltaLink;
+    if (!delta.nextLink) break;
+    url = delta.nextLink;
+  }
+  if (!deltaLink) throw new AppError('SERVER_TEMPORARY', `Microsoft Graph did not finish listing ${folder}.`, { hint: 'Try again; if it persists, import everything instead.' });
+  const sync = new GraphSyncRepo(db);
+  const lastUid = repo.folder(mailbox.id, folder)?.uidValidity === GRAPH_UID_VALIDITY ? (repo.folder(mailbox.id, folder)?.lastUid ?? 0) : 0;
+  db.transaction(() => {
+    sync.setLink(mailbox.id, folder, folderId, deltaLink, true, at());
+    repo.resetFolder(mailbox.id, folder, GRAPH_UID_VALIDITY, lastUid, at());
+  })();
+  return { leftAlone };
 }
 
 /** Runs one poll of the mailbox's folder through Graph. Throws when the poll cannot complete. */

@@ -50,7 +50,7 @@ import { DEFAULT_PARSE_TIMEOUT_MS, WorkerParser, defaultWorkerCount, type Messag
 import { messageDetail } from './message-detail.js';
 import { ImapTranscriptRecorder } from './transcript-capture.js';
 import { GraphClient } from '../graph/graph-client.js';
-import { importGraphFolder } from './graph-importer.js';
+import { graphFolderStatus, graphImportStarted, graphStartFromNow, importGraphFolder } from './graph-importer.js';
 
 /** How much of a raw message `raw` returns as text. */
 const RAW_TEXT_BYTES = 2 * 1024 * 1024;
@@ -276,6 +276,7 @@ export class InboxService {
    */
   firstImportNeeded(mailboxId: number, folder?: string): boolean {
     const mailbox = this.options.mailboxes.get(mailboxId);
+    if (mailbox.receiveVia === 'graph') return !graphImportStarted(this.options.db, mailbox, folder ?? mailbox.imap.folder);
     return !this.repo.folder(mailbox.id, folder ?? mailbox.imap.folder);
   }
 
@@ -293,7 +294,7 @@ export class InboxService {
       unseen: status.unseen,
       afterImport: mailbox.imap.afterImport,
       afterImportWords: afterImportWords(mailbox.imap.afterImport),
-      started: mailbox.id > 0 && Boolean(this.repo.folder(mailbox.id, mailbox.imap.folder)),
+      started: mailbox.id > 0 && (mailbox.receiveVia === 'graph' ? graphImportStarted(this.options.db, mailbox) : Boolean(this.repo.folder(mailbox.id, mailbox.imap.folder))),
     };
   }
 
@@ -307,6 +308,18 @@ export class InboxService {
     const mailbox = this.options.mailboxes.resolve(mailboxIdOrName);
     return this.exclusive(mailbox.id, async () => {
       const folder = mailbox.imap.folder;
+      if (mailbox.receiveVia === 'graph') {
+        const { leftAlone } = await graphStartFromNow(this.options.db, this.repo, this.graph(), mailbox, this.clock);
+        this.options.log.write({
+          mailboxId: mailbox.id,
+          direction: 'receive',
+          level: 'info',
+          message: `Import of ${folder} starts with mail that arrives from now on: the ${leftAlone} message${leftAlone === 1 ? '' : 's'} already there ${leftAlone === 1 ? 'is' : 'are'} left as ${leftAlone === 1 ? 'it is' : 'they are'}`,
+          detail: `The import position is the end of Microsoft Graph's delta of ${folder}: only messages that arrive later are imported and ${afterImportWords(mailbox.imap.afterImport)}.`,
+        });
+        this.changed(mailbox.id, 'state', null);
+        return { mailboxId: mailbox.id, folder, uidValidity: -1, startAfterUid: 0, leftAlone };
+      }
       const status = await this.folderStatus(mailbox);
       const startAfterUid = Math.max(0, status.uidNext - 1);
       this.options.db.transaction(() => {
@@ -326,6 +339,7 @@ export class InboxService {
 
   /** STATUS of the mailbox's folder on a connection of its own; errors carry the import's diagnosis. */
   private async folderStatus(mailbox: Mailbox, password?: string): Promise<{ messages: number; unseen: number | null; uidNext: number; uidValidity: number }> {
+    if (mailbox.receiveVia === 'graph') return { ...(await graphFolderStatus(this.graph(), mailbox)), uidNext: 0, uidValidity: -1 };
     const folder = mailbox.imap.folder;
     let client: ImapFlow | undefined;
     let phase: 'connect' | 'select' = 'connect';
