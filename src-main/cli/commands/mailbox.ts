@@ -37,6 +37,8 @@ interface MailboxFlags extends CommonOptions {
   sendVia?: string;
   receiveVia?: string;
   graphSaveSent?: string;
+  /** `--incoming imap|pop3` (the POP3 flags) also names how mail is received. */
+  incoming?: string;
   /** Declared only to be refused: secrets never go on the command line. */
   password?: string;
   /** Declared only to be refused, like `password`. */
@@ -60,6 +62,10 @@ function flagsToInput(f: MailboxFlags): Record<string, unknown> {
   });
   const smtp = pick({ host: f.smtpHost, port: f.smtpPort, security: f.smtpSecurity, username: f.smtpUser, auth: f.smtpAuth ?? f.auth });
   if (f.enabled && f.disabled) throw usageError('Use either --enabled or --disabled, not both.');
+  // --incoming and --receive-via both say how mail comes in: given together, they must agree.
+  if (f.incoming !== undefined && f.receiveVia !== undefined && f.incoming !== f.receiveVia) {
+    throw usageError(`--incoming ${f.incoming} and --receive-via ${f.receiveVia} disagree: give one of them.`, '--receive-via imap|graph|pop3 names every way in; --incoming imap|pop3 is the same for IMAP and POP3.');
+  }
   if (f.graphSaveSent !== undefined && f.graphSaveSent !== 'yes' && f.graphSaveSent !== 'no') {
     throw usageError(`--graph-save-sent takes yes or no; it is "${f.graphSaveSent}".`, 'yes: Microsoft Graph keeps a copy of each message in Sent Items; no: it does not.');
   }
