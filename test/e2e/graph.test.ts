@@ -24,6 +24,7 @@ import { chromiumPath, screenshot } from '../helpers/browser';
 import { RENDERER_DIR } from '../helpers/paths';
 import { startTestIdp, type TestIdp } from '../helpers/oauth-idp';
 import { startGraphPeer, type GraphPeer } from '../helpers/graph-peer';
+import { checkScreen, SCREEN_SIZES, THEMES, type ScreenCheck } from '../helpers/screen-checks';
 
 const MAILBOX = 'support@contoso.test';
 let idp: TestIdp;
@@ -185,6 +186,25 @@ describe('Microsoft Graph for a Microsoft 365 mailbox in the browser console', (
     await expect.poll(() => page.getByRole('status').first().textContent()).toContain('sends through Microsoft Graph');
     // Its SMTP side no longer counts: it does not use SMTP.
     await expect.poll(async () => card.locator('[data-readiness="mailbox:Helpdesk:smtp"]').count()).toBe(0);
+  });
+
+  it('the Graph test screen passes the screen checks (layout, Tab order, axe) at both sizes and in both themes', async () => {
+    const id = engine.mailboxes.resolve('Support').id;
+    const graphScreen: ScreenCheck = {
+      name: 'graph-test',
+      route: `#/tests/${id}/graph`,
+      open: async (p) => {
+        await p.locator('section[data-protocol="graph"]').getByText('Passed').first().waitFor({ timeout: 30_000 });
+      },
+      tabOrder: ['skip', 'header', 'navigation', 'toolbar', 'detail'],
+    };
+    for (const size of SCREEN_SIZES) {
+      for (const theme of THEMES) {
+        const report = await checkScreen(page, `http://127.0.0.1:${server.port}`, graphScreen, size, theme);
+        expect(report.faults, `${size.width}x${size.height} ${theme}: ${report.tabWalk.join(' > ')}`).toEqual([]);
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
   });
 
   it('a Graph failure shows its code, the step and the fix (an application access policy), also at 1024x768', async () => {
