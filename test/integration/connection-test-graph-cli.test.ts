@@ -103,6 +103,13 @@ describe('mailroom test graph', () => {
     }
   }, 60_000);
 
+  it('test mailbox tests the sides that go through Graph through Graph: { ok, mailbox, results } or one report', async () => {
+    const both = await cli(['test', 'mailbox', 'Support', '--json']);
+    expect(both.code, both.stdout + both.stderr).toBe(0);
+    // Both sides go through Graph: one Graph test, printed as the one report it is.
+    expect(JSON.parse(both.stdout)).toMatchObject({ ok: true, protocol: 'graph' });
+  }, 60_000);
+
   it('exit 2 for a usage error, with JSON', async () => {
     const run = await cli(['test', 'graph', 'Support', '--timeout-ms', 'soon', '--json']);
     expect(run.code).toBe(2);
