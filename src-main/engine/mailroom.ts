@@ -130,12 +130,26 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     ...(options.openExternal ? { openExternal: options.openExternal } : {}),
     ...(options.signInTimeoutMs ? { signInTimeoutMs: options.signInTimeoutMs } : {}),
   });
+  // Microsoft Graph's address, one for the Graph client and the Graph connection test: asked at each
+  // request, so that the sign-in host saved later (a national cloud) names the right Graph.
+  const graphBase = options.graphBaseUrl ?? (() => graphBaseUrl({ authorityHost: oauthRepo.getSettings()?.authorityHost ?? null }));
   // The relay's From warnings belong to a test of the outgoing side (the relay is wired below).
-  const connectionTests = new ConnectionTestService({ db, mailboxes, events, tokens: oauth, log, smtpWarnings: (mailbox) => relay.fromWarnings(mailbox) });
+  const connectionTests = new ConnectionTestService({
+    db,
+    mailboxes,
+    events,
+    tokens: oauth,
+    // The Graph test asks the mailbox's own sign-in for a Microsoft Graph token.
+    graphTokens: { getGraphAccessToken: (mailboxId) => oauth.getAccessToken(mailboxId, { resource: 'graph' }) },
+    graphBaseUrl: graphBase,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    log,
+    smtpWarnings: (mailbox) => relay.fromWarnings(mailbox),
+  });
   // Probes are recognised by the importer by their header alone (see probe-marker.ts).
   const marker = new ProbeMarker(db);
   // One Graph client for the process: the limits it keeps (4 in flight, 10,000 per 10 minutes) are per mailbox across sending and receiving.
-  const graph = new GraphClient({ tokens: oauth, ...(options.fetch ? { fetch: options.fetch } : {}), baseUrl: options.graphBaseUrl ?? (() => graphBaseUrl({ authorityHost: oauthRepo.getSettings()?.authorityHost ?? null })) });
+  const graph = new GraphClient({ tokens: oauth, ...(options.fetch ? { fetch: options.fetch } : {}), baseUrl: graphBase });
   const inbox = new InboxService({ db, mailboxes, log, events, tokens: oauth, graph, isProbe: (raw) => marker.probeTokenOf(raw) !== null });
   const outbox = new OutboxService({ db, mailboxes, log, events, tokens: oauth, graph });
   const relay = new RelayService({ db, box: new SecretBox(keys), mailboxes, outbox, log });

@@ -34,6 +34,14 @@ export function isMicrosoft365Host(host: string): boolean {
 /** Diagnosis codes by which Microsoft refuses a password sign-in. */
 export const BASIC_AUTH_REFUSAL_CODES = ['BASIC_AUTH_RETIRED', 'BASIC_AUTH_DISABLED', 'SMTP_AUTH_DISABLED', 'SECURITY_DEFAULTS_BLOCKED'] as const;
 
+/**
+ * Refusals that say SMTP AUTH itself is off for the tenant or the mailbox
+ * (5.7.139 "SmtpClientAuthentication is disabled", security defaults): OAuth
+ * 2.0 over SMTP is refused as well, so the way out is SMTP AUTH on, or
+ * sending through Microsoft Graph.
+ */
+export const SMTP_AUTH_OFF_CODES: readonly string[] = ['SMTP_AUTH_DISABLED', 'SECURITY_DEFAULTS_BLOCKED'];
+
 /** The network signs of an address's domain (Detector.microsoft365Signs). */
 export interface Microsoft365Signs {
   /** The first MX host of Exchange Online, or null. */
@@ -73,6 +81,19 @@ interface Issue {
   action: string | null;
   fix: ReadinessFix | null;
   alternativeFix?: ReadinessFix | null;
+  graphFix?: ReadinessFix | null;
+}
+
+/** Microsoft Graph as the way around a protocol Microsoft 365 refuses: the fix and the words for it. */
+function useGraph(mailbox: Mailbox, protocol: 'imap' | 'smtp'): { fix: ReadinessFix; action: string } {
+  const flag = protocol === 'smtp' ? '--send-via graph' : '--receive-via graph';
+  const permission = protocol === 'smtp' ? 'Mail.Send' : 'Mail.ReadWrite';
+  return {
+    fix: { kind: 'use-graph', mailboxId: mailbox.id, account: null, targetMailboxId: null, targetMailbox: null },
+    action:
+      `Or ${protocol === 'smtp' ? 'send' : 'receive'} through Microsoft Graph, which needs no ${protocol === 'smtp' ? 'SMTP AUTH' : 'IMAP'}: Mailboxes > ${mailbox.name} > Use Microsoft Graph, or: mailroom mailbox update "${mailbox.name}" ${flag} ` +
+      `(the app registration needs the Microsoft Graph permission ${permission} with admin consent; then mailroom test graph "${mailbox.name}").`,
+  };
 }
 
 /** What the assessment knows of the organisation besides the mailbox. */
@@ -108,9 +129,14 @@ export function assessSide(
   history: SideHistory,
   now: number,
   context: ReadinessContext = {},
-): Pick<ReadinessMailboxRow, 'risk' | 'reason' | 'action' | 'fix' | 'alternativeFix'> {
+): Pick<ReadinessMailboxRow, 'risk' | 'reason' | 'action' | 'fix' | 'alternativeFix' | 'graphFix'> {
   const side = mailbox[protocol];
   const issues: Issue[] = [];
+  // A side that already goes through Microsoft Graph does not use SMTP or IMAP at all.
+  const viaGraph = protocol === 'smtp' ? mailbox.sendVia === 'graph' : mailbox.receiveVia === 'graph';
+  if (viaGraph) {
+    return { risk: 'none', reason: `${protocol === 'smtp' ? 'Sends' : 'Receives'} through Microsoft Graph with the mailbox's Microsoft 365 sign-in: not affected.`, action: null, fix: null, alternativeFix: null, graphFix: null };
+  }
   if (history.lastTestCode === 'TLS_VERSION_UNSUPPORTED') {
     issues.push({
       risk: 'broken',
@@ -122,10 +148,20 @@ export function assessSide(
   if (provider === 'microsoft365') {
     if (side.auth === 'password') {
       if (history.refusal) {
+        const oauthWay = switchToOAuth(mailbox, context);
+        const smtpAuthOff = protocol === 'smtp' && SMTP_AUTH_OFF_CODES.includes(history.refusal.code);
+        const graph = smtpAuthOff ? useGraph(mailbox, 'smtp') : undefined;
         issues.push({
           risk: 'broken',
           reason: `Microsoft 365 refused the password sign-in on ${utcDay(history.refusal.at)} (${history.refusal.code}): basic authentication is off for this ${protocol === 'smtp' ? 'tenant or mailbox' : 'protocol'}.`,
-          ...switchToOAuth(mailbox, context),
+          ...oauthWay,
+          ...(graph
+            ? {
+                // With SMTP AUTH off, OAuth 2.0 over SMTP is refused too: turn it on as well, or go through Graph.
+                action: `${oauthWay.action} SMTP AUTH is off, which refuses OAuth 2.0 as well: turn it on for the mailbox (Microsoft 365 admin center > Users > the mailbox > Mail > Manage email apps > Authenticated SMTP). ${graph.action}`,
+                graphFix: graph.fix,
+              }
+            : {}),
         });
       } else if (protocol === 'imap') {
         issues.push({ risk: 'broken', reason: 'Exchange Online has refused password sign-in (basic authentication) for IMAP and POP since October 2022.', ...switchToOAuth(mailbox, context) });
@@ -140,6 +176,26 @@ export function assessSide(
           ...switchToOAuth(mailbox, context),
         });
       }
+    } else if (side.auth === 'oauth2' || side.auth === 'oauth2-app') {
+      if (protocol === 'smtp' && history.refusal && SMTP_AUTH_OFF_CODES.includes(history.refusal.code)) {
+        const graph = useGraph(mailbox, 'smtp');
+        issues.push({
+          risk: 'broken',
+          reason: `Microsoft 365 refused SMTP AUTH on ${utcDay(history.refusal.at)} (${history.refusal.code}): SMTP AUTH is turned off for the tenant or the mailbox, which refuses OAuth 2.0 as well.`,
+          action: `Turn SMTP AUTH on for the mailbox (Microsoft 365 admin center > Users > the mailbox > Mail > Manage email apps > Authenticated SMTP; it overrides the organisation). ${graph.action}`,
+          fix: null,
+          graphFix: graph.fix,
+        });
+      } else if (protocol === 'imap' && history.lastTestCode === 'OAUTH_TOKEN_REJECTED') {
+        const graph = useGraph(mailbox, 'imap');
+        issues.push({
+          risk: 'broken',
+          reason: 'The last IMAP test was refused with the OAuth 2.0 token: when the token is right, IMAP is turned off for the mailbox or the organisation (the token doctor tells which).',
+          action: `Turn IMAP on for the mailbox (Microsoft 365 admin center > Users > the mailbox > Mail > Manage email apps > IMAP), or run the token doctor (mailroom oauth doctor "${mailbox.name}"). ${graph.action}`,
+          fix: null,
+          graphFix: graph.fix,
+        });
+      }
     }
   }
   if (!issues.length) {
@@ -151,7 +207,7 @@ export function assessSide(
           : side.auth === 'password'
             ? 'Signs in with a password.'
             : 'Signs in with OAuth 2.0: not affected.';
-    return { risk: 'none', reason, action: null, fix: null, alternativeFix: null };
+    return { risk: 'none', reason, action: null, fix: null, alternativeFix: null, graphFix: null };
   }
   const worst = issues.reduce((a, b) => (RANK[b.risk] > RANK[a.risk] ? b : a));
   const fix = worst.fix ?? issues.find((i) => i.fix)?.fix ?? null;
@@ -162,6 +218,7 @@ export function assessSide(
     fix,
     // The second way out belongs to the same issue as the first.
     alternativeFix: [worst, ...issues].find((i) => i.fix === fix)?.alternativeFix ?? null,
+    graphFix: issues.find((i) => i.graphFix)?.graphFix ?? null,
   };
 }
 

@@ -47,6 +47,7 @@ function appHandlers(engine: Mailroom, env: HandlerEnvironment): Handlers<Mailro
 function connectionTestHandlers(engine: Mailroom): Handlers<MailroomContract>['connectionTests'] {
   return {
     run: (input) => engine.connectionTests.run(input),
+    runGraph: (input) => engine.connectionTests.runGraph(input),
     cancel: ({ runId }) => ({ cancelled: engine.connectionTests.cancel(runId) }),
     history: ({ mailboxId, limit }) => engine.connectionTests.history(mailboxId, limit),
     get: ({ id }) => engine.connectionTests.get(id),

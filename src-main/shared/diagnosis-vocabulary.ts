@@ -101,17 +101,58 @@ export const GRAPH_DIAGNOSIS_TITLES: Record<GraphDiagnosisCode, string> = {
   GRAPH_MAILBOX_NOT_FOUND: 'Mailbox not found by Microsoft Graph',
 };
 
-/** The protocols a connection test speaks. */
-export const TEST_PROTOCOLS = ['smtp', 'imap'] as const;
+/**
+ * Codes only the Microsoft Graph connection test gives: no token for Graph
+ * could be had at its `token` step (the sign-in's own error says why).
+ */
+export const GRAPH_TEST_CODES = ['OAUTH_TOKEN_UNAVAILABLE'] as const;
+
+/** Titles of the Graph test's own codes. */
+export const GRAPH_TEST_TITLES: Record<(typeof GRAPH_TEST_CODES)[number], string> = {
+  OAUTH_TOKEN_UNAVAILABLE: 'No token for Microsoft Graph',
+};
+
+/**
+ * Every code a stored connection-test result may carry: the SMTP and IMAP
+ * diagnoses, the Graph-only faults and the Graph test's own.
+ */
+export const CONNECTION_TEST_CODES = [...DIAGNOSIS_CODES, ...GRAPH_DIAGNOSIS_CODES, ...GRAPH_TEST_CODES] as const;
+/** A code a connection-test result may carry. */
+export type ConnectionTestCode = (typeof CONNECTION_TEST_CODES)[number];
+
+/** The short title of any connection-test code (lists and badges). */
+export const CONNECTION_TEST_TITLES: Record<ConnectionTestCode, string> = { ...DIAGNOSIS_TITLES, ...GRAPH_DIAGNOSIS_TITLES, ...GRAPH_TEST_TITLES };
+
+/**
+ * The protocols a connection test speaks. `graph` is Microsoft Graph over
+ * HTTPS (a Microsoft 365 mailbox that sends or receives through Graph): it
+ * runs its own steps (GRAPH_STEPS) and is tested only for a saved mailbox.
+ */
+export const TEST_PROTOCOLS = ['smtp', 'imap', 'graph'] as const;
 /** A protocol a connection test speaks. */
 export type TestProtocol = (typeof TEST_PROTOCOLS)[number];
+/**
+ * The protocols tested by talking to a mail server on its port (DNS, TCP,
+ * TLS, the protocol's own steps): what an ad-hoc test can be, and what the
+ * socket runner (run-test.ts) speaks.
+ */
+export const SERVER_TEST_PROTOCOLS = ['smtp', 'imap'] as const;
+/** A protocol tested on a mail server's port. */
+export type ServerTestProtocol = (typeof SERVER_TEST_PROTOCOLS)[number];
 
 /** SMTP steps in the order they run. `tls` is only for implicit TLS; the last three only when a recipient is given. */
 export const SMTP_STEPS = ['dns', 'tcp', 'tls', 'greeting', 'ehlo', 'starttls', 'auth', 'mail-from', 'rcpt-to', 'data'] as const;
 /** IMAP steps in the order they run. */
 export const IMAP_STEPS = ['dns', 'tcp', 'tls', 'greeting', 'capability', 'starttls', 'auth', 'select'] as const;
-/** Every step name of either protocol. */
-export const TEST_STEP_NAMES = ['dns', 'tcp', 'tls', 'greeting', 'ehlo', 'capability', 'starttls', 'auth', 'mail-from', 'rcpt-to', 'data', 'select'] as const;
+/**
+ * Microsoft Graph steps in the order they run: a token for Graph, the
+ * mailbox (`GET /users/{id}`: does it exist, has it an Exchange Online
+ * licence), its folder (`GET .../mailFolders/{id}`), and with a recipient a
+ * test message (`POST .../sendMail`).
+ */
+export const GRAPH_STEPS = ['token', 'mailbox', 'folder', 'send-mail'] as const;
+/** Every step name of any protocol. */
+export const TEST_STEP_NAMES = ['dns', 'tcp', 'tls', 'greeting', 'ehlo', 'capability', 'starttls', 'auth', 'mail-from', 'rcpt-to', 'data', 'select', 'token', 'mailbox', 'folder', 'send-mail'] as const;
 /** A step name. */
 export type TestStepName = (typeof TEST_STEP_NAMES)[number];
 

@@ -8,7 +8,7 @@
  * engine (src-main/engine/diagnose/); this module only names things.
  */
 import { z } from 'zod';
-import { DIAGNOSIS_CODES, STEP_STATUSES, TEST_PROTOCOLS, TEST_STEP_NAMES } from './diagnosis-vocabulary.js';
+import { CONNECTION_TEST_CODES, STEP_STATUSES, TEST_PROTOCOLS, TEST_STEP_NAMES } from './diagnosis-vocabulary.js';
 
 // The plain constants (codes, titles, steps, methods, ports) live in a zod-free module.
 export * from './diagnosis-vocabulary.js';
@@ -44,7 +44,8 @@ export type TestStep = z.infer<typeof TestStep>;
 
 /** Why a test failed and what to change: exactly one per failed test. */
 export const Diagnosis = z.object({
-  code: z.enum(DIAGNOSIS_CODES),
+  /** An SMTP/IMAP diagnosis code, or (a Graph test) a Graph-only one. */
+  code: z.enum(CONNECTION_TEST_CODES),
   /** The step that failed. */
   step: z.enum(TEST_STEP_NAMES),
   /** One sentence: what went wrong. */

@@ -58,6 +58,7 @@ export const CHANGING_CHANNELS: ReadonlySet<string> = new Set([
   'mailboxes.remove',
   'mailboxes.importSettings',
   'connectionTests.run',
+  'connectionTests.runGraph',
   'connectionTests.cancel',
   'siteSetup.checkWebConfig',
   'siteSetup.previewWebConfig',

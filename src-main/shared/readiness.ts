@@ -21,11 +21,12 @@ export const BASIC_SMTP_AUTH_OFF_AT = Date.UTC(2026, 11, 31, 23, 59, 59);
 /**
  * What Mailroom can do in one click: switch a mailbox to delegated OAuth,
  * switch it to app-only access (when the organisation's app-only
- * registration is set up), or send a relay account's mail through a mailbox
- * that uses OAuth.
+ * registration is set up), send a relay account's mail through a mailbox
+ * that uses OAuth, or send or receive through Microsoft Graph.
  */
 export const ReadinessFix = z.object({
-  kind: z.enum(['switch-mailbox-to-oauth', 'switch-mailbox-to-app-only', 'relay-via-mailbox']),
+  /** `use-graph`: send (the SMTP row) or receive (the IMAP row) through Microsoft Graph instead. */
+  kind: z.enum(['switch-mailbox-to-oauth', 'switch-mailbox-to-app-only', 'relay-via-mailbox', 'use-graph']),
   /** The mailbox to switch, or the relay account's current mailbox. */
   mailboxId: z.number().int(),
   /** For `relay-via-mailbox`: the relay account and the mailbox (signing in with OAuth) to send through. */
@@ -60,6 +61,14 @@ export const ReadinessMailboxRow = z.object({
    * registration is set up (right for a shared mailbox nobody signs in to); else null.
    */
   alternativeFix: ReadinessFix.nullable(),
+  /**
+   * `use-graph` when Microsoft 365 refuses the side's protocol itself, which
+   * no sign-in method changes: SMTP AUTH turned off for the tenant or the
+   * mailbox (5.7.139, security defaults), or, on the IMAP side, a token that
+   * looks right refused (IMAP turned off for the mailbox). Microsoft Graph
+   * sends (sendMail) and receives without SMTP AUTH or IMAP. Else null.
+   */
+  graphFix: ReadinessFix.nullable().default(null),
 });
 /** One side of a mailbox. */
 export type ReadinessMailboxRow = z.infer<typeof ReadinessMailboxRow>;

@@ -22,6 +22,10 @@ export const STEP_LABELS: Record<TestStepName, string> = {
   'rcpt-to': 'Recipient accepted (RCPT TO)',
   data: 'Test message accepted (DATA)',
   select: 'Open the folder (SELECT)',
+  token: 'Get a token for Microsoft Graph',
+  mailbox: 'Find the mailbox (GET /users)',
+  folder: 'Open the folder (GET mailFolders)',
+  'send-mail': 'Test message accepted (sendMail)',
 };
 
 /** The stage codes an outbox try records, by the step they stand for. */

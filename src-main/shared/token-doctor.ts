@@ -11,7 +11,9 @@ import { MailboxId } from './mailbox.js';
  * The doctor's own finding codes, stable across versions, with a short title
  * each: what the token's claims say (TOKEN_AUDIENCE_GRAPH ...), and what a
  * server's refusal means for a token whose claims look right
- * (TOKEN_APP_NOT_AUTHORIZED ...). Besides these, a finding may carry a
+ * (TOKEN_APP_NOT_AUTHORIZED ...), and where Microsoft Graph goes around a
+ * protocol Microsoft 365 refuses (GRAPH_SUGGESTED_FOR_SENDING when SMTP AUTH
+ * is off, GRAPH_SUGGESTED_FOR_RECEIVING when IMAP may be). Besides these, a finding may carry a
  * sign-in code (OAUTH_CONSENT_REQUIRED, OAUTH_CLIENT_SECRET_INVALID, ...: no
  * token could be had), a connection-test diagnosis code (SMTP_AUTH_DISABLED,
  * BASIC_AUTH_RETIRED, ...: a real sign-in failed) or RELAY_FROM_NOT_ALLOWED.
@@ -30,6 +32,16 @@ export const TOKEN_FINDING_TITLES = {
   TOKEN_ACCOUNT_NO_MAILBOX_ACCESS: 'Account has no access to the mailbox',
   TOKEN_REFUSED_MAILBOX_SETTINGS: 'Server refused a token that looks right',
 } as const;
+/**
+ * The doctor's suggestions of Microsoft Graph, where Microsoft 365 refuses
+ * the protocol itself and no token changes that: SMTP AUTH off for the
+ * tenant or the mailbox (5.7.139), or IMAP refusing a token that looks right.
+ */
+export const GRAPH_SUGGESTION_TITLES = {
+  GRAPH_SUGGESTED_FOR_SENDING: 'Microsoft Graph can send where SMTP AUTH is off',
+  GRAPH_SUGGESTED_FOR_RECEIVING: 'Microsoft Graph can receive where IMAP is off',
+} as const;
+
 /** One of the doctor's own finding codes. */
 export type TokenFindingCode = keyof typeof TOKEN_FINDING_TITLES;
 /** The doctor's own finding codes. */

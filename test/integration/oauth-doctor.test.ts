@@ -170,7 +170,10 @@ describe('token doctor, a person\'s sign-in', () => {
   it('reports SMTP AUTH turned off (535 5.7.139) from a real sign-in', async () => {
     smtpOptions.reject = { AUTH: { code: 535, message: '5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.' } };
     const report = await engine.doctor.examine(support);
-    expect(codes(report)).toEqual(['SMTP_AUTH_DISABLED']);
+    // No token turns SMTP AUTH back on: the doctor also says Microsoft Graph sends without it (issue 16).
+    expect(codes(report)).toEqual(['SMTP_AUTH_DISABLED', 'GRAPH_SUGGESTED_FOR_SENDING']);
+    expect(report.findings[1]!.hint).toContain(`--send-via graph`);
+    expect(report.findings[1]!.hint).toContain('Mail.Send');
     expect(report.findings[0]!.summary).toMatch(/^SMTP sign-in at 127\.0\.0\.1:\d+: /);
     expect(report.findings[0]!.hint).toMatch(/SMTP AUTH/);
     expect(report.probes.find((p) => p.protocol === 'smtp')!.serverReply).toContain('5.7.139');

@@ -583,6 +583,46 @@ describe('010-app-only', () => {
   });
 });
 
+describe('016-connection-test-protocols', () => {
+  it('keeps every stored result and its index, and lets the history hold Microsoft Graph and POP3 results (nothing else)', () => {
+    const file = dbFile();
+    const old = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version < 16) });
+    old
+      .prepare(
+        `INSERT INTO mailboxes (id, name, address, imap_host, imap_port, imap_security, imap_username, imap_auth, smtp_host, smtp_port, smtp_security, smtp_username, smtp_auth, created_at, updated_at)
+         VALUES (1, 'Support', 'support@example.test', 'imap.example.test', 993, 'tls', 'u', 'oauth2', 'smtp.example.test', 587, 'starttls', 'u', 'oauth2', 0, 0)`,
+      )
+      .run();
+    const insert = (db: Db, id: number, protocol: string) =>
+      db
+        .prepare(
+          `INSERT INTO connection_tests (id, run_id, mailbox_id, protocol, host, port, security, ok, cancelled, diagnosis_code, started_at, duration_ms, result_json)
+           VALUES (?, 'r', 1, ?, 'h', 443, 'tls', 1, 0, NULL, ?, 5, '{"kept":true}')`,
+        )
+        .run(id, protocol, id);
+    insert(old, 7, 'smtp');
+    insert(old, 8, 'imap');
+    expect(() => insert(old, 9, 'graph')).toThrow(/CHECK constraint/);
+    old.close();
+    const db = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 16) });
+    try {
+      expect(db.prepare('SELECT id, protocol, result_json FROM connection_tests ORDER BY id').all()).toEqual([
+        { id: 7, protocol: 'smtp', result_json: '{"kept":true}' },
+        { id: 8, protocol: 'imap', result_json: '{"kept":true}' },
+      ]);
+      insert(db, 9, 'graph');
+      insert(db, 10, 'pop3');
+      expect(() => insert(db, 11, 'carrier-pigeon')).toThrow(/CHECK constraint/);
+      expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'connection_tests'").pluck().all()).toEqual(['connection_tests_by_mailbox']);
+      // A removed mailbox still takes its results with it.
+      db.prepare('DELETE FROM mailboxes WHERE id = 1').run();
+      expect(db.prepare('SELECT COUNT(*) FROM connection_tests').pluck().get()).toBe(0);
+    } finally {
+      db.close();
+    }
+  });
+});
+
 describe('014-graph-sync', () => {
   it('adds the Graph import state to a data folder of the previous version: its mailboxes and messages untouched, one link per folder, one Graph id per message', () => {
     const file = dbFile();

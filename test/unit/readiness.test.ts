@@ -80,3 +80,44 @@ describe('readiness rules', () => {
     expect(r.action).toContain('never lowers its minimum');
   });
 });
+
+describe('Microsoft Graph as the way out (issue 16)', () => {
+  const refused = (code: string) => ({ lastTestCode: null, refusal: { code, at: Date.UTC(2026, 10, 30) } });
+  const graphFix = { kind: 'use-graph', mailboxId: 7, account: null, targetMailboxId: null, targetMailbox: null };
+
+  it.each(['SMTP_AUTH_DISABLED', 'SECURITY_DEFAULTS_BLOCKED'])('SMTP with OAuth 2.0 refused with %s: broken, SMTP AUTH is off, "Use Microsoft Graph"', (code) => {
+    const r = assessSide(mailbox('oauth2'), 'smtp', 'microsoft365', refused(code), Date.UTC(2026, 11, 1));
+    expect(r).toMatchObject({ risk: 'broken', fix: null, graphFix });
+    expect(r.reason).toContain('SMTP AUTH is turned off for the tenant or the mailbox');
+    expect(r.action).toContain('mailroom mailbox update "Scanner" --send-via graph');
+    expect(r.action).toContain('Mail.Send');
+  });
+
+  it('SMTP with a password refused with 5.7.139: OAuth alone does not help, so Graph is offered beside it', () => {
+    const r = assessSide(mailbox('password'), 'smtp', 'microsoft365', refused('SMTP_AUTH_DISABLED'), Date.UTC(2026, 11, 1));
+    expect(r.fix).toMatchObject({ kind: 'switch-mailbox-to-oauth' });
+    expect(r.graphFix).toEqual(graphFix);
+    expect(r.action).toContain('refuses OAuth 2.0 as well');
+  });
+
+  it('a password refused with 5.7.30 (basic authentication retired) is fixed by OAuth: no Graph offered', () => {
+    expect(assessSide(mailbox('password'), 'smtp', 'microsoft365', refused('BASIC_AUTH_RETIRED'), Date.UTC(2026, 11, 1)).graphFix).toBeNull();
+  });
+
+  it('IMAP with OAuth 2.0 whose last test was refused: IMAP may be off, "Use Microsoft Graph" to receive', () => {
+    const r = assessSide(mailbox('oauth2'), 'imap', 'microsoft365', { lastTestCode: 'OAUTH_TOKEN_REJECTED', refusal: null }, 0);
+    expect(r).toMatchObject({ risk: 'broken', graphFix });
+    expect(r.action).toContain('--receive-via graph');
+    expect(r.action).toContain('Mail.ReadWrite');
+  });
+
+  it('a side that already goes through Microsoft Graph is not affected, whatever SMTP or IMAP saw', () => {
+    const viaGraph = { ...mailbox('oauth2'), sendVia: 'graph', receiveVia: 'graph' } as Mailbox;
+    expect(assessSide(viaGraph, 'smtp', 'microsoft365', refused('SMTP_AUTH_DISABLED'), 0)).toMatchObject({ risk: 'none', graphFix: null });
+    expect(assessSide(viaGraph, 'imap', 'microsoft365', { lastTestCode: 'OAUTH_TOKEN_REJECTED', refusal: null }, 0)).toMatchObject({ risk: 'none', graphFix: null });
+  });
+
+  it('nothing at risk, nothing offered', () => {
+    expect(assessSide(mailbox('oauth2'), 'smtp', 'microsoft365', quiet, 0).graphFix).toBeNull();
+  });
+});

@@ -34,6 +34,11 @@ interface MailboxFlags extends CommonOptions {
   smtpPasswordStdin?: boolean;
   smtpPasswordSame?: boolean;
   importExisting?: string;
+  sendVia?: string;
+  receiveVia?: string;
+  graphSaveSent?: string;
+  /** `--incoming imap|pop3` (the POP3 flags) also names how mail is received. */
+  incoming?: string;
   /** Declared only to be refused: secrets never go on the command line. */
   password?: string;
   /** Declared only to be refused, like `password`. */
@@ -57,6 +62,13 @@ function flagsToInput(f: MailboxFlags): Record<string, unknown> {
   });
   const smtp = pick({ host: f.smtpHost, port: f.smtpPort, security: f.smtpSecurity, username: f.smtpUser, auth: f.smtpAuth ?? f.auth });
   if (f.enabled && f.disabled) throw usageError('Use either --enabled or --disabled, not both.');
+  // --incoming and --receive-via both say how mail comes in: given together, they must agree.
+  if (f.incoming !== undefined && f.receiveVia !== undefined && f.incoming !== f.receiveVia) {
+    throw usageError(`--incoming ${f.incoming} and --receive-via ${f.receiveVia} disagree: give one of them.`, '--receive-via imap|graph|pop3 names every way in; --incoming imap|pop3 is the same for IMAP and POP3.');
+  }
+  if (f.graphSaveSent !== undefined && f.graphSaveSent !== 'yes' && f.graphSaveSent !== 'no') {
+    throw usageError(`--graph-save-sent takes yes or no; it is "${f.graphSaveSent}".`, 'yes: Microsoft Graph keeps a copy of each message in Sent Items; no: it does not.');
+  }
   return pick({
     name: f.name,
     address: f.address,
@@ -64,6 +76,9 @@ function flagsToInput(f: MailboxFlags): Record<string, unknown> {
     enabled: f.disabled ? false : f.enabled ? true : undefined,
     imap: Object.keys(imap).length ? imap : undefined,
     smtp: Object.keys(smtp).length ? smtp : undefined,
+    sendVia: f.sendVia,
+    receiveVia: f.receiveVia,
+    graph: f.graphSaveSent !== undefined ? { saveToSentItems: f.graphSaveSent === 'yes' } : undefined,
   });
 }
 
@@ -71,10 +86,14 @@ function describe(m: Mailbox): string {
   return [
     `${m.name} (#${m.id}) <${m.address}>  ${m.enabled ? 'enabled' : 'disabled'}  preset ${m.preset}`,
     `  incoming  imap ${m.imap.host}:${m.imap.port} ${m.imap.security}  user ${m.imap.username}  auth ${m.imap.auth}  folder ${m.imap.folder}  after import ${m.imap.afterImport}  every ${m.imap.pollIntervalSeconds}s`,
+    m.receiveVia === 'graph'
+      ? `  incoming  via Microsoft Graph (signs in as IMAP's auth ${m.imap.auth})  folder ${m.imap.folder}  after import ${m.imap.afterImport}  every ${m.imap.pollIntervalSeconds}s`
+      : null,
     `  outgoing  smtp ${m.smtp.host}:${m.smtp.port} ${m.smtp.security}  user ${m.smtp.username}  auth ${m.smtp.auth}`,
+    m.sendVia === 'graph' ? `  outgoing  via Microsoft Graph (signs in as SMTP's auth ${m.smtp.auth})  save to Sent Items ${m.graph.saveToSentItems ? 'yes' : 'no'}` : null,
     `  password  ${m.passwordSet ? 'set (stored encrypted)' : 'not set'}`,
     `  smtp password  ${m.smtpPasswordSet ? "SMTP's own, set (stored encrypted)" : 'same as incoming'}`,
-  ].join('\n') + '\n';
+  ].filter((line) => line !== null).join('\n') + '\n';
 }
 
 /**
@@ -254,8 +273,8 @@ export async function listMailboxes(f: CommonOptions): Promise<void> {
           String(m.id),
           m.name,
           m.address,
-          `${m.imap.host}:${m.imap.port} ${m.imap.security}`,
-          `${m.smtp.host}:${m.smtp.port} ${m.smtp.security}`,
+          m.receiveVia === 'graph' ? 'Microsoft Graph' : `${m.imap.host}:${m.imap.port} ${m.imap.security}`,
+          m.sendVia === 'graph' ? 'Microsoft Graph' : `${m.smtp.host}:${m.smtp.port} ${m.smtp.security}`,
           m.imap.auth === 'oauth2' || m.imap.auth === 'oauth2-app' ? m.imap.auth : m.passwordSet ? 'password' : 'password (missing)',
           m.enabled ? 'enabled' : 'disabled',
         ]),

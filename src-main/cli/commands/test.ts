@@ -1,5 +1,5 @@
 /**
- * `mailroom test smtp|imap|mailbox`: runs a connection test and prints the
+ * `mailroom test smtp|imap|graph|mailbox`: runs a connection test and prints the
  * steps, the diagnosis and the transcript, or with --json one object:
  * `{ ok, protocol, target, steps, diagnosis, transcript }`. Exit code 0 when
  * the test passed, 1 when it ran and failed, 2 on a usage error.
@@ -10,7 +10,7 @@
  * is just not kept.
  */
 import crypto from 'node:crypto';
-import type { ConnectionTestReport, TestProtocol } from '../../shared/diagnosis.js';
+import type { ConnectionTestReport, ServerTestProtocol, TestProtocol } from '../../shared/diagnosis.js';
 import type { ConnectionTestResult } from '../../shared/contract/connection-tests.js';
 import { databaseFile } from '../../engine/data-dir.js';
 import type { StepProgress } from '../../engine/connection-test/step-recorder.js';
@@ -80,11 +80,17 @@ function printHuman(result: ConnectionTestResult, live: boolean): void {
   for (const w of result.warnings ?? []) out.push(`WARNING: ${w.code}${w.step ? ` at step ${w.step}` : ''}`, `  ${toCliWords(w.message)}`, `  What to change: ${toCliWords(w.hint)}`);
   out.push('', 'Transcript (secrets redacted):');
   for (const line of result.transcript) out.push(`  ${`+${line.t}ms`.padStart(8)} ${line.dir === 'info' ? '  ' : `${line.dir}:`} ${line.text}`);
+  if (result.protocol === 'graph') {
+    out.push('', `Same requests with curl (put a Graph access token where it says <TOKEN>${result.steps.some((s) => s.name === 'send-mail' && s.status !== 'skipped') ? '; save a message as mailroom-test.eml and base64 it into mailroom-test.eml.b64 first' : ''}):`, ...result.curlCommand.split('\n').map((c) => `  ${c}`), '');
+    process.stdout.write(out.join('\n') + '\n');
+    return;
+  }
   out.push('', `Same test with curl (type the secret where it says <PASSWORD> or <TOKEN>${result.protocol === 'smtp' && result.steps.some((s) => s.name === 'data') ? `; save a message as ${CURL_MESSAGE_FILE} first` : ''}):`, `  ${result.curlCommand}`, '');
   process.stdout.write(out.join('\n') + '\n');
 }
 
 function header(r: { protocol: TestProtocol; target: { host: string; port: number; security: string }; auth: string; user: string }): string {
+  if (r.protocol === 'graph') return `Microsoft Graph test of ${r.user || 'the mailbox'} at ${r.target.host}`;
   return `${r.protocol.toUpperCase()} test of ${r.target.host} port ${r.target.port} (security ${r.target.security}, auth ${r.auth}${r.user ? ` as ${r.user}` : ''})`;
 }
 
@@ -145,7 +151,7 @@ function checkFlags(flags: TargetFlags): { port?: number; timeoutMs?: number } {
  * the history and the activity log of the data folder; without it the test
  * has no side effect (monitoring scripts can call it every minute).
  */
-export async function testProtocol(protocol: TestProtocol, flags: TargetFlags): Promise<void> {
+export async function testProtocol(protocol: ServerTestProtocol, flags: TargetFlags): Promise<void> {
   const json = Boolean(flags.json);
   let storeOpening: ReturnType<typeof openStore> | undefined;
   try {
@@ -237,5 +243,24 @@ export async function testMailbox(idOrName: string, flags: MailboxFlags): Promis
       }
     }
     process.exitCode = results.every((r) => r.ok) ? EXIT_OK : EXIT_FAILED;
+  });
+}
+
+/** `mailroom test graph <mailbox>`: the Microsoft Graph test of a saved mailbox; the same JSON and exit codes as `test smtp`. */
+export async function testGraph(idOrName: string, flags: MailboxFlags): Promise<void> {
+  const json = Boolean(flags.json);
+  await withEngine(flags, async (engine) => {
+    const timeoutMs = parseTimeout(flags.timeoutMs);
+    if (timeoutMs !== undefined && (timeoutMs < 100 || timeoutMs > 300_000)) throw usageError(`--timeout-ms must be from 100 to 300000 milliseconds; it is ${timeoutMs}.`);
+    const mailbox = engine.mailboxes.resolve(idOrName);
+    if (!json) process.stdout.write(`Testing Microsoft Graph for mailbox ${mailbox.name} (#${mailbox.id}) <${mailbox.address}>\n`);
+    const onStep = liveProgress(json);
+    const result = await engine.connectionTests.runGraph(
+      { mailboxId: mailbox.id, ...(flags.to ? { to: flags.to.trim() } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) },
+      onStep ? { onStep } : {},
+    );
+    if (json) printJson(report(result));
+    else printHuman(result, true);
+    process.exitCode = result.ok ? EXIT_OK : EXIT_FAILED;
   });
 }

@@ -17,6 +17,7 @@ export function mailboxFlags(cmd: Command): Command {
     password: '--password-env / --password-stdin',
     smtpPassword: '--smtp-password-env / --smtp-password-stdin',
     enabled: '--enabled / --disabled',
+    'graph.saveToSentItems': '--graph-save-sent',
   });
   return cmd
     .option('--name <name>', 'display name (unique)')
@@ -40,6 +41,9 @@ export function mailboxFlags(cmd: Command): Command {
     .option('--smtp-password-env <NAME>', "SMTP's own password or app password, from this environment variable (default: SMTP uses the incoming password)")
     .option('--smtp-password-stdin', "read SMTP's own password or app password from standard input")
     .option('--smtp-password-same', 'SMTP signs in with the incoming password again (removes its own)')
+    .addOption(new Option('--send-via <transport>', 'send through SMTP (default) or Microsoft Graph (Microsoft 365 mailboxes that sign in with OAuth 2.0)').choices(['smtp', 'graph']))
+    .addOption(new Option('--receive-via <transport>', 'receive through IMAP (default), Microsoft Graph (Microsoft 365, OAuth 2.0) or POP3').choices(['imap', 'graph', 'pop3']))
+    .option('--graph-save-sent <yes|no>', 'with --send-via graph: keep a copy of each message in Sent Items (default yes)')
     .option('--import-existing <yes|no>', 'on the first enable: import the mail already in the folder (yes), or only mail that arrives from now on (no)')
     .option('--disabled', 'create or set the mailbox as disabled')
     .option('--enabled', 'set the mailbox as enabled');

@@ -1,4 +1,4 @@
-/** Registers `mailroom test smtp|imap|mailbox`. Actions import their code only when run. */
+/** Registers `mailroom test smtp|imap|graph|mailbox`. Actions import their code only when run. */
 import { Option, type Command } from 'commander';
 import { common } from './common.js';
 import { fieldFlags } from '../flag-names.js';
@@ -41,6 +41,18 @@ export function registerTestCommands(program: Command): void {
       const { testProtocol } = await import('../commands/test.js');
       await testProtocol('imap', opts);
     });
+
+  fieldFlags(common(
+    test
+      .command('graph')
+      .argument('<mailbox>', 'mailbox id or name (a Microsoft 365 mailbox that signs in with OAuth 2.0)')
+      .description('test Microsoft Graph for a saved mailbox: token, the mailbox (GET /users), its folder, and with --to a test message (sendMail)')
+      .option('--to <address>', 'also send a small test message to this address through Graph')
+      .option('--timeout-ms <n>', 'timeout of each step in milliseconds (default 15000)'),
+  ), { mailboxId: '<mailbox>' }).action(async (idOrName, opts) => {
+    const { testGraph } = await import('../commands/test.js');
+    await testGraph(idOrName, opts);
+  });
 
   fieldFlags(common(
     test

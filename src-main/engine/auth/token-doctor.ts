@@ -29,6 +29,7 @@ import type { DoctorClaims, DoctorFinding, DoctorProbe, TokenDoctorReport } from
 import type { LogInput } from '../../shared/activity-log.js';
 import { runConnectionTest, type TestOutcome, type TestSpec } from '../connection-test/run-test.js';
 import { resolverFromEnvironment, type DnsResolver } from '../connection-test/dns-resolver.js';
+import { SMTP_AUTH_OFF_CODES } from '../readiness.js';
 import { decodeAccessToken, displayClaims, refusalFindings, tokenFindings, type TokenClaims, type TokenExpectation, type TokenProtocol } from './token-claims.js';
 
 /** A token for the doctor: the bearer token (a secret, never shown), and what it is expected to be. */
@@ -191,6 +192,24 @@ export class TokenDoctor {
           return;
         }
         add({ code: outcome.diagnosis.code, summary: `${where}: ${outcome.diagnosis.summary}`, hint: outcome.diagnosis.hint });
+      });
+    }
+
+    // Where Microsoft 365 refuses the protocol itself, no token fixes it: Microsoft Graph goes around it.
+    const smtpAuthOff = probes.some((p) => p.protocol === 'smtp' && p.code !== null && SMTP_AUTH_OFF_CODES.includes(p.code));
+    if (smtpAuthOff && mailbox.sendVia !== 'graph') {
+      add({
+        code: 'GRAPH_SUGGESTED_FOR_SENDING',
+        summary: `SMTP AUTH is turned off for ${mailbox.name}'s tenant or mailbox, which refuses OAuth 2.0 as well; Microsoft Graph sends without SMTP AUTH.`,
+        hint: `Turn Authenticated SMTP on for the mailbox, or send through Microsoft Graph: Mailboxes > ${mailbox.name} > Edit > Send through "Microsoft Graph", or: mailroom mailbox update "${mailbox.name}" --send-via graph (the app registration needs the Microsoft Graph permission Mail.Send with admin consent; then mailroom test graph "${mailbox.name}").`,
+      });
+    }
+    const imapOff = findings.some((f) => f.code === 'TOKEN_REFUSED_MAILBOX_SETTINGS' && /^IMAP /.test(f.summary));
+    if (imapOff && mailbox.receiveVia !== 'graph') {
+      add({
+        code: 'GRAPH_SUGGESTED_FOR_RECEIVING',
+        summary: `IMAP refused a token that looks right for ${mailbox.name}: when IMAP is turned off for the mailbox or the organisation, Microsoft Graph receives without IMAP.`,
+        hint: `Turn IMAP on for the mailbox, or receive through Microsoft Graph: Mailboxes > ${mailbox.name} > Edit > Receive through "Microsoft Graph", or: mailroom mailbox update "${mailbox.name}" --receive-via graph (the app registration needs the Microsoft Graph permission Mail.ReadWrite with admin consent; then mailroom test graph "${mailbox.name}").`,
       });
     }
 

@@ -6,12 +6,12 @@
  * contract's schema before it gets here.
  */
 import { AppError } from '../../shared/errors.js';
-import { TEST_DEFAULT_PORTS, type TestAuthMethod, type TestProtocol } from '../../shared/diagnosis-vocabulary.js';
+import { TEST_DEFAULT_PORTS, type TestAuthMethod, type ServerTestProtocol } from '../../shared/diagnosis-vocabulary.js';
 import type { TestSpec } from './run-test.js';
 
 /** Ad-hoc settings as given (after the contract's or the CLI's checks of each field). */
 export interface AdHocFields {
-  protocol: TestProtocol;
+  protocol: ServerTestProtocol;
   host: string;
   port?: number | undefined;
   security?: 'tls' | 'starttls' | 'none' | undefined;

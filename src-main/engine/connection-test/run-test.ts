@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
-import type { ConnectionTestReport, DnsDetails, TestAuthMethod, TestProtocol, TestStepName, TlsDetails } from '../../shared/diagnosis.js';
+import type { ConnectionTestReport, DnsDetails, ServerTestProtocol, TestAuthMethod, TestStepName, TlsDetails } from '../../shared/diagnosis.js';
 import { IMAP_STEPS, SMTP_STEPS } from '../../shared/diagnosis-vocabulary.js';
 import type { SecurityMode } from '../../shared/mailbox.js';
 import { diagnose, type FailureFacts } from '../diagnose/diagnose.js';
@@ -25,7 +25,7 @@ import { plaintextSignInWarnings } from './sign-in-warnings.js';
 
 /** Everything one test needs. Secrets are used for this run only. */
 export interface TestSpec {
-  protocol: TestProtocol;
+  protocol: ServerTestProtocol;
   host: string;
   port: number;
   security: SecurityMode;

@@ -13,6 +13,7 @@ import {
   AdHocTestInput,
   ConnectionTestRunInput,
   DEFAULT_STEP_TIMEOUT_MS,
+  GraphTestInput,
   MailboxTestInput,
   type ConnectionTestResult,
   type ConnectionTestSummary,
@@ -28,6 +29,9 @@ import { resolverFromEnvironment, type DnsResolver } from './dns-resolver.js';
 import { runConnectionTest, type TestOutcome, type TestSpec } from './run-test.js';
 import type { StepProgress } from './step-recorder.js';
 import { STEP_LABELS } from '../../shared/step-words.js';
+import { runGraphTest } from './graph-probe.js';
+import { graphBaseUrl } from '../graph/graph-client.js';
+import type { HttpFetch } from '../auth/http.js';
 
 /** Gives the engine an OAuth access token for a mailbox (the auth service implements it). */
 export interface AccessTokenSource {
@@ -37,6 +41,11 @@ export interface AccessTokenSource {
    * another account is no finding.
    */
   getAccessToken(mailboxId: number): Promise<{ accessToken: string; user?: string; account?: string; otherAccountAllowed?: boolean }>;
+}
+
+/** Gives the engine a token for Microsoft Graph from a mailbox's own sign-in (delegated or app-only). */
+export interface GraphTokenSource {
+  getGraphAccessToken(mailboxId: number): Promise<{ accessToken: string }>;
 }
 
 /** Where results are logged (the activity log implements it). */
@@ -60,6 +69,12 @@ export interface ConnectionTestServiceOptions {
   platform?: NodeJS.Platform;
   /** Extra CA certificates (PEM) to trust, on top of Node's roots and NODE_EXTRA_CA_CERTS. */
   ca?: string[];
+  /** Tokens for Microsoft Graph (the Graph test). */
+  graphTokens?: GraphTokenSource;
+  /** HTTP for the Graph test: the engine's own (the same CA trust as Microsoft sign-in). Default: node:https. */
+  fetch?: HttpFetch;
+  /** Microsoft Graph's base URL (or a function asked at each test): the engine's Graph client's. Default: MAILROOM_GRAPH_URL, else https://graph.microsoft.com/v1.0. */
+  graphBaseUrl?: string | (() => string);
   /** Warnings about a saved mailbox's outgoing side that no SMTP exchange shows (the relay's From choice). */
   smtpWarnings?: (mailbox: Mailbox) => { code: string; message: string; hint: string }[];
 }
@@ -94,14 +109,23 @@ export class ConnectionTestService {
     if (this.running.has(runId)) throw new AppError('CONFLICT', `A test with run id ${runId} is already running.`, { hint: 'Use a new run id for each test.' });
     const isMailbox = 'mailboxId' in parsed;
     const mailbox = isMailbox ? this.mailboxService().get((parsed as ParsedMailboxInput).mailboxId) : undefined;
-    const specs = (mailbox ? await this.mailboxSpecs(mailbox, parsed as ParsedMailboxInput) : [adHocSpec(parsed as ParsedAdHocInput)]).map((spec) =>
+    // A side that goes through Microsoft Graph is tested through Graph (one Graph test for both), the others on their servers.
+    const viaGraph = mailbox ? graphSidesOf(mailbox, (parsed as ParsedMailboxInput).direction) : { send: false, receive: false };
+    const serverSides = mailbox ? serverDirection((parsed as ParsedMailboxInput).direction, viaGraph) : undefined;
+    const specs = (mailbox ? (serverSides ? await this.mailboxSpecs(mailbox, { ...(parsed as ParsedMailboxInput), direction: serverSides }) : []) : [adHocSpec(parsed as ParsedAdHocInput)]).map((spec) =>
       this.options.ca?.length ? { ...spec, ca: this.options.ca } : spec,
     );
     const mailboxId = mailbox?.id ?? null;
+    const mailboxInput = parsed as ParsedMailboxInput;
+    const graphSignInOk = mailbox && (viaGraph.send || viaGraph.receive) ? this.requireGraphSignIn(mailbox) : undefined;
 
     const controller = new AbortController();
     this.running.set(runId, controller);
     try {
+      const graphRun =
+        mailbox && graphSignInOk
+          ? this.graphOutcome(mailbox, graphSignInOk.kind, { ...(viaGraph.send && mailboxInput.to ? { to: mailboxInput.to } : {}), timeoutMs: mailboxInput.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS }, controller.signal, runId, runOptions)
+          : undefined;
       const outcomes = await Promise.all(
         specs.map((spec) =>
           runConnectionTest(spec, {
@@ -117,11 +141,78 @@ export class ConnectionTestService {
       );
       const warnings = mailbox ? (this.options.smtpWarnings?.(mailbox) ?? []) : [];
       const results = outcomes.map((outcome, i) => this.keep(outcome, specs[i]!, runId, mailboxId, runOptions.store !== false, outcome.protocol === 'smtp' ? warnings : []));
+      if (graphRun && mailbox) results.push(this.keep(await graphRun, { auth: 'xoauth2', user: mailbox.address }, runId, mailbox.id, runOptions.store !== false));
       this.options.events?.emit('connectionTests.finished', { runId, mailboxId, results });
       return results;
     } finally {
       this.running.delete(runId);
     }
+  }
+
+  /**
+   * Runs the Microsoft Graph test of a saved Microsoft 365 mailbox: its
+   * token, the mailbox, its folder and, with `to`, a test message. The
+   * result is stored in the mailbox's history like an SMTP or IMAP test.
+   */
+  async runGraph(input: GraphTestInput | unknown, runOptions: RunOptions = {}): Promise<ConnectionTestResult> {
+    const parsed = parseOrThrow(GraphTestInput, input, 'Graph connection test');
+    const runId = parsed.runId ?? crypto.randomUUID();
+    if (this.running.has(runId)) throw new AppError('CONFLICT', `A test with run id ${runId} is already running.`, { hint: 'Use a new run id for each test.' });
+    const mailbox = this.mailboxService().get(parsed.mailboxId);
+    const signIn = this.requireGraphSignIn(mailbox);
+    const controller = new AbortController();
+    this.running.set(runId, controller);
+    try {
+      const outcome = await this.graphOutcome(mailbox, signIn.kind, { ...(parsed.to ? { to: parsed.to } : {}), timeoutMs: parsed.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS }, controller.signal, runId, runOptions);
+      // A bearer token, like XOAUTH2's: the stored result says so, and whose mailbox it was.
+      const result = this.keep(outcome, { auth: 'xoauth2', user: mailbox.address }, runId, mailbox.id, runOptions.store !== false);
+      this.options.events?.emit('connectionTests.finished', { runId, mailboxId: mailbox.id, results: [result] });
+      return result;
+    } finally {
+      this.running.delete(runId);
+    }
+  }
+
+  /** Graph signs in with the mailbox's Microsoft 365 sign-in; a mailbox with none is refused before anything runs. */
+  private requireGraphSignIn(mailbox: Mailbox): { side: 'imap' | 'smtp'; kind: 'delegated' | 'app' } {
+    const signIn = graphSignIn(mailbox);
+    if (!signIn) {
+      throw new AppError('VALIDATION_FAILED', `Mailbox "${mailbox.name}" signs in with a password; Microsoft Graph needs its Microsoft 365 sign-in (OAuth 2.0).`, {
+        hint: `Choose Microsoft 365 OAuth 2.0 (or app-only) for the mailbox and sign in: mailroom mailbox update "${mailbox.name}" --auth oauth2, then mailroom oauth login "${mailbox.name}".`,
+        issues: [{ path: 'mailboxId', message: 'signs in with a password; Graph needs OAuth 2.0' }],
+      });
+    }
+    return signIn;
+  }
+
+  /** Runs the Graph probe for a mailbox, announcing its steps like any test's. */
+  private graphOutcome(mailbox: Mailbox, signIn: 'delegated' | 'app', what: { to?: string; timeoutMs: number }, signal: AbortSignal, runId: string, runOptions: RunOptions): Promise<TestOutcome> {
+    const graphTokens = this.options.graphTokens;
+    return runGraphTest(
+      {
+        baseUrl: typeof this.options.graphBaseUrl === 'function' ? this.options.graphBaseUrl() : (this.options.graphBaseUrl ?? graphBaseUrl()),
+        mailbox: mailbox.address,
+        folder: mailbox.imap.folder,
+        ...(what.to ? { to: what.to } : {}),
+        saveToSentItems: mailbox.graph?.saveToSentItems ?? true,
+        timeoutMs: what.timeoutMs,
+        signIn,
+        getToken: async () => {
+          if (!graphTokens) throw new AppError('OAUTH_SIGN_IN_REQUIRED', 'This Mailroom cannot get tokens for Microsoft Graph.', { hint: 'Update Mailroom.' });
+          return graphTokens.getGraphAccessToken(mailbox.id);
+        },
+        ...(this.options.ca?.length ? { ca: this.options.ca } : {}),
+      },
+      {
+        signal,
+        ...(this.options.platform ? { platform: this.options.platform } : {}),
+        ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+        onStep: (step) => {
+          runOptions.onStep?.('graph', step);
+          this.options.events?.emit('connectionTests.progress', { runId, mailboxId: mailbox.id, protocol: 'graph', step });
+        },
+      },
+    );
   }
 
   /** Cancels a running test. */
@@ -167,7 +258,7 @@ export class ConnectionTestService {
     return this.options.mailboxes;
   }
 
-  private keep(outcome: TestOutcome, spec: TestSpec, runId: string, mailboxId: number | null, store: boolean, warnings: NonNullable<ConnectionTestResult['warnings']> = []): ConnectionTestResult {
+  private keep(outcome: TestOutcome, spec: Pick<TestSpec, 'auth' | 'user'>, runId: string, mailboxId: number | null, store: boolean, warnings: NonNullable<ConnectionTestResult['warnings']> = []): ConnectionTestResult {
     const result = {
       ok: outcome.ok,
       protocol: outcome.protocol,
@@ -193,7 +284,7 @@ export class ConnectionTestService {
   }
 
   private writeLog(result: ConnectionTestResult): void {
-    const what = `${result.protocol.toUpperCase()} test of ${result.target.host}:${result.target.port}`;
+    const what = result.protocol === 'graph' ? `Microsoft Graph test of ${result.user || result.target.host}` : `${result.protocol.toUpperCase()} test of ${result.target.host}:${result.target.port}`;
     const entry = result.cancelled
       ? { level: 'info' as const, message: `${what} cancelled` }
       : result.ok
@@ -261,4 +352,31 @@ export class ConnectionTestService {
     }
     return specs;
   }
+}
+
+/**
+ * Which sign-in a mailbox's Graph test uses: the side that goes through
+ * Graph (sending first), else whichever side signs in with OAuth 2.0;
+ * undefined when neither does (Graph has no password sign-in).
+ */
+export function graphSignIn(mailbox: Mailbox): { side: 'imap' | 'smtp'; kind: 'delegated' | 'app' } | undefined {
+  const oauth = (auth: string) => auth === 'oauth2' || auth === 'oauth2-app';
+  const order: ('imap' | 'smtp')[] = mailbox.sendVia === 'graph' ? ['smtp', 'imap'] : mailbox.receiveVia === 'graph' ? ['imap', 'smtp'] : ['imap', 'smtp'];
+  for (const side of order) {
+    const auth = mailbox[side].auth;
+    if (oauth(auth)) return { side, kind: auth === 'oauth2-app' ? 'app' : 'delegated' };
+  }
+  return undefined;
+}
+
+/** Which of a saved-mailbox test's directions go through Microsoft Graph. */
+export function graphSidesOf(mailbox: Mailbox, direction: 'incoming' | 'outgoing' | 'both'): { send: boolean; receive: boolean } {
+  return { send: mailbox.sendVia === 'graph' && direction !== 'incoming', receive: mailbox.receiveVia === 'graph' && direction !== 'outgoing' };
+}
+
+/** The directions still tested on their servers once the Graph sides are taken out; undefined when none is. */
+function serverDirection(direction: 'incoming' | 'outgoing' | 'both', viaGraph: { send: boolean; receive: boolean }): 'incoming' | 'outgoing' | 'both' | undefined {
+  const outgoing = direction !== 'incoming' && !viaGraph.send;
+  const incoming = direction !== 'outgoing' && !viaGraph.receive;
+  return outgoing && incoming ? 'both' : outgoing ? 'outgoing' : incoming ? 'incoming' : undefined;
 }

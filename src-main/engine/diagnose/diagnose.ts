@@ -806,7 +806,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
   },
 ];
 
-const PROTOCOL_LABEL: Record<TestProtocol, string> = { smtp: 'SMTP', imap: 'IMAP' };
+const PROTOCOL_LABEL: Record<TestProtocol, string> = { smtp: 'SMTP', imap: 'IMAP', graph: 'Microsoft Graph' };
 const DETECTED_LABEL: Record<DetectedProtocol, string> = {
   smtp: 'an SMTP server',
   imap: 'an IMAP server',
@@ -817,7 +817,7 @@ const DETECTED_LABEL: Record<DetectedProtocol, string> = {
   tls: 'a TLS server',
   unknown: 'something that is not a mail server',
 };
-const PORTS: Record<TestProtocol, { tls: number; starttls: number }> = { smtp: { tls: 465, starttls: 587 }, imap: { tls: 993, starttls: 143 } };
+const PORTS: Record<TestProtocol, { tls: number; starttls: number }> = { smtp: { tls: 465, starttls: 587 }, imap: { tls: 993, starttls: 143 }, graph: { tls: 443, starttls: 443 } };
 
 function firstLine(text: string | undefined): string {
   return (text ?? '').split(/\r?\n/).find((l) => l.trim())?.trim() ?? '';

@@ -7,7 +7,7 @@
  *
  * Only claims leave this module, never the token.
  */
-import type { TestProtocol } from '../../shared/diagnosis.js';
+import type { ServerTestProtocol } from '../../shared/diagnosis.js';
 import { decodeAccessToken, missingPermissions, tokenFindings, type TokenProtocol } from '../auth/token-claims.js';
 import type { FailureFacts } from './diagnose.js';
 
@@ -25,7 +25,7 @@ const PROBLEM_OF_FINDING: Record<string, NonNullable<FailureFacts['tokenProblem'
 
 /** How a failed sign-in used its token. */
 export interface TokenUse {
-  protocol: TestProtocol | 'pop';
+  protocol: ServerTestProtocol | 'pop';
   /** The XOAUTH2 user name (the mailbox). */
   user?: string;
   /** When the sign-in was tried, ms UTC. */

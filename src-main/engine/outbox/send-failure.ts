@@ -80,6 +80,10 @@ const STAGE_LABEL: Record<TestStepName, string> = {
   'rcpt-to': 'RCPT TO',
   data: 'DATA',
   select: 'SELECT',
+  token: 'TOKEN',
+  mailbox: 'MAILBOX',
+  folder: 'FOLDER',
+  'send-mail': 'SENDMAIL',
 };
 
 const ENVELOPE_STEPS: readonly TestStepName[] = ['mail-from', 'rcpt-to', 'data'];

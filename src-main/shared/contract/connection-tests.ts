@@ -14,6 +14,7 @@ import {
   StepTls,
   TEST_AUTH_METHODS,
   TEST_PROTOCOLS,
+  SERVER_TEST_PROTOCOLS,
   TEST_STEP_NAMES,
   TestTarget,
   TestWarning,
@@ -60,10 +61,27 @@ export const MailboxTestInput = z
 /** A saved-mailbox test as a caller writes it. */
 export type MailboxTestInput = z.input<typeof MailboxTestInput>;
 
+/**
+ * Test a saved Microsoft 365 mailbox through Microsoft Graph: a token for
+ * Graph, the mailbox (`GET /users/{id}`), its folder, and with `to` a test
+ * message through `sendMail`.
+ */
+export const GraphTestInput = z
+  .object({
+    mailboxId: MailboxId,
+    /** When set, a small test message is sent to this address through Graph's sendMail. */
+    to: EmailAddress.optional(),
+    timeoutMs: StepTimeoutMs.optional(),
+    runId: RunId.optional(),
+  })
+  .strict();
+/** A Graph test as a caller writes it. */
+export type GraphTestInput = z.input<typeof GraphTestInput>;
+
 /** Test settings that are not saved (the ad-hoc form). Secrets are used for this run only, never stored. */
 export const AdHocTestInput = z
   .object({
-    protocol: z.enum(TEST_PROTOCOLS, { error: 'must be smtp or imap' }),
+    protocol: z.enum(SERVER_TEST_PROTOCOLS, { error: 'must be smtp or imap' }),
     host: HostName,
     /** Default by protocol and security: 465/587/25 for SMTP, 993/143 for IMAP. */
     port: Port.optional(),
@@ -165,6 +183,12 @@ export const CONNECTION_TEST_HISTORY_LIMIT = 50;
 export const connectionTests = {
   /** Runs a test and resolves when it is over; progress arrives as `connectionTests.progress` events. */
   run: channel(ConnectionTestRunInput, z.array(ConnectionTestResult)),
+  /**
+   * Runs the Microsoft Graph test of a saved Microsoft 365 mailbox and
+   * resolves with its result (stored in the mailbox's history); progress
+   * arrives as `connectionTests.progress` events with protocol `graph`.
+   */
+  runGraph: channel(GraphTestInput, ConnectionTestResult),
   /** Cancels a running test; `cancelled` is false when no such run is going. */
   cancel: channel(z.object({ runId: RunId }).strict(), z.object({ cancelled: z.boolean() })),
   /** Stored results, newest first. `mailboxId: null` lists ad-hoc tests. */

@@ -35,8 +35,8 @@ import { DismissRegular, PlayRegular } from '@fluentui/react-icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import type { ConnectionTestProgressEvent, ConnectionTestResult, ConnectionTestSummary } from '../../../src-main/shared/contract/connection-tests.js';
-import { DIAGNOSIS_TITLES, type TestProtocol } from '../../../src-main/shared/diagnosis.js';
-import { SECURITY_MODES, defaultPort, type SecurityMode } from '../../../src-main/shared/mailbox.js';
+import { CONNECTION_TEST_TITLES, type ServerTestProtocol, type TestProtocol } from '../../../src-main/shared/diagnosis.js';
+import { SECURITY_MODES, defaultPort, type Mailbox, type SecurityMode } from '../../../src-main/shared/mailbox.js';
 import { SECURITY_LABELS, SECURITY_OPTIONS } from '../../../src-main/shared/setting-words.js';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
@@ -58,6 +58,8 @@ const useStyles = makeStyles({
   grid2: { display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) minmax(0, 1fr)', gap: '10px', '& .fui-Input': { width: '100%', minWidth: 0 } },
   grid3: { display: 'grid', gridTemplateColumns: 'minmax(0, 2fr) minmax(0, 1fr)', gap: '10px', '& .fui-Input': { width: '100%', minWidth: 0 } },
   input: { minWidth: 0, width: '100%' },
+  // Four choices (with Microsoft Graph) do not fit one line of the form column: they wrap inside the card.
+  choices: { flexWrap: 'wrap', rowGap: '2px' },
   muted: { color: tokens.colorNeutralForeground3 },
   resultHead: { display: 'flex', alignItems: 'center', gap: '8px', flexWrap: 'wrap' },
   spacer: { flex: 1 },
@@ -72,7 +74,7 @@ const useStyles = makeStyles({
   empty: { padding: '32px', textAlign: 'center', color: tokens.colorNeutralForeground3 },
 });
 
-const PROTOCOL_LABEL: Record<TestProtocol, string> = { smtp: 'Outgoing (SMTP)', imap: 'Incoming (IMAP)' };
+const PROTOCOL_LABEL: Record<TestProtocol, string> = { smtp: 'Outgoing (SMTP)', imap: 'Incoming (IMAP)', graph: 'Microsoft Graph' };
 const SECURITY_LABEL: Record<SecurityMode, string> = SECURITY_LABELS;
 
 interface RunState {
@@ -89,11 +91,18 @@ function newRunId(): string {
   return typeof crypto !== 'undefined' && 'randomUUID' in crypto ? crypto.randomUUID() : `run-${Date.now()}-${Math.random().toString(36).slice(2)}`;
 }
 
-/** Reads `#/tests/<mailboxId>[/run]`. */
-function routeParams(): { mailboxId?: number; autoRun: boolean } {
+/** Reads `#/tests/<mailboxId>[/run|/graph]` (`graph`: run the Microsoft Graph test at once). */
+function routeParams(): { mailboxId?: number; autoRun: boolean; graph: boolean } {
   const parts = location.hash.replace(/^#\/?/, '').split('/');
   const id = Number(parts[1]);
-  return { ...(Number.isInteger(id) && id > 0 ? { mailboxId: id } : {}), autoRun: parts[2] === 'run' };
+  return { ...(Number.isInteger(id) && id > 0 ? { mailboxId: id } : {}), autoRun: parts[2] === 'run' || parts[2] === 'graph', graph: parts[2] === 'graph' };
+}
+
+/** A Microsoft 365 mailbox with a Microsoft 365 sign-in can be tested through Microsoft Graph. */
+function graphTestable(m: Mailbox | undefined): boolean {
+  if (!m) return false;
+  const oauth = (auth: string) => auth === 'oauth2' || auth === 'oauth2-app';
+  return (m.preset === 'microsoft365' || m.sendVia === 'graph' || m.receiveVia === 'graph') && (oauth(m.imap.auth) || oauth(m.smtp.auth));
 }
 
 export function ConnectionTestsPage() {
@@ -103,9 +112,9 @@ export function ConnectionTestsPage() {
   const mailboxes = useQuery({ queryKey: ['mailboxes'], queryFn: () => api.mailboxes.list({}) });
   const [mode, setMode] = useState<'mailbox' | 'adhoc'>('mailbox');
   const [mailboxId, setMailboxId] = useState<string>(initial.current.mailboxId ? String(initial.current.mailboxId) : '');
-  const [direction, setDirection] = useState<'both' | 'incoming' | 'outgoing'>('both');
+  const [direction, setDirection] = useState<'both' | 'incoming' | 'outgoing' | 'graph'>(initial.current.graph ? 'graph' : 'both');
   const [to, setTo] = useState('');
-  const [adhoc, setAdhoc] = useState({ protocol: 'smtp' as TestProtocol, host: '', port: '', security: 'starttls' as SecurityMode, auth: 'password' as 'password' | 'xoauth2' | 'none', user: '', secret: '', folder: 'INBOX', from: '', to: '' });
+  const [adhoc, setAdhoc] = useState({ protocol: 'smtp' as ServerTestProtocol, host: '', port: '', security: 'starttls' as SecurityMode, auth: 'password' as 'password' | 'xoauth2' | 'none', user: '', secret: '', folder: 'INBOX', from: '', to: '' });
   const [run, setRun] = useState<RunState>();
   const [formError, setFormError] = useState<string>();
 
@@ -142,10 +151,28 @@ export function ConnectionTestsPage() {
     const runId = newRunId();
     let input: Parameters<typeof api.connectionTests.run>[0];
     let protocols: TestProtocol[];
+    if (mode === 'mailbox' && direction === 'graph') {
+      if (!mailboxId) return setFormError('Choose a mailbox to test, or create one on the Mailboxes screen.');
+      const withMessage = Boolean(to.trim());
+      setRun({ runId, protocols: ['graph'], live: { graph: pendingSteps('graph', withMessage) }, running: true });
+      try {
+        const result = await api.connectionTests.runGraph({ mailboxId: Number(mailboxId), runId, ...(to.trim() ? { to: to.trim() } : {}) });
+        setRun((cur) => (cur?.runId === runId ? { ...cur, results: [result], running: false } : cur));
+      } catch (error) {
+        setRun((cur) => (cur?.runId === runId ? { ...cur, error, running: false } : cur));
+      }
+      void queryClient.invalidateQueries({ queryKey: ['connectionTests.history'] });
+      return;
+    }
     if (mode === 'mailbox') {
       if (!mailboxId) return setFormError('Choose a mailbox to test, or create one on the Mailboxes screen.');
-      protocols = direction === 'both' ? ['smtp', 'imap'] : direction === 'outgoing' ? ['smtp'] : ['imap'];
-      input = { mailboxId: Number(mailboxId), direction, runId, ...(to.trim() ? { to: to.trim() } : {}) };
+      const sides = direction === 'graph' ? 'both' : direction;
+      // A side that goes through Microsoft Graph is tested through Graph (the engine runs one Graph test for both).
+      const mailbox = mailboxes.data?.find((m) => String(m.id) === mailboxId);
+      const sendGraph = mailbox?.sendVia === 'graph' && sides !== 'incoming';
+      const receiveGraph = mailbox?.receiveVia === 'graph' && sides !== 'outgoing';
+      protocols = [...(sides !== 'incoming' && !sendGraph ? (['smtp'] as const) : []), ...(sides !== 'outgoing' && !receiveGraph ? (['imap'] as const) : []), ...(sendGraph || receiveGraph ? (['graph'] as const) : [])];
+      input = { mailboxId: Number(mailboxId), direction: sides, runId, ...(to.trim() ? { to: to.trim() } : {}) };
     } else {
       if (!adhoc.host.trim()) return setFormError('Enter the server host name, such as smtp.example.com.');
       protocols = [adhoc.protocol];
@@ -165,7 +192,9 @@ export function ConnectionTestsPage() {
       };
     }
     const withMessage = mode === 'mailbox' ? Boolean(to.trim()) : Boolean(adhoc.to.trim());
-    const live = Object.fromEntries(protocols.map((p) => [p, pendingSteps(p, withMessage)]));
+    // Graph sends the test message only when sending goes through it.
+    const graphSends = mode === 'mailbox' && direction !== 'incoming' && mailboxes.data?.find((m) => String(m.id) === mailboxId)?.sendVia === 'graph';
+    const live = Object.fromEntries(protocols.map((p) => [p, pendingSteps(p, p === 'graph' ? withMessage && graphSends : withMessage)]));
     setRun({ runId, protocols, live, running: true });
     try {
       const results = await api.connectionTests.run(input);
@@ -201,6 +230,13 @@ export function ConnectionTestsPage() {
   // Newest first, whatever order results were stored or imported in (a bundle's, a CLI --keep).
   const historyRows = useMemo(() => [...(history.data ?? [])].sort((a, b) => b.startedAt - a.startedAt || b.id - a.id), [history.data]);
 
+  const selectedMailbox = mailboxes.data?.find((m) => String(m.id) === mailboxId);
+  const canTestGraph = graphTestable(selectedMailbox);
+  // Another mailbox that cannot use Graph: back to both directions.
+  useEffect(() => {
+    if (direction === 'graph' && mailboxes.data && !canTestGraph) setDirection('both');
+  }, [direction, canTestGraph, mailboxes.data]);
+
   const setA = <K extends keyof typeof adhoc>(key: K, value: (typeof adhoc)[K]) => setAdhoc((a) => ({ ...a, [key]: value }));
   const adhocPortPlaceholder = String(defaultPort(adhoc.protocol, adhoc.security));
 
@@ -226,14 +262,23 @@ export function ConnectionTestsPage() {
                 </Select>
               </Field>
               <Field label="Test">
-                <RadioGroup layout="horizontal" value={direction} onChange={(_e, d) => setDirection(d.value as typeof direction)}>
+                <RadioGroup className={s.choices} layout="horizontal" value={direction} onChange={(_e, d) => setDirection(d.value as typeof direction)}>
                   <Radio value="both" label="Both" />
-                  <Radio value="outgoing" label="Outgoing (SMTP)" />
-                  <Radio value="incoming" label="Incoming (IMAP)" />
+                  <Radio value="outgoing" label={`Outgoing (${selectedMailbox?.sendVia === 'graph' ? 'Graph' : 'SMTP'})`} />
+                  <Radio value="incoming" label={`Incoming (${selectedMailbox?.receiveVia === 'graph' ? 'Graph' : 'IMAP'})`} />
+                  {canTestGraph && <Radio value="graph" label="Microsoft Graph" />}
                 </RadioGroup>
               </Field>
+              {direction === 'graph' && (
+                <Caption1 className={s.muted}>
+                  Gets a token for Microsoft Graph with the mailbox's sign-in, finds the mailbox (GET /users), opens its folder and, with a recipient, sends a test message (sendMail).
+                </Caption1>
+              )}
               {direction !== 'incoming' && (
-                <Field label="Send a test message to (optional)" hint="Also checks that the server accepts the sender, the recipient and a message.">
+                <Field
+                  label="Send a test message to (optional)"
+                  hint={direction === 'graph' ? 'Also checks that Microsoft Graph accepts a message from this mailbox (sendMail).' : 'Also checks that the server accepts the sender, the recipient and a message.'}
+                >
                   <Input className={s.input} name="to" type="email" value={to} placeholder="you@example.com" onChange={(_e, d) => setTo(d.value)} />
                 </Field>
               )}
@@ -242,7 +287,7 @@ export function ConnectionTestsPage() {
             <>
               <div className={s.grid2}>
                 <Field label="Protocol">
-                  <Select className={s.input} name="protocol" value={adhoc.protocol} onChange={(_e, d) => setA('protocol', d.value as TestProtocol)}>
+                  <Select className={s.input} name="protocol" value={adhoc.protocol} onChange={(_e, d) => setA('protocol', d.value as ServerTestProtocol)}>
                     <option value="smtp">SMTP (outgoing)</option>
                     <option value="imap">IMAP (incoming)</option>
                   </Select>
@@ -348,11 +393,11 @@ export function ConnectionTestsPage() {
                         ) : h.cancelled ? (
                           <StatusBadge kind="disabled" label="Cancelled" />
                         ) : (
-                          <StatusBadge kind="error" label={h.diagnosis?.code ?? 'Failed'} title={h.diagnosis ? `${h.diagnosis.code}: ${DIAGNOSIS_TITLES[h.diagnosis.code]}` : undefined} />
+                          <StatusBadge kind="error" label={h.diagnosis?.code ?? 'Failed'} title={h.diagnosis ? `${h.diagnosis.code}: ${CONNECTION_TEST_TITLES[h.diagnosis.code]}` : undefined} />
                         )}
                       </div>
                       <Caption1 className={s.muted} block title={`${h.target.host}:${h.target.port}`}>
-                        {h.protocol.toUpperCase()} · port {h.target.port} · {SECURITY_LABEL[h.target.security]}
+                        {h.protocol === 'graph' ? `Microsoft Graph · ${h.target.host}` : `${h.protocol.toUpperCase()} · port ${h.target.port} · ${SECURITY_LABEL[h.target.security]}`}
                       </Caption1>
                     </TableCell>
                   </TableRow>
@@ -384,7 +429,14 @@ export function ConnectionTestsPage() {
             })}
           </div>
         )}
-        {run?.results?.map((r) => <TranscriptPanel key={`t-${r.protocol}`} title={`${PROTOCOL_LABEL[r.protocol]} transcript`} lines={r.transcript} curlCommand={r.curlCommand} />)}
+        {run?.results?.map((r) => (
+          <TranscriptPanel
+            key={`t-${r.protocol}`}
+            title={r.protocol === 'graph' ? 'Microsoft Graph transcript (HTTP, token redacted)' : `${PROTOCOL_LABEL[r.protocol]} transcript`}
+            lines={r.transcript}
+            curlCommand={r.curlCommand}
+          />
+        ))}
       </div>
     </div>
   );
@@ -399,7 +451,7 @@ function ResultCard({ protocol, result, live, running, fromHistory }: { protocol
         <Subtitle2>{PROTOCOL_LABEL[protocol]}</Subtitle2>
         {result && (
           <Caption1 className={s.muted}>
-            {result.target.host}:{result.target.port} · {SECURITY_LABEL[result.target.security]}
+            {result.protocol === 'graph' ? `${result.user} · ${result.target.host}` : `${result.target.host}:${result.target.port} · ${SECURITY_LABEL[result.target.security]}`}
           </Caption1>
         )}
         <span className={s.spacer} />

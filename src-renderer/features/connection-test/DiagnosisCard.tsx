@@ -1,7 +1,7 @@
 /** The one diagnosis of a failed test: code, summary, what to change, the server's reply; and the warnings of a test (amber). */
 import { Badge, Body1, Caption1, Text, makeStyles, tokens } from '@fluentui/react-components';
 import { ErrorCircleFilled, LightbulbRegular, WarningFilled } from '@fluentui/react-icons';
-import { DIAGNOSIS_TITLES, type Diagnosis, type TestWarning } from '../../../src-main/shared/diagnosis.js';
+import { CONNECTION_TEST_TITLES, type Diagnosis, type TestWarning } from '../../../src-main/shared/diagnosis.js';
 import { CopyButton } from '../../components/CopyButton';
 import { STEP_LABELS } from './StepList';
 
@@ -77,7 +77,7 @@ export function DiagnosisCard({ diagnosis }: { diagnosis: Diagnosis }) {
     <section className={s.card} role="alert" aria-label={`Diagnosis ${diagnosis.code}`} data-diagnosis={diagnosis.code}>
       <div className={s.head}>
         <ErrorCircleFilled className={s.icon} aria-hidden />
-        <Text className={s.title}>{DIAGNOSIS_TITLES[diagnosis.code]}</Text>
+        <Text className={s.title}>{CONNECTION_TEST_TITLES[diagnosis.code]}</Text>
         <Badge appearance="outline" color="danger" shape="rounded">
           {diagnosis.code}
         </Badge>

@@ -21,6 +21,8 @@ import {
   tokens,
   MessageBar,
   MessageBarBody,
+  Radio,
+  RadioGroup,
 } from '@fluentui/react-components';
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import {
@@ -30,7 +32,9 @@ import {
   defaultPort,
   type Mailbox,
   type PresetId,
+  type ReceiveVia,
   type SecurityMode,
+  type SendVia,
 } from '../../../src-main/shared/mailbox.js';
 import { toFieldIssues } from '../../../src-main/shared/validation.js';
 import { ApiError } from '../../api/client';
@@ -77,6 +81,12 @@ export interface FormValues {
   smtpPassword: string;
   /** Whether SMTP's own password is stored already (an empty field then keeps it). */
   smtpPasswordStored: boolean;
+  /** Send through SMTP or Microsoft Graph. */
+  sendVia: SendVia;
+  /** Receive through IMAP, Microsoft Graph (or POP3). */
+  receiveVia: ReceiveVia;
+  /** Microsoft Graph keeps a copy of each sent message in Sent Items. */
+  graphSaveToSentItems: boolean;
 }
 
 /** Maps the engine's field paths to the form's fields. */
@@ -99,6 +109,9 @@ const FIELD_OF_PATH: Record<string, keyof FormValues> = {
   'smtp.security': 'smtpSecurity',
   'smtp.username': 'smtpUsername',
   'smtp.auth': 'smtpAuth',
+  sendVia: 'sendVia',
+  receiveVia: 'receiveVia',
+  'graph.saveToSentItems': 'graphSaveToSentItems',
 };
 
 function presetValues(preset: PresetId, keep: Partial<FormValues>): FormValues {
@@ -126,6 +139,9 @@ function presetValues(preset: PresetId, keep: Partial<FormValues>): FormValues {
     smtpSamePassword: true,
     smtpPassword: '',
     smtpPasswordStored: false,
+    sendVia: keep.sendVia ?? 'smtp',
+    receiveVia: keep.receiveVia ?? 'imap',
+    graphSaveToSentItems: keep.graphSaveToSentItems ?? true,
   };
 }
 
@@ -153,6 +169,9 @@ function fromMailbox(m: Mailbox): FormValues {
     smtpSamePassword: !m.smtpPasswordSet,
     smtpPassword: '',
     smtpPasswordStored: m.smtpPasswordSet,
+    sendVia: m.sendVia,
+    receiveVia: m.receiveVia,
+    graphSaveToSentItems: m.graph.saveToSentItems,
   };
 }
 
@@ -175,6 +194,9 @@ export function toInput(v: FormValues) {
       pollIntervalSeconds: opt(v.pollIntervalSeconds),
     },
     smtp: { host: opt(v.smtpHost), port: opt(v.smtpPort), security: v.smtpSecurity, username: opt(v.smtpUsername), auth: v.smtpAuth },
+    sendVia: v.sendVia,
+    receiveVia: v.receiveVia,
+    graph: { saveToSentItems: v.graphSaveToSentItems },
     ...(v.clearPassword ? { password: null } : v.password ? { password: v.password } : {}),
     // "Same as incoming" removes SMTP's own password; otherwise a typed one replaces it and an empty field keeps it.
     ...(v.smtpAuth !== 'password' ? {} : v.smtpSamePassword ? { smtpPassword: null } : v.smtpPassword ? { smtpPassword: v.smtpPassword } : {}),
@@ -193,6 +215,10 @@ function validate(v: FormValues): Partial<Record<keyof FormValues, string>> {
   }
   if (!v.imapHost.trim()) errors.imapHost = 'Enter the IMAP server, such as imap.example.com.';
   if (!v.smtpHost.trim()) errors.smtpHost = 'Enter the SMTP server, such as smtp.example.com.';
+  // Microsoft Graph signs in with the mailbox's Microsoft 365 sign-in: a password side cannot use it (the engine says the same).
+  const oauth = (auth: string) => auth === 'oauth2' || auth === 'oauth2-app';
+  if (v.sendVia === 'graph' && !oauth(v.smtpAuth) && !errors.sendVia) errors.sendVia = 'Microsoft Graph needs a Microsoft 365 sign-in: choose Microsoft 365 OAuth 2.0 (or app-only) as the SMTP sign-in.';
+  if (v.receiveVia === 'graph' && !oauth(v.imapAuth) && !errors.receiveVia) errors.receiveVia = 'Microsoft Graph needs a Microsoft 365 sign-in: choose Microsoft 365 OAuth 2.0 (or app-only) as the IMAP sign-in.';
   if (v.smtpAuth === 'password' && !v.smtpSamePassword && !v.smtpPassword && !v.smtpPasswordStored && !errors.smtpPassword) {
     errors.smtpPassword = 'Enter the SMTP password or app password, or tick "Same as incoming".';
   }
@@ -208,6 +234,8 @@ export interface MailboxFormProps {
   switchToOAuth?: boolean;
   /** Opens the form with Microsoft 365 app-only access chosen on both sides (the readiness report's "Use app-only"). */
   switchToAppOnly?: boolean;
+  /** Opens the form with Microsoft Graph chosen for sending or receiving (the readiness report's "Use Microsoft Graph"). */
+  switchToGraph?: 'send' | 'receive';
   onCancel(): void;
   onSubmit(input: ReturnType<typeof toInput>): Promise<void>;
 }
@@ -228,11 +256,25 @@ function withAppOnly(v: FormValues): FormValues {
   return { ...v, imapAuth: 'oauth2-app', smtpAuth: v.smtpAuth === 'none' ? 'none' : 'oauth2-app' };
 }
 
-export function MailboxForm({ open, existing, switchToOAuth, switchToAppOnly, onCancel, onSubmit }: MailboxFormProps) {
+/** The form's values with Microsoft Graph chosen for one direction (its side signs in with OAuth 2.0 if it used a password). */
+function withGraph(v: FormValues, direction: 'send' | 'receive'): FormValues {
+  const oauth = withOAuth(v);
+  return direction === 'send' ? { ...v, sendVia: 'graph', smtpAuth: oauth.smtpAuth } : { ...v, receiveVia: 'graph', imapAuth: oauth.imapAuth };
+}
+
+export function MailboxForm({ open, existing, switchToOAuth, switchToAppOnly, switchToGraph, onCancel, onSubmit }: MailboxFormProps) {
   const s = useStyles();
   // A new mailbox starts as Other, with no servers: the preset follows what detection finds for the address.
   const [values, setValues] = useState<FormValues>(() =>
-    existing ? (switchToAppOnly ? withAppOnly(fromMailbox(existing)) : switchToOAuth ? withOAuth(fromMailbox(existing)) : fromMailbox(existing)) : presetValues('generic', {}),
+    existing
+      ? switchToGraph
+        ? withGraph(fromMailbox(existing), switchToGraph)
+        : switchToAppOnly
+          ? withAppOnly(fromMailbox(existing))
+          : switchToOAuth
+            ? withOAuth(fromMailbox(existing))
+            : fromMailbox(existing)
+      : presetValues('generic', {}),
   );
   const [filled, setFilled] = useState<Set<PresetField>>(() => (existing ? filledByPreset(existing, fromMailbox(existing)) : new Set(PRESET_FIELDS)));
   const [presetChosen, setPresetChosen] = useState(Boolean(existing));
@@ -364,6 +406,46 @@ export function MailboxForm({ open, existing, switchToOAuth, switchToAppOnly, on
                 </Field>
               </div>
               {!existing && <DetectPanel {...detected} onUse={applyProposal} />}
+
+              {(values.preset === 'microsoft365' || values.sendVia === 'graph' || values.receiveVia === 'graph') && (
+                <section className={s.section} aria-label="Microsoft Graph" data-testid="graph-transports">
+                  <Subtitle2 className={s.sectionTitle}>Microsoft 365: how mail travels</Subtitle2>
+                  {switchToGraph && (
+                    <MessageBar intent="info" data-testid="switch-to-graph">
+                      <MessageBarBody>
+                        Microsoft Graph is chosen for {switchToGraph === 'send' ? 'sending' : 'receiving'}: it works where {switchToGraph === 'send' ? 'SMTP AUTH' : 'IMAP'} is turned off for the organisation or the mailbox. The app registration needs the Microsoft Graph permission {switchToGraph === 'send' ? 'Mail.Send' : 'Mail.ReadWrite'} with admin consent; then sign in again.
+                      </MessageBarBody>
+                    </MessageBar>
+                  )}
+                  <div className={s.grid}>
+                    <Field label="Send through" validationMessage={errorOf('sendVia')} hint="Microsoft Graph sends with sendMail where SMTP AUTH is off.">
+                      <RadioGroup name="sendVia" layout="horizontal" value={values.sendVia} onChange={(_e, d) => set('sendVia', d.value as SendVia)} onBlur={blur('sendVia')}>
+                        <Radio value="smtp" label="SMTP" />
+                        <Radio value="graph" label="Microsoft Graph" />
+                      </RadioGroup>
+                    </Field>
+                    <Field label="Receive through" validationMessage={errorOf('receiveVia')} hint="Microsoft Graph reads the folder where IMAP is off.">
+                      <RadioGroup name="receiveVia" layout="horizontal" value={values.receiveVia === 'pop3' ? 'imap' : values.receiveVia} onChange={(_e, d) => set('receiveVia', d.value as ReceiveVia)} onBlur={blur('receiveVia')}>
+                        <Radio value="imap" label="IMAP" />
+                        <Radio value="graph" label="Microsoft Graph" />
+                      </RadioGroup>
+                    </Field>
+                  </div>
+                  {values.sendVia === 'graph' && (
+                    <Checkbox
+                      name="graphSaveToSentItems"
+                      checked={values.graphSaveToSentItems}
+                      label="Save sent mail to Sent Items"
+                      onChange={(_e, d) => set('graphSaveToSentItems', Boolean(d.checked))}
+                    />
+                  )}
+                  {(values.sendVia === 'graph' || values.receiveVia === 'graph') && (
+                    <Caption1 className={s.muted}>
+                      Graph signs in with the mailbox's Microsoft 365 sign-in below; the servers of the side that goes through Graph are kept but not used.
+                    </Caption1>
+                  )}
+                </section>
+              )}
 
               <section className={s.section} aria-label="Incoming mail (IMAP)">
                 <Subtitle2 className={s.sectionTitle}>Incoming mail (IMAP)</Subtitle2>

@@ -101,6 +101,17 @@ function ServerCell({ host, port, security }: { host: string; port: number; secu
   );
 }
 
+/** A side that goes through Microsoft Graph: no server of its own to show. */
+function GraphCell() {
+  const s = useStyles();
+  return (
+    <div className={s.server} title="Through Microsoft Graph (graph.microsoft.com) with the mailbox's Microsoft 365 sign-in">
+      <span className={s.ellipsis}>Microsoft Graph</span>
+      <Caption1 className={s.muted}>HTTPS · Microsoft 365 sign-in</Caption1>
+    </div>
+  );
+}
+
 /** The badges that describe a mailbox's state; `signIn` is its Microsoft sign-in, when it uses OAuth 2.0. */
 export function mailboxBadges(m: Mailbox, signIn?: MailboxSignIn, secretExpiry?: SecretExpiry | null) {
   const badges = [];
@@ -166,10 +177,10 @@ export function MailboxesPage() {
   }, [queryClient]);
   const [selectedId, setSelectedId] = useState<number>();
   const [editing, setEditing] = useState<Mailbox | 'new'>();
-  /** The editor was opened by the readiness card's "Switch to OAuth" or "Use app-only". */
-  const [switchingTo, setSwitchingTo] = useState<'oauth' | 'app-only'>();
+  /** The editor was opened by the readiness card's "Switch to OAuth", "Use app-only" or "Use Microsoft Graph". */
+  const [switchingTo, setSwitchingTo] = useState<SwitchTo>();
   const switchingToOAuth = switchingTo === 'oauth';
-  const edit = (target: Mailbox | 'new' | undefined, to?: 'oauth' | 'app-only') => {
+  const edit = (target: Mailbox | 'new' | undefined, to?: SwitchTo) => {
     setSwitchingTo(to);
     setEditing(target);
   };
@@ -212,7 +223,9 @@ export function MailboxesPage() {
           ? `Saved mailbox ${saved.name} with Microsoft 365 OAuth 2.0: sign it in with Microsoft (on the right).`
           : to === 'app-only'
             ? `Saved mailbox ${saved.name} with Microsoft 365 app-only access: give the app access to it in Exchange Online ("App-only set-up", on the right).`
-            : `${target === 'new' ? 'Created' : 'Saved'} mailbox ${saved.name}.`,
+            : to === 'graph-send' || to === 'graph-receive'
+              ? `Saved mailbox ${saved.name}: it ${to === 'graph-send' ? 'sends' : 'receives'} through Microsoft Graph. Run "Test Microsoft Graph" (on the right) to check the permissions.`
+              : `${target === 'new' ? 'Created' : 'Saved'} mailbox ${saved.name}.`,
       );
     await refresh();
     void queryClient.invalidateQueries({ queryKey: ['readiness'] });
@@ -381,10 +394,10 @@ export function MailboxesPage() {
                       </TableCell>
                     )}
                     <TableCell>
-                      <ServerCell host={m.imap.host} port={m.imap.port} security={m.imap.security} />
+                      {m.receiveVia === 'graph' ? <GraphCell /> : <ServerCell host={m.imap.host} port={m.imap.port} security={m.imap.security} />}
                     </TableCell>
                     <TableCell>
-                      <ServerCell host={m.smtp.host} port={m.smtp.port} security={m.smtp.security} />
+                      {m.sendVia === 'graph' ? <GraphCell /> : <ServerCell host={m.smtp.host} port={m.smtp.port} security={m.smtp.security} />}
                     </TableCell>
                     <TableCell>
                       <div className={s.badges}>{mailboxBadges(m, signInOf.get(m.id), secretExpiry)}</div>
@@ -409,6 +422,11 @@ export function MailboxesPage() {
             <ChangeButton channel="connectionTests.run" icon={<PlugConnectedRegular />} onClick={() => (location.hash = `#/tests/${selected.id}/run`)}>
               Test connection
             </ChangeButton>
+            {graphTestable(selected) && (
+              <ChangeButton channel="connectionTests.runGraph" icon={<PlugConnectedRegular />} onClick={() => (location.hash = `#/tests/${selected.id}/graph`)}>
+                Test Microsoft Graph
+              </ChangeButton>
+            )}
             <ChangeButton channel="mailboxes.remove" icon={<DeleteRegular />} onClick={() => setConfirmDelete(selected)}>
               Delete
             </ChangeButton>
@@ -418,6 +436,14 @@ export function MailboxesPage() {
             <dd className={s.dd}>{selected.address}</dd>
             <dt className={s.dt}>Provider</dt>
             <dd className={s.dd}>{PRESETS[selected.preset].label}</dd>
+            {(selected.sendVia === 'graph' || selected.receiveVia === 'graph') && (
+              <>
+                <dt className={s.dt}>Microsoft Graph</dt>
+                <dd className={s.dd}>
+                  {[selected.sendVia === 'graph' ? `sends${selected.graph.saveToSentItems ? ' (saved to Sent Items)' : ''}` : null, selected.receiveVia === 'graph' ? 'receives' : null].filter(Boolean).join(' and ')}
+                </dd>
+              </>
+            )}
             <dt className={s.dt}>IMAP</dt>
             <dd className={s.dd}>
               {selected.imap.host}:{selected.imap.port} · {SECURITY_LABEL[selected.imap.security]}
@@ -466,6 +492,7 @@ export function MailboxesPage() {
           {...(editing !== 'new' ? { existing: editing } : {})}
           switchToOAuth={switchingToOAuth}
           switchToAppOnly={switchingTo === 'app-only'}
+          {...(switchingTo === 'graph-send' ? { switchToGraph: 'send' as const } : switchingTo === 'graph-receive' ? { switchToGraph: 'receive' as const } : {})}
           onCancel={() => edit(undefined)}
           onSubmit={save}
         />
@@ -502,4 +529,13 @@ export function MailboxesPage() {
       </Dialog>
     </div>
   );
+}
+
+/** How the readiness card opened the editor. */
+type SwitchTo = 'oauth' | 'app-only' | 'graph-send' | 'graph-receive';
+
+/** A Microsoft 365 mailbox with a Microsoft 365 sign-in on either side can be tested through Microsoft Graph. */
+export function graphTestable(m: Mailbox): boolean {
+  const oauth = (auth: string) => auth === 'oauth2' || auth === 'oauth2-app';
+  return (m.preset === 'microsoft365' || m.sendVia === 'graph' || m.receiveVia === 'graph') && (oauth(m.imap.auth) || oauth(m.smtp.auth));
 }

@@ -22,7 +22,7 @@ import {
   makeStyles,
   tokens,
 } from '@fluentui/react-components';
-import { ArrowRoutingRegular, BuildingRegular, KeyResetRegular } from '@fluentui/react-icons';
+import { ArrowRoutingRegular, BuildingRegular, CloudArrowUpRegular, KeyResetRegular } from '@fluentui/react-icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { ReadinessMailboxRow, ReadinessRelayRow } from '../../../src-main/shared/readiness.js';
@@ -61,8 +61,12 @@ const RISK_LOOK = { broken: { kind: 'error', label: 'Broken' }, soon: { kind: 'w
 
 type Row = (ReadinessMailboxRow & { relay?: false }) | (ReadinessRelayRow & { relay: true });
 
-/** `onSwitch` opens a mailbox's form with delegated OAuth (`oauth`) or app-only access (`app-only`) chosen. */
-export function ReadinessCard({ onSwitch }: { onSwitch(mailboxId: number, to: 'oauth' | 'app-only'): void }) {
+/**
+ * `onSwitch` opens a mailbox's form with delegated OAuth (`oauth`), app-only
+ * access (`app-only`) or Microsoft Graph for sending or receiving
+ * (`graph-send`, `graph-receive`) chosen.
+ */
+export function ReadinessCard({ onSwitch }: { onSwitch(mailboxId: number, to: 'oauth' | 'app-only' | 'graph-send' | 'graph-receive'): void }) {
   const s = useStyles();
   const queryClient = useQueryClient();
   const report = useQuery({ queryKey: ['readiness'], queryFn: () => api.readiness.report({}), staleTime: 60_000 });
@@ -159,8 +163,20 @@ export function ReadinessCard({ onSwitch }: { onSwitch(mailboxId: number, to: 'o
                         {r.relay ? `Use app-only for ${r.mailbox}` : 'Use app-only'}
                       </ChangeButton>
                     )}
+                    {/* SMTP AUTH (or IMAP) off for the tenant or the mailbox: Microsoft Graph goes around it. */}
+                    {r.graphFix && !r.relay && (
+                      <ChangeButton
+                        channel="mailboxes.update"
+                        size="small"
+                        icon={<CloudArrowUpRegular />}
+                        title={`${r.protocol === 'smtp' ? 'Send' : 'Receive'} through Microsoft Graph instead of ${r.protocol.toUpperCase()}`}
+                        onClick={() => onSwitch(r.graphFix!.mailboxId, r.protocol === 'smtp' ? 'graph-send' : 'graph-receive')}
+                      >
+                        Use Microsoft Graph
+                      </ChangeButton>
+                    )}
                   </div>
-                  {!r.fix && r.action && <Caption1 className={s.action}>{r.action}</Caption1>}
+                  {!r.fix && !r.graphFix && r.action && <Caption1 className={s.action}>{r.action}</Caption1>}
                 </TableCell>
               </TableRow>
             );

@@ -30,7 +30,7 @@ import {
 import { ArrowClockwiseRegular } from '@fluentui/react-icons';
 import { Fragment, useEffect, useState } from 'react';
 import type { Mailbox } from '../../../src-main/shared/mailbox.js';
-import { TOKEN_FINDING_TITLES, type TokenDoctorReport } from '../../../src-main/shared/token-doctor.js';
+import { GRAPH_SUGGESTION_TITLES, TOKEN_FINDING_TITLES, type TokenDoctorReport } from '../../../src-main/shared/token-doctor.js';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -100,7 +100,15 @@ export function TokenDoctorDialog({ mailbox, onClose }: { mailbox: Mailbox; onCl
                   {report.findings.map((f) => (
                     <li key={`${f.code}:${f.summary}`} className={s.finding} data-finding={f.code}>
                       <div>
-                        <StatusBadge kind={f.code.startsWith('RELAY_') ? 'warning' : 'error'} label={f.code} {...(f.code in TOKEN_FINDING_TITLES ? { title: TOKEN_FINDING_TITLES[f.code as keyof typeof TOKEN_FINDING_TITLES] } : {})} />
+                        <StatusBadge
+                          kind={f.code in GRAPH_SUGGESTION_TITLES ? 'info' : f.code.startsWith('RELAY_') ? 'warning' : 'error'}
+                          label={f.code}
+                          {...(f.code in TOKEN_FINDING_TITLES
+                            ? { title: TOKEN_FINDING_TITLES[f.code as keyof typeof TOKEN_FINDING_TITLES] }
+                            : f.code in GRAPH_SUGGESTION_TITLES
+                              ? { title: GRAPH_SUGGESTION_TITLES[f.code as keyof typeof GRAPH_SUGGESTION_TITLES] }
+                              : {})}
+                        />
                       </div>
                       <span className={s.summary}>{f.summary}</span>
                       <Caption1 className={s.hint}>What to change: {f.hint}</Caption1>
