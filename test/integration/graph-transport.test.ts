@@ -241,6 +241,12 @@ describe('receiving through Graph', () => {
       expect(await engine.inbox.pollNow(personId)).toMatchObject({ outcome: 'ok' });
       expect(graph.messages.has(id)).toBe(false);
       expect(graph.folderMessages(PERSON, [...graph.mailboxes.get(PERSON)!.folders.values()].find((f) => f.displayName === 'Processed')!.id)).toHaveLength(1);
+      // A run killed after the move but before it recorded it leaves the action pending: the next poll finds the
+      // message gone from the folder (404) and records the action as done, as IMAP's MOVE of a gone UID does.
+      const stored = engine.inbox.list({ mailboxId: personId }).messages[0]!;
+      engine.db.prepare("UPDATE inbox_messages SET action_state = 'pending' WHERE id = ?").run(stored.id);
+      expect(await engine.inbox.pollNow(personId)).toMatchObject({ outcome: 'ok', code: null });
+      expect(engine.db.prepare('SELECT action_state FROM inbox_messages WHERE id = ?').pluck().get(stored.id)).toBe('done');
     } finally {
       engine.mailboxes.update({ id: personId, imap: { afterImport: 'mark-seen' } });
     }

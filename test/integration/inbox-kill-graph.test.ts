@@ -127,7 +127,7 @@ describe('kill test over Microsoft Graph', () => {
 
     const last = startImporter();
     const exit = await last.exited;
-    expect(exit.code, last.stderr()).toBe(0);
+    expect(exit.code, `${last.stdout()} ${last.stderr()}`).toBe(0);
     const result = JSON.parse(last.stdout());
     expect(result).toMatchObject({ duplicates: 0, failed: 0 });
     expect(result.imported).toBe(COUNT - second.stored.length);

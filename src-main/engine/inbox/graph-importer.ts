@@ -330,8 +330,10 @@ async function runGraphActions(
             else if (destinationId) await client.move(ref, graphId, destinationId, observe);
             return { row, error: null as unknown };
           } catch (error) {
-            // Deleted already (by someone else): what `delete` wanted.
-            if (action === 'delete' && isGraphError(error) && error.status === 404) return { row, error: null as unknown };
+            // The message is no longer there: moved or deleted already (by this action in a run that was
+            // killed before it recorded it, or by someone else). As IMAP's UID commands on a UID that is
+            // gone, there is nothing left to do (the target folder itself was found above).
+            if (isGraphError(error) && error.status === 404) return { row, error: null as unknown };
             return { row, error };
           }
         }),
