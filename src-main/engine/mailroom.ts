@@ -131,7 +131,8 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     ...(options.signInTimeoutMs ? { signInTimeoutMs: options.signInTimeoutMs } : {}),
   });
   // Microsoft Graph's address, one for the Graph client and the Graph connection test.
-  const graphBase = options.graphBaseUrl ?? graphBaseUrl();
+  // Graph's address follows the sign-in's cloud (national clouds have their own); a test or MAILROOM_GRAPH_URL points it elsewhere.
+  const graphBase = (): string => options.graphBaseUrl ?? graphBaseUrl({ authorityHost: oauthRepo.getSettings()?.authorityHost ?? null });
   // The relay's From warnings belong to a test of the outgoing side (the relay is wired below).
   const connectionTests = new ConnectionTestService({
     db,

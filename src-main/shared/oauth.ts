@@ -28,6 +28,14 @@ export const OAUTH_RESOURCE_SCOPES = OAUTH_SCOPES.filter((s) => s !== 'offline_a
  */
 export const GRAPH_DELEGATED_SCOPES = ['https://graph.microsoft.com/Mail.Send', 'https://graph.microsoft.com/Mail.ReadWrite'] as const;
 
+/**
+ * What a person signed in for a shared mailbox (Full Access, "Allow another
+ * account") also needs for Graph: the .Shared permissions let a delegated
+ * token read and send for a mailbox other than the person's own
+ * (https://learn.microsoft.com/en-us/graph/outlook-share-messages-folders).
+ */
+export const GRAPH_SHARED_DELEGATED_SCOPES = ['https://graph.microsoft.com/Mail.Send.Shared', 'https://graph.microsoft.com/Mail.ReadWrite.Shared'] as const;
+
 /** The resource an access token is asked for: Exchange Online (IMAP, POP, SMTP) or Microsoft Graph. */
 export type TokenResource = 'exchange' | 'graph';
 

@@ -140,6 +140,8 @@ export interface GraphMailbox {
   licensed: boolean;
   /** Addresses this mailbox may send as (its own address always). */
   sendAs: Set<string>;
+  /** People with Full Access (and Send As) on this mailbox: their delegated tokens with the .Shared permissions open it. */
+  fullAccess: Set<string>;
   folders: Map<string, GraphFolder>;
 }
 
@@ -169,7 +171,7 @@ export interface GraphPeer {
   mailboxes: Map<string, GraphMailbox>;
   messages: Map<string, GraphMessage>;
   /** Adds a licensed mailbox with the well-known folders. */
-  addMailbox(upn: string, options?: { displayName?: string; licensed?: boolean; sendAs?: string[] }): GraphMailbox;
+  addMailbox(upn: string, options?: { displayName?: string; licensed?: boolean; sendAs?: string[]; fullAccess?: string[] }): GraphMailbox;
   /** Adds a folder (top level, or under `parent`: a folder id or well-known name). */
   addFolder(upn: string, displayName: string, parent?: string): GraphFolder;
   /** Puts a message into a folder (default inbox); returns its id. */
@@ -314,6 +316,7 @@ export async function startGraphPeer(options: GraphPeerOptions): Promise<GraphPe
         displayName: opts.displayName ?? upn.split('@')[0]!,
         licensed: opts.licensed ?? true,
         sendAs: new Set([key, ...(opts.sendAs ?? []).map((a) => a.toLowerCase())]),
+        fullAccess: new Set((opts.fullAccess ?? []).map((a) => a.toLowerCase())),
         folders: new Map(),
       };
       // The message folder root has no well-known entry here; the well-known folders sit under it.
@@ -480,6 +483,7 @@ export async function startGraphPeer(options: GraphPeerOptions): Promise<GraphPe
       return p.has('User.Read.All') || p.has('User.ReadBasic.All') || p.has('Mail.Send') || p.has('Mail.ReadWrite') || p.has('Mail.Read');
     }
     if (need === 'send') return p.has('Mail.Send') || p.has('Mail.Send.Shared');
+    // (Delegated .Shared permissions count for another person's mailbox; checked with Full Access above.)
     if (need === 'read') return p.has('Mail.ReadWrite') || p.has('Mail.Read') || p.has('Mail.ReadWrite.Shared') || p.has('Mail.Read.Shared');
     if (need === 'write') return p.has('Mail.ReadWrite') || p.has('Mail.ReadWrite.Shared');
     return true;
@@ -535,8 +539,9 @@ export async function startGraphPeer(options: GraphPeerOptions): Promise<GraphPe
       const policy = policies.get(token.appId);
       if (policy && !policy.has(mailbox.upn)) return { reply: err(403, 'ErrorAccessDenied', 'Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.'), mailbox: mailboxKey };
     } else if (token.upn !== mailbox.upn) {
-      // Delegated access to another person's mailbox needs folder permissions this peer does not model.
-      return { reply: err(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.'), mailbox: mailboxKey };
+      // A person reaches another mailbox only with Full Access on it and the .Shared permissions in the token.
+      const shared = token.permissions.includes('Mail.ReadWrite.Shared') || token.permissions.includes('Mail.Send.Shared');
+      if (!shared || !token.upn || !mailbox.fullAccess.has(token.upn)) return { reply: err(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.'), mailbox: mailboxKey };
     }
     const denied = err(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
 

@@ -9,6 +9,8 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMailroom, type Mailroom } from '../../src-main/engine/mailroom';
 import { InboxService } from '../../src-main/engine/inbox/inbox-service';
@@ -17,6 +19,7 @@ import { staticKeyProvider } from '../../src-main/store/secret-box';
 import { startGraphPeer, type GraphPeer } from '../helpers/graph-peer';
 import { startTestIdp, type TestIdp } from '../helpers/oauth-idp';
 import { tempDir } from '../helpers/temp';
+import { runCli } from '../helpers/cli';
 
 const PERSON = 'support@contoso.test';
 const APP_BOX = 'desk@contoso.test';
@@ -26,9 +29,10 @@ let engine: Mailroom;
 let dataDir: string;
 let personId: number;
 let appId: number;
+const KEY = crypto.randomBytes(32);
 
-async function signIn(mailboxId: number): Promise<void> {
-  const started = await engine.oauth.beginSignIn({ mailboxId });
+async function signIn(mailboxId: number, allowOtherAccount = false): Promise<void> {
+  const started = await engine.oauth.beginSignIn({ mailboxId, ...(allowOtherAccount ? { allowOtherAccount } : {}) });
   // A Graph mailbox asks consent for Graph's mail permissions in the same sign-in.
   expect(new URL(started.url).searchParams.get('scope')).toContain('https://graph.microsoft.com/Mail.Send');
   const answer = await idp.authorize(started.url);
@@ -51,8 +55,9 @@ beforeAll(async () => {
   graph = await startGraphPeer({ idp });
   graph.addMailbox(PERSON);
   graph.addMailbox(APP_BOX);
-  dataDir = tempDir('mailroom-graph-');
-  engine = openMailroom({ dataDir, keyProvider: staticKeyProvider(crypto.randomBytes(32)), fetch: idp.fetch, graphBaseUrl: graph.baseUrl });
+  // Not tempDir(): that one is removed after each test, and this engine lives for the whole file.
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailroom-graph-'));
+  engine = openMailroom({ dataDir, keyProvider: staticKeyProvider(KEY), fetch: idp.fetch, graphBaseUrl: graph.baseUrl });
   engine.oauth.saveSettings({ tenant: idp.tenantId, clientId: idp.clientId, authorityHost: idp.authorityHost, redirectHost: '127.0.0.1' });
   personId = engine.mailboxes.create({ name: 'Support', address: PERSON, preset: 'microsoft365', receiveVia: 'graph', sendVia: 'graph' }).id;
   appId = engine.mailboxes.create({
@@ -182,6 +187,10 @@ describe('receiving through Graph', () => {
     }
     expect(ids.every((id) => graph.messages.get(id)!.isRead)).toBe(true);
     expect(await engine.inbox.pollNow(personId)).toMatchObject({ outcome: 'ok', fetched: 0, imported: 0 });
+    // `inbox show` names it as a Graph import, not by an IMAP UID.
+    const shown = await runCli(['inbox', 'show', String(stored.at(-1)!.id), '--data-dir', dataDir], { env: { MAILROOM_SECRET_KEY: KEY.toString('hex') } });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/INBOX {2}Graph message \d+ \(imported through Microsoft Graph\)/);
     // Every $value was asked for once: the read-state changes the delta lists again are known by Graph id.
     expect(graph.requestsOf('GET', '/$value')).toHaveLength(3);
   });
@@ -280,6 +289,7 @@ describe('transcripts and handoff over Graph', () => {
       const poll = await engine.inbox.importWithDebug(personId);
       expect(poll).toMatchObject({ outcome: 'ok', imported: 1 });
       const lines = poll.transcript.map((l) => l.text).join('\n');
+      expect(lines).toContain(`Import with debug of Support: Microsoft Graph (${graph.baseUrl})`);
       expect(lines).toMatch(/GET .*\/messages\/delta/);
       expect(lines).toMatch(/\$value -> HTTP 200/);
       const everything = `${text}\n${lines}\n${JSON.stringify(engine.log.query({ mailboxId: personId }, 500))}`;
@@ -325,6 +335,21 @@ describe('round-trip probes through Graph', () => {
     } finally {
       graph.junkSenders.delete(PERSON);
     }
+  });
+});
+
+describe('a shared mailbox through a person\'s sign-in', () => {
+  it('asks Graph tokens with the .Shared permissions, and sends and receives for the shared address', async () => {
+    graph.addMailbox('team@contoso.test', { fullAccess: [PERSON] });
+    const team = engine.mailboxes.create({ name: 'Team', address: 'team@contoso.test', preset: 'microsoft365', receiveVia: 'graph', sendVia: 'graph' });
+    await signIn(team.id, true);
+    const token = decodeAccessToken((await engine.oauth.getAccessToken(team.id, { resource: 'graph' })).accessToken);
+    expect(token.readable && token.claims.scopes).toEqual(expect.arrayContaining(['Mail.Send.Shared', 'Mail.ReadWrite.Shared']));
+    const queued = engine.outbox.queueRaw(team.id, [{ raw: mime('From the team', 'team@contoso.test') }], 'cli').messages[0]!;
+    await engine.outbox.runUntilIdle('test');
+    expect(engine.outbox.get(queued.id).status).toBe('sent');
+    graph.deliver('team@contoso.test', inbound('For the team'));
+    expect(await engine.inbox.pollNow(team.id)).toMatchObject({ outcome: 'ok', imported: 1 });
   });
 });
 

@@ -122,3 +122,16 @@ describe('one test per Graph rule', () => {
     for (const rule of GRAPH_RULES) expect(rule.source.length).toBeGreaterThan(5);
   });
 });
+
+describe('the outbox\'s use of the Graph rules', () => {
+  it('classifies a Graph refusal like an SMTP one (stage SENDMAIL, Retry-After kept), and names the relay account of a relayed message refused for its From', async () => {
+    const { classifySendFailure, explainRelaySendAs } = await import('../../src-main/engine/outbox/send-failure');
+    const mailbox = { name: 'Support', address: 'support@contoso.test', smtp: { host: 'smtp.office365.com', port: 587, security: 'starttls', username: 'support@contoso.test', auth: 'oauth2' } } as const;
+    const throttled = classifySendFailure(reply(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', 5000), { mailbox: mailbox as never, phase: 'data', recipients: ['a@example.test'] });
+    expect(throttled).toMatchObject({ code: 'SERVER_TEMPORARY', stage: 'SENDMAIL', temporary: true, pauseMailbox: true, retryAfterMs: 5000 });
+    const sendAs = classifySendFailure(reply(403, 'ErrorSendAsDenied', 'The user account which was used to submit this request does not have the right to send mail on behalf of the specified sending account., Cannot submit message.'), { mailbox: mailbox as never, phase: 'data', recipients: ['a@example.test'] });
+    const explained = explainRelaySendAs(sendAs, 'relay:scanner', mailbox);
+    expect(explained.message).toContain('relay account scanner');
+    expect(explained.hint).toContain('mailroom relay account update scanner --from mailbox');
+  });
+});

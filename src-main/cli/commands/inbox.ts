@@ -144,7 +144,7 @@ export async function listCommand(f: CommonOptions & { mailbox?: string; status?
 
 function describe(d: InboxMessageDetail): string {
   const lines = [
-    `Message #${d.id}  ${d.status}${d.errorCode ? ` [${d.errorCode}]` : ''}  ${d.mailboxName ?? '(deleted mailbox)'} / ${d.folder}  UID ${d.uid} (UIDVALIDITY ${d.uidValidity})`,
+    `Message #${d.id}  ${d.status}${d.errorCode ? ` [${d.errorCode}]` : ''}  ${d.mailboxName ?? '(deleted mailbox)'} / ${d.folder}  ${d.uidValidity === -1 ? `Graph message ${d.uid} (imported through Microsoft Graph)` : `UID ${d.uid} (UIDVALIDITY ${d.uidValidity})`}`,
     `Imported ${when(d.importedAt)}  size ${size(d.size)}  after import: ${d.action} (${d.actionState}${d.actionError ? `: ${d.actionError}` : ''})`,
   ];
   if (d.error) lines.push(`Error: ${d.error}`);

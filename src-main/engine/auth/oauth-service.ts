@@ -18,6 +18,7 @@ import {
   DEFAULT_AUTHORITY_HOST,
   DEFAULT_SIGN_IN_TIMEOUT_SECONDS,
   GRAPH_DELEGATED_SCOPES,
+  GRAPH_SHARED_DELEGATED_SCOPES,
   OAUTH_RESOURCE_SCOPES,
   OAUTH_SCOPES,
   OAuthSettingsInput,
@@ -331,7 +332,9 @@ export class OAuthService implements TokenProvider {
         loginHint: mailbox.imap.username || mailbox.address,
         // A mailbox that sends or receives through Microsoft Graph asks consent for Graph's mail permissions
         // in the same sign-in: its refresh token then gets Graph tokens too (one token is for one resource).
-        ...(mailbox.sendVia === 'graph' || mailbox.receiveVia === 'graph' ? { extraScopesToConsent: [...GRAPH_DELEGATED_SCOPES] } : {}),
+        ...(mailbox.sendVia === 'graph' || mailbox.receiveVia === 'graph'
+          ? { extraScopesToConsent: [...GRAPH_DELEGATED_SCOPES, ...(parsed.allowOtherAccount ? GRAPH_SHARED_DELEGATED_SCOPES : [])] }
+          : {}),
       });
     } catch (error) {
       await listener.close();
@@ -727,7 +730,9 @@ export class OAuthService implements TokenProvider {
           true,
         );
       }
-      result = await client.acquireTokenSilent({ account, scopes: resource === 'graph' ? [...GRAPH_DELEGATED_SCOPES] : [...OAUTH_RESOURCE_SCOPES], forceRefresh });
+      // A person signed in for a shared mailbox reaches it in Graph with the .Shared permissions.
+      const graphScopes = row.otherAccountAllowed && !sameName(row.username, mailbox.address) ? [...GRAPH_DELEGATED_SCOPES, ...GRAPH_SHARED_DELEGATED_SCOPES] : [...GRAPH_DELEGATED_SCOPES];
+      result = await client.acquireTokenSilent({ account, scopes: resource === 'graph' ? graphScopes : [...OAUTH_RESOURCE_SCOPES], forceRefresh });
     } catch (error) {
       if (error instanceof AppError && error.code.startsWith('OAUTH_')) throw error;
       const { error: classified, signInRequired } = classifyTokenError(error, this.errorContext(settings, requestStarted));

@@ -74,7 +74,7 @@ export interface ConnectionTestServiceOptions {
   /** HTTP for the Graph test: the engine's own (the same CA trust as Microsoft sign-in). Default: node:https. */
   fetch?: HttpFetch;
   /** Microsoft Graph's base URL: the engine's Graph client's. Default: MAILROOM_GRAPH_URL, else https://graph.microsoft.com/v1.0. */
-  graphBaseUrl?: string;
+  graphBaseUrl?: string | (() => string);
   /** Warnings about a saved mailbox's outgoing side that no SMTP exchange shows (the relay's From choice). */
   smtpWarnings?: (mailbox: Mailbox) => { code: string; message: string; hint: string }[];
 }
@@ -190,7 +190,7 @@ export class ConnectionTestService {
     const graphTokens = this.options.graphTokens;
     return runGraphTest(
       {
-        baseUrl: this.options.graphBaseUrl ?? graphBaseUrl(),
+        baseUrl: typeof this.options.graphBaseUrl === 'function' ? this.options.graphBaseUrl() : (this.options.graphBaseUrl ?? graphBaseUrl()),
         mailbox: mailbox.address,
         folder: mailbox.imap.folder,
         ...(what.to ? { to: what.to } : {}),

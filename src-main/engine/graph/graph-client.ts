@@ -107,8 +107,11 @@ export interface GraphClientOptions {
   tokens: GraphTokenSource;
   /** HTTP (the engine's seam). Default: the global fetch. */
   fetch?: HttpFetch;
-  /** Default graphBaseUrl(). */
-  baseUrl?: string;
+  /**
+   * Default graphBaseUrl(). A function is asked at each request (the sign-in
+   * host of the saved OAuth settings names the national cloud, and may change).
+   */
+  baseUrl?: string | (() => string);
   /** Shared by every client of the process (the limits are per mailbox, not per client). */
   limiter?: GraphRateLimiter;
   now?: () => number;
@@ -178,18 +181,24 @@ export function wellKnownFolder(path: string): string | null {
 
 /** The client. */
 export class GraphClient {
-  readonly baseUrl: string;
   readonly limiter: GraphRateLimiter;
+  private readonly base: () => string;
   private readonly fetch: HttpFetch;
   private readonly now: () => number;
   private readonly timeoutMs: number;
 
   constructor(private readonly options: GraphClientOptions) {
-    this.baseUrl = (options.baseUrl ?? graphBaseUrl()).replace(/\/+$/, '');
+    const base = options.baseUrl ?? graphBaseUrl();
+    this.base = typeof base === 'function' ? () => base().replace(/\/+$/, '') : () => base.replace(/\/+$/, '');
     this.fetch = options.fetch ?? globalHttpFetch;
     this.limiter = options.limiter ?? new GraphRateLimiter();
     this.now = options.now ?? Date.now;
     this.timeoutMs = options.timeoutMs ?? 60_000;
+  }
+
+  /** Graph's base URL now (https://graph.microsoft.com/v1.0, a national cloud's, or MAILROOM_GRAPH_URL). */
+  get baseUrl(): string {
+    return this.base();
   }
 
   /** The URL of a path under /users/{address}. */
@@ -206,7 +215,7 @@ export class GraphClient {
     mailbox: GraphMailboxRef,
     method: string,
     url: string,
-    init: { body?: string; contentType?: string; bytes?: boolean; prefer?: string; observe?: (exchange: GraphExchange) => void } = {},
+    init: { body?: string; contentType?: string; bytes?: boolean; prefer?: string; observe?: (exchange: GraphExchange) => void; timeoutMs?: number } = {},
   ): Promise<GraphReply> {
     const attempt = async (forceRefresh: boolean): Promise<GraphReply> => {
       let token: string;
@@ -225,7 +234,8 @@ export class GraphClient {
     }
   }
 
-  private async send(limiterKey: string, method: string, url: string, token: string, init: { body?: string; contentType?: string; bytes?: boolean; prefer?: string; observe?: (exchange: GraphExchange) => void }): Promise<GraphReply> {
+  private async send(limiterKey: string, method: string, url: string, token: string, init: { body?: string; contentType?: string; bytes?: boolean; prefer?: string; observe?: (exchange: GraphExchange) => void; timeoutMs?: number }): Promise<GraphReply> {
+    const timeoutMs = init.timeoutMs ?? this.timeoutMs;
     const started = this.now();
     const shownUrl = url.replace(/([?&]\$(?:deltatoken|skiptoken)=)[^&]+/gi, '$1…');
     const request = `${method} ${shownUrl.replace(/\?.*$/, '')}`;
@@ -235,9 +245,9 @@ export class GraphClient {
     const requestSummary = init.body !== undefined ? `${Buffer.byteLength(init.body)} bytes (${init.contentType ?? 'no type'})` : null;
     let response: HttpResponse;
     try {
-      response = await this.fetch(url, { method, headers, ...(init.body !== undefined ? { body: init.body } : {}), signal: timeoutSignal(this.timeoutMs) });
+      response = await this.fetch(url, { method, headers, ...(init.body !== undefined ? { body: init.body } : {}), signal: timeoutSignal(timeoutMs) });
     } catch (error) {
-      const failure = GraphError.fromNetwork(error, request, safeHost(url), this.timeoutMs);
+      const failure = GraphError.fromNetwork(error, request, safeHost(url), timeoutMs);
       init.observe?.({ method, url: shownUrl, requestSummary, status: null, responseSummary: failure.message, ms: this.now() - started });
       throw failure;
     }
@@ -275,8 +285,8 @@ export class GraphClient {
    * message using MIME format"). Graph answers 202 and saves a copy to Sent
    * Items: the MIME form has no saveToSentItems (see removeSentCopy).
    */
-  async sendMime(mailbox: GraphMailboxRef, raw: Buffer, observe?: (exchange: GraphExchange) => void): Promise<GraphReply> {
-    return this.call(mailbox, 'POST', this.userUrl(mailbox, '/sendMail'), { body: raw.toString('base64'), contentType: 'text/plain', ...(observe ? { observe } : {}) });
+  async sendMime(mailbox: GraphMailboxRef, raw: Buffer, observe?: (exchange: GraphExchange) => void, timeoutMs?: number): Promise<GraphReply> {
+    return this.call(mailbox, 'POST', this.userUrl(mailbox, '/sendMail'), { body: raw.toString('base64'), contentType: 'text/plain', ...(observe ? { observe } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
   }
 
   /**

@@ -49,7 +49,8 @@ import { MailboxImporter, type ImporterHost, type ImporterSession } from './mail
 import { DEFAULT_PARSE_TIMEOUT_MS, WorkerParser, defaultWorkerCount, type MessageParser } from './message-parser.js';
 import { messageDetail } from './message-detail.js';
 import { ImapTranscriptRecorder } from './transcript-capture.js';
-import { GraphClient } from '../graph/graph-client.js';
+import { GraphClient, graphBaseUrl } from '../graph/graph-client.js';
+import { OAuthRepo } from '../../store/oauth-repo.js';
 import { graphFolderStatus, graphImportStarted, graphStartFromNow, importGraphFolder } from './graph-importer.js';
 
 /** How much of a raw message `raw` returns as text. */
@@ -411,7 +412,8 @@ export class InboxService {
       // Every text this poll records is scrubbed of the credentials it used, transcript or not.
       const redactor = new Redactor();
       const recorder = options.debug ? new ImapTranscriptRecorder(startedAt, redactor, this.clock) : undefined;
-      recorder?.note(`Import with debug of ${current.name}: ${current.imap.host}:${current.imap.port} (${current.imap.security}), folder ${folder}, after import ${current.imap.afterImport}.`);
+      const through = current.receiveVia === 'graph' ? `Microsoft Graph${this.options.graph ? ` (${this.options.graph.baseUrl})` : ''}` : `${current.imap.host}:${current.imap.port} (${current.imap.security})`;
+      recorder?.note(`Import with debug of ${current.name}: ${through}, folder ${folder}, after import ${current.imap.afterImport}.`);
       const ctx: ImportContext = {
         db: this.options.db,
         repo: this.repo,
@@ -500,7 +502,8 @@ export class InboxService {
         hint: 'Sign the mailbox in with Microsoft 365 (Mailboxes > the mailbox > Sign in), then poll again.',
       });
     }
-    this.graphClient ??= new GraphClient({ tokens: this.options.tokens });
+    const oauthSettings = new OAuthRepo(this.options.db);
+    this.graphClient ??= new GraphClient({ tokens: this.options.tokens, baseUrl: () => graphBaseUrl({ authorityHost: oauthSettings.getSettings()?.authorityHost ?? null }) });
     return this.graphClient;
   }
 

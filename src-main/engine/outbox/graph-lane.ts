@@ -113,7 +113,8 @@ export class GraphLane {
     }
     entry.transcript?.info(`Sending through Microsoft Graph (${this.client.baseUrl}) as ${mailbox.address}: ${entry.raw.length} bytes of MIME, Message-ID <${entry.messageId}>`);
     try {
-      await this.client.sendMime(ref, entry.raw, observe);
+      // The mailbox's send timeout covers the request (the upload of the message and Graph's answer).
+      await this.client.sendMime(ref, entry.raw, observe, this.config.settings.timeoutSeconds * 1000);
     } catch (error) {
       const tokenError = isGraphTokenUnavailable(error) ? error.tokenError : undefined;
       if (tokenError !== undefined) entry.transcript?.info(`No Microsoft Graph token: ${tokenError instanceof Error ? tokenError.message : String(tokenError)}`);

@@ -337,7 +337,8 @@ export function classifyRefusals(refusals: RecipientRefusal[], ctx: FailureConte
  * are returned as they are.
  */
 export function explainRelaySendAs(failure: SendFailure, submittedBy: string | null, mailbox: Pick<Mailbox, 'name' | 'address'>): SendFailure {
-  if (failure.rule !== 'm365-send-as-denied' || !submittedBy?.startsWith('relay:')) return failure;
+  // Exchange's SendAsDenied over SMTP, or Graph's ErrorSendAsDenied for a mailbox that sends through Graph.
+  if ((failure.rule !== 'm365-send-as-denied' && failure.rule !== 'graph-send-as-denied') || !submittedBy?.startsWith('relay:')) return failure;
   const account = submittedBy.slice('relay:'.length);
   return {
     ...failure,

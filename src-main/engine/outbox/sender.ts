@@ -24,7 +24,8 @@ import { MailboxWorker, POLL_INTERVAL_MS, type TryOutcome, type WorkerConfig, ty
 import { formatWait, isoTime } from './format.js';
 import { SignInStates, type SignInRequirement } from '../auth/sign-in-requirement.js';
 import { stageLabel } from '../../shared/step-words.js';
-import { GraphClient } from '../graph/graph-client.js';
+import { GraphClient, graphBaseUrl } from '../graph/graph-client.js';
+import { OAuthRepo } from '../../store/oauth-repo.js';
 
 /**
  * The longest an outcome waits for others to share its transaction, ms. No
@@ -154,7 +155,8 @@ export class OutboxSender implements WorkerHost {
   private graph(): GraphClient | undefined {
     if (this.options.graph) return this.options.graph;
     if (!this.options.tokens) return undefined;
-    this.graphClient ??= new GraphClient({ tokens: this.options.tokens });
+    const oauthSettings = new OAuthRepo(this.options.db);
+    this.graphClient ??= new GraphClient({ tokens: this.options.tokens, baseUrl: () => graphBaseUrl({ authorityHost: oauthSettings.getSettings()?.authorityHost ?? null }) });
     return this.graphClient;
   }
 
