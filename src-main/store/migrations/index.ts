@@ -15,7 +15,8 @@ import m009 from './009-relay-from.sql';
 import m010 from './010-app-only.sql';
 import m011 from './011-log-repeats.sql';
 import m012 from './012-probes.sql';
-// 013-016 are other branches' (issue 17's coordinator reserved 017 for the POP3 surfaces).
+import m013 from './013-transports.sql';
+// 014-016 are other branches' (the coordinator reserved 017 for the POP3 surfaces).
 import m017 from './017-pop3-tests.sql';
 
 export interface Migration {
@@ -37,5 +38,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: '010-app-only', sql: m010 },
   { version: 11, name: '011-log-repeats', sql: m011 },
   { version: 12, name: '012-probes', sql: m012 },
+  { version: 13, name: '013-transports', sql: m013 },
   { version: 17, name: '017-pop3-tests', sql: m017 },
 ];
