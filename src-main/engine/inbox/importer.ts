@@ -128,7 +128,7 @@ function describeMessage(m: { subject: string | null; from: string | null }): st
 }
 
 /** A failed write to the store, said as such (not as a mail server problem). */
-function storeError(error: unknown): AppError {
+export function storeError(error: unknown): AppError {
   if (isAppError(error)) return error as AppError;
   const text = error instanceof Error ? error.message : String(error);
   const full = /SQLITE_FULL|disk is full|ENOSPC/i.test(`${(error as { code?: string })?.code ?? ''} ${text}`);
@@ -565,14 +565,14 @@ async function runActions(client: ImapFlow, ctx: ImportContext, rows: readonly C
 }
 
 /** Retries handoff copies that failed or were left by an earlier poll. */
-function retryHandoffs(ctx: ImportContext): void {
+export function retryHandoffs(ctx: ImportContext): void {
   if (!ctx.handoffDir) return;
   const ids = ctx.repo.pendingHandoffs(ctx.mailbox.id, HANDOFF_MAX_ATTEMPTS, 1000);
   if (ids.length) writeHandoffs(ctx, ids);
 }
 
 /** Writes the .eml copies of imported messages to the handoff folder. */
-function writeHandoffs(ctx: ImportContext, ids: readonly number[]): void {
+export function writeHandoffs(ctx: ImportContext, ids: readonly number[]): void {
   const dir = ctx.handoffDir;
   if (!dir || !ids.length) return;
   let failures = 0;
