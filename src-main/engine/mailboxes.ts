@@ -7,6 +7,8 @@ import {
   DEFAULT_POLL_SECONDS,
   ImapSettings,
   type Mailbox,
+  Pop3Settings,
+  isOAuthMode,
   MailboxCreateInput,
   MailboxUpdateInput,
   PRESETS,
@@ -27,6 +29,16 @@ type CreateParsed = z.output<typeof MailboxCreateInput>;
 type UpdateParsed = z.output<typeof MailboxUpdateInput>;
 type ImapPartial = NonNullable<CreateParsed['imap']>;
 type SmtpPartial = NonNullable<CreateParsed['smtp']>;
+type Pop3Partial = NonNullable<CreateParsed['pop3']>;
+type GraphPartial = NonNullable<CreateParsed['graph']>;
+
+/** The transport fields of a mailbox as input, partial. */
+interface TransportInput {
+  receiveVia?: Mailbox['receiveVia'];
+  sendVia?: Mailbox['sendVia'];
+  pop3?: Pop3Partial;
+  graph?: GraphPartial;
+}
 
 /** Guesses a preset from an address's domain, for when none is given. */
 export function guessPreset(address: string): PresetId {
@@ -37,7 +49,7 @@ export function guessPreset(address: string): PresetId {
 }
 
 /** Chooses the port: the explicit one, the preset's when the security matches, else the default for the security. */
-function pickPort(protocol: 'imap' | 'smtp', security: SecurityMode, explicit: number | undefined, base: { port: number; security: SecurityMode } | undefined): number {
+function pickPort(protocol: 'imap' | 'pop3' | 'smtp', security: SecurityMode, explicit: number | undefined, base: { port: number; security: SecurityMode } | undefined): number {
   if (explicit !== undefined) return explicit;
   if (base && base.security === security) return base.port;
   return defaultPort(protocol, security);
@@ -48,8 +60,15 @@ function pickPort(protocol: 'imap' | 'smtp', security: SecurityMode, explicit: n
  * preset, or the existing mailbox when editing) and the defaults.
  */
 export function resolveSettings(
-  input: { name: string; address: string; preset: PresetId; enabled: boolean; imap?: ImapPartial; smtp?: SmtpPartial },
-  base?: { imap?: Partial<Mailbox['imap']>; smtp?: Partial<Mailbox['smtp']> },
+  input: { name: string; address: string; preset: PresetId; enabled: boolean; imap?: ImapPartial; smtp?: SmtpPartial } & TransportInput,
+  base?: {
+    imap?: Partial<Mailbox['imap']>;
+    smtp?: Partial<Mailbox['smtp']>;
+    receiveVia?: Mailbox['receiveVia'];
+    sendVia?: Mailbox['sendVia'];
+    pop3?: Partial<Pop3Settings> | null;
+    graph?: Mailbox['graph'];
+  },
   previousAddress?: string,
 ): MailboxFields {
   const preset = PRESETS[input.preset];
@@ -84,7 +103,37 @@ export function resolveSettings(
       auth: smtpIn.auth ?? smtpBase.auth ?? 'password',
     },
   };
+  const receiveVia = input.receiveVia ?? base?.receiveVia ?? 'imap';
+  const sendVia = input.sendVia ?? base?.sendVia ?? 'smtp';
+  const graph = { saveToSentItems: input.graph?.saveToSentItems ?? base?.graph?.saveToSentItems ?? true };
+  // POP3 settings are resolved once POP3 is chosen or typed, and kept when the mailbox goes back to IMAP.
+  const pop3Base = { ...preset.pop3, ...(base?.pop3 ?? {}) };
+  const pop3In = input.pop3 ?? {};
+  const wantsPop3 = receiveVia === 'pop3' || input.pop3 !== undefined || (base?.pop3 !== undefined && base.pop3 !== null);
+  const pop3Security = pop3In.security ?? pop3Base.security ?? 'tls';
+  const pop3Candidate = wantsPop3
+    ? {
+        host: pop3In.host ?? pop3Base.host,
+        port: pickPort('pop3', pop3Security, pop3In.port, pop3Base.port !== undefined && pop3Base.security ? { port: pop3Base.port, security: pop3Base.security } : undefined),
+        security: pop3Security,
+        username: pop3In.username ? pop3In.username : follow(pop3Base.username),
+        auth: pop3In.auth ?? pop3Base.auth ?? candidate.imap.auth ?? 'password',
+        afterImport: pop3In.afterImport ?? pop3Base.afterImport ?? 'leave',
+      }
+    : undefined;
   const issues = [];
+  if (pop3Candidate && !pop3Candidate.host && receiveVia === 'pop3') {
+    issues.push({ path: 'pop3.host', message: `is required to receive through POP3 with the ${preset.label} preset: enter the POP3 server, such as pop.example.com` });
+  }
+  const pop3 = pop3Candidate?.host ? Pop3Settings.safeParse(pop3Candidate) : undefined;
+  if (pop3 && !pop3.success) issues.push(...toFieldIssues(pop3.error).map((i) => ({ ...i, path: `pop3.${i.path}` })));
+  // Graph signs in with the mailbox's Microsoft 365 sign-in of that direction.
+  if (receiveVia === 'graph' && !isOAuthMode(candidate.imap.auth)) {
+    issues.push({ path: 'receiveVia', message: 'must be imap or pop3 while incoming mail signs in with a password: Microsoft Graph needs Microsoft 365 OAuth 2.0 (set the incoming sign-in to oauth2 or oauth2-app)' });
+  }
+  if (sendVia === 'graph' && !isOAuthMode(candidate.smtp.auth)) {
+    issues.push({ path: 'sendVia', message: 'must be smtp while sending signs in with a password or not at all: Microsoft Graph needs Microsoft 365 OAuth 2.0 (set the SMTP sign-in to oauth2 or oauth2-app)' });
+  }
   if (!candidate.imap.host) issues.push({ path: 'imap.host', message: `is required for the ${preset.label} preset: enter the IMAP server, such as imap.example.com` });
   if (!candidate.smtp.host) issues.push({ path: 'smtp.host', message: `is required for the ${preset.label} preset: enter the SMTP server, such as smtp.example.com` });
   const imap = ImapSettings.safeParse(candidate.imap);
@@ -99,7 +148,18 @@ export function resolveSettings(
   if (issues.length || !imap.success || !smtp.success) {
     throw new AppError('VALIDATION_FAILED', `Invalid mailbox settings: ${describeIssues(issues)}`, { issues });
   }
-  return { name: candidate.name, address: candidate.address, enabled: candidate.enabled, preset: candidate.preset, imap: imap.data, smtp: smtp.data };
+  return {
+    name: candidate.name,
+    address: candidate.address,
+    enabled: candidate.enabled,
+    preset: candidate.preset,
+    imap: imap.data,
+    smtp: smtp.data,
+    receiveVia,
+    sendVia,
+    pop3: pop3?.success ? pop3.data : null,
+    graph,
+  };
 }
 
 const SettingsEntry = SettingsExport.shape.mailboxes.element;
@@ -118,7 +178,18 @@ function invalidEntry(raw: unknown, index: number, fieldIssues: FieldIssue[]): A
 
 /** The settings of a mailbox as an import/export entry (no secrets). */
 export function toSettingsEntry(m: Mailbox): SettingsExport['mailboxes'][number] {
-  return { name: m.name, address: m.address, preset: m.preset, enabled: m.enabled, imap: { ...m.imap }, smtp: { ...m.smtp } };
+  return {
+    name: m.name,
+    address: m.address,
+    preset: m.preset,
+    enabled: m.enabled,
+    imap: { ...m.imap },
+    smtp: { ...m.smtp },
+    receiveVia: m.receiveVia,
+    sendVia: m.sendVia,
+    ...(m.pop3 ? { pop3: { ...m.pop3 } } : {}),
+    graph: { ...m.graph },
+  };
 }
 
 export class MailboxService {
@@ -198,9 +269,15 @@ export class MailboxService {
     const preset = parsed.preset ?? existing.preset;
     const address = parsed.address ?? existing.address;
     // Keep the existing settings as the base, unless the preset changed: then the preset's servers apply.
+    const transports = { receiveVia: existing.receiveVia, sendVia: existing.sendVia, graph: existing.graph };
     const base = presetChanged
-      ? { imap: { folder: existing.imap.folder, afterImport: existing.imap.afterImport, pollIntervalSeconds: existing.imap.pollIntervalSeconds, username: existing.imap.username }, smtp: { username: existing.smtp.username } }
-      : { imap: existing.imap, smtp: existing.smtp };
+      ? {
+          ...transports,
+          imap: { folder: existing.imap.folder, afterImport: existing.imap.afterImport, pollIntervalSeconds: existing.imap.pollIntervalSeconds, username: existing.imap.username },
+          smtp: { username: existing.smtp.username },
+          pop3: existing.pop3 ? { username: existing.pop3.username, afterImport: existing.pop3.afterImport } : null,
+        }
+      : { ...transports, imap: existing.imap, smtp: existing.smtp, pop3: existing.pop3 };
     if (!presetChanged) {
       // A change of security without a port: a port that was the default for the old
       // security follows to the new default; a custom port (a relay on 2525) stays.
@@ -212,6 +289,10 @@ export class MailboxService {
         const wasDefault = existing.smtp.port === defaultPort('smtp', existing.smtp.security);
         base.smtp = { ...existing.smtp, security: parsed.smtp.security, port: wasDefault ? defaultPort('smtp', parsed.smtp.security) : existing.smtp.port };
       }
+      if (parsed.pop3?.security && parsed.pop3.port === undefined && existing.pop3) {
+        const wasDefault = existing.pop3.port === defaultPort('pop3', existing.pop3.security);
+        base.pop3 = { ...existing.pop3, security: parsed.pop3.security, port: wasDefault ? defaultPort('pop3', parsed.pop3.security) : existing.pop3.port };
+      }
     }
     return resolveSettings(
       {
@@ -221,6 +302,10 @@ export class MailboxService {
         enabled: parsed.enabled ?? existing.enabled,
         ...(parsed.imap ? { imap: parsed.imap } : {}),
         ...(parsed.smtp ? { smtp: parsed.smtp } : {}),
+        ...(parsed.receiveVia ? { receiveVia: parsed.receiveVia } : {}),
+        ...(parsed.sendVia ? { sendVia: parsed.sendVia } : {}),
+        ...(parsed.pop3 ? { pop3: parsed.pop3 } : {}),
+        ...(parsed.graph ? { graph: parsed.graph } : {}),
       },
       base,
       existing.address,

@@ -141,7 +141,10 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     relayWarnings: (mailbox) => relay.fromWarnings(mailbox),
     log,
   });
-  const health = new HealthService({ db, mailboxes, signIns: () => oauth.states(), appOnlySecretExpiresAt: () => oauth.appOnly.getSettings().secretExpiry?.expiresAt ?? null, log, events });
+  const health = new HealthService({ db, mailboxes, signIns: () => oauth.states(), appOnlyCredentialExpiry: () => {
+      const expiry = oauth.appOnly.getSettings().secretExpiry;
+      return expiry ? { expiresAt: expiry.expiresAt, credential: expiry.credential } : null;
+    }, log, events });
   const probes = new ProbeService({ db, mailboxes, outboxSettings: (id) => outbox.settings(id), tokens: oauth, log, events, marker });
   const detector = new Detector({ ...detectorOptionsFromEnv(), ...(options.fetch ? { fetch: options.fetch } : {}), ...options.detector });
   /** What the tests, sends and imports of one side saw last: its last test's code, and a refusal of its password since its last success. */

@@ -131,8 +131,10 @@ export const MailboxHealth = z.object({
   queue: z.object({ pending: z.number().int(), oldestAgeSeconds: z.number().int().nullable() }),
   /** When the access token expires (Microsoft 365 mailboxes; refreshed before then). */
   tokenExpiresAt: z.number().int().nullable(),
-  /** When the app-only registration's client secret expires (app-only mailboxes signing in with a secret of known expiry), else null. */
+  /** When the app-only registration's credential expires (app-only mailboxes: a secret of known expiry, or the certificate), else null. */
   clientSecretExpiresAt: z.number().int().nullable(),
+  /** Which credential `clientSecretExpiresAt` is of: the client secret or the certificate; null with it. */
+  clientCredential: z.enum(['secret', 'certificate']).nullable(),
   lastConnectionTest: z.object({ id: z.number().int(), ok: z.boolean(), at: z.number().int(), code: z.string().nullable() }).nullable(),
   lastProbe: ProbeRecord.nullable(),
   probe: ProbeSettings,

@@ -34,11 +34,27 @@ export type SmtpAuthMode = (typeof SMTP_AUTH_MODES)[number];
 export const PRESET_IDS = ['microsoft365', 'gmail', 'generic'] as const;
 export type PresetId = (typeof PRESET_IDS)[number];
 
+/**
+ * How a mailbox receives: IMAP, POP3, or Microsoft Graph (Microsoft 365
+ * mailboxes whose tenant switched IMAP off).
+ */
+export const RECEIVE_VIA = ['imap', 'pop3', 'graph'] as const;
+export type ReceiveVia = (typeof RECEIVE_VIA)[number];
+
+/** How a mailbox sends: SMTP, or Microsoft Graph's sendMail (SMTP AUTH switched off). */
+export const SEND_VIA = ['smtp', 'graph'] as const;
+export type SendVia = (typeof SEND_VIA)[number];
+
+/** What a POP3 import does with a message once it is stored: leave it on the server (default) or delete it. */
+export const POP3_AFTER_IMPORT = ['leave', 'delete'] as const;
+export type Pop3AfterImport = (typeof POP3_AFTER_IMPORT)[number];
+
 /** Default ports by protocol and security mode. */
 export const DEFAULT_PORTS = {
   imap: { tls: 993, starttls: 143, none: 143 },
+  pop3: { tls: 995, starttls: 110, none: 110 },
   smtp: { tls: 465, starttls: 587, none: 25 },
-} as const satisfies Record<'imap' | 'smtp', Record<SecurityMode, number>>;
+} as const satisfies Record<'imap' | 'pop3' | 'smtp', Record<SecurityMode, number>>;
 
 /** Default poll interval of the inbox import, in seconds. */
 export const DEFAULT_POLL_SECONDS = 60;
@@ -65,6 +81,9 @@ export const SecurityModeSchema = z.enum(SECURITY_MODES, enumError(SECURITY_MODE
 export const ImapAuthSchema = z.enum(IMAP_AUTH_MODES, enumError(IMAP_AUTH_MODES));
 export const SmtpAuthSchema = z.enum(SMTP_AUTH_MODES, enumError(SMTP_AUTH_MODES));
 export const PresetSchema = z.enum(PRESET_IDS, enumError(PRESET_IDS));
+export const ReceiveViaSchema = z.enum(RECEIVE_VIA, enumError(RECEIVE_VIA));
+export const SendViaSchema = z.enum(SEND_VIA, enumError(SEND_VIA));
+export const Pop3AfterImportSchema = z.enum(POP3_AFTER_IMPORT, enumError(POP3_AFTER_IMPORT));
 
 /** An email address. */
 export const EmailAddress = z
@@ -132,6 +151,24 @@ export const SmtpSettings = z.object({
 });
 export type SmtpSettings = z.infer<typeof SmtpSettings>;
 
+/** Incoming POP3 settings as stored (a mailbox with `receiveVia: 'pop3'`). */
+export const Pop3Settings = z.object({
+  host: HostName,
+  port: Port,
+  security: SecurityModeSchema,
+  username: UserName,
+  auth: ImapAuthSchema,
+  afterImport: Pop3AfterImportSchema,
+});
+export type Pop3Settings = z.infer<typeof Pop3Settings>;
+
+/** Microsoft Graph settings (used when a direction goes through Graph). */
+export const GraphSettings = z.object({
+  /** Whether mail sent through Graph's sendMail is saved to the mailbox's Sent Items. */
+  saveToSentItems: z.boolean(),
+});
+export type GraphSettings = z.infer<typeof GraphSettings>;
+
 export const MailboxId = z.coerce
   .number({ error: 'must be a mailbox id (a positive whole number)' })
   .int({ error: 'must be a mailbox id (a positive whole number)' })
@@ -146,6 +183,13 @@ export const Mailbox = z.object({
   preset: PresetSchema,
   imap: ImapSettings,
   smtp: SmtpSettings,
+  /** How incoming mail is read: IMAP (the `imap` settings), POP3 (the `pop3` settings) or Microsoft Graph. */
+  receiveVia: ReceiveViaSchema,
+  /** How outgoing mail is sent: SMTP (the `smtp` settings) or Microsoft Graph. */
+  sendVia: SendViaSchema,
+  /** POP3 settings; null until POP3 was chosen once (kept when the mailbox switches back to IMAP). */
+  pop3: Pop3Settings.nullable(),
+  graph: GraphSettings,
   /** Whether a password (or app password) is stored. The value never leaves the engine. */
   passwordSet: z.boolean(),
   /**
@@ -191,6 +235,21 @@ export const SmtpInput = z
   })
   .strict();
 
+/** Partial POP3 settings as typed by a user. */
+export const Pop3Input = z
+  .object({
+    host: HostName.optional(),
+    port: Port.optional(),
+    security: SecurityModeSchema.optional(),
+    username: UserName.optional(),
+    auth: ImapAuthSchema.optional(),
+    afterImport: Pop3AfterImportSchema.optional(),
+  })
+  .strict();
+
+/** Partial Graph settings as typed by a user. */
+export const GraphInput = z.object({ saveToSentItems: z.boolean().optional() }).strict();
+
 /** Input to create a mailbox. */
 export const MailboxCreateInput = z
   .object({
@@ -200,6 +259,10 @@ export const MailboxCreateInput = z
     enabled: z.boolean().optional(),
     imap: ImapInput.optional(),
     smtp: SmtpInput.optional(),
+    receiveVia: ReceiveViaSchema.optional(),
+    sendVia: SendViaSchema.optional(),
+    pop3: Pop3Input.optional(),
+    graph: GraphInput.optional(),
     password: PasswordInput,
     /** SMTP's own password; absent or null: SMTP uses `password`. */
     smtpPassword: PasswordInput,
@@ -217,6 +280,10 @@ export const MailboxUpdateInput = z
     enabled: z.boolean().optional(),
     imap: ImapInput.optional(),
     smtp: SmtpInput.optional(),
+    receiveVia: ReceiveViaSchema.optional(),
+    sendVia: SendViaSchema.optional(),
+    pop3: Pop3Input.optional(),
+    graph: GraphInput.optional(),
     password: PasswordInput,
     /** SMTP's own password: a string sets it, null removes it (SMTP uses `password` again), absent keeps it. */
     smtpPassword: PasswordInput,
@@ -231,6 +298,7 @@ export interface Preset {
   description: string;
   imap?: { host: string; port: number; security: SecurityMode; auth: Exclude<ImapAuthMode, 'oauth2-app'> };
   smtp?: { host: string; port: number; security: SecurityMode; auth: Exclude<SmtpAuthMode, 'oauth2-app'> };
+  pop3?: { host: string; port: number; security: SecurityMode; auth: Exclude<ImapAuthMode, 'oauth2-app'> };
 }
 
 /** The built-in presets. */
@@ -241,6 +309,7 @@ export const PRESETS: Record<PresetId, Preset> = {
     description: 'Exchange Online. Signs in with OAuth 2.0; basic authentication is retired for IMAP and being retired for SMTP AUTH.',
     imap: { host: 'outlook.office365.com', port: 993, security: 'tls', auth: 'oauth2' },
     smtp: { host: 'smtp.office365.com', port: 587, security: 'starttls', auth: 'oauth2' },
+    pop3: { host: 'outlook.office365.com', port: 995, security: 'tls', auth: 'oauth2' },
   },
   gmail: {
     id: 'gmail',
@@ -248,6 +317,7 @@ export const PRESETS: Record<PresetId, Preset> = {
     description: 'Uses an app password (Google account > Security > App passwords; needs 2-Step Verification).',
     imap: { host: 'imap.gmail.com', port: 993, security: 'tls', auth: 'password' },
     smtp: { host: 'smtp.gmail.com', port: 465, security: 'tls', auth: 'password' },
+    pop3: { host: 'pop.gmail.com', port: 995, security: 'tls', auth: 'password' },
   },
   generic: {
     id: 'generic',
@@ -257,6 +327,6 @@ export const PRESETS: Record<PresetId, Preset> = {
 };
 
 /** The default port for a protocol and security mode. */
-export function defaultPort(protocol: 'imap' | 'smtp', security: SecurityMode): number {
+export function defaultPort(protocol: 'imap' | 'pop3' | 'smtp', security: SecurityMode): number {
   return DEFAULT_PORTS[protocol][security];
 }

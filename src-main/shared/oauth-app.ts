@@ -25,19 +25,28 @@ export const SECRET_EXPIRY_WARNING_DAYS = 30;
 export const APP_CREDENTIAL_KINDS = ['secret', 'certificate'] as const;
 export type AppCredentialKind = (typeof APP_CREDENTIAL_KINDS)[number];
 
-/** Where the secret's expiry date came from. */
+/** Where the secret's expiry date came from (stored with the secret). */
 export const SECRET_EXPIRY_SOURCES = ['entered', 'learned'] as const;
 
-/** The client secret's expiry as the screens, the log and the CLI show it. */
+/** Where a credential's expiry came from: a secret's, entered or learned; a certificate's, read from the certificate itself. */
+export const CREDENTIAL_EXPIRY_SOURCES = [...SECRET_EXPIRY_SOURCES, 'certificate'] as const;
+export type CredentialExpirySource = (typeof CREDENTIAL_EXPIRY_SOURCES)[number];
+
+/**
+ * The expiry of the app-only credential (the client secret, or the
+ * certificate's "not after") as the screens, the log and the CLI show it.
+ */
 export const SecretExpiry = z.object({
+  /** Which credential expires: the client secret or the certificate. */
+  credential: z.enum(APP_CREDENTIAL_KINDS),
   /** `ok` (more than 30 days left), `soon` (30 days or less), `expired`. */
   state: z.enum(['ok', 'soon', 'expired']),
   /** When it expires (ms UTC). */
   expiresAt: z.number().int(),
   /** Whole days left (0 on the last day, negative once expired). */
   daysLeft: z.number().int(),
-  /** `entered` by the admin, or `learned` from Microsoft's AADSTS7000222. */
-  source: z.enum(SECRET_EXPIRY_SOURCES),
+  /** `entered` by the admin, `learned` from Microsoft's AADSTS7000222, or read from the `certificate`. */
+  source: z.enum(CREDENTIAL_EXPIRY_SOURCES),
   /** One sentence: when, and what to do. */
   message: z.string(),
 });
@@ -46,22 +55,34 @@ export type SecretExpiry = z.infer<typeof SecretExpiry>;
 const DAY_MS = 86_400_000;
 
 /**
- * The expiry warning of a client secret at `now`: `soon` from 30 days
- * ahead, `expired` from its expiry on. Pure, so the screens, the log and
- * the CLI say the same thing.
+ * The expiry warning of the app-only credential at `now`: `soon` from 30
+ * days ahead, `expired` from its expiry on. A `certificate` source words it
+ * for the certificate (its "not after"), any other for the client secret.
+ * Pure, so the screens, the log and the CLI say the same thing.
  */
-export function secretExpiryStatus(expiresAt: number, now: number, source: 'entered' | 'learned' = 'entered'): SecretExpiry {
+export function secretExpiryStatus(expiresAt: number, now: number, source: CredentialExpirySource = 'entered'): SecretExpiry {
+  const credential: AppCredentialKind = source === 'certificate' ? 'certificate' : 'secret';
   const daysLeft = Math.floor((expiresAt - now) / DAY_MS);
   const date = new Date(expiresAt).toISOString().slice(0, 10);
-  const renew = 'Create a new client secret (app registration > Certificates & secrets), enter its Value in Mailroom (mailroom oauth app ... --secret-env NAME) with its expiry date, or use a certificate.';
+  const what = credential === 'certificate' ? 'certificate' : 'client secret';
+  const renew =
+    credential === 'certificate'
+      ? 'Make a new certificate, upload its public part to the app registration (Certificates & secrets > Certificates) and enter it in Mailroom (mailroom oauth app ... --certificate FILE), or use a client secret.'
+      : 'Create a new client secret (app registration > Certificates & secrets), enter its Value in Mailroom (mailroom oauth app ... --secret-env NAME) with its expiry date, or use a certificate.';
+  const base = { credential, expiresAt, daysLeft, source };
   if (expiresAt <= now) {
-    return { state: 'expired', expiresAt, daysLeft, source, message: `The client secret of the app-only registration expired on ${date}: app-only mailboxes cannot sign in. ${renew}` };
+    return { ...base, state: 'expired', message: `The ${what} of the app-only registration expired on ${date}: app-only mailboxes cannot sign in. ${renew}` };
   }
   if (expiresAt - now <= SECRET_EXPIRY_WARNING_DAYS * DAY_MS) {
     const when = daysLeft === 0 ? 'today' : daysLeft === 1 ? 'tomorrow' : `in ${daysLeft} days`;
-    return { state: 'soon', expiresAt, daysLeft, source, message: `The client secret of the app-only registration expires ${when} (${date}). ${renew}` };
+    return { ...base, state: 'soon', message: `The ${what} of the app-only registration expires ${when} (${date}). ${renew}` };
   }
-  return { state: 'ok', expiresAt, daysLeft, source, message: `The client secret expires on ${date}.` };
+  return { ...base, state: 'ok', message: `The ${what} expires on ${date}.` };
+}
+
+/** What the app-only credential is called in a sentence: "client secret" or "certificate". */
+export function credentialWord(expiry: Pick<SecretExpiry, 'credential'>): string {
+  return expiry.credential === 'certificate' ? 'certificate' : 'client secret';
 }
 
 /**

@@ -46,6 +46,9 @@ export const OAUTH_ERROR_CODES = [
   'OAUTH_CLIENT_CERTIFICATE_INVALID',
   /** The app-only client secret expires within 30 days (a warning, not a failure). */
   'OAUTH_CLIENT_SECRET_EXPIRING',
+  /** The app-only certificate expires within 30 days (a warning), or has expired. */
+  'OAUTH_CLIENT_CERTIFICATE_EXPIRING',
+  'OAUTH_CLIENT_CERTIFICATE_EXPIRED',
   /** A certificate file for app-only access cannot be read, its password is wrong, or its key is another certificate's. */
   'CERTIFICATE_UNREADABLE',
   'CERTIFICATE_PASSWORD_WRONG',
@@ -198,13 +201,20 @@ export const TokenHealth = z.object({
   otherAccountAllowed: z.boolean(),
   /** `app` when the mailbox signs in as the organisation's app registration (client credentials); absent or `delegated` for a person's sign-in. */
   kind: z.enum(['delegated', 'app']).optional(),
-  /** App-only: the client id, the credential kind and the client secret's expiry (when known). */
+  /** App-only: the client id, the credential kind and its expiry (a secret's when known; a certificate's always). */
   appOnly: z
     .object({
       clientId: z.string(),
       credential: z.enum(['secret', 'certificate']).nullable(),
       secretExpiry: z
-        .object({ state: z.enum(['ok', 'soon', 'expired']), expiresAt: z.number().int(), daysLeft: z.number().int(), source: z.enum(['entered', 'learned']), message: z.string() })
+        .object({
+          credential: z.enum(['secret', 'certificate']),
+          state: z.enum(['ok', 'soon', 'expired']),
+          expiresAt: z.number().int(),
+          daysLeft: z.number().int(),
+          source: z.enum(['entered', 'learned', 'certificate']),
+          message: z.string(),
+        })
         .nullable(),
       certificateNotAfter: z.number().int().nullable(),
     })

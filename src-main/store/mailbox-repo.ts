@@ -28,6 +28,15 @@ interface MailboxRow {
   smtp_auth: string;
   imap_app_only: number;
   smtp_app_only: number;
+  receive_via: string;
+  send_via: string;
+  graph_save_to_sent: number;
+  pop3_host: string | null;
+  pop3_port: number | null;
+  pop3_security: string | null;
+  pop3_username: string | null;
+  pop3_auth: string | null;
+  pop3_after_import: string | null;
   created_at: number;
   updated_at: number;
   password_set: number;
@@ -67,6 +76,20 @@ function toMailbox(row: MailboxRow): Mailbox {
       username: row.smtp_username,
       auth: (row.smtp_auth === 'oauth2' && row.smtp_app_only === 1 ? 'oauth2-app' : row.smtp_auth) as Mailbox['smtp']['auth'],
     },
+    receiveVia: row.receive_via as Mailbox['receiveVia'],
+    sendVia: row.send_via as Mailbox['sendVia'],
+    pop3:
+      row.pop3_host !== null && row.pop3_port !== null && row.pop3_security !== null && row.pop3_username !== null && row.pop3_auth !== null && row.pop3_after_import !== null
+        ? {
+            host: row.pop3_host,
+            port: row.pop3_port,
+            security: row.pop3_security as NonNullable<Mailbox['pop3']>['security'],
+            username: row.pop3_username,
+            auth: row.pop3_auth as NonNullable<Mailbox['pop3']>['auth'],
+            afterImport: row.pop3_after_import as NonNullable<Mailbox['pop3']>['afterImport'],
+          }
+        : null,
+    graph: { saveToSentItems: row.graph_save_to_sent === 1 },
     passwordSet: row.password_set === 1,
     smtpPasswordSet: row.smtp_password_set === 1,
     createdAt: row.created_at,
@@ -95,6 +118,15 @@ function toParams(m: MailboxFields) {
     smtp_username: m.smtp.username,
     smtp_auth: m.smtp.auth === 'oauth2-app' ? 'oauth2' : m.smtp.auth,
     smtp_app_only: m.smtp.auth === 'oauth2-app' ? 1 : 0,
+    receive_via: m.receiveVia,
+    send_via: m.sendVia,
+    graph_save_to_sent: m.graph.saveToSentItems ? 1 : 0,
+    pop3_host: m.pop3?.host ?? null,
+    pop3_port: m.pop3?.port ?? null,
+    pop3_security: m.pop3?.security ?? null,
+    pop3_username: m.pop3?.username ?? null,
+    pop3_auth: m.pop3?.auth ?? null,
+    pop3_after_import: m.pop3?.afterImport ?? null,
   };
 }
 
@@ -103,6 +135,8 @@ const COLUMNS = [
   'imap_host', 'imap_port', 'imap_security', 'imap_username', 'imap_auth', 'imap_folder', 'imap_after_import', 'imap_poll_seconds',
   'smtp_host', 'smtp_port', 'smtp_security', 'smtp_username', 'smtp_auth',
   'imap_app_only', 'smtp_app_only',
+  'receive_via', 'send_via', 'graph_save_to_sent',
+  'pop3_host', 'pop3_port', 'pop3_security', 'pop3_username', 'pop3_auth', 'pop3_after_import',
 ] as const;
 
 export class MailboxRepo {

@@ -157,11 +157,11 @@ export interface AppCertificate {
 }
 
 /** Makes an RSA 2048 self-signed certificate with openssl, and its PEM and PFX files. */
-export function makeAppCertificate(subject = '/CN=Mailroom app-only test'): AppCertificate {
+export function makeAppCertificate(subject = '/CN=Mailroom app-only test', days = 365): AppCertificate {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailroom-app-cert-'));
   const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   const pfxPassword = 'pfx pässword 1';
-  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'app.key', '-out', 'app.pem', '-days', '30', '-subj', subject]);
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'app.key', '-out', 'app.pem', '-days', String(days), '-subj', subject]);
   run(['pkcs12', '-export', '-in', 'app.pem', '-inkey', 'app.key', '-out', 'app-aes.pfx', '-passout', `pass:${pfxPassword}`]);
   run(['pkcs12', '-export', '-in', 'app.pem', '-inkey', 'app.key', '-out', 'app-3des.pfx', '-passout', `pass:${pfxPassword}`, '-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1']);
   const certPem = fs.readFileSync(path.join(dir, 'app.pem'), 'utf8');

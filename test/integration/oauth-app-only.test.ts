@@ -246,6 +246,26 @@ describe('app-only access with a certificate', () => {
     }
   });
 
+  it('warns 30 days before the certificate expires, like a secret: screens, health, log once a day', () => {
+    const soon = makeAppCertificate('/CN=Expires soon', 10);
+    try {
+      const saved = engine.oauth.appOnly.saveSettings({ tenant: idp.tenantId, clientId: idp.clientId, authorityHost: idp.authorityHost, credential: 'certificate', certificatePem: soon.combinedPem });
+      expect(saved.secretExpiry).toMatchObject({ credential: 'certificate', source: 'certificate', state: 'soon', daysLeft: 9 });
+      expect(saved.secretExpiry!.message).toMatch(/The certificate of the app-only registration expires in 9 days .*Certificates & secrets > Certificates/);
+      expect(engine.oauth.health(mailboxId).appOnly?.secretExpiry).toMatchObject({ credential: 'certificate', state: 'soon' });
+      const row = engine.health.overview().mailboxes.find((r) => r.mailboxId === mailboxId)!;
+      expect(row).toMatchObject({ clientCredential: 'certificate', clientSecretExpiresAt: saved.certificate!.notAfter });
+      // (Its words are the rule table's, tested in health-rules.test.ts; here an older failed test outranks them.)
+      engine.oauth.appOnly.checkSecretExpiry();
+      engine.oauth.appOnly.checkSecretExpiry();
+      const warnings = engine.log.query({}, 500).filter((e) => e.code === 'OAUTH_CLIENT_CERTIFICATE_EXPIRING');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.detail).toContain('read from the certificate');
+    } finally {
+      soon.remove();
+    }
+  });
+
   it('says a wrong PFX password is wrong, and stores nothing', async () => {
     const before = engine.oauth.appOnly.getSettings();
     let error: unknown;

@@ -132,7 +132,7 @@ describe('round-trip probe', () => {
     // The health overview shows it.
     const health = await runCli(['health', '--json', '--data-dir', dataDir], { env: ENV });
     const row = health.json.mailboxes.find((m: { name: string }) => m.name === 'inbox');
-    expect(Object.keys(row)).toEqual(['name', 'state', 'reason', 'lastReceiveAt', 'lastSendAt', 'queue', 'tokenExpiresAt', 'clientSecretExpiresAt', 'lastProbe']);
+    expect(Object.keys(row)).toEqual(['name', 'state', 'reason', 'lastReceiveAt', 'lastSendAt', 'queue', 'tokenExpiresAt', 'clientSecretExpiresAt', 'clientCredential', 'lastProbe']);
     expect(row.clientSecretExpiresAt).toBeNull();
     expect(row.lastProbe).toMatchObject({ ok: true, folder: 'INBOX', totalMs: r.json.totalMs });
     expect(row.state).toBe('healthy');

@@ -80,6 +80,14 @@ describe('client secret expiry', () => {
     if (state !== 'ok') expect(status.message).toMatch(/Certificates & secrets/);
   });
 
+  it('words a certificate\'s expiry for the certificate, with its own fix', () => {
+    const soon = secretExpiryStatus(now + 5 * day, now, 'certificate');
+    expect(soon).toMatchObject({ credential: 'certificate', source: 'certificate', state: 'soon', daysLeft: 5 });
+    expect(soon.message).toMatch(/^The certificate of the app-only registration expires in 5 days .*upload its public part/);
+    expect(secretExpiryStatus(now - day, now, 'certificate').message).toMatch(/^The certificate of the app-only registration expired on/);
+    expect(secretExpiryStatus(now + 5 * day, now, 'learned')).toMatchObject({ credential: 'secret' });
+  });
+
   it('reads a typed date as the end of that day (UTC) and refuses dates that do not exist', () => {
     expect(ExpiryDate.parse('2027-06-30')).toBe(Date.parse('2027-06-30T23:59:59.999Z'));
     expect(ExpiryDate.safeParse('2027-02-30').success).toBe(false);

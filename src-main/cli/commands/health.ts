@@ -3,7 +3,7 @@
  * for scripts, the Windows Task Scheduler and monitoring systems.
  *
  * `health --json`: `{ summary, mailboxes: [ { name, state, reason, lastReceiveAt, lastSendAt,
- * queue: { pending, oldestAgeSeconds }, tokenExpiresAt, clientSecretExpiresAt, lastProbe } ] }` (times in ISO 8601 UTC);
+ * queue: { pending, oldestAgeSeconds }, tokenExpiresAt, clientSecretExpiresAt, clientCredential ('secret' | 'certificate' | null: which credential expires then), lastProbe } ] }` (times in ISO 8601 UTC);
  * exit 0 when every enabled mailbox is Healthy, 1 otherwise.
  * `probe --json`: `{ ok, mailbox, sendMs, deliverMs, totalMs, folder, diagnosis }` (diagnosis null
  * when ok); exit 0 when the probe arrived in the inbox folder, 1 otherwise.
@@ -34,6 +34,7 @@ export function healthJson(o: HealthOverview): { summary: string; mailboxes: Rec
       queue: { pending: m.queue.pending, oldestAgeSeconds: m.queue.oldestAgeSeconds },
       tokenExpiresAt: iso(m.tokenExpiresAt),
       clientSecretExpiresAt: iso(m.clientSecretExpiresAt),
+      clientCredential: m.clientCredential,
       lastProbe: probeJson(m.lastProbe),
     })),
   };

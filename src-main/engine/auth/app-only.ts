@@ -112,8 +112,10 @@ export class AppOnlyAccess {
     };
   }
 
+  /** The expiry of the credential in use: the secret's (entered or learned), or the certificate's "not after". */
   private expiryOf(row: OAuthAppRow): SecretExpiry | null {
-    if (row.credential !== 'secret' || row.secretExpiresAt === null) return null;
+    if (row.credential === 'certificate') return row.certificate ? secretExpiryStatus(row.certificate.notAfter, this.now(), 'certificate') : null;
+    if (row.secretExpiresAt === null) return null;
     return secretExpiryStatus(row.secretExpiresAt, this.now(), row.secretExpirySource ?? 'entered');
   }
 
@@ -231,7 +233,7 @@ export class AppOnlyAccess {
   }
 
   /**
-   * The expiry warning: from 30 days before the client secret expires, a
+   * The expiry warning: from 30 days before the client secret or the certificate expires, a
    * warning entry in the log at most once a day (across processes: the day
    * is claimed in the store). Returns the expiry either way.
    */
@@ -244,9 +246,12 @@ export class AppOnlyAccess {
       this.options.log({
         direction: 'auth',
         level: 'warning',
-        code: expiry.state === 'expired' ? 'OAUTH_CLIENT_SECRET_EXPIRED' : 'OAUTH_CLIENT_SECRET_EXPIRING',
+        code:
+          expiry.credential === 'certificate'
+            ? expiry.state === 'expired' ? 'OAUTH_CLIENT_CERTIFICATE_EXPIRED' : 'OAUTH_CLIENT_CERTIFICATE_EXPIRING'
+            : expiry.state === 'expired' ? 'OAUTH_CLIENT_SECRET_EXPIRED' : 'OAUTH_CLIENT_SECRET_EXPIRING',
         message: expiry.message,
-        detail: `Client id ${row.clientId}; expiry ${expiry.source === 'learned' ? 'learned from Microsoft (AADSTS7000222)' : 'as entered'}.`,
+        detail: `Client id ${row.clientId}; expiry ${expiry.source === 'learned' ? 'learned from Microsoft (AADSTS7000222)' : expiry.source === 'certificate' ? `read from the certificate${row.certificate ? ` (SHA-1 thumbprint ${row.certificate.thumbprintSha1})` : ''}` : 'as entered'}.`,
       });
     }
     return expiry;

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ImapSettings, SmtpSettings, PRESET_IDS } from '../../shared/mailbox.js';
+import { GraphSettings, ImapSettings, Pop3Settings, ReceiveViaSchema, SendViaSchema, SmtpSettings, PRESET_IDS } from '../../shared/mailbox.js';
 import { z } from 'zod';
 import { MailboxRepo } from '../../store/mailbox-repo.js';
 import { staticKeyProvider } from '../../store/secret-box.js';
@@ -22,6 +22,11 @@ const BundleMailbox = z.object({
   preset: z.enum(PRESET_IDS).default('generic'),
   imap: ImapSettings,
   smtp: SmtpSettings,
+  // Bundles made before transports per direction: IMAP and SMTP.
+  receiveVia: ReceiveViaSchema.default('imap'),
+  sendVia: SendViaSchema.default('smtp'),
+  pop3: Pop3Settings.nullable().default(null),
+  graph: GraphSettings.default({ saveToSentItems: true }),
   createdAt: z.number().int().default(0),
   updatedAt: z.number().int().default(0),
 });
@@ -42,7 +47,7 @@ registerSectionImporter('mailboxes', (engine, data) => {
     const parsed = BundleMailbox.safeParse(raw);
     if (!parsed.success) continue;
     const m = parsed.data;
-    repo.insertWithId(m.id, { name: m.name, address: m.address, enabled: m.enabled, preset: m.preset, imap: m.imap, smtp: m.smtp }, m.createdAt, m.updatedAt);
+    repo.insertWithId(m.id, { name: m.name, address: m.address, enabled: m.enabled, preset: m.preset, imap: m.imap, smtp: m.smtp, receiveVia: m.receiveVia, sendVia: m.sendVia, pop3: m.pop3, graph: m.graph }, m.createdAt, m.updatedAt);
   }
 });
 

@@ -29,7 +29,7 @@
  * once the cached token runs out, so the row does not flip from one to the other.
  */
 import { HEALTH_SEVERITY, type HealthExplain, type HealthState } from '../../shared/health.js';
-import { SECRET_EXPIRY_WARNING_DAYS, secretExpiryStatus } from '../../shared/oauth-app.js';
+import { SECRET_EXPIRY_WARNING_DAYS, credentialWord, secretExpiryStatus } from '../../shared/oauth-app.js';
 
 /** Receives failed in a row from which a mailbox is Failing. */
 export const RECEIVE_FAILURES_FAILING = 3;
@@ -68,11 +68,14 @@ export interface HealthFacts {
   } | null;
   probeSlowMs: number;
   /**
-   * When the client secret of the organisation's app-only registration
-   * expires (ms UTC): only for a mailbox that signs in app-only with a secret
-   * whose expiry is known (entered, or learned from AADSTS7000222); else null.
+   * When the credential of the organisation's app-only registration expires
+   * (ms UTC): only for a mailbox that signs in app-only, with a secret whose
+   * expiry is known (entered, or learned from AADSTS7000222) or a certificate
+   * (its "not after"); else null.
    */
   clientSecretExpiresAt: number | null;
+  /** Which credential `clientSecretExpiresAt` is of. Default: the client secret. */
+  clientCredential?: 'secret' | 'certificate';
 }
 
 /** One rule of the table. */
@@ -104,7 +107,8 @@ const failedPoll = (f: HealthFacts): HealthExplain => (f.receive.lastFailedPollI
 const probe = (f: HealthFacts): HealthExplain => (f.lastProbe ? { kind: 'probe', id: f.lastProbe.id } : mailbox(f));
 /** The mailbox's sign-in: for an app-only mailbox its screen shows the registration and its secret. */
 const signInOf = (f: HealthFacts): HealthExplain => ({ kind: 'sign-in', id: f.mailboxId });
-const secretExpiry = (f: HealthFacts) => (f.clientSecretExpiresAt === null ? null : secretExpiryStatus(f.clientSecretExpiresAt, f.now));
+const secretExpiry = (f: HealthFacts) =>
+  f.clientSecretExpiresAt === null ? null : secretExpiryStatus(f.clientSecretExpiresAt, f.now, f.clientCredential === 'certificate' ? 'certificate' : 'entered');
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** The rule table, in the order ties are broken (the first of the worst state wins). */
@@ -126,7 +130,9 @@ export const HEALTH_RULES: readonly HealthRule[] = [
     state: 'sign-in-needed',
     test: (f) => {
       const expiry = secretExpiry(f);
-      return expiry?.state === 'expired' ? `The app-only client secret expired on ${day(expiry.expiresAt)}: this mailbox cannot sign in until the registration gets a new secret or a certificate.` : null;
+      if (expiry?.state !== 'expired') return null;
+      const renew = expiry.credential === 'certificate' ? 'a new certificate or a client secret' : 'a new secret or a certificate';
+      return `The app-only ${credentialWord(expiry)} expired on ${day(expiry.expiresAt)}: this mailbox cannot sign in until the registration gets ${renew}.`;
     },
     explain: signInOf,
   },
@@ -203,7 +209,7 @@ export const HEALTH_RULES: readonly HealthRule[] = [
       const expiry = secretExpiry(f);
       if (expiry?.state !== 'soon') return null;
       const when = expiry.daysLeft === 0 ? 'today' : expiry.daysLeft === 1 ? 'tomorrow' : `in ${expiry.daysLeft} days`;
-      return `The app-only client secret expires ${when} (${day(expiry.expiresAt)}); renew it before then (warned from ${SECRET_EXPIRY_WARNING_DAYS} days ahead).`;
+      return `The app-only ${credentialWord(expiry)} expires ${when} (${day(expiry.expiresAt)}); renew it before then (warned from ${SECRET_EXPIRY_WARNING_DAYS} days ahead).`;
     },
     explain: signInOf,
   },

@@ -29,11 +29,12 @@ export interface HealthServiceOptions {
   /** The sign-in state of the Microsoft 365 mailboxes (OAuthService.states). */
   signIns: () => MailboxSignIn[];
   /**
-   * When the app-only registration's client secret expires (ms UTC), or null
-   * (no registration, a certificate, or an expiry nobody entered). Read once
-   * per overview; it counts for the mailboxes that sign in app-only.
+   * When the app-only registration's credential expires (ms UTC) and which
+   * credential it is (the client secret, or the certificate), or null (no
+   * registration, or a secret's expiry nobody entered). Read once per
+   * overview; it counts for the mailboxes that sign in app-only.
    */
-  appOnlySecretExpiresAt?: () => number | null;
+  appOnlyCredentialExpiry?: () => { expiresAt: number; credential: 'secret' | 'certificate' } | null;
   log: ActivityLog;
   events?: EventBus;
   clock?: () => number;
@@ -81,7 +82,7 @@ export class HealthService {
   /** The facts the rules read, for one mailbox. */
   facts(
     m: Mailbox,
-    context: { now: number; signIns: Map<number, MailboxSignIn>; receive: ReturnType<HealthRepo['receiveStates']>; lastProbes: Map<number, ProbeRecord>; probeSettings: ProbeSettings; appOnlySecretExpiresAt: number | null },
+    context: { now: number; signIns: Map<number, MailboxSignIn>; receive: ReturnType<HealthRepo['receiveStates']>; lastProbes: Map<number, ProbeRecord>; probeSettings: ProbeSettings; appOnlyExpiry: { expiresAt: number; credential: 'secret' | 'certificate' } | null },
   ): HealthFacts {
     const { now } = context;
     const signIn = context.signIns.get(m.id)?.needed ?? null;
@@ -102,7 +103,8 @@ export class HealthService {
       lastConnectionTest: test ? { id: test.id, ok: test.ok, at: test.at, code: test.code, summary: null } : null,
       lastProbe: probe ? { id: probe.id, status: probe.status, totalMs: probe.totalMs, folder: probe.folder, diagnosis: probe.diagnosis } : null,
       probeSlowMs: context.probeSettings.slowThresholdMs,
-      clientSecretExpiresAt: usesAppOnly(m) ? context.appOnlySecretExpiresAt : null,
+      clientSecretExpiresAt: usesAppOnly(m) ? (context.appOnlyExpiry?.expiresAt ?? null) : null,
+      clientCredential: context.appOnlyExpiry?.credential ?? 'secret',
     };
   }
 
@@ -119,10 +121,10 @@ export class HealthService {
     const settings = this.repo.allProbeSettings();
     const stored = this.repo.states();
     const tokens = this.repo.tokenExpiries();
-    const appOnlySecretExpiresAt = this.options.appOnlySecretExpiresAt?.() ?? null;
+    const appOnlyExpiry = this.options.appOnlyCredentialExpiry?.() ?? null;
     const rows: MailboxHealth[] = mailboxes.map((m) => {
       const probeSettings = settings.get(m.id) ?? this.defaultSettings(m.id);
-      const facts = this.facts(m, { now, signIns, receive, lastProbes, probeSettings, appOnlySecretExpiresAt });
+      const facts = this.facts(m, { now, signIns, receive, lastProbes, probeSettings, appOnlyExpiry });
       const verdict = evaluateHealth(facts);
       let since = stored.get(m.id)?.state === verdict.state ? stored.get(m.id)!.since : null;
       if (options.record !== false) {
@@ -145,6 +147,7 @@ export class HealthService {
         queue: { pending: facts.queue.pending, oldestAgeSeconds: facts.queue.oldestCreatedAt === null ? null : Math.max(0, Math.floor((now - facts.queue.oldestCreatedAt) / 1000)) },
         tokenExpiresAt: tokens.get(m.id) ?? null,
         clientSecretExpiresAt: facts.clientSecretExpiresAt,
+        clientCredential: facts.clientSecretExpiresAt === null ? null : (facts.clientCredential ?? 'secret'),
         lastConnectionTest: test ? { id: test.id, ok: test.ok, at: test.at, code: test.code } : null,
         lastProbe: lastProbes.get(m.id) ?? null,
         probe: probeSettings,

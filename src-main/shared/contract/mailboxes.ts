@@ -24,6 +24,7 @@ export const PresetInfo = z.object({
   description: z.string(),
   imap: z.object({ host: z.string(), port: z.number(), security: z.string(), auth: z.string() }).optional(),
   smtp: z.object({ host: z.string(), port: z.number(), security: z.string(), auth: z.string() }).optional(),
+  pop3: z.object({ host: z.string(), port: z.number(), security: z.string(), auth: z.string() }).optional(),
 });
 
 /** Mailbox management channels. */

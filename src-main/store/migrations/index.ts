@@ -15,6 +15,7 @@ import m009 from './009-relay-from.sql';
 import m010 from './010-app-only.sql';
 import m011 from './011-log-repeats.sql';
 import m012 from './012-probes.sql';
+import m013 from './013-transports.sql';
 import m015 from './015-pop3-uidls.sql';
 
 export interface Migration {
@@ -36,6 +37,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: '010-app-only', sql: m010 },
   { version: 11, name: '011-log-repeats', sql: m011 },
   { version: 12, name: '012-probes', sql: m012 },
-  // 013 (mailbox transports) and 014 (Graph sync state) come from other branches.
+  { version: 13, name: '013-transports', sql: m013 },
+  // 014 (Graph sync state) comes from the graph-engine branch.
   { version: 15, name: '015-pop3-uidls', sql: m015 },
 ];

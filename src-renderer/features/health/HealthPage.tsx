@@ -175,7 +175,7 @@ function HealthDetail({ row, now }: { row: MailboxHealth; now: number }) {
       ) : null}
       {row.clientSecretExpiresAt !== null ? (
         <Caption1 title={timeTitle(row.clientSecretExpiresAt)} data-field="client-secret-expiry">
-          App-only client secret {row.clientSecretExpiresAt > now ? 'expires' : 'expired'} {formatShortTime(row.clientSecretExpiresAt, now)} (renewed by the admin in the app registration, not automatically)
+          App-only {row.clientCredential === 'certificate' ? 'certificate' : 'client secret'} {row.clientSecretExpiresAt > now ? 'expires' : 'expired'} {formatShortTime(row.clientSecretExpiresAt, now)} (renewed by the admin in the app registration, not automatically)
         </Caption1>
       ) : null}
       {row.lastConnectionTest ? (
@@ -330,7 +330,7 @@ export function HealthPage() {
                     <TableCell>
                       {r.lastConnectionTest ? <StatusBadge kind={r.lastConnectionTest.ok ? 'success' : 'error'} label={r.lastConnectionTest.ok ? 'Passed' : r.lastConnectionTest.code ?? 'Failed'} /> : <span className={s.muted}>none</span>}
                     </TableCell>
-                    <TableCell className={s.num} title={[r.tokenExpiresAt ? `Access token expires ${timeTitle(r.tokenExpiresAt)}` : null, r.clientSecretExpiresAt ? `Client secret expires ${timeTitle(r.clientSecretExpiresAt)}` : null].filter(Boolean).join('; ') || undefined}>
+                    <TableCell className={s.num} title={[r.tokenExpiresAt ? `Access token expires ${timeTitle(r.tokenExpiresAt)}` : null, r.clientSecretExpiresAt ? `${r.clientCredential === 'certificate' ? 'Certificate' : 'Client secret'} expires ${timeTitle(r.clientSecretExpiresAt)}` : null].filter(Boolean).join('; ') || undefined}>
                       <span className={s.ellipsis}>{probeText(r.lastProbe)}</span>
                     </TableCell>
                   </TableRow>

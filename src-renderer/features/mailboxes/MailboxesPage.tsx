@@ -112,8 +112,9 @@ export function mailboxBadges(m: Mailbox, signIn?: MailboxSignIn, secretExpiry?:
     const waiting = signIn.waitingMessages ? ` ${signIn.waitingMessages} outgoing message${signIn.waitingMessages === 1 ? '' : 's'} wait for it.` : '';
     badges.push(<StatusBadge key="sign-in" kind="error" label="Sign-in needed" title={`${signIn.needed.message}${waiting} ${signIn.needed.hint}`} />);
   } else if (appOnly && secretExpiry && secretExpiry.state !== 'ok') {
-    // The client secret's 30-day warning shows on the list too, not only in the mailbox's panel.
-    badges.push(<StatusBadge key="oauth" kind={secretExpiry.state === 'expired' ? 'error' : 'warning'} label={secretExpiry.state === 'expired' ? 'Secret expired' : 'Secret expires soon'} title={secretExpiry.message} />);
+    // The 30-day warning of the client secret or the certificate shows on the list too, not only in the mailbox's panel.
+    const what = secretExpiry.credential === 'certificate' ? 'Certificate' : 'Secret';
+    badges.push(<StatusBadge key="oauth" kind={secretExpiry.state === 'expired' ? 'error' : 'warning'} label={`${what} ${secretExpiry.state === 'expired' ? 'expired' : 'expires soon'}`} title={secretExpiry.message} />);
   } else if (appOnly) badges.push(<StatusBadge key="oauth" kind="info" label="App-only" title="Signs in as the organisation's app registration (Microsoft 365 app-only)" />);
   else if (oauth) badges.push(<StatusBadge key="oauth" kind="info" label="OAuth 2.0" title="Signs in with Microsoft 365 OAuth 2.0" />);
   // SMTP signs in with its own password when it has one, else with the incoming one.

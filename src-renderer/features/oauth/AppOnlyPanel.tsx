@@ -69,8 +69,9 @@ const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 function lookOf(app: OAuthAppSettings | undefined) {
   if (!app?.configured) return { kind: 'warning' as const, label: 'Not set up' };
   if (app.credentialRequired) return { kind: 'error' as const, label: 'Credential refused' };
-  if (app.secretExpiry?.state === 'expired') return { kind: 'error' as const, label: 'Secret expired' };
-  if (app.secretExpiry?.state === 'soon') return { kind: 'warning' as const, label: 'Secret expires soon' };
+  const what = app.secretExpiry?.credential === 'certificate' ? 'Certificate' : 'Secret';
+  if (app.secretExpiry?.state === 'expired') return { kind: 'error' as const, label: `${what} expired` };
+  if (app.secretExpiry?.state === 'soon') return { kind: 'warning' as const, label: `${what} expires soon` };
   return { kind: 'success' as const, label: 'Ready' };
 }
 
@@ -90,7 +91,7 @@ export function AppOnlyPanel({ mailbox }: { mailbox: Mailbox }) {
       {expiry && expiry.state !== 'ok' && (
         <MessageBar intent={expiry.state === 'expired' ? 'error' : 'warning'}>
           <MessageBarBody>
-            <MessageBarTitle>{expiry.state === 'expired' ? 'Client secret expired' : `Client secret expires in ${expiry.daysLeft} day${expiry.daysLeft === 1 ? '' : 's'}`}</MessageBarTitle>
+            <MessageBarTitle>{`${expiry.credential === 'certificate' ? 'Certificate' : 'Client secret'} ${expiry.state === 'expired' ? 'expired' : `expires in ${expiry.daysLeft} day${expiry.daysLeft === 1 ? '' : 's'}`}`}</MessageBarTitle>
             {expiry.message}
           </MessageBarBody>
         </MessageBar>
