@@ -41,6 +41,8 @@ export const DIAGNOSIS_CODES = [
   'SERVER_TEMPORARY',
   'CONNECTION_DROPPED',
   'FOLDER_NOT_FOUND',
+  'MAILDROP_LOCKED',
+  'POP3_NO_UIDL',
   'TIMEOUT',
 ] as const;
 
@@ -79,11 +81,13 @@ export const DIAGNOSIS_TITLES: Record<DiagnosisCode, string> = {
   SERVER_TEMPORARY: 'Temporary server problem',
   CONNECTION_DROPPED: 'Server closed the connection',
   FOLDER_NOT_FOUND: 'Folder not found',
+  MAILDROP_LOCKED: 'Mailbox in use by another POP3 client',
+  POP3_NO_UIDL: 'Server cannot name its messages (no UIDL)',
   TIMEOUT: 'Server stopped answering',
 };
 
 /** The protocols a connection test speaks. */
-export const TEST_PROTOCOLS = ['smtp', 'imap'] as const;
+export const TEST_PROTOCOLS = ['smtp', 'imap', 'pop3'] as const;
 /** A protocol a connection test speaks. */
 export type TestProtocol = (typeof TEST_PROTOCOLS)[number];
 
@@ -91,8 +95,14 @@ export type TestProtocol = (typeof TEST_PROTOCOLS)[number];
 export const SMTP_STEPS = ['dns', 'tcp', 'tls', 'greeting', 'ehlo', 'starttls', 'auth', 'mail-from', 'rcpt-to', 'data'] as const;
 /** IMAP steps in the order they run. */
 export const IMAP_STEPS = ['dns', 'tcp', 'tls', 'greeting', 'capability', 'starttls', 'auth', 'select'] as const;
-/** Every step name of either protocol. */
-export const TEST_STEP_NAMES = ['dns', 'tcp', 'tls', 'greeting', 'ehlo', 'capability', 'starttls', 'auth', 'mail-from', 'rcpt-to', 'data', 'select'] as const;
+/**
+ * POP3 steps in the order they run: `capability` is CAPA, `starttls` is STLS,
+ * `stat` counts the messages (and checks that the server names them with
+ * UIDL, which the import needs to take each message once).
+ */
+export const POP3_STEPS = ['dns', 'tcp', 'tls', 'greeting', 'capability', 'starttls', 'auth', 'stat'] as const;
+/** Every step name of any protocol. */
+export const TEST_STEP_NAMES = ['dns', 'tcp', 'tls', 'greeting', 'ehlo', 'capability', 'starttls', 'auth', 'mail-from', 'rcpt-to', 'data', 'select', 'stat'] as const;
 /** A step name. */
 export type TestStepName = (typeof TEST_STEP_NAMES)[number];
 

@@ -22,6 +22,7 @@ export const STEP_LABELS: Record<TestStepName, string> = {
   'rcpt-to': 'Recipient accepted (RCPT TO)',
   data: 'Test message accepted (DATA)',
   select: 'Open the folder (SELECT)',
+  stat: 'Count the messages (STAT)',
 };
 
 /** The stage codes an outbox try records, by the step they stand for. */
@@ -39,6 +40,7 @@ const STAGE_STEPS: Record<string, TestStepName> = {
   'RCPT TO': 'rcpt-to',
   DATA: 'data',
   SELECT: 'select',
+  STAT: 'stat',
 };
 
 /** Stages that are no step of a connection test. */

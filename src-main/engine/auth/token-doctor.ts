@@ -223,7 +223,7 @@ export class TokenDoctor {
   }
 
   /** One sign-in attempt per side that signs in: with the token, or with the stored password. */
-  private probeSpecs(mailbox: Mailbox, sides: MailboxSides, token: DoctorToken | undefined): TestSpec[] {
+  private probeSpecs(mailbox: Mailbox, sides: MailboxSides, token: DoctorToken | undefined): (TestSpec & { protocol: 'imap' | 'smtp' })[] {
     const timeoutMs = this.options.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
     const credentials = (side: MailboxSides['imap'], username: string, protocol: 'imap' | 'smtp'): Pick<TestSpec, 'auth' | 'user' | 'password' | 'token' | 'allowOtherAccount'> | null => {
       const password = side === 'password' ? this.options.password(mailbox.id, protocol) : undefined;
@@ -234,7 +234,7 @@ export class TokenDoctor {
       if (side === 'password' && password) return { auth: 'password', user: username, password };
       return null;
     };
-    const specs: TestSpec[] = [];
+    const specs: (TestSpec & { protocol: 'imap' | 'smtp' })[] = [];
     const imap = credentials(sides.imap, mailbox.imap.username, 'imap');
     if (imap) specs.push({ protocol: 'imap', host: mailbox.imap.host, port: mailbox.imap.port, security: mailbox.imap.security, ...imap, folder: mailbox.imap.folder, timeoutMs, ...(this.options.ca ? { ca: this.options.ca } : {}) });
     const smtp = credentials(sides.smtp, mailbox.smtp.username, 'smtp');

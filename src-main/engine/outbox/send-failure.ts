@@ -76,6 +76,7 @@ const STAGE_LABEL: Record<TestStepName, string> = {
   'rcpt-to': 'RCPT TO',
   data: 'DATA',
   select: 'SELECT',
+  stat: 'STAT',
 };
 
 const ENVELOPE_STEPS: readonly TestStepName[] = ['mail-from', 'rcpt-to', 'data'];

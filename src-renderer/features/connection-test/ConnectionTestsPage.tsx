@@ -35,8 +35,9 @@ import { DismissRegular, PlayRegular } from '@fluentui/react-icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import type { ConnectionTestProgressEvent, ConnectionTestResult, ConnectionTestSummary } from '../../../src-main/shared/contract/connection-tests.js';
-import { DIAGNOSIS_TITLES, type TestProtocol } from '../../../src-main/shared/diagnosis.js';
-import { SECURITY_MODES, defaultPort, type SecurityMode } from '../../../src-main/shared/mailbox.js';
+import { DIAGNOSIS_TITLES, TEST_DEFAULT_PORTS, type TestProtocol } from '../../../src-main/shared/diagnosis.js';
+import { SECURITY_MODES, type SecurityMode } from '../../../src-main/shared/mailbox.js';
+import { incomingProtocolOf } from '../../../src-main/shared/incoming.js';
 import { SECURITY_LABELS, SECURITY_OPTIONS } from '../../../src-main/shared/setting-words.js';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
@@ -72,7 +73,7 @@ const useStyles = makeStyles({
   empty: { padding: '32px', textAlign: 'center', color: tokens.colorNeutralForeground3 },
 });
 
-const PROTOCOL_LABEL: Record<TestProtocol, string> = { smtp: 'Outgoing (SMTP)', imap: 'Incoming (IMAP)' };
+const PROTOCOL_LABEL: Record<TestProtocol, string> = { smtp: 'Outgoing (SMTP)', imap: 'Incoming (IMAP)', pop3: 'Incoming (POP3)' };
 const SECURITY_LABEL: Record<SecurityMode, string> = SECURITY_LABELS;
 
 interface RunState {
@@ -136,6 +137,10 @@ export function ConnectionTestsPage() {
     enabled: historyKey !== undefined,
   });
 
+  // A mailbox that receives over POP3 is tested over POP3 on its incoming side.
+  const chosenMailbox = mailboxes.data?.find((m) => String(m.id) === mailboxId);
+  const incoming: TestProtocol = chosenMailbox ? incomingProtocolOf(chosenMailbox) : 'imap';
+
   async function start(event?: FormEvent) {
     event?.preventDefault();
     setFormError(undefined);
@@ -144,7 +149,7 @@ export function ConnectionTestsPage() {
     let protocols: TestProtocol[];
     if (mode === 'mailbox') {
       if (!mailboxId) return setFormError('Choose a mailbox to test, or create one on the Mailboxes screen.');
-      protocols = direction === 'both' ? ['smtp', 'imap'] : direction === 'outgoing' ? ['smtp'] : ['imap'];
+      protocols = direction === 'both' ? ['smtp', incoming] : direction === 'outgoing' ? ['smtp'] : [incoming];
       input = { mailboxId: Number(mailboxId), direction, runId, ...(to.trim() ? { to: to.trim() } : {}) };
     } else {
       if (!adhoc.host.trim()) return setFormError('Enter the server host name, such as smtp.example.com.');
@@ -202,7 +207,7 @@ export function ConnectionTestsPage() {
   const historyRows = useMemo(() => [...(history.data ?? [])].sort((a, b) => b.startedAt - a.startedAt || b.id - a.id), [history.data]);
 
   const setA = <K extends keyof typeof adhoc>(key: K, value: (typeof adhoc)[K]) => setAdhoc((a) => ({ ...a, [key]: value }));
-  const adhocPortPlaceholder = String(defaultPort(adhoc.protocol, adhoc.security));
+  const adhocPortPlaceholder = String(TEST_DEFAULT_PORTS[adhoc.protocol][adhoc.security]);
 
   return (
     <div className={s.page}>
@@ -229,7 +234,7 @@ export function ConnectionTestsPage() {
                 <RadioGroup layout="horizontal" value={direction} onChange={(_e, d) => setDirection(d.value as typeof direction)}>
                   <Radio value="both" label="Both" />
                   <Radio value="outgoing" label="Outgoing (SMTP)" />
-                  <Radio value="incoming" label="Incoming (IMAP)" />
+                  <Radio value="incoming" label={PROTOCOL_LABEL[incoming]} />
                 </RadioGroup>
               </Field>
               {direction !== 'incoming' && (
@@ -245,6 +250,7 @@ export function ConnectionTestsPage() {
                   <Select className={s.input} name="protocol" value={adhoc.protocol} onChange={(_e, d) => setA('protocol', d.value as TestProtocol)}>
                     <option value="smtp">SMTP (outgoing)</option>
                     <option value="imap">IMAP (incoming)</option>
+                    <option value="pop3">POP3 (incoming)</option>
                   </Select>
                 </Field>
                 <Field label="Security">
@@ -282,7 +288,7 @@ export function ConnectionTestsPage() {
                   <Input className={s.input} name="secret" type="password" value={adhoc.secret} onChange={(_e, d) => setA('secret', d.value)} autoComplete="off" />
                 </Field>
               )}
-              {adhoc.protocol === 'imap' ? (
+              {adhoc.protocol === 'pop3' ? null : adhoc.protocol === 'imap' ? (
                 <Field label="Folder">
                   <Input className={s.input} name="folder" value={adhoc.folder} onChange={(_e, d) => setA('folder', d.value)} />
                 </Field>
@@ -370,8 +376,8 @@ export function ConnectionTestsPage() {
           <div className={mergeClasses(s.card, s.empty)}>
             <Subtitle2>Why does mail not flow?</Subtitle2>
             <Body1>
-              Run a test: Mailroom goes step by step (DNS, connect, encryption, greeting, sign-in, folder or test message) and names the failing step, the cause
-              and what to change.
+              Run a test: Mailroom goes step by step (DNS, connect, encryption, greeting, sign-in, then the folder, the message count (POP3) or a test message)
+              and names the failing step, the cause and what to change.
             </Body1>
           </div>
         )}
