@@ -121,8 +121,7 @@ export const TEST_DEFAULT_PORTS = {
   imap: { tls: 993, starttls: 143, none: 143 },
   pop3: { tls: 995, starttls: 110, none: 110 },
   smtp: { tls: 465, starttls: 587, none: 25 },
-  pop3: { tls: 995, starttls: 110, none: 110 },
-} as const satisfies Pick<(typeof import('./mailbox.js'))['DEFAULT_PORTS'], 'imap' | 'smtp'> & Record<TestProtocol, Record<'tls' | 'starttls' | 'none', number>>;
+} as const satisfies (typeof import('./mailbox.js'))['DEFAULT_PORTS'];
 
 /**
  * The oldest TLS version Mailroom speaks to a mail server (Node's name for

@@ -16,7 +16,8 @@ import m010 from './010-app-only.sql';
 import m011 from './011-log-repeats.sql';
 import m012 from './012-probes.sql';
 import m013 from './013-transports.sql';
-// 014-016 are other branches' (the coordinator reserved 017 for the POP3 surfaces).
+import m015 from './015-pop3-uidls.sql';
+// 014 and 016 are other branches' (the coordinator reserved 017 for the POP3 surfaces).
 import m017 from './017-pop3-tests.sql';
 
 export interface Migration {
@@ -39,5 +40,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 11, name: '011-log-repeats', sql: m011 },
   { version: 12, name: '012-probes', sql: m012 },
   { version: 13, name: '013-transports', sql: m013 },
+  // 014 (Graph sync state) comes from the graph-engine branch.
+  { version: 15, name: '015-pop3-uidls', sql: m015 },
   { version: 17, name: '017-pop3-tests', sql: m017 },
 ];
