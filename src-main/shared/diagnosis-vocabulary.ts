@@ -119,8 +119,8 @@ export type StepStatus = (typeof STEP_STATUSES)[number];
 /** Default ports of a test by protocol and security mode (the same as a mailbox's; checked at compile time). */
 export const TEST_DEFAULT_PORTS = {
   imap: { tls: 993, starttls: 143, none: 143 },
-  pop3: { tls: 995, starttls: 110, none: 110 },
   smtp: { tls: 465, starttls: 587, none: 25 },
+  pop3: { tls: 995, starttls: 110, none: 110 },
 } as const satisfies (typeof import('./mailbox.js'))['DEFAULT_PORTS'];
 
 /**

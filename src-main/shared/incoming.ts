@@ -5,7 +5,9 @@
  * from node or electron.
  */
 
+import type { Mailbox } from './mailbox.js';
+
 /** The connection-test protocol of a mailbox's incoming side. */
-export function incomingProtocolOf(mailbox: object): 'imap' | 'pop3' {
-  return (mailbox as { receiveVia?: unknown }).receiveVia === 'pop3' ? 'pop3' : 'imap';
+export function incomingProtocolOf(mailbox: Pick<Mailbox, 'receiveVia' | 'pop3'>): 'imap' | 'pop3' {
+  return mailbox.receiveVia === 'pop3' && mailbox.pop3 ? 'pop3' : 'imap';
 }

@@ -129,7 +129,7 @@ const CASES: Record<string, FailureFacts> = {
   // ---- POP3: the real replies each rule cites.
   'pop3-greeting-err': pop3({ step: 'greeting', reply: '-ERR [SYS/PERM] Too many connections, try again later' }),
   // Dovecot pop3 with pop3_lock_session = yes, a second session on the same maildrop.
-  'pop3-maildrop-locked': pop3({ reply: "-ERR [IN-USE] Couldn't open INBOX: Mailbox is locked" }),
+  'pop3-maildrop-locked': pop3({ reply: '-ERR [IN-USE] Mailbox is locked by another POP3 session.' }),
   'pop3-temporary': pop3({ step: 'stat', reply: '-ERR [SYS/TEMP] Temporary system problem. Please try again later.' }),
   'pop3-auth-requires-tls': pop3({ security: 'none', port: 110, reply: '-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.' }),
   'gmail-pop3-web-login': pop3({ host: 'pop.gmail.com', reply: '-ERR [AUTH] Web login required: https://support.google.com/mail/answer/78754' }),

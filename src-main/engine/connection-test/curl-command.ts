@@ -54,7 +54,8 @@ export function curlCommand(input: CurlCommandInput): string {
   const path = input.protocol === 'imap' ? `/${encodeURIComponent(encodeModifiedUtf7(input.folder || 'INBOX'))}` : '';
   const parts = [windows ? 'curl.exe' : 'curl', '-v', '--url', q(`${scheme}://${urlHost(input.host)}:${input.port}${path}`)];
   if (input.security === 'starttls') parts.push('--ssl-reqd');
-  if (input.caFile) parts.push('--cacert', q(input.caFile));
+  // A CA file only matters where a certificate is checked.
+  if (input.caFile && input.security !== 'none') parts.push('--cacert', q(input.caFile));
   if (input.auth === 'password') parts.push('--user', q(`${input.user}:<PASSWORD>`));
   // curl signs in with XOAUTH2 (or OAUTHBEARER, when the server offers it) given the user and a bearer token.
   if (input.auth === 'xoauth2') parts.push('--user', q(`${input.user}:`), '--oauth2-bearer', q('<TOKEN>'));
