@@ -582,3 +582,43 @@ describe('010-app-only', () => {
     }
   });
 });
+
+describe('017-pop3-tests on a data folder of the previous version', () => {
+  it('keeps every stored connection test (ids, mailbox, result) and its index, and accepts POP3 results from then on', () => {
+    const file = dbFile();
+    const before = MIGRATIONS.filter((m) => m.version < 17);
+    const old = openDatabase(file, { migrations: before });
+    old
+      .prepare(
+        `INSERT INTO mailboxes (id, name, address, imap_host, imap_port, imap_security, imap_username, imap_auth, smtp_host, smtp_port, smtp_security, smtp_username, smtp_auth, created_at, updated_at)
+         VALUES (1, 'Support', 'support@example.com', 'imap.example.com', 993, 'tls', 'support@example.com', 'password', 'smtp.example.com', 587, 'starttls', 'support@example.com', 'password', 1, 1)`,
+      )
+      .run();
+    const insert = old.prepare(
+      `INSERT INTO connection_tests (id, run_id, mailbox_id, protocol, host, port, security, ok, cancelled, diagnosis_code, started_at, duration_ms, result_json)
+       VALUES (?, ?, ?, ?, 'mail.example.com', ?, 'tls', ?, 0, ?, ?, 10, ?)`,
+    );
+    insert.run(5, 'run-a', 1, 'imap', 993, 1, null, 100, '{"ok":true}');
+    insert.run(9, 'run-b', null, 'smtp', 465, 0, 'AUTH_FAILED', 200, '{"ok":false}');
+    // Before 017 the table refuses POP3.
+    expect(() => insert.run(10, 'run-c', 1, 'pop3', 995, 1, null, 300, '{}')).toThrow(/CHECK constraint/);
+    const rowsBefore = old.prepare('SELECT * FROM connection_tests ORDER BY id').all();
+    old.close();
+
+    const latest = openDatabase(file);
+    try {
+      expect(latest.prepare('SELECT * FROM connection_tests ORDER BY id').all()).toEqual(rowsBefore);
+      latest.prepare(
+        `INSERT INTO connection_tests (run_id, mailbox_id, protocol, host, port, security, ok, cancelled, diagnosis_code, started_at, duration_ms, result_json)
+         VALUES ('run-c', 1, 'pop3', 'pop.example.com', 995, 'tls', 1, 0, NULL, 300, 10, '{}')`,
+      ).run();
+      expect(() => latest.prepare(`INSERT INTO connection_tests (run_id, protocol, host, port, security, ok, started_at, duration_ms, result_json) VALUES ('x', 'ftp', 'h', 1, 'tls', 1, 1, 1, '{}')`).run()).toThrow(/CHECK constraint/);
+      expect(latest.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'connection_tests'").all()).toEqual([{ name: 'connection_tests_by_mailbox' }]);
+      // Deleting the mailbox still removes its results (the foreign key survived the rebuild).
+      latest.prepare('DELETE FROM mailboxes WHERE id = 1').run();
+      expect(latest.prepare('SELECT id FROM connection_tests ORDER BY id').all()).toEqual([{ id: 9 }]);
+    } finally {
+      latest.close();
+    }
+  });
+});

@@ -22,6 +22,15 @@ interface MailboxFlags extends CommonOptions {
   imapFolder?: string;
   afterImport?: string;
   pollSeconds?: string;
+  incoming?: string;
+  /** graph-surfaces' flag for the same field; given with --incoming, the two must agree. */
+  receiveVia?: string;
+  pop3Host?: string;
+  pop3Port?: string;
+  pop3Security?: string;
+  pop3User?: string;
+  pop3Auth?: string;
+  pop3AfterImport?: string;
   smtpHost?: string;
   smtpPort?: string;
   smtpSecurity?: string;
@@ -56,7 +65,11 @@ function flagsToInput(f: MailboxFlags): Record<string, unknown> {
     pollIntervalSeconds: f.pollSeconds,
   });
   const smtp = pick({ host: f.smtpHost, port: f.smtpPort, security: f.smtpSecurity, username: f.smtpUser, auth: f.smtpAuth ?? f.auth });
+  const pop3 = pick({ host: f.pop3Host, port: f.pop3Port, security: f.pop3Security, username: f.pop3User, auth: f.pop3Auth, afterImport: f.pop3AfterImport });
   if (f.enabled && f.disabled) throw usageError('Use either --enabled or --disabled, not both.');
+  if (f.incoming !== undefined && f.receiveVia !== undefined && f.incoming !== f.receiveVia) {
+    throw usageError(`--incoming ${f.incoming} and --receive-via ${f.receiveVia} say different things: give one of them.`, '--incoming imap|pop3 and --receive-via imap|pop3|graph set the same setting.');
+  }
   return pick({
     name: f.name,
     address: f.address,
@@ -64,13 +77,17 @@ function flagsToInput(f: MailboxFlags): Record<string, unknown> {
     enabled: f.disabled ? false : f.enabled ? true : undefined,
     imap: Object.keys(imap).length ? imap : undefined,
     smtp: Object.keys(smtp).length ? smtp : undefined,
+    receiveVia: f.incoming ?? f.receiveVia,
+    pop3: Object.keys(pop3).length ? pop3 : undefined,
   });
 }
 
 function describe(m: Mailbox): string {
   return [
     `${m.name} (#${m.id}) <${m.address}>  ${m.enabled ? 'enabled' : 'disabled'}  preset ${m.preset}`,
-    `  incoming  imap ${m.imap.host}:${m.imap.port} ${m.imap.security}  user ${m.imap.username}  auth ${m.imap.auth}  folder ${m.imap.folder}  after import ${m.imap.afterImport}  every ${m.imap.pollIntervalSeconds}s`,
+    m.receiveVia === 'pop3' && m.pop3
+      ? `  incoming  pop3 ${m.pop3.host}:${m.pop3.port} ${m.pop3.security}  user ${m.pop3.username}  auth ${m.pop3.auth}  after import ${m.pop3.afterImport === 'delete' ? 'delete from the server' : 'leave on the server'}  every ${m.imap.pollIntervalSeconds}s`
+      : `  incoming  ${m.receiveVia === 'graph' ? 'graph (imap settings kept) ' : ''}imap ${m.imap.host}:${m.imap.port} ${m.imap.security}  user ${m.imap.username}  auth ${m.imap.auth}  folder ${m.imap.folder}  after import ${m.imap.afterImport}  every ${m.imap.pollIntervalSeconds}s`,
     `  outgoing  smtp ${m.smtp.host}:${m.smtp.port} ${m.smtp.security}  user ${m.smtp.username}  auth ${m.smtp.auth}`,
     `  password  ${m.passwordSet ? 'set (stored encrypted)' : 'not set'}`,
     `  smtp password  ${m.smtpPasswordSet ? "SMTP's own, set (stored encrypted)" : 'same as incoming'}`,
