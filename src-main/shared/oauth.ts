@@ -331,6 +331,12 @@ export const DetectProposal = z.object({
   providerLabel: z.string(),
   imap: ProposedServer.nullable(),
   smtp: ProposedServer.nullable(),
+  /**
+   * The POP3 server, when the provider offers one (Microsoft 365, Gmail, an
+   * autoconfig file with `<incomingServer type="pop3">`): the form offers it
+   * under Incoming: POP3. Absent in results of older versions.
+   */
+  pop3: ProposedServer.nullable().default(null),
   /** Which step the servers came from. */
   source: z.enum(DETECT_STEPS).nullable(),
 });
