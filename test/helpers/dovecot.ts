@@ -47,8 +47,8 @@ export interface DovecotMessage {
   user: string;
   /** Default INBOX. */
   folder?: string;
-  /** The raw RFC 5322 message (CRLF line ends). */
-  raw: string;
+  /** The raw RFC 5322 message (CRLF line ends); a Buffer for exact bytes (a string is written as UTF-8). */
+  raw: string | Buffer;
   /** Maildir flags, e.g. 'S' for \Seen. */
   flags?: string;
 }
