@@ -23,7 +23,7 @@ import { runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/temp';
 
 const PASSWORD = 'Pop3-Pa55!word';
-const USERS = ['leave', 'delete', 'reuse', 'bytes', 'handoff', 'debug', 'wrong', 'cli'].map((u) => `${u}@example.test`);
+const USERS = ['leave', 'delete', 'reuse', 'bytes', 'handoff', 'debug', 'wrong', 'cli', 'schedule'].map((u) => `${u}@example.test`);
 const KEY = crypto.randomBytes(32);
 /** A message with 8-bit bytes (not UTF-8) and lines that start with dots, which POP3 dot-stuffs. */
 const BYTES_MESSAGE = Buffer.concat([
@@ -60,13 +60,13 @@ function openEngine(dataDir = path.join(tempDir(), 'data')): InboxEngine {
   return engine;
 }
 
-function addPop3Mailbox(e: InboxEngine, user: string, options: { afterImport?: 'leave' | 'delete'; port?: number; password?: string } = {}) {
+function addPop3Mailbox(e: InboxEngine, user: string, options: { afterImport?: 'leave' | 'delete'; port?: number; password?: string; pollIntervalSeconds?: number } = {}) {
   return e.mailboxes.create({
     name: user.split('@')[0],
     address: user,
     preset: 'generic',
     receiveVia: 'pop3',
-    imap: { host: '127.0.0.1', security: 'none' },
+    imap: { host: '127.0.0.1', security: 'none', ...(options.pollIntervalSeconds ? { pollIntervalSeconds: options.pollIntervalSeconds } : {}) },
     pop3: { host: '127.0.0.1', port: options.port ?? dovecot.pop3Port, security: 'none', ...(options.afterImport ? { afterImport: options.afterImport } : {}) },
     smtp: { host: '127.0.0.1', security: 'none' },
     password: options.password ?? PASSWORD,
@@ -224,6 +224,28 @@ describe('POP3 import', () => {
       await peer?.stop();
     }
   });
+
+  it('polls a POP3 mailbox in the background on its schedule (POP3 has no IDLE), one session per poll', async () => {
+    const user = 'schedule@example.test';
+    const e = openEngine();
+    const box = addPop3Mailbox(e, user, { pollIntervalSeconds: 10 });
+    const until = async (what: string, check: () => boolean, ms = 60_000) => {
+      const deadline = Date.now() + ms;
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const stored = () => e.inbox.list({ mailboxId: box.id }).messages.length;
+    const state = () => e.inbox.states().find((s) => s.mailboxId === box.id)!;
+    e.inbox.start();
+    await until('the first poll', () => stored() === 6 && !state().polling && state().nextPollAt !== null);
+    expect(state()).toMatchObject({ health: 'healthy', idling: false });
+    // New mail is found by the next scheduled poll (each poll signs in, imports and QUITs).
+    await dovecot.append(user, 'INBOX', message(user, 7));
+    await until('the scheduled poll', () => stored() === 7);
+    expect(e.inbox.polls(box.id).map((p) => p.trigger)).toEqual(expect.arrayContaining(['start', 'schedule']));
+  }, 90_000);
 
   it('prints the same JSON from `mailroom inbox poll` for a POP3 mailbox', async () => {
     const dataDir = path.join(tempDir(), 'data');
