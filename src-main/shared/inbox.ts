@@ -411,5 +411,7 @@ export type StartFromNowResult = z.infer<typeof StartFromNowResult>;
 export function afterImportWords(action: string): string {
   if (action === 'delete') return 'deleted from the server';
   if (action.startsWith('move:')) return `moved to the folder ${action.slice('move:'.length)} on the server`;
+  // POP3's default: the message stays; its UIDL keeps it from being imported again.
+  if (action === 'leave') return 'left on the server';
   return 'marked as read on the server';
 }

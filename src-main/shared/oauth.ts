@@ -20,6 +20,24 @@ export const OAUTH_SCOPES = [
 /** The scopes an access token must carry to be useful (OAUTH_SCOPES without offline_access). */
 export const OAUTH_RESOURCE_SCOPES = OAUTH_SCOPES.filter((s) => s !== 'offline_access');
 
+/** Exchange Online's delegated POP3 scope (with its resource, so it is never taken for a Graph scope). */
+export const POP_SCOPE = 'https://outlook.office.com/POP.AccessAsUser.All';
+
+/**
+ * The delegated scopes a mailbox's sign-in asks for: IMAP's, or POP's for
+ * a mailbox that reads its mail over POP3 (a token carries only the
+ * permissions asked for and consented to), with SMTP.Send and
+ * offline_access.
+ */
+export function oauthScopesFor(mailbox: { receiveVia?: string }): string[] {
+  return mailbox.receiveVia === 'pop3' ? OAUTH_SCOPES.map((s) => (s.endsWith('/IMAP.AccessAsUser.All') ? POP_SCOPE : s)) : [...OAUTH_SCOPES];
+}
+
+/** The scopes a mailbox's access token must carry (oauthScopesFor without offline_access). */
+export function oauthResourceScopesFor(mailbox: { receiveVia?: string }): string[] {
+  return oauthScopesFor(mailbox).filter((s) => s !== 'offline_access');
+}
+
 /** The public Microsoft cloud's sign-in host. Sovereign clouds use their own (see the README). */
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
 

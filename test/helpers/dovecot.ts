@@ -47,8 +47,8 @@ export interface DovecotMessage {
   user: string;
   /** Default INBOX. */
   folder?: string;
-  /** The raw RFC 5322 message (CRLF line ends). */
-  raw: string;
+  /** The raw RFC 5322 message (CRLF line ends); a Buffer for exact bytes (a string is written as UTF-8). */
+  raw: string | Buffer;
   /** Maildir flags, e.g. 'S' for \Seen. */
   flags?: string;
 }
@@ -94,6 +94,8 @@ export interface Dovecot {
   baseDir: string;
   /** How many messages the user's INBOX holds on disk (new + cur), e.g. after a POP3 DELE + QUIT. */
   inboxCount(user: string): number;
+  /** The raw messages in the user's INBOX on disk (new + cur), read as another program would. */
+  inboxMessages(user: string): Buffer[];
   /** Appends a message over IMAP (the server must be running). */
   append(user: string, folder: string, raw: string): Promise<void>;
   /** Dovecot's log so far (for failing tests). */
@@ -316,6 +318,21 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
       inboxCount: (user) => {
         const mailDir = path.join(mailRoot, userDirName(user));
         return ['new', 'cur'].reduce((n, sub) => n + fs.readdirSync(path.join(mailDir, sub)).filter((f) => !f.startsWith('.')).length, 0);
+      },
+      inboxMessages: (user) => {
+        const mailDir = path.join(mailRoot, userDirName(user));
+        const out: Buffer[] = [];
+        for (const sub of ['new', 'cur']) {
+          for (const f of fs.readdirSync(path.join(mailDir, sub))) {
+            if (f.startsWith('.')) continue;
+            try {
+              out.push(fs.readFileSync(path.join(mailDir, sub, f)));
+            } catch {
+              // Renamed (new -> cur) or expunged meanwhile: read in its new place or gone.
+            }
+          }
+        }
+        return out;
       },
       append: (user, folder, raw) => appendOverImap(port, user, options.users[user] ?? '', folder, raw, Boolean(options.requireTlsForAuth)),
       log: () => readLog(base),

@@ -17,8 +17,8 @@ import {
   BeginSignInInput,
   DEFAULT_AUTHORITY_HOST,
   DEFAULT_SIGN_IN_TIMEOUT_SECONDS,
-  OAUTH_RESOURCE_SCOPES,
-  OAUTH_SCOPES,
+  oauthResourceScopesFor,
+  oauthScopesFor,
   OAuthSettingsInput,
   isGuid,
   type OAuthSettings,
@@ -314,7 +314,7 @@ export class OAuthService implements TokenProvider {
     let url: string;
     try {
       url = await client.getAuthCodeUrl({
-        scopes: [...OAUTH_SCOPES],
+        scopes: oauthScopesFor(mailbox),
         redirectUri,
         codeChallenge: pkce.challenge,
         codeChallengeMethod: 'S256',
@@ -438,7 +438,7 @@ export class OAuthService implements TokenProvider {
     let result: AuthenticationResult;
     try {
       result = await client.acquireTokenByCode(
-        { code: response.code, scopes: [...OAUTH_SCOPES], redirectUri: session.status.redirectUri, codeVerifier, state: response.state },
+        { code: response.code, scopes: oauthScopesFor(this.options.mailboxes.get(session.status.mailboxId)), redirectUri: session.status.redirectUri, codeVerifier, state: response.state },
         { code: response.code, state: response.state },
       );
     } catch (error) {
@@ -711,7 +711,7 @@ export class OAuthService implements TokenProvider {
           true,
         );
       }
-      result = await client.acquireTokenSilent({ account, scopes: [...OAUTH_RESOURCE_SCOPES], forceRefresh });
+      result = await client.acquireTokenSilent({ account, scopes: oauthResourceScopesFor(mailbox), forceRefresh });
     } catch (error) {
       if (error instanceof AppError && error.code.startsWith('OAUTH_')) throw error;
       const { error: classified, signInRequired } = classifyTokenError(error, this.errorContext(settings, requestStarted));
@@ -768,7 +768,7 @@ export class OAuthService implements TokenProvider {
         accountName: null,
         tenantId: null,
         scopes: [],
-        missingScopes: [...OAUTH_RESOURCE_SCOPES],
+        missingScopes: oauthResourceScopesFor(mailbox),
         accessTokenExpiresAt: null,
         signedInAt: null,
         lastRefreshAt: null,
@@ -787,7 +787,7 @@ export class OAuthService implements TokenProvider {
       accountName: row.displayName,
       tenantId: row.tenantId,
       scopes: row.scopes,
-      missingScopes: OAUTH_RESOURCE_SCOPES.filter((s) => !granted.has(s.toLowerCase())),
+      missingScopes: oauthResourceScopesFor(mailbox).filter((s) => !granted.has(s.toLowerCase())),
       accessTokenExpiresAt: row.accessExpiresAt,
       signedInAt: row.signedInAt,
       lastRefreshAt: row.lastRefreshAt,

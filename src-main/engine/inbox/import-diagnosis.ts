@@ -71,7 +71,8 @@ export interface ImportFailureContext {
  * -ERR line, Node's error code), so the import says what the test says.
  */
 export function pop3FailureFacts(error: Pop3Error, mailbox: Mailbox, context: ImportFailureContext = {}): FailureFacts {
-  const pop3 = mailbox.pop3 ?? { host: mailbox.imap.host, port: mailbox.imap.port, security: mailbox.imap.security, username: mailbox.imap.username, auth: mailbox.imap.auth };
+  // A POP3 mailbox has its pop3 settings (resolveSettings makes sure of it); the IMAP ones are only a fallback.
+  const pop3 = mailbox.pop3 ?? mailbox.imap;
   const socket = readSocketError(error);
   const step: TestStepName =
     socket?.kind === 'dns' || error.kind === 'dns'
@@ -86,7 +87,8 @@ export function pop3FailureFacts(error: Pop3Error, mailbox: Mailbox, context: Im
               ? 'capability'
               : error.step === 'greeting' || error.step === 'auth'
                 ? error.step
-                : 'select';
+                : // After sign-in (UIDL, RETR, DELE, QUIT): the connection test's last POP3 step, where it checks UIDL.
+                  'stat';
   const facts: FailureFacts = {
     protocol: 'pop3',
     step,
@@ -176,7 +178,7 @@ export function diagnoseImportError(error: unknown, phase: ImportPhase, mailbox:
   const facts = importFailureFacts(error, phase, mailbox, folder, context);
   const d = diagnose(facts);
   // The rules speak of connection-test steps; after sign-in, say what the import was doing.
-  const message = phase === 'connect' || phase === 'select' ? d.summary : d.summary.replace(/during the select step/g, `while ${PHASE_WORDS[phase]}`).replace(/the select step/g, PHASE_WORDS[phase]);
+  const message = phase === 'connect' || phase === 'select' ? d.summary : d.summary.replace(/during the (select|stat) step/g, `while ${PHASE_WORDS[phase]}`).replace(/the (select|stat) step/g, PHASE_WORDS[phase]);
   return { code: d.code, message, hint: d.hint, serverReply: d.serverReply };
 }
 

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import { ProbeMarker } from '../health/probe-marker.js';
 import type { ImapFlow, ImapFlowOptions } from 'imapflow';
 import { AppError } from '../../shared/errors.js';
-import type { Mailbox } from '../../shared/mailbox.js';
+import type { Mailbox, Pop3Settings } from '../../shared/mailbox.js';
 import { isOAuthMode } from '../../shared/mailbox.js';
 import {
   afterImportWords,
@@ -48,6 +48,9 @@ import { emptyStats, importFolder, type ImportContext } from './importer.js';
 import { MailboxImporter, type ImporterHost, type ImporterSession } from './mailbox-importer.js';
 import { DEFAULT_PARSE_TIMEOUT_MS, WorkerParser, defaultWorkerCount, type MessageParser } from './message-parser.js';
 import { messageDetail } from './message-detail.js';
+import { Pop3Client, Pop3Error, type Pop3ConnectOptions } from './pop3-client.js';
+import { importMaildrop, pop3Credentials } from './pop3-importer.js';
+import { POP3_FOLDER, Pop3Repo } from '../../store/pop3-repo.js';
 import { ImapTranscriptRecorder } from './transcript-capture.js';
 
 /** How much of a raw message `raw` returns as text. */
@@ -119,6 +122,8 @@ export class InboxService {
   private running = false;
   private readonly signInStates: SignInStates;
   private readonly isProbe: (raw: Buffer) => boolean;
+  /** The POP3 UIDL store, made on the first POP3 poll. */
+  private pop3: Pop3Repo | undefined;
 
   constructor(private readonly options: InboxServiceOptions) {
     this.repo = new InboxRepo(options.db);
@@ -213,7 +218,7 @@ export class InboxService {
                 direction: 'receive',
                 level: 'warning',
                 code: requirement.code,
-                message: `Stopped polling ${mailbox.imap.folder}: ${mailbox.name} needs a Microsoft sign-in`,
+                message: `Stopped polling ${receiveFolder(mailbox)}: ${mailbox.name} needs a Microsoft sign-in`,
                 detail: `${requirement.message} ${requirement.hint} Polling resumes by itself after the sign-in; until then nothing is imported and no error is logged for each poll.`,
               }
             : {
@@ -221,7 +226,7 @@ export class InboxService {
                 direction: 'receive',
                 level: 'info',
                 code: null,
-                message: `Resumed polling ${mailbox.imap.folder}: ${mailbox.name} is signed in with Microsoft again`,
+                message: `Resumed polling ${receiveFolder(mailbox)}: ${mailbox.name} is signed in with Microsoft again`,
               },
         );
         this.changed(mailbox.id, 'state', null);
@@ -381,7 +386,7 @@ export class InboxService {
     return this.exclusive(mailbox.id, async () => {
       // Read the mailbox again: settings may have changed while this poll waited its turn.
       const current = this.mailboxOrUndefined(mailbox.id) ?? mailbox;
-      const folder = current.imap.folder;
+      const folder = receiveFolder(current);
       const startedAt = this.clock();
       this.interruptDeadPolls(current.id, startedAt);
       const pollId = this.repo.startPoll(current.id, trigger, folder, startedAt, process.pid);
@@ -391,7 +396,8 @@ export class InboxService {
       // Every text this poll records is scrubbed of the credentials it used, transcript or not.
       const redactor = new Redactor();
       const recorder = options.debug ? new ImapTranscriptRecorder(startedAt, redactor, this.clock) : undefined;
-      recorder?.note(`Import with debug of ${current.name}: ${current.imap.host}:${current.imap.port} (${current.imap.security}), folder ${folder}, after import ${current.imap.afterImport}.`);
+      const incoming = current.receiveVia === 'pop3' && current.pop3 ? current.pop3 : current.imap;
+      recorder?.note(`Import with debug of ${current.name}: ${incoming.host}:${incoming.port} (${incoming.security}), ${current.receiveVia === 'pop3' ? 'POP3 maildrop' : `folder ${folder}`}, after import ${incoming.afterImport}.`);
       const ctx: ImportContext = {
         db: this.options.db,
         repo: this.repo,
@@ -411,39 +417,110 @@ export class InboxService {
       };
       // The parser workers load mailparser while the connection is made.
       this.parser.warm?.();
-      let ownClient: ImapFlow | undefined;
       let failure: unknown;
       const seen: ImportFailureContext = {};
       try {
-        let client = options.session?.client;
-        if (!client?.usable) {
-          if (options.session?.client) {
-            await closeClient(options.session.client);
-            options.session.client = undefined;
-          }
-          client = await this.connect(current, { idle: Boolean(options.session), ...(recorder ? { logger: recorder.logger(), logRaw: true } : {}) }, redactor, seen);
-          if (options.session) {
-            options.session.client = client;
-            options.session.onClient?.(client);
-          } else ownClient = client;
+        switch (current.receiveVia) {
+          case 'pop3':
+            await this.importOverPop3(current, ctx, redactor, recorder, seen);
+            break;
+          default:
+            await this.importOverImap(current, ctx, options, redactor, recorder, seen);
         }
-        await importFolder(client, ctx);
       } catch (error) {
         failure = error;
         const e = error as { message?: string; responseText?: string; response?: unknown };
         const reason = e?.responseText ?? (typeof e?.response === 'string' ? e.response : undefined) ?? e?.message ?? String(error);
         recorder?.note(`Stopped while ${ctx.phase === 'connect' ? 'connecting' : ctx.phase === 'select' ? 'opening the folder' : ctx.phase === 'fetch' ? 'downloading' : 'running the after-import action'}: ${reason}`);
-      } finally {
-        if (ownClient) await closeClient(ownClient);
-        // A session whose connection broke is closed now; the next poll opens a new one.
-        if (options.session?.client && !options.session.client.usable) {
-          const broken = options.session.client;
-          options.session.client = undefined;
-          await closeClient(broken);
-        }
       }
       return this.finishPoll(current, pollId, trigger, startedAt, ctx, failure, recorder, redactor, seen);
     });
+  }
+
+  /** One IMAP poll over the importer's session (kept open for IDLE) or a connection of its own. */
+  private async importOverImap(
+    mailbox: Mailbox,
+    ctx: ImportContext,
+    options: { session?: ImporterSession; debug?: boolean },
+    redactor: Redactor,
+    recorder: ImapTranscriptRecorder | undefined,
+    seen: ImportFailureContext,
+  ): Promise<void> {
+    let ownClient: ImapFlow | undefined;
+    try {
+      let client = options.session?.client;
+      if (!client?.usable) {
+        if (options.session?.client) {
+          await closeClient(options.session.client);
+          options.session.client = undefined;
+        }
+        client = await this.connect(mailbox, { idle: Boolean(options.session), ...(recorder ? { logger: recorder.logger(), logRaw: true } : {}) }, redactor, seen);
+        if (options.session) {
+          options.session.client = client;
+          options.session.onClient?.(client);
+        } else ownClient = client;
+      }
+      await importFolder(client, ctx);
+    } finally {
+      if (ownClient) await closeClient(ownClient);
+      // A session whose connection broke is closed now; the next poll opens a new one.
+      if (options.session?.client && !options.session.client.usable) {
+        const broken = options.session.client;
+        options.session.client = undefined;
+        await closeClient(broken);
+      }
+    }
+  }
+
+  /**
+   * One POP3 poll on a connection of its own: POP3 has no IDLE and a session
+   * holds the maildrop, so the schedule polls and each poll ends with QUIT
+   * (which commits its deletions). On a failure the connection is dropped
+   * without QUIT: the server deletes nothing.
+   */
+  private async importOverPop3(mailbox: Mailbox, ctx: ImportContext, redactor: Redactor, recorder: ImapTranscriptRecorder | undefined, seen: ImportFailureContext): Promise<void> {
+    const settings = mailbox.pop3;
+    if (!settings) {
+      throw new AppError('VALIDATION_FAILED', `Mailbox ${mailbox.name} reads mail over POP3 but has no POP3 settings.`, {
+        hint: `Enter the POP3 server: Mailboxes > ${mailbox.name} > Edit > Incoming.`,
+      });
+    }
+    this.pop3 ??= new Pop3Repo(this.options.db);
+    const client = await this.connectPop3(mailbox, settings, redactor, recorder, seen);
+    try {
+      await importMaildrop(client, ctx, this.pop3, settings.afterImport);
+    } finally {
+      client.destroy();
+    }
+  }
+
+  /** Opens and signs in a POP3 session, retrying once with a fresh token when an OAuth token is refused. */
+  private async connectPop3(mailbox: Mailbox, settings: Pop3Settings, redactor: Redactor, recorder: ImapTranscriptRecorder | undefined, seen: ImportFailureContext): Promise<Pop3Client> {
+    const attempt = async (forceRefresh: boolean) => {
+      const credentials = await pop3Credentials(mailbox, settings, (id) => this.options.mailboxes.password(id), this.options.tokens, forceRefresh);
+      registerSecrets(redactor, credentials);
+      if (credentials.accessToken) seen.token = tokenFailureFacts(credentials.accessToken, { protocol: 'pop', user: credentials.user, at: this.clock(), ...(credentials.otherAccountAllowed ? { allowOtherAccount: true } : {}) });
+      const client = await Pop3Client.connect({
+        host: settings.host,
+        port: settings.port,
+        security: settings.security,
+        ...(this.options.tls ? { tls: this.options.tls as Pop3ConnectOptions['tls'] } : {}),
+        ...(recorder ? { onLine: (dir: 'C' | 'S', text: string) => recorder.protocolLine(dir, text) } : {}),
+      });
+      try {
+        await client.signIn(credentials);
+        return client;
+      } catch (error) {
+        client.destroy();
+        throw error;
+      }
+    };
+    try {
+      return await attempt(false);
+    } catch (error) {
+      if (isOAuthMode(settings.auth) && error instanceof Pop3Error && error.authenticationFailed) return attempt(true);
+      throw error;
+    }
   }
 
   private interruptDeadPolls(mailboxId: number, at: number): void {
@@ -500,7 +577,7 @@ export class InboxService {
           direction: 'receive',
           level: 'error',
           code: diagnosis.code,
-          message: `Poll of ${mailbox.imap.folder} failed: ${redact(diagnosis.message)}`,
+          message: `Poll of ${receiveFolder(mailbox)} failed: ${redact(diagnosis.message)}`,
           detail: [diagnosis.hint, `So far: ${counts} (${ms} ms).`, diagnosis.serverReply ? `Server reply: ${redact(diagnosis.serverReply)}` : null].filter(Boolean).join(' '),
           refKind: 'poll',
           refId: pollId,
@@ -514,7 +591,7 @@ export class InboxService {
           code: null,
           // A poll that found nothing says so in the same words each time (its timing in the detail),
           // so the log counts its repeats in one entry instead of a line a minute.
-          message: stats.fetched || stats.resynced ? `Polled ${mailbox.imap.folder} (${trigger}): ${counts} in ${ms} ms.` : `Polled ${mailbox.imap.folder} (${trigger}): nothing new.`,
+          message: stats.fetched || stats.resynced ? `Polled ${receiveFolder(mailbox)} (${trigger}): ${counts} in ${ms} ms.` : `Polled ${receiveFolder(mailbox)} (${trigger}): nothing new.`,
           detail: stats.resynced ? `The folder was renumbered on the server (UIDVALIDITY ${stats.uidValidity}) and was resynchronised.` : stats.fetched ? null : `${counts} in ${ms} ms.`,
           refKind: 'poll',
           refId: pollId,
@@ -543,8 +620,8 @@ export class InboxService {
         address: m.address,
         enabled: m.enabled,
         health,
-        folder: m.imap.folder,
-        afterImport: m.imap.afterImport,
+        folder: receiveFolder(m),
+        afterImport: m.receiveVia === 'pop3' && m.pop3 ? m.pop3.afterImport : m.imap.afterImport,
         pollIntervalSeconds: m.imap.pollIntervalSeconds,
         lastSuccessAt: s?.lastSuccessAt ?? null,
         lastTryAt: s?.lastTryAt ?? null,
@@ -648,6 +725,11 @@ export class InboxService {
     this.changed(parsed.mailboxId, 'settings', null);
     return this.settings(parsed.mailboxId);
   }
+}
+
+/** Where a mailbox's mail is imported from, as the poll records and the log name it: the IMAP folder, or POP3's maildrop. */
+function receiveFolder(mailbox: Mailbox): string {
+  return mailbox.receiveVia === 'pop3' ? POP3_FOLDER : mailbox.imap.folder;
 }
 
 /** Registers the secrets of a connection, and the SASL forms built from them, with the poll's redactor. */

@@ -23,7 +23,8 @@
  * again next time, nothing deleted on the server) or committed with its
  * deletion pending (step 2).
  */
-import type { Pop3AfterImport } from '../../shared/mailbox.js';
+import { AppError } from '../../shared/errors.js';
+import { isOAuthMode, type Mailbox, type Pop3AfterImport, type Pop3Settings } from '../../shared/mailbox.js';
 import { groupDigits } from '../../shared/number-format.js';
 import { POP3_FOLDER, POP3_UID_VALIDITY, type Pop3Repo } from '../../store/pop3-repo.js';
 import { diagnoseImportError } from './import-diagnosis.js';
@@ -39,7 +40,43 @@ import {
   type ImportContext,
 } from './importer.js';
 import type { ParseOutcome } from './message-summary.js';
-import { Pop3Error, type Pop3Client, type Pop3Listing } from './pop3-client.js';
+import type { InboxTokenProvider } from './imap-client.js';
+import { Pop3Error, type Pop3Client, type Pop3Credentials, type Pop3Listing } from './pop3-client.js';
+
+/** POP3 credentials with the token's account note (a shared mailbox reached through a person). */
+export interface Pop3SignIn extends Pop3Credentials {
+  otherAccountAllowed?: boolean;
+}
+
+/**
+ * The credentials of a POP3 mailbox: the stored password (the incoming
+ * password, shared with IMAP), or a fresh access token from the token
+ * provider (XOAUTH2). Errors say what to change.
+ */
+export async function pop3Credentials(
+  mailbox: Mailbox,
+  settings: Pop3Settings,
+  password: (id: number) => string | undefined,
+  tokens: InboxTokenProvider | undefined,
+  forceRefresh = false,
+): Promise<Pop3SignIn> {
+  if (isOAuthMode(settings.auth)) {
+    if (!tokens) {
+      throw new AppError('OAUTH_UNAVAILABLE', `Mailbox ${mailbox.name} signs in to POP3 with OAuth 2.0, but Microsoft sign-in is not available here.`, {
+        hint: 'Sign the mailbox in on the Mailboxes screen (Sign in with Microsoft), then poll again.',
+      });
+    }
+    const token = await tokens.getAccessToken(mailbox.id, { forceRefresh });
+    return { user: token.user || settings.username, accessToken: token.accessToken, ...(token.otherAccountAllowed ? { otherAccountAllowed: true } : {}) };
+  }
+  const pass = password(mailbox.id);
+  if (!pass) {
+    throw new AppError('PASSWORD_MISSING', `Mailbox ${mailbox.name} has no password stored, so it cannot sign in to ${settings.host}.`, {
+      hint: `Enter the password (or app password) for ${settings.username}: Mailboxes > ${mailbox.name} > Edit, or "mailroom mailbox update ${mailbox.name} --password-stdin".`,
+    });
+  }
+  return { user: settings.username, pass };
+}
 
 interface Retrieved {
   number: number;
