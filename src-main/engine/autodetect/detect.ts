@@ -158,7 +158,7 @@ export class Detector {
       if (entry.note) warnings.push(entry.note);
     } else {
       proposal = { preset: 'generic', providerLabel: 'Unknown provider', imap: null, smtp: null, pop3: null, source: null };
-      warnings.push('No provider was recognised: enter the IMAP and SMTP servers your provider gives.');
+      warnings.push('No provider was recognised: enter the incoming (IMAP or POP3) and SMTP servers your provider gives.');
     }
     if (proposal.preset === 'gmail' && !warnings.some((w) => w.includes('app password'))) warnings.push(PRESETS.gmail.description);
 

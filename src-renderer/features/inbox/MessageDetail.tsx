@@ -215,7 +215,7 @@ export function MessageDetail({ id, onClose }: { id: number; onClose(): void }) 
                 '—'
               )}
             </dd>
-            <dt className={s.dt}>{isPop3Folder(d.folder) ? 'From' : 'From folder'}</dt>
+            <dt className={s.dt}>{isPop3Folder(d.folder) ? 'Source' : 'From folder'}</dt>
             <dd className={s.dd}>
               {isPop3Folder(d.folder)
                 ? `${d.mailboxName ?? '(deleted mailbox)'} / POP3 maildrop · taken once by its UIDL`
