@@ -110,6 +110,15 @@ describe('mailroom and POP3', () => {
     const shown = await runCli(['mailbox', 'show', 'Support', '--data-dir', dataDir]);
     expect(shown.stdout).toContain(`incoming  pop3 127.0.0.1:${dovecot.pop3TlsPort} tls  user ${USER}  auth password  after import delete from the server`);
 
+    // The settings export carries the POP3 side, and an import into another data folder brings it back.
+    const exported = path.join(tempDir(), 'settings.json');
+    expect((await runCli(['mailbox', 'export', '--out', exported, '--data-dir', dataDir])).code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(exported, 'utf8')).mailboxes[0]).toMatchObject({ receiveVia: 'pop3', pop3: { host: '127.0.0.1', afterImport: 'delete' } });
+    expect(fs.readFileSync(exported, 'utf8')).not.toContain(PASSWORD);
+    const other = tempDir();
+    expect((await runCli(['mailbox', 'import', exported, '--data-dir', other, '--json'])).code).toBe(0);
+    expect((await runCli(['mailbox', 'show', 'Support', '--json', '--data-dir', other])).json).toMatchObject({ receiveVia: 'pop3', pop3: { port: dovecot.pop3TlsPort, afterImport: 'delete' } });
+
     const tested = await runCli(['test', 'mailbox', 'Support', '--incoming', '--timeout-ms', '20000', '--json', '--data-dir', dataDir], { env: env() });
     expect(tested.code, tested.stdout + tested.stderr).toBe(0);
     expect(tested.json).toMatchObject({ ok: true, protocol: 'pop3', target: { port: dovecot.pop3TlsPort } });
