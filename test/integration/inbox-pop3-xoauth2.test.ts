@@ -82,3 +82,29 @@ describe('POP3 import with XOAUTH2', () => {
     for (const token of idp.issuedAccessTokens()) expect(text).not.toContain(token);
   });
 });
+
+describe('POP3 import with an app-only token (POP.AccessAsApp)', () => {
+  it('imports a shared mailbox whose POP3 side signs in as the app, with the mailbox address as the XOAUTH2 user', async () => {
+    const shared = 'shared@contoso.test';
+    const other = await startDovecot({ users: { [shared]: crypto.randomBytes(12).toString('hex') }, pop3: true, oauth2IntrospectionUrl: idp.introspectionUrl, messages: [{ user: shared, raw: message(9) }] });
+    try {
+      idp.app.fullAccess.add(shared);
+      engine.oauth.appOnly.saveSettings({ tenant: idp.tenantId, clientId: idp.clientId, authorityHost: idp.authorityHost, credential: 'secret', clientSecret: idp.app.clientSecret });
+      const id = engine.mailboxes.create({
+        name: 'Shared',
+        address: shared,
+        preset: 'microsoft365',
+        receiveVia: 'pop3',
+        imap: { auth: 'oauth2-app' },
+        smtp: { auth: 'oauth2-app' },
+        pop3: { host: '127.0.0.1', port: other.pop3Port, security: 'none', auth: 'oauth2-app' },
+      }).id;
+      const poll = await engine.inbox.pollNow(id);
+      expect(poll).toMatchObject({ outcome: 'ok', imported: 1 });
+      expect([...idp.issuedAppTokens().values()].length).toBeGreaterThan(0);
+    } finally {
+      idp.app.fullAccess.delete('shared@contoso.test');
+      await other.stop();
+    }
+  });
+});

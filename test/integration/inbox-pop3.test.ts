@@ -23,7 +23,7 @@ import { runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/temp';
 
 const PASSWORD = 'Pop3-Pa55!word';
-const USERS = ['leave', 'delete', 'reuse', 'bytes', 'handoff', 'debug', 'wrong', 'cli', 'schedule'].map((u) => `${u}@example.test`);
+const USERS = ['leave', 'delete', 'reuse', 'bytes', 'handoff', 'debug', 'wrong', 'cli', 'schedule', 'fromnow'].map((u) => `${u}@example.test`);
 const KEY = crypto.randomBytes(32);
 /** A message with 8-bit bytes (not UTF-8) and lines that start with dots, which POP3 dot-stuffs. */
 const BYTES_MESSAGE = Buffer.concat([
@@ -223,6 +223,21 @@ describe('POP3 import', () => {
     } finally {
       await peer?.stop();
     }
+  });
+
+  it('answers the first-import questions for the maildrop: how many messages wait, and "only mail from now on" leaves them alone', async () => {
+    const user = 'fromnow@example.test';
+    const e = openEngine();
+    const box = addPop3Mailbox(e, user, { afterImport: 'delete' });
+    expect(e.inbox.firstImportNeeded(box.id)).toBe(true);
+    expect(await e.inbox.lookIntoFolder(box)).toMatchObject({ folder: 'INBOX (POP3)', messages: 6, unseen: null, afterImport: 'delete', afterImportWords: 'deleted from the server', started: false });
+    expect(await e.inbox.startFromNow(box.id)).toMatchObject({ folder: 'INBOX (POP3)', leftAlone: 6 });
+    expect(e.inbox.firstImportNeeded(box.id)).toBe(false);
+    await dovecot.append(user, 'INBOX', message(user, 7));
+    expect(await e.inbox.pollNow(box.id)).toMatchObject({ outcome: 'ok', fetched: 1, imported: 1 });
+    // The six left alone are still there; only the new one was stored and deleted.
+    expect(dovecot.inboxCount(user)).toBe(6);
+    expect(e.inbox.list({ mailboxId: box.id }).messages.map((m) => m.subject)).toEqual([`Ticket 7 for ${user}`]);
   });
 
   it('polls a POP3 mailbox in the background on its schedule (POP3 has no IDLE), one session per poll', async () => {

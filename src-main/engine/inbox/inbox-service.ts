@@ -50,7 +50,7 @@ import { DEFAULT_PARSE_TIMEOUT_MS, WorkerParser, defaultWorkerCount, type Messag
 import { messageDetail } from './message-detail.js';
 import { Pop3Client, Pop3Error, type Pop3ConnectOptions } from './pop3-client.js';
 import { importMaildrop, pop3Credentials } from './pop3-importer.js';
-import { POP3_FOLDER, Pop3Repo } from '../../store/pop3-repo.js';
+import { POP3_FOLDER, POP3_UID_VALIDITY, Pop3Repo } from '../../store/pop3-repo.js';
 import { ImapTranscriptRecorder } from './transcript-capture.js';
 
 /** How much of a raw message `raw` returns as text. */
@@ -275,7 +275,8 @@ export class InboxService {
    */
   firstImportNeeded(mailboxId: number, folder?: string): boolean {
     const mailbox = this.options.mailboxes.get(mailboxId);
-    return !this.repo.folder(mailbox.id, folder ?? mailbox.imap.folder);
+    // A POP3 mailbox has one maildrop: its import position is POP3_FOLDER's (set by its first poll or "from now on").
+    return !this.repo.folder(mailbox.id, mailbox.receiveVia === 'pop3' ? POP3_FOLDER : folder ?? mailbox.imap.folder);
   }
 
   /**
@@ -284,6 +285,20 @@ export class InboxService {
    * looks before it saves), with `password` when none is stored yet.
    */
   async lookIntoFolder(mailbox: Mailbox, options: { password?: string } = {}): Promise<FirstImportLook> {
+    if (mailbox.receiveVia === 'pop3' && mailbox.pop3) {
+      const pop3 = mailbox.pop3;
+      const messages = await this.withMaildrop(mailbox, options.password, async (client) => (await client.stat()).count);
+      return {
+        mailboxId: mailbox.id,
+        folder: POP3_FOLDER,
+        messages,
+        // POP3 has no read/unread.
+        unseen: null,
+        afterImport: pop3.afterImport,
+        afterImportWords: afterImportWords(pop3.afterImport),
+        started: mailbox.id > 0 && Boolean(this.repo.folder(mailbox.id, POP3_FOLDER)),
+      };
+    }
     const status = await this.folderStatus(mailbox, options.password);
     return {
       mailboxId: mailbox.id,
@@ -304,6 +319,7 @@ export class InboxService {
    */
   async startFromNow(mailboxIdOrName: number | string): Promise<StartFromNowResult> {
     const mailbox = this.options.mailboxes.resolve(mailboxIdOrName);
+    if (mailbox.receiveVia === 'pop3' && mailbox.pop3) return this.exclusive(mailbox.id, () => this.startMaildropFromNow(mailbox));
     return this.exclusive(mailbox.id, async () => {
       const folder = mailbox.imap.folder;
       const status = await this.folderStatus(mailbox);
@@ -321,6 +337,66 @@ export class InboxService {
       this.changed(mailbox.id, 'state', null);
       return { mailboxId: mailbox.id, folder, uidValidity: status.uidValidity, startAfterUid, leftAlone: status.messages };
     });
+  }
+
+  /**
+   * "Only mail that arrives from now on" for a POP3 mailbox: records the
+   * UIDLs in the maildrop now as seen, without downloading them, so the
+   * next poll imports only messages that arrive later; those there now are
+   * never imported nor deleted.
+   */
+  private async startMaildropFromNow(mailbox: Mailbox): Promise<StartFromNowResult> {
+    const listing = await this.withMaildrop(mailbox, undefined, (client) => client.uidl());
+    this.pop3 ??= new Pop3Repo(this.options.db);
+    const pop3 = this.pop3;
+    const at = this.clock();
+    const afterImport = mailbox.pop3?.afterImport ?? 'leave';
+    let leftAlone = 0;
+    this.options.db.transaction(() => {
+      const known = pop3.knownUidls(
+        mailbox.id,
+        listing.map((l) => l.uidl),
+      );
+      for (const uidl of new Set(listing.map((l) => l.uidl))) {
+        if (known.has(uidl)) continue;
+        pop3.insert(mailbox.id, uidl, at);
+        leftAlone++;
+      }
+      this.repo.resetFolder(mailbox.id, POP3_FOLDER, POP3_UID_VALIDITY, 0, at);
+      this.options.log.write({
+        mailboxId: mailbox.id,
+        direction: 'receive',
+        level: 'info',
+        message: `Import of the POP3 maildrop starts with mail that arrives from now on: the ${leftAlone} message${leftAlone === 1 ? '' : 's'} already there ${leftAlone === 1 ? 'is' : 'are'} left as ${leftAlone === 1 ? 'it is' : 'they are'}`,
+        detail: `Their UIDLs are recorded as seen: only messages with another UIDL are imported and ${afterImportWords(afterImport)}.`,
+      });
+    })();
+    this.changed(mailbox.id, 'state', null);
+    return { mailboxId: mailbox.id, folder: POP3_FOLDER, uidValidity: POP3_UID_VALIDITY, startAfterUid: 0, leftAlone };
+  }
+
+  /**
+   * Runs `work` on a signed-in POP3 session of its own, then QUITs (nothing
+   * is marked deleted in it). Errors carry the import's diagnosis.
+   */
+  private async withMaildrop<T>(mailbox: Mailbox, password: string | undefined, work: (client: Pop3Client) => Promise<T>): Promise<T> {
+    const settings = mailbox.pop3!;
+    const seen: ImportFailureContext = {};
+    let client: Pop3Client | undefined;
+    try {
+      client =
+        password !== undefined
+          ? await this.connectPop3(mailbox, settings, new Redactor(), undefined, seen, () => password)
+          : await this.connectPop3(mailbox, settings, new Redactor(), undefined, seen);
+      const result = await work(client);
+      await client.quit();
+      return result;
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      throw diagnosisError(diagnoseImportError(error, client ? 'select' : 'connect', mailbox, undefined, seen), error);
+    } finally {
+      client?.destroy();
+    }
   }
 
   /** STATUS of the mailbox's folder on a connection of its own; errors carry the import's diagnosis. */
@@ -495,9 +571,16 @@ export class InboxService {
   }
 
   /** Opens and signs in a POP3 session, retrying once with a fresh token when an OAuth token is refused. */
-  private async connectPop3(mailbox: Mailbox, settings: Pop3Settings, redactor: Redactor, recorder: ImapTranscriptRecorder | undefined, seen: ImportFailureContext): Promise<Pop3Client> {
+  private async connectPop3(
+    mailbox: Mailbox,
+    settings: Pop3Settings,
+    redactor: Redactor,
+    recorder: ImapTranscriptRecorder | undefined,
+    seen: ImportFailureContext,
+    password: (id: number) => string | undefined = (id) => this.options.mailboxes.password(id),
+  ): Promise<Pop3Client> {
     const attempt = async (forceRefresh: boolean) => {
-      const credentials = await pop3Credentials(mailbox, settings, (id) => this.options.mailboxes.password(id), this.options.tokens, forceRefresh);
+      const credentials = await pop3Credentials(mailbox, settings, password, this.options.tokens, forceRefresh);
       registerSecrets(redactor, credentials);
       if (credentials.accessToken) seen.token = tokenFailureFacts(credentials.accessToken, { protocol: 'pop', user: credentials.user, at: this.clock(), ...(credentials.otherAccountAllowed ? { allowOtherAccount: true } : {}) });
       const client = await Pop3Client.connect({

@@ -369,6 +369,15 @@ export class Pop3Client {
     if (!reply.ok) throw new Pop3Error('reply', 'auth', `The server refused the sign-in: ${reply.line}`, { reply: reply.line });
   }
 
+  /** STAT: how many messages the maildrop holds and their size in bytes. */
+  async stat(): Promise<{ count: number; size: number }> {
+    this.step = 'uidl';
+    const reply = await this.command('STAT');
+    const m = /^\+OK (\d+) (\d+)/.exec(reply.line);
+    if (!reply.ok || !m) throw new Pop3Error(reply.ok ? 'unexpected' : 'reply', 'uidl', `The server did not count the messages: ${reply.line}`, { reply: reply.line });
+    return { count: Number(m[1]), size: Number(m[2]) };
+  }
+
   /**
    * The UIDL list. A server without UIDL (an -ERR to the command) throws kind
    * 'missing', missing 'UIDL': without it an import cannot tell which

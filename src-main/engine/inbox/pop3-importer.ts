@@ -96,6 +96,8 @@ export async function importMaildrop(client: Pop3Client, ctx: ImportContext, pop
   ctx.phase = 'select';
   const listing = uniqueListing(await client.uidl());
   ctx.note?.(`${listing.length} message(s) in the maildrop.`);
+  // The import position says the import has started (what "first import" questions ask).
+  if (!ctx.repo.folder(mailbox.id, POP3_FOLDER)) ctx.repo.resetFolder(mailbox.id, POP3_FOLDER, POP3_UID_VALIDITY, 0, ctx.clock());
   const numberOf = new Map(listing.map((l) => [l.uidl, l.number]));
 
   ctx.phase = 'action';
