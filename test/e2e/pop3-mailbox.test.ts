@@ -18,6 +18,7 @@ import { startTestConsole, type ConsoleHandle } from '../helpers/console';
 import { startDovecot, type Dovecot } from '../helpers/dovecot';
 
 const USER = 'desk@example.test';
+const SALES = 'sales@example.test';
 const PASSWORD = 'Pop3-E2e-Secret!7';
 const message = (n: number) => `From: customer${n}@example.org\r\nTo: ${USER}\r\nSubject: POP3 ticket ${n}\r\nMessage-ID: <pop3-e2e-${n}@example.org>\r\nDate: Thu, 03 Dec 2026 08:0${n}:00 +0000\r\n\r\nPlease help, ticket ${n}.\r\n`;
 
@@ -43,7 +44,11 @@ describe('a POP3 mailbox in the browser console', () => {
 
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailroom-e2e-pop3-'));
-    dovecot = await startDovecot({ users: { [USER]: PASSWORD }, pop3: true, messages: [1, 2, 3].map((n) => ({ user: USER, raw: message(n) })) });
+    dovecot = await startDovecot({
+      users: { [USER]: PASSWORD, [SALES]: PASSWORD },
+      pop3: true,
+      messages: [...[1, 2, 3].map((n) => ({ user: USER, raw: message(n) })), ...[4, 5].map((n) => ({ user: SALES, raw: message(n) }))],
+    });
     const offline = await closedPort();
     consoleHandle = await startTestConsole(dataDir, {
       detector: { dnsServers: [`127.0.0.1:${offline}`], userRealmUrl: `https://127.0.0.1:${offline}/getuserrealm.srf`, autoconfigUrls: [], stepTimeoutMs: 1000 },
@@ -160,4 +165,34 @@ describe('a POP3 mailbox in the browser console', () => {
     await screenshot(page, 'pop3-inbox');
     expect(desk.receiveVia).toBe('pop3');
   });
+
+  it('asks before the first import of a POP3 mailbox, counting its maildrop, and starts from now on', async () => {
+    const sales = consoleHandle.engine.mailboxes.create({
+      name: 'Sales',
+      address: SALES,
+      enabled: false,
+      imap: { host: '127.0.0.1' },
+      smtp: { host: '127.0.0.1' },
+      receiveVia: 'pop3',
+      pop3: { host: '127.0.0.1', port: dovecot.pop3Port, security: 'none' },
+      password: PASSWORD,
+    });
+    await page.evaluate(() => (location.hash = '#/mailboxes'));
+    await page.locator('tr[data-mailbox="Sales"]').click();
+    await page.getByRole('complementary').getByRole('button', { name: 'Edit' }).click();
+    await page.getByRole('dialog').getByRole('switch').check();
+    await page.getByRole('dialog').getByRole('button', { name: 'Save changes' }).click();
+    const ask = page.getByRole('alertdialog', { name: 'Enable Sales: the mail already in the POP3 maildrop' });
+    await expect.poll(() => ask.isVisible()).toBe(true);
+    await expect.poll(() => ask.textContent(), { timeout: 30_000 }).toContain('The POP3 maildrop holds 2 messages.');
+    expect(await ask.textContent()).toContain('Imported messages are left on the server.');
+    await expectAxeClean(page, '[role="alertdialog"]');
+    await screenshot(page, 'pop3-first-enable');
+    await ask.getByRole('button', { name: 'Enable' }).click();
+    await expect.poll(() => ask.count()).toBe(0);
+    await expect.poll(() => page.getByText(/only mail that arrives from now on is imported; the 2 messages already in the POP3 maildrop stay as they are/).count()).toBe(1);
+    expect(consoleHandle.engine.mailboxes.get(sales.id).enabled).toBe(true);
+    expect(await consoleHandle.engine.inbox.pollNow(sales.id)).toMatchObject({ imported: 0 });
+    expect(dovecot.inboxCount(SALES)).toBe(2);
+  }, 60_000);
 });

@@ -342,7 +342,7 @@ export function MailboxesPage() {
                 <TableRow>
                   {header('name', narrow ? 'Name and address' : 'Name')}
                   {!narrow && header('address', 'Address')}
-                  {header('incoming', 'Incoming (IMAP)')}
+                  {header('incoming', 'Incoming')}
                   {header('outgoing', 'Outgoing (SMTP)')}
                   <TableHeaderCell className={mergeClasses(s.headerCell, narrow && s.statusColumn)}>Status</TableHeaderCell>
                 </TableRow>
