@@ -397,6 +397,13 @@ export class Pop3Client {
     return out;
   }
 
+  /** TOP n 0: a message's header section (dot-stuffing undone), or null when the server refuses (the message is gone). */
+  async top(number: number): Promise<Buffer | null> {
+    this.step = 'retr';
+    const { reply, body } = await this.multiline(`TOP ${number} 0`);
+    return reply.ok ? body : null;
+  }
+
   /**
    * RETRs the messages, in order, yielding each one's exact bytes as it
    * arrives. With PIPELINING, up to 32 RETRs are in flight; the caller's
