@@ -28,6 +28,8 @@ import type { EventBus } from '../events.js';
 import { SmtpLane, type OutboxTokenProvider } from '../outbox/smtp-lane.js';
 import { classifySendFailure, classifyRefusals, recipientRefusals } from '../outbox/send-failure.js';
 import { closeClient, credentialsFor, openClient, type InboxTokenProvider } from '../inbox/imap-client.js';
+import { Pop3Client, type Pop3ConnectOptions } from '../inbox/pop3-client.js';
+import { pop3Credentials } from '../inbox/pop3-importer.js';
 import { diagnoseImportError } from '../inbox/import-diagnosis.js';
 import { ProbeMarker } from './probe-marker.js';
 
@@ -163,15 +165,30 @@ export class ProbeService {
     // 2. Look for it over IMAP until it turns up or the time is over.
     let client: ImapFlow | undefined;
     try {
-      const credentials = await credentialsFor(mailbox, (mid) => this.options.mailboxes.password(mid), this.options.tokens);
-      client = await openClient(mailbox, credentials, { ...(this.options.tls?.imap ? { tls: this.options.tls.imap } : {}) });
-      const junk = await junkFolders(client, mailbox.imap.folder);
-      const folders = [mailbox.imap.folder, ...junk];
+      let folders: string[];
+      let find: (folder: string) => Promise<boolean>;
+      switch (mailbox.receiveVia) {
+        case 'pop3': {
+          // POP3 has one maildrop and no junk folder: each look is a session of its own (a POP3 session holds the maildrop).
+          const checked = new Set<string>();
+          folders = [mailbox.imap.folder];
+          find = () => this.findAndDeleteOverPop3(mailbox, token, checked);
+          break;
+        }
+        default: {
+          const credentials = await credentialsFor(mailbox, (mid) => this.options.mailboxes.password(mid), this.options.tokens);
+          const open = await openClient(mailbox, credentials, { ...(this.options.tls?.imap ? { tls: this.options.tls.imap } : {}) });
+          client = open;
+          const junk = await junkFolders(open, mailbox.imap.folder);
+          folders = [mailbox.imap.folder, ...junk];
+          find = (folder) => findAndDelete(open, folder, token);
+        }
+      }
       const deadline = acceptedAt + timeoutMs;
       let wait = this.options.searchIntervalMs ?? 2_000;
       for (;;) {
         for (const folder of folders) {
-          const found = await findAndDelete(client, folder, token);
+          const found = await find(folder);
           if (found) {
             const finishedAt = this.clock();
             const deliverMs = finishedAt - acceptedAt;
@@ -208,6 +225,42 @@ export class ProbeService {
       return failed({ code: d.code, message: `The probe was accepted, but Mailroom could not look for it: ${d.message}`, hint: d.hint ?? 'Run the incoming connection test of this mailbox.' }, { sendMs });
     } finally {
       await closeClient(client);
+    }
+  }
+
+  /**
+   * Looks for the probe in a POP3 maildrop: the headers (TOP n 0) of each
+   * message not looked at yet in this probe (`checked`, by UIDL); the probe
+   * is deleted (DELE, then QUIT commits it) when found.
+   */
+  private async findAndDeleteOverPop3(mailbox: Mailbox, token: string, checked: Set<string>): Promise<boolean> {
+    const settings = mailbox.pop3;
+    if (!settings) throw new AppError('VALIDATION_FAILED', `Mailbox ${mailbox.name} reads mail over POP3 but has no POP3 settings.`, { hint: `Enter the POP3 server: Mailboxes > ${mailbox.name} > Edit > Incoming.` });
+    const credentials = await pop3Credentials(mailbox, settings, (mid) => this.options.mailboxes.password(mid), this.options.tokens);
+    const client = await Pop3Client.connect({
+      host: settings.host,
+      port: settings.port,
+      security: settings.security,
+      ...(this.options.tls?.imap ? { tls: this.options.tls.imap as Pop3ConnectOptions['tls'] } : {}),
+    });
+    try {
+      await client.signIn(credentials);
+      const header = new RegExp(`^${PROBE_HEADER}:[ \\t]*${token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[ \\t]*$`, 'im');
+      let found = false;
+      for (const { number, uidl } of await client.uidl()) {
+        if (checked.has(uidl)) continue;
+        checked.add(uidl);
+        const headers = await client.top(number);
+        if (headers && header.test(headers.toString('latin1'))) {
+          const refused = await client.dele([number]);
+          found = !refused.size;
+          break;
+        }
+      }
+      await client.quit();
+      return found;
+    } finally {
+      client.destroy();
     }
   }
 

@@ -493,59 +493,59 @@ export class InboxService {
       };
       // The parser workers load mailparser while the connection is made.
       this.parser.warm?.();
+      let ownClient: ImapFlow | undefined;
       let failure: unknown;
       const seen: ImportFailureContext = {};
       try {
+        // The one place the receiving transport is chosen.
         switch (current.receiveVia) {
           case 'pop3':
-            await this.importOverPop3(current, ctx, redactor, recorder, seen);
+            await this.pop3Poll(current, ctx, redactor, recorder, seen);
             break;
           default:
-            await this.importOverImap(current, ctx, options, redactor, recorder, seen);
+            await this.imapPoll(current, ctx, options, redactor, recorder, seen, (c) => (ownClient = c));
         }
       } catch (error) {
         failure = error;
         const e = error as { message?: string; responseText?: string; response?: unknown };
         const reason = e?.responseText ?? (typeof e?.response === 'string' ? e.response : undefined) ?? e?.message ?? String(error);
         recorder?.note(`Stopped while ${ctx.phase === 'connect' ? 'connecting' : ctx.phase === 'select' ? 'opening the folder' : ctx.phase === 'fetch' ? 'downloading' : 'running the after-import action'}: ${reason}`);
+      } finally {
+        if (ownClient) await closeClient(ownClient);
+        // A session whose connection broke is closed now; the next poll opens a new one.
+        if (options.session?.client && !options.session.client.usable) {
+          const broken = options.session.client;
+          options.session.client = undefined;
+          await closeClient(broken);
+        }
       }
       return this.finishPoll(current, pollId, trigger, startedAt, ctx, failure, recorder, redactor, seen);
     });
   }
 
-  /** One IMAP poll over the importer's session (kept open for IDLE) or a connection of its own. */
-  private async importOverImap(
+  /** One IMAP poll: the session's connection (or a new one), then the folder's import. */
+  private async imapPoll(
     mailbox: Mailbox,
     ctx: ImportContext,
     options: { session?: ImporterSession; debug?: boolean },
     redactor: Redactor,
     recorder: ImapTranscriptRecorder | undefined,
     seen: ImportFailureContext,
+    ownsClient: (client: ImapFlow) => void,
   ): Promise<void> {
-    let ownClient: ImapFlow | undefined;
-    try {
-      let client = options.session?.client;
-      if (!client?.usable) {
-        if (options.session?.client) {
-          await closeClient(options.session.client);
-          options.session.client = undefined;
-        }
-        client = await this.connect(mailbox, { idle: Boolean(options.session), ...(recorder ? { logger: recorder.logger(), logRaw: true } : {}) }, redactor, seen);
-        if (options.session) {
-          options.session.client = client;
-          options.session.onClient?.(client);
-        } else ownClient = client;
-      }
-      await importFolder(client, ctx);
-    } finally {
-      if (ownClient) await closeClient(ownClient);
-      // A session whose connection broke is closed now; the next poll opens a new one.
-      if (options.session?.client && !options.session.client.usable) {
-        const broken = options.session.client;
+    let client = options.session?.client;
+    if (!client?.usable) {
+      if (options.session?.client) {
+        await closeClient(options.session.client);
         options.session.client = undefined;
-        await closeClient(broken);
       }
+      client = await this.connect(mailbox, { idle: Boolean(options.session), ...(recorder ? { logger: recorder.logger(), logRaw: true } : {}) }, redactor, seen);
+      if (options.session) {
+        options.session.client = client;
+        options.session.onClient?.(client);
+      } else ownsClient(client);
     }
+    await importFolder(client, ctx);
   }
 
   /**
@@ -554,7 +554,7 @@ export class InboxService {
    * (which commits its deletions). On a failure the connection is dropped
    * without QUIT: the server deletes nothing.
    */
-  private async importOverPop3(mailbox: Mailbox, ctx: ImportContext, redactor: Redactor, recorder: ImapTranscriptRecorder | undefined, seen: ImportFailureContext): Promise<void> {
+  private async pop3Poll(mailbox: Mailbox, ctx: ImportContext, redactor: Redactor, recorder: ImapTranscriptRecorder | undefined, seen: ImportFailureContext): Promise<void> {
     const settings = mailbox.pop3;
     if (!settings) {
       throw new AppError('VALIDATION_FAILED', `Mailbox ${mailbox.name} reads mail over POP3 but has no POP3 settings.`, {

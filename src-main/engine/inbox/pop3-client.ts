@@ -91,7 +91,7 @@ export interface Pop3ConnectOptions {
 export interface Pop3Listing {
   /** The message number in this session. */
   number: number;
-  /** The server's unique id of the message (RFC 1939: 1-70 printable characters). */
+  /** The server's unique id of the message (RFC 1939: 1-70 printable characters; a longer one is taken as sent, up to 1,000). */
   uidl: string;
 }
 
@@ -390,11 +390,18 @@ export class Pop3Client {
     const out: Pop3Listing[] = [];
     for (const line of body.toString('latin1').split('\r\n')) {
       if (!line) continue;
-      const m = /^(\d+)\s+(\S{1,70})\s*$/.exec(line);
+      const m = /^(\d+)\s+(\S{1,1000})\s*$/.exec(line);
       if (!m) throw new Pop3Error('unexpected', 'uidl', `The server's UIDL list has a malformed line: ${JSON.stringify(line.slice(0, 100))}`, { code: 'POP3_UNEXPECTED', reply: line.slice(0, 100) });
       out.push({ number: Number(m[1]), uidl: m[2]! });
     }
     return out;
+  }
+
+  /** TOP n 0: a message's header section (dot-stuffing undone), or null when the server refuses (the message is gone). */
+  async top(number: number): Promise<Buffer | null> {
+    this.step = 'retr';
+    const { reply, body } = await this.multiline(`TOP ${number} 0`);
+    return reply.ok ? body : null;
   }
 
   /**
