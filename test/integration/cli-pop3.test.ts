@@ -125,6 +125,17 @@ describe('mailroom and POP3', () => {
     expectNoSecrets(tested, dataDir);
   });
 
+  it('mailbox add --incoming pop3 needs no IMAP server: the kept IMAP settings take the POP3 host', async () => {
+    const dataDir = tempDir();
+    const added = await runCli(['mailbox', 'add', '--name', 'Pop only', '--address', USER, '--preset', 'generic', '--smtp-host', 'smtp.example.test', '--incoming', 'pop3', '--pop3-host', 'pop.example.test', '--disabled', '--json', '--data-dir', dataDir]);
+    expect(added.code, added.stdout + added.stderr).toBe(0);
+    expect(added.json).toMatchObject({ receiveVia: 'pop3', pop3: { host: 'pop.example.test', port: 995 }, imap: { host: 'pop.example.test' } });
+    // Switching such a mailbox to IMAP later asks for nothing new, but its IMAP host is the POP3 host until changed.
+    const imapOnly = await runCli(['mailbox', 'add', '--name', 'Imap only', '--address', 'other@example.test', '--preset', 'generic', '--smtp-host', 'smtp.example.test', '--json', '--data-dir', dataDir]);
+    expect(imapOnly.code).toBe(2);
+    expect(imapOnly.json.error.issues).toEqual([expect.objectContaining({ path: '--imap-host' })]);
+  });
+
   it('mailbox add --incoming pop3 without a POP3 server names --pop3-host (exit 2); a bad --pop3-security is refused by its choices', async () => {
     const dataDir = tempDir();
     const missing = await runCli(['mailbox', 'add', '--name', 'Support', '--address', USER, ...GENERIC, '--incoming', 'pop3', '--json', '--data-dir', dataDir]);

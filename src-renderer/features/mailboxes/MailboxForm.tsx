@@ -216,8 +216,7 @@ export function toInput(v: FormValues) {
         }
       : {}),
     imap: {
-      // Every mailbox keeps IMAP settings; one that only has POP3 keeps its POP3 server there until it has IMAP.
-      host: opt(v.imapHost) ?? (pop3 ? opt(v.pop3Host) : undefined),
+      host: opt(v.imapHost),
       port: opt(v.imapPort),
       security: v.imapSecurity,
       username: opt(v.imapUsername),
