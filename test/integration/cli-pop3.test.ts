@@ -125,6 +125,20 @@ describe('mailroom and POP3', () => {
     expectNoSecrets(tested, dataDir);
   });
 
+  it('mailbox add of an enabled POP3 mailbox asks about the mail already in its maildrop, in POP3 words', async () => {
+    const dataDir = tempDir();
+    const args = ['mailbox', 'add', '--name', 'Desk', '--address', USER, '--preset', 'generic', '--smtp-host', '127.0.0.1', '--incoming', 'pop3', '--pop3-host', '127.0.0.1', '--pop3-port', String(dovecot.pop3TlsPort), '--password-env', 'MAILROOM_TEST_PASSWORD', '--json', '--data-dir', dataDir];
+    const asked = await runCli(args, { env: env() });
+    expect(asked.code, asked.stdout + asked.stderr).toBe(2);
+    expect(asked.json.error).toMatchObject({ code: 'IMPORT_CHOICE_REQUIRED' });
+    expect(asked.json.error.message).toContain('The POP3 maildrop holds 1 message. Enabling the mailbox would import it at once, and each would be left on the server.');
+    const fromNow = await runCli([...args, '--import-existing', 'no'], { env: env() });
+    expect(fromNow.code, fromNow.stdout + fromNow.stderr).toBe(0);
+    expect(fromNow.stderr).toContain('the 1 message already in the POP3 maildrop is left as it is');
+    expect(fromNow.json).toMatchObject({ enabled: true, receiveVia: 'pop3' });
+    expect(dovecot.inboxCount(USER)).toBe(1);
+  });
+
   it('mailbox add --incoming pop3 needs no IMAP server: the kept IMAP settings take the POP3 host', async () => {
     const dataDir = tempDir();
     const added = await runCli(['mailbox', 'add', '--name', 'Pop only', '--address', USER, '--preset', 'generic', '--smtp-host', 'smtp.example.test', '--incoming', 'pop3', '--pop3-host', 'pop.example.test', '--disabled', '--json', '--data-dir', dataDir]);

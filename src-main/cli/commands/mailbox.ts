@@ -180,8 +180,10 @@ function withSecrets(checked: Checked): Record<string, unknown> {
  *   into is saved with a warning that says what the first poll will do.
  */
 async function saveWithFirstImport(engine: Mailroom, checked: Checked, preview: Mailbox, save: (enabled?: boolean) => Mailbox): Promise<Mailbox> {
-  const folder = preview.imap.folder;
-  const action = afterImportWords(preview.imap.afterImport);
+  // A POP3 mailbox has one maildrop, whose after-import action is its POP3 one.
+  const pop3 = preview.receiveVia === 'pop3' && preview.pop3 ? preview.pop3 : null;
+  const folder = pop3 ? 'the POP3 maildrop' : preview.imap.folder;
+  const action = afterImportWords(pop3 ? pop3.afterImport : preview.imap.afterImport);
   if (!preview.enabled || checked.importExisting === 'yes') {
     const saved = save();
     if (saved.enabled) note(`${saved.name}: the first poll imports every message already in ${folder}; each is then ${action}.`);
@@ -191,7 +193,7 @@ async function saveWithFirstImport(engine: Mailroom, checked: Checked, preview: 
     const saved = save(false);
     try {
       const start = await engine.inbox.startFromNow(saved.id);
-      note(`${saved.name}: only mail that arrives from now on is imported; the ${start.leftAlone} message${start.leftAlone === 1 ? '' : 's'} already in ${folder} ${start.leftAlone === 1 ? 'is' : 'are'} left as they are.`);
+      note(`${saved.name}: only mail that arrives from now on is imported; the ${start.leftAlone} message${start.leftAlone === 1 ? '' : 's'} already in ${folder} ${start.leftAlone === 1 ? 'is left as it is' : 'are left as they are'}.`);
     } catch (error) {
       const e = error as { code?: string; message?: string; hint?: string };
       throw new AppError(e.code ?? 'IMPORT_START_FAILED', `${saved.name} was saved but left disabled: Mailroom could not look into ${folder} to start after the mail already there. ${e.message ?? String(error)}`, {
@@ -211,7 +213,7 @@ async function saveWithFirstImport(engine: Mailroom, checked: Checked, preview: 
   if (look && look.messages > 0) {
     throw new AppError(
       'IMPORT_CHOICE_REQUIRED',
-      `${folder} holds ${look.messages} message${look.messages === 1 ? '' : 's'}${look.unseen ? ` (${look.unseen} unread)` : ''}. Enabling the mailbox would import ${look.messages === 1 ? 'it' : 'them all'} at once, and each would be ${action}. Nothing was saved.`,
+      `${pop3 ? 'The POP3 maildrop' : folder} holds ${look.messages} message${look.messages === 1 ? '' : 's'}${look.unseen ? ` (${look.unseen} unread)` : ''}. Enabling the mailbox would import ${look.messages === 1 ? 'it' : 'them all'} at once, and each would be ${action}. Nothing was saved.`,
       { hint: 'Choose: --import-existing yes (import them) or --import-existing no (only mail that arrives from now on; they are left as they are).' },
     );
   }
