@@ -31,6 +31,8 @@ async function closedPort(): Promise<number> {
 }
 
 async function expectAxeClean(page: Page, scope: string): Promise<void> {
+  // A dialog fading in has half-transparent text: wait for the animations to end, or contrast is measured mid-fade.
+  await expect.poll(() => page.evaluate(() => document.getAnimations().filter((a) => a.playState === 'running').length)).toBe(0);
   const axe = await new AxeBuilder({ page }).include(scope).exclude('[data-tabster-dummy]').analyze();
   expect(axe.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
 }
@@ -141,6 +143,25 @@ describe('a POP3 mailbox in the browser console', () => {
     await screenshot(page, 'pop3-connection-test');
     // Kept in the history like IMAP and SMTP tests.
     expect(consoleHandle.engine.connectionTests.history(desk.id, 50).map((h) => h.protocol)).toEqual(['pop3']);
+  });
+
+  it('tests POP3 settings ad hoc: a wrong password is AUTH_FAILED with Dovecot\'s POP3 reply, the folder field is not offered', async () => {
+    await page.getByRole('tab', { name: 'Ad-hoc settings' }).click();
+    await page.locator('select[name="protocol"]').selectOption('pop3');
+    expect(await page.locator('input[name="folder"]').count()).toBe(0);
+    expect(await page.locator('input[name="adhocTo"]').count()).toBe(0);
+    await page.locator('select[name="security"]').selectOption('none');
+    expect(await page.locator('input[name="port"]').getAttribute('placeholder')).toBe('110');
+    await page.locator('input[name="host"]').fill('127.0.0.1');
+    await page.locator('input[name="port"]').fill(String(dovecot.pop3Port));
+    await page.locator('input[name="user"]').fill(USER);
+    await page.locator('input[name="secret"]').fill('wrong-password');
+    await page.getByRole('button', { name: 'Run test' }).click();
+    const card = page.locator('section[data-protocol="pop3"]');
+    await expect.poll(() => card.locator('[data-diagnosis]').getAttribute('data-diagnosis').catch(() => null), { timeout: 30_000 }).toBe('AUTH_FAILED');
+    expect(await card.textContent()).toContain('-ERR [AUTH] Authentication failed.');
+    await expectAxeClean(page, 'main');
+    await screenshot(page, 'pop3-connection-test-adhoc');
   });
 
   it('shows the mail a POP3 poll imported on the Inbox screen, from the POP3 maildrop', async () => {
