@@ -132,4 +132,11 @@ describe('POP3 connection tests against Dovecot', () => {
     const starttlsOnTls = await run({ port: secure.pop3TlsPort, security: 'starttls', password: PASSWORD });
     expect(starttlsOnTls.diagnosis).toMatchObject({ code: 'TLS_MODE_MISMATCH', step: 'greeting' });
   });
+
+  it('says PROTOCOL_MISMATCH, naming IMAP, for a POP3 test pointed at the IMAP port', async () => {
+    const result = await run({ port: secure.port, security: 'starttls', password: PASSWORD });
+    expect(result.diagnosis).toMatchObject({ code: 'PROTOCOL_MISMATCH', step: 'greeting' });
+    expect(result.diagnosis!.summary).toContain('is not a POP3 port: it answered like an IMAP server');
+    expect(result.diagnosis!.hint).toContain('POP3 uses port 995');
+  });
 });
