@@ -20,10 +20,11 @@ import { startDovecot, type Dovecot } from '../helpers/dovecot';
 import { startScriptedServer, type ScriptedServer } from '../helpers/scripted-server';
 import { RawPop3Client } from '../helpers/raw-pop3-client';
 import { runCli } from '../helpers/cli';
+import net, { type AddressInfo } from 'node:net';
 import { tempDir } from '../helpers/temp';
 
 const PASSWORD = 'Pop3-Pa55!word';
-const USERS = ['leave', 'delete', 'reuse', 'bytes', 'handoff', 'debug', 'wrong', 'cli', 'schedule', 'fromnow'].map((u) => `${u}@example.test`);
+const USERS = ['leave', 'delete', 'reuse', 'bytes', 'handoff', 'debug', 'wrong', 'cli', 'schedule', 'fromnow', 'userpass'].map((u) => `${u}@example.test`);
 const KEY = crypto.randomBytes(32);
 /** A message with 8-bit bytes (not UTF-8) and lines that start with dots, which POP3 dot-stuffs. */
 const BYTES_MESSAGE = Buffer.concat([
@@ -182,6 +183,33 @@ describe('POP3 import', () => {
     expect(text).toMatch(/^C QUIT$/m);
     expect(text).not.toContain(PASSWORD);
     expect(text).not.toContain(Buffer.from(`\0debug@example.test\0${PASSWORD}`).toString('base64'));
+  });
+
+  it('signs in with USER/PASS when the server offers no SASL (as Exchange 2003 and RFC 1939 servers do)', async () => {
+    // A proxy in front of Dovecot drops the SASL line from CAPA's answer: Mailroom then uses USER/PASS.
+    const sockets = new Set<net.Socket>();
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(dovecot.pop3Port, '127.0.0.1');
+      sockets.add(client).add(upstream);
+      upstream.on('data', (chunk: Buffer) => client.write(chunk.toString('latin1').replace(/^SASL[^\r\n]*\r\n/m, ''), 'latin1'));
+      client.on('data', (chunk) => upstream.write(chunk));
+      for (const s of [client, upstream]) s.on('error', () => undefined).on('close', () => (client.destroy(), upstream.destroy()));
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const e = openEngine();
+      const box = addPop3Mailbox(e, 'userpass@example.test', { port: (proxy.address() as AddressInfo).port });
+      const poll = await e.inbox.importWithDebug(box.id);
+      expect(poll).toMatchObject({ outcome: 'ok', imported: 6 });
+      const sent = (poll.transcript ?? []).filter((l) => l.dir === 'C').map((l) => l.text);
+      expect(sent).toContain('USER userpass@example.test');
+      expect(sent).toContain('PASS [redacted password]');
+      expect(sent.some((l) => l.startsWith('AUTH'))).toBe(false);
+      expect(JSON.stringify(poll.transcript)).not.toContain(PASSWORD);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
   });
 
   it('diagnoses a refused password with the connection test\'s rules and imports nothing', async () => {
