@@ -338,7 +338,18 @@ export class ConnectionTestService {
         ...(mxDomain ? { mxDomain } : {}),
       });
     }
-    if (input.direction === 'incoming' || input.direction === 'both') {
+    if ((input.direction === 'incoming' || input.direction === 'both') && mailbox.receiveVia === 'pop3' && mailbox.pop3) {
+      // A mailbox that receives over POP3 is tested over POP3, with the incoming password or sign-in.
+      specs.push({
+        protocol: 'pop3',
+        host: mailbox.pop3.host,
+        port: mailbox.pop3.port,
+        security: mailbox.pop3.security,
+        ...(await credentials('imap', mailbox.pop3.auth, mailbox.pop3.username)),
+        timeoutMs,
+        ...(mxDomain ? { mxDomain } : {}),
+      });
+    } else if (input.direction === 'incoming' || input.direction === 'both') {
       specs.push({
         protocol: 'imap',
         host: mailbox.imap.host,
