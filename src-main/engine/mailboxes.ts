@@ -134,6 +134,8 @@ export function resolveSettings(
   if (sendVia === 'graph' && !isOAuthMode(candidate.smtp.auth)) {
     issues.push({ path: 'sendVia', message: 'must be smtp while sending signs in with a password or not at all: Microsoft Graph needs Microsoft 365 OAuth 2.0 (set the SMTP sign-in to oauth2 or oauth2-app)' });
   }
+  // A mailbox that only has a POP3 server keeps IMAP settings all the same (every mailbox has them): they take the POP3 host, unused while it receives over POP3.
+  if (!candidate.imap.host && receiveVia === 'pop3' && pop3Candidate?.host) candidate.imap.host = pop3Candidate.host;
   if (!candidate.imap.host) issues.push({ path: 'imap.host', message: `is required for the ${preset.label} preset: enter the IMAP server, such as imap.example.com` });
   if (!candidate.smtp.host) issues.push({ path: 'smtp.host', message: `is required for the ${preset.label} preset: enter the SMTP server, such as smtp.example.com` });
   const imap = ImapSettings.safeParse(candidate.imap);

@@ -2,6 +2,7 @@
  * The engine's entry point: opens the store in a data folder and wires the
  * services. The desktop app, the browser console and the CLI all start here.
  */
+import { incomingProtocolOf } from '../shared/incoming.js';
 import fs from 'node:fs';
 import { AppError } from '../shared/errors.js';
 import { openDatabase, type Db } from '../store/db.js';
@@ -130,9 +131,9 @@ export function openMailroom(options: MailroomOptions): Mailroom {
     ...(options.openExternal ? { openExternal: options.openExternal } : {}),
     ...(options.signInTimeoutMs ? { signInTimeoutMs: options.signInTimeoutMs } : {}),
   });
-  // Microsoft Graph's address, one for the Graph client and the Graph connection test: asked at each
-  // request, so that the sign-in host saved later (a national cloud) names the right Graph.
-  const graphBase = options.graphBaseUrl ?? (() => graphBaseUrl({ authorityHost: oauthRepo.getSettings()?.authorityHost ?? null }));
+  // Microsoft Graph's address, one for the Graph client and the Graph connection test.
+  // Graph's address follows the sign-in's cloud (national clouds have their own); a test or MAILROOM_GRAPH_URL points it elsewhere.
+  const graphBase = (): string => options.graphBaseUrl ?? graphBaseUrl({ authorityHost: oauthRepo.getSettings()?.authorityHost ?? null });
   // The relay's From warnings belong to a test of the outgoing side (the relay is wired below).
   const connectionTests = new ConnectionTestService({
     db,
@@ -170,9 +171,11 @@ export function openMailroom(options: MailroomOptions): Mailroom {
   const detector = new Detector({ ...detectorOptionsFromEnv(), ...(options.fetch ? { fetch: options.fetch } : {}), ...options.detector });
   /** What the tests, sends and imports of one side saw last: its last test's code, and a refusal of its password since its last success. */
   const sideHistory = (mailboxId: number, protocol: 'imap' | 'smtp'): SideHistory => {
-    const tests = connectionTests.history(mailboxId, 50).filter((t) => t.protocol === protocol && !t.cancelled);
+    // The incoming side of a POP3 mailbox is tested (and its tests logged) over POP3.
+    const tested = protocol === 'imap' ? incomingProtocolOf(mailboxes.get(mailboxId)) : protocol;
+    const tests = connectionTests.history(mailboxId, 50).filter((t) => t.protocol === tested && !t.cancelled);
     const lastTest = tests[0];
-    const label = protocol.toUpperCase();
+    const label = tested.toUpperCase();
     const ofSide = (e: { direction: string; message: string }) => (e.direction === 'test' ? e.message.startsWith(label) : e.direction === (protocol === 'smtp' ? 'send' : 'receive'));
     const refusals = BASIC_AUTH_REFUSAL_CODES.flatMap((code) => log.query({ mailboxId, code }, 20).filter(ofSide));
     const newest = refusals.sort((a, b) => b.at - a.at)[0];

@@ -130,7 +130,10 @@ export function assessSide(
   now: number,
   context: ReadinessContext = {},
 ): Pick<ReadinessMailboxRow, 'risk' | 'reason' | 'action' | 'fix' | 'alternativeFix' | 'graphFix'> {
-  const side = mailbox[protocol];
+  // The incoming side of a POP3 mailbox is its POP3 server.
+  const pop3 = protocol === 'imap' && mailbox.receiveVia === 'pop3' && mailbox.pop3 ? mailbox.pop3 : null;
+  const side = pop3 ?? mailbox[protocol];
+  const label = pop3 ? 'POP3' : LABEL[protocol];
   const issues: Issue[] = [];
   // A side that already goes through Microsoft Graph does not use SMTP or IMAP at all.
   const viaGraph = protocol === 'smtp' ? mailbox.sendVia === 'graph' : mailbox.receiveVia === 'graph';
@@ -140,7 +143,7 @@ export function assessSide(
   if (history.lastTestCode === 'TLS_VERSION_UNSUPPORTED') {
     issues.push({
       risk: 'broken',
-      reason: `The last ${LABEL[protocol]} test found that ${side.host} speaks only TLS 1.0 or 1.1, which Mailroom refuses (Microsoft retires them for POP and IMAP in 2026; RFC 8996).`,
+      reason: `The last ${label} test found that ${side.host} speaks only TLS 1.0 or 1.1, which Mailroom refuses (Microsoft retires them for POP and IMAP in 2026; RFC 8996).`,
       action: `Upgrade or reconfigure ${side.host} to TLS 1.2 or later (for a scanner or an appliance, a firmware update). Mailroom never lowers its minimum.`,
       fix: null,
     });

@@ -41,6 +41,8 @@ export const DIAGNOSIS_CODES = [
   'SERVER_TEMPORARY',
   'CONNECTION_DROPPED',
   'FOLDER_NOT_FOUND',
+  'MAILDROP_LOCKED',
+  'POP3_NO_UIDL',
   'TIMEOUT',
 ] as const;
 
@@ -79,6 +81,8 @@ export const DIAGNOSIS_TITLES: Record<DiagnosisCode, string> = {
   SERVER_TEMPORARY: 'Temporary server problem',
   CONNECTION_DROPPED: 'Server closed the connection',
   FOLDER_NOT_FOUND: 'Folder not found',
+  MAILDROP_LOCKED: 'Mailbox in use by another POP3 client',
+  POP3_NO_UIDL: 'Server cannot name its messages (no UIDL)',
   TIMEOUT: 'Server stopped answering',
 };
 
@@ -128,7 +132,7 @@ export const CONNECTION_TEST_TITLES: Record<ConnectionTestCode, string> = { ...D
  * HTTPS (a Microsoft 365 mailbox that sends or receives through Graph): it
  * runs its own steps (GRAPH_STEPS) and is tested only for a saved mailbox.
  */
-export const TEST_PROTOCOLS = ['smtp', 'imap', 'graph'] as const;
+export const TEST_PROTOCOLS = ['smtp', 'imap', 'pop3', 'graph'] as const;
 /** A protocol a connection test speaks. */
 export type TestProtocol = (typeof TEST_PROTOCOLS)[number];
 /**
@@ -136,7 +140,7 @@ export type TestProtocol = (typeof TEST_PROTOCOLS)[number];
  * TLS, the protocol's own steps): what an ad-hoc test can be, and what the
  * socket runner (run-test.ts) speaks.
  */
-export const SERVER_TEST_PROTOCOLS = ['smtp', 'imap'] as const;
+export const SERVER_TEST_PROTOCOLS = ['smtp', 'imap', 'pop3'] as const;
 /** A protocol tested on a mail server's port. */
 export type ServerTestProtocol = (typeof SERVER_TEST_PROTOCOLS)[number];
 
@@ -151,8 +155,14 @@ export const IMAP_STEPS = ['dns', 'tcp', 'tls', 'greeting', 'capability', 'start
  * test message (`POST .../sendMail`).
  */
 export const GRAPH_STEPS = ['token', 'mailbox', 'folder', 'send-mail'] as const;
+/**
+ * POP3 steps in the order they run: `capability` is CAPA, `starttls` is STLS,
+ * `stat` counts the messages (and checks that the server names them with
+ * UIDL, which the import needs to take each message once).
+ */
+export const POP3_STEPS = ['dns', 'tcp', 'tls', 'greeting', 'capability', 'starttls', 'auth', 'stat'] as const;
 /** Every step name of any protocol. */
-export const TEST_STEP_NAMES = ['dns', 'tcp', 'tls', 'greeting', 'ehlo', 'capability', 'starttls', 'auth', 'mail-from', 'rcpt-to', 'data', 'select', 'token', 'mailbox', 'folder', 'send-mail'] as const;
+export const TEST_STEP_NAMES = ['dns', 'tcp', 'tls', 'greeting', 'ehlo', 'capability', 'starttls', 'auth', 'mail-from', 'rcpt-to', 'data', 'select', 'stat', 'token', 'mailbox', 'folder', 'send-mail'] as const;
 /** A step name. */
 export type TestStepName = (typeof TEST_STEP_NAMES)[number];
 
@@ -169,8 +179,8 @@ export type StepStatus = (typeof STEP_STATUSES)[number];
 /** Default ports of a test by protocol and security mode (the same as a mailbox's; checked at compile time). */
 export const TEST_DEFAULT_PORTS = {
   imap: { tls: 993, starttls: 143, none: 143 },
-  pop3: { tls: 995, starttls: 110, none: 110 },
   smtp: { tls: 465, starttls: 587, none: 25 },
+  pop3: { tls: 995, starttls: 110, none: 110 },
 } as const satisfies (typeof import('./mailbox.js'))['DEFAULT_PORTS'];
 
 /**

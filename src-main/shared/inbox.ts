@@ -408,8 +408,23 @@ export const StartFromNowResult = z.object({
 export type StartFromNowResult = z.infer<typeof StartFromNowResult>;
 
 /** The after-import action in words, for "what will happen to them". */
+/**
+ * The inbox "folder" of messages imported over POP3 (POP3 reads one
+ * maildrop, the INBOX); the store keys POP3 rows by it (store/pop3-repo.ts,
+ * checked equal by a test), and the screens name such a message by its
+ * maildrop, not a folder, UID and UIDVALIDITY.
+ */
+export const POP3_MAILDROP_FOLDER = 'INBOX (POP3)';
+
+/** True for a message, poll or receive state of a POP3 mailbox. */
+export function isPop3Folder(folder: string): boolean {
+  return folder === POP3_MAILDROP_FOLDER;
+}
+
 export function afterImportWords(action: string): string {
   if (action === 'delete') return 'deleted from the server';
   if (action.startsWith('move:')) return `moved to the folder ${action.slice('move:'.length)} on the server`;
+  // POP3's default: the message stays; its UIDL keeps it from being imported again.
+  if (action === 'leave') return 'left on the server';
   return 'marked as read on the server';
 }

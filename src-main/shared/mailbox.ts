@@ -24,9 +24,17 @@ export function isOAuthMode(auth: string): auth is 'oauth2' | 'oauth2-app' {
   return auth === 'oauth2' || auth === 'oauth2-app';
 }
 
-/** True when a mailbox signs in to IMAP or SMTP as the organisation's app registration (app-only). */
-export function usesAppOnly(mailbox: { imap: { auth: string }; smtp: { auth: string } }): boolean {
-  return mailbox.imap.auth === 'oauth2-app' || mailbox.smtp.auth === 'oauth2-app';
+/**
+ * How a mailbox signs in for incoming mail: its POP3 settings' auth when it
+ * reads mail over POP3, else its IMAP settings' (Graph uses the IMAP sign-in).
+ */
+export function incomingAuth(mailbox: { imap: { auth: string }; receiveVia?: string; pop3?: { auth: string } | null }): string {
+  return mailbox.receiveVia === 'pop3' && mailbox.pop3 ? mailbox.pop3.auth : mailbox.imap.auth;
+}
+
+/** True when a mailbox signs in for incoming mail (IMAP or POP3) or SMTP as the organisation's app registration (app-only). */
+export function usesAppOnly(mailbox: { imap: { auth: string }; smtp: { auth: string }; receiveVia?: string; pop3?: { auth: string } | null }): boolean {
+  return incomingAuth(mailbox) === 'oauth2-app' || mailbox.smtp.auth === 'oauth2-app';
 }
 export type SmtpAuthMode = (typeof SMTP_AUTH_MODES)[number];
 

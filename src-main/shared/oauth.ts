@@ -38,6 +38,23 @@ export const GRAPH_SHARED_DELEGATED_SCOPES = ['https://graph.microsoft.com/Mail.
 
 /** The resource an access token is asked for: Exchange Online (IMAP, POP, SMTP) or Microsoft Graph. */
 export type TokenResource = 'exchange' | 'graph';
+/** Exchange Online's delegated POP3 scope (with its resource, so it is never taken for a Graph scope). */
+export const POP_SCOPE = 'https://outlook.office.com/POP.AccessAsUser.All';
+
+/**
+ * The delegated scopes a mailbox's sign-in asks for: IMAP's, or POP's for
+ * a mailbox that reads its mail over POP3 (a token carries only the
+ * permissions asked for and consented to), with SMTP.Send and
+ * offline_access.
+ */
+export function oauthScopesFor(mailbox: { receiveVia?: string }): string[] {
+  return mailbox.receiveVia === 'pop3' ? OAUTH_SCOPES.map((s) => (s.endsWith('/IMAP.AccessAsUser.All') ? POP_SCOPE : s)) : [...OAUTH_SCOPES];
+}
+
+/** The scopes a mailbox's access token must carry (oauthScopesFor without offline_access). */
+export function oauthResourceScopesFor(mailbox: { receiveVia?: string }): string[] {
+  return oauthScopesFor(mailbox).filter((s) => s !== 'offline_access');
+}
 
 /** The public Microsoft cloud's sign-in host. Sovereign clouds use their own (see the README). */
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
@@ -350,6 +367,12 @@ export const DetectProposal = z.object({
   providerLabel: z.string(),
   imap: ProposedServer.nullable(),
   smtp: ProposedServer.nullable(),
+  /**
+   * The POP3 server, when the provider offers one (Microsoft 365, Gmail, an
+   * autoconfig file with `<incomingServer type="pop3">`): the form offers it
+   * under Incoming: POP3. Absent in results of older versions.
+   */
+  pop3: ProposedServer.nullable().default(null),
   /** Which step the servers came from. */
   source: z.enum(DETECT_STEPS).nullable(),
 });

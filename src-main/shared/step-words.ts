@@ -26,6 +26,7 @@ export const STEP_LABELS: Record<TestStepName, string> = {
   mailbox: 'Find the mailbox (GET /users)',
   folder: 'Open the folder (GET mailFolders)',
   'send-mail': 'Test message accepted (sendMail)',
+  stat: 'Count the messages (STAT)',
 };
 
 /** The stage codes an outbox try records, by the step they stand for. */
@@ -43,6 +44,7 @@ const STAGE_STEPS: Record<string, TestStepName> = {
   'RCPT TO': 'rcpt-to',
   DATA: 'data',
   SELECT: 'select',
+  STAT: 'stat',
 };
 
 /** Stages that are no step of a connection test. */

@@ -81,7 +81,7 @@ export type DoctorClaims = z.infer<typeof DoctorClaims>;
 
 /** One real sign-in the doctor tried with the token (or the mailbox's password), and how it ended. */
 export const DoctorProbe = z.object({
-  protocol: z.enum(['imap', 'smtp']),
+  protocol: z.enum(['imap', 'pop3', 'smtp']),
   /** How it signed in: `xoauth2` with the token, `password` for a side that still signs in with one. */
   auth: z.enum(['xoauth2', 'password']),
   host: z.string(),

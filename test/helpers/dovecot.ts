@@ -15,6 +15,13 @@
  *   await dovecot.append('support@example.test', 'INBOX', rawMessage); // after start, over IMAP
  *   await dovecot.stop();
  *
+ * POP3 (Debian's dovecot-pop3d): `pop3: true` adds a POP3 listener on
+ * `pop3Port` (plaintext, with STLS when ssl is on) and an implicit-TLS one on
+ * `pop3TlsPort` (POP3S, with ssl). POP3 sees the same INBOX Maildir as IMAP;
+ * `inboxCount(user)` counts the messages there (to check what a POP3 DELE
+ * removed). `pop3: { lockSession: true }` makes a second POP3 session of the
+ * same user fail with `-ERR [IN-USE] ...` while one is open.
+ *
  * XOAUTH2: Dovecot POSTs `token=<access token>` to the introspection URL
  * and expects `{"active": true, "username": "<user>"}` for a good token
  * (anything else fails the sign-in); the user must also be in `users`
@@ -40,8 +47,8 @@ export interface DovecotMessage {
   user: string;
   /** Default INBOX. */
   folder?: string;
-  /** The raw RFC 5322 message (CRLF line ends). */
-  raw: string;
+  /** The raw RFC 5322 message (CRLF line ends); a Buffer for exact bytes (a string is written as UTF-8). */
+  raw: string | Buffer;
   /** Maildir flags, e.g. 'S' for \Seen. */
   flags?: string;
 }
@@ -64,6 +71,14 @@ export interface DovecotOptions {
   folders?: string[];
   /** Messages written into the Maildirs before start. */
   messages?: DovecotMessage[];
+  /**
+   * Adds the POP3 service: `pop3Port` (plaintext, STLS with ssl) and
+   * `pop3TlsPort` (implicit TLS, with ssl). UIDLs are Dovecot 2.3's default
+   * `%08Xu%08Xv` (IMAP UID + UIDVALIDITY). `lockSession` sets
+   * pop3_lock_session = yes (a second session is refused with [IN-USE],
+   * after Dovecot has waited about 10 s for the lock).
+   */
+  pop3?: boolean | { lockSession?: boolean };
 }
 
 export interface Dovecot {
@@ -72,7 +87,15 @@ export interface Dovecot {
   port: number;
   /** Implicit-TLS IMAP port (0 without ssl). */
   tlsPort: number;
+  /** POP3 port: plaintext, with STLS when ssl is on (0 without `pop3`). */
+  pop3Port: number;
+  /** Implicit-TLS POP3 port, POP3S (0 without `pop3` and ssl). */
+  pop3TlsPort: number;
   baseDir: string;
+  /** How many messages the user's INBOX holds on disk (new + cur), e.g. after a POP3 DELE + QUIT. */
+  inboxCount(user: string): number;
+  /** The raw messages in the user's INBOX on disk (new + cur), read as another program would. */
+  inboxMessages(user: string): Buffer[];
   /** Appends a message over IMAP (the server must be running). */
   append(user: string, folder: string, raw: string): Promise<void>;
   /** Dovecot's log so far (for failing tests). */
@@ -206,6 +229,9 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const tlsPort = options.ssl ? await freePort() : 0;
+    const pop3Port = options.pop3 ? await freePort() : 0;
+    const pop3TlsPort = options.pop3 && options.ssl ? await freePort() : 0;
+    const pop3LockSession = typeof options.pop3 === 'object' && Boolean(options.pop3.lockSession);
     const conf = path.join(base, 'dovecot.conf');
     fs.writeFileSync(
       conf,
@@ -214,7 +240,7 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
         `state_dir = ${runDir}`,
         `log_path = ${path.join(base, 'dovecot.log')}`,
         `info_log_path = ${path.join(base, 'dovecot.log')}`,
-        'protocols = imap',
+        `protocols = imap${options.pop3 ? ' pop3' : ''}`,
         'listen = 127.0.0.1',
         options.ssl ? `ssl = yes\nssl_cert = <${options.ssl.cert.certPath}\nssl_key = <${options.ssl.cert.keyPath}` : 'ssl = no',
         `disable_plaintext_auth = ${options.requireTlsForAuth ? 'yes' : 'no'}`,
@@ -238,6 +264,19 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
         // Mode 0 keeps the auth process off anvil's penalty socket: no growing delay for every login from 127.0.0.1 after a failed one.
         'service anvil {\n  chroot =\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}',
         'protocol imap {\n  mail_max_userip_connections = 100\n}',
+        ...(options.pop3
+          ? [
+              'service pop3-login {',
+              `  inet_listener pop3 {\n    address = 127.0.0.1\n    port = ${pop3Port}\n  }`,
+              `  inet_listener pop3s {\n    address = 127.0.0.1\n    port = ${pop3TlsPort}\n    ssl = ${options.ssl ? 'yes' : 'no'}\n  }`,
+              '  chroot =',
+              '  service_count = 0',
+              '  process_min_avail = 1',
+              '}',
+              // Dovecot 2.3's default UIDL format, spelled out so a test can rely on it.
+              `protocol pop3 {\n  mail_max_userip_connections = 100\n  pop3_uidl_format = %08Xu%08Xv\n  pop3_lock_session = ${pop3LockSession ? 'yes' : 'no'}\n}`,
+            ]
+          : []),
         `passdb {\n  driver = passwd-file\n  args = ${path.join(base, 'passwd')}\n}`,
         options.oauth2IntrospectionUrl ? `passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = ${oauthConf}\n}` : '',
         `userdb {\n  driver = passwd-file\n  args = ${path.join(base, 'passwd')}\n}`,
@@ -262,6 +301,8 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
       await waitFor(() => portOpen(port), 10_000, `waiting for port ${port}`);
       await waitFor(() => greetsReady(port), 10_000, `waiting for the auth process (greeting on port ${port})`);
       if (tlsPort) await waitFor(() => portOpen(tlsPort), 10_000, `waiting for port ${tlsPort}`);
+      if (pop3Port) await waitFor(() => greetsReady(pop3Port), 10_000, `waiting for the POP3 greeting on port ${pop3Port}`);
+      if (pop3TlsPort) await waitFor(() => portOpen(pop3TlsPort), 10_000, `waiting for port ${pop3TlsPort}`);
     } catch (error) {
       lastError = error;
       await stopMaster(runDir, port);
@@ -271,11 +312,32 @@ export async function startDovecot(options: DovecotOptions): Promise<Dovecot> {
       host: '127.0.0.1',
       port,
       tlsPort,
+      pop3Port,
+      pop3TlsPort,
       baseDir: base,
+      inboxCount: (user) => {
+        const mailDir = path.join(mailRoot, userDirName(user));
+        return ['new', 'cur'].reduce((n, sub) => n + fs.readdirSync(path.join(mailDir, sub)).filter((f) => !f.startsWith('.')).length, 0);
+      },
+      inboxMessages: (user) => {
+        const mailDir = path.join(mailRoot, userDirName(user));
+        const out: Buffer[] = [];
+        for (const sub of ['new', 'cur']) {
+          for (const f of fs.readdirSync(path.join(mailDir, sub))) {
+            if (f.startsWith('.')) continue;
+            try {
+              out.push(fs.readFileSync(path.join(mailDir, sub, f)));
+            } catch {
+              // Renamed (new -> cur) or expunged meanwhile: read in its new place or gone.
+            }
+          }
+        }
+        return out;
+      },
       append: (user, folder, raw) => appendOverImap(port, user, options.users[user] ?? '', folder, raw, Boolean(options.requireTlsForAuth)),
       log: () => readLog(base),
       stop: async () => {
-        await stopMaster(runDir, port, tlsPort);
+        await stopMaster(runDir, port, tlsPort, pop3Port, pop3TlsPort);
         fs.rmSync(base, { recursive: true, force: true });
       },
     };

@@ -1,5 +1,5 @@
 /**
- * `mailroom test smtp|imap|mailbox` as scripts run it: every one of the 26
+ * `mailroom test smtp|imap|pop3|mailbox` as scripts run it: every one of the 33
  * diagnosis codes is produced by the real CLI against a real server
  * (smtp-server, Dovecot, dns2, a web server) or a scripted one replaying a
  * real server's texts (Microsoft 365), with exit code 1 and the JSON shape
@@ -19,6 +19,7 @@ import { startDovecot, type Dovecot } from '../helpers/dovecot';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server';
 import { startFullBacklogPort, startHttpServer, startScriptedServer, startSilentServer, type ScriptStep, type ScriptedServer } from '../helpers/scripted-server';
 import { tempDir } from '../helpers/temp';
+import { startLockedPop3, startPop3WithoutUidl } from '../helpers/pop3-peers';
 
 const USER = 'support@example.test';
 const PASSWORD = 'Sup3r-Secret!Pass';
@@ -539,9 +540,22 @@ describe('mailroom test: the CLI contract and every diagnosis code', () => {
     expect(json.diagnosis.step).toBe('ehlo');
   });
 
-  it('covered every one of the 31 codes through the CLI', () => {
+  it('MAILDROP_LOCKED: a POP3 maildrop another client holds (Dovecot\'s [IN-USE] reply)', async () => {
+    const locked = await startLockedPop3();
+    stoppers.push(locked.stop);
+    await expectCode('MAILDROP_LOCKED', ['pop3', '--host', '127.0.0.1', '--port', String(locked.port), '--security', 'none', '--user', USER, '--password-env', 'MAILROOM_TEST_PASSWORD']);
+  });
+
+  it('POP3_NO_UIDL: a POP3 server without UIDL', async () => {
+    const old = await startPop3WithoutUidl();
+    stoppers.push(old.stop);
+    const json = await expectCode('POP3_NO_UIDL', ['pop3', '--host', '127.0.0.1', '--port', String(old.port), '--security', 'none', '--user', USER, '--password-env', 'MAILROOM_TEST_PASSWORD']);
+    expect(json.diagnosis.step).toBe('stat');
+  });
+
+  it('covered every one of the 33 codes through the CLI', () => {
     expect(DIAGNOSIS_CODES.filter((c) => !coveredCodes.has(c))).toEqual([]);
-    expect(DIAGNOSIS_CODES).toHaveLength(31);
+    expect(DIAGNOSIS_CODES).toHaveLength(33);
   });
 
   // ---- usage -------------------------------------------------------------

@@ -17,6 +17,8 @@ import fs from 'node:fs';
 const AUTOCONFIG = (domain: string) => `<?xml version="1.0"?>
 <clientConfig version="1.1"><emailProvider id="${domain}"><displayName>Example Hosting</displayName>
 <incomingServer type="imap"><hostname>imap.${domain}</hostname><port>993</port><socketType>SSL</socketType><authentication>password-cleartext</authentication><username>%EMAILADDRESS%</username></incomingServer>
+<incomingServer type="pop3"><hostname>pop.${domain}</hostname><port>110</port><socketType>STARTTLS</socketType><authentication>password-cleartext</authentication><username>%EMAILADDRESS%</username></incomingServer>
+<incomingServer type="pop3"><hostname>pop.${domain}</hostname><port>995</port><socketType>SSL</socketType><authentication>password-cleartext</authentication><username>%EMAILLOCALPART%</username></incomingServer>
 <outgoingServer type="smtp"><hostname>smtp.${domain}</hostname><port>587</port><socketType>STARTTLS</socketType><authentication>password-cleartext</authentication><username>%EMAILADDRESS%</username></outgoingServer>
 </emailProvider></clientConfig>`;
 
@@ -116,6 +118,7 @@ describe('autodetect', () => {
       preset: 'microsoft365',
       imap: { host: 'outlook.office365.com', port: 993, security: 'tls', auth: 'oauth2', username: 'support@contoso.test' },
       smtp: { host: 'smtp.office365.com', port: 587, security: 'starttls', auth: 'oauth2', username: 'support@contoso.test' },
+      pop3: { host: 'outlook.office365.com', port: 995, security: 'tls', auth: 'oauth2', username: 'support@contoso.test' },
       source: 'mx',
     });
     expect(result.warnings.join(' ')).toContain('(UPN) can differ from the email address');
@@ -149,8 +152,11 @@ describe('autodetect', () => {
       providerLabel: 'Example Hosting',
       imap: { host: 'imap.example.test', port: 993, security: 'tls', auth: 'password', username: 'help@example.test' },
       smtp: { host: 'smtp.example.test', port: 587, security: 'starttls' },
+      // <incomingServer type="pop3">: of the two, the one with implicit TLS, with its own user name.
+      pop3: { host: 'pop.example.test', port: 995, security: 'tls', auth: 'password', username: 'help' },
       source: 'autoconfig',
     });
+    expect(result.evidence.find((e) => e.step === 'autoconfig')!.details).toContain('pop3 pop.example.test:995 SSL/TLS password');
     expect(requests).toContain('/host/example.test/config-v1.1.xml?emailaddress=help%40example.test');
   });
 
@@ -185,7 +191,8 @@ describe('autodetect', () => {
     const gmail = await offline.detect('desk@gmail.com');
     expect(gmail.offline).toBe(true);
     expect(gmail.warnings[0]).toContain('could not reach DNS or the internet');
-    expect(gmail.proposal).toMatchObject({ preset: 'gmail', source: 'provider-table', imap: { host: 'imap.gmail.com' } });
+    expect(gmail.proposal).toMatchObject({ preset: 'gmail', source: 'provider-table', imap: { host: 'imap.gmail.com' }, pop3: { host: 'pop.gmail.com', port: 995, security: 'tls', auth: 'password' } });
+    expect(gmail.evidence.find((e) => e.step === 'provider-table')!.details).toContain('POP3 pop.gmail.com:995 SSL/TLS');
     expect(gmail.evidence.find((e) => e.step === 'provider-table')!.status).toBe('success');
 
     const m365 = await offline.detect('desk@contoso.onmicrosoft.com');
@@ -193,7 +200,7 @@ describe('autodetect', () => {
     expect(m365.proposal.preset).toBe('microsoft365');
 
     const unknown = await offline.detect('desk@unknown.test');
-    expect(unknown.proposal).toMatchObject({ preset: 'generic', imap: null, smtp: null });
+    expect(unknown.proposal).toMatchObject({ preset: 'generic', imap: null, smtp: null, pop3: null });
     expect(unknown.summary).toContain('(offline)');
   });
 

@@ -66,4 +66,18 @@ describe('curl command', () => {
     const all = [curlCommand(smtp), curlCommand({ ...smtp, auth: 'xoauth2' }), curlCommand(imap)].join('\n');
     expect(all).toMatch(/<PASSWORD>|<TOKEN>/);
   });
+
+  describe('POP3', () => {
+    const pop3: CurlCommandInput = { protocol: 'pop3', host: 'outlook.office365.com', port: 995, security: 'tls', auth: 'password', user: 'support@contoso.com', platform: 'linux' };
+
+    it('implicit TLS: pop3s:// and STAT, which curl sends as a one-line command with --head', () => {
+      expect(curlCommand(pop3)).toBe("curl -v --url 'pop3s://outlook.office365.com:995' --user 'support@contoso.com:<PASSWORD>' --request STAT --head");
+    });
+
+    it('STLS: pop3:// on 110 with --ssl-reqd; XOAUTH2 with the token as a placeholder; Windows quoting', () => {
+      expect(curlCommand({ ...pop3, port: 110, security: 'starttls', auth: 'xoauth2', platform: 'win32' })).toBe(
+        'curl.exe -v --url "pop3://outlook.office365.com:110" --ssl-reqd --user "support@contoso.com:" --oauth2-bearer "<TOKEN>" --request STAT --head',
+      );
+    });
+  });
 });

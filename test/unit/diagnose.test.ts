@@ -21,6 +21,9 @@ const base = (over: Partial<FailureFacts>): FailureFacts => ({
   ...over,
 });
 
+/** A failed POP3 step (Dovecot's ports: 995 implicit TLS). */
+const pop3 = (over: Partial<FailureFacts>): FailureFacts => base({ protocol: 'pop3', security: 'tls', host: 'pop.example.test', port: 995, ...over });
+
 /** rule id -> a failure it must diagnose (and, implicitly, that no earlier rule catches). */
 const CASES: Record<string, FailureFacts> = {
   'dns-name-not-found': base({ step: 'dns', kind: 'dns', errorCode: 'ENOTFOUND', resolver: 'DNS server 127.0.0.1:5353' }),
@@ -122,6 +125,18 @@ const CASES: Record<string, FailureFacts> = {
   'connection-dropped': base({ step: 'ehlo', kind: 'closed', errorCode: 'ECONNRESET' }),
   'unexpected-reply': base({ step: 'ehlo', kind: 'unexpected', reply: 'HELLO?' }),
   'fallback-reply': base({ protocol: 'imap', step: 'capability', reply: 'M1 BAD Error in IMAP command CAPABILITY: Unknown command.' }),
+
+  // ---- POP3: the real replies each rule cites.
+  'pop3-greeting-err': pop3({ step: 'greeting', reply: '-ERR [SYS/PERM] Too many connections, try again later' }),
+  // Dovecot pop3 with pop3_lock_session = yes, a second session on the same maildrop.
+  'pop3-maildrop-locked': pop3({ reply: '-ERR [IN-USE] Mailbox is locked by another POP3 session.' }),
+  'pop3-temporary': pop3({ step: 'stat', reply: '-ERR [SYS/TEMP] Temporary system problem. Please try again later.' }),
+  'pop3-auth-requires-tls': pop3({ security: 'none', port: 110, reply: '-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.' }),
+  'gmail-pop3-web-login': pop3({ host: 'pop.gmail.com', reply: '-ERR [AUTH] Web login required: https://support.google.com/mail/answer/78754' }),
+  'm365-pop3-oauth-rejected': pop3({ host: 'outlook.office365.com', auth: 'xoauth2', reply: '-ERR Authentication failure: unknown user name or bad password.' }),
+  'gmail-pop3-bad-credentials': pop3({ host: 'pop.gmail.com', reply: '-ERR [AUTH] Username and password not accepted.' }),
+  'exchange-pop3-logon-failure': pop3({ host: 'exchange.example.test', reply: '-ERR Logon failure: unknown user name or bad password.' }),
+  'pop3-no-uidl': pop3({ step: 'stat', kind: 'missing', missing: 'UIDL', reply: '-ERR Unknown command: UIDL' }),
 };
 
 describe('diagnosis rules', () => {
@@ -229,6 +244,54 @@ describe('diagnosis rules', () => {
   it('"authenticated but not connected": the app\'s mailbox permission for an app-only token, the account\'s access otherwise', () => {
     expect(diagnose(CASES['m365-app-not-connected']!).hint).toContain('New-ServicePrincipal -AppId 11111111-2222-3333-4444-555555555555');
     expect(diagnose({ ...CASES['m365-app-not-connected']!, tokenKind: 'delegated' }).code).toBe('OAUTH_WRONG_ACCOUNT');
+  });
+
+  describe('POP3 replies', () => {
+    it("Dovecot's -ERR [AUTH] Authentication failed. is a rejected password with the POP3 ports in nothing it says wrongly", () => {
+      const d = diagnose(pop3({ reply: '-ERR [AUTH] Authentication failed.' }));
+      expect(d.code).toBe('AUTH_FAILED');
+      expect(d.serverReply).toBe('-ERR [AUTH] Authentication failed.');
+    });
+
+    it("Gmail's application-specific password reply over POP3 asks for an app password", () => {
+      const d = diagnose(pop3({ host: 'pop.gmail.com', reply: '-ERR [AUTH] Application-specific password required: http://support.google.com/accounts/bin/answer.py?answer=185833' }));
+      expect(d.code).toBe('BASIC_AUTH_DISABLED');
+      expect(d.hint).toContain('app password');
+    });
+
+    it('a web-login refusal is not a wrong password, whichever protocol', () => {
+      expect(diagnose(base({ protocol: 'imap', reply: 'A1 NO [WEBALERT https://accounts.google.com/signin/continue?sarp=1] Web login required.' })).code).toBe('BASIC_AUTH_DISABLED');
+    });
+
+    it('Exchange\'s logon failure with a password names POP being off and Exchange Online\'s OAuth; with a token it is the token', () => {
+      const password = diagnose(CASES['exchange-pop3-logon-failure']!);
+      expect(password.code).toBe('AUTH_FAILED');
+      expect(password.hint).toContain('-PopEnabled $true');
+      const token = diagnose(CASES['m365-pop3-oauth-rejected']!);
+      expect(token.code).toBe('OAUTH_TOKEN_REJECTED');
+      expect(token.hint).toContain('POP.AccessAsUser.All');
+      expect(token.hint).toContain('POP.AccessAsApp');
+    });
+
+    it('[IN-USE] is a locked maildrop, but a proxy\'s [IN-USE] temporary authentication failure stays temporary', () => {
+      expect(diagnose(pop3({ reply: '-ERR [IN-USE] Unable to lock maildrop' })).code).toBe('MAILDROP_LOCKED');
+      expect(diagnose(pop3({ reply: '-ERR [IN-USE] Temporary authentication failure. [host:2026-01-01 10:00:00]' })).code).toBe('SERVER_TEMPORARY');
+      expect(diagnose(pop3({ reply: '-ERR [SYS/TEMP] Temporary authentication failure.' })).code).toBe('SERVER_TEMPORARY');
+    });
+
+    it('names the POP3 ports: 995 for implicit TLS, 110 for STLS', () => {
+      const d = diagnose(CASES['pop3-auth-requires-tls']!);
+      expect(d.hint).toContain('port 110');
+      expect(d.hint).toContain('port 995');
+      expect(diagnose(pop3({ step: 'tcp', kind: 'connect', errorCode: 'ECONNREFUSED', port: 9995 })).hint).toContain('POP3 normally uses 995');
+      expect(diagnose(pop3({ step: 'greeting', kind: 'timeout', security: 'starttls', port: 995 })).code).toBe('TLS_MODE_MISMATCH');
+    });
+
+    it('a server without UIDL says the import cannot tell messages apart', () => {
+      const d = diagnose(CASES['pop3-no-uidl']!);
+      expect(d.summary).toContain('could not tell which messages it already imported');
+      expect(d.hint).toContain('IMAP');
+    });
   });
 
   it('fills unknown placeholders with readable defaults', () => {

@@ -52,4 +52,21 @@ describe('preset fill of the new-mailbox form', () => {
     expect(all.values.imapHost).toBe('imap.gmail.com');
     expect([...all.filled].sort()).toEqual([...PRESET_FIELDS].sort());
   });
+
+  it('fills the POP3 fields from a detected POP3 server, and from the preset when detection proposes none', () => {
+    const detected = proposalServerFields(
+      {
+        preset: 'generic',
+        providerLabel: 'Example Hosting',
+        imap: null,
+        smtp: null,
+        pop3: { host: 'pop.example.test', port: 110, security: 'starttls', auth: 'password', username: 'help' },
+        source: 'autoconfig',
+      },
+      'help@example.test',
+    );
+    expect(detected).toMatchObject({ pop3Host: 'pop.example.test', pop3Port: '110', pop3Security: 'starttls', pop3Auth: 'password', pop3Username: 'help' });
+    expect(presetServerFields('microsoft365')).toMatchObject({ pop3Host: 'outlook.office365.com', pop3Port: '995', pop3Security: 'tls', pop3Auth: 'oauth2' });
+    expect(presetServerFields('generic')).toMatchObject({ pop3Host: '', pop3Port: '995' });
+  });
 });

@@ -79,6 +79,17 @@ describe('readiness rules', () => {
     expect(r).toMatchObject({ risk: 'broken', fix: null });
     expect(r.action).toContain('never lowers its minimum');
   });
+
+  it('reads the incoming side of a POP3 mailbox from its POP3 settings: its host in the TLS finding, its sign-in for the password rules', () => {
+    const pop3 = (auth: 'password' | 'oauth2'): Mailbox =>
+      ({ ...mailbox('password'), receiveVia: 'pop3', pop3: { host: 'pop.old.example.test', port: 995, security: 'tls', username: 'scanner@contoso.test', auth, afterImport: 'leave' } }) as Mailbox;
+    const old = assessSide(pop3('password'), 'imap', 'other', { lastTestCode: 'TLS_VERSION_UNSUPPORTED', refusal: null }, BASIC_SMTP_AUTH_OFF_AT - 10 * 86_400_000);
+    expect(old.risk).toBe('broken');
+    expect(old.reason).toContain('The last POP3 test found that pop.old.example.test speaks only TLS 1.0 or 1.1');
+    // POP3 over OAuth while the kept IMAP settings say password: nothing to do.
+    expect(assessSide(pop3('oauth2'), 'imap', 'microsoft365', quiet, BASIC_SMTP_AUTH_OFF_AT - 10 * 86_400_000).risk).toBe('none');
+    expect(assessSide(pop3('password'), 'imap', 'microsoft365', quiet, BASIC_SMTP_AUTH_OFF_AT - 10 * 86_400_000).risk).toBe('broken');
+  });
 });
 
 describe('Microsoft Graph as the way out (issue 16)', () => {

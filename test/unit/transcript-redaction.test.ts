@@ -286,4 +286,34 @@ describe('one credential redaction for every transcript', () => {
       'A4 SELECT INBOX',
     ]);
   });
+
+  it('replaces the POP3 PASS argument and the continuations of POP3 AUTH, whoever wrote the line (a library too)', () => {
+    const t = new Transcript(0, new Redactor(), () => 0);
+    t.server('+OK Dovecot ready.');
+    t.client(`USER ${USER}`);
+    t.server('+OK');
+    t.client('PASS hunter2 with spaces');
+    t.server('-ERR [AUTH] Authentication failed.');
+    t.client('AUTH PLAIN');
+    t.server('+ ');
+    t.client(b64(`\0${USER}\0hunter2-password`));
+    t.server('+OK Logged in.');
+    t.client('AUTH XOAUTH2');
+    t.server('+ ');
+    t.client(b64(`user=${USER}\u0001auth=Bearer tok\u0001\u0001`));
+    t.server('+ eyJzdGF0dXMiOiI0MDEifQ==');
+    t.client('');
+    t.server('-ERR Authentication failure: unknown user name or bad password.');
+    t.client('STAT');
+    expect(t.toJSON().filter((l) => l.dir === 'C').map((l) => l.text)).toEqual([
+      `USER ${USER}`,
+      'PASS [redacted password]',
+      'AUTH PLAIN',
+      '[redacted PLAIN]',
+      'AUTH XOAUTH2',
+      '[redacted XOAUTH2]',
+      '',
+      'STAT',
+    ]);
+  });
 });

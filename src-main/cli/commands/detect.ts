@@ -23,6 +23,7 @@ function describe(result: DetectResult): string {
   const p = result.proposal;
   lines.push('', `Proposed settings (${p.providerLabel}, preset ${p.preset}):`);
   if (p.imap) lines.push(`  incoming  imap ${p.imap.host}:${p.imap.port} ${p.imap.security}  user ${p.imap.username}  sign-in ${p.imap.auth}`);
+  if (p.pop3) lines.push(`  incoming  pop3 ${p.pop3.host}:${p.pop3.port} ${p.pop3.security}  user ${p.pop3.username}  sign-in ${p.pop3.auth}  (mailbox add --incoming pop3)`);
   if (p.smtp) lines.push(`  outgoing  smtp ${p.smtp.host}:${p.smtp.port} ${p.smtp.security}  user ${p.smtp.username}  sign-in ${p.smtp.auth}`);
   if (!p.imap && !p.smtp) lines.push('  none: enter the servers your provider gives.');
   if (result.warnings.length) lines.push('', ...result.warnings.map((w) => `note: ${w}`));

@@ -1,6 +1,7 @@
 /** `mailroom inbox poll | status | list | show | handoff`. */
 import type { InboxMessageDetail, InboxMessageSummary, PollDetail } from '../../shared/inbox.js';
 import { INBOX_STATUSES } from '../../shared/inbox.js';
+import { POP3_FOLDER } from '../../store/pop3-repo.js';
 import type { TranscriptLine } from '../../shared/diagnosis.js';
 import { dataDirOf, type CommonOptions } from '../context.js';
 import type { InboxEngine } from '../../engine/inbox/open-inbox.js';
@@ -46,7 +47,7 @@ function counts(p: PollDetail) {
 export async function pollCommand(mailbox: string, f: CommonOptions & { debug?: boolean }): Promise<void> {
   await withEngine(f, async (engine) => {
     const poll: PollDetail = f.debug ? await engine.inbox.importWithDebug(mailbox) : await engine.inbox.pollNow(mailbox, 'cli');
-    if (f.debug) process.stderr.write(`IMAP transcript of poll #${poll.id} (secrets redacted; kept with the poll):\n${formatTranscript(poll.transcript)}`);
+    if (f.debug) process.stderr.write(`${poll.folder === POP3_FOLDER ? 'POP3' : 'IMAP'} transcript of poll #${poll.id} (secrets redacted; kept with the poll):\n${formatTranscript(poll.transcript)}`);
     const ok = poll.outcome === 'ok';
     if (f.json) {
       printJson(ok ? counts(poll) : { ok: false, error: { code: poll.code, message: poll.message, ...(poll.hint ? { hint: poll.hint } : {}) }, ...counts(poll) });

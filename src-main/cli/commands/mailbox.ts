@@ -22,6 +22,14 @@ interface MailboxFlags extends CommonOptions {
   imapFolder?: string;
   afterImport?: string;
   pollSeconds?: string;
+  /** `--incoming imap|pop3` also names how mail is received; given with --receive-via, the two must agree. */
+  incoming?: string;
+  pop3Host?: string;
+  pop3Port?: string;
+  pop3Security?: string;
+  pop3User?: string;
+  pop3Auth?: string;
+  pop3AfterImport?: string;
   smtpHost?: string;
   smtpPort?: string;
   smtpSecurity?: string;
@@ -37,8 +45,6 @@ interface MailboxFlags extends CommonOptions {
   sendVia?: string;
   receiveVia?: string;
   graphSaveSent?: string;
-  /** `--incoming imap|pop3` (the POP3 flags) also names how mail is received. */
-  incoming?: string;
   /** Declared only to be refused: secrets never go on the command line. */
   password?: string;
   /** Declared only to be refused, like `password`. */
@@ -61,6 +67,7 @@ function flagsToInput(f: MailboxFlags): Record<string, unknown> {
     pollIntervalSeconds: f.pollSeconds,
   });
   const smtp = pick({ host: f.smtpHost, port: f.smtpPort, security: f.smtpSecurity, username: f.smtpUser, auth: f.smtpAuth ?? f.auth });
+  const pop3 = pick({ host: f.pop3Host, port: f.pop3Port, security: f.pop3Security, username: f.pop3User, auth: f.pop3Auth, afterImport: f.pop3AfterImport });
   if (f.enabled && f.disabled) throw usageError('Use either --enabled or --disabled, not both.');
   // --incoming and --receive-via both say how mail comes in: given together, they must agree.
   if (f.incoming !== undefined && f.receiveVia !== undefined && f.incoming !== f.receiveVia) {
@@ -77,15 +84,18 @@ function flagsToInput(f: MailboxFlags): Record<string, unknown> {
     imap: Object.keys(imap).length ? imap : undefined,
     smtp: Object.keys(smtp).length ? smtp : undefined,
     sendVia: f.sendVia,
-    receiveVia: f.receiveVia,
+    receiveVia: f.incoming ?? f.receiveVia,
     graph: f.graphSaveSent !== undefined ? { saveToSentItems: f.graphSaveSent === 'yes' } : undefined,
+    pop3: Object.keys(pop3).length ? pop3 : undefined,
   });
 }
 
 function describe(m: Mailbox): string {
   return [
     `${m.name} (#${m.id}) <${m.address}>  ${m.enabled ? 'enabled' : 'disabled'}  preset ${m.preset}`,
-    `  incoming  imap ${m.imap.host}:${m.imap.port} ${m.imap.security}  user ${m.imap.username}  auth ${m.imap.auth}  folder ${m.imap.folder}  after import ${m.imap.afterImport}  every ${m.imap.pollIntervalSeconds}s`,
+    m.receiveVia === 'pop3' && m.pop3
+      ? `  incoming  pop3 ${m.pop3.host}:${m.pop3.port} ${m.pop3.security}  user ${m.pop3.username}  auth ${m.pop3.auth}  after import ${m.pop3.afterImport === 'delete' ? 'delete from the server' : 'leave on the server'}  every ${m.imap.pollIntervalSeconds}s`
+      : `  incoming  imap ${m.imap.host}:${m.imap.port} ${m.imap.security}  user ${m.imap.username}  auth ${m.imap.auth}  folder ${m.imap.folder}  after import ${m.imap.afterImport}  every ${m.imap.pollIntervalSeconds}s`,
     m.receiveVia === 'graph'
       ? `  incoming  via Microsoft Graph (signs in as IMAP's auth ${m.imap.auth})  folder ${m.imap.folder}  after import ${m.imap.afterImport}  every ${m.imap.pollIntervalSeconds}s`
       : null,
@@ -182,8 +192,10 @@ function withSecrets(checked: Checked): Record<string, unknown> {
  *   into is saved with a warning that says what the first poll will do.
  */
 async function saveWithFirstImport(engine: Mailroom, checked: Checked, preview: Mailbox, save: (enabled?: boolean) => Mailbox): Promise<Mailbox> {
-  const folder = preview.imap.folder;
-  const action = afterImportWords(preview.imap.afterImport);
+  // A POP3 mailbox has one maildrop, whose after-import action is its POP3 one.
+  const pop3 = preview.receiveVia === 'pop3' && preview.pop3 ? preview.pop3 : null;
+  const folder = pop3 ? 'the POP3 maildrop' : preview.imap.folder;
+  const action = afterImportWords(pop3 ? pop3.afterImport : preview.imap.afterImport);
   if (!preview.enabled || checked.importExisting === 'yes') {
     const saved = save();
     if (saved.enabled) note(`${saved.name}: the first poll imports every message already in ${folder}; each is then ${action}.`);
@@ -193,7 +205,7 @@ async function saveWithFirstImport(engine: Mailroom, checked: Checked, preview: 
     const saved = save(false);
     try {
       const start = await engine.inbox.startFromNow(saved.id);
-      note(`${saved.name}: only mail that arrives from now on is imported; the ${start.leftAlone} message${start.leftAlone === 1 ? '' : 's'} already in ${folder} ${start.leftAlone === 1 ? 'is' : 'are'} left as they are.`);
+      note(`${saved.name}: only mail that arrives from now on is imported; the ${start.leftAlone} message${start.leftAlone === 1 ? '' : 's'} already in ${folder} ${start.leftAlone === 1 ? 'is left as it is' : 'are left as they are'}.`);
     } catch (error) {
       const e = error as { code?: string; message?: string; hint?: string };
       throw new AppError(e.code ?? 'IMPORT_START_FAILED', `${saved.name} was saved but left disabled: Mailroom could not look into ${folder} to start after the mail already there. ${e.message ?? String(error)}`, {
@@ -213,7 +225,7 @@ async function saveWithFirstImport(engine: Mailroom, checked: Checked, preview: 
   if (look && look.messages > 0) {
     throw new AppError(
       'IMPORT_CHOICE_REQUIRED',
-      `${folder} holds ${look.messages} message${look.messages === 1 ? '' : 's'}${look.unseen ? ` (${look.unseen} unread)` : ''}. Enabling the mailbox would import ${look.messages === 1 ? 'it' : 'them all'} at once, and each would be ${action}. Nothing was saved.`,
+      `${pop3 ? 'The POP3 maildrop' : folder} holds ${look.messages} message${look.messages === 1 ? '' : 's'}${look.unseen ? ` (${look.unseen} unread)` : ''}. Enabling the mailbox would import ${look.messages === 1 ? 'it' : 'them all'} at once, and each would be ${action}. Nothing was saved.`,
       { hint: 'Choose: --import-existing yes (import them) or --import-existing no (only mail that arrives from now on; they are left as they are).' },
     );
   }

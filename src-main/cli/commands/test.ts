@@ -1,5 +1,5 @@
 /**
- * `mailroom test smtp|imap|graph|mailbox`: runs a connection test and prints the
+ * `mailroom test smtp|imap|pop3|graph|mailbox`: runs a connection test and prints the
  * steps, the diagnosis and the transcript, or with --json one object:
  * `{ ok, protocol, target, steps, diagnosis, transcript }`. Exit code 0 when
  * the test passed, 1 when it ran and failed, 2 on a usage error.
@@ -146,7 +146,7 @@ function checkFlags(flags: TargetFlags): { port?: number; timeoutMs?: number } {
 }
 
 /**
- * `mailroom test smtp|imap`. Loads only the probe modules (no schemas, no
+ * `mailroom test smtp|imap|pop3`. Loads only the probe modules (no schemas, no
  * database), so it starts at once. With --keep the result also goes into
  * the history and the activity log of the data folder; without it the test
  * has no side effect (monitoring scripts can call it every minute).

@@ -14,6 +14,8 @@ export function mailboxFlags(cmd: Command): Command {
     'imap.username': '--imap-user',
     'smtp.username': '--smtp-user',
     'imap.pollIntervalSeconds': '--poll-seconds',
+    'pop3.username': '--pop3-user',
+    receiveVia: '--incoming',
     password: '--password-env / --password-stdin',
     smtpPassword: '--smtp-password-env / --smtp-password-stdin',
     enabled: '--enabled / --disabled',
@@ -30,6 +32,13 @@ export function mailboxFlags(cmd: Command): Command {
     .option('--imap-folder <folder>', 'folder to import from (default INBOX)')
     .option('--after-import <action>', 'mark-seen | delete | move:<folder>')
     .option('--poll-seconds <n>', 'how often to check for new mail (default 60)')
+    .addOption(new Option('--incoming <protocol>', 'how incoming mail is read: imap (the --imap-* settings) or pop3 (the --pop3-* settings)').choices(['imap', 'pop3']))
+    .option('--pop3-host <host>', 'POP3 server (with --incoming pop3; presets know Microsoft 365\'s and Gmail\'s)')
+    .option('--pop3-port <port>', 'POP3 port (default by security: 995 tls, 110 starttls/none)')
+    .addOption(new Option('--pop3-security <mode>', 'POP3 transport security: tls (POP3S), starttls (STLS) or none').choices(['tls', 'starttls', 'none']))
+    .option('--pop3-user <user>', 'POP3 user name (default: the address)')
+    .addOption(new Option('--pop3-auth <mode>', 'POP3 sign-in (default: the preset\'s, else the incoming --auth)').choices(['password', 'oauth2', 'oauth2-app']))
+    .addOption(new Option('--pop3-after-import <action>', 'after a message is stored: leave it on the POP3 server (default) or delete it').choices(['leave', 'delete']))
     .option('--smtp-host <host>', 'SMTP server')
     .option('--smtp-port <port>', 'SMTP port (default by security: 465 tls, 587 starttls, 25 none)')
     .option('--smtp-security <mode>', 'tls | starttls | none')

@@ -11,7 +11,7 @@ export function registerInboxCommands(program: Command): void {
       .command('poll')
       .argument('<mailbox>', 'mailbox id or name')
       .description('poll once: fetch new messages, store them, then run the after-import action; --json prints { fetched, imported, duplicates, failed, ms }')
-      .option('--debug', 'keep the full IMAP transcript of this poll (secrets redacted) and print it on stderr'),
+      .option('--debug', 'keep the full IMAP or POP3 transcript of this poll (secrets redacted) and print it on stderr'),
   ).action(async (mailbox, opts) => {
     const { pollCommand } = await import('../commands/inbox.js');
     await pollCommand(mailbox, opts);

@@ -1,13 +1,19 @@
-/** Registers `mailroom test smtp|imap|graph|mailbox`. Actions import their code only when run. */
+/** Registers `mailroom test smtp|imap|pop3|graph|mailbox`. Actions import their code only when run. */
 import { Option, type Command } from 'commander';
 import { common } from './common.js';
 import { fieldFlags } from '../flag-names.js';
 
-function targetFlags(cmd: Command, protocol: 'smtp' | 'imap'): Command {
+const PORT_HELP = {
+  smtp: 'port (default by security: 465 tls, 587 starttls, 25 none)',
+  imap: 'port (default by security: 993 tls, 143 starttls/none)',
+  pop3: 'port (default by security: 995 tls, 110 starttls/none)',
+} as const;
+
+function targetFlags(cmd: Command, protocol: 'smtp' | 'imap' | 'pop3'): Command {
   fieldFlags(cmd, { password: '--password-env / --password-stdin', token: '--token-env' });
   return cmd
     .requiredOption('--host <host>', `${protocol.toUpperCase()} server host name or IP address`)
-    .option('--port <port>', protocol === 'smtp' ? 'port (default by security: 465 tls, 587 starttls, 25 none)' : 'port (default by security: 993 tls, 143 starttls/none)')
+    .option('--port <port>', PORT_HELP[protocol])
     .addOption(new Option('--security <mode>', 'transport security (default tls)').choices(['tls', 'starttls', 'none']))
     .addOption(new Option('--auth <method>', 'how to sign in (default: password with a password, xoauth2 with a token, else none)').choices(['password', 'xoauth2', 'none']))
     .option('--user <user>', 'user name to sign in with, usually the full email address')
@@ -42,6 +48,11 @@ export function registerTestCommands(program: Command): void {
       await testProtocol('imap', opts);
     });
 
+  common(targetFlags(test.command('pop3').description('test receiving over POP3: dns, tcp, tls, greeting, capability (CAPA), starttls (STLS), auth, stat (messages and size, and UIDL for the import)'), 'pop3')).action(async (opts) => {
+    const { testProtocol } = await import('../commands/test.js');
+    await testProtocol('pop3', opts);
+  });
+
   fieldFlags(common(
     test
       .command('graph')
@@ -59,7 +70,7 @@ export function registerTestCommands(program: Command): void {
       .command('mailbox')
       .argument('<id-or-name>', 'mailbox id or name')
       .description('test a saved mailbox with its stored settings and secrets (both directions unless one is given)')
-      .option('--incoming', 'test only receiving (IMAP)')
+      .option('--incoming', 'test only receiving (IMAP, or POP3 for a mailbox that receives over POP3)')
       .option('--outgoing', 'test only sending (SMTP)')
       .option('--to <address>', 'also send a small test message to this address (outgoing)')
       .option('--timeout-ms <n>', 'timeout of each step in milliseconds (default 15000)'),

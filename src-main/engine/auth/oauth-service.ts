@@ -19,8 +19,8 @@ import {
   DEFAULT_SIGN_IN_TIMEOUT_SECONDS,
   GRAPH_DELEGATED_SCOPES,
   GRAPH_SHARED_DELEGATED_SCOPES,
-  OAUTH_RESOURCE_SCOPES,
-  OAUTH_SCOPES,
+  oauthResourceScopesFor,
+  oauthScopesFor,
   OAuthSettingsInput,
   isGuid,
   type OAuthSettings,
@@ -321,7 +321,7 @@ export class OAuthService implements TokenProvider {
     let url: string;
     try {
       url = await client.getAuthCodeUrl({
-        scopes: [...OAUTH_SCOPES],
+        scopes: oauthScopesFor(mailbox),
         redirectUri,
         codeChallenge: pkce.challenge,
         codeChallengeMethod: 'S256',
@@ -450,7 +450,7 @@ export class OAuthService implements TokenProvider {
     let result: AuthenticationResult;
     try {
       result = await client.acquireTokenByCode(
-        { code: response.code, scopes: [...OAUTH_SCOPES], redirectUri: session.status.redirectUri, codeVerifier, state: response.state },
+        { code: response.code, scopes: oauthScopesFor(this.options.mailboxes.get(session.status.mailboxId)), redirectUri: session.status.redirectUri, codeVerifier, state: response.state },
         { code: response.code, state: response.state },
       );
     } catch (error) {
@@ -732,7 +732,7 @@ export class OAuthService implements TokenProvider {
       }
       // A person signed in for a shared mailbox reaches it in Graph with the .Shared permissions.
       const graphScopes = row.otherAccountAllowed && !sameName(row.username, mailbox.address) ? [...GRAPH_DELEGATED_SCOPES, ...GRAPH_SHARED_DELEGATED_SCOPES] : [...GRAPH_DELEGATED_SCOPES];
-      result = await client.acquireTokenSilent({ account, scopes: resource === 'graph' ? graphScopes : [...OAUTH_RESOURCE_SCOPES], forceRefresh });
+      result = await client.acquireTokenSilent({ account, scopes: resource === 'graph' ? graphScopes : oauthResourceScopesFor(mailbox), forceRefresh });
     } catch (error) {
       if (error instanceof AppError && error.code.startsWith('OAUTH_')) throw error;
       const { error: classified, signInRequired } = classifyTokenError(error, this.errorContext(settings, requestStarted));
@@ -791,7 +791,7 @@ export class OAuthService implements TokenProvider {
         accountName: null,
         tenantId: null,
         scopes: [],
-        missingScopes: [...OAUTH_RESOURCE_SCOPES],
+        missingScopes: oauthResourceScopesFor(mailbox),
         accessTokenExpiresAt: null,
         signedInAt: null,
         lastRefreshAt: null,
@@ -810,7 +810,7 @@ export class OAuthService implements TokenProvider {
       accountName: row.displayName,
       tenantId: row.tenantId,
       scopes: row.scopes,
-      missingScopes: OAUTH_RESOURCE_SCOPES.filter((s) => !granted.has(s.toLowerCase())),
+      missingScopes: oauthResourceScopesFor(mailbox).filter((s) => !granted.has(s.toLowerCase())),
       accessTokenExpiresAt: row.accessExpiresAt,
       signedInAt: row.signedInAt,
       lastRefreshAt: row.lastRefreshAt,

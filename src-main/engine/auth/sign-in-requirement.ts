@@ -9,7 +9,7 @@
  * tries), and releases it as soon as the sign-in generation changes.
  */
 import type { Mailbox } from '../../shared/mailbox.js';
-import { isOAuthMode } from '../../shared/mailbox.js';
+import { incomingAuth, isOAuthMode } from '../../shared/mailbox.js';
 import { OAuthRepo } from '../../store/oauth-repo.js';
 import { OAuthAppRepo, type OAuthAppRow } from '../../store/oauth-app-repo.js';
 import type { Db } from '../../store/db.js';
@@ -47,18 +47,22 @@ export function signInHint(mailboxName: string, lead = SIGN_IN_AGAIN_ACTION): st
   return `${lead}: "${SIGN_IN_AGAIN_ACTION}" on the mailbox in Mailroom (Mailboxes > ${mailboxName}), or mailroom oauth login "${mailboxName}". Mail waiting for it is sent at once after the sign-in.`;
 }
 
-/** True when the mailbox signs in to IMAP or SMTP with OAuth 2.0 (as a person, or app-only). */
-export function usesOAuth(mailbox: Pick<Mailbox, 'imap' | 'smtp'>, protocol: 'smtp' | 'imap' | 'any' = 'any'): boolean {
+/**
+ * True when the mailbox signs in to IMAP or SMTP with OAuth 2.0 (as a
+ * person, or app-only). `imap` means incoming mail: a POP3 mailbox's POP3
+ * sign-in.
+ */
+export function usesOAuth(mailbox: Pick<Mailbox, 'imap' | 'smtp'> & Partial<Pick<Mailbox, 'receiveVia' | 'pop3'>>, protocol: 'smtp' | 'imap' | 'any' = 'any'): boolean {
   if (protocol === 'smtp') return isOAuthMode(mailbox.smtp.auth);
-  if (protocol === 'imap') return isOAuthMode(mailbox.imap.auth);
-  return isOAuthMode(mailbox.smtp.auth) || isOAuthMode(mailbox.imap.auth);
+  if (protocol === 'imap') return isOAuthMode(incomingAuth(mailbox));
+  return isOAuthMode(mailbox.smtp.auth) || isOAuthMode(incomingAuth(mailbox));
 }
 
-/** True when the mailbox signs in app-only on `protocol` (any: on IMAP or SMTP). */
-export function usesAppOnlyOn(mailbox: Pick<Mailbox, 'imap' | 'smtp'>, protocol: 'smtp' | 'imap' | 'any' = 'any'): boolean {
+/** True when the mailbox signs in app-only on `protocol` (any: on incoming or SMTP; `imap` means incoming, POP3 included). */
+export function usesAppOnlyOn(mailbox: Pick<Mailbox, 'imap' | 'smtp'> & Partial<Pick<Mailbox, 'receiveVia' | 'pop3'>>, protocol: 'smtp' | 'imap' | 'any' = 'any'): boolean {
   if (protocol === 'smtp') return mailbox.smtp.auth === 'oauth2-app';
-  if (protocol === 'imap') return mailbox.imap.auth === 'oauth2-app';
-  return mailbox.smtp.auth === 'oauth2-app' || mailbox.imap.auth === 'oauth2-app';
+  if (protocol === 'imap') return incomingAuth(mailbox) === 'oauth2-app';
+  return mailbox.smtp.auth === 'oauth2-app' || incomingAuth(mailbox) === 'oauth2-app';
 }
 
 /** The hint that names where the app-only credential is entered. */

@@ -64,9 +64,11 @@ export interface MailboxSides {
 }
 
 /** How each side of a mailbox signs in: `oauth2` (and app-only variants) with a token. */
-export function mailboxSides(mailbox: Pick<Mailbox, 'imap' | 'smtp'>): MailboxSides {
+export function mailboxSides(mailbox: Pick<Mailbox, 'imap' | 'smtp'> & Partial<Pick<Mailbox, 'receiveVia' | 'pop3'>>): MailboxSides {
   const side = (auth: string): MailboxSides['imap'] => (auth === 'password' ? 'password' : auth === 'none' ? 'none' : 'token');
-  return { imap: side(mailbox.imap.auth), smtp: side(mailbox.smtp.auth) };
+  // `imap` is the incoming side: a POP3 mailbox's is its POP3 sign-in.
+  const incoming = mailbox.receiveVia === 'pop3' && mailbox.pop3 ? mailbox.pop3.auth : mailbox.imap.auth;
+  return { imap: side(incoming), smtp: side(mailbox.smtp.auth) };
 }
 
 /** What the doctor works with; every seam is injectable. */
@@ -99,7 +101,9 @@ function refusalOf(outcome: TestOutcome): 'sign-in-refused' | 'mailbox-not-conne
 /** Diagnosis codes that mean "the server refused the token": the claims and the refusal rules explain them. */
 const TOKEN_REFUSAL_CODES = new Set(['OAUTH_TOKEN_REJECTED', 'OAUTH_WRONG_ACCOUNT', 'OAUTH_APP_NO_MAILBOX_ACCESS']);
 
-const LABEL = { imap: 'IMAP', smtp: 'SMTP' } as const;
+const LABEL = { imap: 'IMAP', pop3: 'POP3', smtp: 'SMTP' } as const;
+/** The token-claims name of a probe's protocol (Exchange's POP permissions are POP.*). */
+const tokenProtocolOf = (protocol: 'imap' | 'pop3' | 'smtp'): TokenProtocol => (protocol === 'pop3' ? 'pop' : protocol);
 
 /** Runs the doctor on mailboxes. */
 export class TokenDoctor {
@@ -145,7 +149,8 @@ export class TokenDoctor {
     let expectation: TokenExpectation | undefined;
     if (token) {
       const decoded = decodeAccessToken(token.accessToken);
-      const protocols: TokenProtocol[] = [...(sides.imap === 'token' ? (['imap'] as const) : []), ...(sides.smtp === 'token' ? (['smtp'] as const) : [])];
+      const incoming: TokenProtocol = mailbox.receiveVia === 'pop3' && mailbox.pop3 ? 'pop' : 'imap';
+      const protocols: TokenProtocol[] = [...(sides.imap === 'token' ? [incoming] : []), ...(sides.smtp === 'token' ? (['smtp'] as const) : [])];
       expectation = {
         protocols,
         mailbox: token.user,
@@ -186,7 +191,7 @@ export class TokenDoctor {
           // The claims explain a refusal when they say something is wrong (those findings are listed already);
           // otherwise the refusal rules say what Exchange's side lacks (for an app-only token: the service principal and the mailbox permission).
           const claimCodes = new Set(findings.map((f) => f.code));
-          for (const finding of refusalFindings(claims, { ...expectation, protocols: [spec.protocol] }, refusalOf(outcome))) {
+          for (const finding of refusalFindings(claims, { ...expectation, protocols: [tokenProtocolOf(spec.protocol)] }, refusalOf(outcome))) {
             if (!claimCodes.has(finding.code)) add({ ...finding, summary: `${where}: ${finding.summary}${outcome.diagnosis.serverReply ? ` The server said: ${outcome.diagnosis.serverReply}` : ''}` });
           }
           return;
@@ -242,7 +247,7 @@ export class TokenDoctor {
   }
 
   /** One sign-in attempt per side that signs in: with the token, or with the stored password. */
-  private probeSpecs(mailbox: Mailbox, sides: MailboxSides, token: DoctorToken | undefined): TestSpec[] {
+  private probeSpecs(mailbox: Mailbox, sides: MailboxSides, token: DoctorToken | undefined): (TestSpec & { protocol: 'imap' | 'pop3' | 'smtp' })[] {
     const timeoutMs = this.options.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
     const credentials = (side: MailboxSides['imap'], username: string, protocol: 'imap' | 'smtp'): Pick<TestSpec, 'auth' | 'user' | 'password' | 'token' | 'allowOtherAccount'> | null => {
       const password = side === 'password' ? this.options.password(mailbox.id, protocol) : undefined;
@@ -253,9 +258,11 @@ export class TokenDoctor {
       if (side === 'password' && password) return { auth: 'password', user: username, password };
       return null;
     };
-    const specs: TestSpec[] = [];
-    const imap = credentials(sides.imap, mailbox.imap.username, 'imap');
-    if (imap) specs.push({ protocol: 'imap', host: mailbox.imap.host, port: mailbox.imap.port, security: mailbox.imap.security, ...imap, folder: mailbox.imap.folder, timeoutMs, ...(this.options.ca ? { ca: this.options.ca } : {}) });
+    const specs: (TestSpec & { protocol: 'imap' | 'pop3' | 'smtp' })[] = [];
+    const pop3 = mailbox.receiveVia === 'pop3' ? mailbox.pop3 : null;
+    const imap = credentials(sides.imap, pop3 ? pop3.username : mailbox.imap.username, 'imap');
+    if (imap && pop3) specs.push({ protocol: 'pop3', host: pop3.host, port: pop3.port, security: pop3.security, ...imap, timeoutMs, ...(this.options.ca ? { ca: this.options.ca } : {}) });
+    else if (imap) specs.push({ protocol: 'imap', host: mailbox.imap.host, port: mailbox.imap.port, security: mailbox.imap.security, ...imap, folder: mailbox.imap.folder, timeoutMs, ...(this.options.ca ? { ca: this.options.ca } : {}) });
     const smtp = credentials(sides.smtp, mailbox.smtp.username, 'smtp');
     if (smtp) specs.push({ protocol: 'smtp', host: mailbox.smtp.host, port: mailbox.smtp.port, security: mailbox.smtp.security, ...smtp, timeoutMs, ...(this.options.ca ? { ca: this.options.ca } : {}) });
     return specs;

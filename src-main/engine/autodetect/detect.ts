@@ -157,8 +157,8 @@ export class Detector {
       proposal = this.entryProposal(entry, address);
       if (entry.note) warnings.push(entry.note);
     } else {
-      proposal = { preset: 'generic', providerLabel: 'Unknown provider', imap: null, smtp: null, source: null };
-      warnings.push('No provider was recognised: enter the IMAP and SMTP servers your provider gives.');
+      proposal = { preset: 'generic', providerLabel: 'Unknown provider', imap: null, smtp: null, pop3: null, source: null };
+      warnings.push('No provider was recognised: enter the incoming (IMAP or POP3) and SMTP servers your provider gives.');
     }
     if (proposal.preset === 'gmail' && !warnings.some((w) => w.includes('app password'))) warnings.push(PRESETS.gmail.description);
 
@@ -322,7 +322,13 @@ export class Detector {
       status: entry ? 'success' : 'info',
       title: 'Built-in provider table',
       summary: entry ? `${byDomain ? `${domain} belongs to` : 'The MX records belong to'} ${entry.label}.` : `${domain} is not in the built-in provider table.`,
-      details: entry ? [`IMAP ${entry.imap.host}:${entry.imap.port} ${SECURITY_LABELS[entry.imap.security]}`, `SMTP ${entry.smtp.host}:${entry.smtp.port} ${SECURITY_LABELS[entry.smtp.security]}`] : [],
+      details: entry
+        ? [
+            `IMAP ${entry.imap.host}:${entry.imap.port} ${SECURITY_LABELS[entry.imap.security]}`,
+            ...(entry.pop3 ? [`POP3 ${entry.pop3.host}:${entry.pop3.port} ${SECURITY_LABELS[entry.pop3.security]}`] : []),
+            `SMTP ${entry.smtp.host}:${entry.smtp.port} ${SECURITY_LABELS[entry.smtp.security]}`,
+          ]
+        : [],
       durationMs: 0,
     };
   }
@@ -334,6 +340,7 @@ export class Detector {
       providerLabel: preset === 'microsoft365' ? 'Microsoft 365 (Exchange Online)' : p.label,
       imap: { ...p.imap!, username: address },
       smtp: { ...p.smtp!, username: address },
+      pop3: p.pop3 ? { ...p.pop3, username: address } : null,
       source,
     };
   }
@@ -345,6 +352,7 @@ export class Detector {
       providerLabel: entry.label,
       imap: { ...entry.imap, username: address },
       smtp: { ...entry.smtp, username: address },
+      pop3: entry.pop3 ? { ...entry.pop3, username: address } : null,
       source: 'provider-table',
     };
   }
@@ -352,12 +360,15 @@ export class Detector {
   private autoconfigProposal(config: AutoconfigResult, address: string, source: DetectStepName): DetectProposal {
     const imap = config.incoming.find((s) => s.protocol === 'imap' && s.security === 'tls') ?? config.incoming.find((s) => s.protocol === 'imap');
     const smtp = config.outgoing.find((s) => s.security !== 'none') ?? config.outgoing[0];
+    // <incomingServer type="pop3">: the encrypted one first, as for IMAP.
+    const pop3 = config.incoming.find((s) => s.protocol === 'pop3' && s.security === 'tls') ?? config.incoming.find((s) => s.protocol === 'pop3' && s.security !== 'none') ?? config.incoming.find((s) => s.protocol === 'pop3');
     const gmail = imap && /(^|\.)gmail\.com$/i.test(imap.host);
     return {
       preset: gmail ? 'gmail' : 'generic',
       providerLabel: config.displayName ?? config.providerId ?? 'the domain\'s provider',
       imap: imap ? { host: imap.host, port: imap.port, security: imap.security, auth: imap.auth === 'none' ? 'password' : imap.auth, username: imap.username || address } : null,
       smtp: smtp ? { host: smtp.host, port: smtp.port, security: smtp.security, auth: smtp.auth, username: smtp.username || address } : null,
+      pop3: pop3 ? { host: pop3.host, port: pop3.port, security: pop3.security, auth: pop3.auth === 'none' ? 'password' : pop3.auth, username: pop3.username || address } : null,
       source,
     };
   }

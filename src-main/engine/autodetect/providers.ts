@@ -24,6 +24,8 @@ export interface ProviderEntry {
   mxSuffixes: readonly string[];
   imap: ProviderServers;
   smtp: ProviderServers;
+  /** The provider's POP3 server, when it offers POP3. */
+  pop3?: ProviderServers;
   /** What the admin must know about signing in. */
   note?: string;
 }
@@ -44,6 +46,7 @@ export const PROVIDERS: readonly ProviderEntry[] = [
     mxSuffixes: MICROSOFT_MX_SUFFIXES,
     imap: m365.imap! as ProviderServers,
     smtp: m365.smtp! as ProviderServers,
+    pop3: m365.pop3! as ProviderServers,
     note: 'Signs in with OAuth 2.0; basic authentication (passwords) is turned off for IMAP in Exchange Online.',
   },
   {
@@ -54,6 +57,7 @@ export const PROVIDERS: readonly ProviderEntry[] = [
     mxSuffixes: ['.google.com', '.googlemail.com'],
     imap: gmail.imap! as ProviderServers,
     smtp: gmail.smtp! as ProviderServers,
+    pop3: gmail.pop3! as ProviderServers,
     note: 'Uses an app password (needs 2-Step Verification on the Google account).',
   },
   {
@@ -64,6 +68,7 @@ export const PROVIDERS: readonly ProviderEntry[] = [
     mxSuffixes: ['.yahoodns.net'],
     imap: { host: 'imap.mail.yahoo.com', port: 993, security: 'tls', auth: 'password' },
     smtp: { host: 'smtp.mail.yahoo.com', port: 465, security: 'tls', auth: 'password' },
+    pop3: { host: 'pop.mail.yahoo.com', port: 995, security: 'tls', auth: 'password' },
     note: 'Uses an app password generated in the Yahoo account security settings.',
   },
   {
@@ -84,6 +89,7 @@ export const PROVIDERS: readonly ProviderEntry[] = [
     mxSuffixes: ['.messagingengine.com'],
     imap: { host: 'imap.fastmail.com', port: 993, security: 'tls', auth: 'password' },
     smtp: { host: 'smtp.fastmail.com', port: 465, security: 'tls', auth: 'password' },
+    pop3: { host: 'pop.fastmail.com', port: 995, security: 'tls', auth: 'password' },
     note: 'Uses an app password from Fastmail\'s Privacy & Security settings.',
   },
   {
@@ -94,6 +100,7 @@ export const PROVIDERS: readonly ProviderEntry[] = [
     mxSuffixes: ['.zoho.com'],
     imap: { host: 'imap.zoho.com', port: 993, security: 'tls', auth: 'password' },
     smtp: { host: 'smtp.zoho.com', port: 465, security: 'tls', auth: 'password' },
+    pop3: { host: 'pop.zoho.com', port: 995, security: 'tls', auth: 'password' },
   },
 ];
 

@@ -46,7 +46,8 @@ export function adHocSpec(input: AdHocFields): TestSpec {
   if (auth === 'password' && !input.password) throw invalid('password', 'is required for auth password', 'Give the password (or app password), or set auth to none to test without signing in.');
   if (auth === 'xoauth2' && !input.token) throw invalid('token', 'is required for auth xoauth2: give an OAuth 2.0 access token for the account');
   if (input.protocol === 'imap' && (input.to || input.from)) throw invalid('to', 'applies to SMTP tests only (IMAP tests select a folder instead)');
-  if (input.protocol === 'smtp' && input.folder) throw invalid('folder', 'applies to IMAP tests only');
+  if (input.protocol === 'pop3' && (input.to || input.from)) throw invalid('to', 'applies to SMTP tests only (POP3 tests count the messages instead)');
+  if (input.protocol !== 'imap' && input.folder) throw invalid('folder', `applies to IMAP tests only${input.protocol === 'pop3' ? ' (POP3 has one mailbox, no folders)' : ''}`);
   const from = input.from ?? (isEmail(user) ? user : undefined);
   if (input.to && !from) throw invalid('from', 'is required to send a test message when the user name is not an email address');
   const mxDomain = domainOf(from) ?? domainOf(user);

@@ -14,7 +14,7 @@ import { encodeModifiedUtf7 } from './imap-probe.js';
 
 /** What a curl command repeats. */
 export interface CurlCommandInput {
-  protocol: 'smtp' | 'imap';
+  protocol: 'smtp' | 'imap' | 'pop3';
   host: string;
   port: number;
   security: 'tls' | 'starttls' | 'none';
@@ -54,11 +54,14 @@ export function curlCommand(input: CurlCommandInput): string {
   const path = input.protocol === 'imap' ? `/${encodeURIComponent(encodeModifiedUtf7(input.folder || 'INBOX'))}` : '';
   const parts = [windows ? 'curl.exe' : 'curl', '-v', '--url', q(`${scheme}://${urlHost(input.host)}:${input.port}${path}`)];
   if (input.security === 'starttls') parts.push('--ssl-reqd');
-  if (input.caFile) parts.push('--cacert', q(input.caFile));
+  // A CA file only matters where a certificate is checked.
+  if (input.caFile && input.security !== 'none') parts.push('--cacert', q(input.caFile));
   if (input.auth === 'password') parts.push('--user', q(`${input.user}:<PASSWORD>`));
   // curl signs in with XOAUTH2 (or OAUTHBEARER, when the server offers it) given the user and a bearer token.
   if (input.auth === 'xoauth2') parts.push('--user', q(`${input.user}:`), '--oauth2-bearer', q('<TOKEN>'));
   if (input.protocol === 'imap') parts.push('--request', 'NOOP');
+  // POP3: STAT, a command with a one-line answer, which curl sends only with --head (libcurl's pop3-stat example: CUSTOMREQUEST plus NOBODY).
+  if (input.protocol === 'pop3') parts.push('--request', 'STAT', '--head');
   if (input.protocol === 'smtp' && input.to) {
     parts.push('--mail-from', q(input.from || input.user), '--mail-rcpt', q(input.to), '--upload-file', CURL_MESSAGE_FILE);
   }

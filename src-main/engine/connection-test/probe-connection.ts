@@ -170,7 +170,7 @@ export class ProbeConnection {
    * port: if that works, the port expects implicit TLS and the step fails
    * at once with that finding instead of waiting out the timeout.
    */
-  async readGreetingLine(limits: StepLimits): Promise<string> {
+  async readGreetingLine(limits: StepLimits, expected?: DetectedProtocol): Promise<string> {
     const first = this.reader.readLine(limits, 'waiting for the greeting');
     let sideTimer: NodeJS.Timeout | undefined;
     // The side connection ends with the greeting wait, whichever way it ends.
@@ -181,7 +181,8 @@ export class ProbeConnection {
       sideTimer = setTimeout(() => {
         this.transcript.info(`No greeting after ${SIDE_PROBE_DELAY_MS} ms; checking with a second connection whether port ${this.target.port} expects TLS first.`);
         probeWhatPortSpeaks(this.target, { deadline: limits.deadline, signal: sideStop.signal }).then((found) => {
-          if (found === 'tls' || found === 'http' || found === 'ssh' || found === 'ftp' || found === 'pop3') resolve(found);
+          // A slow greeting of the protocol under test is no finding: keep waiting for it.
+          if (found !== expected && (found === 'tls' || found === 'http' || found === 'ssh' || found === 'ftp' || found === 'pop3')) resolve(found);
           // Otherwise keep waiting for the greeting on the first connection.
         });
       }, Math.min(SIDE_PROBE_DELAY_MS, Math.max(0, limits.deadline - Date.now() - 50)));
@@ -207,9 +208,9 @@ export class ProbeConnection {
    * plaintext with the implicit-TLS side check) and turns socket failures
    * into the greeting step's errors: a timeout, or a close without greeting.
    */
-  async readGreeting(limits: StepLimits, security: 'tls' | 'starttls' | 'none'): Promise<string> {
+  async readGreeting(limits: StepLimits, security: 'tls' | 'starttls' | 'none', expected?: DetectedProtocol): Promise<string> {
     try {
-      return security === 'tls' ? await this.readLine(limits, 'waiting for the greeting') : await this.readGreetingLine(limits);
+      return security === 'tls' ? await this.readLine(limits, 'waiting for the greeting') : await this.readGreetingLine(limits, expected);
     } catch (error) {
       if (error instanceof SocketFailure && error.kind === 'timeout') throw new StepError({ kind: 'timeout' }, 'no greeting before the step timeout');
       if (error instanceof SocketFailure && error.kind !== 'cancelled') throw new StepError({ kind: 'closed', ...(error.errorCode ? { errorCode: error.errorCode } : {}) }, 'the server closed the connection without a greeting');

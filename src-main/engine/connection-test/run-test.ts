@@ -1,17 +1,18 @@
 /**
- * Runs one connection test of one protocol: dns, tcp, tls, then the SMTP or
- * IMAP steps; diagnoses the first failure; returns the report with its
+ * Runs one connection test of one protocol: dns, tcp, tls, then the SMTP,
+ * IMAP or POP3 steps; diagnoses the first failure; returns the report with its
  * redacted transcript. Nothing here stores anything: see service.ts.
  */
 import fs from 'node:fs';
 import net from 'node:net';
 import type { ConnectionTestReport, DnsDetails, ServerTestProtocol, TestAuthMethod, TestStepName, TlsDetails } from '../../shared/diagnosis.js';
-import { IMAP_STEPS, SMTP_STEPS } from '../../shared/diagnosis-vocabulary.js';
+import { IMAP_STEPS, POP3_STEPS, SMTP_STEPS } from '../../shared/diagnosis-vocabulary.js';
 import type { SecurityMode } from '../../shared/mailbox.js';
 import { diagnose, type FailureFacts } from '../diagnose/diagnose.js';
 import { curlCommand } from './curl-command.js';
 import type { DnsResolver, ResolvedAddress } from './dns-resolver.js';
 import { runImapSteps } from './imap-probe.js';
+import { runPop3Steps } from './pop3-probe.js';
 import { connectTcp, SocketFailure, startTls, TappedStream, withLimits } from './line-socket.js';
 import { learnServerTls, ProbeConnection, refusedOnVersion, tlsFailure, verifyOrFail } from './probe-connection.js';
 import { tokenFailureFacts } from '../diagnose/token-facts.js';
@@ -76,6 +77,7 @@ function bareHost(host: string): string {
 
 function plannedSteps(spec: TestSpec): TestStepName[] {
   if (spec.protocol === 'imap') return [...IMAP_STEPS];
+  if (spec.protocol === 'pop3') return [...POP3_STEPS];
   return SMTP_STEPS.filter((s) => spec.to || (s !== 'mail-from' && s !== 'rcpt-to' && s !== 'data'));
 }
 
@@ -216,6 +218,14 @@ export async function runConnectionTest(spec: TestSpec, env: TestEnvironment): P
         ...(spec.to ? { to: spec.to } : {}),
       });
       conn.send('QUIT');
+    } else if (spec.protocol === 'pop3') {
+      await runPop3Steps(conn, rec, {
+        security: spec.security,
+        auth: spec.auth,
+        user: spec.user,
+        ...(spec.password !== undefined ? { password: spec.password } : {}),
+        ...(spec.token !== undefined ? { token: spec.token } : {}),
+      });
     } else {
       await runImapSteps(conn, rec, {
         security: spec.security,
@@ -281,7 +291,7 @@ export async function runConnectionTest(spec: TestSpec, env: TestEnvironment): P
     auth: spec.auth,
     encryptedAtSignIn: Boolean(conn?.secure),
     authStep: rec.steps.find((s) => s.name === 'auth'),
-    authRefusedByServer: failure?.step === 'auth' && failure.facts.kind === 'reply',
+    authRefusedByServer: failure?.step === 'auth' && failure.facts.kind === 'reply' && failure.facts.credentialSent !== false,
   });
   for (const warning of warnings) transcript.info(`Warning ${warning.code}: ${warning.message}`);
 

@@ -73,7 +73,7 @@ export interface ConnectionTestServiceOptions {
   graphTokens?: GraphTokenSource;
   /** HTTP for the Graph test: the engine's own (the same CA trust as Microsoft sign-in). Default: node:https. */
   fetch?: HttpFetch;
-  /** Microsoft Graph's base URL (or a function asked at each test): the engine's Graph client's. Default: MAILROOM_GRAPH_URL, else https://graph.microsoft.com/v1.0. */
+  /** Microsoft Graph's base URL: the engine's Graph client's. Default: MAILROOM_GRAPH_URL, else https://graph.microsoft.com/v1.0. */
   graphBaseUrl?: string | (() => string);
   /** Warnings about a saved mailbox's outgoing side that no SMTP exchange shows (the relay's From choice). */
   smtpWarnings?: (mailbox: Mailbox) => { code: string; message: string; hint: string }[];
@@ -338,7 +338,18 @@ export class ConnectionTestService {
         ...(mxDomain ? { mxDomain } : {}),
       });
     }
-    if (input.direction === 'incoming' || input.direction === 'both') {
+    if ((input.direction === 'incoming' || input.direction === 'both') && mailbox.receiveVia === 'pop3' && mailbox.pop3) {
+      // A mailbox that receives over POP3 is tested over POP3, with the incoming password or sign-in.
+      specs.push({
+        protocol: 'pop3',
+        host: mailbox.pop3.host,
+        port: mailbox.pop3.port,
+        security: mailbox.pop3.security,
+        ...(await credentials('imap', mailbox.pop3.auth, mailbox.pop3.username)),
+        timeoutMs,
+        ...(mxDomain ? { mxDomain } : {}),
+      });
+    } else if (input.direction === 'incoming' || input.direction === 'both') {
       specs.push({
         protocol: 'imap',
         host: mailbox.imap.host,

@@ -30,7 +30,8 @@ export function plaintextSignInWarnings(facts: SignInFacts): TestWarning[] {
   const sent = facts.authStep.status === 'ok' || (facts.authStep.status === 'failed' && facts.authRefusedByServer);
   if (!sent) return [];
   const what = facts.auth === 'xoauth2' ? 'access token' : 'password';
-  const ports = facts.protocol === 'smtp' ? 'port 587 for {sec:starttls} or 465 for {sec:tls}' : 'port 143 for {sec:starttls} or 993 for {sec:tls}';
+  const ports =
+    facts.protocol === 'smtp' ? 'port 587 for {sec:starttls} or 465 for {sec:tls}' : facts.protocol === 'pop3' ? 'port 110 for {sec:starttls} or 995 for {sec:tls}' : 'port 143 for {sec:starttls} or 993 for {sec:tls}';
   return [
     {
       code: PLAINTEXT_SIGN_IN,

@@ -28,6 +28,12 @@ export interface StepFailureFacts {
   serverError?: string;
   /** The TLS version (and cipher) an old server offered, learned by a diagnostic handshake after Mailroom's own was refused. */
   serverTls?: { version: string; cipher: string | null };
+  /**
+   * False when a sign-in was refused before the credential was sent (POP3's
+   * USER refused, or AUTH refused before its "+"), so no warning says it
+   * crossed the network. Absent: sent whenever the server refused the step.
+   */
+  credentialSent?: boolean;
 }
 
 /** A step failed; `detail` is what the step list shows, `tls` what it learned of the TLS session. */

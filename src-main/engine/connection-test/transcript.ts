@@ -65,13 +65,14 @@ export class Redactor {
 const SMTP_AUTH = /^(AUTH)(\s+)([A-Za-z0-9_-]+)(?:(\s+)(.*))?$/i;
 const IMAP_AUTHENTICATE = /^(\S+\s+AUTHENTICATE)(\s+)([A-Za-z0-9_-]+)(?:(\s+)(.*))?$/i;
 const IMAP_LOGIN = /^(\S+\s+LOGIN\s+)("(?:[^"\\]|\\.)*"|\S+)(?:\s+(.*))?$/i;
+const POP3_PASS = /^(PASS)(\s+)(.*)$/i;
 
 /**
  * The one credential redaction every transcript applies to the lines
  * Mailroom sends (connection tests, the outbox, the inbox; the relay sends
  * upstream through the outbox): SASL initial responses and continuations
  * (`AUTH XOAUTH2 dXNlcj1...` becomes `AUTH XOAUTH2 [redacted XOAUTH2]`) and
- * the IMAP LOGIN password. It needs no secret to know: even a blob a library
+ * the IMAP LOGIN password and the POP3 PASS line. It needs no secret to know: even a blob a library
  * built around a placeholder ("/* secret *\/") looks like a credential and
  * is replaced. Stateful, one per session: a continuation line answers the
  * server's 334 (SMTP) or "+" (IMAP) challenge of the mechanism in progress.
@@ -98,6 +99,8 @@ export class CredentialRedaction {
     }
     const login = IMAP_LOGIN.exec(line);
     if (login) return `${login[1]}${login[2]}${login[3] !== undefined ? ' [redacted password]' : ''}`;
+    const pass = POP3_PASS.exec(line);
+    if (pass) return `${pass[1]}${pass[2]}[redacted password]`;
     if (this.mechanism) {
       // An empty line ends an XOAUTH2 error exchange, "*" cancels; a probe's own note is
       // in parentheses (a credential is base64: never that): none carries a secret.

@@ -121,7 +121,7 @@ export interface DiagnosisRule {
 
 const TLS_STEPS = ['tls', 'starttls'] as const;
 const ENVELOPE_STEPS = ['mail-from', 'rcpt-to', 'data'] as const;
-const IMPLICIT_TLS_PORTS = [465, 993] as const;
+const IMPLICIT_TLS_PORTS = [465, 993, 995] as const;
 const NOT_TLS_CODES = NOT_TLS_ERROR_CODES;
 
 /** Where each trusted-CA instruction points; Node does not read the Windows certificate store. */
@@ -340,6 +340,17 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     source: 'Microsoft 365 "* BYE Connection closed. 14" (jstedfast/MailKit#1496); BYE as greeting (jstedfast/MailKit#262)',
   },
   {
+    id: 'pop3-greeting-err',
+    code: 'SERVER_REJECTED_CONNECTION',
+    protocols: ['pop3'],
+    steps: ['greeting'],
+    kinds: ['reply'],
+    reply: /^-ERR\b/im,
+    summary: 'The POP3 server refused the session as soon as this PC connected ({reply}).',
+    hint: 'Read the server\'s reply for the reason (too many connections, maintenance, this PC\'s address blocked). Close other programs that hold connections to this mailbox and retry later, or ask the server\'s admin.',
+    source: 'RFC 1939 section 4: a server may answer the connection with -ERR; Dovecot pop3-login "-ERR [SYS/TEMP] ..." when its auth process is unavailable (dovecot/core src/pop3-login)',
+  },
+  {
     id: 'greeting-dropped',
     code: 'CONNECTION_DROPPED',
     kinds: ['closed'],
@@ -381,6 +392,24 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     source: 'Dovecot IMAP "NO [UNAVAILABLE] Temporary authentication failure. [host:2026-01-01 ...]" (produced in this project\'s tests by a Dovecot oauth2 passdb whose token check cannot be reached); POP3 "-ERR [SYS/TEMP] ...", RFC 3206\'s temporary-failure code, which Dovecot\'s pop3-login reads as an authentication tempfail (dovecot/core src/pop3-login/pop3-proxy.c); for POP once Mailroom speaks it',
   },
   {
+    id: 'pop3-maildrop-locked',
+    code: 'MAILDROP_LOCKED',
+    protocols: ['pop3'],
+    reply: /\[IN-USE\]|Unable to lock maildrop|mailbox (is )?(already )?(locked|in use)|maildrop (is )?(already )?locked/i,
+    summary: 'The mailbox {user} is in use by another POP3 client: the server keeps one POP3 session per mailbox at a time ({reply}).',
+    hint: 'Close the other program that reads this mailbox over POP3 (an Outlook or Thunderbird set to POP, a phone, another Mailroom or help-desk connector), or set it to IMAP; then retry. If nothing else reads it, the server still holds the lock of a session that broke off: it is released after a few minutes, or the server\'s admin can end the session.',
+    source: 'Dovecot 2.3 with pop3_lock_session = yes: "-ERR [IN-USE] Mailbox is locked by another POP3 session." (measured in this project\'s Dovecot POP3 tests, about 10 s after the credentials while it waits for the lock); older Dovecot "-ERR [IN-USE] Couldn\'t open INBOX: ..." (dovecot/core src/pop3/pop3-client.c); Cyrus "-ERR [IN-USE] Unable to lock maildrop" (cyrusimap/cyrus-imapd imap/pop3d.c); "-ERR [IN-USE] mailbox already in use by pid 12345" (horms/perdition#4); the IN-USE response code of RFC 2449 section 8.1.1',
+  },
+  {
+    id: 'pop3-temporary',
+    code: 'SERVER_TEMPORARY',
+    protocols: ['pop3'],
+    reply: /\[SYS\/TEMP\]|\[LOGIN-DELAY\]/i,
+    summary: 'The POP3 server reported a temporary problem ({reply}).',
+    hint: 'Retry in a few minutes; nothing is wrong with the settings as far as the server knows. [LOGIN-DELAY] means the server allows a sign-in only every so many minutes: poll this mailbox less often. If it persists, tell the server\'s admin the time of this test.',
+    source: 'RFC 3206 "-ERR [SYS/TEMP] ..." (temporary system failure); "-ERR [SYS/TEMP] Temporary system problem. Please try again later." and "-ERR [LOGIN-DELAY] Minimum time between logins not met" (quoted in public POP3 client tests); RFC 2449 LOGIN-DELAY',
+  },
+  {
     id: 'auth-temporary',
     code: 'SERVER_TEMPORARY',
     steps: ['auth'],
@@ -388,6 +417,16 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     summary: 'The server could not check the sign-in right now (temporary failure).',
     hint: 'Retry in a few minutes. If it persists, the server\'s directory or authentication service is failing: tell its admin the time of this test.',
     source: 'RFC 4954 "454 4.7.0 Temporary authentication failure"; Microsoft 365 "451 4.7.0 Temporary server error. Please try again later. PRX4" in response to AUTH XOAUTH2 (harishkrupo/oauth2ms#5, jstedfast/MailKit#566); Dovecot "NO [UNAVAILABLE] Maximum number of connections from user+IP exceeded" (mscdex/node-imap#606)',
+  },
+  {
+    id: 'pop3-auth-requires-tls',
+    code: 'AUTH_REQUIRES_TLS',
+    protocols: ['pop3'],
+    steps: ['auth'],
+    reply: /Plaintext authentication (not allowed|disallowed)|\[AUTH\].*(SSL|TLS|encrypt)/i,
+    summary: 'The POP3 server refuses a sign-in before the connection is encrypted (security {security}).',
+    hint: 'Set security to {sec:starttls} (port {starttlsPort}: Mailroom sends STLS before signing in) or {sec:tls} (port {tlsPort}).',
+    source: 'Dovecot pop3-login "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections." with disable_plaintext_auth = yes (dovecot/core src/login-common/client-common-auth.c, AUTH_PLAINTEXT_DISABLED_MSG; POP3 adds the [AUTH] code)',
   },
   {
     id: 'auth-requires-tls',
@@ -476,13 +515,21 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     source: 'Microsoft 365 "535 5.7.139 Authentication unsuccessful, basic authentication is disabled. [PN0PR01CA0024.INDPRD01.PROD.OUTLOOK.COM ...]" (nodemailer/nodemailer#1714, rpremraj/mailR#107)',
   },
   {
+    id: 'gmail-pop3-web-login',
+    code: 'BASIC_AUTH_DISABLED',
+    reply: /Web login required|log ?in (via|with) your web browser|p=WebLoginRequired|answer\/78754/i,
+    summary: 'Google refused the sign-in of {user} and wants it confirmed in a web browser: it does not accept the account\'s own password from a mail program.',
+    hint: 'Create an app password for {user} (Google Account > Security > 2-Step Verification > App passwords; 2-Step Verification must be on) and use it as the password, or sign in with OAuth. Check also that POP (or IMAP) is enabled in Gmail (Settings > Forwarding and POP/IMAP), and open the "Review blocked sign-in attempt" mail Google sent to confirm it was you.',
+    source: 'Gmail POP3 "-ERR [AUTH] Web login required: https://support.google.com/mail/answer/78754" (quoted from Ruby\'s Net::POPAuthenticationError and Python\'s poplib.error_proto in public projects); Gmail IMAP "NO [WEBALERT ...] Web login required." (smiley22/S22.Imap#116) and "[ALERT] Please log in via your web browser: https://support.google.com/mail/accounts/answer/78754 (Failure)" (barbushin/php-imap#87)',
+  },
+  {
     id: 'google-app-password-required',
     code: 'BASIC_AUTH_DISABLED',
     // The phrase is on the reply's first line, the link (p=InvalidSecondFactor) on its last: the rule reads the whole reply.
     reply: /Application-specific password required|p=InvalidSecondFactor/i,
     summary: 'Google does not accept the account\'s own password here: it needs an app password.',
     hint: 'Create an app password for {user} (Google Account > Security > 2-Step Verification > App passwords; 2-Step Verification must be on) and use it as the password, or sign in with OAuth.',
-    source: 'Gmail SMTP "534-5.7.9 Application-specific password required. Learn more at\\n534 5.7.9 https://support.google.com/mail/?p=InvalidSecondFactor" (iiuni/projektzapisy#727); Gmail IMAP "[ALERT] Application-specific password required: https://support.google.com/accounts/answer/185833 (Failure)" (LukeSmithxyz/mutt-wizard#831)',
+    source: 'Gmail SMTP "534-5.7.9 Application-specific password required. Learn more at\\n534 5.7.9 https://support.google.com/mail/?p=InvalidSecondFactor" (iiuni/projektzapisy#727); Gmail IMAP "[ALERT] Application-specific password required: https://support.google.com/accounts/answer/185833 (Failure)" (LukeSmithxyz/mutt-wizard#831); Gmail POP3 "-ERR [AUTH] Application-specific password required: http://support.google.com/accounts/bin/answer.py?answer=185833" (mailman/mailman#50)',
   },
   {
     id: 'm365-app-not-connected',
@@ -561,6 +608,18 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     hint: 'Sign in again with the account {user}, or set the user name to {tokenAccount} if that is the mailbox to use.',
   },
   {
+    id: 'm365-pop3-oauth-rejected',
+    code: 'OAUTH_TOKEN_REJECTED',
+    protocols: ['pop3'],
+    steps: ['auth'],
+    auth: ['xoauth2'],
+    kinds: ['reply'],
+    reply: /unknown user name or bad password/i,
+    summary: 'Exchange refused the OAuth token for {user} over POP3{serverErrorNote}.',
+    hint: 'The token must be for https://outlook.office.com with POP.AccessAsUser.All (a person\'s sign-in) or POP.AccessAsApp (app-only, whose service principal also needs Full Access to the mailbox: New-ServicePrincipal and Add-MailboxPermission in Exchange Online PowerShell). POP must be on for the mailbox (Set-CASMailbox -Identity {user} -PopEnabled $true), and the user name must be the mailbox\'s address. Sign in again after a permission change.',
+    source: 'Exchange Online POP "-ERR Authentication failure: unknown user name or bad password." after AUTH XOAUTH2 (simonrob/email-oauth2-proxy#244); Microsoft\'s "Authenticate an IMAP, POP or SMTP connection using OAuth" (POP.AccessAsUser.All, POP.AccessAsApp)',
+  },
+  {
     id: 'oauth-app-token-rejected',
     code: 'OAUTH_TOKEN_REJECTED',
     steps: ['auth'],
@@ -584,6 +643,16 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
 
   // ---- Sign-in: passwords ------------------------------------------------
   {
+    id: 'gmail-pop3-bad-credentials',
+    code: 'AUTH_FAILED',
+    protocols: ['pop3'],
+    reply: /\[AUTH\] Username and password not accepted/i,
+    auth: ['password'],
+    summary: 'Google rejected the user name or password for {user}.',
+    hint: 'Check the user name (the full address) and use an app password, not the account\'s own password (Google Account > Security > 2-Step Verification > App passwords). Check also that POP is enabled in Gmail (Settings > Forwarding and POP/IMAP > Enable POP).',
+    source: 'Gmail POP3 "-ERR [AUTH] Username and password not accepted." (quoted in public POP3 clients\' tests against pop.gmail.com)',
+  },
+  {
     id: 'google-bad-credentials',
     code: 'AUTH_FAILED',
     reply: /Username and Password not accepted|\[AUTHENTICATIONFAILED\] Invalid credentials/i,
@@ -591,6 +660,16 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     summary: 'The server rejected the user name or password for {user}.',
     hint: 'Check the user name (the full address) and the password. For Google accounts with 2-Step Verification, use an app password (Google Account > Security > App passwords), and check that IMAP is enabled in Gmail settings.',
     source: 'Gmail "535-5.7.8 Username and Password not accepted" (PHPMailer/PHPMailer#1708); Gmail IMAP "NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)" (jstedfast/MailKit#1276)',
+  },
+  {
+    id: 'exchange-pop3-logon-failure',
+    code: 'AUTH_FAILED',
+    protocols: ['pop3'],
+    reply: /Logon failure: unknown user name or bad password|Authentication failure: unknown user name or bad password/i,
+    auth: ['password'],
+    summary: 'Exchange rejected the user name or password for {user}.',
+    hint: 'Check the password and the user name: for Exchange the full address or the UPN (on-premises servers may also take DOMAIN\\user). Exchange also answers this way when POP is turned off for the mailbox (Set-CASMailbox -Identity {user} -PopEnabled $true); and Exchange Online no longer accepts a password over POP at all: sign in with OAuth ({m365OAuth}).',
+    source: 'Microsoft Exchange POP3 "-ERR Logon failure: unknown user name or bad password." (mattnenterprise/rust-pop3#17, jstedfast/MailKit#391 on Exchange 2003, nicm/fdm#123 on Exchange Online); Exchange Online "-ERR Authentication failure: unknown user name or bad password." (simonrob/email-oauth2-proxy#244)',
   },
   {
     id: 'm365-auth-unsuccessful',
@@ -608,7 +687,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     kinds: ['reply'],
     summary: 'The server rejected the user name or password for {user}.',
     hint: 'Check the user name (often the full email address) and the password; re-type the password rather than pasting it. If the account has two-factor sign-in, use an app password or OAuth.',
-    source: 'smtp-server "535 Error: Authentication credentials invalid"; Postfix "535 5.7.8 Error: authentication failed: authentication failure"; Dovecot "NO [AUTHENTICATIONFAILED] Authentication failed." (seen in this project\'s Dovecot tests)',
+    source: 'smtp-server "535 Error: Authentication credentials invalid"; Postfix "535 5.7.8 Error: authentication failed: authentication failure"; Dovecot "NO [AUTHENTICATIONFAILED] Authentication failed." (seen in this project\'s Dovecot tests); Dovecot POP3 "-ERR [AUTH] Authentication failed." (docker-mailserver/docker-mailserver#1631; seen in this project\'s Dovecot POP3 tests)',
   },
 
   // ---- Sending -----------------------------------------------------------
@@ -752,6 +831,17 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
   },
   // ---- Folder ------------------------------------------------------------
   {
+    id: 'pop3-no-uidl',
+    code: 'POP3_NO_UIDL',
+    protocols: ['pop3'],
+    steps: ['stat'],
+    kinds: ['missing'],
+    missing: ['UIDL'],
+    summary: 'The POP3 server does not support UIDL, so it gives its messages no lasting names: Mailroom could not tell which messages it already imported ({reply}).',
+    hint: 'Mailroom imports POP3 mail only from servers with UIDL (RFC 1939\'s optional unique-id listing), so that each message is imported once even when it stays on the server. Ask the server\'s admin to enable UIDL, or read this mailbox over IMAP instead (Incoming: IMAP).',
+    source: 'RFC 1939 section 7: UIDL is optional; RFC 2449 CAPA lists it as "UIDL" (Dovecot and Exchange list it; "-ERR Unknown command" from a server without it)',
+  },
+  {
     id: 'folder-not-found',
     code: 'FOLDER_NOT_FOUND',
     steps: ['select'],
@@ -806,7 +896,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
   },
 ];
 
-const PROTOCOL_LABEL: Record<TestProtocol, string> = { smtp: 'SMTP', imap: 'IMAP', graph: 'Microsoft Graph' };
+const PROTOCOL_LABEL: Record<TestProtocol, string> = { smtp: 'SMTP', imap: 'IMAP', pop3: 'POP3', graph: 'Microsoft Graph' };
 const DETECTED_LABEL: Record<DetectedProtocol, string> = {
   smtp: 'an SMTP server',
   imap: 'an IMAP server',
@@ -817,7 +907,7 @@ const DETECTED_LABEL: Record<DetectedProtocol, string> = {
   tls: 'a TLS server',
   unknown: 'something that is not a mail server',
 };
-const PORTS: Record<TestProtocol, { tls: number; starttls: number }> = { smtp: { tls: 465, starttls: 587 }, imap: { tls: 993, starttls: 143 }, graph: { tls: 443, starttls: 443 } };
+const PORTS: Record<TestProtocol, { tls: number; starttls: number }> = { smtp: { tls: 465, starttls: 587 }, imap: { tls: 993, starttls: 143 }, pop3: { tls: 995, starttls: 110 }, graph: { tls: 443, starttls: 443 } };
 
 function firstLine(text: string | undefined): string {
   return (text ?? '').split(/\r?\n/).find((l) => l.trim())?.trim() ?? '';

@@ -43,7 +43,8 @@ export function tokenFailureFacts(token: string | undefined, use: TokenUse): Tok
   const decoded = decodeAccessToken(token);
   if (!decoded.readable) return {};
   const claims = decoded.claims;
-  const protocols: TokenProtocol[] = [use.protocol];
+  // POP3's Exchange permissions are named POP.*.
+  const protocols: TokenProtocol[] = [use.protocol === 'pop3' ? 'pop' : use.protocol];
   const facts: TokenFailureFacts = { tokenKind: claims.kind };
   if (claims.account) facts.tokenAccount = claims.account;
   if (claims.audience) facts.tokenAudience = claims.audience;

@@ -32,6 +32,8 @@ import { isGraphError } from '../graph/graph-error.js';
 import { diagnoseGraphError } from '../graph/graph-diagnosis.js';
 import { classifySendFailure, classifyRefusals, recipientRefusals } from '../outbox/send-failure.js';
 import { closeClient, credentialsFor, openClient, type InboxTokenProvider } from '../inbox/imap-client.js';
+import { Pop3Client, type Pop3ConnectOptions } from '../inbox/pop3-client.js';
+import { pop3Credentials } from '../inbox/pop3-importer.js';
 import { diagnoseImportError } from '../inbox/import-diagnosis.js';
 import { ProbeMarker } from './probe-marker.js';
 
@@ -180,6 +182,13 @@ export class ProbeService {
           find = async (folder) => (await graph.removeMessagesWithId(ref, folder, messageId)) > 0;
           break;
         }
+        case 'pop3': {
+          // POP3 has one maildrop and no junk folder: each look is a session of its own (a POP3 session holds the maildrop).
+          const checked = new Set<string>();
+          folders = [mailbox.imap.folder];
+          find = () => this.findAndDeleteOverPop3(mailbox, token, checked);
+          break;
+        }
         default: {
           const credentials = await credentialsFor(mailbox, (mid) => this.options.mailboxes.password(mid), this.options.tokens);
           const open = await openClient(mailbox, credentials, { ...(this.options.tls?.imap ? { tls: this.options.tls.imap } : {}) });
@@ -235,6 +244,42 @@ export class ProbeService {
       return failed({ code: d.code, message: `The probe was accepted, but Mailroom could not look for it: ${d.message}`, hint: d.hint ?? 'Run the incoming connection test of this mailbox.' }, { sendMs });
     } finally {
       await closeClient(client);
+    }
+  }
+
+  /**
+   * Looks for the probe in a POP3 maildrop: the headers (TOP n 0) of each
+   * message not looked at yet in this probe (`checked`, by UIDL); the probe
+   * is deleted (DELE, then QUIT commits it) when found.
+   */
+  private async findAndDeleteOverPop3(mailbox: Mailbox, token: string, checked: Set<string>): Promise<boolean> {
+    const settings = mailbox.pop3;
+    if (!settings) throw new AppError('VALIDATION_FAILED', `Mailbox ${mailbox.name} reads mail over POP3 but has no POP3 settings.`, { hint: `Enter the POP3 server: Mailboxes > ${mailbox.name} > Edit > Incoming.` });
+    const credentials = await pop3Credentials(mailbox, settings, (mid) => this.options.mailboxes.password(mid), this.options.tokens);
+    const client = await Pop3Client.connect({
+      host: settings.host,
+      port: settings.port,
+      security: settings.security,
+      ...(this.options.tls?.imap ? { tls: this.options.tls.imap as Pop3ConnectOptions['tls'] } : {}),
+    });
+    try {
+      await client.signIn(credentials);
+      const header = new RegExp(`^${PROBE_HEADER}:[ \\t]*${token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[ \\t]*$`, 'im');
+      let found = false;
+      for (const { number, uidl } of await client.uidl()) {
+        if (checked.has(uidl)) continue;
+        checked.add(uidl);
+        const headers = await client.top(number);
+        if (headers && header.test(headers.toString('latin1'))) {
+          const refused = await client.dele([number]);
+          found = !refused.size;
+          break;
+        }
+      }
+      await client.quit();
+      return found;
+    } finally {
+      client.destroy();
     }
   }
 

@@ -11,6 +11,7 @@ import type { TestStepName } from '../../shared/diagnosis.js';
 import { diagnose, type FailureFacts, type FailureKind } from '../diagnose/diagnose.js';
 import { readSocketError } from '../diagnose/socket-errors.js';
 import type { TokenFailureFacts } from '../diagnose/token-facts.js';
+import { Pop3Error } from './pop3-client.js';
 
 /** Where in a poll an error happened. */
 export type ImportPhase = 'connect' | 'select' | 'fetch' | 'action';
@@ -64,8 +65,52 @@ export interface ImportFailureContext {
   token?: TokenFailureFacts;
 }
 
+/**
+ * The diagnosis rules' facts for a POP3 import error: the same facts a POP3
+ * connection test gathers for the same fault (step, kind, the server's
+ * -ERR line, Node's error code), so the import says what the test says.
+ */
+export function pop3FailureFacts(error: Pop3Error, mailbox: Mailbox, context: ImportFailureContext = {}): FailureFacts {
+  // A POP3 mailbox has its pop3 settings (resolveSettings makes sure of it); the IMAP ones are only a fallback.
+  const pop3 = mailbox.pop3 ?? mailbox.imap;
+  const socket = readSocketError(error);
+  const step: TestStepName =
+    socket?.kind === 'dns' || error.kind === 'dns'
+      ? 'dns'
+      : error.step === 'tcp'
+        ? 'tcp'
+        : error.step === 'tls'
+          ? 'tls'
+          : error.step === 'starttls'
+            ? 'starttls'
+            : error.step === 'capabilities'
+              ? 'capability'
+              : error.step === 'greeting' || error.step === 'auth'
+                ? error.step
+                : // After sign-in (UIDL, RETR, DELE, QUIT): the connection test's last POP3 step, where it checks UIDL.
+                  'stat';
+  const facts: FailureFacts = {
+    protocol: 'pop3',
+    step,
+    kind: socket?.kind ?? error.kind,
+    auth: isOAuthMode(pop3.auth) ? 'xoauth2' : 'password',
+    security: pop3.security,
+    host: pop3.host,
+    port: pop3.port,
+    user: pop3.username,
+  };
+  if (error.reply) facts.reply = error.reply;
+  const code = socket?.errorCode ?? error.code;
+  if (code && !/^POP3_/.test(code)) facts.errorCode = code;
+  if (error.missing) facts.missing = error.missing;
+  if (error.oauthError) facts.serverError = error.oauthError;
+  if (context.token && facts.auth === 'xoauth2') Object.assign(facts, context.token);
+  return facts;
+}
+
 /** The diagnosis rules' facts for an error in a phase of the import. */
 export function importFailureFacts(error: unknown, phase: ImportPhase, mailbox: Mailbox, folder = mailbox.imap.folder, context: ImportFailureContext = {}): FailureFacts {
+  if (error instanceof Pop3Error) return pop3FailureFacts(error, mailbox, context);
   const e = (error ?? {}) as ImapErrorLike;
   const inner = (e._err ?? {}) as ImapErrorLike;
   // Socket and TLS errors are read by the same function as the connection tests' and the outbox's.
@@ -133,7 +178,7 @@ export function diagnoseImportError(error: unknown, phase: ImportPhase, mailbox:
   const facts = importFailureFacts(error, phase, mailbox, folder, context);
   const d = diagnose(facts);
   // The rules speak of connection-test steps; after sign-in, say what the import was doing.
-  const message = phase === 'connect' || phase === 'select' ? d.summary : d.summary.replace(/during the select step/g, `while ${PHASE_WORDS[phase]}`).replace(/the select step/g, PHASE_WORDS[phase]);
+  const message = phase === 'connect' || phase === 'select' ? d.summary : d.summary.replace(/during the (select|stat) step/g, `while ${PHASE_WORDS[phase]}`).replace(/the (select|stat) step/g, PHASE_WORDS[phase]);
   return { code: d.code, message, hint: d.hint, serverReply: d.serverReply };
 }
 

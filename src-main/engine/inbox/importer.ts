@@ -130,7 +130,7 @@ function describeMessage(m: { subject: string | null; from: string | null }): st
 }
 
 /** A failed write to the store, said as such (not as a mail server problem). */
-function storeError(error: unknown): AppError {
+export function storeError(error: unknown): AppError {
   if (isAppError(error)) return error as AppError;
   const text = error instanceof Error ? error.message : String(error);
   const full = /SQLITE_FULL|disk is full|ENOSPC/i.test(`${(error as { code?: string })?.code ?? ''} ${text}`);
@@ -369,98 +369,21 @@ export function commitBatch(
   const { db, repo, mailbox, stats } = ctx;
   const uidWord = ctx.uidWord ?? 'UID';
   const rows: CommittedRow[] = [];
-  const logs: Omit<LogInput, 'direction' | 'mailboxId' | 'refKind'>[] = [];
   const commit = db.transaction(() => {
     const now = ctx.clock();
     const order = received.map((r, i) => ({ r, outcome: outcomes[i]! })).sort((a, b) => a.r.uid - b.r.uid);
     // Recorded by another importer of this mailbox meanwhile (another Mailroom process): nothing to do.
     const recordedElsewhere = repo.recordedUids(mailbox.id, folder, uidValidity, order.map((o) => o.r.uid));
     const probes = ctx.isProbe ? order.filter((o) => ctx.isProbe!(o.r.source)) : [];
-    if (probes.length) ctx.note?.(`${probes.length} round-trip probe(s) left alone (UID ${uidSet(probes.map((p) => p.r.uid))}).`);
-    const fresh = order.filter((o) => !recordedElsewhere.has(o.r.uid) && !probes.includes(o)).map((o) => ({ ...o, summary: summarize(o.r.source, o.outcome) }));
-    // The stored messages this batch could repeat or share a Message-ID with: one query for the batch.
-    const index = new DedupeIndex(
-      repo.knownMessages(
-        mailbox.id,
-        fresh.map((f) => f.summary.contentKey),
-        fresh.flatMap((f) => (f.summary.messageId !== null ? [f.summary.messageId] : [])),
+    if (probes.length) ctx.note?.(`${probes.length} round-trip probe(s) left alone (${uidWord} ${uidSet(probes.map((p) => p.r.uid))}).`);
+    const fresh = order.filter((o) => !recordedElsewhere.has(o.r.uid) && !probes.includes(o));
+    rows.push(
+      ...recordMessages(
+        ctx,
+        { folder, uidValidity, action: mailbox.imap.afterImport, actionState: 'pending' },
+        fresh.map((o) => ({ uid: o.r.uid, where: `${uidWord} ${o.r.uid}`, source: o.r.source, receivedAt: o.r.internalDate, outcome: o.outcome })),
       ),
     );
-    for (const { r, summary } of fresh) {
-      stats.fetched++;
-      const verdict = index.classify(summary);
-      const duplicateOf = verdict.kind === 'duplicate' ? verdict.of : null;
-      const sharesMessageIdWith = verdict.kind === 'new' ? verdict.sharesMessageIdWith : null;
-      const handoff = ctx.handoffDir !== null && summary.status === 'imported' && duplicateOf === null;
-      const row: NewMessage = {
-        mailboxId: mailbox.id,
-        folder,
-        uidValidity,
-        uid: r.uid,
-        status: duplicateOf !== null ? 'duplicate' : summary.status,
-        messageId: summary.messageId,
-        contentKey: summary.contentKey,
-        rawSha256: summary.rawSha256,
-        duplicateOf,
-        sharesMessageIdWith,
-        from: summary.from,
-        to: summary.to,
-        cc: summary.cc,
-        subject: summary.subject,
-        sentAt: summary.sentAt,
-        receivedAt: r.internalDate,
-        importedAt: now,
-        size: r.source.length,
-        attachments: summary.attachments,
-        warnings: summary.warnings,
-        snippet: summary.snippet,
-        errorCode: duplicateOf !== null ? null : summary.errorCode,
-        error: duplicateOf !== null ? null : summary.error,
-        action: mailbox.imap.afterImport,
-        actionState: 'pending',
-        handoffState: handoff ? 'pending' : 'none',
-        pollId: ctx.pollId,
-      };
-      // Every message keeps its own bytes, duplicates too: the after-import action runs on it only once they are stored.
-      const id = repo.insertMessage(row, r.source);
-      if (duplicateOf === null) index.add({ id, messageId: summary.messageId, contentKey: summary.contentKey });
-      rows.push({ id, uid: r.uid, action: row.action, handoff });
-      const what = describeMessage(summary);
-      const shared =
-        sharesMessageIdWith !== null
-          ? `Its Message-ID <${summary.messageId}> is also used by message #${sharesMessageIdWith}, a different message: both are kept.`
-          : null;
-      if (duplicateOf !== null) {
-        stats.duplicates++;
-        logs.push({
-          level: 'info',
-          message: `Duplicate skipped: ${what} (${uidWord} ${r.uid}) is already stored as message #${duplicateOf}.`,
-          detail: `${
-            summary.messageId ? `Same Message-ID <${summary.messageId}> and the same content` : 'The same content (the message has no Message-ID)'
-          }, apart from the trace fields servers add on delivery (Received, Delivered-To...). This copy's own bytes are kept as message #${id}.`,
-          refId: id,
-        });
-      } else if (summary.status === 'imported') {
-        stats.imported++;
-        logs.push({
-          level: shared ? 'warning' : 'success',
-          ...(shared ? { code: 'MESSAGE_ID_REUSED' } : {}),
-          message: `Imported ${what} (${uidWord} ${r.uid}, ${groupDigits(r.source.length)} bytes${summary.attachments.length ? `, ${summary.attachments.length} attachment(s)` : ''}).`,
-          detail: [shared, ...summary.warnings].filter(Boolean).join(' ') || null,
-          refId: id,
-        });
-      } else {
-        stats.failed++;
-        logs.push({
-          level: 'error',
-          code: summary.errorCode,
-          message: `Could not read message ${uidWord} ${r.uid} (${groupDigits(r.source.length)} bytes): stored raw as message #${id}, not retried.`,
-          detail: `${summary.error ?? ''} The raw message is kept: open it from the Inbox screen or with "mailroom inbox show ${id} --raw".${shared ? ` ${shared}` : ''}`,
-          refId: id,
-        });
-      }
-    }
-    for (const entry of logs) ctx.log.write({ ...entry, mailboxId: mailbox.id, direction: 'receive', refKind: 'inbox' });
     const through = committedThrough(planned, recorded);
     if (through !== null) repo.advanceLastUid(mailbox.id, folder, uidValidity, through, now);
     inTransaction?.(rows);
@@ -468,6 +391,125 @@ export function commitBatch(
   });
   if (flushToDisk) durably(db, () => commit.immediate());
   else commit.immediate();
+  return rows;
+}
+
+/** Where and how a batch of messages is recorded. */
+export interface RecordPlace {
+  folder: string;
+  uidValidity: number;
+  /** The after-import action each row carries (`mark-seen`, `delete`, `move:X`, POP3's `leave`). */
+  action: string;
+  /** 'pending' until the server confirms the action; 'done' for an action that does nothing on the server (`leave`). */
+  actionState: 'pending' | 'done';
+}
+
+/** One received message to record: its number in `place`, the words that name it in the log, its bytes and parse. */
+export interface ReceivedMessage {
+  uid: number;
+  /** How the log names the message on the server, e.g. `UID 17` or `UIDL 0000000158c9e1f2`. */
+  where: string;
+  source: Buffer;
+  receivedAt: number | null;
+  outcome: ParseOutcome;
+}
+
+/**
+ * Records received messages inside the caller's transaction: the dedupe
+ * rule (a duplicate only when the same message), one row per message with
+ * its own raw bytes, the activity-log entries, the poll's counts. Shared by
+ * the IMAP and POP3 imports, so both decide and say the same things.
+ * Returns the rows whose after-import action and handoff copy follow.
+ */
+export function recordMessages(ctx: ImportContext, place: RecordPlace, messages: readonly ReceivedMessage[]): CommittedRow[] {
+  const { repo, mailbox, stats } = ctx;
+  const now = ctx.clock();
+  const rows: CommittedRow[] = [];
+  const logs: Omit<LogInput, 'direction' | 'mailboxId' | 'refKind'>[] = [];
+  const fresh = messages.map((r) => ({ r, summary: summarize(r.source, r.outcome) }));
+  // The stored messages this batch could repeat or share a Message-ID with: one query for the batch.
+  const index = new DedupeIndex(
+    repo.knownMessages(
+      mailbox.id,
+      fresh.map((f) => f.summary.contentKey),
+      fresh.flatMap((f) => (f.summary.messageId !== null ? [f.summary.messageId] : [])),
+    ),
+  );
+  for (const { r, summary } of fresh) {
+    stats.fetched++;
+    const verdict = index.classify(summary);
+    const duplicateOf = verdict.kind === 'duplicate' ? verdict.of : null;
+    const sharesMessageIdWith = verdict.kind === 'new' ? verdict.sharesMessageIdWith : null;
+    const handoff = ctx.handoffDir !== null && summary.status === 'imported' && duplicateOf === null;
+    const row: NewMessage = {
+      mailboxId: mailbox.id,
+      folder: place.folder,
+      uidValidity: place.uidValidity,
+      uid: r.uid,
+      status: duplicateOf !== null ? 'duplicate' : summary.status,
+      messageId: summary.messageId,
+      contentKey: summary.contentKey,
+      rawSha256: summary.rawSha256,
+      duplicateOf,
+      sharesMessageIdWith,
+      from: summary.from,
+      to: summary.to,
+      cc: summary.cc,
+      subject: summary.subject,
+      sentAt: summary.sentAt,
+      receivedAt: r.receivedAt,
+      importedAt: now,
+      size: r.source.length,
+      attachments: summary.attachments,
+      warnings: summary.warnings,
+      snippet: summary.snippet,
+      errorCode: duplicateOf !== null ? null : summary.errorCode,
+      error: duplicateOf !== null ? null : summary.error,
+      action: place.action,
+      actionState: place.actionState,
+      handoffState: handoff ? 'pending' : 'none',
+      pollId: ctx.pollId,
+    };
+    // Every message keeps its own bytes, duplicates too: the after-import action runs on it only once they are stored.
+    const id = repo.insertMessage(row, r.source);
+    if (duplicateOf === null) index.add({ id, messageId: summary.messageId, contentKey: summary.contentKey });
+    rows.push({ id, uid: r.uid, action: row.action, handoff });
+    const what = describeMessage(summary);
+    const shared =
+      sharesMessageIdWith !== null
+        ? `Its Message-ID <${summary.messageId}> is also used by message #${sharesMessageIdWith}, a different message: both are kept.`
+        : null;
+    if (duplicateOf !== null) {
+      stats.duplicates++;
+      logs.push({
+        level: 'info',
+        message: `Duplicate skipped: ${what} (${r.where}) is already stored as message #${duplicateOf}.`,
+        detail: `${
+          summary.messageId ? `Same Message-ID <${summary.messageId}> and the same content` : 'The same content (the message has no Message-ID)'
+        }, apart from the trace fields servers add on delivery (Received, Delivered-To...). This copy's own bytes are kept as message #${id}.`,
+        refId: id,
+      });
+    } else if (summary.status === 'imported') {
+      stats.imported++;
+      logs.push({
+        level: shared ? 'warning' : 'success',
+        ...(shared ? { code: 'MESSAGE_ID_REUSED' } : {}),
+        message: `Imported ${what} (${r.where}, ${groupDigits(r.source.length)} bytes${summary.attachments.length ? `, ${summary.attachments.length} attachment(s)` : ''}).`,
+        detail: [shared, ...summary.warnings].filter(Boolean).join(' ') || null,
+        refId: id,
+      });
+    } else {
+      stats.failed++;
+      logs.push({
+        level: 'error',
+        code: summary.errorCode,
+        message: `Could not read message ${r.where} (${groupDigits(r.source.length)} bytes): stored raw as message #${id}, not retried.`,
+        detail: `${summary.error ?? ''} The raw message is kept: open it from the Inbox screen or with "mailroom inbox show ${id} --raw".${shared ? ` ${shared}` : ''}`,
+        refId: id,
+      });
+    }
+  }
+  for (const entry of logs) ctx.log.write({ ...entry, mailboxId: mailbox.id, direction: 'receive', refKind: 'inbox' });
   return rows;
 }
 

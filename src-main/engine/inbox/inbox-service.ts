@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import { ProbeMarker } from '../health/probe-marker.js';
 import type { ImapFlow, ImapFlowOptions } from 'imapflow';
 import { AppError } from '../../shared/errors.js';
-import type { Mailbox } from '../../shared/mailbox.js';
+import type { Mailbox, Pop3Settings } from '../../shared/mailbox.js';
 import { isOAuthMode } from '../../shared/mailbox.js';
 import {
   afterImportWords,
@@ -48,6 +48,9 @@ import { emptyStats, importFolder, type ImportContext } from './importer.js';
 import { MailboxImporter, type ImporterHost, type ImporterSession } from './mailbox-importer.js';
 import { DEFAULT_PARSE_TIMEOUT_MS, WorkerParser, defaultWorkerCount, type MessageParser } from './message-parser.js';
 import { messageDetail } from './message-detail.js';
+import { Pop3Client, Pop3Error, type Pop3ConnectOptions } from './pop3-client.js';
+import { importMaildrop, pop3Credentials } from './pop3-importer.js';
+import { POP3_FOLDER, POP3_UID_VALIDITY, Pop3Repo } from '../../store/pop3-repo.js';
 import { ImapTranscriptRecorder } from './transcript-capture.js';
 import { GraphClient, graphBaseUrl } from '../graph/graph-client.js';
 import { OAuthRepo } from '../../store/oauth-repo.js';
@@ -126,6 +129,8 @@ export class InboxService {
   private running = false;
   private readonly signInStates: SignInStates;
   private readonly isProbe: (raw: Buffer) => boolean;
+  /** The POP3 UIDL store, made on the first POP3 poll. */
+  private pop3: Pop3Repo | undefined;
 
   constructor(private readonly options: InboxServiceOptions) {
     this.repo = new InboxRepo(options.db);
@@ -220,7 +225,7 @@ export class InboxService {
                 direction: 'receive',
                 level: 'warning',
                 code: requirement.code,
-                message: `Stopped polling ${mailbox.imap.folder}: ${mailbox.name} needs a Microsoft sign-in`,
+                message: `Stopped polling ${receiveFolder(mailbox)}: ${mailbox.name} needs a Microsoft sign-in`,
                 detail: `${requirement.message} ${requirement.hint} Polling resumes by itself after the sign-in; until then nothing is imported and no error is logged for each poll.`,
               }
             : {
@@ -228,7 +233,7 @@ export class InboxService {
                 direction: 'receive',
                 level: 'info',
                 code: null,
-                message: `Resumed polling ${mailbox.imap.folder}: ${mailbox.name} is signed in with Microsoft again`,
+                message: `Resumed polling ${receiveFolder(mailbox)}: ${mailbox.name} is signed in with Microsoft again`,
               },
         );
         this.changed(mailbox.id, 'state', null);
@@ -278,7 +283,8 @@ export class InboxService {
   firstImportNeeded(mailboxId: number, folder?: string): boolean {
     const mailbox = this.options.mailboxes.get(mailboxId);
     if (mailbox.receiveVia === 'graph') return !graphImportStarted(this.options.db, mailbox, folder ?? mailbox.imap.folder);
-    return !this.repo.folder(mailbox.id, folder ?? mailbox.imap.folder);
+    // A POP3 mailbox has one maildrop: its import position is POP3_FOLDER's (set by its first poll or "from now on").
+    return !this.repo.folder(mailbox.id, mailbox.receiveVia === 'pop3' ? POP3_FOLDER : folder ?? mailbox.imap.folder);
   }
 
   /**
@@ -287,6 +293,20 @@ export class InboxService {
    * looks before it saves), with `password` when none is stored yet.
    */
   async lookIntoFolder(mailbox: Mailbox, options: { password?: string } = {}): Promise<FirstImportLook> {
+    if (mailbox.receiveVia === 'pop3' && mailbox.pop3) {
+      const pop3 = mailbox.pop3;
+      const messages = await this.withMaildrop(mailbox, options.password, async (client) => (await client.stat()).count);
+      return {
+        mailboxId: mailbox.id,
+        folder: POP3_FOLDER,
+        messages,
+        // POP3 has no read/unread.
+        unseen: null,
+        afterImport: pop3.afterImport,
+        afterImportWords: afterImportWords(pop3.afterImport),
+        started: mailbox.id > 0 && Boolean(this.repo.folder(mailbox.id, POP3_FOLDER)),
+      };
+    }
     const status = await this.folderStatus(mailbox, options.password);
     return {
       mailboxId: mailbox.id,
@@ -307,6 +327,7 @@ export class InboxService {
    */
   async startFromNow(mailboxIdOrName: number | string): Promise<StartFromNowResult> {
     const mailbox = this.options.mailboxes.resolve(mailboxIdOrName);
+    if (mailbox.receiveVia === 'pop3' && mailbox.pop3) return this.exclusive(mailbox.id, () => this.startMaildropFromNow(mailbox));
     return this.exclusive(mailbox.id, async () => {
       const folder = mailbox.imap.folder;
       if (mailbox.receiveVia === 'graph') {
@@ -336,6 +357,66 @@ export class InboxService {
       this.changed(mailbox.id, 'state', null);
       return { mailboxId: mailbox.id, folder, uidValidity: status.uidValidity, startAfterUid, leftAlone: status.messages };
     });
+  }
+
+  /**
+   * "Only mail that arrives from now on" for a POP3 mailbox: records the
+   * UIDLs in the maildrop now as seen, without downloading them, so the
+   * next poll imports only messages that arrive later; those there now are
+   * never imported nor deleted.
+   */
+  private async startMaildropFromNow(mailbox: Mailbox): Promise<StartFromNowResult> {
+    const listing = await this.withMaildrop(mailbox, undefined, (client) => client.uidl());
+    this.pop3 ??= new Pop3Repo(this.options.db);
+    const pop3 = this.pop3;
+    const at = this.clock();
+    const afterImport = mailbox.pop3?.afterImport ?? 'leave';
+    let leftAlone = 0;
+    this.options.db.transaction(() => {
+      const known = pop3.knownUidls(
+        mailbox.id,
+        listing.map((l) => l.uidl),
+      );
+      for (const uidl of new Set(listing.map((l) => l.uidl))) {
+        if (known.has(uidl)) continue;
+        pop3.insert(mailbox.id, uidl, at);
+        leftAlone++;
+      }
+      this.repo.resetFolder(mailbox.id, POP3_FOLDER, POP3_UID_VALIDITY, 0, at);
+      this.options.log.write({
+        mailboxId: mailbox.id,
+        direction: 'receive',
+        level: 'info',
+        message: `Import of the POP3 maildrop starts with mail that arrives from now on: the ${leftAlone} message${leftAlone === 1 ? '' : 's'} already there ${leftAlone === 1 ? 'is' : 'are'} left as ${leftAlone === 1 ? 'it is' : 'they are'}`,
+        detail: `Their UIDLs are recorded as seen: only messages with another UIDL are imported and ${afterImportWords(afterImport)}.`,
+      });
+    })();
+    this.changed(mailbox.id, 'state', null);
+    return { mailboxId: mailbox.id, folder: POP3_FOLDER, uidValidity: POP3_UID_VALIDITY, startAfterUid: 0, leftAlone };
+  }
+
+  /**
+   * Runs `work` on a signed-in POP3 session of its own, then QUITs (nothing
+   * is marked deleted in it). Errors carry the import's diagnosis.
+   */
+  private async withMaildrop<T>(mailbox: Mailbox, password: string | undefined, work: (client: Pop3Client) => Promise<T>): Promise<T> {
+    const settings = mailbox.pop3!;
+    const seen: ImportFailureContext = {};
+    let client: Pop3Client | undefined;
+    try {
+      client =
+        password !== undefined
+          ? await this.connectPop3(mailbox, settings, new Redactor(), undefined, seen, () => password)
+          : await this.connectPop3(mailbox, settings, new Redactor(), undefined, seen);
+      const result = await work(client);
+      await client.quit();
+      return result;
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      throw diagnosisError(diagnoseImportError(error, client ? 'select' : 'connect', mailbox, undefined, seen), error);
+    } finally {
+      client?.destroy();
+    }
   }
 
   /** STATUS of the mailbox's folder on a connection of its own; errors carry the import's diagnosis. */
@@ -402,7 +483,7 @@ export class InboxService {
     return this.exclusive(mailbox.id, async () => {
       // Read the mailbox again: settings may have changed while this poll waited its turn.
       const current = this.mailboxOrUndefined(mailbox.id) ?? mailbox;
-      const folder = current.imap.folder;
+      const folder = receiveFolder(current);
       const startedAt = this.clock();
       this.interruptDeadPolls(current.id, startedAt);
       const pollId = this.repo.startPoll(current.id, trigger, folder, startedAt, process.pid);
@@ -412,8 +493,12 @@ export class InboxService {
       // Every text this poll records is scrubbed of the credentials it used, transcript or not.
       const redactor = new Redactor();
       const recorder = options.debug ? new ImapTranscriptRecorder(startedAt, redactor, this.clock) : undefined;
-      const through = current.receiveVia === 'graph' ? `Microsoft Graph${this.options.graph ? ` (${this.options.graph.baseUrl})` : ''}` : `${current.imap.host}:${current.imap.port} (${current.imap.security})`;
-      recorder?.note(`Import with debug of ${current.name}: ${through}, folder ${folder}, after import ${current.imap.afterImport}.`);
+      const incoming = current.receiveVia === 'pop3' && current.pop3 ? current.pop3 : current.imap;
+      const through =
+        current.receiveVia === 'graph'
+          ? `Microsoft Graph${this.options.graph ? ` (${this.options.graph.baseUrl})` : ''}, folder ${folder}`
+          : `${incoming.host}:${incoming.port} (${incoming.security}), ${current.receiveVia === 'pop3' ? 'POP3 maildrop' : `folder ${folder}`}`;
+      recorder?.note(`Import with debug of ${current.name}: ${through}, after import ${incoming.afterImport}.`);
       const ctx: ImportContext = {
         db: this.options.db,
         repo: this.repo,
@@ -445,6 +530,9 @@ export class InboxService {
               ...(this.options.graphPageSize ? { pageSize: this.options.graphPageSize } : {}),
               ...(recorder ? { observe: (x) => recorder.note(`${x.method} ${x.url} -> ${x.status === null ? 'no answer' : `HTTP ${x.status}`}: ${x.responseSummary} (${x.ms} ms)`) } : {}),
             });
+            break;
+          case 'pop3':
+            await this.pop3Poll(current, ctx, redactor, recorder, seen);
             break;
           default:
             await this.imapPoll(current, ctx, options, redactor, recorder, seen, (c) => (ownClient = c));
@@ -507,6 +595,64 @@ export class InboxService {
     return this.graphClient;
   }
 
+  /**
+   * One POP3 poll on a connection of its own: POP3 has no IDLE and a session
+   * holds the maildrop, so the schedule polls and each poll ends with QUIT
+   * (which commits its deletions). On a failure the connection is dropped
+   * without QUIT: the server deletes nothing.
+   */
+  private async pop3Poll(mailbox: Mailbox, ctx: ImportContext, redactor: Redactor, recorder: ImapTranscriptRecorder | undefined, seen: ImportFailureContext): Promise<void> {
+    const settings = mailbox.pop3;
+    if (!settings) {
+      throw new AppError('VALIDATION_FAILED', `Mailbox ${mailbox.name} reads mail over POP3 but has no POP3 settings.`, {
+        hint: `Enter the POP3 server: Mailboxes > ${mailbox.name} > Edit > Incoming.`,
+      });
+    }
+    this.pop3 ??= new Pop3Repo(this.options.db);
+    const client = await this.connectPop3(mailbox, settings, redactor, recorder, seen);
+    try {
+      await importMaildrop(client, ctx, this.pop3, settings.afterImport);
+    } finally {
+      client.destroy();
+    }
+  }
+
+  /** Opens and signs in a POP3 session, retrying once with a fresh token when an OAuth token is refused. */
+  private async connectPop3(
+    mailbox: Mailbox,
+    settings: Pop3Settings,
+    redactor: Redactor,
+    recorder: ImapTranscriptRecorder | undefined,
+    seen: ImportFailureContext,
+    password: (id: number) => string | undefined = (id) => this.options.mailboxes.password(id),
+  ): Promise<Pop3Client> {
+    const attempt = async (forceRefresh: boolean) => {
+      const credentials = await pop3Credentials(mailbox, settings, password, this.options.tokens, forceRefresh);
+      registerSecrets(redactor, credentials);
+      if (credentials.accessToken) seen.token = tokenFailureFacts(credentials.accessToken, { protocol: 'pop', user: credentials.user, at: this.clock(), ...(credentials.otherAccountAllowed ? { allowOtherAccount: true } : {}) });
+      const client = await Pop3Client.connect({
+        host: settings.host,
+        port: settings.port,
+        security: settings.security,
+        ...(this.options.tls ? { tls: this.options.tls as Pop3ConnectOptions['tls'] } : {}),
+        ...(recorder ? { onLine: (dir: 'C' | 'S', text: string) => recorder.protocolLine(dir, text) } : {}),
+      });
+      try {
+        await client.signIn(credentials);
+        return client;
+      } catch (error) {
+        client.destroy();
+        throw error;
+      }
+    };
+    try {
+      return await attempt(false);
+    } catch (error) {
+      if (isOAuthMode(settings.auth) && error instanceof Pop3Error && error.authenticationFailed) return attempt(true);
+      throw error;
+    }
+  }
+
   private interruptDeadPolls(mailboxId: number, at: number): void {
     for (const poll of this.repo.runningPolls(mailboxId)) {
       if (this.activePolls.has(poll.id)) continue;
@@ -561,7 +707,7 @@ export class InboxService {
           direction: 'receive',
           level: 'error',
           code: diagnosis.code,
-          message: `Poll of ${mailbox.imap.folder} failed: ${redact(diagnosis.message)}`,
+          message: `Poll of ${receiveFolder(mailbox)} failed: ${redact(diagnosis.message)}`,
           detail: [diagnosis.hint, `So far: ${counts} (${ms} ms).`, diagnosis.serverReply ? `Server reply: ${redact(diagnosis.serverReply)}` : null].filter(Boolean).join(' '),
           refKind: 'poll',
           refId: pollId,
@@ -575,7 +721,7 @@ export class InboxService {
           code: null,
           // A poll that found nothing says so in the same words each time (its timing in the detail),
           // so the log counts its repeats in one entry instead of a line a minute.
-          message: stats.fetched || stats.resynced ? `Polled ${mailbox.imap.folder} (${trigger}): ${counts} in ${ms} ms.` : `Polled ${mailbox.imap.folder} (${trigger}): nothing new.`,
+          message: stats.fetched || stats.resynced ? `Polled ${receiveFolder(mailbox)} (${trigger}): ${counts} in ${ms} ms.` : `Polled ${receiveFolder(mailbox)} (${trigger}): nothing new.`,
           detail: stats.resynced ? `The folder was renumbered on the server (UIDVALIDITY ${stats.uidValidity}) and was resynchronised.` : stats.fetched ? null : `${counts} in ${ms} ms.`,
           refKind: 'poll',
           refId: pollId,
@@ -604,8 +750,8 @@ export class InboxService {
         address: m.address,
         enabled: m.enabled,
         health,
-        folder: m.imap.folder,
-        afterImport: m.imap.afterImport,
+        folder: receiveFolder(m),
+        afterImport: m.receiveVia === 'pop3' && m.pop3 ? m.pop3.afterImport : m.imap.afterImport,
         pollIntervalSeconds: m.imap.pollIntervalSeconds,
         lastSuccessAt: s?.lastSuccessAt ?? null,
         lastTryAt: s?.lastTryAt ?? null,
@@ -709,6 +855,11 @@ export class InboxService {
     this.changed(parsed.mailboxId, 'settings', null);
     return this.settings(parsed.mailboxId);
   }
+}
+
+/** Where a mailbox's mail is imported from, as the poll records and the log name it: the IMAP folder, or POP3's maildrop. */
+function receiveFolder(mailbox: Mailbox): string {
+  return mailbox.receiveVia === 'pop3' ? POP3_FOLDER : mailbox.imap.folder;
 }
 
 /** Registers the secrets of a connection, and the SASL forms built from them, with the poll's redactor. */

@@ -65,6 +65,20 @@ export class ImapTranscriptRecorder {
     this.push('info', text);
   }
 
+  /**
+   * A protocol line from a client Mailroom drives itself (the POP3 import):
+   * redacted like every other line; the client passes message bodies as a
+   * note of their size, never the bytes.
+   */
+  protocolLine(dir: 'C' | 'S', text: string): void {
+    if (dir === 'C') {
+      this.push('C', this.credentials.client(text));
+      return;
+    }
+    this.credentials.server(text);
+    this.push('S', text);
+  }
+
   /** An imapflow logger that feeds this transcript (pass with `logRaw: true`). */
   logger(): Logger {
     const onEntry = (entry: unknown) => this.onLog(entry as RawLogEntry);

@@ -84,6 +84,7 @@ const STAGE_LABEL: Record<TestStepName, string> = {
   mailbox: 'MAILBOX',
   folder: 'FOLDER',
   'send-mail': 'SENDMAIL',
+  stat: 'STAT',
 };
 
 const ENVELOPE_STEPS: readonly TestStepName[] = ['mail-from', 'rcpt-to', 'data'];

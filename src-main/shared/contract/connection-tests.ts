@@ -1,5 +1,5 @@
 /**
- * Connection tests over IPC: run a step-by-step SMTP/IMAP test of a saved
+ * Connection tests over IPC: run a step-by-step SMTP/IMAP/POP3 test of a saved
  * mailbox or of ad-hoc settings, follow it live through events, cancel it,
  * and read the stored results (the last 50 per mailbox).
  */
@@ -47,7 +47,7 @@ const SecretText = z
   .max(8192, { error: 'must be at most 8192 characters' })
   .refine((v) => !/[\r\n\0]/.test(v), { error: 'must not contain line breaks or NUL characters' });
 
-/** Test a saved mailbox: its incoming (IMAP) side, outgoing (SMTP) side, or both. */
+/** Test a saved mailbox: its incoming (IMAP, or POP3 when it receives over POP3) side, outgoing (SMTP) side, or both. */
 export const MailboxTestInput = z
   .object({
     mailboxId: MailboxId,
@@ -81,9 +81,9 @@ export type GraphTestInput = z.input<typeof GraphTestInput>;
 /** Test settings that are not saved (the ad-hoc form). Secrets are used for this run only, never stored. */
 export const AdHocTestInput = z
   .object({
-    protocol: z.enum(SERVER_TEST_PROTOCOLS, { error: 'must be smtp or imap' }),
+    protocol: z.enum(SERVER_TEST_PROTOCOLS, { error: 'must be smtp, imap or pop3' }),
     host: HostName,
-    /** Default by protocol and security: 465/587/25 for SMTP, 993/143 for IMAP. */
+    /** Default by protocol and security: 465/587/25 for SMTP, 993/143 for IMAP, 995/110 for POP3. */
     port: Port.optional(),
     /** Default `tls`. */
     security: SecurityModeSchema.optional(),

@@ -17,6 +17,7 @@ import m011 from './011-log-repeats.sql';
 import m012 from './012-probes.sql';
 import m013 from './013-transports.sql';
 import m014 from './014-graph-sync.sql';
+import m015 from './015-pop3-uidls.sql';
 import m016 from './016-connection-test-protocols.sql';
 
 export interface Migration {
@@ -40,6 +41,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 12, name: '012-probes', sql: m012 },
   { version: 13, name: '013-transports', sql: m013 },
   { version: 14, name: '014-graph-sync', sql: m014 },
-  // 015 is the POP3 engine's (seen UIDLs).
+  { version: 15, name: '015-pop3-uidls', sql: m015 },
   { version: 16, name: '016-connection-test-protocols', sql: m016 },
 ];

@@ -35,8 +35,9 @@ import { DismissRegular, PlayRegular } from '@fluentui/react-icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import type { ConnectionTestProgressEvent, ConnectionTestResult, ConnectionTestSummary } from '../../../src-main/shared/contract/connection-tests.js';
-import { CONNECTION_TEST_TITLES, type ServerTestProtocol, type TestProtocol } from '../../../src-main/shared/diagnosis.js';
-import { SECURITY_MODES, defaultPort, type Mailbox, type SecurityMode } from '../../../src-main/shared/mailbox.js';
+import { CONNECTION_TEST_TITLES, TEST_DEFAULT_PORTS, type ServerTestProtocol, type TestProtocol } from '../../../src-main/shared/diagnosis.js';
+import { SECURITY_MODES, type Mailbox, type SecurityMode } from '../../../src-main/shared/mailbox.js';
+import { incomingProtocolOf } from '../../../src-main/shared/incoming.js';
 import { SECURITY_LABELS, SECURITY_OPTIONS } from '../../../src-main/shared/setting-words.js';
 import { api } from '../../api/client';
 import { ErrorBar } from '../../components/ErrorBar';
@@ -74,7 +75,7 @@ const useStyles = makeStyles({
   empty: { padding: '32px', textAlign: 'center', color: tokens.colorNeutralForeground3 },
 });
 
-const PROTOCOL_LABEL: Record<TestProtocol, string> = { smtp: 'Outgoing (SMTP)', imap: 'Incoming (IMAP)', graph: 'Microsoft Graph' };
+const PROTOCOL_LABEL: Record<TestProtocol, string> = { smtp: 'Outgoing (SMTP)', imap: 'Incoming (IMAP)', pop3: 'Incoming (POP3)', graph: 'Microsoft Graph' };
 const SECURITY_LABEL: Record<SecurityMode, string> = SECURITY_LABELS;
 
 interface RunState {
@@ -145,6 +146,10 @@ export function ConnectionTestsPage() {
     enabled: historyKey !== undefined,
   });
 
+  // A mailbox that receives over POP3 is tested over POP3 on its incoming side.
+  const chosenMailbox = mailboxes.data?.find((m) => String(m.id) === mailboxId);
+  const incoming: TestProtocol = chosenMailbox ? incomingProtocolOf(chosenMailbox) : 'imap';
+
   async function start(event?: FormEvent) {
     event?.preventDefault();
     setFormError(undefined);
@@ -167,11 +172,12 @@ export function ConnectionTestsPage() {
     if (mode === 'mailbox') {
       if (!mailboxId) return setFormError('Choose a mailbox to test, or create one on the Mailboxes screen.');
       const sides = direction === 'graph' ? 'both' : direction;
-      // A side that goes through Microsoft Graph is tested through Graph (the engine runs one Graph test for both).
+      // A side that goes through Microsoft Graph is tested through Graph (the engine runs one Graph test for both);
+      // a mailbox that receives over POP3 is tested over POP3 on its incoming side.
       const mailbox = mailboxes.data?.find((m) => String(m.id) === mailboxId);
       const sendGraph = mailbox?.sendVia === 'graph' && sides !== 'incoming';
       const receiveGraph = mailbox?.receiveVia === 'graph' && sides !== 'outgoing';
-      protocols = [...(sides !== 'incoming' && !sendGraph ? (['smtp'] as const) : []), ...(sides !== 'outgoing' && !receiveGraph ? (['imap'] as const) : []), ...(sendGraph || receiveGraph ? (['graph'] as const) : [])];
+      protocols = [...(sides !== 'incoming' && !sendGraph ? (['smtp'] as const) : []), ...(sides !== 'outgoing' && !receiveGraph ? [incoming] : []), ...(sendGraph || receiveGraph ? (['graph'] as const) : [])];
       input = { mailboxId: Number(mailboxId), direction: sides, runId, ...(to.trim() ? { to: to.trim() } : {}) };
     } else {
       if (!adhoc.host.trim()) return setFormError('Enter the server host name, such as smtp.example.com.');
@@ -238,7 +244,7 @@ export function ConnectionTestsPage() {
   }, [direction, canTestGraph, mailboxes.data]);
 
   const setA = <K extends keyof typeof adhoc>(key: K, value: (typeof adhoc)[K]) => setAdhoc((a) => ({ ...a, [key]: value }));
-  const adhocPortPlaceholder = String(defaultPort(adhoc.protocol, adhoc.security));
+  const adhocPortPlaceholder = String(TEST_DEFAULT_PORTS[adhoc.protocol][adhoc.security]);
 
   return (
     <div className={s.page}>
@@ -265,7 +271,7 @@ export function ConnectionTestsPage() {
                 <RadioGroup className={s.choices} layout="horizontal" value={direction} onChange={(_e, d) => setDirection(d.value as typeof direction)}>
                   <Radio value="both" label="Both" />
                   <Radio value="outgoing" label={`Outgoing (${selectedMailbox?.sendVia === 'graph' ? 'Graph' : 'SMTP'})`} />
-                  <Radio value="incoming" label={`Incoming (${selectedMailbox?.receiveVia === 'graph' ? 'Graph' : 'IMAP'})`} />
+                  <Radio value="incoming" label={selectedMailbox?.receiveVia === 'graph' ? 'Incoming (Graph)' : PROTOCOL_LABEL[incoming]} />
                   {canTestGraph && <Radio value="graph" label="Microsoft Graph" />}
                 </RadioGroup>
               </Field>
@@ -290,6 +296,7 @@ export function ConnectionTestsPage() {
                   <Select className={s.input} name="protocol" value={adhoc.protocol} onChange={(_e, d) => setA('protocol', d.value as ServerTestProtocol)}>
                     <option value="smtp">SMTP (outgoing)</option>
                     <option value="imap">IMAP (incoming)</option>
+                    <option value="pop3">POP3 (incoming)</option>
                   </Select>
                 </Field>
                 <Field label="Security">
@@ -327,7 +334,7 @@ export function ConnectionTestsPage() {
                   <Input className={s.input} name="secret" type="password" value={adhoc.secret} onChange={(_e, d) => setA('secret', d.value)} autoComplete="off" />
                 </Field>
               )}
-              {adhoc.protocol === 'imap' ? (
+              {adhoc.protocol === 'pop3' ? null : adhoc.protocol === 'imap' ? (
                 <Field label="Folder">
                   <Input className={s.input} name="folder" value={adhoc.folder} onChange={(_e, d) => setA('folder', d.value)} />
                 </Field>
@@ -415,8 +422,8 @@ export function ConnectionTestsPage() {
           <div className={mergeClasses(s.card, s.empty)}>
             <Subtitle2>Why does mail not flow?</Subtitle2>
             <Body1>
-              Run a test: Mailroom goes step by step (DNS, connect, encryption, greeting, sign-in, folder or test message) and names the failing step, the cause
-              and what to change.
+              Run a test: Mailroom goes step by step (DNS, connect, encryption, greeting, sign-in, then the folder, the message count (POP3) or a test message)
+              and names the failing step, the cause and what to change.
             </Body1>
           </div>
         )}

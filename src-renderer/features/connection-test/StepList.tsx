@@ -1,7 +1,7 @@
 /** The steps of one protocol's test, live: pending, running, ok, failed, skipped. */
 import { Caption1, Spinner, Text, makeStyles, tokens, mergeClasses } from '@fluentui/react-components';
 import { CheckmarkCircleFilled, WarningFilled, DismissCircleFilled, CircleRegular, SubtractCircleRegular } from '@fluentui/react-icons';
-import { GRAPH_STEPS, IMAP_STEPS, MINIMUM_TLS_VERSION, SMTP_STEPS, tlsVersionLabel, type StepTls, type TestProtocol, type TestStepName } from '../../../src-main/shared/diagnosis.js';
+import { GRAPH_STEPS, IMAP_STEPS, MINIMUM_TLS_VERSION, POP3_STEPS, SMTP_STEPS, tlsVersionLabel, type StepTls, type TestProtocol, type TestStepName } from '../../../src-main/shared/diagnosis.js';
 import { STEP_LABELS } from '../../../src-main/shared/step-words.js';
 import { formatDuration } from '../../components/format';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -26,7 +26,9 @@ export function pendingSteps(protocol: TestProtocol, withMessage: boolean): Live
       ? SMTP_STEPS.filter((n) => withMessage || !['mail-from', 'rcpt-to', 'data'].includes(n))
       : protocol === 'graph'
         ? GRAPH_STEPS.filter((n) => withMessage || n !== 'send-mail')
-        : IMAP_STEPS;
+        : protocol === 'pop3'
+          ? POP3_STEPS
+          : IMAP_STEPS;
   return names.map((name) => ({ name, status: 'pending', ms: 0, detail: '' }));
 }
 

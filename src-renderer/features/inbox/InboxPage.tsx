@@ -194,7 +194,7 @@ export function InboxPage() {
             Inbox
           </Title3>
           <Caption1 className={s.muted}>
-            Mail imported from each mailbox&apos;s IMAP folder. Messages are stored before anything is done on the server; nothing is imported twice.
+            Mail imported from each mailbox&apos;s IMAP folder or POP3 maildrop. Messages are stored before anything is done on the server; nothing is imported twice.
           </Caption1>
         </div>
         <ErrorBar error={actionError ?? states.error} />

@@ -25,7 +25,7 @@ import {
 import { ArrowDownloadRegular, AttachRegular, DocumentTextRegular, DismissRegular } from '@fluentui/react-icons';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import type { InboxMessageDetail } from '../../../src-main/shared/inbox.js';
+import { isPop3Folder, type InboxMessageDetail } from '../../../src-main/shared/inbox.js';
 import { api } from '../../api/client';
 import { CopyButton } from '../../components/CopyButton';
 import { ErrorBar } from '../../components/ErrorBar';
@@ -215,9 +215,11 @@ export function MessageDetail({ id, onClose }: { id: number; onClose(): void }) 
                 '—'
               )}
             </dd>
-            <dt className={s.dt}>From folder</dt>
+            <dt className={s.dt}>{isPop3Folder(d.folder) ? 'Source' : 'From folder'}</dt>
             <dd className={s.dd}>
-              {d.mailboxName ?? '(deleted mailbox)'} / {d.folder} · UID {d.uid} · UIDVALIDITY {d.uidValidity}
+              {isPop3Folder(d.folder)
+                ? `${d.mailboxName ?? '(deleted mailbox)'} / POP3 maildrop · taken once by its UIDL`
+                : `${d.mailboxName ?? '(deleted mailbox)'} / ${d.folder} · UID ${d.uid} · UIDVALIDITY ${d.uidValidity}`}
             </dd>
             {d.handoffPath && (
               <>

@@ -1,6 +1,6 @@
 /** The outcome of a poll started from the Inbox screen, with the transcript of Import with debug. */
 import { Button, Dialog, DialogActions, DialogBody, DialogContent, DialogSurface, DialogTitle, MessageBar, MessageBarBody, MessageBarTitle, Caption1, makeStyles } from '@fluentui/react-components';
-import type { PollDetail } from '../../../src-main/shared/inbox.js';
+import { isPop3Folder, type PollDetail } from '../../../src-main/shared/inbox.js';
 import { CopyButton } from '../../components/CopyButton';
 import { TranscriptPanel } from '../connection-test/TranscriptPanel';
 import { pollSummary } from './inbox-format';
@@ -35,7 +35,7 @@ export function PollResultDialog({ mailboxName, poll, onClose }: { mailboxName: 
                 </MessageBarBody>
               </MessageBar>
             )}
-            {poll.transcript.length > 0 && <TranscriptPanel title={`IMAP transcript of poll #${poll.id}`} lines={poll.transcript} />}
+            {poll.transcript.length > 0 && <TranscriptPanel title={`${isPop3Folder(poll.folder) ? 'POP3' : 'IMAP'} transcript of poll #${poll.id}`} lines={poll.transcript} />}
           </DialogContent>
           <DialogActions>
             <Button appearance="primary" onClick={onClose}>

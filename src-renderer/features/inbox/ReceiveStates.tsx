@@ -19,7 +19,7 @@ import {
   tokens,
 } from '@fluentui/react-components';
 import { ArrowSyncRegular, BugRegular, FolderArrowRightRegular } from '@fluentui/react-icons';
-import type { ReceiveState } from '../../../src-main/shared/inbox.js';
+import { isPop3Folder, type ReceiveState } from '../../../src-main/shared/inbox.js';
 import { StatusBadge } from '../../components/StatusBadge';
 import { useChannel, useReadOnly } from '../../components/read-only';
 import { timeTitle } from '../../components/format';
@@ -138,9 +138,9 @@ export function ReceiveStates({
                     <span className={s.ellipsis}>{st.mailboxName}</span>
                     <Caption1
                       className={mergeClasses(s.muted, s.ellipsis)}
-                      title={`${st.folder}: ${describeAction(st.afterImport)}, every ${st.pollIntervalSeconds} s. Stored: ${st.counts.imported} imported, ${st.counts.duplicate} duplicates, ${st.counts.failed} failed.`}
+                      title={`${isPop3Folder(st.folder) ? 'POP3 maildrop' : st.folder}: ${describeAction(st.afterImport)}, every ${st.pollIntervalSeconds} s. Stored: ${st.counts.imported} imported, ${st.counts.duplicate} duplicates, ${st.counts.failed} failed.`}
                     >
-                      {st.folder} · {describeAction(st.afterImport)} · {st.counts.imported} stored
+                      {isPop3Folder(st.folder) ? 'POP3' : st.folder} · {describeAction(st.afterImport)} · {st.counts.imported} stored
                       {st.counts.failed ? <span className={s.error}> · {st.counts.failed} failed</span> : null}
                     </Caption1>
                   </div>
@@ -183,7 +183,7 @@ export function ReceiveStates({
                     <Tooltip content={`Poll ${st.mailboxName} now${poll.reason ? `. ${poll.reason}` : ''}`} relationship="label">
                       <Button size="small" icon={<ArrowSyncRegular />} disabledFocusable={poll.blocked} disabled={busy.has(st.mailboxId)} onClick={poll.blocked ? undefined : () => onPoll(st)} />
                     </Tooltip>
-                    <Tooltip content={`Import ${st.mailboxName} with debug: one poll that keeps the whole IMAP conversation (passwords and tokens hidden)${debug.reason ? `. ${debug.reason}` : ''}`} relationship="label">
+                    <Tooltip content={`Import ${st.mailboxName} with debug: one poll that keeps the whole ${isPop3Folder(st.folder) ? 'POP3' : 'IMAP'} conversation (passwords and tokens hidden)${debug.reason ? `. ${debug.reason}` : ''}`} relationship="label">
                       <Button size="small" icon={<BugRegular />} disabledFocusable={debug.blocked} disabled={busy.has(st.mailboxId)} onClick={debug.blocked ? undefined : () => onDebug(st)} />
                     </Tooltip>
                     <Tooltip content={`Handoff folder of ${st.mailboxName}: ${st.handoffDir ?? 'off'}${handoff.reason ? `. ${handoff.reason}` : ''}`} relationship="label">

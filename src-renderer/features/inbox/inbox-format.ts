@@ -40,6 +40,7 @@ export function healthLook(state: ReceiveState): { kind: StatusKind; word: strin
 export function describeAction(action: string): string {
   if (action === 'mark-seen') return 'Mark as read';
   if (action === 'delete') return 'Delete from the server';
+  if (action === 'leave') return 'Leave on the server';
   if (action.startsWith('move:')) return `Move to ${action.slice(5)}`;
   return action;
 }

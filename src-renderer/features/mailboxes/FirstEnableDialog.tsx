@@ -40,7 +40,11 @@ export interface FirstEnableDialogProps {
 
 export function FirstEnableDialog({ mailbox, onDone }: FirstEnableDialogProps) {
   const s = useStyles();
-  const folder = mailbox.imap.folder;
+  // A POP3 mailbox has one maildrop, on its POP3 server.
+  const pop3 = mailbox.receiveVia === 'pop3' && mailbox.pop3 ? mailbox.pop3 : null;
+  const folder = pop3 ? 'the POP3 maildrop' : mailbox.imap.folder;
+  const Folder = pop3 ? 'The POP3 maildrop' : folder;
+  const host = pop3 ? pop3.host : mailbox.imap.host;
   const look = useQuery({ queryKey: ['inbox.firstImport', mailbox.id], queryFn: () => api.inbox.firstImport({ mailboxId: mailbox.id }), retry: false, gcTime: 0 });
   const [choice, setChoice] = useState<Choice>('from-now');
   const [busy, setBusy] = useState(false);
@@ -74,13 +78,13 @@ export function FirstEnableDialog({ mailbox, onDone }: FirstEnableDialogProps) {
           <DialogTitle>Enable {mailbox.name}: the mail already in {folder}</DialogTitle>
           <DialogContent className={s.content}>
             <Body1>{mailbox.name} is saved, still disabled. Once enabled, Mailroom imports mail from {folder} and runs the after-import action on each message it imports.</Body1>
-            {look.isPending && <Spinner size="small" label={`Looking into ${folder} on ${mailbox.imap.host}…`} />}
-            {look.data && messages === 0 && <Body1 data-first-import="empty">{folder} is empty: the import starts with the next message that arrives.</Body1>}
+            {look.isPending && <Spinner size="small" label={`Looking into ${folder} on ${host}…`} />}
+            {look.data && messages === 0 && <Body1 data-first-import="empty">{Folder} is empty: the import starts with the next message that arrives.</Body1>}
             {look.data && messages > 0 && (
               <>
                 <Body1 data-first-import="count">
                   <strong>
-                    {folder} holds {plural(messages, 'message')}
+                    {Folder} holds {plural(messages, 'message')}
                     {look.data.unseen ? ` (${look.data.unseen.toLocaleString()} unread)` : ''}.
                   </strong>{' '}
                   Imported messages are {look.data.afterImportWords}.

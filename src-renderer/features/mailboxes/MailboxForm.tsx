@@ -15,14 +15,14 @@ import {
   Input,
   Select,
   Switch,
+  Radio,
+  RadioGroup,
   Caption1,
   Subtitle2,
   makeStyles,
   tokens,
   MessageBar,
   MessageBarBody,
-  Radio,
-  RadioGroup,
 } from '@fluentui/react-components';
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import {
@@ -31,6 +31,7 @@ import {
   PRESETS,
   defaultPort,
   type Mailbox,
+  type Pop3AfterImport,
   type PresetId,
   type ReceiveVia,
   type SecurityMode,
@@ -73,6 +74,14 @@ export interface FormValues {
   smtpSecurity: SecurityMode;
   smtpUsername: string;
   smtpAuth: 'password' | 'oauth2' | 'oauth2-app' | 'none';
+  /** Which server incoming mail is read from when not through Microsoft Graph: IMAP, or POP3 with the pop3* fields. */
+  incoming: 'imap' | 'pop3';
+  pop3Host: string;
+  pop3Port: string;
+  pop3Security: SecurityMode;
+  pop3Username: string;
+  pop3Auth: 'password' | 'oauth2' | 'oauth2-app';
+  pop3AfterImport: Pop3AfterImport;
   password: string;
   clearPassword: boolean;
   /** SMTP signs in with the incoming password ("Same as incoming"). */
@@ -83,7 +92,7 @@ export interface FormValues {
   smtpPasswordStored: boolean;
   /** Send through SMTP or Microsoft Graph. */
   sendVia: SendVia;
-  /** Receive through IMAP, Microsoft Graph (or POP3). */
+  /** Receive through Microsoft Graph (`graph`), else through the `incoming` server (IMAP or POP3). */
   receiveVia: ReceiveVia;
   /** Microsoft Graph keeps a copy of each sent message in Sent Items. */
   graphSaveToSentItems: boolean;
@@ -112,6 +121,12 @@ const FIELD_OF_PATH: Record<string, keyof FormValues> = {
   sendVia: 'sendVia',
   receiveVia: 'receiveVia',
   'graph.saveToSentItems': 'graphSaveToSentItems',
+  'pop3.host': 'pop3Host',
+  'pop3.port': 'pop3Port',
+  'pop3.security': 'pop3Security',
+  'pop3.username': 'pop3Username',
+  'pop3.auth': 'pop3Auth',
+  'pop3.afterImport': 'pop3AfterImport',
 };
 
 function presetValues(preset: PresetId, keep: Partial<FormValues>): FormValues {
@@ -134,6 +149,13 @@ function presetValues(preset: PresetId, keep: Partial<FormValues>): FormValues {
     smtpPort: String(p.smtp?.port ?? defaultPort('smtp', 'tls')),
     smtpUsername: keep.smtpUsername ?? '',
     smtpAuth: p.smtp?.auth ?? 'password',
+    incoming: keep.incoming ?? 'imap',
+    pop3Host: p.pop3?.host ?? keep.pop3Host ?? '',
+    pop3Security: p.pop3?.security ?? 'tls',
+    pop3Port: String(p.pop3?.port ?? defaultPort('pop3', 'tls')),
+    pop3Username: keep.pop3Username ?? '',
+    pop3Auth: p.pop3?.auth ?? p.imap?.auth ?? 'password',
+    pop3AfterImport: keep.pop3AfterImport ?? 'leave',
     password: '',
     clearPassword: false,
     smtpSamePassword: true,
@@ -164,6 +186,13 @@ function fromMailbox(m: Mailbox): FormValues {
     smtpSecurity: m.smtp.security,
     smtpUsername: m.smtp.username === m.address ? '' : m.smtp.username,
     smtpAuth: m.smtp.auth,
+    incoming: m.receiveVia === 'pop3' ? 'pop3' : 'imap',
+    pop3Host: m.pop3?.host ?? '',
+    pop3Port: String(m.pop3?.port ?? defaultPort('pop3', 'tls')),
+    pop3Security: m.pop3?.security ?? 'tls',
+    pop3Username: m.pop3 && m.pop3.username !== m.address ? m.pop3.username : '',
+    pop3Auth: m.pop3?.auth ?? m.imap.auth,
+    pop3AfterImport: m.pop3?.afterImport ?? 'leave',
     password: '',
     clearPassword: false,
     smtpSamePassword: !m.smtpPasswordSet,
@@ -178,24 +207,39 @@ function fromMailbox(m: Mailbox): FormValues {
 /** The engine input for the values: empty optional fields are left out. */
 export function toInput(v: FormValues) {
   const opt = (s: string) => (s.trim() === '' ? undefined : s.trim());
+  const pop3 = v.incoming === 'pop3';
   return {
     name: v.name,
     address: v.address,
     preset: v.preset,
     enabled: v.enabled,
+    ...(pop3 || opt(v.pop3Host)
+      ? {
+          pop3: {
+            host: opt(v.pop3Host),
+            port: opt(v.pop3Port),
+            security: v.pop3Security,
+            username: opt(v.pop3Username),
+            auth: v.pop3Auth,
+            afterImport: v.pop3AfterImport,
+          },
+        }
+      : {}),
     imap: {
       host: opt(v.imapHost),
       port: opt(v.imapPort),
       security: v.imapSecurity,
       username: opt(v.imapUsername),
-      auth: v.imapAuth,
+      // One incoming sign-in: a POP3 mailbox signs in to IMAP (and to Microsoft 365) the way it does to POP3.
+      auth: pop3 ? v.pop3Auth : v.imapAuth,
       folder: opt(v.imapFolder),
       afterImport: opt(v.afterImport),
       pollIntervalSeconds: opt(v.pollIntervalSeconds),
     },
     smtp: { host: opt(v.smtpHost), port: opt(v.smtpPort), security: v.smtpSecurity, username: opt(v.smtpUsername), auth: v.smtpAuth },
     sendVia: v.sendVia,
-    receiveVia: v.receiveVia,
+    // Graph, or the server chosen under Incoming (IMAP or POP3).
+    receiveVia: (v.receiveVia === 'graph' ? 'graph' : v.incoming) as ReceiveVia,
     graph: { saveToSentItems: v.graphSaveToSentItems },
     ...(v.clearPassword ? { password: null } : v.password ? { password: v.password } : {}),
     // "Same as incoming" removes SMTP's own password; otherwise a typed one replaces it and an empty field keeps it.
@@ -213,7 +257,8 @@ function validate(v: FormValues): Partial<Record<keyof FormValues, string>> {
       if (field && !errors[field]) errors[field] = sentence(issue.message);
     }
   }
-  if (!v.imapHost.trim()) errors.imapHost = 'Enter the IMAP server, such as imap.example.com.';
+  if (v.incoming === 'imap' && !v.imapHost.trim()) errors.imapHost = 'Enter the IMAP server, such as imap.example.com.';
+  if (v.incoming === 'pop3' && !v.pop3Host.trim()) errors.pop3Host = 'Enter the POP3 server, such as pop.example.com.';
   if (!v.smtpHost.trim()) errors.smtpHost = 'Enter the SMTP server, such as smtp.example.com.';
   // Microsoft Graph signs in with the mailbox's Microsoft 365 sign-in: a password side cannot use it (the engine says the same).
   const oauth = (auth: string) => auth === 'oauth2' || auth === 'oauth2-app';
@@ -248,12 +293,12 @@ function filledByPreset(m: Mailbox, values: FormValues): Set<PresetField> {
 
 /** The form's values with OAuth 2.0 chosen wherever a password was. */
 function withOAuth(v: FormValues): FormValues {
-  return { ...v, imapAuth: v.imapAuth === 'password' ? 'oauth2' : v.imapAuth, smtpAuth: v.smtpAuth === 'password' ? 'oauth2' : v.smtpAuth };
+  return { ...v, imapAuth: v.imapAuth === 'password' ? 'oauth2' : v.imapAuth, pop3Auth: v.pop3Auth === 'password' ? 'oauth2' : v.pop3Auth, smtpAuth: v.smtpAuth === 'password' ? 'oauth2' : v.smtpAuth };
 }
 
 /** The form's values with app-only access chosen on both sides (one mailbox never mixes a person's sign-in with app-only); a side that sends without a sign-in keeps it. */
 function withAppOnly(v: FormValues): FormValues {
-  return { ...v, imapAuth: 'oauth2-app', smtpAuth: v.smtpAuth === 'none' ? 'none' : 'oauth2-app' };
+  return { ...v, imapAuth: 'oauth2-app', pop3Auth: 'oauth2-app', smtpAuth: v.smtpAuth === 'none' ? 'none' : 'oauth2-app' };
 }
 
 /** The form's values with Microsoft Graph chosen for one direction (its side signs in with OAuth 2.0 if it used a password). */
@@ -317,11 +362,11 @@ export function MailboxForm({ open, existing, switchToOAuth, switchToAppOnly, sw
     setValues(next.values);
     setFilled(next.filled);
   };
-  const changeSecurity = (protocol: 'imap' | 'smtp', security: SecurityMode) => {
-    setFilled((f) => typedInto(f, protocol === 'imap' ? 'imapSecurity' : 'smtpSecurity'));
+  const changeSecurity = (protocol: 'imap' | 'pop3' | 'smtp', security: SecurityMode) => {
+    const portKey = `${protocol}Port` as const;
+    const securityKey = `${protocol}Security` as const;
+    setFilled((f) => typedInto(f, securityKey));
     setValues((v) => {
-      const portKey = protocol === 'imap' ? 'imapPort' : 'smtpPort';
-      const securityKey = protocol === 'imap' ? 'imapSecurity' : 'smtpSecurity';
       const old = v[securityKey];
       // A port left at the old default follows the security mode.
       const port = v[portKey] === '' || v[portKey] === String(defaultPort(protocol, old)) ? String(defaultPort(protocol, security)) : v[portKey];
@@ -329,7 +374,8 @@ export function MailboxForm({ open, existing, switchToOAuth, switchToAppOnly, sw
     });
   };
 
-  const usesPassword = values.imapAuth === 'password' || values.smtpAuth === 'password';
+  const incomingAuth = values.incoming === 'pop3' ? values.pop3Auth : values.imapAuth;
+  const usesPassword = incomingAuth === 'password' || values.smtpAuth === 'password';
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -368,11 +414,11 @@ export function MailboxForm({ open, existing, switchToOAuth, switchToAppOnly, sw
     </Field>
   );
 
-  const securitySelect = (protocol: 'imap' | 'smtp') => (
+  const securitySelect = (protocol: 'imap' | 'pop3' | 'smtp') => (
     <Field label="Security">
       <Select
         name={`${protocol}Security`}
-        value={protocol === 'imap' ? values.imapSecurity : values.smtpSecurity}
+        value={values[`${protocol}Security`]}
         onChange={(_e, d) => changeSecurity(protocol, d.value as SecurityMode)}
       >
         <option value="tls">{SECURITY_OPTIONS.tls}</option>
@@ -425,8 +471,14 @@ export function MailboxForm({ open, existing, switchToOAuth, switchToAppOnly, sw
                       </RadioGroup>
                     </Field>
                     <Field label="Receive through" validationMessage={errorOf('receiveVia')} hint="Microsoft Graph reads the folder where IMAP is off.">
-                      <RadioGroup name="receiveVia" layout="horizontal" value={values.receiveVia === 'pop3' ? 'imap' : values.receiveVia} onChange={(_e, d) => set('receiveVia', d.value as ReceiveVia)} onBlur={blur('receiveVia')}>
-                        <Radio value="imap" label="IMAP" />
+                      <RadioGroup
+                        name="receiveVia"
+                        layout="horizontal"
+                        value={values.receiveVia === 'graph' ? 'graph' : 'server'}
+                        onChange={(_e, d) => set('receiveVia', d.value === 'graph' ? 'graph' : values.incoming)}
+                        onBlur={blur('receiveVia')}
+                      >
+                        <Radio value="server" label={values.incoming === 'pop3' ? 'POP3' : 'IMAP'} />
                         <Radio value="graph" label="Microsoft Graph" />
                       </RadioGroup>
                     </Field>
@@ -447,26 +499,65 @@ export function MailboxForm({ open, existing, switchToOAuth, switchToAppOnly, sw
                 </section>
               )}
 
-              <section className={s.section} aria-label="Incoming mail (IMAP)">
-                <Subtitle2 className={s.sectionTitle}>Incoming mail (IMAP)</Subtitle2>
-                <div className={s.grid3}>
-                  {text('imapHost', 'IMAP server', { placeholder: 'imap.example.com', required: true })}
-                  {securitySelect('imap')}
-                  {text('imapPort', 'IMAP port')}
-                </div>
-                <div className={s.grid}>
-                  {text('imapUsername', 'IMAP user name', { placeholder: values.address || 'same as the address' })}
-                  <Field label="IMAP sign-in">
-                    <Select name="imapAuth" value={values.imapAuth} onChange={(_e, d) => set('imapAuth', d.value as FormValues['imapAuth'])}>
-                      <option value="password">Password or app password</option>
-                      <option value="oauth2">Microsoft 365 OAuth 2.0</option>
-                      <option value="oauth2-app">{APP_ONLY_LABEL}</option>
-                    </Select>
+              <section className={s.section} aria-label={`Incoming mail (${values.incoming === 'pop3' ? 'POP3' : 'IMAP'})`}>
+                <Subtitle2 className={s.sectionTitle}>Incoming mail ({values.incoming === 'pop3' ? 'POP3' : 'IMAP'})</Subtitle2>
+                {values.receiveVia === 'graph' ? (
+                  <Caption1 className={s.muted}>This mailbox receives through Microsoft Graph; the IMAP settings below are kept for the connection test.</Caption1>
+                ) : (
+                  <Field label="Incoming">
+                    <RadioGroup name="incoming" layout="horizontal" value={values.incoming} onChange={(_e, d) => set('incoming', d.value as FormValues['incoming'])}>
+                      <Radio value="imap" label="IMAP" />
+                      <Radio value="pop3" label="POP3" />
+                    </RadioGroup>
                   </Field>
-                  {text('imapFolder', 'Folder')}
-                  {text('afterImport', 'After import', { hint: 'mark-seen, delete, or move:<folder>' })}
-                  {text('pollIntervalSeconds', 'Check every (seconds)')}
-                </div>
+                )}
+                {values.incoming === 'pop3' ? (
+                  <>
+                    <div className={s.grid3}>
+                      {text('pop3Host', 'POP3 server', { placeholder: 'pop.example.com', required: true })}
+                      {securitySelect('pop3')}
+                      {text('pop3Port', 'POP3 port')}
+                    </div>
+                    <div className={s.grid}>
+                      {text('pop3Username', 'POP3 user name', { placeholder: values.address || 'same as the address' })}
+                      <Field label="POP3 sign-in">
+                        <Select name="pop3Auth" value={values.pop3Auth} onChange={(_e, d) => set('pop3Auth', d.value as FormValues['pop3Auth'])}>
+                          <option value="password">Password or app password</option>
+                          <option value="oauth2">Microsoft 365 OAuth 2.0</option>
+                          <option value="oauth2-app">{APP_ONLY_LABEL}</option>
+                        </Select>
+                      </Field>
+                      <Field label="After import" hint="Delete only after the message is stored in Mailroom.">
+                        <Select name="pop3AfterImport" value={values.pop3AfterImport} onChange={(_e, d) => set('pop3AfterImport', d.value as Pop3AfterImport)}>
+                          <option value="leave">Leave on the server</option>
+                          <option value="delete">Delete from the server</option>
+                        </Select>
+                      </Field>
+                      {text('pollIntervalSeconds', 'Check every (seconds)', { hint: 'POP3 has no push: Mailroom polls.' })}
+                    </div>
+                  </>
+                ) : (
+                  <>
+                    <div className={s.grid3}>
+                      {text('imapHost', 'IMAP server', { placeholder: 'imap.example.com', required: true })}
+                      {securitySelect('imap')}
+                      {text('imapPort', 'IMAP port')}
+                    </div>
+                    <div className={s.grid}>
+                      {text('imapUsername', 'IMAP user name', { placeholder: values.address || 'same as the address' })}
+                      <Field label="IMAP sign-in">
+                        <Select name="imapAuth" value={values.imapAuth} onChange={(_e, d) => set('imapAuth', d.value as FormValues['imapAuth'])}>
+                          <option value="password">Password or app password</option>
+                          <option value="oauth2">Microsoft 365 OAuth 2.0</option>
+                          <option value="oauth2-app">{APP_ONLY_LABEL}</option>
+                        </Select>
+                      </Field>
+                      {text('imapFolder', 'Folder')}
+                      {text('afterImport', 'After import', { hint: 'mark-seen, delete, or move:<folder>' })}
+                      {text('pollIntervalSeconds', 'Check every (seconds)')}
+                    </div>
+                  </>
+                )}
               </section>
 
               <section className={s.section} aria-label="Outgoing mail (SMTP)">
@@ -517,7 +608,7 @@ export function MailboxForm({ open, existing, switchToOAuth, switchToAppOnly, sw
                   )}
                 </section>
               )}
-              {(values.imapAuth === 'oauth2-app' || values.smtpAuth === 'oauth2-app') && (
+              {(incomingAuth === 'oauth2-app' || values.smtpAuth === 'oauth2-app') && (
                 <MessageBar intent="info" data-testid={switchToAppOnly ? 'switch-to-app-only' : undefined}>
                   <MessageBarBody>
                     {switchToAppOnly ? 'Microsoft 365 app-only access is chosen instead of the password. ' : ''}
@@ -525,7 +616,7 @@ export function MailboxForm({ open, existing, switchToOAuth, switchToAppOnly, sw
                   </MessageBarBody>
                 </MessageBar>
               )}
-              {(values.imapAuth === 'oauth2' || values.smtpAuth === 'oauth2') && (
+              {(incomingAuth === 'oauth2' || values.smtpAuth === 'oauth2') && (
                 <MessageBar intent="info" data-testid={switchToOAuth ? 'switch-to-oauth' : undefined}>
                   <MessageBarBody>
                     {switchToOAuth

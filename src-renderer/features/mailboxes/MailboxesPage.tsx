@@ -89,13 +89,13 @@ const SECURITY_LABEL = SECURITY_LABELS;
 const SIGN_IN_LABEL = { password: 'Password or app password', oauth2: 'Microsoft 365 OAuth 2.0', 'oauth2-app': 'Microsoft 365 app-only (shared mailbox)', none: 'None (relay without sign-in)' } as const;
 
 /** A server as two lines: host, then port and security. */
-function ServerCell({ host, port, security }: { host: string; port: number; security: keyof typeof SECURITY_LABEL }) {
+function ServerCell({ host, port, security, protocol }: { host: string; port: number; security: keyof typeof SECURITY_LABEL; protocol?: 'POP3' }) {
   const s = useStyles();
   return (
-    <div className={s.server} title={`${host}:${port} · ${SECURITY_LABEL[security]}`}>
+    <div className={s.server} title={`${protocol ? `${protocol} ` : ''}${host}:${port} · ${SECURITY_LABEL[security]}`}>
       <span className={s.ellipsis}>{host}</span>
       <Caption1 className={s.muted}>
-        port {port} · {SECURITY_LABEL[security]}
+        {protocol ? `${protocol} · ` : ''}port {port} · {SECURITY_LABEL[security]}
       </Caption1>
     </div>
   );
@@ -198,7 +198,7 @@ export function MailboxesPage() {
 
   const rows = useMemo(() => {
     const value = (m: Mailbox) =>
-      sort.key === 'name' ? m.name : sort.key === 'address' ? m.address : sort.key === 'incoming' ? `${m.imap.host}:${m.imap.port}` : `${m.smtp.host}:${m.smtp.port}`;
+      sort.key === 'name' ? m.name : sort.key === 'address' ? m.address : sort.key === 'incoming' ? (m.receiveVia === 'pop3' && m.pop3 ? `${m.pop3.host}:${m.pop3.port}` : `${m.imap.host}:${m.imap.port}`) : `${m.smtp.host}:${m.smtp.port}`;
     return [...(list.data ?? [])].sort((a, b) => value(a).localeCompare(value(b), undefined, { sensitivity: 'base' }) * sort.dir);
   }, [list.data, sort]);
   const selected = rows.find((m) => m.id === selectedId);
@@ -355,7 +355,7 @@ export function MailboxesPage() {
                 <TableRow>
                   {header('name', narrow ? 'Name and address' : 'Name')}
                   {!narrow && header('address', 'Address')}
-                  {header('incoming', 'Incoming (IMAP)')}
+                  {header('incoming', 'Incoming')}
                   {header('outgoing', 'Outgoing (SMTP)')}
                   <TableHeaderCell className={mergeClasses(s.headerCell, narrow && s.statusColumn)}>Status</TableHeaderCell>
                 </TableRow>
@@ -394,7 +394,13 @@ export function MailboxesPage() {
                       </TableCell>
                     )}
                     <TableCell>
-                      {m.receiveVia === 'graph' ? <GraphCell /> : <ServerCell host={m.imap.host} port={m.imap.port} security={m.imap.security} />}
+                      {m.receiveVia === 'graph' ? (
+                        <GraphCell />
+                      ) : m.receiveVia === 'pop3' && m.pop3 ? (
+                        <ServerCell host={m.pop3.host} port={m.pop3.port} security={m.pop3.security} protocol="POP3" />
+                      ) : (
+                        <ServerCell host={m.imap.host} port={m.imap.port} security={m.imap.security} />
+                      )}
                     </TableCell>
                     <TableCell>
                       {m.sendVia === 'graph' ? <GraphCell /> : <ServerCell host={m.smtp.host} port={m.smtp.port} security={m.smtp.security} />}
@@ -444,18 +450,35 @@ export function MailboxesPage() {
                 </dd>
               </>
             )}
-            <dt className={s.dt}>IMAP</dt>
-            <dd className={s.dd}>
-              {selected.imap.host}:{selected.imap.port} · {SECURITY_LABEL[selected.imap.security]}
-            </dd>
-            <dt className={s.dt}>IMAP user</dt>
-            <dd className={s.dd}>{selected.imap.username}</dd>
-            <dt className={s.dt}>IMAP sign-in</dt>
-            <dd className={s.dd}>{SIGN_IN_LABEL[selected.imap.auth]}</dd>
-            <dt className={s.dt}>Folder</dt>
-            <dd className={s.dd}>{selected.imap.folder}</dd>
-            <dt className={s.dt}>After import</dt>
-            <dd className={s.dd}>{describeAction(selected.imap.afterImport)}</dd>
+            {selected.receiveVia === 'pop3' && selected.pop3 ? (
+              <>
+                <dt className={s.dt}>POP3</dt>
+                <dd className={s.dd}>
+                  {selected.pop3.host}:{selected.pop3.port} · {SECURITY_LABEL[selected.pop3.security]}
+                </dd>
+                <dt className={s.dt}>POP3 user</dt>
+                <dd className={s.dd}>{selected.pop3.username}</dd>
+                <dt className={s.dt}>POP3 sign-in</dt>
+                <dd className={s.dd}>{SIGN_IN_LABEL[selected.pop3.auth]}</dd>
+                <dt className={s.dt}>After import</dt>
+                <dd className={s.dd}>{describeAction(selected.pop3.afterImport)}</dd>
+              </>
+            ) : (
+              <>
+                <dt className={s.dt}>IMAP</dt>
+                <dd className={s.dd}>
+                  {selected.imap.host}:{selected.imap.port} · {SECURITY_LABEL[selected.imap.security]}
+                </dd>
+                <dt className={s.dt}>IMAP user</dt>
+                <dd className={s.dd}>{selected.imap.username}</dd>
+                <dt className={s.dt}>IMAP sign-in</dt>
+                <dd className={s.dd}>{SIGN_IN_LABEL[selected.imap.auth]}</dd>
+                <dt className={s.dt}>Folder</dt>
+                <dd className={s.dd}>{selected.imap.folder}</dd>
+                <dt className={s.dt}>After import</dt>
+                <dd className={s.dd}>{describeAction(selected.imap.afterImport)}</dd>
+              </>
+            )}
             <dt className={s.dt}>Checks every</dt>
             <dd className={s.dd}>{selected.imap.pollIntervalSeconds} s</dd>
             <dt className={s.dt}>SMTP</dt>

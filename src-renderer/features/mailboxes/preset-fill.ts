@@ -21,11 +21,32 @@ export interface ServerFields {
   smtpSecurity: SecurityMode;
   smtpAuth: 'password' | 'oauth2' | 'oauth2-app' | 'none';
   smtpUsername: string;
+  pop3Host: string;
+  pop3Port: string;
+  pop3Security: SecurityMode;
+  pop3Auth: 'password' | 'oauth2' | 'oauth2-app';
+  pop3Username: string;
 }
 export type PresetField = keyof ServerFields;
 
 /** Every field a preset may fill. */
-export const PRESET_FIELDS: readonly PresetField[] = ['imapHost', 'imapPort', 'imapSecurity', 'imapAuth', 'imapUsername', 'smtpHost', 'smtpPort', 'smtpSecurity', 'smtpAuth', 'smtpUsername'];
+export const PRESET_FIELDS: readonly PresetField[] = [
+  'imapHost',
+  'imapPort',
+  'imapSecurity',
+  'imapAuth',
+  'imapUsername',
+  'smtpHost',
+  'smtpPort',
+  'smtpSecurity',
+  'smtpAuth',
+  'smtpUsername',
+  'pop3Host',
+  'pop3Port',
+  'pop3Security',
+  'pop3Auth',
+  'pop3Username',
+];
 
 /** What a preset puts in the server fields; Other has no servers (empty hosts, default ports). */
 export function presetServerFields(preset: PresetId): ServerFields {
@@ -41,11 +62,16 @@ export function presetServerFields(preset: PresetId): ServerFields {
     smtpSecurity: p.smtp?.security ?? 'tls',
     smtpAuth: p.smtp?.auth ?? 'password',
     smtpUsername: '',
+    pop3Host: p.pop3?.host ?? '',
+    pop3Port: String(p.pop3?.port ?? defaultPort('pop3', 'tls')),
+    pop3Security: p.pop3?.security ?? 'tls',
+    pop3Auth: p.pop3?.auth ?? p.imap?.auth ?? 'password',
+    pop3Username: '',
   };
 }
 
 /** What a detection proposes: its servers, else its preset's. A user name equal to the address is left empty (it is the default). */
-export function proposalServerFields(proposal: DetectProposal, address: string): ServerFields {
+export function proposalServerFields(proposal: Omit<DetectProposal, 'pop3'> & Partial<Pick<DetectProposal, 'pop3'>>, address: string): ServerFields {
   const fields = presetServerFields(proposal.preset);
   const user = (u: string) => (u.toLowerCase() === address.trim().toLowerCase() ? '' : u);
   if (proposal.imap) {
@@ -64,6 +90,15 @@ export function proposalServerFields(proposal: DetectProposal, address: string):
       smtpSecurity: proposal.smtp.security,
       smtpAuth: proposal.smtp.auth,
       smtpUsername: user(proposal.smtp.username),
+    });
+  }
+  if (proposal.pop3) {
+    Object.assign(fields, {
+      pop3Host: proposal.pop3.host,
+      pop3Port: String(proposal.pop3.port),
+      pop3Security: proposal.pop3.security,
+      pop3Auth: proposal.pop3.auth === 'oauth2' ? 'oauth2' : 'password',
+      pop3Username: user(proposal.pop3.username),
     });
   }
   return fields;

@@ -105,6 +105,7 @@ export function DetectPanel({ result, error, loading, onUse }: DetectPanelProps)
             {p.imap ? `IMAP ${p.imap.host}:${p.imap.port} (${SECURITY_LABELS[p.imap.security]}, ${AUTH_WORDS[p.imap.auth]})` : ''}
             {p.imap && p.smtp ? ' · ' : ''}
             {p.smtp ? `SMTP ${p.smtp.host}:${p.smtp.port} (${SECURITY_LABELS[p.smtp.security]}, ${AUTH_WORDS[p.smtp.auth]})` : ''}
+            {p.pop3 ? ` · POP3 ${p.pop3.host}:${p.pop3.port} (${SECURITY_LABELS[p.pop3.security]}) also offered` : ''}
           </Caption1>
           {onUse && (
             <Button size="small" icon={<CheckmarkRegular />} onClick={() => onUse(p)}>
