@@ -421,6 +421,26 @@ export function isPop3Folder(folder: string): boolean {
   return folder === POP3_MAILDROP_FOLDER;
 }
 
+/**
+ * The UIDVALIDITY the store gives rows imported through Microsoft Graph
+ * (store/graph-sync-repo.ts, checked equal by a test): Mailroom numbers
+ * them itself, in import order.
+ */
+export const GRAPH_IMPORT_UID_VALIDITY = -1;
+
+/**
+ * Where a stored message came from on the server, in words, the same on the
+ * screens and in the CLI: an IMAP folder with its UID and UIDVALIDITY, the
+ * POP3 maildrop (taken once by its UIDL), or a folder read through
+ * Microsoft Graph (numbered by Mailroom in import order).
+ */
+export function serverPlaceWords(d: { mailboxName: string | null; folder: string; uid: number; uidValidity: number }): { label: string; text: string } {
+  const mailbox = d.mailboxName ?? '(deleted mailbox)';
+  if (isPop3Folder(d.folder)) return { label: 'Source', text: `${mailbox} / POP3 maildrop · taken once by its UIDL` };
+  if (d.uidValidity === GRAPH_IMPORT_UID_VALIDITY) return { label: 'From folder', text: `${mailbox} / ${d.folder} · Graph message ${d.uid} (imported through Microsoft Graph)` };
+  return { label: 'From folder', text: `${mailbox} / ${d.folder} · UID ${d.uid} · UIDVALIDITY ${d.uidValidity}` };
+}
+
 export function afterImportWords(action: string): string {
   if (action === 'delete') return 'deleted from the server';
   if (action.startsWith('move:')) return `moved to the folder ${action.slice('move:'.length)} on the server`;

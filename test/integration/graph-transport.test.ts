@@ -190,7 +190,7 @@ describe('receiving through Graph', () => {
     // `inbox show` names it as a Graph import, not by an IMAP UID.
     const shown = await runCli(['inbox', 'show', String(stored.at(-1)!.id), '--data-dir', dataDir], { env: { MAILROOM_SECRET_KEY: KEY.toString('hex') } });
     expect(shown.code, shown.stderr).toBe(0);
-    expect(shown.stdout).toMatch(/INBOX {2}Graph message \d+ \(imported through Microsoft Graph\)/);
+    expect(shown.stdout).toMatch(/INBOX · Graph message \d+ \(imported through Microsoft Graph\)/);
     // Every $value was asked for once: the read-state changes the delta lists again are known by Graph id.
     expect(graph.requestsOf('GET', '/$value')).toHaveLength(3);
   });

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { POP3_FOLDER } from '../../src-main/store/pop3-repo';
-import { POP3_MAILDROP_FOLDER, afterImportWords, isPop3Folder } from '../../src-main/shared/inbox';
+import { GRAPH_IMPORT_UID_VALIDITY, POP3_MAILDROP_FOLDER, afterImportWords, isPop3Folder, serverPlaceWords } from '../../src-main/shared/inbox';
+import { GRAPH_UID_VALIDITY } from '../../src-main/store/graph-sync-repo';
 import { describeAction } from '../../src-renderer/features/inbox/inbox-format';
 import { incomingProtocolOf } from '../../src-main/shared/incoming';
 import { mailboxSides } from '../../src-main/engine/auth/token-doctor';
@@ -16,6 +17,13 @@ describe('POP3 on the screens', () => {
     expect(POP3_MAILDROP_FOLDER).toBe(POP3_FOLDER);
     expect(isPop3Folder(POP3_FOLDER)).toBe(true);
     expect(isPop3Folder('INBOX')).toBe(false);
+  });
+
+  it('names where a message came from the same way for IMAP, POP3 and Graph (screens and CLI share the words)', () => {
+    expect(GRAPH_IMPORT_UID_VALIDITY).toBe(GRAPH_UID_VALIDITY);
+    expect(serverPlaceWords({ mailboxName: 'Support', folder: 'INBOX', uid: 17, uidValidity: 42 })).toEqual({ label: 'From folder', text: 'Support / INBOX · UID 17 · UIDVALIDITY 42' });
+    expect(serverPlaceWords({ mailboxName: 'Support', folder: POP3_FOLDER, uid: 3, uidValidity: 0 })).toEqual({ label: 'Source', text: 'Support / POP3 maildrop · taken once by its UIDL' });
+    expect(serverPlaceWords({ mailboxName: null, folder: 'INBOX', uid: 12, uidValidity: GRAPH_UID_VALIDITY }).text).toBe('(deleted mailbox) / INBOX · Graph message 12 (imported through Microsoft Graph)');
   });
 
   it('names the POP3 after-import actions', () => {

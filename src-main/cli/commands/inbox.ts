@@ -1,6 +1,6 @@
 /** `mailroom inbox poll | status | list | show | handoff`. */
 import type { InboxMessageDetail, InboxMessageSummary, PollDetail } from '../../shared/inbox.js';
-import { INBOX_STATUSES } from '../../shared/inbox.js';
+import { INBOX_STATUSES, serverPlaceWords } from '../../shared/inbox.js';
 import { POP3_FOLDER } from '../../store/pop3-repo.js';
 import type { TranscriptLine } from '../../shared/diagnosis.js';
 import { dataDirOf, type CommonOptions } from '../context.js';
@@ -145,7 +145,7 @@ export async function listCommand(f: CommonOptions & { mailbox?: string; status?
 
 function describe(d: InboxMessageDetail): string {
   const lines = [
-    `Message #${d.id}  ${d.status}${d.errorCode ? ` [${d.errorCode}]` : ''}  ${d.mailboxName ?? '(deleted mailbox)'} / ${d.folder}  ${d.uidValidity === -1 ? `Graph message ${d.uid} (imported through Microsoft Graph)` : `UID ${d.uid} (UIDVALIDITY ${d.uidValidity})`}`,
+    `Message #${d.id}  ${d.status}${d.errorCode ? ` [${d.errorCode}]` : ''}  ${serverPlaceWords(d).text}`,
     `Imported ${when(d.importedAt)}  size ${size(d.size)}  after import: ${d.action} (${d.actionState}${d.actionError ? `: ${d.actionError}` : ''})`,
   ];
   if (d.error) lines.push(`Error: ${d.error}`);

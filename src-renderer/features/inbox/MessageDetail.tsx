@@ -25,7 +25,7 @@ import {
 import { ArrowDownloadRegular, AttachRegular, DocumentTextRegular, DismissRegular } from '@fluentui/react-icons';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { isPop3Folder, type InboxMessageDetail } from '../../../src-main/shared/inbox.js';
+import { serverPlaceWords, type InboxMessageDetail } from '../../../src-main/shared/inbox.js';
 import { api } from '../../api/client';
 import { CopyButton } from '../../components/CopyButton';
 import { ErrorBar } from '../../components/ErrorBar';
@@ -215,12 +215,8 @@ export function MessageDetail({ id, onClose }: { id: number; onClose(): void }) 
                 '—'
               )}
             </dd>
-            <dt className={s.dt}>{isPop3Folder(d.folder) ? 'Source' : 'From folder'}</dt>
-            <dd className={s.dd}>
-              {isPop3Folder(d.folder)
-                ? `${d.mailboxName ?? '(deleted mailbox)'} / POP3 maildrop · taken once by its UIDL`
-                : `${d.mailboxName ?? '(deleted mailbox)'} / ${d.folder} · UID ${d.uid} · UIDVALIDITY ${d.uidValidity}`}
-            </dd>
+            <dt className={s.dt}>{serverPlaceWords(d).label}</dt>
+            <dd className={s.dd}>{serverPlaceWords(d).text}</dd>
             {d.handoffPath && (
               <>
                 <dt className={s.dt}>Handoff file</dt>
