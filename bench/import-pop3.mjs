@@ -11,16 +11,14 @@
 // both alike; the medians are compared. Goals: mailroom >= 50% of the bare fetch, >= 20x curl.
 //   node bench/import-pop3.mjs [--messages 1000] [--rounds 5] [--curl-sample 50] [--json] [--check]
 // Needs dovecot (apt-get install dovecot-pop3d), curl, and the built CLI (node scripts/build.mjs cli).
-// The Dovecot set-up is the same shape as test/helpers/dovecot.ts and bench/import.mjs; it is
-// repeated here because a bench is plain Node and cannot load the TypeScript helper.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+// The private Dovecot and the timing are bench/lib/dovecot-bench.mjs, shared with bench/import.mjs.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median, requireTools, startDovecot, stopDovecot, timed } from './lib/dovecot-bench.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'bin', 'mailroom.mjs');
@@ -60,170 +58,19 @@ if (!fs.existsSync(path.join(root, 'dist', 'cli', 'main.mjs'))) {
   process.stderr.write('pop3 import bench: the CLI is not built: run "node scripts/build.mjs cli" first\n');
   process.exit(2);
 }
-for (const tool of ['dovecot', 'curl']) {
-  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
-    process.stderr.write(`pop3 import bench: ${tool} is not installed (apt-get install -y ${tool === 'dovecot' ? 'dovecot-pop3d' : 'curl'})\n`);
-    process.exit(2);
-  }
-}
+requireTools('pop3 import bench', { dovecot: 'dovecot-pop3d', curl: 'curl' });
 
 const GOAL_VS_BARE = 0.5;
 const GOAL_VS_CURL = 20;
 const log = (text) => opts.json || process.stderr.write(text + '\n');
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function portOpen(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
-
-async function waitFor(check, what, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-// A valid one-page PDF, about 1.3 KB, so every message carries a real attachment.
-function smallPdf(i) {
-  const text = `Mailroom import bench, attachment ${i}. `.repeat(20);
-  const stream = `BT /F1 10 Tf 40 750 Td (${text.slice(0, 900)}) Tj ET`;
-  const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
-    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-  ];
-  let body = '%PDF-1.4\n';
-  const offsets = [];
-  objects.forEach((o, k) => {
-    offsets.push(body.length);
-    body += `${k + 1} 0 obj\n${o}\nendobj\n`;
-  });
-  const xref = body.length;
-  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
-  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(body, 'latin1');
-}
-
-async function startDovecot(base) {
-  const { default: MailComposerModule } = await import('nodemailer/lib/mail-composer');
-  const MailComposer = MailComposerModule.default ?? MailComposerModule;
-  fs.chmodSync(base, 0o755);
-  for (const dir of ['run', 'Maildir/cur', 'Maildir/new', 'Maildir/tmp']) fs.mkdirSync(path.join(base, dir), { recursive: true });
-  let bytes = 0;
-  for (let i = 1; i <= N; i++) {
-    const raw = await new MailComposer({
-      from: `Customer ${i} <customer${i}@example.test>`,
-      to: 'Support <support@example.test>',
-      subject: `Printer on floor ${i % 7} does not print (ticket ${i})`,
-      messageId: `<bench-${i}@example.test>`,
-      date: new Date(Date.UTC(2026, 10, 1, 8, 0, i % 60)),
-      text: `Hello support,\r\n\r\n${'The printer shows an error and the queue is stuck since this morning. '.repeat(34)}\r\n\r\nRegards,\r\nCustomer ${i}\r\n`,
-      attachments: [{ filename: `error-report-${i}.pdf`, content: smallPdf(i), contentType: 'application/pdf' }],
-    })
-      .compile()
-      .build();
-    bytes += raw.length;
-    fs.writeFileSync(path.join(base, 'Maildir', 'cur', `${1_700_000_000 + i}.M${i}P${process.pid}.bench,S=${raw.length}:2,`), raw);
-  }
-  const port = await freePort();
-  fs.writeFileSync(path.join(base, 'passwd'), `${USER}:{PLAIN}${PASSWORD}:65534:65534::${base}::userdb_mail=maildir:${base}/Maildir\n`, { mode: 0o644 });
-  fs.writeFileSync(
-    path.join(base, 'dovecot.conf'),
-    [
-      `base_dir = ${base}/run`,
-      `state_dir = ${base}/run`,
-      `log_path = ${base}/dovecot.log`,
-      'protocols = pop3',
-      'listen = 127.0.0.1',
-      'ssl = no',
-      'disable_plaintext_auth = no',
-      'auth_mechanisms = plain login',
-      'auth_failure_delay = 0',
-      `mail_location = maildir:${base}/Maildir`,
-      'first_valid_uid = 1',
-      'default_internal_user = nobody',
-      'default_login_user = nobody',
-      'default_internal_group = nogroup',
-      'service pop3-login {',
-      '  inet_listener pop3 {',
-      '    address = 127.0.0.1',
-      `    port = ${port}`,
-      '  }',
-      '  inet_listener pop3s {',
-      '    port = 0',
-      '  }',
-      '  chroot =',
-      '}',
-      'protocol pop3 {',
-      '  pop3_uidl_format = %08Xu%08Xv',
-      '}',
-      'service anvil {',
-      '  chroot =',
-      '}',
-      'passdb {',
-      '  driver = passwd-file',
-      `  args = ${base}/passwd`,
-      '}',
-      'userdb {',
-      '  driver = passwd-file',
-      `  args = ${base}/passwd`,
-      '}',
-      '',
-    ].join('\n'),
-  );
-  execFileSync('chown', ['-R', '65534:65534', path.join(base, 'Maildir')]);
-  execFileSync('dovecot', ['-c', path.join(base, 'dovecot.conf')], { stdio: 'ignore' });
-  await waitFor(() => portOpen(port), `Dovecot on port ${port}`);
-  return { port, bytes, pidFile: path.join(base, 'run', 'master.pid') };
-}
-
-async function stopDovecot(dovecot) {
-  if (!dovecot) return;
-  try {
-    process.kill(Number(fs.readFileSync(dovecot.pidFile, 'utf8').trim()), 'SIGTERM');
-    await waitFor(async () => !(await portOpen(dovecot.port)), 'Dovecot to stop', 10_000);
-  } catch {
-    // already gone
-  }
-}
-
-function timed(command, args, env, what) {
-  const started = process.hrtime.bigint();
-  const result = spawnSync(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.status !== 0) throw new Error(`${what} failed (exit ${result.status}): ${String(result.stderr || result.stdout).trim().split('\n').slice(0, 3).join(' ')}`);
-  return { ms, stdout: String(result.stdout) };
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'mailroom-pop3-bench-'));
 let dovecot;
 let exitCode = 0;
 try {
   log(`import bench: seeding ${N} messages into a private Dovecot...`);
-  dovecot = await startDovecot(base);
+  dovecot = await startDovecot({ base, protocol: 'pop3', messages: N, user: USER, password: PASSWORD });
   const { port } = dovecot;
   const env = { ...process.env, NODE_OPTIONS: '', MAILROOM_DATA_DIR: '', MAILROOM_SECRET_KEY: crypto.randomBytes(32).toString('hex'), BENCH_PASSWORD: PASSWORD };
 
