@@ -127,6 +127,17 @@ describe('first enable from the CLI', () => {
     expect(added.stderr).toContain('warning: could not look into INBOX');
     expect(added.stderr).toContain('--import-existing no');
   });
+
+  it.each([
+    ['IMAP with a person\'s sign-in', []],
+    ['Microsoft Graph', ['--send-via', 'graph', '--receive-via', 'graph']],
+  ])('says why it cannot look into a new Microsoft 365 mailbox (%s): its sign-in comes after saving', async (_what, extra) => {
+    const dir = tempDir();
+    const added = await runCli(['mailbox', 'add', '--name', 'Helpdesk', '--address', 'help@contoso.onmicrosoft.com', '--preset', 'microsoft365', ...extra, '--json', '--data-dir', dir], { env });
+    expect(added.code, added.stdout + added.stderr).toBe(0);
+    expect(added.stderr).toContain('warning: could not look into INBOX (Helpdesk signs in with Microsoft 365, which it can do only once it is saved)');
+    expect(added.stderr).not.toMatch(/id 0/);
+  });
 });
 
 describe('first enable over IPC (the form)', () => {

@@ -293,6 +293,13 @@ export class InboxService {
    * looks before it saves), with `password` when none is stored yet.
    */
   async lookIntoFolder(mailbox: Mailbox, options: { password?: string } = {}): Promise<FirstImportLook> {
+    // Unsaved settings (the CLI looks before it saves) have no Microsoft 365 token yet: tokens belong to a saved mailbox.
+    const incomingAuth = mailbox.receiveVia === 'pop3' && mailbox.pop3 ? mailbox.pop3.auth : mailbox.imap.auth;
+    if (mailbox.id <= 0 && (isOAuthMode(incomingAuth) || mailbox.receiveVia === 'graph')) {
+      throw new AppError('OAUTH_NOT_SIGNED_IN', `${mailbox.name} signs in with Microsoft 365, which it can do only once it is saved`, {
+        hint: `Save it, sign it in, then choose: mailroom mailbox update "${mailbox.name}" --import-existing yes|no`,
+      });
+    }
     if (mailbox.receiveVia === 'pop3' && mailbox.pop3) {
       const pop3 = mailbox.pop3;
       const messages = await this.withMaildrop(mailbox, options.password, async (client) => (await client.stat()).count);
