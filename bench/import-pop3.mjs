@@ -17,8 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { median, requireTools, startDovecot, stopDovecot, timed } from './lib/dovecot-bench.mjs';
+import { importBenchSetup, median, startDovecot, stopDovecot, timed } from './lib/dovecot-bench.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'bin', 'mailroom.mjs');
@@ -38,27 +37,7 @@ if (process.argv[2] === '--bare-fetch') {
   process.exit(0);
 }
 
-const { values: opts } = parseArgs({
-  options: {
-    messages: { type: 'string', default: '1000' },
-    rounds: { type: 'string', default: '5' },
-    'curl-sample': { type: 'string', default: '50' },
-    json: { type: 'boolean', default: false },
-    check: { type: 'boolean', default: false },
-  },
-});
-const N = Number(opts.messages);
-const ROUNDS = Number(opts.rounds);
-const CURL_SAMPLE = Math.min(Number(opts['curl-sample']), N);
-if (![N, ROUNDS, CURL_SAMPLE].every((v) => Number.isInteger(v) && v >= 1)) {
-  process.stderr.write('pop3 import bench: --messages, --rounds and --curl-sample must be whole numbers of at least 1\n');
-  process.exit(2);
-}
-if (!fs.existsSync(path.join(root, 'dist', 'cli', 'main.mjs'))) {
-  process.stderr.write('pop3 import bench: the CLI is not built: run "node scripts/build.mjs cli" first\n');
-  process.exit(2);
-}
-requireTools('pop3 import bench', { dovecot: 'dovecot-pop3d', curl: 'curl' });
+const { opts, N, ROUNDS, CURL_SAMPLE } = importBenchSetup('pop3 import bench', root, { dovecot: 'dovecot-pop3d', curl: 'curl' });
 
 const GOAL_VS_BARE = 0.5;
 const GOAL_VS_CURL = 20;

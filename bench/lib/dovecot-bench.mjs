@@ -4,6 +4,37 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+/**
+ * The import benches' flags (--messages, --rounds, --curl-sample, --json, --check) and their
+ * pre-flight checks: whole numbers of at least 1, the CLI built under `root`, the tools installed.
+ * Exits with 2 and a line naming what to change when one fails.
+ */
+export function importBenchSetup(bench, root, tools) {
+  const { values: opts } = parseArgs({
+    options: {
+      messages: { type: 'string', default: '1000' },
+      rounds: { type: 'string', default: '5' },
+      'curl-sample': { type: 'string', default: '50' },
+      json: { type: 'boolean', default: false },
+      check: { type: 'boolean', default: false },
+    },
+  });
+  const N = Number(opts.messages);
+  const ROUNDS = Number(opts.rounds);
+  const CURL_SAMPLE = Math.min(Number(opts['curl-sample']), N);
+  if (![N, ROUNDS, CURL_SAMPLE].every((v) => Number.isInteger(v) && v >= 1)) {
+    process.stderr.write(`${bench}: --messages, --rounds and --curl-sample must be whole numbers of at least 1\n`);
+    process.exit(2);
+  }
+  if (!fs.existsSync(path.join(root, 'dist', 'cli', 'main.mjs'))) {
+    process.stderr.write(`${bench}: the CLI is not built: run "node scripts/build.mjs cli" first\n`);
+    process.exit(2);
+  }
+  requireTools(bench, tools);
+  return { opts, N, ROUNDS, CURL_SAMPLE };
+}
 
 /** Exits with 2 and the apt package to install when a tool the bench needs is missing. */
 export function requireTools(bench, tools) {
