@@ -411,7 +411,7 @@ export type StartFromNowResult = z.infer<typeof StartFromNowResult>;
 /**
  * The inbox "folder" of messages imported over POP3 (POP3 reads one
  * maildrop, the INBOX); the store keys POP3 rows by it (store/pop3-repo.ts,
- * checked equal by a test), and the screens name such a message by its
+ * which takes this one), and the screens name such a message by its
  * maildrop, not a folder, UID and UIDVALIDITY.
  */
 export const POP3_MAILDROP_FOLDER = 'INBOX (POP3)';
@@ -423,8 +423,8 @@ export function isPop3Folder(folder: string): boolean {
 
 /**
  * The UIDVALIDITY the store gives rows imported through Microsoft Graph
- * (store/graph-sync-repo.ts, checked equal by a test): Mailroom numbers
- * them itself, in import order.
+ * (store/graph-sync-repo.ts uses this one): Mailroom numbers them itself,
+ * in import order.
  */
 export const GRAPH_IMPORT_UID_VALIDITY = -1;
 

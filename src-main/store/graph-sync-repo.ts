@@ -3,6 +3,7 @@
  * Graph id of each message imported through Graph.
  */
 import type { Db } from './db.js';
+import { GRAPH_IMPORT_UID_VALIDITY } from '../shared/inbox.js';
 
 /** Where a folder's delta query stands. */
 export interface GraphSyncState {
@@ -17,8 +18,8 @@ export interface GraphSyncState {
   updatedAt: number;
 }
 
-/** The uid_validity of inbox rows imported through Graph (IMAP's UIDVALIDITY is never negative). */
-export const GRAPH_UID_VALIDITY = -1;
+/** The uid_validity of inbox rows imported through Graph (IMAP's UIDVALIDITY is never negative): the screens' and CLI's own. */
+export const GRAPH_UID_VALIDITY = GRAPH_IMPORT_UID_VALIDITY;
 
 interface SyncRow {
   mailbox_id: number;

@@ -5,9 +5,10 @@
  */
 import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
+import { POP3_MAILDROP_FOLDER } from '../shared/inbox.js';
 
 /** The inbox "folder" of messages imported over POP3 (POP3 reads the maildrop, which is the INBOX). */
-export const POP3_FOLDER = 'INBOX (POP3)';
+export const POP3_FOLDER = POP3_MAILDROP_FOLDER;
 /** POP3 has no UIDVALIDITY; IMAP's is never 0. */
 export const POP3_UID_VALIDITY = 0;
 
