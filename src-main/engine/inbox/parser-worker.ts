@@ -2,7 +2,7 @@
  * The import's parser worker: a worker thread that parses messages for the
  * parser pool in `message-parser.ts`.
  *
- * It is its own build entry (scripts/build.mjs: dist/cli/parser-worker.mjs
+ * It is its own build entry (scripts/build.mjs: dist/cli/parser-worker.cjs
  * for the CLI and console, dist/app/parser-worker.cjs for the desktop app)
  * with mailparser, mailsplit, libmime, libqp and libbase64 bundled in, so it
  * loads nothing from node_modules at run time: it starts from wherever its
@@ -25,8 +25,8 @@ import { MimeNode, Splitter } from '@zone-eu/mailsplit';
 import type { MessageChunk, MimeNode as MimeNodeShape, SplitterChunk } from '@zone-eu/mailsplit/lib/types';
 import libmime from 'libmime';
 import { decode as decodeCharset } from 'libmime/lib/charset';
-import libqp from 'libqp';
-import libbase64 from 'libbase64';
+import { base64DecodedSize, decodeTransferEncoding } from './transfer-encoding.js';
+import { plainAddressHeader } from './plain-address.js';
 import { toParsedMessage, type AttachmentFields, type HeaderLineFields, type MailFields } from './parsed-message.js';
 import { NOT_QUICK, type ParserJobResult, type ParserJobsMessage, type ParserWorkerData, type ParserWorkerMessage } from './parser-worker-protocol.js';
 
@@ -320,6 +320,9 @@ function addressHeader(text: string): AddressObject {
   if (text.length > REMEMBERED_ADDRESS_HEADER_CHARS) return parseAddressHeader(text);
   let parsed = parsedAddressHeaders.get(text);
   if (!parsed) {
+    // One plain address (most of them): read without mailparser, and not worth remembering.
+    const plain = plainAddressHeader(text);
+    if (plain) return plain;
     if (parsedAddressHeaders.size >= REMEMBERED_ADDRESS_HEADERS) parsedAddressHeaders.clear();
     parsed = parseAddressHeader(text);
     parsedAddressHeaders.set(text, parsed);
@@ -355,39 +358,8 @@ function readHeaders(lines: readonly HeaderLineFields[]): Map<string, unknown> {
   return headers;
 }
 
-/**
- * libbase64's Decoder stream, on the whole body at once (it strips what is
- * not base64, decodes up to the last padding as segments, then whole
- * quartets, then the rest).
- */
-function decodeBase64(body: Buffer): Buffer {
-  const { decode } = libbase64;
-  let b64 = body.toString('latin1');
-  if (/[^a-zA-Z0-9+/=]/.test(b64)) b64 = b64.replace(/[^a-zA-Z0-9+/=]/g, '');
-  let padded = '';
-  const lastPad = b64.lastIndexOf('=');
-  if (lastPad >= 0) {
-    padded = b64.slice(0, lastPad + 1);
-    b64 = b64.slice(lastPad + 1);
-  }
-  let rest = '';
-  if (b64.length < 4) {
-    rest = b64;
-    b64 = '';
-  } else if (b64.length % 4) {
-    rest = b64.slice(-(b64.length % 4));
-    b64 = b64.slice(0, b64.length - rest.length);
-  }
-  b64 = padded + b64;
-  if (!rest) return b64 ? decode(b64) : Buffer.alloc(0);
-  return b64 ? Buffer.concat([decode(b64), decode(rest)]) : decode(rest);
-}
-
 function decodeTransfer(node: MimeNodeShape, chunks: Buffer[]): Buffer {
-  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-  if (node.encoding === 'base64') return decodeBase64(body);
-  if (node.encoding === 'quoted-printable') return libqp.decode(body.toString('latin1'));
-  return body;
+  return decodeTransferEncoding(node.encoding, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
 }
 
 /** A leaf part as mailparser's createNode classifies it, with its body chunks. */
@@ -444,7 +416,9 @@ function walkParts(items: readonly SplitterChunk[]): WorkerMail | typeof FULL_PA
     if (leaf.isAttachment) {
       let contentType = leaf.contentType || undefined;
       if (contentType === 'application/octet-stream' && item.filename) contentType = libmime.detectMimeType(item.filename) || 'application/octet-stream';
-      mail.attachments.push({ filename: item.filename, contentType, contentDisposition: item.disposition || undefined, size: decodeTransfer(item, leaf.chunks).length });
+      // Only its size is kept: a base64 body of the plain shape is counted, not decoded.
+      const size = (item.encoding === 'base64' ? base64DecodedSize(leaf.chunks) : null) ?? decodeTransfer(item, leaf.chunks).length;
+      mail.attachments.push({ filename: item.filename, contentType, contentDisposition: item.disposition || undefined, size });
       continue;
     }
     let content = decodeTransfer(item, leaf.chunks);
