@@ -24,7 +24,7 @@ if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(warmup) || warmup <
   process.stderr.write('cli-startup: --runs must be a whole number of at least 1, --warmup at least 0\n');
   process.exit(2);
 }
-if (!fs.existsSync(path.join(root, 'dist', 'cli', 'main.mjs'))) {
+if (!fs.existsSync(path.join(root, 'dist', 'cli', 'main.cjs'))) {
   process.stderr.write('cli-startup: the CLI is not built: run "node scripts/build.mjs cli" first\n');
   process.exit(2);
 }

@@ -27,7 +27,7 @@ const RUNS = runsArg > 0 ? Math.max(1, Number(process.argv[runsArg + 1]) || 15) 
 const USER = 'bench@example.test';
 const PASSWORD = 'bench-Pa55word';
 
-if (!fs.existsSync(path.join(root, 'dist', 'cli', 'main.mjs'))) {
+if (!fs.existsSync(path.join(root, 'dist', 'cli', 'main.cjs'))) {
   console.error('bench: build the CLI first: node scripts/build.mjs cli');
   process.exit(2);
 }

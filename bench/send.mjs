@@ -35,7 +35,7 @@ const CURL_SAMPLE = 50;
 const MAILROOM_SETTINGS = ['--connections', '5', '--messages-per-connection', '100000'];
 const FROM = 'support@example.test';
 
-if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.mjs'))) execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs'), 'cli'], { stdio: 'inherit' });
+if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.cjs'))) execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs'), 'cli'], { stdio: 'inherit' });
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mailroom-bench-send-'));
 const emlDir = path.join(work, 'eml');

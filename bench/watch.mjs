@@ -37,7 +37,7 @@ if (![N, MINUTES, WARMUP_S].every((v) => Number.isFinite(v) && v > 0) || !Number
 }
 const GOALS = { rssMb: 300, cpuPercent: 2, healthQueryMs: 50 };
 const cli = path.join(ROOT, 'bin', 'mailroom.mjs');
-if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.mjs'))) {
+if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.cjs'))) {
   process.stderr.write('watch bench: the CLI is not built: run "node scripts/build.mjs cli" first\n');
   process.exit(2);
 }

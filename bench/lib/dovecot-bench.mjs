@@ -28,7 +28,7 @@ export function importBenchSetup(bench, root, tools) {
     process.stderr.write(`${bench}: --messages, --rounds and --curl-sample must be whole numbers of at least 1\n`);
     process.exit(2);
   }
-  if (!fs.existsSync(path.join(root, 'dist', 'cli', 'main.mjs'))) {
+  if (!fs.existsSync(path.join(root, 'dist', 'cli', 'main.cjs'))) {
     process.stderr.write(`${bench}: the CLI is not built: run "node scripts/build.mjs cli" first\n`);
     process.exit(2);
   }

@@ -300,7 +300,7 @@ describe('inbox import against Dovecot', () => {
     expect(refused.stderr).toMatch(/S: \S+ NO \[AUTHENTICATIONFAILED\]/);
     expect(refused.stderr + refused.stdout).not.toContain('wrong-password');
 
-    // The CLI's bundle found its parser worker (dist/cli/parser-worker.mjs, beside its chunks): nothing was parsed on its main thread.
+    // The CLI's bundle found its parser worker (dist/cli/parser-worker.cjs, beside main.cjs): nothing was parsed on its main thread.
     expect(parserWarnings(openEngine(dataDir))).toEqual([]);
   });
 

@@ -245,11 +245,10 @@ describe('electron-builder.yml', () => {
     const resources = await layOutResources();
     const archive = path.join(resources, 'app.asar');
     const inArchive = new Set(asar.listPackage(archive, { isPack: false }).map((entry) => entry.split(path.sep).join('/')));
-    // Each bundle runs from inside app.asar (the app's main.cjs; the CLI's shared code in dist/cli/chunks); its worker must not.
-    const cliChunk = filesUnder('dist/cli/chunks').find((file) => file.endsWith('.mjs'))!;
+    // Each bundle runs from inside app.asar (the app's main.cjs, the CLI's main.cjs); its worker must not.
     const bundles: [string, string][] = [
       [pkg.main, 'parser-worker.cjs'],
-      [cliChunk, 'parser-worker.mjs'],
+      ['dist/cli/main.cjs', 'parser-worker.cjs'],
     ];
     expect(pkg.main).toBe('dist/app/main.cjs');
     for (const [bundle, workerName] of bundles) {
@@ -258,6 +257,8 @@ describe('electron-builder.yml', () => {
       const flavour = bundle.split('/')[1]!;
       expect(workerFile).toBe(path.join(resources, 'app.asar.unpacked', 'dist', flavour, workerName));
       expect(fs.existsSync(workerFile), 'asarUnpack puts the worker beside app.asar').toBe(true);
+      // The CLI starts its workers through its code-cache script: unpacked beside the worker too.
+      if (flavour === 'cli') expect(fs.existsSync(path.join(path.dirname(workerFile), 'code-cache-worker.cjs')), 'asarUnpack puts code-cache-worker.cjs beside the CLI worker').toBe(true);
       // Nothing to fall back on: no node_modules next to the worker or anywhere above it.
       for (let dir = path.dirname(workerFile); dir !== path.dirname(dir); dir = path.dirname(dir)) expect(fs.existsSync(path.join(dir, 'node_modules')), dir).toBe(false);
 

@@ -10,7 +10,7 @@ import { openInBrowser } from '../../console-server/open-browser.js';
 import { printJson, reportError, usageError } from '../output.js';
 import { dataDirOf, type CommonOptions } from '../context.js';
 
-/** Where the built renderer lives: dist/renderer, found from the built CLI file (dist/cli or a chunk below it). */
+/** Where the built renderer lives: dist/renderer, found from the built CLI file (dist/cli/main.cjs). */
 export function rendererDir(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {

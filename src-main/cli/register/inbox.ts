@@ -13,8 +13,13 @@ export function registerInboxCommands(program: Command): void {
       .description('poll once: fetch new messages, store them, then run the after-import action; --json prints { fetched, imported, duplicates, failed, ms }')
       .option('--debug', 'keep the full IMAP or POP3 transcript of this poll (secrets redacted) and print it on stderr'),
   ).action(async (mailbox, opts) => {
+    // The parser worker starts before anything else loads: it loads its own modules (a tenth of a
+    // second) on another core while this thread loads the command's and opens the store.
+    const { WorkerParser } = await import('../../engine/inbox/message-parser.js');
+    const parser = new WorkerParser();
+    parser.warm();
     const { pollCommand } = await import('../commands/inbox.js');
-    await pollCommand(mailbox, opts);
+    await pollCommand(mailbox, opts, parser);
   });
 
   common(

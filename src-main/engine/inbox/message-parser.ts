@@ -16,7 +16,10 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { codeCacheDir } from '../code-cache.js';
+import type { CodeCacheWorkerData } from '../code-cache-worker.js';
 import type { ParseOutcome } from './message-summary.js';
 import { IMPORT_PARSE_OPTIONS, toParsedMessage } from './parsed-message.js';
 import { parserWorkerFile } from './parser-worker-file.js';
@@ -109,6 +112,17 @@ export class InThreadParser implements MessageParser {
   async close(): Promise<void> {}
 }
 
+/** Beside a worker file: the script that starts it from V8's code cache (only the CLI's bundle has one). */
+const CODE_CACHE_WORKER = 'code-cache-worker.cjs';
+
+/** How to start workers of this file from the code cache, or null when not (no such script beside it, or caching off). */
+function codeCacheLoader(workerFile: string): (CodeCacheWorkerData & { loader: string }) | null {
+  const loader = path.join(path.dirname(workerFile), CODE_CACHE_WORKER);
+  const dir = codeCacheDir();
+  if (dir === null || !fs.existsSync(loader)) return null;
+  return { loader, script: workerFile, dir };
+}
+
 /** One worker and the jobs it is working on. */
 class ParserSlot {
   worker: Worker | undefined;
@@ -160,6 +174,13 @@ export interface WorkerParserOptions {
   way?: ParseWay;
   /** Tests: a message with these bytes blocks its worker for good (see ParserWorkerData.blockOn). */
   blockOn?: string;
+  /**
+   * Start each worker through the code-cache script beside the worker file
+   * (dist/cli/code-cache-worker.cjs: the worker's code comes from V8's code
+   * cache, see code-cache.ts) when there is one. Default: true; the cache
+   * folder is `codeCacheDir()`'s.
+   */
+  codeCache?: boolean;
 }
 
 /**
@@ -191,11 +212,36 @@ export class WorkerParser implements MessageParser {
     this.fallback = new InThreadParser(timeoutMs);
     this.slots = Array.from({ length: Math.max(1, workers) }, () => new ParserSlot());
     this.workerFile = options.workerFile ?? parserWorkerFile();
+    this.codeCache = options.codeCache === false ? null : codeCacheLoader(this.workerFile);
   }
+
+  /** The code-cache script and folder workers start through, or null (started directly). */
+  private readonly codeCache: CodeCacheWorkerData & { loader: string } | null;
 
   /** Why workers cannot run here (messages are parsed on this thread), or null while they can. */
   get unavailableReason(): string | null {
     return this.unavailable;
+  }
+
+  /** Listeners added after construction (`whenUnavailable`). */
+  private readonly unavailableListeners: ((reason: string) => void)[] = [];
+
+  /**
+   * Calls listener once with the reason workers cannot run here: at once if
+   * that is already known. For a parser started before whoever reports it
+   * exists (the CLI's poll starts the workers before it opens the store).
+   */
+  whenUnavailable(listener: (reason: string) => void): void {
+    if (this.unavailable === null) this.unavailableListeners.push(listener);
+    else WorkerParser.tell(listener, this.unavailable);
+  }
+
+  private static tell(listener: ((reason: string) => void) | undefined, reason: string): void {
+    try {
+      listener?.(reason);
+    } catch {
+      // A listener's fault must not stop the import.
+    }
   }
 
   /** Workers cannot run here: parse in-thread from now on, and say so once. */
@@ -203,11 +249,8 @@ export class WorkerParser implements MessageParser {
     if (this.broken) return;
     this.broken = true;
     this.unavailable = reason;
-    try {
-      this.options.onUnavailable?.(reason);
-    } catch {
-      // A listener's fault must not stop the import.
-    }
+    WorkerParser.tell(this.options.onUnavailable, reason);
+    for (const listener of this.unavailableListeners.splice(0)) WorkerParser.tell(listener, reason);
   }
 
   parse(raw: Buffer): Promise<ParseOutcome> {
@@ -243,9 +286,13 @@ export class WorkerParser implements MessageParser {
       return undefined;
     }
     try {
-      const workerData: ParserWorkerData = { options: IMPORT_PARSE_OPTIONS, way: this.options.way ?? 'auto', ...(this.options.blockOn ? { blockOn: this.options.blockOn } : {}) };
-      const worker = new Worker(this.workerFile, {
-        workerData,
+      const workerData: ParserWorkerData = {
+        options: IMPORT_PARSE_OPTIONS,
+        way: this.options.way ?? 'auto',
+        ...(this.options.blockOn ? { blockOn: this.options.blockOn } : {}),
+      };
+      const worker = new Worker(this.codeCache?.loader ?? this.workerFile, {
+        workerData: this.codeCache ? { ...workerData, codeCache: { script: this.codeCache.script, dir: this.codeCache.dir } } : workerData,
         // A roomier young generation: parsing makes many short-lived objects (fewer scavenges).
         resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: 48 },
         stdout: true,

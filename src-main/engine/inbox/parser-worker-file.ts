@@ -1,7 +1,6 @@
 /**
  * Where the parser worker's built file is. scripts/build.mjs writes it next
- * to each bundle: dist/cli/parser-worker.mjs beside the CLI (whose shared
- * code may sit one folder down, in dist/cli/chunks) and
+ * to each bundle: dist/cli/parser-worker.cjs beside the CLI's main.cjs and
  * dist/app/parser-worker.cjs beside the desktop app's main.cjs. In the
  * packaged app that folder is inside resources/app.asar, which a worker
  * thread cannot read; electron-builder.yml unpacks the worker to
@@ -23,13 +22,11 @@ export function outsideAsar(file: string): string {
 
 /**
  * The worker file that belongs to the bundle file `moduleFile`: beside it,
- * or one folder up (the CLI's chunks), outside app.asar. When neither
- * exists, the first place (the parser then says it cannot start workers).
+ * outside app.asar (whether or not it is there: a missing one makes the
+ * parser say it cannot start workers).
  */
 export function locateParserWorker(moduleFile: string, workerName: string): string {
-  const dir = outsideAsar(path.dirname(moduleFile));
-  const candidates = [path.join(dir, workerName), path.join(path.dirname(dir), workerName)];
-  return candidates.find((file) => fs.existsSync(file)) ?? candidates[0]!;
+  return path.join(outsideAsar(path.dirname(moduleFile)), workerName);
 }
 
 /** The root of the repository, seen from this source file (src-main/engine/inbox). */
@@ -41,8 +38,8 @@ const sourceRoot = (here: string) => path.resolve(path.dirname(here), '..', '..'
  * rebuilds from the current source before every run.
  */
 export function parserWorkerFile(): string {
-  // The desktop app's CommonJS bundle gets import.meta.url from scripts/build.mjs (its own __filename).
+  // The CommonJS bundles get import.meta.url from scripts/build.mjs (their own __filename).
   const here = fileURLToPath(import.meta.url);
   if (typeof __MAILROOM_PARSER_WORKER__ === 'string') return locateParserWorker(here, __MAILROOM_PARSER_WORKER__);
-  return path.join(sourceRoot(here), 'dist', 'cli', 'parser-worker.mjs');
+  return path.join(sourceRoot(here), 'dist', 'cli', 'parser-worker.cjs');
 }
