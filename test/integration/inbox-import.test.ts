@@ -13,6 +13,7 @@ import path from 'node:path';
 import { ImapFlow } from 'imapflow';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WorkerParser } from '../../src-main/engine/inbox/message-parser';
 import { openInboxEngine, type InboxEngine } from '../../src-main/engine/inbox/open-inbox';
 import { staticKeyProvider } from '../../src-main/store/secret-box';
 import { startDovecot, type Dovecot } from '../helpers/dovecot';
@@ -20,7 +21,7 @@ import { runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/temp';
 
 const PASSWORD = 'Dovecot-Pa55!word';
-const USERS = ['seen', 'move', 'delete', 'more', 'missing', 'wrong', 'handoff', 'debug', 'cli', 'noworker'].map((u) => `${u}@example.test`);
+const USERS = ['seen', 'move', 'delete', 'more', 'missing', 'wrong', 'handoff', 'debug', 'cli', 'noworker', 'early'].map((u) => `${u}@example.test`);
 const KEY = crypto.randomBytes(32);
 
 async function compose(user: string, i: number, extra: Record<string, unknown> = {}): Promise<string> {
@@ -314,5 +315,17 @@ describe('inbox import against Dovecot', () => {
     const warnings = parserWarnings(e);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ level: 'warning', message: expect.stringContaining('parsed on the main thread'), detail: expect.stringMatching(/no-such-parser-worker\.mjs is missing[\s\S]*Hint: /) });
+  });
+
+  it('says so once too for a parser started before the engine opened (as the CLI\'s poll starts it), which found out before there was a log', async () => {
+    const parser = new WorkerParser(undefined, undefined, { workerFile: path.join(tempDir(), 'no-such-parser-worker.cjs') });
+    parser.warm();
+    expect(parser.unavailableReason).toMatch(/is missing/);
+    engine = openInboxEngine({ dataDir: path.join(tempDir(), 'data'), keyProvider: staticKeyProvider(KEY), inbox: { batchMessages: 5, parser } });
+    const m = addMailbox(engine, USERS[10]!, 'mark-seen');
+    expect(await engine.inbox.pollNow(m.id)).toMatchObject({ outcome: 'ok', fetched: 12, imported: 12, failed: 0 });
+    const warnings = parserWarnings(engine);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.detail).toMatch(/no-such-parser-worker\.cjs is missing/);
   });
 });

@@ -5,7 +5,7 @@ import { POP3_FOLDER } from '../../store/pop3-repo.js';
 import type { TranscriptLine } from '../../shared/diagnosis.js';
 import { dataDirOf, type CommonOptions } from '../context.js';
 import type { InboxEngine } from '../../engine/inbox/open-inbox.js';
-import type { WorkerParser } from '../../engine/inbox/message-parser.js';
+import type { MessageParser } from '../../engine/inbox/message-parser.js';
 import { EXIT_FAILED, printJson, reportError, table, usageError } from '../output.js';
 import { toCliWords } from '../../shared/setting-words.js';
 import { lastErrorStanding, lastErrorWhen } from '../../shared/error-age.js';
@@ -18,19 +18,19 @@ async function withEngine(
   options: CommonOptions,
   body: (engine: InboxEngine) => Promise<void> | void,
   /** A parser already started for this command: the engine uses it and closes it. */
-  workerParser?: WorkerParser,
+  parser?: MessageParser,
 ): Promise<void> {
   let engine: InboxEngine | undefined;
   try {
     const { openInboxEngine } = await import('../../engine/inbox/open-inbox.js');
-    engine = openInboxEngine({ dataDir: dataDirOf(options), ...(workerParser ? { inbox: { workerParser } } : {}) });
+    engine = openInboxEngine({ dataDir: dataDirOf(options), ...(parser ? { inbox: { parser } } : {}) });
     await body(engine);
   } catch (error) {
     reportError(error, Boolean(options.json));
   } finally {
     // The engine closes the parser it was given; one given to an engine that never opened is closed here.
     if (engine) await engine.close();
-    else await workerParser?.close();
+    else await parser?.close();
   }
 }
 
@@ -52,7 +52,7 @@ function counts(p: PollDetail) {
 }
 
 /** `mailroom inbox poll <mailbox> [--debug]`, with the parser the command started first (or one of the engine's own). */
-export async function pollCommand(mailbox: string, f: CommonOptions & { debug?: boolean }, parser?: WorkerParser): Promise<void> {
+export async function pollCommand(mailbox: string, f: CommonOptions & { debug?: boolean }, parser?: MessageParser): Promise<void> {
   await withEngine(f, async (engine) => {
     const poll: PollDetail = f.debug ? await engine.inbox.importWithDebug(mailbox) : await engine.inbox.pollNow(mailbox, 'cli');
     if (f.debug) process.stderr.write(`${poll.folder === POP3_FOLDER ? 'POP3' : 'IMAP'} transcript of poll #${poll.id} (secrets redacted; kept with the poll):\n${formatTranscript(poll.transcript)}`);

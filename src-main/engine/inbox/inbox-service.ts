@@ -70,14 +70,13 @@ export interface InboxServiceOptions {
   graph?: GraphClient;
   /** Messages per Graph delta page (tests use small pages). */
   graphPageSize?: number;
-  /** Parses messages; default: a worker-thread parser. */
-  parser?: MessageParser;
   /**
-   * A worker-thread parser already started (the CLI's poll starts its worker
-   * first, so that it loads while the rest of the program does): the service
-   * uses it as its own, logs when its workers cannot run, and closes it.
+   * Parses messages; default: a worker-thread parser. One given here (the
+   * CLI's poll starts its worker first, so that it loads while the rest of
+   * the program does) is the service's own: it logs when the parser's workers
+   * cannot run, and closes it.
    */
-  workerParser?: WorkerParser;
+  parser?: MessageParser;
   /** The default parser's worker file (tests point it at a missing file); default: the one beside this bundle. */
   parserWorkerFile?: string;
   /** Extra TLS options for IMAP connections (tests pass their CA). */
@@ -141,10 +140,9 @@ export class InboxService {
   constructor(private readonly options: InboxServiceOptions) {
     this.repo = new InboxRepo(options.db);
     const reportUnavailable = (reason: string) => options.log.write(parserWorkersUnavailableEntry(reason));
-    options.workerParser?.whenUnavailable(reportUnavailable);
+    options.parser?.whenUnavailable?.(reportUnavailable);
     this.parser =
       options.parser ??
-      options.workerParser ??
       new WorkerParser(DEFAULT_PARSE_TIMEOUT_MS, defaultWorkerCount(), {
         ...(options.parserWorkerFile ? { workerFile: options.parserWorkerFile } : {}),
         onUnavailable: reportUnavailable,

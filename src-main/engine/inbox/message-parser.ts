@@ -73,6 +73,8 @@ export interface MessageParser {
   parse(raw: Buffer): Promise<ParseOutcome>;
   /** Gets ready (starts the workers) while the caller is still connecting. */
   warm?(): void;
+  /** Calls listener once with the reason, if the parser's workers cannot run (see WorkerParser). */
+  whenUnavailable?(listener: (reason: string) => void): void;
   close(): Promise<void>;
 }
 

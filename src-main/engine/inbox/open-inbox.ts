@@ -32,7 +32,7 @@ export interface InboxEngine {
 export function openInboxEngine(options: {
   dataDir: string;
   keyProvider?: KeyProvider;
-  inbox?: Pick<InboxServiceOptions, 'batchMessages' | 'fetchSlice' | 'tls' | 'parser' | 'workerParser' | 'parserWorkerFile' | 'clock'>;
+  inbox?: Pick<InboxServiceOptions, 'batchMessages' | 'fetchSlice' | 'tls' | 'parser' | 'parserWorkerFile' | 'clock'>;
 }): InboxEngine {
   fs.mkdirSync(options.dataDir, { recursive: true });
   const db = openDatabase(databaseFile(options.dataDir));
