@@ -8,16 +8,15 @@
 // Goals: RSS <= 300 MB, average CPU <= 2% of one core, health query < 50 ms (median of 20).
 //   node bench/watch.mjs [--mailboxes 50] [--minutes 10] [--warmup 90] [--json] [--check]
 // Needs dovecot (apt-get install dovecot-imapd), Linux (/proc), and the built CLI
-// (node scripts/build.mjs cli). The Dovecot set-up is the shape of test/helpers/dovecot.ts; it is
-// repeated here because a bench is plain Node and cannot load the TypeScript helper.
+// (node scripts/build.mjs cli). The private Dovecot is bench/lib/dovecot-bench.mjs's, as the import benches'.
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { importEngine, ROOT } from './engine-bundle.mjs';
+import { runDovecot, stopDovecot } from './lib/dovecot-bench.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -46,103 +45,18 @@ const PASSWORD = 'bench-' + crypto.randomBytes(6).toString('hex');
 const KEY = crypto.randomBytes(32).toString('hex');
 const users = Array.from({ length: N }, (_, i) => `desk${String(i + 1).padStart(2, '0')}@example.test`);
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function portOpen(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
-
-async function waitFor(check, what, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 async function startDovecot(base) {
   fs.chmodSync(base, 0o755);
-  fs.mkdirSync(path.join(base, 'run'), { recursive: true });
   const lines = [];
   for (const user of users) {
     const home = path.join(base, 'mail', user);
     for (const dir of ['cur', 'new', 'tmp', '.Junk/cur', '.Junk/new', '.Junk/tmp']) fs.mkdirSync(path.join(home, dir), { recursive: true });
     lines.push(`${user}:{PLAIN}${PASSWORD}:65534:65534::${home}::userdb_mail=maildir:${home}`);
   }
-  const port = await freePort();
   fs.writeFileSync(path.join(base, 'passwd'), lines.join('\n') + '\n', { mode: 0o644 });
-  fs.writeFileSync(
-    path.join(base, 'dovecot.conf'),
-    [
-      `base_dir = ${base}/run`,
-      `state_dir = ${base}/run`,
-      `log_path = ${base}/dovecot.log`,
-      'protocols = imap',
-      'listen = 127.0.0.1',
-      'ssl = no',
-      'disable_plaintext_auth = no',
-      'auth_mechanisms = plain login',
-      'auth_failure_delay = 0',
-      'first_valid_uid = 1',
-      'default_internal_user = nobody',
-      'default_login_user = nobody',
-      'default_internal_group = nogroup',
-      // An IDLE connection per mailbox, a probe search per mailbox, and the bench's own deliveries.
-      'default_process_limit = 500',
-      'default_client_limit = 2000',
-      'mail_max_userip_connections = 20',
-      'service imap-login {',
-      '  inet_listener imap {',
-      '    address = 127.0.0.1',
-      `    port = ${port}`,
-      '  }',
-      '  inet_listener imaps {',
-      '    port = 0',
-      '  }',
-      '  chroot =',
-      '}',
-      'service anvil {',
-      '  chroot =',
-      '}',
-      'passdb {',
-      '  driver = passwd-file',
-      `  args = ${base}/passwd`,
-      '}',
-      'userdb {',
-      '  driver = passwd-file',
-      `  args = ${base}/passwd`,
-      '}',
-      '',
-    ].join('\n'),
-  );
   if (process.getuid?.() === 0) execFileSync('chown', ['-R', '65534:65534', path.join(base, 'mail')]);
-  execFileSync('dovecot', ['-c', path.join(base, 'dovecot.conf')], { stdio: 'ignore' });
-  await waitFor(() => portOpen(port), `Dovecot on port ${port}`);
-  return { port, pidFile: path.join(base, 'run', 'master.pid') };
-}
-
-async function stopDovecot(dovecot) {
-  if (!dovecot) return;
-  try {
-    process.kill(Number(fs.readFileSync(dovecot.pidFile, 'utf8').trim()), 'SIGTERM');
-    await waitFor(async () => !(await portOpen(dovecot.port)), 'Dovecot to stop', 10_000);
-  } catch {
-    // already gone
-  }
+  // An IDLE connection per mailbox, a probe search per mailbox, and the bench's own deliveries.
+  return runDovecot({ base, protocol: 'imap', settings: ['default_process_limit = 500', 'default_client_limit = 2000', 'mail_max_userip_connections = 20'] });
 }
 
 /** The loopback MTA: accepts for every user and delivers into Dovecot by IMAP APPEND. */

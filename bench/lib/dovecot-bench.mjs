@@ -108,7 +108,7 @@ export async function startDovecot({ base, protocol, messages: N, user: USER, pa
   const { default: MailComposerModule } = await import('nodemailer/lib/mail-composer');
   const MailComposer = MailComposerModule.default ?? MailComposerModule;
   fs.chmodSync(base, 0o755);
-  for (const dir of ['run', 'Maildir/cur', 'Maildir/new', 'Maildir/tmp']) fs.mkdirSync(path.join(base, dir), { recursive: true });
+  for (const dir of ['Maildir/cur', 'Maildir/new', 'Maildir/tmp']) fs.mkdirSync(path.join(base, dir), { recursive: true });
   let bytes = 0;
   for (let i = 1; i <= N; i++) {
     const raw = await new MailComposer({
@@ -125,8 +125,22 @@ export async function startDovecot({ base, protocol, messages: N, user: USER, pa
     bytes += raw.length;
     fs.writeFileSync(path.join(base, 'Maildir', 'cur', `${1_700_000_000 + i}.M${i}P${process.pid}.bench,S=${raw.length}:2,`), raw);
   }
-  const port = await freePort();
   fs.writeFileSync(path.join(base, 'passwd'), `${USER}:{PLAIN}${PASSWORD}:65534:65534::${base}::userdb_mail=maildir:${base}/Maildir\n`, { mode: 0o644 });
+  execFileSync('chown', ['-R', '65534:65534', path.join(base, 'Maildir')]);
+  const dovecot = await runDovecot({ base, protocol, settings: [`mail_location = maildir:${base}/Maildir`] });
+  return { ...dovecot, bytes };
+}
+
+/**
+ * Writes a private Dovecot's configuration under `base` (one protocol, 'imap'
+ * or 'pop3', on a free 127.0.0.1 port; plain-text sign-in against the
+ * passwd-file `base`/passwd; no chroot, so it runs as an unprivileged user)
+ * with `settings` added, starts it and waits for its port. For the import
+ * benches and bench/watch.mjs.
+ */
+export async function runDovecot({ base, protocol, settings = [] }) {
+  fs.mkdirSync(path.join(base, 'run'), { recursive: true });
+  const port = await freePort();
   fs.writeFileSync(
     path.join(base, 'dovecot.conf'),
     [
@@ -139,11 +153,11 @@ export async function startDovecot({ base, protocol, messages: N, user: USER, pa
       'disable_plaintext_auth = no',
       'auth_mechanisms = plain login',
       'auth_failure_delay = 0',
-      `mail_location = maildir:${base}/Maildir`,
       'first_valid_uid = 1',
       'default_internal_user = nobody',
       'default_login_user = nobody',
       'default_internal_group = nogroup',
+      ...settings,
       `service ${protocol}-login {`,
       `  inet_listener ${protocol} {`,
       '    address = 127.0.0.1',
@@ -169,10 +183,9 @@ export async function startDovecot({ base, protocol, messages: N, user: USER, pa
       '',
     ].join('\n'),
   );
-  execFileSync('chown', ['-R', '65534:65534', path.join(base, 'Maildir')]);
   execFileSync('dovecot', ['-c', path.join(base, 'dovecot.conf')], { stdio: 'ignore' });
   await waitFor(() => portOpen(port), `Dovecot on port ${port}`);
-  return { port, bytes, pidFile: path.join(base, 'run', 'master.pid') };
+  return { port, pidFile: path.join(base, 'run', 'master.pid') };
 }
 
 export async function stopDovecot(dovecot) {
