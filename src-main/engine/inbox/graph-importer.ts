@@ -31,7 +31,7 @@ import { GraphSyncRepo, GRAPH_UID_VALIDITY } from '../../store/graph-sync-repo.j
 import { GraphClient, isGraphTokenUnavailable, type GraphExchange, type GraphMailboxRef } from '../graph/graph-client.js';
 import { isGraphError, type GraphError } from '../graph/graph-error.js';
 import { diagnoseGraphError, type GraphOperation } from '../graph/graph-diagnosis.js';
-import { commitBatch, durably, retryHandoffs, writeHandoffs, type CommittedRow, type ImportContext, type Received } from './importer.js';
+import { commitBatch, durably, recordActionFailure, retryHandoffs, writeHandoffs, type CommittedRow, type ImportContext, type Received } from './importer.js';
 import type { ImportDiagnosis } from './import-diagnosis.js';
 
 /** Messages per delta page (Graph's default is 10; it allows more with Prefer: odata.maxpagesize). */
@@ -352,19 +352,6 @@ async function runGraphActions(
       }
     }
     if (done.length) ctx.repo.setActionState(done, action, 'done', null);
-    if (failure && failedIds.length) {
-      ctx.repo.setActionState(failedIds, action, 'failed', failure.message);
-      ctx.stats.actionError ??= failure;
-      ctx.log.write({
-        mailboxId: ctx.mailbox.id,
-        direction: 'receive',
-        level: 'error',
-        code: failure.code,
-        message: `After-import action ${action} failed for ${failedIds.length} message(s): ${failure.message}`,
-        detail: `${failure.hint ?? ''} The messages are stored in Mailroom; the action is tried again on the next poll.${failure.serverReply ? ` Server reply: ${failure.serverReply}` : ''}`,
-        refKind: 'poll',
-        refId: ctx.pollId,
-      });
-    }
+    if (failure && failedIds.length) recordActionFailure(ctx, failedIds, action, failure);
   }
 }

@@ -531,6 +531,30 @@ export function durably<T>(db: Db, run: () => T): T {
   }
 }
 
+/** What an action failure's log entry says happens next, unless the importer says otherwise. */
+const ACTION_RETRIED = 'The messages are stored in Mailroom; the action is tried again on the next poll.';
+
+/**
+ * Records that an after-import action failed for stored messages, the same
+ * for IMAP, POP3 and Graph: their action state (tried again on the next
+ * poll), the poll's first action error, and one log entry naming how many
+ * (`count`, as the importer words it) and what happens next (`afterward`).
+ */
+export function recordActionFailure(ctx: ImportContext, ids: readonly number[], action: string, d: ImportDiagnosis, afterward = ACTION_RETRIED, count = String(ids.length)): void {
+  ctx.repo.setActionState(ids, action, 'failed', d.message);
+  ctx.stats.actionError ??= d;
+  ctx.log.write({
+    mailboxId: ctx.mailbox.id,
+    direction: 'receive',
+    level: 'error',
+    code: d.code,
+    message: `After-import action ${action} failed for ${count} message(s): ${d.message}`,
+    detail: `${d.hint ?? ''} ${afterward}${d.serverReply ? ` Server reply: ${d.serverReply}` : ''}`,
+    refKind: 'poll',
+    refId: ctx.pollId,
+  });
+}
+
 /** Runs the after-import actions left from earlier polls (a crash before the action, or a refusal). */
 async function runPendingActions(client: ImapFlow, ctx: ImportContext, folder: string, uidValidity: number): Promise<void> {
   const pending = ctx.repo.pendingActions(ctx.mailbox.id, folder, uidValidity);
@@ -557,19 +581,7 @@ async function runActions(client: ImapFlow, ctx: ImportContext, rows: readonly C
       ctx.repo.setActionState(ids, action, 'done', null);
     } catch (error) {
       if (isConnectionLoss(error) || isAppError(error)) throw error;
-      const d = diagnoseImportError(error, 'action', ctx.mailbox, target ?? ctx.mailbox.imap.folder);
-      ctx.repo.setActionState(ids, action, 'failed', d.message);
-      ctx.stats.actionError ??= d;
-      ctx.log.write({
-        mailboxId: ctx.mailbox.id,
-        direction: 'receive',
-        level: 'error',
-        code: d.code,
-        message: `After-import action ${action} failed for ${group.length} message(s): ${d.message}`,
-        detail: `${d.hint ?? ''} The messages are stored in Mailroom; the action is tried again on the next poll.${d.serverReply ? ` Server reply: ${d.serverReply}` : ''}`,
-        refKind: 'poll',
-        refId: ctx.pollId,
-      });
+      recordActionFailure(ctx, ids, action, diagnoseImportError(error, 'action', ctx.mailbox, target ?? ctx.mailbox.imap.folder));
     }
   }
 }

@@ -32,6 +32,7 @@ import {
   DEFAULT_BATCH_BYTES,
   DEFAULT_BATCH_MESSAGES,
   durably,
+  recordActionFailure,
   recordMessages,
   retryHandoffs,
   storeError,
@@ -275,7 +276,7 @@ async function deleteAndQuit(client: Pop3Client, ctx: ImportContext, rows: reado
     await client.quit();
   } catch (error) {
     if (!(error instanceof Pop3Error) || error.kind !== 'reply' || !rows.length) throw error;
-    recordActionFailure(ctx, rows, error);
+    recordDeleteFailure(ctx, rows, error);
     return;
   }
   const done = rows.filter((r) => !refusals.has(r.number));
@@ -291,27 +292,17 @@ async function deleteAndQuit(client: Pop3Client, ctx: ImportContext, rows: reado
   const failed = rows.filter((r) => refusals.has(r.number));
   if (failed.length) {
     const reply = refusals.get(failed[0]!.number)!;
-    recordActionFailure(ctx, failed, new Pop3Error('reply', 'dele', `The server refused to delete ${failed.length} message(s): ${reply}`, { reply }));
+    recordDeleteFailure(ctx, failed, new Pop3Error('reply', 'dele', `The server refused to delete ${failed.length} message(s): ${reply}`, { reply }));
   }
 }
 
-function recordActionFailure(ctx: ImportContext, rows: readonly StoredInSession[], error: Pop3Error): void {
-  const d = diagnoseImportError(error, 'action', ctx.mailbox);
-  ctx.repo.setActionState(
+function recordDeleteFailure(ctx: ImportContext, rows: readonly StoredInSession[], error: Pop3Error): void {
+  recordActionFailure(
+    ctx,
     rows.map((r) => r.id),
     'delete',
-    'failed',
-    d.message,
+    diagnoseImportError(error, 'action', ctx.mailbox),
+    'The messages are stored in Mailroom and are still on the server; the deletion is tried again on the next poll.',
+    groupDigits(rows.length),
   );
-  ctx.stats.actionError ??= d;
-  ctx.log.write({
-    mailboxId: ctx.mailbox.id,
-    direction: 'receive',
-    level: 'error',
-    code: d.code,
-    message: `After-import action delete failed for ${groupDigits(rows.length)} message(s): ${d.message}`,
-    detail: `${d.hint ?? ''} The messages are stored in Mailroom and are still on the server; the deletion is tried again on the next poll.${d.serverReply ? ` Server reply: ${d.serverReply}` : ''}`,
-    refKind: 'poll',
-    refId: ctx.pollId,
-  });
 }
