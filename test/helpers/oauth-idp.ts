@@ -291,6 +291,8 @@ export interface TestIdp {
   checkAppToken(token: string, mailbox: string, protocol: 'imap' | 'smtp'): string | null;
   /** Follows the authorize URL like a browser with an IdP session: returns where the IdP redirects. */
   authorize(url: string): Promise<{ location: URL; code: string | null; state: string | null; error: string | null }>;
+  /** Asks the token endpoint directly (no msal) with this form and this app's client id: the access token, or a throw with the answer. */
+  requestToken(form: Record<string, string>): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -370,6 +372,16 @@ export async function startTestIdp(options: { user?: Partial<IdpUser> } = {}): P
       if (response.status !== 302 || !location) throw new Error(`The IdP's authorize endpoint answered ${response.status}: ${await response.text()}`);
       const target = new URL(location);
       return { location: target, code: target.searchParams.get('code'), state: target.searchParams.get('state'), error: target.searchParams.get('error') };
+    },
+    async requestToken(form) {
+      const response = await idp.fetch(`${idp.authorityHost}/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ client_id: idp.clientId, ...form }).toString(),
+      });
+      const body = JSON.parse(await response.text()) as { access_token?: string };
+      if (!body.access_token) throw new Error(`no token: ${JSON.stringify(body)}`);
+      return body.access_token;
     },
     stop: async () => {
       await server.stop();

@@ -36,20 +36,9 @@ afterAll(async () => {
   await idp?.stop();
 });
 
-async function tokenFor(form: Record<string, string>): Promise<string> {
-  const response = await idp.fetch(`${idp.authorityHost}/token`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ client_id: idp.clientId, ...form }).toString(),
-  });
-  const body = JSON.parse(await response.text()) as { access_token?: string };
-  if (!body.access_token) throw new Error(`no token: ${JSON.stringify(body)}`);
-  return body.access_token;
-}
-
 const delegated = (scope = 'https://graph.microsoft.com/Mail.Send https://graph.microsoft.com/Mail.ReadWrite offline_access') =>
-  tokenFor({ grant_type: 'password', username: MAILBOX, password: 'x', scope });
-const appOnly = (scope = 'https://graph.microsoft.com/.default') => tokenFor({ grant_type: 'client_credentials', client_secret: idp.app.clientSecret, scope });
+  idp.requestToken({ grant_type: 'password', username: MAILBOX, password: 'x', scope });
+const appOnly = (scope = 'https://graph.microsoft.com/.default') => idp.requestToken({ grant_type: 'client_credentials', client_secret: idp.app.clientSecret, scope });
 
 function spec(token: string | (() => Promise<string>), extra: Partial<GraphTestSpec> = {}): GraphTestSpec {
   return {
