@@ -104,7 +104,17 @@ function oneCopy(filter) {
 }
 
 /** The worker's file name in each bundle's folder (src-main/engine/inbox/parser-worker-file.ts finds it from there). */
-const PARSER_WORKER = { cli: 'parser-worker.cjs', app: 'parser-worker.cjs' };
+const PARSER_WORKER = 'parser-worker.cjs';
+
+/**
+ * The CLI's and the app's bundles are CommonJS, which has no import.meta: their
+ * import.meta.url is the bundle file's own (parser-worker-file.ts and console.ts
+ * find their neighbours from it), and each knows its parser worker's name.
+ */
+const COMMONJS_BUNDLE = {
+  banner: { js: 'const __mailroomImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  define: { ...common.define, 'import.meta.url': '__mailroomImportMetaUrl', __MAILROOM_PARSER_WORKER__: JSON.stringify(PARSER_WORKER) },
+};
 
 /**
  * The import's parser worker (src-main/engine/inbox/parser-worker.ts) as one
@@ -115,7 +125,7 @@ const PARSER_WORKER = { cli: 'parser-worker.cjs', app: 'parser-worker.cjs' };
  * half a file.
  */
 async function buildParserWorker(flavour) {
-  const outfile = path.join(root, 'dist', flavour, PARSER_WORKER[flavour]);
+  const outfile = path.join(root, 'dist', flavour, PARSER_WORKER);
   const result = await esbuild({
     ...common,
     entryPoints: ['src-main/engine/inbox/parser-worker.ts'],
@@ -177,9 +187,7 @@ if (!only || only === 'cli') {
     // module loader of its own for import(), and every package the CLI loads can be required.
     supported: { 'dynamic-import': false },
     plugins: [externalExcept(BUNDLED_IN_CLI), zodEnglishOnly()],
-    // A CommonJS bundle has no import.meta: its url is this file's own (parser-worker-file.ts, console.ts read it).
-    banner: { js: 'const __mailroomImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
-    define: { ...common.define, 'import.meta.url': '__mailroomImportMetaUrl', __MAILROOM_PARSER_WORKER__: JSON.stringify(PARSER_WORKER.cli) },
+    ...COMMONJS_BUNDLE,
   });
   writeOutputs(result);
   // What earlier builds left: the ES module bundle and its chunks, its parser worker.
@@ -196,9 +204,7 @@ if (!only || only === 'app') {
     outExtension: { '.js': '.cjs' },
     packages: 'external',
     external: ['electron'],
-    // A CommonJS bundle has no import.meta: its url is this file's own (parser-worker-file.ts reads it).
-    banner: { js: 'const __mailroomImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
-    define: { ...common.define, 'import.meta.url': '__mailroomImportMetaUrl', __MAILROOM_PARSER_WORKER__: JSON.stringify(PARSER_WORKER.app) },
+    ...COMMONJS_BUNDLE,
   });
   await buildParserWorker('app');
   // A sandboxed preload cannot require packages: bundle everything but electron.
